@@ -1,0 +1,87 @@
+# Mooring: every task a developer or CI runs. `make test` and `make run` do all set-up on a fresh machine.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+MOORING_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/mooring
+export MOORING_CACHE
+export PATH := $(MOORING_CACHE)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+
+NODE_TEST := node --import tsx --test --test-reporter=spec
+UNIT_TESTS = $(shell find test/unit -name '*.test.ts' 2>/dev/null | sort)
+INTEGRATION_TESTS = $(shell find test/integration examples -name '*.test.ts' -not -path '*/node_modules/*' 2>/dev/null | sort)
+E2E_TESTS = $(shell find e2e -name '*.test.ts' 2>/dev/null | sort)
+TEST_CLUSTER ?= mooring-test
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+node_modules/.installed: package.json package-lock.json
+	@command -v node >/dev/null || { echo "make: Node.js 20+ is required (apt-get install nodejs, or https://nodejs.org)"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+.PHONY: deps
+deps: node_modules/.installed ## install npm dependencies from the lock file
+
+.PHONY: tools
+tools: ## build the pinned Kubernetes, etcd, kwok and helm binaries (cached in ~/.cache/mooring)
+	@bash hack/tools.sh >/dev/null
+
+.PHONY: cluster
+cluster: tools ## start the local cluster (kwok fake nodes) and print its kubeconfig path
+	@bash hack/cluster.sh up $(or $(CLUSTER),mooring)
+
+.PHONY: cluster-down
+cluster-down: ## stop the local cluster and remove its processes
+	@bash hack/cluster.sh down $(or $(CLUSTER),mooring)
+
+.PHONY: generate
+generate: deps ## regenerate crds/ (and the chart's copy) from the schemas in src/api
+	@if [ -f hack/generate.ts ]; then tsx hack/generate.ts; fi
+
+.PHONY: build
+build: deps ## compile TypeScript to dist/
+	tsc -p tsconfig.build.json
+
+.PHONY: typecheck
+typecheck: deps
+	tsc -p tsconfig.json --noEmit
+
+.PHONY: lint
+lint: deps
+	eslint --max-warnings=0 .
+
+.PHONY: unit
+unit: deps ## unit tests (no cluster)
+	$(NODE_TEST) $(UNIT_TESTS)
+
+.PHONY: integration
+integration: deps tools ## integration tests against the real local cluster
+	bash hack/with-cluster.sh $(TEST_CLUSTER) $(MAKE) --no-print-directory integration-only
+
+.PHONY: integration-only
+integration-only:
+	$(NODE_TEST) --test-concurrency=2 $(INTEGRATION_TESTS)
+
+.PHONY: e2e
+e2e: deps tools ## end-to-end suite on the local cluster
+	bash hack/with-cluster.sh $(TEST_CLUSTER) $(MAKE) --no-print-directory e2e-only
+
+.PHONY: e2e-only
+e2e-only:
+	@if [ -n "$(E2E_TESTS)" ]; then $(NODE_TEST) --test-concurrency=1 $(E2E_TESTS); fi
+
+.PHONY: test
+test: deps tools ## the whole suite: typecheck, lint, unit, integration, e2e
+	$(MAKE) --no-print-directory typecheck lint unit
+	bash hack/with-cluster.sh $(TEST_CLUSTER) $(MAKE) --no-print-directory integration-only e2e-only
+
+.PHONY: run
+run: deps ## run the operator (with no KUBECONFIG: on the local cluster, started as needed)
+	bash hack/run.sh
+
+.PHONY: bench
+bench: deps tools ## benchmarks (figures printed, side by side with the peer tool)
+	bash hack/with-cluster.sh $(TEST_CLUSTER) bash -c 'for b in bench/*.ts; do echo "== $$b"; tsx "$$b"; done'

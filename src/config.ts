@@ -1,0 +1,112 @@
+// The operator's configuration: every setting is a flag with an environment-variable fallback
+// (MOORING_<FLAG_IN_UPPER_SNAKE>), parsed in one place so the CLI, the Helm chart and tests agree on names.
+import { Command, InvalidArgumentError, Option } from "commander";
+import { LOG_LEVELS, type LogLevel } from "./log.js";
+
+export const CONTROLLERS = ["source", "render", "apply"] as const;
+export type ControllerName = (typeof CONTROLLERS)[number];
+
+export interface OperatorConfig {
+  controllers: ControllerName[];
+  logLevel: LogLevel;
+  logFormat: "json" | "text" | undefined;
+  kubeconfig: string | undefined;
+  metricsAddr: string;
+  healthAddr: string;
+  leaderElect: boolean;
+  leaderElectionNamespace: string;
+  storagePath: string;
+  artifactAddr: string;
+  advertisedArtifactAddr: string | undefined;
+  webhookAddr: string;
+  watchNamespace: string | undefined;
+  defaultServiceAccount: string | undefined;
+  forbidCrossNamespaceRefs: boolean;
+  concurrency: number;
+  qps: number;
+  burst: number;
+}
+
+function parseControllers(value: string): ControllerName[] {
+  const names = value.split(",").map((s) => s.trim()).filter(Boolean);
+  if (names.length === 0) throw new InvalidArgumentError(`name at least one of: ${CONTROLLERS.join(", ")}`);
+  for (const n of names) {
+    if (!(CONTROLLERS as readonly string[]).includes(n)) {
+      throw new InvalidArgumentError(`unknown controller "${n}"; choose from ${CONTROLLERS.join(", ")}`);
+    }
+  }
+  return [...new Set(names)] as ControllerName[];
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
+  return n;
+}
+
+function address(value: string): string {
+  if (!/^([^:]*):(\d{1,5})$/.test(value)) throw new InvalidArgumentError(`expected host:port (e.g. ":8080"), got "${value}"`);
+  return value;
+}
+
+const env = (flag: string) => "MOORING_" + flag.replace(/-/g, "_").toUpperCase();
+
+/** Adds the operator flags to a command; each reads its environment variable when the flag is absent. */
+export function addOperatorOptions(cmd: Command): Command {
+  const opt = (flags: string, desc: string) => {
+    const o = new Option(flags, desc);
+    const long = flags.match(/--([a-z-]+)/)?.[1];
+    if (long) o.env(env(long));
+    return o;
+  };
+  return cmd
+    .addOption(opt("--controllers <list>", "controllers to run, comma-separated").argParser(parseControllers).default([...CONTROLLERS], CONTROLLERS.join(",")))
+    .addOption(opt("--log-level <level>", "log level").choices(LOG_LEVELS).default("info"))
+    .addOption(opt("--log-format <format>", "log format (default: text on a terminal, else json)").choices(["json", "text"]))
+    .addOption(opt("--kubeconfig <path>", "kubeconfig file (default: $KUBECONFIG, then in-cluster)"))
+    .addOption(opt("--metrics-addr <addr>", "Prometheus metrics listen address").argParser(address).default(":8080"))
+    .addOption(opt("--health-addr <addr>", "/healthz and /readyz listen address").argParser(address).default(":8081"))
+    .addOption(opt("--leader-elect", "use a Lease so only one replica reconciles").default(false))
+    .addOption(opt("--leader-election-namespace <ns>", "namespace of the leader-election Lease").default("mooring-system"))
+    .addOption(opt("--storage-path <dir>", "where artifacts are stored").default("/tmp/mooring-artifacts"))
+    .addOption(opt("--artifact-addr <addr>", "artifact server listen address").argParser(address).default(":9090"))
+    .addOption(opt("--advertised-artifact-addr <host:port>", "address other controllers use to fetch artifacts (the Service name in a cluster)"))
+    .addOption(opt("--webhook-addr <addr>", "webhook receiver listen address").argParser(address).default(":9292"))
+    .addOption(opt("--watch-namespace <ns>", "only reconcile objects in this namespace (default: all)"))
+    .addOption(opt("--default-service-account <name>", "ServiceAccount to impersonate when an Application names none"))
+    .addOption(opt("--forbid-cross-namespace-refs", "forbid sourceRef/dependsOn in other namespaces").default(false))
+    .addOption(opt("--concurrency <n>", "concurrent reconciles per controller").argParser(positiveInt).default(4))
+    .addOption(opt("--qps <n>", "client-side API request rate limit").argParser(positiveInt).default(50))
+    .addOption(opt("--burst <n>", "client-side API request burst").argParser(positiveInt).default(100));
+}
+
+/** Converts commander's parsed options into the typed configuration. */
+export function toOperatorConfig(o: Record<string, unknown>): OperatorConfig {
+  return {
+    controllers: o.controllers as ControllerName[],
+    logLevel: o.logLevel as LogLevel,
+    logFormat: o.logFormat as "json" | "text" | undefined,
+    kubeconfig: (o.kubeconfig as string | undefined) ?? process.env.KUBECONFIG,
+    metricsAddr: o.metricsAddr as string,
+    healthAddr: o.healthAddr as string,
+    leaderElect: Boolean(o.leaderElect),
+    leaderElectionNamespace: o.leaderElectionNamespace as string,
+    storagePath: o.storagePath as string,
+    artifactAddr: o.artifactAddr as string,
+    advertisedArtifactAddr: o.advertisedArtifactAddr as string | undefined,
+    webhookAddr: o.webhookAddr as string,
+    watchNamespace: o.watchNamespace as string | undefined,
+    defaultServiceAccount: o.defaultServiceAccount as string | undefined,
+    forbidCrossNamespaceRefs: Boolean(o.forbidCrossNamespaceRefs),
+    concurrency: o.concurrency as number,
+    qps: o.qps as number,
+    burst: o.burst as number,
+  };
+}
+
+/** Parses argv (without node and script) for the operator; used by the CLI and by tests. */
+export function parseOperatorArgs(argv: string[]): OperatorConfig {
+  const cmd = addOperatorOptions(new Command("controller")).exitOverride().configureOutput({ writeErr: () => {} });
+  cmd.parse(argv, { from: "user" });
+  return toOperatorConfig(cmd.opts());
+}
