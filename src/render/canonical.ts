@@ -1,0 +1,58 @@
+// The canonical form of a render's output: objects with map keys sorted, serialised the same way every time, so
+// equal inputs always give byte-identical output and the same digest.
+import { createHash } from "node:crypto";
+import { stringify } from "yaml";
+import { isMap } from "./objects.js";
+
+/** Deep copy with map keys in code-point order (arrays keep their order: it is meaningful). */
+export function sortKeys<T>(value: T): T {
+  if (Array.isArray(value)) return value.map((v) => sortKeys(v)) as T;
+  if (isMap(value)) {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(value).sort(compareStrings)) {
+      const v = value[k];
+      if (v !== undefined) out[k] = sortKeys(v);
+    }
+    return out as T;
+  }
+  return value;
+}
+
+export function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** JSON with sorted keys and no whitespace: the byte form the digest is computed over. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(sortKeys(value));
+}
+
+export type OutputFormat = "yaml" | "json";
+
+/**
+ * Serialises objects in their given order. YAML: one document per object, `---` separated, sorted keys.
+ * JSON: a `v1/List`-free array, pretty-printed with sorted keys.
+ */
+export function serialize(objects: readonly unknown[], format: OutputFormat = "yaml"): string {
+  if (format === "json") return JSON.stringify(objects.map((o) => sortKeys(o)), null, 2) + "\n";
+  return objects
+    .map((o) => stringify(sortKeys(o), { lineWidth: 0, minContentWidth: 0, aliasDuplicateObjects: false }))
+    .map((doc) => `---\n${doc}`)
+    .join("");
+}
+
+/** `sha256:<hex>` over the canonical JSON of the object list (independent of the output format chosen). */
+export function digestObjects(objects: readonly unknown[]): string {
+  const h = createHash("sha256");
+  h.update("[");
+  objects.forEach((o, i) => {
+    if (i) h.update(",");
+    h.update(canonicalJson(o));
+  });
+  h.update("]");
+  return `sha256:${h.digest("hex")}`;
+}
+
+export function sha256Hex(data: string | Buffer): string {
+  return createHash("sha256").update(data).digest("hex");
+}

@@ -1,0 +1,761 @@
+// The kustomize renderer: a kustomization.yaml interpreted natively, following `kubectl kustomize` (Kustomize v5):
+// resources and components accumulate, then generators run, then the transformers in Kustomize's order; at the top
+// level, content hashes are appended to generated names and every name reference is updated.
+import * as path from "node:path";
+import jsonPatch, { type Operation } from "fast-json-patch";
+import { RenderError } from "../errors.js";
+import type { ArtifactRoot } from "../fs.js";
+import { clone, groupOf, isClusterScoped, isMap, versionOf, type JsonMap, type KubeObject, type ScopeResolver } from "../objects.js";
+import { objectsFromText } from "../plain.js";
+import { parseYamlDocs } from "../yaml.js";
+import {
+  ANNOTATION_SPECS,
+  METADATA_LABEL_SPECS,
+  NAME_REF_SPECS,
+  SELECTOR_LABEL_SPECS,
+  TEMPLATE_LABEL_SPECS,
+  specApplies,
+  walkPath,
+  type FieldSpec,
+} from "./fieldspecs.js";
+import { kustomizeHash } from "./hash.js";
+import { DELETE, strategicMerge } from "./smp.js";
+
+export const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+export interface KustomizeOptions {
+  /** Decides scope for kinds the built-in list does not know (CRDs); default: namespaced. */
+  scope?: ScopeResolver;
+}
+
+/** One resource as it moves through the build: the object plus every name it has had (for references). */
+interface Res {
+  obj: KubeObject;
+  names: string[];
+  namespaces: (string | undefined)[];
+  file: string;
+  hash: boolean;
+}
+
+interface Ctx {
+  root: ArtifactRoot;
+  scope?: ScopeResolver;
+  stack: string[];
+}
+
+export function findKustomization(root: ArtifactRoot, dir: string): string | undefined {
+  const found = KUSTOMIZATION_FILES.map((f) => (dir ? `${dir}/${f}` : f)).filter((f) => root.isFile(f));
+  if (found.length > 1) throw new RenderError(`found more than one kustomization file (${found.join(", ")}); keep one`, { file: dir || "." });
+  return found[0];
+}
+
+/** Renders the kustomization in `dir` (root-relative). */
+export function renderKustomize(root: ArtifactRoot, dir: string, opts: KustomizeOptions = {}): KubeObject[] {
+  const ctx: Ctx = { root, scope: opts.scope, stack: [] };
+  const resources = buildTarget(ctx, dir, "Kustomization", []);
+  for (const r of resources) {
+    if (r.hash) rename(r, `${r.obj.metadata.name}-${kustomizeHash(r.obj)}`);
+  }
+  fixNameReferences(resources, ctx);
+  return legacySort(resources.map((r) => r.obj));
+}
+
+// ---- loading ---------------------------------------------------------------------------------------------------
+
+const KNOWN_FIELDS = new Set([
+  "apiVersion",
+  "kind",
+  "metadata",
+  "resources",
+  "bases",
+  "components",
+  "namespace",
+  "namePrefix",
+  "nameSuffix",
+  "commonLabels",
+  "labels",
+  "commonAnnotations",
+  "images",
+  "replicas",
+  "patches",
+  "patchesStrategicMerge",
+  "patchesJson6902",
+  "configMapGenerator",
+  "secretGenerator",
+  "generatorOptions",
+  "sortOptions",
+  "buildMetadata",
+]);
+const UNSUPPORTED_FIELDS = new Set([
+  "vars",
+  "replacements",
+  "helmCharts",
+  "helmGlobals",
+  "helmChartInflationGenerator",
+  "generators",
+  "transformers",
+  "validators",
+  "openapi",
+  "configurations",
+  "crds",
+  "inventory",
+]);
+
+function loadKustomization(ctx: Ctx, dir: string): { file: string; k: JsonMap } {
+  const file = findKustomization(ctx.root, dir);
+  if (!file) {
+    throw new RenderError(`directory has no kustomization.yaml (looked for ${KUSTOMIZATION_FILES.join(", ")})`, { file: dir || "." });
+  }
+  const docs = parseYamlDocs(ctx.root.readText(file), file, ctx.root.limits);
+  if (docs.length !== 1 || !isMap(docs[0]!.value)) throw new RenderError("a kustomization must be exactly one YAML map", { file });
+  const k = docs[0]!.value;
+  for (const key of Object.keys(k)) {
+    if (UNSUPPORTED_FIELDS.has(key)) throw new RenderError(`kustomization field "${key}" is not supported by Mooring's kustomize renderer`, { file });
+    if (!KNOWN_FIELDS.has(key)) throw new RenderError(`unknown kustomization field "${key}"`, { file });
+  }
+  return { file, k };
+}
+
+const REMOTE = /^(https?:\/\/|git@|ssh:\/\/|git::|github\.com\/|gitlab\.com\/|bitbucket\.org\/)|\?ref=|\.git(\/\/|$)/;
+
+function strings(v: unknown, file: string, field: string): string[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) throw new RenderError(`"${field}" must be a list of strings`, { file });
+  return v as string[];
+}
+
+function list(v: unknown, file: string, field: string): JsonMap[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v) || v.some((x) => !isMap(x))) throw new RenderError(`"${field}" must be a list of maps`, { file });
+  return v as JsonMap[];
+}
+
+function stringMap(v: unknown, file: string, field: string): Record<string, string> {
+  if (v === undefined || v === null) return {};
+  if (!isMap(v)) throw new RenderError(`"${field}" must be a map`, { file });
+  const out: Record<string, string> = {};
+  for (const [k, x] of Object.entries(v)) out[k] = typeof x === "string" ? x : String(x);
+  return out;
+}
+
+function buildTarget(ctx: Ctx, dir: string, expected: "Kustomization" | "Component", input: Res[]): Res[] {
+  if (ctx.stack.includes(dir)) {
+    throw new RenderError(`kustomization cycle: ${[...ctx.stack, dir].map((d) => d || ".").join(" -> ")}`, { file: dir || "." });
+  }
+  if (ctx.stack.length > 50) throw new RenderError("kustomizations nest more than 50 levels deep", { file: dir || "." });
+  ctx.stack.push(dir);
+  try {
+    const { file, k } = loadKustomization(ctx, dir);
+    const kind = (k.kind as string | undefined) ?? "Kustomization";
+    if (kind !== expected) {
+      throw new RenderError(
+        expected === "Component" ? `is listed under "components" but is a ${kind}` : `is a ${kind}; list it under "components", not "resources"`,
+        { file },
+      );
+    }
+    const res = [...input];
+    for (const r of [...strings(k.bases, file, "bases"), ...strings(k.resources, file, "resources")]) {
+      for (const added of loadResource(ctx, dir, file, r)) addResource(res, added, file);
+    }
+    let acc = res;
+    for (const c of strings(k.components, file, "components")) {
+      if (REMOTE.test(c)) throw remoteError(c, file);
+      const cdir = ctx.root.resolve(c, dir, "component", file);
+      if (!ctx.root.isDir(cdir)) throw new RenderError(`component ${JSON.stringify(c)} is not a directory`, { file });
+      acc = buildTarget(ctx, cdir, "Component", acc);
+    }
+    runGenerators(ctx, dir, file, k, acc);
+    return runTransformers(ctx, dir, file, k, acc);
+  } finally {
+    ctx.stack.pop();
+  }
+}
+
+function remoteError(r: string, file: string): RenderError {
+  return new RenderError(
+    `remote base ${JSON.stringify(r)} is not supported: Mooring renders only what is in the source artifact; vendor the base into the repository or add it as its own source`,
+    { file },
+  );
+}
+
+function loadResource(ctx: Ctx, dir: string, file: string, r: string): Res[] {
+  if (REMOTE.test(r)) throw remoteError(r, file);
+  const p = ctx.root.resolve(r, dir, "resource", file);
+  if (ctx.root.isDir(p)) return buildTarget(ctx, p, "Kustomization", []);
+  return objectsFromText(ctx.root.readText(p), p, ctx.root.limits).map((obj) => newRes(obj, p, false));
+}
+
+function newRes(obj: KubeObject, file: string, hash: boolean): Res {
+  if (typeof obj.apiVersion !== "string" || typeof obj.kind !== "string" || !isMap(obj.metadata) || typeof obj.metadata.name !== "string") {
+    throw new RenderError("object has no apiVersion, kind or metadata.name", { file });
+  }
+  return { obj, names: [obj.metadata.name], namespaces: [obj.metadata.namespace], file, hash };
+}
+
+function idOf(o: KubeObject): string {
+  return `${groupOf(o.apiVersion)}|${o.kind}|${o.metadata.namespace ?? ""}|${o.metadata.name}`;
+}
+
+function addResource(res: Res[], r: Res, file: string): void {
+  const id = idOf(r.obj);
+  const dup = res.find((x) => idOf(x.obj) === id);
+  if (dup) {
+    throw new RenderError(
+      `may not add resource ${r.obj.kind} ${r.obj.metadata.namespace ? r.obj.metadata.namespace + "/" : ""}${r.obj.metadata.name} from ${r.file}: already added from ${dup.file}`,
+      { file },
+    );
+  }
+  res.push(r);
+}
+
+function rename(r: Res, name: string): void {
+  r.obj.metadata.name = name;
+  if (!r.names.includes(name)) r.names.push(name);
+}
+
+// ---- generators ------------------------------------------------------------------------------------------------
+
+function runGenerators(ctx: Ctx, dir: string, file: string, k: JsonMap, res: Res[]): void {
+  const globalOpts = isMap(k.generatorOptions) ? k.generatorOptions : {};
+  for (const [field, kind] of [
+    ["configMapGenerator", "ConfigMap"],
+    ["secretGenerator", "Secret"],
+  ] as const) {
+    for (const g of list(k[field], file, field)) {
+      const gen = generate(ctx, dir, file, g, kind, globalOpts);
+      const behavior = (g.behavior as string | undefined) ?? "create";
+      const name = gen.obj.metadata.name;
+      const ns = gen.obj.metadata.namespace;
+      const existing = res.find(
+        (r) => r.obj.kind === kind && r.names.includes(name) && (ns === undefined || r.obj.metadata.namespace === ns),
+      );
+      if (behavior === "create") {
+        addResource(res, gen, file);
+      } else if (behavior === "merge" || behavior === "replace") {
+        if (!existing) throw new RenderError(`${field} "${name}" has behavior ${behavior} but there is no ${kind} "${name}" to ${behavior}`, { file });
+        const o = existing.obj;
+        if (behavior === "merge") {
+          for (const key of ["data", "binaryData"]) {
+            if (isMap(gen.obj[key])) o[key] = { ...(isMap(o[key]) ? o[key] : {}), ...gen.obj[key] };
+          }
+          mergeMeta(o, gen.obj, "labels");
+          mergeMeta(o, gen.obj, "annotations");
+        } else {
+          for (const key of ["data", "binaryData"]) {
+            if (gen.obj[key] === undefined) delete o[key];
+            else o[key] = gen.obj[key];
+          }
+          mergeMeta(o, gen.obj, "labels");
+          mergeMeta(o, gen.obj, "annotations");
+        }
+        if (gen.obj.immutable !== undefined) o.immutable = gen.obj.immutable;
+        existing.hash = existing.hash && gen.hash;
+        if (!gen.hash) existing.hash = false;
+      } else {
+        throw new RenderError(`${field} "${name}": unknown behavior "${behavior}" (use create, merge or replace)`, { file });
+      }
+    }
+  }
+}
+
+function mergeMeta(target: JsonMap, src: JsonMap, key: "labels" | "annotations"): void {
+  const sm = (src.metadata as JsonMap)[key];
+  if (!isMap(sm)) return;
+  const md = target.metadata as JsonMap;
+  md[key] = { ...(isMap(md[key]) ? md[key] : {}), ...sm };
+}
+
+function generate(ctx: Ctx, dir: string, file: string, g: JsonMap, kind: "ConfigMap" | "Secret", globalOpts: JsonMap): Res {
+  const name = g.name;
+  if (typeof name !== "string" || !name) throw new RenderError(`a ${kind} generator has no name`, { file });
+  const data: Record<string, string> = {};
+  const binary: Record<string, string> = {};
+  const put = (key: string, value: string | Buffer, from: string): void => {
+    if (key in data || key in binary) throw new RenderError(`${kind} generator "${name}": key "${key}" is set twice (${from})`, { file });
+    if (typeof value === "string") data[key] = value;
+    else if (!isBinaryBuf(value)) data[key] = value.toString("utf8");
+    else binary[key] = value.toString("base64");
+  };
+  for (const lit of strings(g.literals, file, `${name}.literals`)) {
+    const i = lit.indexOf("=");
+    if (i <= 0) throw new RenderError(`${kind} generator "${name}": literal ${JSON.stringify(lit)} is not key=value`, { file });
+    put(lit.slice(0, i), unquote(lit.slice(i + 1)), "literals");
+  }
+  for (const f of strings(g.files, file, `${name}.files`)) {
+    const i = f.indexOf("=");
+    const key = i > 0 ? f.slice(0, i) : path.posix.basename(f);
+    const p = ctx.root.resolve(i > 0 ? f.slice(i + 1) : f, dir, "file", file);
+    put(key, ctx.root.readBytes(p), p);
+  }
+  const envs = [...strings(g.envs, file, `${name}.envs`), ...(typeof g.env === "string" ? [g.env] : [])];
+  for (const e of envs) {
+    const p = ctx.root.resolve(e, dir, "env file", file);
+    parseEnvFile(ctx.root.readText(p), p).forEach(([key, value]) => put(key, value, p));
+  }
+  const local = isMap(g.options) ? g.options : {};
+  const labels = { ...stringMap(globalOpts.labels, file, "generatorOptions.labels"), ...stringMap(local.labels, file, `${name}.options.labels`) };
+  const annotations = {
+    ...stringMap(globalOpts.annotations, file, "generatorOptions.annotations"),
+    ...stringMap(local.annotations, file, `${name}.options.annotations`),
+  };
+  const disableHash = (local.disableNameSuffixHash ?? globalOpts.disableNameSuffixHash) === true;
+  const immutable = (local.immutable ?? globalOpts.immutable) === true;
+  const metadata: KubeObject["metadata"] = { name };
+  if (typeof g.namespace === "string") metadata.namespace = g.namespace;
+  if (Object.keys(labels).length) metadata.labels = labels;
+  if (Object.keys(annotations).length) metadata.annotations = annotations;
+  const obj: KubeObject = { apiVersion: "v1", kind, metadata };
+  if (kind === "Secret") {
+    const enc: Record<string, string> = {};
+    for (const [k2, v] of Object.entries(data)) enc[k2] = Buffer.from(v, "utf8").toString("base64");
+    Object.assign(enc, binary);
+    if (Object.keys(enc).length) obj.data = enc;
+    obj.type = typeof g.type === "string" ? g.type : "Opaque";
+  } else {
+    if (Object.keys(data).length) obj.data = data;
+    if (Object.keys(binary).length) obj.binaryData = binary;
+  }
+  if (immutable) obj.immutable = true;
+  return newRes(obj, file, !disableHash);
+}
+
+function isBinaryBuf(b: Buffer): boolean {
+  try {
+    new TextDecoder("utf-8", { fatal: true }).decode(b);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+function unquote(v: string): string {
+  if (v.length >= 2 && (v[0] === '"' || v[0] === "'") && v[v.length - 1] === v[0]) return v.slice(1, -1);
+  return v;
+}
+
+function parseEnvFile(text: string, file: string): [string, string][] {
+  const out: [string, string][] = [];
+  text
+    .replace(/^\uFEFF/, "")
+    .split("\n")
+    .forEach((raw, i) => {
+      const line = raw.replace(/\r$/, "").replace(/^\s+/, "");
+      if (!line || line.startsWith("#")) return;
+      const eq = line.indexOf("=");
+      if (eq <= 0) {
+        throw new RenderError(`env line ${JSON.stringify(line)} is not KEY=VALUE (reading variables from the environment is not supported)`, {
+          file,
+          line: i + 1,
+        });
+      }
+      const key = line.slice(0, eq);
+      if (/\s/.test(key)) throw new RenderError(`env key ${JSON.stringify(key)} contains whitespace`, { file, line: i + 1 });
+      out.push([key, line.slice(eq + 1)]);
+    });
+  return out;
+}
+
+// ---- transformers ----------------------------------------------------------------------------------------------
+
+function runTransformers(ctx: Ctx, dir: string, file: string, k: JsonMap, res: Res[]): Res[] {
+  let out = res;
+  // patchesStrategicMerge, then patches: both before namespace/prefix, so patches name objects as the bases do.
+  for (const p of list(
+    strings(k.patchesStrategicMerge, file, "patchesStrategicMerge").map((s) => ({ __smp: s })),
+    file,
+    "patchesStrategicMerge",
+  )) {
+    const s = p.__smp as string;
+    const looksInline = s.includes("\n") || /^\s*(apiVersion|kind|metadata)\s*:/.test(s);
+    const where = looksInline ? file : ctx.root.resolve(s, dir, "patch", file);
+    const text = looksInline ? s : ctx.root.readText(where);
+    out = applyPatchText(ctx, out, text, where, undefined, "smp");
+  }
+  for (const p of list(k.patches, file, "patches")) {
+    const { text, where } = patchSource(ctx, dir, file, p);
+    const target = p.target === undefined ? undefined : (p.target as JsonMap);
+    out = applyPatchText(ctx, out, text, where, target, "auto");
+  }
+  if (typeof k.namespace === "string" && k.namespace) setNamespace(ctx, out, k.namespace);
+  const prefix = typeof k.namePrefix === "string" ? k.namePrefix : "";
+  const suffix = typeof k.nameSuffix === "string" ? k.nameSuffix : "";
+  if (prefix || suffix) {
+    for (const r of out) {
+      if (skipsPrefix(r.obj)) continue;
+      rename(r, `${prefix}${r.obj.metadata.name}${suffix}`);
+    }
+  }
+  const common = stringMap(k.commonLabels, file, "commonLabels");
+  if (Object.keys(common).length) addToFields(out, common, [...METADATA_LABEL_SPECS, ...SELECTOR_LABEL_SPECS, ...TEMPLATE_LABEL_SPECS]);
+  for (const l of list(k.labels, file, "labels")) {
+    const pairs = stringMap(l.pairs, file, "labels.pairs");
+    const specs: FieldSpec[] = [...METADATA_LABEL_SPECS];
+    if (l.includeSelectors === true) specs.push(...SELECTOR_LABEL_SPECS, ...TEMPLATE_LABEL_SPECS);
+    else if (l.includeTemplates === true) specs.push(...TEMPLATE_LABEL_SPECS);
+    for (const f of list(l.fields, file, "labels.fields")) specs.push(f as unknown as FieldSpec);
+    addToFields(out, pairs, specs);
+  }
+  const annotations = stringMap(k.commonAnnotations, file, "commonAnnotations");
+  if (Object.keys(annotations).length) addToFields(out, annotations, ANNOTATION_SPECS);
+  for (const p of list(k.patchesJson6902, file, "patchesJson6902")) {
+    const { text, where } = patchSource(ctx, dir, file, p);
+    if (!isMap(p.target)) throw new RenderError("a patchesJson6902 entry needs a target", { file });
+    out = applyPatchText(ctx, out, text, where, p.target, "json6902");
+  }
+  for (const rep of list(k.replicas, file, "replicas")) setReplicas(out, rep, file);
+  for (const img of list(k.images, file, "images")) setImages(out, img, file);
+  return out;
+}
+
+function patchSource(ctx: Ctx, dir: string, file: string, p: JsonMap): { text: string; where: string } {
+  if (typeof p.patch === "string") return { text: p.patch, where: file };
+  if (typeof p.path === "string") {
+    const where = ctx.root.resolve(p.path, dir, "patch", file);
+    return { text: ctx.root.readText(where), where };
+  }
+  throw new RenderError("a patch needs either `path` or `patch`", { file });
+}
+
+function skipsPrefix(o: KubeObject): boolean {
+  const g = groupOf(o.apiVersion);
+  return (
+    (o.kind === "CustomResourceDefinition" && g === "apiextensions.k8s.io") ||
+    (o.kind === "APIService" && g === "apiregistration.k8s.io") ||
+    (o.kind === "Namespace" && g === "")
+  );
+}
+
+function setNamespace(ctx: Ctx, res: Res[], ns: string): void {
+  for (const r of res) {
+    const o = r.obj;
+    if (o.kind === "Namespace" && groupOf(o.apiVersion) === "") {
+      rename(r, ns);
+      continue;
+    }
+    if (o.kind === "RoleBinding" || o.kind === "ClusterRoleBinding") {
+      // Kustomize's default: subjects named "default" follow the namespace.
+      if (Array.isArray(o.subjects)) {
+        for (const s of o.subjects) if (isMap(s) && s.name === "default" && s.kind === "ServiceAccount") s.namespace = ns;
+      }
+    }
+    if (isClusterScoped(o.apiVersion, o.kind, ctx.scope)) continue;
+    o.metadata.namespace = ns;
+    r.namespaces.push(ns);
+  }
+}
+
+function addToFields(res: Res[], pairs: Record<string, string>, specs: FieldSpec[]): void {
+  for (const r of res) {
+    for (const fs of specs) {
+      if (!specApplies(fs, r.obj.apiVersion, r.obj.kind)) continue;
+      walkPath(r.obj, fs.path, fs.create === true, (parent, key) => {
+        const cur = parent[key];
+        parent[key] = { ...(isMap(cur) ? cur : {}), ...pairs };
+      });
+    }
+  }
+}
+
+function setReplicas(res: Res[], rep: JsonMap, file: string): void {
+  const name = rep.name;
+  const count = rep.count;
+  if (typeof name !== "string" || typeof count !== "number") throw new RenderError("a replicas entry needs name and count", { file });
+  for (const r of res) {
+    if (!r.names.includes(name)) continue;
+    const o = r.obj;
+    const creates = ["Deployment", "ReplicationController", "ReplicaSet", "StatefulSet"].includes(o.kind);
+    const spec = o.spec;
+    if (creates) o.spec = { ...(isMap(spec) ? spec : {}), replicas: count };
+    else if (isMap(spec) && spec.replicas !== undefined) spec.replicas = count;
+  }
+}
+
+export function splitImage(image: string): { name: string; tag: string; digest: string } {
+  const slash = image.indexOf("/");
+  const base = slash > 0 ? slash : 0;
+  const search = image.slice(base);
+  let id = search.indexOf("@");
+  let ic = search.indexOf(":");
+  if (ic < 0 && id < 0) return { name: image, tag: "", digest: "" };
+  if (id >= 0 && (id < ic || ic < 0)) {
+    id += base;
+    return { name: image.slice(0, id), tag: "", digest: image.slice(id + 1) };
+  }
+  if (id >= 0 && ic >= 0) {
+    id += base;
+    ic += base;
+    return { name: image.slice(0, ic), tag: image.slice(ic + 1, id), digest: image.slice(id + 1) };
+  }
+  ic += base;
+  return { name: image.slice(0, ic), tag: image.slice(ic + 1), digest: "" };
+}
+
+function setImages(res: Res[], img: JsonMap, file: string): void {
+  const match = img.name;
+  if (typeof match !== "string") throw new RenderError("an images entry needs a name", { file });
+  const newName = typeof img.newName === "string" ? img.newName : "";
+  const newTag = img.newTag === undefined ? "" : String(img.newTag);
+  const digest = typeof img.digest === "string" ? img.digest : "";
+  const update = (value: string): string => {
+    const parts = splitImage(value);
+    if (parts.name !== match) return value;
+    let { name, tag, digest: d } = parts;
+    if (newName) name = newName;
+    if (newTag && digest) {
+      tag = newTag;
+      d = digest;
+    } else if (newTag) {
+      tag = newTag;
+      d = "";
+    } else if (digest) {
+      tag = "";
+      d = digest;
+    }
+    return `${name}${tag ? `:${tag}` : ""}${d ? `@${d}` : ""}`;
+  };
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) node.forEach(visit);
+    else if (isMap(node)) {
+      for (const [key, v] of Object.entries(node)) {
+        if ((key === "containers" || key === "initContainers") && Array.isArray(v)) {
+          for (const c of v) if (isMap(c) && typeof c.image === "string") c.image = update(c.image);
+        }
+        visit(v);
+      }
+    }
+  };
+  for (const r of res) visit(r.obj);
+}
+
+// ---- patches ---------------------------------------------------------------------------------------------------
+
+function applyPatchText(ctx: Ctx, res: Res[], text: string, where: string, target: JsonMap | undefined, mode: "smp" | "json6902" | "auto"): Res[] {
+  const docs = parseYamlDocs(text, where, ctx.root.limits);
+  if (docs.length === 0) throw new RenderError("patch is empty", { file: where });
+  const isJson6902 = mode === "json6902" || (mode === "auto" && Array.isArray(docs[0]!.value));
+  if (isJson6902) {
+    if (!target) throw new RenderError("a JSON 6902 patch needs a `target`", { file: where });
+    const ops = docs[0]!.value;
+    if (!Array.isArray(ops)) throw new RenderError("a JSON 6902 patch must be a list of operations", { file: where });
+    const matched = select(res, target);
+    if (matched.length === 0 && mode === "json6902") throw noTarget(target, where);
+    for (const r of matched) {
+      try {
+        const doc = clone(r.obj);
+        const result = jsonPatch.applyPatch(doc, ops as Operation[], true, true).newDocument as KubeObject;
+        r.obj = result;
+      } catch (err) {
+        throw new RenderError(`JSON 6902 patch failed on ${describeRes(r)}: ${(err as Error).message.split("\n")[0]}`, { file: where }, { cause: err });
+      }
+    }
+    return res;
+  }
+  let out = res;
+  for (const doc of docs) {
+    if (!isMap(doc.value)) throw new RenderError("a strategic merge patch must be a map", { file: where, line: doc.line });
+    const patch = doc.value;
+    let matched: Res[];
+    if (target) matched = select(out, target);
+    else {
+      const md = isMap(patch.metadata) ? patch.metadata : {};
+      if (typeof patch.kind !== "string" || typeof md.name !== "string") {
+        throw new RenderError("a strategic merge patch without a target needs kind and metadata.name", { file: where, line: doc.line });
+      }
+      const g = typeof patch.apiVersion === "string" ? groupOf(patch.apiVersion) : undefined;
+      matched = out.filter(
+        (r) =>
+          r.obj.kind === patch.kind &&
+          (g === undefined || groupOf(r.obj.apiVersion) === g) &&
+          r.names.includes(md.name as string) &&
+          (md.namespace === undefined || r.obj.metadata.namespace === md.namespace || r.namespaces.includes(md.namespace as string)),
+      );
+      if (matched.length === 0) {
+        throw new RenderError(`patch targets ${patch.kind} ${md.namespace ? `${String(md.namespace)}/` : ""}${md.name}, which is not among the resources`, {
+          file: where,
+          line: doc.line,
+        });
+      }
+      if (matched.length > 1) throw new RenderError(`patch matches ${matched.length} resources named ${md.name}; add a namespace`, { file: where, line: doc.line });
+    }
+    const deleted = new Set<Res>();
+    for (const r of matched) {
+      const body: JsonMap = { ...patch };
+      // The patch may not rename or re-kind its target.
+      delete body.apiVersion;
+      delete body.kind;
+      if (isMap(body.metadata)) {
+        const md: JsonMap = { ...body.metadata };
+        delete md.name;
+        delete md.namespace;
+        body.metadata = md;
+      }
+      const merged = strategicMerge(r.obj, body, { apiVersion: r.obj.apiVersion, kind: r.obj.kind });
+      if (merged === DELETE) deleted.add(r);
+      else r.obj = merged as KubeObject;
+    }
+    if (deleted.size) out = out.filter((r) => !deleted.has(r));
+  }
+  return out;
+}
+
+function describeRes(r: Res): string {
+  return `${r.obj.kind} ${r.obj.metadata.namespace ? r.obj.metadata.namespace + "/" : ""}${r.obj.metadata.name}`;
+}
+
+function noTarget(target: JsonMap, where: string): RenderError {
+  return new RenderError(`patch target ${JSON.stringify(target)} matches no resource`, { file: where });
+}
+
+function anchored(pattern: unknown): RegExp | undefined {
+  if (pattern === undefined || pattern === null || pattern === "") return undefined;
+  try {
+    return new RegExp(`^(?:${String(pattern)})$`);
+  } catch {
+    return new RegExp(`^${String(pattern).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`);
+  }
+}
+
+function select(res: Res[], t: JsonMap): Res[] {
+  const group = anchored(t.group);
+  const version = anchored(t.version);
+  const kind = anchored(t.kind);
+  const name = anchored(t.name);
+  const ns = anchored(t.namespace);
+  const labels = t.labelSelector === undefined ? undefined : parseSelector(String(t.labelSelector));
+  const annotations = t.annotationSelector === undefined ? undefined : parseSelector(String(t.annotationSelector));
+  return res.filter((r) => {
+    const o = r.obj;
+    if (group && !group.test(groupOf(o.apiVersion))) return false;
+    if (version && !version.test(versionOf(o.apiVersion))) return false;
+    if (kind && !kind.test(o.kind)) return false;
+    if (name && !r.names.some((n) => name.test(n))) return false;
+    if (ns && !r.namespaces.some((n) => ns.test(n ?? ""))) return false;
+    if (labels && !labels(o.metadata.labels ?? {})) return false;
+    if (annotations && !annotations(o.metadata.annotations ?? {})) return false;
+    return true;
+  });
+}
+
+/** Kubernetes label selector syntax: `a=b`, `a==b`, `a!=b`, `a`, `!a`, `a in (x,y)`, `a notin (x,y)`. */
+export function parseSelector(sel: string): (labels: Record<string, string>) => boolean {
+  const terms: ((l: Record<string, string>) => boolean)[] = [];
+  const parts = sel.match(/[^,(]+(\([^)]*\))?/g) ?? [];
+  for (const raw of parts.map((p) => p.trim()).filter(Boolean)) {
+    let m: RegExpMatchArray | null;
+    if ((m = raw.match(/^(\S+)\s+(in|notin)\s+\(([^)]*)\)$/))) {
+      const [, key, op, vals] = m;
+      const set = new Set(vals!.split(",").map((v) => v.trim()));
+      terms.push(op === "in" ? (l) => key! in l && set.has(l[key!]!) : (l) => !(key! in l) || !set.has(l[key!]!));
+    } else if ((m = raw.match(/^([^=!\s]+)\s*!=\s*(\S*)$/))) {
+      const [, key, val] = m;
+      terms.push((l) => l[key!] !== val);
+    } else if ((m = raw.match(/^([^=!\s]+)\s*==?\s*(\S*)$/))) {
+      const [, key, val] = m;
+      terms.push((l) => l[key!] === val);
+    } else if ((m = raw.match(/^!\s*(\S+)$/))) {
+      const key = m[1]!;
+      terms.push((l) => !(key in l));
+    } else if (/^\S+$/.test(raw)) {
+      terms.push((l) => raw in l);
+    } else throw new RenderError(`cannot parse selector ${JSON.stringify(sel)}`);
+  }
+  return (l) => terms.every((t) => t(l));
+}
+
+// ---- name references -------------------------------------------------------------------------------------------
+
+function fixNameReferences(res: Res[], ctx: Ctx): void {
+  const renamed = res.filter((r) => r.names.length > 1);
+  if (renamed.length === 0) return;
+  const byKind = new Map<string, Res[]>();
+  for (const r of renamed) {
+    const key = `${groupOf(r.obj.apiVersion)}|${r.obj.kind}`;
+    byKind.set(key, [...(byKind.get(key) ?? []), r]);
+  }
+  const find = (refGroup: string, refKind: string, name: string, referrer: Res): Res | undefined => {
+    const cands = (byKind.get(`${refGroup}|${refKind}`) ?? []).filter((c) => c.names.includes(name) && c !== referrer);
+    if (cands.length <= 1) return sameScope(cands, referrer, ctx)[0];
+    return sameScope(cands, referrer, ctx)[0];
+  };
+  for (const r of res) {
+    const o = r.obj;
+    for (const spec of NAME_REF_SPECS) {
+      if (spec.kind !== o.kind || (spec.group !== undefined && spec.group !== groupOf(o.apiVersion))) continue;
+      if (!byKind.has(`${spec.refGroup}|${spec.refKind}`)) continue;
+      if (spec.path === "roleRef/name" && isMap(o.roleRef) && o.roleRef.kind !== spec.refKind) continue;
+      if (spec.path === "spec/scaleTargetRef/name") {
+        const st = isMap(o.spec) && isMap(o.spec.scaleTargetRef) ? o.spec.scaleTargetRef : {};
+        if (st.kind !== spec.refKind) continue;
+      }
+      walkPath(o, spec.path, false, (parent, key) => {
+        const v = parent[key];
+        if (typeof v === "string") {
+          const hit = find(spec.refGroup, spec.refKind, v, r);
+          if (hit) parent[key] = hit.obj.metadata.name;
+        } else if (Array.isArray(v)) {
+          parent[key] = v.map((x) => (typeof x === "string" ? (find(spec.refGroup, spec.refKind, x, r)?.obj.metadata.name ?? x) : x));
+        }
+      });
+    }
+    if ((o.kind === "RoleBinding" || o.kind === "ClusterRoleBinding") && Array.isArray(o.subjects)) {
+      for (const s of o.subjects) {
+        if (!isMap(s) || typeof s.name !== "string") continue;
+        const sas = (byKind.get("|ServiceAccount") ?? []).filter(
+          (c) => c.names.includes(s.name as string) && (s.namespace === undefined || c.namespaces.some((n) => (n ?? "default") === s.namespace)),
+        );
+        const hit = sas[0];
+        if (!hit) continue;
+        s.name = hit.obj.metadata.name;
+        if (hit.obj.metadata.namespace !== undefined) s.namespace = hit.obj.metadata.namespace;
+      }
+    }
+  }
+}
+
+function sameScope(cands: Res[], referrer: Res, ctx: Ctx): Res[] {
+  if (isClusterScoped(referrer.obj.apiVersion, referrer.obj.kind, ctx.scope)) return cands;
+  return cands.filter((c) => isClusterScoped(c.obj.apiVersion, c.obj.kind, ctx.scope) || c.obj.metadata.namespace === referrer.obj.metadata.namespace);
+}
+
+// ---- output order ----------------------------------------------------------------------------------------------
+
+const ORDER_FIRST = [
+  "Namespace",
+  "ResourceQuota",
+  "StorageClass",
+  "CustomResourceDefinition",
+  "ServiceAccount",
+  "PodSecurityPolicy",
+  "Role",
+  "ClusterRole",
+  "RoleBinding",
+  "ClusterRoleBinding",
+  "ConfigMap",
+  "Secret",
+  "Endpoints",
+  "Service",
+  "LimitRange",
+  "PriorityClass",
+  "PersistentVolume",
+  "PersistentVolumeClaim",
+  "Deployment",
+  "StatefulSet",
+  "CronJob",
+  "PodDisruptionBudget",
+];
+const ORDER_LAST = ["MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"];
+
+/** Kustomize's "legacy" order: well-known kinds first (namespaces before what lives in them), webhooks last. */
+export function legacySort(objs: KubeObject[]): KubeObject[] {
+  const rank = (k: string): number => {
+    const f = ORDER_FIRST.indexOf(k);
+    if (f >= 0) return f;
+    const l = ORDER_LAST.indexOf(k);
+    return l >= 0 ? 1000 + l : 500;
+  };
+  const key = (o: KubeObject): string => `${o.apiVersion}|${o.kind}|${o.metadata.namespace ?? ""}|${o.metadata.name}`;
+  return objs
+    .map((o, i) => ({ o, i, r: rank(o.kind), k: key(o) }))
+    .sort((a, b) => a.r - b.r || (a.k < b.k ? -1 : a.k > b.k ? 1 : a.i - b.i))
+    .map((x) => x.o);
+}

@@ -1,0 +1,114 @@
+// Strategic merge patch as Kustomize applies it: maps merge recursively, `null` deletes a key, lists of the
+// built-in kinds merge by their patch merge key (containers by name, ports by containerPort/port, …), other lists
+// are replaced, and `$patch: delete|replace` directives act on maps and list items. Merged lists put the patch's
+// items first (in patch order), then the target's remaining items — the order `kubectl kustomize` produces.
+import { groupOf, isMap, type JsonMap } from "../objects.js";
+
+export const DELETE = Symbol("delete");
+
+/** Groups whose kinds have OpenAPI merge keys in Kustomize's built-in schema; custom resources replace lists. */
+const BUILTIN_GROUPS = new Set([
+  "",
+  "apps",
+  "batch",
+  "policy",
+  "autoscaling",
+  "networking.k8s.io",
+  "rbac.authorization.k8s.io",
+  "storage.k8s.io",
+  "scheduling.k8s.io",
+  "admissionregistration.k8s.io",
+  "apiextensions.k8s.io",
+  "extensions",
+]);
+
+const MERGE_KEYS: Record<string, string> = {
+  containers: "name",
+  initContainers: "name",
+  ephemeralContainers: "name",
+  env: "name",
+  volumeMounts: "mountPath",
+  volumeDevices: "devicePath",
+  volumes: "name",
+  imagePullSecrets: "name",
+  hostAliases: "ip",
+  topologySpreadConstraints: "topologyKey",
+  ownerReferences: "uid",
+  resourceClaims: "name",
+  conditions: "type",
+  resizePolicy: "resourceName",
+  schedulingGates: "name",
+};
+
+function mergeKey(apiVersion: string, kind: string, path: readonly string[]): string | undefined {
+  if (!BUILTIN_GROUPS.has(groupOf(apiVersion))) return undefined;
+  const field = path[path.length - 1]!;
+  if (field === "ports") {
+    if (path.includes("containers") || path.includes("initContainers") || path.includes("ephemeralContainers")) return "containerPort";
+    if (kind === "Service" && path.length === 2 && path[0] === "spec") return "port";
+    return undefined;
+  }
+  return MERGE_KEYS[field];
+}
+
+export interface SmpContext {
+  apiVersion: string;
+  kind: string;
+}
+
+/** Applies `patch` to `target` (neither is modified); returns DELETE when the patch deletes the whole value. */
+export function strategicMerge(target: unknown, patch: unknown, ctx: SmpContext, path: string[] = []): unknown {
+  if (isMap(patch)) {
+    const directive = patch.$patch;
+    if (directive === "delete") return DELETE;
+    if (directive === "replace") return stripDirectives(patch);
+    if (!isMap(target)) return stripDirectives(patch);
+    const out: JsonMap = { ...target };
+    for (const [k, pv] of Object.entries(patch)) {
+      if (k.startsWith("$")) continue;
+      if (pv === null) {
+        delete out[k];
+        continue;
+      }
+      const merged = strategicMerge(target[k], pv, ctx, [...path, k]);
+      if (merged === DELETE) delete out[k];
+      else out[k] = merged;
+    }
+    return out;
+  }
+  if (Array.isArray(patch)) {
+    const key = mergeKey(ctx.apiVersion, ctx.kind, path);
+    if (key === undefined || !Array.isArray(target)) {
+      return patch.filter((e) => !(isMap(e) && e.$patch === "delete")).map(stripDirectives);
+    }
+    const out: unknown[] = [];
+    const consumed = new Set<unknown>();
+    for (const pe of patch) {
+      if (!isMap(pe) || pe[key] === undefined) {
+        out.push(stripDirectives(pe));
+        continue;
+      }
+      const match = target.find((te) => isMap(te) && te[key] === pe[key] && !consumed.has(te));
+      if (match !== undefined) consumed.add(match);
+      if (pe.$patch === "delete") continue;
+      const merged = match === undefined ? stripDirectives(pe) : strategicMerge(match, pe, ctx, path);
+      if (merged !== DELETE) out.push(merged);
+    }
+    for (const te of target) if (!consumed.has(te)) out.push(te);
+    return out;
+  }
+  return patch;
+}
+
+export function stripDirectives(v: unknown): unknown {
+  if (Array.isArray(v)) return v.filter((e) => !(isMap(e) && e.$patch === "delete")).map(stripDirectives);
+  if (isMap(v)) {
+    const out: JsonMap = {};
+    for (const [k, x] of Object.entries(v)) {
+      if (k.startsWith("$") || x === null) continue;
+      out[k] = stripDirectives(x);
+    }
+    return out;
+  }
+  return v;
+}

@@ -1,0 +1,83 @@
+// YAML and JSON parsing with the protections a renderer of untrusted repositories needs: a cap on aliases
+// (billion laughs), on nesting depth, and errors that carry the file and line.
+import { parseAllDocuments, YAMLParseError, type Document } from "yaml";
+import { RenderError } from "./errors.js";
+import type { RenderLimits } from "./limits.js";
+
+export interface ParsedDoc {
+  value: unknown;
+  /** 1-based line where the document starts. */
+  line: number;
+}
+
+/** Parses every document of a multi-document YAML (or JSON) text; empty documents are dropped. */
+export function parseYamlDocs(text: string, file: string, limits: Pick<RenderLimits, "maxAliasCount" | "maxDepth">): ParsedDoc[] {
+  const lineOf = lineIndex(text);
+  let docs: Document.Parsed[];
+  try {
+    docs = parseAllDocuments(text, { prettyErrors: false, uniqueKeys: true, merge: true, intAsBigInt: false }) as Document.Parsed[];
+  } catch (err) {
+    throw wrapYamlError(err, file, lineOf);
+  }
+  if (!Array.isArray(docs)) docs = [docs];
+  const out: ParsedDoc[] = [];
+  for (const doc of docs) {
+    const line = doc.range ? lineOf(doc.range[0]) : 1;
+    const first = doc.errors[0];
+    if (first) throw wrapYamlError(first, file, lineOf);
+    if (doc.contents === null) continue;
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: limits.maxAliasCount });
+    } catch (err) {
+      throw wrapYamlError(err, file, lineOf, line);
+    }
+    if (value === null || value === undefined) continue;
+    checkDepth(value, limits.maxDepth, file, line);
+    out.push({ value, line });
+  }
+  return out;
+}
+
+function wrapYamlError(err: unknown, file: string, lineOf: (offset: number) => number, docLine?: number): RenderError {
+  if (err instanceof YAMLParseError) {
+    const line = err.linePos?.[0]?.line ?? lineOf(err.pos[0]);
+    const msg = err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+    return new RenderError(`invalid YAML: ${msg}`, { file, line }, { cause: err });
+  }
+  if (err instanceof RangeError) {
+    // Recursion in the parser ran out of stack: the document nests far too deep.
+    return new RenderError("YAML nests too deeply to parse", { file, line: docLine }, { cause: err });
+  }
+  const msg = err instanceof Error ? err.message : String(err);
+  if (/alias/i.test(msg)) {
+    return new RenderError(`YAML uses too many aliases (possible alias bomb): ${msg}`, { file, line: docLine }, { cause: err });
+  }
+  return new RenderError(`invalid YAML: ${msg}`, { file, line: docLine }, { cause: err });
+}
+
+/** Iterative depth check, so the check itself cannot overflow the stack. */
+export function checkDepth(value: unknown, maxDepth: number, file: string, line?: number): void {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== "object") continue;
+    if (d > maxDepth) throw new RenderError(`document nests deeper than ${maxDepth} levels`, { file, line });
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, d + 1]);
+  }
+}
+
+function lineIndex(text: string): (offset: number) => number {
+  const starts: number[] = [0];
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) starts.push(i + 1);
+  return (offset: number) => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo + 1;
+  };
+}
