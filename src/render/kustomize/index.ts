@@ -298,7 +298,8 @@ function generate(ctx: Ctx, dir: string, file: string, g: JsonMap, kind: "Config
     ...stringMap(globalOpts.annotations, file, "generatorOptions.annotations"),
     ...stringMap(local.annotations, file, `${name}.options.annotations`),
   };
-  const disableHash = (local.disableNameSuffixHash ?? globalOpts.disableNameSuffixHash) === true;
+  // Kustomize ORs the two: a generator cannot re-enable a hash the kustomization disabled.
+  const disableHash = local.disableNameSuffixHash === true || globalOpts.disableNameSuffixHash === true;
   const immutable = (local.immutable ?? globalOpts.immutable) === true;
   const metadata: KubeObject["metadata"] = { name };
   if (typeof g.namespace === "string") metadata.namespace = g.namespace;
@@ -307,8 +308,8 @@ function generate(ctx: Ctx, dir: string, file: string, g: JsonMap, kind: "Config
   const obj: KubeObject = { apiVersion: "v1", kind, metadata };
   if (kind === "Secret") {
     const enc: Record<string, string> = {};
-    for (const [k2, v] of Object.entries(data)) enc[k2] = Buffer.from(v, "utf8").toString("base64");
-    Object.assign(enc, binary);
+    for (const [k2, v] of Object.entries(data)) enc[k2] = wrapBase64(Buffer.from(v, "utf8").toString("base64"));
+    for (const [k2, v] of Object.entries(binary)) enc[k2] = wrapBase64(v);
     if (Object.keys(enc).length) obj.data = enc;
     obj.type = typeof g.type === "string" ? g.type : "Opaque";
   } else {
@@ -317,6 +318,14 @@ function generate(ctx: Ctx, dir: string, file: string, g: JsonMap, kind: "Config
   }
   if (immutable) obj.immutable = true;
   return newRes(obj, file, !disableHash);
+}
+
+/** Kustomize breaks Secret values longer than 70 base64 characters into newline-terminated lines. */
+function wrapBase64(b64: string): string {
+  if (b64.length <= 70) return b64;
+  let out = "";
+  for (let i = 0; i < b64.length; i += 70) out += b64.slice(i, i + 70) + "\n";
+  return out;
 }
 
 function isBinaryBuf(b: Buffer): boolean {
@@ -665,7 +674,7 @@ export function parseSelector(sel: string): (labels: Record<string, string>) => 
 // ---- name references -------------------------------------------------------------------------------------------
 
 function fixNameReferences(res: Res[], ctx: Ctx): void {
-  const renamed = res.filter((r) => r.names.length > 1);
+  const renamed = res.filter((r) => r.names.length > 1 || r.namespaces.length > 1);
   if (renamed.length === 0) return;
   const byKind = new Map<string, Res[]>();
   for (const r of renamed) {

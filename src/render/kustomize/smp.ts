@@ -64,9 +64,11 @@ export function strategicMerge(target: unknown, patch: unknown, ctx: SmpContext,
     if (directive === "replace") return stripDirectives(patch);
     if (!isMap(target)) return stripDirectives(patch);
     const out: JsonMap = { ...target };
+    let deletedSome = false;
     for (const [k, pv] of Object.entries(patch)) {
       if (k.startsWith("$")) continue;
       if (pv === null) {
+        deletedSome = deletedSome || k in out;
         delete out[k];
         continue;
       }
@@ -74,6 +76,8 @@ export function strategicMerge(target: unknown, patch: unknown, ctx: SmpContext,
       if (merged === DELETE) delete out[k];
       else out[k] = merged;
     }
+    // Kustomize drops a map that its patch emptied by deleting keys (annotations: {team: null}).
+    if (deletedSome && Object.keys(out).length === 0 && path.length > 0) return DELETE;
     return out;
   }
   if (Array.isArray(patch)) {
