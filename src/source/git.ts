@@ -1,0 +1,170 @@
+// Talking to a git server with isomorphic-git: list the remote's refs (one GET of info/refs, the ls-remote
+// equivalent) and shallow-fetch one commit into a temporary git directory. Both run under one deadline
+// (spec.timeout) and one byte limit, through our own transport (./http.ts); failures become SourceErrors.
+import fs from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import git, { Errors } from "isomorphic-git";
+import { authHeaders, secretValues, type Credentials } from "./credentials.js";
+import { SourceError, redactUrl, scrub } from "./errors.js";
+import { Transport, type TransportStats } from "./http.js";
+import { refAtCommit, type RemoteRefs, type ResolvedRef } from "./refs.js";
+
+export interface GitOptions {
+  credentials?: Credentials;
+  /** Whole-operation deadline in ms (spec.timeout). */
+  timeoutMs: number;
+  /** Abort a download larger than this many bytes. */
+  maxBytes?: number;
+  /** Cancels the operation (controller shutdown). */
+  signal?: AbortSignal;
+  /** Parent directory for temporary git directories (default: the OS temp dir). */
+  tmpDir?: string;
+  /** Receives the transport's counters when the operation ends (benchmarks, tests). */
+  onStats?: (stats: TransportStats) => void;
+}
+
+/** A fetched commit in a temporary git directory; `dispose` removes it. */
+export interface FetchedCommit {
+  gitdir: string;
+  commit: string;
+  /** isomorphic-git's object cache; pass it to every read so the pack index is parsed once. */
+  cache: object;
+  dispose(): Promise<void>;
+}
+
+/**
+ * Runs `op` with a transport bound to a deadline; whatever `op` is doing when the deadline passes, the caller gets
+ * a Timeout error at once (isomorphic-git cannot be interrupted mid-indexing, so `op` is left to settle alone,
+ * its transport aborted, and its result dropped).
+ */
+async function withTransport<T>(url: string, opts: GitOptions, what: string, op: (t: Transport) => Promise<T>): Promise<T> {
+  const deadline = AbortSignal.timeout(opts.timeoutMs);
+  const signal = opts.signal ? AbortSignal.any([deadline, opts.signal]) : deadline;
+  const transport = new Transport({
+    signal,
+    headers: authHeaders(opts.credentials),
+    ...(opts.credentials?.caCert ? { ca: opts.credentials.caCert } : {}),
+    ...(opts.maxBytes !== undefined ? { maxResponseBytes: opts.maxBytes } : {}),
+  });
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(transport.failure ?? abortError(signal, deadline, opts.timeoutMs, what, url));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });
+  const work = op(transport);
+  // The loser of the race below must not become an unhandled rejection.
+  work.catch(() => {});
+  aborted.catch(() => {});
+  try {
+    return await Promise.race([work, aborted]);
+  } catch (err) {
+    throw classify(transport.failure ?? (signal.aborted ? abortError(signal, deadline, opts.timeoutMs, what, url) : err), url, what, opts.credentials);
+  } finally {
+    if (onAbort) signal.removeEventListener("abort", onAbort);
+    opts.onStats?.({ ...transport.stats });
+    transport.close();
+  }
+}
+
+function abortError(signal: AbortSignal, deadline: AbortSignal, timeoutMs: number, what: string, url: string): SourceError {
+  if (signal.reason instanceof SourceError) return signal.reason;
+  if (deadline.aborted) return new SourceError("Timeout", `${what} ${redactUrl(url)} did not finish within the timeout of ${timeoutMs / 1000}s; raise spec.timeout or check the server`);
+  return new SourceError("FetchFailed", `${what} ${redactUrl(url)} was cancelled`);
+}
+
+/** Maps isomorphic-git and network errors to SourceErrors whose messages carry no credentials. */
+export function classify(err: unknown, url: string, what: string, creds?: Credentials): SourceError {
+  const secrets = secretValues(creds);
+  const clean = (s: string) => scrub(s, secrets);
+  const where = redactUrl(url);
+  if (err instanceof SourceError) return new SourceError(err.reason, clean(err.message), { cause: err });
+  if (err instanceof Errors.HttpError) {
+    const status = err.data.statusCode;
+    if (status === 401 || status === 403) {
+      const has = creds?.basic || creds?.bearerToken ? "the credentials in spec.secretRef were refused" : "no credentials were given; set spec.secretRef";
+      return new SourceError("AuthenticationFailed", `${what} ${where} failed: HTTP ${status} ${err.data.statusMessage}: ${has}`);
+    }
+    if (status === 404) return new SourceError("FetchFailed", `${what} ${where} failed: HTTP 404: no git repository at this URL; check spec.url`);
+    if (status >= 500) return new SourceError("Unreachable", `${what} ${where} failed: the server answered HTTP ${status} ${err.data.statusMessage}`);
+    return new SourceError("FetchFailed", `${what} ${where} failed: HTTP ${status} ${err.data.statusMessage}`);
+  }
+  if (err instanceof Errors.SmartHttpError) {
+    return new SourceError("FetchFailed", `${what} ${where} failed: the server does not speak the git smart HTTP protocol; check spec.url`);
+  }
+  const msg = err instanceof Error ? err.message : String(err);
+  return new SourceError("FetchFailed", `${what} ${where} failed: ${clean(msg)}`, { cause: err });
+}
+
+/** Lists the remote's refs with annotated tags peeled and HEAD's target: one HTTP request (protocol v1). */
+export async function listRemoteRefs(url: string, opts: GitOptions): Promise<RemoteRefs> {
+  return withTransport(url, opts, "listing refs of", async (http) => {
+    const refs = await git.listServerRefs({ http, url, protocolVersion: 1, symrefs: true, peelTags: true });
+    const out: RemoteRefs = { refs: new Map() };
+    for (const r of refs) {
+      if (r.ref === "HEAD" && r.target) out.head = r.target;
+      out.refs.set(r.ref, { oid: r.oid, ...(r.peeled ? { peeled: r.peeled } : {}) });
+    }
+    return out;
+  });
+}
+
+/**
+ * Fetches the resolved commit with depth 1 into a new temporary git directory. A commit that is no ref's tip is
+ * asked for by SHA (servers that allow it answer with depth 1); otherwise the default branch's history is fetched
+ * and searched, as `git clone` + `git checkout <sha>` would.
+ */
+export async function fetchCommit(url: string, resolved: ResolvedRef, remote: RemoteRefs | undefined, opts: GitOptions): Promise<FetchedCommit> {
+  const gitdir = await mkdtemp(path.join(opts.tmpDir ?? os.tmpdir(), "mooring-fetch-"));
+  const dispose = () => rm(gitdir, { recursive: true, force: true });
+  const cache = {};
+  try {
+    await git.init({ fs, gitdir, bare: true, defaultBranch: "main" });
+    // fetch records what it got under refs/remotes/origin/*, so it needs a remote with a refspec.
+    await git.addRemote({ fs, gitdir, remote: "origin", url: redactUrl(url) });
+    const commit = await withTransport(url, opts, "fetching", async (http) => {
+      const tipRef = resolved.fullRef ?? (remote ? refAtCommit(remote, resolved.commit) : undefined);
+      if (tipRef) {
+        const res = await git.fetch({ fs, http, gitdir, url, ref: tipRef, singleBranch: true, depth: 1, tags: false, cache });
+        return peel(gitdir, cache, res.fetchHead ?? resolved.commit);
+      }
+      try {
+        await git.fetch({ fs, http, gitdir, url, ref: resolved.commit, singleBranch: true, depth: 1, tags: false, cache });
+        return resolved.commit;
+      } catch (err) {
+        if (err instanceof SourceError || http.failure) throw err;
+        // The server refused a want for an unadvertised SHA: fetch the default branch in full and look there.
+        await git.fetch({ fs, http, gitdir, url, ref: "HEAD", singleBranch: true, tags: false, cache });
+        return resolved.commit;
+      }
+    });
+    if (!(await hasCommit(gitdir, cache, commit))) {
+      throw new SourceError("RefNotFound", `commit ${commit} not found in ${redactUrl(url)} (not on any ref's tip nor in the default branch's history)`);
+    }
+    return { gitdir, commit, cache, dispose };
+  } catch (err) {
+    await dispose();
+    throw err;
+  }
+}
+
+async function peel(gitdir: string, cache: object, oid: string): Promise<string> {
+  // An annotated tag's object: follow it to the commit (bounded: tags of tags are rare but legal).
+  for (let i = 0; i < 10; i++) {
+    const { type, object } = await git.readObject({ fs, gitdir, oid, cache, format: "parsed" });
+    if (type !== "tag") return oid;
+    oid = (object as { object: string }).object;
+  }
+  throw new SourceError("FetchFailed", `tag chain at ${oid} is deeper than 10 levels`);
+}
+
+async function hasCommit(gitdir: string, cache: object, oid: string): Promise<boolean> {
+  try {
+    await git.readCommit({ fs, gitdir, oid, cache });
+    return true;
+  } catch {
+    return false;
+  }
+}
