@@ -1,0 +1,109 @@
+// Names that are part of Mooring's API contract: groups, annotations, labels, finalizers, field managers,
+// condition types and reasons. Controllers, the CLI and the chart import them from here so that a rename
+// is one edit, and so that documentation (docs/api.md) and code cannot drift apart.
+
+export const SOURCE_GROUP = "source.mooring.dev";
+export const DELIVERY_GROUP = "delivery.mooring.dev";
+export const API_VERSION = "v1alpha1";
+/** `kubectl get mooring` lists every Mooring kind. */
+export const CATEGORY = "mooring";
+
+export const Annotations = {
+  /** Any new value makes every controller handle the object now (compared for equality, never parsed). */
+  reconcileRequestedAt: "mooring.dev/reconcile-requested-at",
+  /** Any new value asks for a manual sync of an Application: honoured when automation is off, or a window is closed but allows manual syncs. */
+  syncRequestedAt: "delivery.mooring.dev/sync-requested-at",
+} as const;
+
+export const Labels = {
+  /** Set on every object Mooring applies; the value is the owning Application's name (its namespace is in the next label). */
+  application: "delivery.mooring.dev/application",
+  /** Namespace of the Application that applied the object. */
+  applicationNamespace: "delivery.mooring.dev/application-namespace",
+  /** The standard label; Mooring sets it to `mooring` on what it applies. */
+  managedBy: "app.kubernetes.io/managed-by",
+} as const;
+
+/** The value of app.kubernetes.io/managed-by on objects Mooring applies. */
+export const MANAGED_BY_VALUE = "mooring";
+
+export const Finalizers = {
+  gitRepository: "source.mooring.dev/finalizer",
+  application: "delivery.mooring.dev/finalizer",
+} as const;
+
+/**
+ * Server-side apply field managers. Each controller writes only the part of an object it owns, under its own
+ * manager, so two controllers never overwrite each other's fields (conditions are a list-map keyed by `type`).
+ */
+export const FieldManagers = {
+  /** GitRepository status (fetch, artifact). */
+  source: "mooring-source",
+  /** Application status.source, status.render and the SourceReady/Rendered conditions. */
+  render: "mooring-render",
+  /** Application status.sync, status.health, status.history and the Synced/Healthy/Ready conditions. */
+  sync: "mooring-sync",
+  /** SyncPolicy status. */
+  policy: "mooring-policy",
+  /** The objects an Application applies to the cluster. */
+  apply: "mooring",
+  /** Writes made by the `mooring` CLI (annotations that request a reconcile or sync). */
+  cli: "mooring-cli",
+  /** Installing the CRDs themselves. */
+  crds: "mooring-crds",
+} as const;
+
+/** Condition types (the `type` of entries in status.conditions). */
+export const ConditionTypes = {
+  ready: "Ready",
+  reconciling: "Reconciling",
+  stalled: "Stalled",
+  // GitRepository
+  artifactInStorage: "ArtifactInStorage",
+  fetchFailed: "FetchFailed",
+  // Application
+  sourceReady: "SourceReady",
+  rendered: "Rendered",
+  synced: "Synced",
+  healthy: "Healthy",
+  // SyncPolicy: True while syncs are allowed now (no windows, inside an allow window, outside every deny window).
+  windowOpen: "WindowOpen",
+} as const;
+export type ConditionType = (typeof ConditionTypes)[keyof typeof ConditionTypes];
+
+/** Condition reasons: CamelCase words a human or a script can match on. */
+export const Reasons = {
+  succeeded: "Succeeded",
+  failed: "Failed",
+  progressing: "Progressing",
+  progressingWithRetry: "ProgressingWithRetry",
+  suspended: "Suspended",
+  invalidSpec: "InvalidSpec",
+  // GitRepository
+  gitOperationFailed: "GitOperationFailed",
+  authenticationFailed: "AuthenticationFailed",
+  refNotFound: "RefNotFound",
+  artifactStored: "ArtifactStored",
+  storageOperationFailed: "StorageOperationFailed",
+  // Application
+  sourceNotFound: "SourceNotFound",
+  sourceNotReady: "SourceNotReady",
+  dependencyNotReady: "DependencyNotReady",
+  renderFailed: "RenderFailed",
+  syncFailed: "SyncFailed",
+  pruneFailed: "PruneFailed",
+  outOfSync: "OutOfSync",
+  syncWindowClosed: "SyncWindowClosed",
+  healthCheckFailed: "HealthCheckFailed",
+  healthCheckTimeout: "HealthCheckTimeout",
+  syncPolicyNotFound: "SyncPolicyNotFound",
+  // SyncPolicy windows
+  noWindows: "NoWindows",
+  inAllowWindow: "InAllowWindow",
+  inDenyWindow: "InDenyWindow",
+  outsideAllowWindows: "OutsideAllowWindows",
+} as const;
+export type Reason = (typeof Reasons)[keyof typeof Reasons];
+
+/** Last N sync attempts kept in Application.status.history. */
+export const HISTORY_LIMIT = 10;
