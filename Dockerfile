@@ -1,0 +1,42 @@
+# syntax=docker/dockerfile:1
+# Mooring's container image: one image, one entry point (`mooring`), default command `controller`.
+# The chart picks the controllers with --controllers=source,render,apply (any subset).
+# Build: docker build -t mooring:dev .   (hack/e2e-kind.sh does this for the kind end-to-end run)
+
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# --- build: full dependency tree, compile TypeScript to dist/ ---
+FROM ${NODE_IMAGE} AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+# --- deps: production dependencies only, installed apart so npm's cache never reaches the runtime image ---
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error
+
+# --- runtime ---
+FROM ${NODE_IMAGE}
+# tini is PID 1: it forwards SIGTERM to node (which then stops its controllers cleanly) and reaps zombies.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tini \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+ENV NODE_ENV=production \
+    HOME=/tmp \
+    MOORING_STORAGE_PATH=/data
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /src/dist ./dist
+COPY package.json ./
+# Artifacts live in a mounted volume (the chart mounts an emptyDir at /data, and one at /tmp), so the root
+# filesystem can be read-only. 65532 is the conventional "nonroot" id; numeric so runAsNonRoot can verify it.
+RUN mkdir -p /data && chown 65532:65532 /data
+USER 65532:65532
+EXPOSE 8080 8081 9090 9292
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "dist/src/cli/main.js"]
+CMD ["controller"]

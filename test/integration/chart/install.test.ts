@@ -1,0 +1,168 @@
+// `helm install` of the chart into the real local cluster: the API server validates every object, the
+// PodSecurity admission plugin enforces `restricted` on the Pods, kwok's fake nodes run them, and the RBAC
+// authorizer answers what each ServiceAccount may do. Each test has its own release and namespace;
+// CRDs are never installed here (--skip-crds): they are cluster-wide and other suites own them.
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { after, before, describe, it } from "node:test";
+import * as k8s from "@kubernetes/client-node";
+import { testCluster, type TestCluster } from "../../support/cluster.js";
+import { CHART_DIR, helmOk, runHelm } from "../../support/helm.js";
+import { createTestNamespace, type TestNamespace } from "../../support/namespace.js";
+import { waitFor } from "../../support/wait.js";
+
+/** Tolerations for every taint on the cluster's nodes (kwok's fake nodes may be tainted), so Pods schedule. */
+async function tolerationsForNodes(c: TestCluster): Promise<k8s.V1Toleration[]> {
+  const nodes = await c.core.listNode();
+  assert.ok(nodes.items.length > 0, "the test cluster has no nodes");
+  const seen = new Map<string, k8s.V1Toleration>();
+  for (const n of nodes.items) for (const t of n.spec?.taints ?? []) seen.set(`${t.key}:${t.effect}`, { key: t.key, operator: "Exists", effect: t.effect });
+  return [...seen.values()];
+}
+
+async function canI(c: TestCluster, user: string, attrs: k8s.V1ResourceAttributes): Promise<boolean> {
+  const authz = c.kc.makeApiClient(k8s.AuthorizationV1Api);
+  const r = await authz.createSubjectAccessReview({ body: { spec: { user, groups: ["system:serviceaccounts", "system:authenticated"], resourceAttributes: attrs } } });
+  return r.status?.allowed === true;
+}
+
+interface Install {
+  release: string;
+  fullname: string;
+  ns: TestNamespace;
+}
+
+async function install(c: TestCluster, mode: "split" | "all-in-one", extra: string[] = []): Promise<Install> {
+  const ns = await createTestNamespace(c, "chart");
+  // The API server's own PodSecurity admission refuses any Pod of this namespace that is not `restricted`.
+  await c.objects.patch(
+    { apiVersion: "v1", kind: "Namespace", metadata: { name: ns.name, labels: { "pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version": "latest" } } },
+    undefined, undefined, undefined, undefined, k8s.PatchStrategy.MergePatch,
+  );
+  const release = `mt-${randomBytes(3).toString("hex")}`;
+  const tolerations = await tolerationsForNodes(c);
+  helmOk(
+    ["install", release, CHART_DIR, "--kubeconfig", c.kubeconfigPath, "--namespace", ns.name, "--skip-crds", "--wait", "--timeout", "120s",
+      "--set", `mode=${mode}`, "--set-json", `tolerations=${JSON.stringify(tolerations)}`, ...extra],
+    { timeoutMs: 150_000 },
+  );
+  return { release, fullname: `${release}-mooring`, ns };
+}
+
+async function uninstall(c: TestCluster, i: Install): Promise<void> {
+  helmOk(["uninstall", i.release, "--kubeconfig", c.kubeconfigPath, "--namespace", i.ns.name, "--wait", "--timeout", "60s"], { timeoutMs: 90_000 });
+  const rbac = c.kc.makeApiClient(k8s.RbacAuthorizationV1Api);
+  const left = (await rbac.listClusterRole({ labelSelector: `app.kubernetes.io/instance=${i.release}` })).items.map((r) => r.metadata?.name);
+  assert.deepEqual(left, [], "helm uninstall removes the release's ClusterRoles");
+}
+
+async function availableDeployments(c: TestCluster, i: Install): Promise<k8s.V1Deployment[]> {
+  const list = await c.apps.listNamespacedDeployment({ namespace: i.ns.name, labelSelector: `app.kubernetes.io/instance=${i.release}` });
+  return list.items;
+}
+
+async function assertPodsAdmittedAndReady(c: TestCluster, i: Install, expected: number): Promise<void> {
+  const pods = await waitFor(`${expected} ready Pods of ${i.release}`, async () => {
+    const list = await c.core.listNamespacedPod({ namespace: i.ns.name, labelSelector: `app.kubernetes.io/instance=${i.release}` });
+    const ready = list.items.filter((p) => p.status?.conditions?.some((cond) => cond.type === "Ready" && cond.status === "True"));
+    return ready.length === expected ? list.items : undefined;
+  }, { timeoutMs: 60_000 });
+  for (const p of pods) {
+    const c0 = p.spec!.containers[0]!;
+    assert.equal(c0.securityContext?.readOnlyRootFilesystem, true);
+    assert.equal(p.spec?.securityContext?.runAsNonRoot, true);
+  }
+}
+
+void describe("chart installed on the local cluster: split mode with 2 replicas", () => {
+  let c: TestCluster;
+  let inst: Install | undefined;
+
+  before(async () => {
+    c = await testCluster();
+    inst = await install(c, "split", ["--set", "replicas=2"]);
+  });
+  after(async () => {
+    if (inst) {
+      runHelm(["uninstall", inst.release, "--kubeconfig", c.kubeconfigPath, "--namespace", inst.ns.name, "--ignore-not-found", "--wait", "--timeout", "60s"], { timeoutMs: 90_000 });
+      await inst.ns.cleanup();
+    }
+  });
+
+  void it("runs one available Deployment per controller, with restricted Pods admitted by PodSecurity", async () => {
+    const ds = await availableDeployments(c, inst!);
+    assert.deepEqual(ds.map((d) => d.metadata?.name).sort(), ["source", "render", "apply"].map((n) => `${inst!.fullname}-${n}`).sort());
+    for (const d of ds) assert.equal(d.status?.availableReplicas, 2, `${d.metadata?.name} has 2 available replicas`);
+    await assertPodsAdmittedAndReady(c, inst!, 6);
+  });
+
+  void it("creates the artifact, webhook and metrics Services, with the ready Pods as endpoints", async () => {
+    const svcs = await c.core.listNamespacedService({ namespace: inst!.ns.name });
+    const names = svcs.items.map((s) => s.metadata?.name).sort();
+    assert.deepEqual(names, ["metrics", "render", "source", "webhook"].map((n) => `${inst!.fullname}-${n}`));
+    const discovery = c.kc.makeApiClient(k8s.DiscoveryV1Api);
+    await waitFor(`endpoints of ${inst!.fullname}-source`, async () => {
+      const slices = await discovery.listNamespacedEndpointSlice({ namespace: inst!.ns.name, labelSelector: `kubernetes.io/service-name=${inst!.fullname}-source` });
+      const ready = slices.items.flatMap((s) => s.endpoints ?? []).filter((e) => e.conditions?.ready);
+      return ready.length === 2;
+    }, { timeoutMs: 30_000 });
+  });
+
+  void it("gives each ServiceAccount exactly its rights, as the API server's authorizer sees them", async () => {
+    const sa = (n: string) => `system:serviceaccount:${inst!.ns.name}:${inst!.fullname}-${n}`;
+    const tenant = { group: "", resource: "serviceaccounts", verb: "impersonate", namespace: "some-tenant", name: "deployer" };
+    assert.equal(await canI(c, sa("apply"), tenant), true, "the apply controller impersonates tenants' ServiceAccounts");
+    assert.equal(await canI(c, sa("source"), tenant), false, "the source controller may not impersonate");
+    assert.equal(await canI(c, sa("apply"), { group: "apps", resource: "deployments", verb: "create", namespace: "default" }), false, "least privilege: no direct rights on workloads");
+    for (const n of ["source", "render", "apply"]) {
+      assert.equal(await canI(c, sa(n), { group: "source.mooring.dev", resource: "gitrepositories", verb: "watch" }), true, `${n} watches GitRepositories`);
+      assert.equal(await canI(c, sa(n), { group: "delivery.mooring.dev", resource: "applications", subresource: "status", verb: "patch", namespace: "x" }), true, `${n} patches Application status`);
+      assert.equal(await canI(c, sa(n), { group: "", resource: "secrets", verb: "get", namespace: "x" }), true, `${n} reads Secrets`);
+      assert.equal(await canI(c, sa(n), { group: "", resource: "secrets", verb: "create", namespace: "x" }), false, `${n} cannot write Secrets`);
+      assert.equal(await canI(c, sa(n), { group: "coordination.k8s.io", resource: "leases", verb: "update", namespace: inst!.ns.name }), true, `${n} holds its Lease`);
+      assert.equal(await canI(c, sa(n), { group: "coordination.k8s.io", resource: "leases", verb: "update", namespace: "kube-system" }), false, `${n} has no Lease rights elsewhere`);
+      assert.equal(await canI(c, sa(n), { group: "events.k8s.io", resource: "events", verb: "create", namespace: "x" }), true, `${n} records events`);
+    }
+  });
+
+  void it("uninstalls cleanly, cluster-scoped objects included", async () => {
+    await uninstall(c, inst!);
+    assert.deepEqual((await availableDeployments(c, inst!)).map((d) => d.metadata?.name), []);
+  });
+});
+
+void describe("chart installed on the local cluster: all-in-one mode", () => {
+  let c: TestCluster;
+  let inst: Install | undefined;
+
+  before(async () => {
+    c = await testCluster();
+    inst = await install(c, "all-in-one", ["--set", "rbac.apply.clusterAdmin=true"]);
+  });
+  after(async () => {
+    if (inst) {
+      runHelm(["uninstall", inst.release, "--kubeconfig", c.kubeconfigPath, "--namespace", inst.ns.name, "--ignore-not-found", "--wait", "--timeout", "60s"], { timeoutMs: 90_000 });
+      await inst.ns.cleanup();
+    }
+  });
+
+  void it("runs a single available Deployment with all three controllers", async () => {
+    const ds = await availableDeployments(c, inst!);
+    assert.deepEqual(ds.map((d) => d.metadata?.name), [inst!.fullname]);
+    assert.ok(ds[0]!.spec?.template.spec?.containers[0]?.args?.includes("--controllers=source,render,apply"));
+    assert.equal(ds[0]!.status?.availableReplicas, 1);
+    await assertPodsAdmittedAndReady(c, inst!, 1);
+  });
+
+  void it("grants cluster-admin to its ServiceAccount when rbac.apply.clusterAdmin is set", async () => {
+    const user = `system:serviceaccount:${inst!.ns.name}:${inst!.fullname}`;
+    assert.equal(await canI(c, user, { group: "apps", resource: "deployments", verb: "create", namespace: "default" }), true);
+  });
+
+  void it("uninstalls cleanly", async () => {
+    await uninstall(c, inst!);
+    const rbac = c.kc.makeApiClient(k8s.RbacAuthorizationV1Api);
+    const bindings = (await rbac.listClusterRoleBinding({ labelSelector: `app.kubernetes.io/instance=${inst!.release}` })).items;
+    assert.deepEqual(bindings.map((b) => b.metadata?.name), []);
+  });
+});
