@@ -47,6 +47,11 @@ export function writeTarGz(entries: TarEntry[], opts: { gzipLevel?: number } = {
   const out = new PassThrough();
   pack.pipe(gzip).pipe(out);
   gzip.on("error", (err) => out.destroy(err));
+  pack.on("error", (err: Error) => out.destroy(err));
+  // A consumer that stops reading (a failed disk write) must not leave the producer waiting for drain forever.
+  out.on("close", () => {
+    if (!pack.destroyed) pack.destroy();
+  });
   const fill = async () => {
     let previous: string | undefined;
     for (const e of sorted) {
@@ -63,9 +68,11 @@ export function writeTarGz(entries: TarEntry[], opts: { gzipLevel?: number } = {
     }
     pack.finalize();
   };
+  // The failure is reported once, on the returned stream; the pack and gzip are torn down quietly.
   fill().catch((err: unknown) => {
-    pack.destroy(err as Error);
     out.destroy(err as Error);
+    pack.destroy();
+    gzip.destroy();
   });
   return out;
 }

@@ -1,0 +1,150 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, utimes, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { startArtifactServer, type RunningServer } from "../../../src/artifact/server.js";
+import { ArtifactStorage, StorageError, artifactUrl, type StorageFile } from "../../../src/artifact/storage.js";
+
+const key = { kind: "GitRepository", namespace: "team-a", name: "app" };
+
+async function* chunks(...parts: string[]): AsyncIterable<Uint8Array> {
+  for (const p of parts) yield Buffer.from(p);
+}
+
+describe("ArtifactStorage", () => {
+  let root: string;
+  before(async () => {
+    root = await mkdtemp(path.join(os.tmpdir(), "mooring-storage-"));
+  });
+  after(() => rm(root, { recursive: true, force: true }));
+
+  it("writes atomically under <kind>/<ns>/<name>/<sha256>.tar.gz with the digest of the bytes", async () => {
+    const s = new ArtifactStorage({ root: path.join(root, "a") });
+    await s.init();
+    const stored = await s.write(key, chunks("hello ", "world"));
+    const hex = createHash("sha256").update("hello world").digest("hex");
+    assert.deepEqual(stored, { path: `gitrepository/team-a/app/${hex}.tar.gz`, digest: `sha256:${hex}`, size: 11 });
+    assert.equal(await readFile(s.absolute(stored.path), "utf8"), "hello world");
+    assert.equal(await s.exists(stored.path), true);
+    assert.equal(await s.exists(stored.path, stored.digest), true);
+    assert.equal(await s.exists(stored.path, "sha256:" + "0".repeat(64)), false);
+    assert.equal(await s.exists("gitrepository/team-a/app/missing.tar.gz"), false);
+    assert.equal(await s.exists("../../etc/passwd"), false);
+    assert.deepEqual((await readdir(s.absolute("gitrepository/team-a/app"))).filter((n) => n.startsWith(".")), []);
+  });
+
+  it("keeps the newest N per object and collects older ones", async () => {
+    const s = new ArtifactStorage({ root: path.join(root, "gc"), keep: 2 });
+    await s.init();
+    const written = [];
+    for (let i = 0; i < 4; i++) {
+      written.push(await s.write(key, chunks(`v${i}`)));
+      const t = new Date(Date.now() - (10 - i) * 1000);
+      await utimes(s.absolute(written[i]!.path), t, t); // distinct mtimes without waiting
+    }
+    await s.gc(key);
+    assert.deepEqual(await s.list(key), [written[3]!.path, written[2]!.path]);
+    const other = await s.write({ ...key, name: "other" }, chunks("x"));
+    assert.equal(await s.exists(other.path), true, "other objects are untouched");
+  });
+
+  it("on a full disk throws StorageError ENOSPC, removes the temp file and keeps the last good artifact", async () => {
+    let failing = false;
+    const openFile = async (p: string): Promise<StorageFile> => {
+      const real = await (await import("node:fs/promises")).open(p, "wx");
+      let written = 0;
+      return {
+        write: async (d) => {
+          written += d.length;
+          if (failing && written > 4) throw Object.assign(new Error("no space left on device"), { code: "ENOSPC" });
+          return real.write(d);
+        },
+        sync: () => real.sync(),
+        close: () => real.close(),
+      };
+    };
+    const s = new ArtifactStorage({ root: path.join(root, "full"), openFile });
+    await s.init();
+    const good = await s.write(key, chunks("good artifact"));
+    failing = true;
+    await assert.rejects(s.write(key, chunks("a much larger new artifact")), (err: unknown) => {
+      assert.ok(err instanceof StorageError);
+      assert.equal(err.code, "ENOSPC");
+      assert.match(err.message, /is full \(ENOSPC\); the previous artifact is still served/);
+      return true;
+    });
+    assert.deepEqual(await s.list(key), [good.path]);
+    assert.equal(await s.exists(good.path, good.digest), true);
+    assert.deepEqual((await readdir(s.absolute("gitrepository/team-a/app"))).length, 1, "no temp file left");
+  });
+
+  it("passes a producer's error through unchanged (not a storage failure)", async () => {
+    const s = new ArtifactStorage({ root: path.join(root, "src") });
+    await s.init();
+    async function* bad(): AsyncIterable<Uint8Array> {
+      yield Buffer.from("x");
+      throw new RangeError("producer broke");
+    }
+    await assert.rejects(s.write(key, bad()), RangeError);
+  });
+
+  it("init removes temp files left by a crash", async () => {
+    const dir = path.join(root, "crash", "gitrepository/ns/n");
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, ".tmp-deadbeef"), "half");
+    await new ArtifactStorage({ root: path.join(root, "crash") }).init();
+    assert.deepEqual(await readdir(dir), []);
+  });
+
+  it("builds URLs from the advertised address", () => {
+    assert.equal(artifactUrl("source-controller.mooring-system.svc:9090", "gitrepository/ns/n/ab.tar.gz"), "http://source-controller.mooring-system.svc:9090/gitrepository/ns/n/ab.tar.gz");
+    assert.equal(artifactUrl("https://artifacts.example/", "a/b c.tar.gz"), "https://artifacts.example/a/b%20c.tar.gz");
+  });
+});
+
+describe("artifact server", () => {
+  let root: string;
+  let srv: RunningServer;
+  let stored: { path: string; digest: string; size: number };
+  before(async () => {
+    root = await mkdtemp(path.join(os.tmpdir(), "mooring-serve-"));
+    const s = new ArtifactStorage({ root: path.join(root, "store") });
+    await s.init();
+    stored = await s.write(key, chunks("artifact bytes"));
+    await writeFile(path.join(root, "outside.txt"), "secret");
+    await symlink(path.join(root, "outside.txt"), path.join(root, "store", "gitrepository", "team-a", "escape.tar.gz"));
+    await writeFile(path.join(root, "store", "gitrepository", "team-a", "app", ".tmp-x"), "partial");
+    srv = await startArtifactServer("127.0.0.1:0", { root: path.join(root, "store") });
+  });
+  after(async () => {
+    await srv.close();
+    await rm(root, { recursive: true, force: true });
+  });
+  const get = (p: string, method = "GET") => fetch(`http://127.0.0.1:${srv.port}${p}`, { method });
+
+  it("serves a stored artifact with content type and length", async () => {
+    const res = await get("/" + stored.path);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("content-type"), "application/gzip");
+    assert.equal(res.headers.get("content-length"), String(stored.size));
+    assert.equal(await res.text(), "artifact bytes");
+    const head = await get("/" + stored.path, "HEAD");
+    assert.equal(head.status, 200);
+    assert.equal(head.headers.get("content-length"), String(stored.size));
+  });
+
+  it("answers 404 for directories, missing files, dotfiles, traversal and symlinks out of the root", async () => {
+    for (const p of ["/", "/gitrepository/", "/gitrepository/team-a/app", "/gitrepository/team-a/app/nope.tar.gz", "/gitrepository/team-a/app/.tmp-x",
+      "/..%2foutside.txt", "/gitrepository/..%2F..%2Foutside.txt", "/%2e%2e/outside.txt", "/gitrepository/team-a/escape.tar.gz", "/a%00b", "/%zz"]) {
+      const res = await get(p);
+      assert.equal(res.status, 404, p);
+      assert.doesNotMatch(await res.text(), /secret|artifact bytes/, p);
+    }
+  });
+
+  it("is read-only", async () => {
+    for (const m of ["PUT", "POST", "DELETE"]) assert.equal((await get("/" + stored.path, m)).status, 405, m);
+  });
+});
