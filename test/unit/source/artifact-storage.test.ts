@@ -13,14 +13,14 @@ async function* chunks(...parts: string[]): AsyncIterable<Uint8Array> {
   for (const p of parts) yield Buffer.from(p);
 }
 
-describe("ArtifactStorage", () => {
+void describe("ArtifactStorage", () => {
   let root: string;
   before(async () => {
     root = await mkdtemp(path.join(os.tmpdir(), "mooring-storage-"));
   });
   after(() => rm(root, { recursive: true, force: true }));
 
-  it("writes atomically under <kind>/<ns>/<name>/<sha256>.tar.gz with the digest of the bytes", async () => {
+  void it("writes atomically under <kind>/<ns>/<name>/<sha256>.tar.gz with the digest of the bytes", async () => {
     const s = new ArtifactStorage({ root: path.join(root, "a") });
     await s.init();
     const stored = await s.write(key, chunks("hello ", "world"));
@@ -35,7 +35,7 @@ describe("ArtifactStorage", () => {
     assert.deepEqual((await readdir(s.absolute("gitrepository/team-a/app"))).filter((n) => n.startsWith(".")), []);
   });
 
-  it("keeps the newest N per object and collects older ones", async () => {
+  void it("keeps the newest N per object and collects older ones", async () => {
     const s = new ArtifactStorage({ root: path.join(root, "gc"), keep: 2 });
     await s.init();
     const written = [];
@@ -50,7 +50,7 @@ describe("ArtifactStorage", () => {
     assert.equal(await s.exists(other.path), true, "other objects are untouched");
   });
 
-  it("on a full disk throws StorageError ENOSPC, removes the temp file and keeps the last good artifact", async () => {
+  void it("on a full disk throws StorageError ENOSPC, removes the temp file and keeps the last good artifact", async () => {
     let failing = false;
     const openFile = async (p: string): Promise<StorageFile> => {
       const real = await (await import("node:fs/promises")).open(p, "wx");
@@ -80,7 +80,7 @@ describe("ArtifactStorage", () => {
     assert.deepEqual((await readdir(s.absolute("gitrepository/team-a/app"))).length, 1, "no temp file left");
   });
 
-  it("passes a producer's error through unchanged (not a storage failure)", async () => {
+  void it("passes a producer's error through unchanged (not a storage failure)", async () => {
     const s = new ArtifactStorage({ root: path.join(root, "src") });
     await s.init();
     async function* bad(): AsyncIterable<Uint8Array> {
@@ -90,7 +90,7 @@ describe("ArtifactStorage", () => {
     await assert.rejects(s.write(key, bad()), RangeError);
   });
 
-  it("init removes temp files left by a crash", async () => {
+  void it("init removes temp files left by a crash", async () => {
     const dir = path.join(root, "crash", "gitrepository/ns/n");
     await mkdir(dir, { recursive: true });
     await writeFile(path.join(dir, ".tmp-deadbeef"), "half");
@@ -98,13 +98,13 @@ describe("ArtifactStorage", () => {
     assert.deepEqual(await readdir(dir), []);
   });
 
-  it("builds URLs from the advertised address", () => {
+  void it("builds URLs from the advertised address", () => {
     assert.equal(artifactUrl("source-controller.mooring-system.svc:9090", "gitrepository/ns/n/ab.tar.gz"), "http://source-controller.mooring-system.svc:9090/gitrepository/ns/n/ab.tar.gz");
     assert.equal(artifactUrl("https://artifacts.example/", "a/b c.tar.gz"), "https://artifacts.example/a/b%20c.tar.gz");
   });
 });
 
-describe("artifact server", () => {
+void describe("artifact server", () => {
   let root: string;
   let srv: RunningServer;
   let stored: { path: string; digest: string; size: number };
@@ -124,7 +124,7 @@ describe("artifact server", () => {
   });
   const get = (p: string, method = "GET") => fetch(`http://127.0.0.1:${srv.port}${p}`, { method });
 
-  it("serves a stored artifact with content type and length", async () => {
+  void it("serves a stored artifact with content type and length", async () => {
     const res = await get("/" + stored.path);
     assert.equal(res.status, 200);
     assert.equal(res.headers.get("content-type"), "application/gzip");
@@ -135,7 +135,7 @@ describe("artifact server", () => {
     assert.equal(head.headers.get("content-length"), String(stored.size));
   });
 
-  it("answers 404 for directories, missing files, dotfiles, traversal and symlinks out of the root", async () => {
+  void it("answers 404 for directories, missing files, dotfiles, traversal and symlinks out of the root", async () => {
     for (const p of ["/", "/gitrepository/", "/gitrepository/team-a/app", "/gitrepository/team-a/app/nope.tar.gz", "/gitrepository/team-a/app/.tmp-x",
       "/..%2foutside.txt", "/gitrepository/..%2F..%2Foutside.txt", "/%2e%2e/outside.txt", "/gitrepository/team-a/escape.tar.gz", "/a%00b", "/%zz"]) {
       const res = await get(p);
@@ -144,7 +144,7 @@ describe("artifact server", () => {
     }
   });
 
-  it("is read-only", async () => {
+  void it("is read-only", async () => {
     for (const m of ["PUT", "POST", "DELETE"]) assert.equal((await get("/" + stored.path, m)).status, 405, m);
   });
 });

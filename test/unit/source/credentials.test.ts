@@ -16,35 +16,35 @@ function failure(fn: () => unknown): SourceError {
   assert.fail("expected an error");
 }
 
-describe("credentialsFromSecret", () => {
-  it("reads basic auth and a CA", () => {
+void describe("credentialsFromSecret", () => {
+  void it("reads basic auth and a CA", () => {
     const c = credentialsFromSecret({ username: b64("git"), password: b64("s3cret"), "ca.crt": b64(PEM) }, "repo-auth");
     assert.deepEqual(c, { basic: { username: "git", password: "s3cret" }, caCert: PEM });
     assert.equal(authHeaders(c).authorization, "Basic " + b64("git:s3cret"));
   });
-  it("reads a bearer token", () => {
+  void it("reads a bearer token", () => {
     const c = credentialsFromSecret({ bearerToken: b64("tok-123") }, "repo-auth");
     assert.deepEqual(authHeaders(c), { authorization: "Bearer tok-123" });
   });
-  it("a missing Secret is CredentialsInvalid naming the Secret", () => {
+  void it("a missing Secret is CredentialsInvalid naming the Secret", () => {
     const e = failure(() => credentialsFromSecret(undefined, "repo-auth"));
     assert.equal(e.reason, "CredentialsInvalid");
     assert.match(e.message, /Secret "repo-auth" .* not found/);
   });
-  it("missing keys are CredentialsInvalid and never echo values", () => {
+  void it("missing keys are CredentialsInvalid and never echo values", () => {
     for (const data of [{ username: b64("git") }, { password: b64("hunter22") }, {}, { bearerToken: "" }, { "ca.crt": b64("not pem") }]) {
       const e = failure(() => credentialsFromSecret(data, "repo-auth"));
       assert.equal(e.reason, "CredentialsInvalid", JSON.stringify(data));
       assert.doesNotMatch(e.message, /hunter22/);
     }
   });
-  it("rejects both basic auth and a token", () => {
+  void it("rejects both basic auth and a token", () => {
     assert.equal(failure(() => credentialsFromSecret({ username: b64("a"), password: b64("b"), bearerToken: b64("c") }, "x")).reason, "CredentialsInvalid");
   });
 });
 
-describe("scrub", () => {
-  it("removes user-info from URLs and secret values from text", () => {
+void describe("scrub", () => {
+  void it("removes user-info from URLs and secret values from text", () => {
     const c = credentialsFromSecret({ username: b64("git"), password: b64("s3cret") }, "x");
     const text = "fatal: https://git:s3cret@host/repo.git said s3cret and " + b64("git:s3cret");
     const out = scrub(text, secretValues(c));

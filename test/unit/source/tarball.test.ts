@@ -47,8 +47,8 @@ const file = (p: string, content: string, executable = false): TarEntry => ({
   read: async () => Buffer.from(content),
 });
 
-describe("writeTarGz", () => {
-  it("sorts entries and fixes mtime, owner and modes, so order of input does not matter", async () => {
+void describe("writeTarGz", () => {
+  void it("sorts entries and fixes mtime, owner and modes, so order of input does not matter", async () => {
     const entries = [file("b/z.yaml", "z"), file("a.txt", "a", true), { path: "link", type: "symlink" as const, target: "../../etc/passwd" }, file("b/a.yaml", "ba")];
     const one = await collect(writeTarGz(entries));
     const two = await collect(writeTarGz([...entries].reverse()));
@@ -67,7 +67,7 @@ describe("writeTarGz", () => {
     assert.equal(listed[3]!.content, "");
   });
 
-  it("refuses `..`, `.`, absolute and empty path parts", async () => {
+  void it("refuses `..`, `.`, absolute and empty path parts", async () => {
     for (const p of ["../x", "a/../b", "a/./b", "/etc/passwd", "a//b", ""]) {
       assert.throws(() => assertSafePath(p), UnsafePathError, p);
       await assert.rejects(collect(writeTarGz([file(p, "x")])), UnsafePathError, p);
@@ -75,14 +75,14 @@ describe("writeTarGz", () => {
     assertSafePath("a..b/..c/d..");
   });
 
-  it("stores paths longer than 100 bytes intact", async () => {
+  void it("stores paths longer than 100 bytes intact", async () => {
     const long = "d".repeat(80) + "/" + "e".repeat(80) + "/f.txt";
     const listed = await listTarGz(await collect(writeTarGz([file(long, "x")])));
     assert.equal(listed[0]!.name, long);
   });
 });
 
-describe("directoryEntries", () => {
+void describe("directoryEntries", () => {
   let dir: string;
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), "mooring-tar-"));
@@ -97,7 +97,7 @@ describe("directoryEntries", () => {
   });
   after(() => rm(dir, { recursive: true, force: true }));
 
-  it("records symlinks as links without following them, and applies ignore rules", async () => {
+  void it("records symlinks as links without following them, and applies ignore rules", async () => {
     const ig = ignoreMatcher("*.env\n");
     const entries = await directoryEntries(dir, (rel, isDir) => !ig.ignores(isDir ? rel + "/" : rel));
     const listed = await listTarGz(await collect(writeTarGz(entries)));
@@ -106,13 +106,13 @@ describe("directoryEntries", () => {
   });
 });
 
-describe("ignoreMatcher", () => {
-  it("ignores VCS and CI folders by default and adds spec.ignore in gitignore format", () => {
+void describe("ignoreMatcher", () => {
+  void it("ignores VCS and CI folders by default and adds spec.ignore in gitignore format", () => {
     const ig = ignoreMatcher("docs/\n*.md\n!keep.md\n");
     for (const p of [".git/config", ".github/workflows/x.yml", ".gitlab-ci.yml", "docs/", "README.md"]) assert.ok(ig.ignores(p), p);
     for (const p of ["deploy/app.yaml", "keep.md", "sub/.githubx"]) assert.equal(ig.ignores(p), false, p);
   });
-  it("lets spec.ignore re-include a default", () => {
+  void it("lets spec.ignore re-include a default", () => {
     assert.equal(ignoreMatcher("!.github/\n").ignores(".github/"), false);
   });
 });
