@@ -36,7 +36,7 @@ export type OutputFormat = "yaml" | "json";
 export function serialize(objects: readonly unknown[], format: OutputFormat = "yaml"): string {
   if (format === "json") return JSON.stringify(objects.map((o) => sortKeys(o)), null, 2) + "\n";
   return objects
-    .map((o) => stringify(sortKeys(o), { lineWidth: 0, minContentWidth: 0, aliasDuplicateObjects: false }))
+    .map((o) => stringify(sortKeys(o), { lineWidth: 0, minContentWidth: 0, aliasDuplicateObjects: false, indentSeq: false }))
     .map((doc) => `---\n${doc}`)
     .join("");
 }

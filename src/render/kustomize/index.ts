@@ -768,3 +768,32 @@ export function legacySort(objs: KubeObject[]): KubeObject[] {
     .sort((a, b) => a.r - b.r || (a.k < b.k ? -1 : a.k > b.k ? 1 : a.i - b.i))
     .map((x) => x.o);
 }
+
+// ---- overrides on top of any renderer --------------------------------------------------------------------------
+
+export interface Overrides {
+  namePrefix?: string;
+  nameSuffix?: string;
+  images?: { name: string; newName?: string; newTag?: string; digest?: string }[];
+  /** Strategic merge or JSON 6902 patches (YAML/JSON text or an object/list), optionally with a Kustomize target. */
+  patches?: { patch: string | JsonMap | unknown[]; target?: JsonMap }[];
+}
+
+/**
+ * Applies an Application's overrides to already-rendered objects, with Kustomize's semantics: patches first, then
+ * name prefix/suffix (with name references updated), then images.
+ */
+export function applyOverrides(root: ArtifactRoot, objects: KubeObject[], ov: Overrides, opts: KustomizeOptions = {}, source = "spec.render"): KubeObject[] {
+  const ctx: Ctx = { root, scope: opts.scope, stack: [] };
+  let res = objects.map((o) => newRes(clone(o), source, false));
+  (ov.patches ?? []).forEach((p, i) => {
+    const text = typeof p.patch === "string" ? p.patch : JSON.stringify(p.patch);
+    res = applyPatchText(ctx, res, text, `${source}.patches[${i}]`, p.target, "auto");
+  });
+  if (ov.namePrefix || ov.nameSuffix) {
+    for (const r of res) if (!skipsPrefix(r.obj)) rename(r, `${ov.namePrefix ?? ""}${r.obj.metadata.name}${ov.nameSuffix ?? ""}`);
+  }
+  for (const img of ov.images ?? []) setImages(res, img as unknown as JsonMap, source);
+  fixNameReferences(res, ctx);
+  return res.map((r) => r.obj);
+}

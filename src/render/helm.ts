@@ -1,0 +1,254 @@
+// The helm-style renderer: a chart laid out like Helm's (Chart.yaml, values.yaml, values.schema.json, templates/,
+// charts/) whose templates are Handlebars. Compiled in strict mode (a missing value is an error naming the template
+// and line), without HTML escaping (YAML is not HTML), with prototype access off.
+import { createHash } from "node:crypto";
+import Ajv from "ajv";
+import addFormats from "ajv-formats";
+import Handlebars from "handlebars";
+import { stringify } from "yaml";
+import { RenderError } from "./errors.js";
+import type { ArtifactRoot } from "./fs.js";
+import { isMap, type JsonMap, type KubeObject } from "./objects.js";
+import { objectsFromText } from "./plain.js";
+import { parseYamlDocs } from "./yaml.js";
+
+export interface HelmOptions {
+  /** Release name (default: the chart name). */
+  releaseName?: string;
+  /** Release namespace (default "default"). */
+  namespace?: string;
+  /** Root-relative values files, merged in order after the chart's values.yaml. */
+  valuesFiles?: string[];
+  /** Values from referenced ConfigMaps/Secrets, resolved by the caller, merged after valuesFiles. */
+  valuesFrom?: JsonMap[];
+  /** Inline values, merged last. */
+  values?: JsonMap;
+  /** Reported as capabilities.kubeVersion (default v1.32.0). */
+  kubeVersion?: string;
+}
+
+export function isChart(root: ArtifactRoot, dir: string): boolean {
+  return root.isFile(join(dir, "Chart.yaml"));
+}
+
+function join(dir: string, name: string): string {
+  return dir ? `${dir}/${name}` : name;
+}
+
+/** Deep merge: maps merge, everything else (lists included) is replaced; `null` removes a key, as in Helm. */
+export function mergeValues(base: JsonMap, over: JsonMap): JsonMap {
+  const out: JsonMap = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    if (k === "__proto__" || k === "constructor" || k === "prototype") continue;
+    if (v === null) delete out[k];
+    else if (isMap(v) && isMap(out[k])) out[k] = mergeValues(out[k], v);
+    else out[k] = v;
+  }
+  return out;
+}
+
+function readYamlMap(root: ArtifactRoot, file: string, optional: boolean): JsonMap {
+  if (optional && !root.isFile(file)) return {};
+  const docs = parseYamlDocs(root.readText(file), file, root.limits);
+  if (docs.length === 0) return {};
+  const v = docs[0]!.value;
+  if (!isMap(v)) throw new RenderError("must be a YAML map", { file });
+  return v;
+}
+
+interface ChartMeta {
+  name: string;
+  version: string;
+  appVersion?: string;
+  description?: string;
+}
+
+function readChart(root: ArtifactRoot, dir: string): ChartMeta {
+  const file = join(dir, "Chart.yaml");
+  const c = readYamlMap(root, file, false);
+  if (typeof c.name !== "string" || !c.name) throw new RenderError("Chart.yaml needs a name", { file });
+  if (c.version === undefined) throw new RenderError("Chart.yaml needs a version", { file });
+  return {
+    name: c.name,
+    version: String(c.version),
+    appVersion: c.appVersion === undefined ? undefined : String(c.appVersion),
+    description: typeof c.description === "string" ? c.description : undefined,
+  };
+}
+
+export function renderHelm(root: ArtifactRoot, dir: string, opts: HelmOptions = {}): KubeObject[] {
+  const chart = readChart(root, dir);
+  let values = readYamlMap(root, join(dir, "values.yaml"), true);
+  for (const f of opts.valuesFiles ?? []) values = mergeValues(values, readYamlMap(root, root.resolve(f, "", "values file"), false));
+  for (const v of opts.valuesFrom ?? []) values = mergeValues(values, v);
+  if (opts.values) values = mergeValues(values, opts.values);
+  const release = { name: opts.releaseName ?? chart.name, namespace: opts.namespace ?? "default", service: "Mooring" };
+  return renderChart(root, dir, chart, values, release, opts.kubeVersion ?? "v1.32.0", 0);
+}
+
+function renderChart(
+  root: ArtifactRoot,
+  dir: string,
+  chart: ChartMeta,
+  values: JsonMap,
+  release: JsonMap,
+  kubeVersion: string,
+  depth: number,
+): KubeObject[] {
+  if (depth > 10) throw new RenderError("subcharts nest more than 10 levels deep", { file: dir });
+  validateSchema(root, dir, values);
+  const hb = newHandlebars();
+  const tdir = join(dir, "templates");
+  const templates: { name: string; file: string }[] = [];
+  if (root.isDir(tdir)) {
+    for (const e of root.list(tdir)) {
+      if (e.dir) continue;
+      if (e.name.startsWith("_")) {
+        if (!/\.(hbs|tpl)$/.test(e.name)) continue;
+        const name = e.name.replace(/^_/, "").replace(/\.(hbs|tpl)$/, "");
+        try {
+          hb.registerPartial(name, hb.compile(root.readText(e.path), COMPILE));
+        } catch (err) {
+          throw templateError(err, e.path);
+        }
+      } else if (/\.ya?ml$/.test(e.name)) {
+        templates.push({ name: e.name, file: e.path });
+      }
+    }
+  }
+  const [major, minor] = kubeVersion.replace(/^v/, "").split(".");
+  const context = {
+    values,
+    release,
+    chart,
+    capabilities: { kubeVersion: { version: kubeVersion, major: major ?? "1", minor: minor ?? "0" } },
+  };
+  const out: KubeObject[] = [];
+  for (const t of templates) {
+    let text: string;
+    try {
+      text = hb.compile(root.readText(t.file), COMPILE)(context, RUNTIME);
+    } catch (err) {
+      throw templateError(err, t.file);
+    }
+    try {
+      out.push(...objectsFromText(text, t.file, root.limits));
+    } catch (err) {
+      if (err instanceof RenderError) {
+        throw new RenderError(`rendered output is not valid: ${err.message.replace(`${t.file}: `, "")}`, { template: t.file }, { cause: err });
+      }
+      throw err;
+    }
+  }
+  const cdir = join(dir, "charts");
+  if (root.isDir(cdir)) {
+    for (const e of root.list(cdir)) {
+      if (!e.dir || !root.isFile(join(e.path, "Chart.yaml"))) continue;
+      const sub = readChart(root, e.path);
+      const own = readYamlMap(root, join(e.path, "values.yaml"), true);
+      const fromParent = isMap(values[sub.name]) ? (values[sub.name] as JsonMap) : {};
+      if (fromParent.enabled === false) continue;
+      let subValues = mergeValues(own, fromParent);
+      if (isMap(values.global)) subValues = mergeValues(subValues, { global: values.global });
+      out.push(...renderChart(root, e.path, sub, subValues, release, kubeVersion, depth + 1));
+    }
+  }
+  return out;
+}
+
+const COMPILE: CompileOptions = { strict: true, noEscape: true };
+const RUNTIME = { allowProtoPropertiesByDefault: false, allowProtoMethodsByDefault: false };
+type CompileOptions = Parameters<typeof Handlebars.compile>[1];
+
+function validateSchema(root: ArtifactRoot, dir: string, values: JsonMap): void {
+  const file = join(dir, "values.schema.json");
+  if (!root.isFile(file)) return;
+  let schema: unknown;
+  try {
+    schema = JSON.parse(root.readText(file));
+  } catch (err) {
+    throw new RenderError(`is not valid JSON: ${(err as Error).message}`, { file }, { cause: err });
+  }
+  const ajv = new Ajv.default({ allErrors: true, strict: false });
+  addFormats.default(ajv);
+  let validate;
+  try {
+    validate = ajv.compile(schema as object);
+  } catch (err) {
+    throw new RenderError(`is not a valid JSON schema: ${(err as Error).message}`, { file }, { cause: err });
+  }
+  if (!validate(values)) {
+    const msgs = (validate.errors ?? []).map((e) => {
+      const p = e.instancePath ? e.instancePath.slice(1).replace(/\//g, ".") : "(root)";
+      const extra = e.keyword === "additionalProperties" ? ` (${String((e.params as { additionalProperty?: string }).additionalProperty)})` : "";
+      return `values.${p === "(root)" ? "" : p}`.replace(/\.$/, "") + ` ${e.message ?? "is invalid"}${extra}`;
+    });
+    throw new RenderError(`values do not match the chart's schema: ${msgs.join("; ")}`, { file });
+  }
+}
+
+function templateError(err: unknown, file: string): RenderError {
+  if (err instanceof RenderError) {
+    return new RenderError(err.message, { file, template: file }, { cause: err });
+  }
+  const e = err as Error & { lineNumber?: number };
+  let msg = (e.message ?? String(err)).replace(/ - \d+:\d+$/, "").replace(/\n[\s\S]*$/, "");
+  const notDefined = msg.match(/^"([^"]+)" not defined in/);
+  if (notDefined) msg = `"${notDefined[1]}" is not defined (a missing value, or an unknown helper)`;
+  else if (/Cannot read properties of (undefined|null)/.test(msg)) msg = `a value path goes through a missing value: ${msg}`;
+  return new RenderError(`template failed: ${msg}`, { file, line: e.lineNumber, template: file }, { cause: err });
+}
+
+// ---- helpers ---------------------------------------------------------------------------------------------------
+
+class RequiredError extends Error {}
+
+function newHandlebars(): typeof Handlebars {
+  const hb = Handlebars.create();
+  // Every helper receives Handlebars' options object last; `args` strips it.
+  const args = (a: unknown[]): unknown[] => a.slice(0, -1);
+  const str = (v: unknown): string => (v === undefined || v === null ? "" : typeof v === "string" ? v : isMap(v) || Array.isArray(v) ? JSON.stringify(v) : String(v));
+  const indent = (n: unknown, s: unknown): string =>
+    str(s)
+      .split("\n")
+      .map((l) => " ".repeat(Number(n)) + l)
+      .join("\n");
+  const empty = (v: unknown): boolean =>
+    v === undefined || v === null || v === false || v === "" || v === 0 || (Array.isArray(v) && v.length === 0) || (isMap(v) && Object.keys(v).length === 0);
+  hb.registerHelper({
+    toYaml: (v: unknown) => (v === undefined || v === null ? "" : stringify(v, { lineWidth: 0, indentSeq: false, aliasDuplicateObjects: false }).replace(/\n$/, "")),
+    toJson: (v: unknown) => JSON.stringify(v ?? null),
+    indent: (n: unknown, s: unknown) => indent(n, s),
+    nindent: (n: unknown, s: unknown) => "\n" + indent(n, s),
+    quote: (...a: unknown[]) => args(a).map((v) => JSON.stringify(str(v))).join(" "),
+    default: (d: unknown, v: unknown) => (empty(v) ? d : v),
+    required: (msg: unknown, v: unknown) => {
+      if (v === undefined || v === null || v === "") throw new RequiredError(`required value missing: ${str(msg)}`);
+      return v;
+    },
+    eq: (a: unknown, b: unknown) => a === b,
+    ne: (a: unknown, b: unknown) => a !== b,
+    and: (...a: unknown[]) => args(a).every((v) => !empty(v)),
+    or: (...a: unknown[]) => {
+      const xs = args(a);
+      return xs.find((v) => !empty(v)) ?? xs[xs.length - 1];
+    },
+    not: (v: unknown) => empty(v),
+    b64enc: (v: unknown) => Buffer.from(str(v), "utf8").toString("base64"),
+    sha256sum: (v: unknown) => createHash("sha256").update(str(v)).digest("hex"),
+    trunc: (n: unknown, v: unknown) => {
+      const s = str(v);
+      const k = Number(n);
+      return k >= 0 ? s.slice(0, k) : s.slice(k);
+    },
+    lower: (v: unknown) => str(v).toLowerCase(),
+    upper: (v: unknown) => str(v).toUpperCase(),
+    include: function (this: unknown, name: unknown, ...rest: unknown[]) {
+      const ctx = rest.length > 1 ? rest[0] : this;
+      const partial = hb.partials[String(name)] as ((c: unknown, o: unknown) => string) | undefined;
+      if (typeof partial !== "function") throw new Error(`include: no partial named "${String(name)}" (define templates/_${String(name)}.hbs)`);
+      return partial(ctx, RUNTIME);
+    },
+  });
+  return hb;
+}

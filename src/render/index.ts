@@ -1,0 +1,62 @@
+// Mooring's renderers: turn a directory of an extracted artifact into the exact list of objects to apply.
+// Pure library code (no cluster): the render controller and `mooring render` both call `render`.
+import { RenderError } from "./errors.js";
+import { ArtifactRoot } from "./fs.js";
+import { isChart, renderHelm, type HelmOptions } from "./helm.js";
+import { findKustomization, renderKustomize } from "./kustomize/index.js";
+import { resolveLimits, type RenderLimits } from "./limits.js";
+import type { KubeObject } from "./objects.js";
+import { renderPlain } from "./plain.js";
+import { finish, postRender, type PostRenderOptions, type RenderOutput } from "./post.js";
+
+export { RenderError, isRenderError } from "./errors.js";
+export { ArtifactRoot } from "./fs.js";
+export { DEFAULT_LIMITS, resolveLimits, type RenderLimits } from "./limits.js";
+export { canonicalJson, digestObjects, serialize, sortKeys, type OutputFormat } from "./canonical.js";
+export type { KubeObject, ScopeResolver } from "./objects.js";
+export { isClusterScoped } from "./objects.js";
+export { APPLICATION_LABEL, MANAGED_BY_LABEL, substituteObject, validateOutput, type PostRenderOptions, type RenderOutput } from "./post.js";
+export type { Overrides } from "./kustomize/index.js";
+export type { HelmOptions } from "./helm.js";
+
+export type RenderType = "auto" | "plain" | "kustomize" | "helm";
+
+export interface RenderOptions extends PostRenderOptions {
+  type?: RenderType;
+  helm?: HelmOptions;
+  limits?: Partial<RenderLimits>;
+}
+
+/** Which renderer `auto` picks: Chart.yaml → helm, a kustomization → kustomize, otherwise plain. */
+export function detectType(root: ArtifactRoot, dir: string): Exclude<RenderType, "auto"> {
+  if (!root.isDir(dir)) return "plain";
+  if (isChart(root, dir)) return "helm";
+  if (findKustomization(root, dir)) return "kustomize";
+  return "plain";
+}
+
+/**
+ * Renders `path` (relative to `rootDir`, the extracted artifact) and runs the post-render steps. Throws RenderError
+ * (with file/line/template) on any bad input.
+ */
+export function render(rootDir: string, path: string, opts: RenderOptions = {}): RenderOutput & { type: Exclude<RenderType, "auto"> } {
+  const root = new ArtifactRoot(rootDir, resolveLimits(opts.limits));
+  const dir = root.resolve(path || ".", "", "path");
+  const type = !opts.type || opts.type === "auto" ? detectType(root, dir) : opts.type;
+  let objects: KubeObject[];
+  switch (type) {
+    case "plain":
+      objects = renderPlain(root, dir);
+      break;
+    case "kustomize":
+      objects = renderKustomize(root, dir, { scope: opts.scope });
+      break;
+    case "helm":
+      if (!isChart(root, dir)) throw new RenderError("is not a chart: Chart.yaml is missing", { file: dir || "." });
+      objects = renderHelm(root, dir, { namespace: opts.targetNamespace, ...(opts.helm ?? {}) });
+      break;
+    default:
+      throw new RenderError(`unknown render type "${String(type)}" (use auto, plain, kustomize or helm)`);
+  }
+  return { ...finish(postRender(root, objects, opts)), type };
+}

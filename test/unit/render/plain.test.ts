@@ -1,0 +1,59 @@
+import { describe, it, after } from "node:test";
+import assert from "node:assert/strict";
+import { render } from "../../../src/render/index.js";
+import { writeTree } from "./tree.js";
+
+const cm = (name: string): string => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n`;
+
+describe("plain renderer", () => {
+  const t = writeTree({
+    "b.yaml": cm("b"),
+    "a.yml": `${cm("a1")}---\n---\n# only a comment\n---\n${cm("a2")}`,
+    "sub/z.json": JSON.stringify({ apiVersion: "v1", kind: "Service", metadata: { name: "svc" } }),
+    "sub/deeper/c.yaml": cm("c"),
+    "list.yaml": "apiVersion: v1\nkind: List\nitems:\n- " + cm("l1").trim().replace(/\n/g, "\n  ") + "\n- apiVersion: v1\n  kind: ConfigMapList\n  items:\n  - " + cm("l2").trim().replace(/\n/g, "\n    ") + "\n",
+    "README.md": "not yaml: [",
+    ".hidden/x.yaml": cm("hidden"),
+  });
+  after(() => t.cleanup());
+
+  it("reads .yaml/.yml/.json recursively in byte order, skipping empty documents, flattening Lists", () => {
+    const out = render(t.dir, "", { type: "plain" });
+    assert.equal(out.type, "plain");
+    assert.deepEqual(
+      out.objects.map((o) => o.metadata.name),
+      ["a1", "a2", "b", "l1", "l2", "c", "svc"],
+    );
+  });
+
+  it("auto-detects plain when there is no kustomization or chart", () => {
+    assert.equal(render(t.dir, "sub").type, "plain");
+    assert.deepEqual(
+      render(t.dir, "sub").objects.map((o) => o.kind),
+      ["ConfigMap", "Service"],
+    );
+  });
+
+  it("renders a single file path", () => {
+    assert.deepEqual(
+      render(t.dir, "b.yaml").objects.map((o) => o.metadata.name),
+      ["b"],
+    );
+  });
+
+  it("gives the same digest for the same input and a different one when an object changes", () => {
+    const d1 = render(t.dir, "").digest;
+    assert.match(d1, /^sha256:[0-9a-f]{64}$/);
+    assert.equal(render(t.dir, "").digest, d1);
+    const t2 = writeTree({ "a.yaml": cm("a1") + "data:\n  k: v\n" });
+    const t3 = writeTree({ "a.yaml": "metadata:\n  name: a1\nkind: ConfigMap\napiVersion: v1\ndata: {k: v}\n" });
+    try {
+      // Key order in the source does not change the digest; content does.
+      assert.equal(render(t2.dir, "").digest, render(t3.dir, "").digest);
+      assert.notEqual(render(t2.dir, "").digest, d1);
+    } finally {
+      t2.cleanup();
+      t3.cleanup();
+    }
+  });
+});
