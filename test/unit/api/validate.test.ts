@@ -1,0 +1,153 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import {
+  ApplicationDefaults, GitRepositoryDefaults, SyncPolicyDefaults, applyDefaults, assertValid, defaultSyncPolicySpec, InvalidObjectError, pointerToField, validate,
+} from "../../../src/api/index.js";
+import { INVALID_CASES, fullStatus, loadExamples, minimalApplication, minimalGitRepository, minimalSyncPolicy } from "../../support/api-fixtures.js";
+
+describe("validate: examples", () => {
+  const examples = loadExamples();
+
+  it("finds an example of every kind", () => {
+    const kinds = new Set(examples.map((e) => e.object.kind));
+    assert.deepEqual([...kinds].sort(), ["Application", "GitRepository", "SyncPolicy"]);
+  });
+
+  for (const { file, object } of examples) {
+    it(`accepts ${object.kind} ${object.metadata?.name} from ${file}`, () => {
+      const r = validate(object);
+      assert.deepEqual(r.errors, []);
+      assert.equal(r.valid, true);
+    });
+  }
+
+  it("accepts a status with every field, for each kind", () => {
+    for (const obj of [minimalGitRepository(), minimalApplication(), minimalSyncPolicy()]) {
+      const r = validate({ ...obj, status: fullStatus(obj.kind, 1) });
+      assert.deepEqual(r.errors, [], obj.kind);
+    }
+  });
+});
+
+describe("validate: invalid objects", () => {
+  it("has a table of at least 25 cases", () => assert.ok(INVALID_CASES.length >= 25, `${INVALID_CASES.length} cases`));
+
+  for (const c of INVALID_CASES) {
+    it(`rejects ${c.name}, naming ${c.field}`, () => {
+      const r = validate(c.object);
+      assert.equal(r.valid, false, "the object was accepted");
+      const named = r.errors.filter((e) => e.field === c.field);
+      assert.ok(named.length > 0, `no error names ${c.field}; errors: ${JSON.stringify(r.errors)}`);
+      if (c.says) assert.ok(named.some((e) => e.message.includes(c.says!)), `no message for ${c.field} says "${c.says}": ${JSON.stringify(named)}`);
+    });
+  }
+
+  it("does not modify its input", () => {
+    const obj = minimalApplication();
+    const before = JSON.stringify(obj);
+    validate(obj);
+    assert.equal(JSON.stringify(obj), before);
+  });
+
+  it("rejects objects that are not Mooring kinds, saying which kinds exist", () => {
+    const r = validate({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x" } });
+    assert.equal(r.valid, false);
+    assert.equal(r.errors[0]!.field, "kind");
+    assert.match(r.errors[0]!.message, /GitRepository/);
+    const wrongVersion = validate({ ...minimalGitRepository(), apiVersion: "source.mooring.dev/v1" });
+    assert.equal(wrongVersion.errors[0]!.field, "apiVersion");
+    assert.equal(validate("text").valid, false);
+  });
+
+  it("applies the checks the API server cannot make: cron syntax, semver ranges, time zones", () => {
+    const cron = validate({ ...minimalSyncPolicy(), spec: { windows: [{ kind: "allow", schedule: "61 * * * *", duration: "1h" }] } });
+    assert.deepEqual(cron.errors.map((e) => e.field), ["spec.windows[0].schedule"]);
+    const tz = validate({ ...minimalSyncPolicy(), spec: { windows: [{ kind: "allow", schedule: "@daily", duration: "1h", timeZone: "Mars/Olympus" }] } });
+    assert.deepEqual(tz.errors.map((e) => e.field), ["spec.windows[0].timeZone"]);
+    const range = validate({ ...minimalGitRepository(), spec: { url: "https://x.example/r", ref: { semver: "not a range!" } } });
+    assert.deepEqual(range.errors.map((e) => e.field), ["spec.ref.semver"]);
+    assert.equal(validate({ ...minimalGitRepository(), spec: { url: "https://x.example/r", ref: { semver: ">=1.2.0 <2.0.0" } } }).valid, true);
+  });
+
+  it("rejects duplicate condition types (conditions are a list-map keyed by type)", () => {
+    const status = fullStatus("GitRepository", 1);
+    status.conditions.push({ ...status.conditions[0] });
+    const r = validate({ ...minimalGitRepository(), status });
+    assert.deepEqual(r.errors.map((e) => e.field), ["status.conditions[2]"]);
+    assert.match(r.errors[0]!.message, /duplicate/);
+  });
+
+  it("assertValid throws an error that names the object and every field", () => {
+    const obj = { ...minimalGitRepository(), metadata: { name: "r", namespace: "team" }, spec: { url: "ftp://x", interval: "1s" } };
+    assert.throws(
+      () => assertValid(obj),
+      (err: unknown) => {
+        assert.ok(err instanceof InvalidObjectError);
+        assert.match(err.message, /^GitRepository team\/r is invalid: /);
+        assert.deepEqual(err.errors.map((e) => e.field).sort(), ["spec.interval", "spec.url"]);
+        return true;
+      },
+    );
+  });
+});
+
+describe("applyDefaults", () => {
+  it("fills in the documented GitRepository defaults", () => {
+    const spec = applyDefaults(minimalGitRepository()).spec;
+    assert.equal(spec.interval, GitRepositoryDefaults.interval);
+    assert.equal(spec.interval, "1m");
+    assert.equal(spec.timeout, "60s");
+    assert.equal(spec.suspend, false);
+    assert.equal(spec.ref, undefined, "no ref means the remote's HEAD");
+  });
+
+  it("fills in the documented Application defaults, including nested ones", () => {
+    const o = minimalApplication();
+    o.spec.render = { helm: { valuesFrom: [{ kind: "ConfigMap", name: "v" }] } };
+    const spec = applyDefaults(o).spec;
+    assert.equal(spec.path, "./");
+    assert.equal(spec.path, ApplicationDefaults.path);
+    assert.equal(spec.render.type, "auto");
+    assert.equal(spec.render.helm.valuesFrom[0].key, "values.yaml");
+    assert.equal(spec.render.helm.valuesFrom[0].optional, false);
+    assert.equal(spec.interval, "5m");
+    assert.equal(spec.timeout, "5m");
+    assert.equal(spec.suspend, false);
+    assert.equal(applyDefaults(minimalApplication()).spec.render.type, "auto", "render defaults to {} so its type defaults too");
+  });
+
+  it("gives an empty SyncPolicy automated sync with prune and self-heal", () => {
+    const spec = defaultSyncPolicySpec();
+    assert.deepEqual(spec.automated, { enabled: true, prune: true, selfHeal: true, allowEmpty: false });
+    assert.deepEqual(spec.retry, { limit: 5, backoff: { duration: "5s", factor: 2, maxDuration: "3m" } });
+    assert.deepEqual(spec.options, { createNamespace: false, pruneLast: false, prunePropagationPolicy: "background", force: false, applyOutOfSyncOnly: false });
+    assert.deepEqual(spec.health, { wait: true });
+    assert.deepEqual(spec, applyDefaults({ ...minimalSyncPolicy(), spec: undefined }).spec, "a SyncPolicy without spec gets the same");
+    assert.deepEqual({ automated: spec.automated, retry: spec.retry, options: spec.options, health: spec.health }, {
+      automated: SyncPolicyDefaults.automated,
+      retry: SyncPolicyDefaults.retry,
+      options: SyncPolicyDefaults.options,
+      health: SyncPolicyDefaults.health,
+    });
+    const w = applyDefaults({ ...minimalSyncPolicy(), spec: { windows: [{ kind: "deny", schedule: "@daily", duration: "1h" }] } }).spec;
+    assert.equal(w.windows[0].timeZone, "UTC");
+    assert.equal(w.windows[0].manualSync, false);
+  });
+
+  it("keeps values the user set and leaves the input alone", () => {
+    const o = minimalGitRepository();
+    o.spec.interval = "10m";
+    const d = applyDefaults(o);
+    assert.equal(d.spec.interval, "10m");
+    assert.equal(o.spec.timeout, undefined);
+  });
+});
+
+describe("pointerToField", () => {
+  it("names fields the way the API server does", () => {
+    assert.equal(pointerToField("/spec/dependsOn/0/name"), "spec.dependsOn[0].name");
+    assert.equal(pointerToField("/spec/render/substitute/a.b"), "spec.render.substitute[a.b]");
+    assert.equal(pointerToField("/metadata/annotations/mooring.dev~1x"), "metadata.annotations[mooring.dev/x]");
+    assert.equal(pointerToField(""), "");
+  });
+});
