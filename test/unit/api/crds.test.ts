@@ -18,8 +18,8 @@ function walk(schema: Schema, at: string, fn: (s: Schema, at: string) => void): 
 
 const openAPI = (crd: Schema): Schema => crd.spec.versions[0].schema.openAPIV3Schema;
 
-describe("generated CRDs", () => {
-  it("match the committed files in crds/ and charts/mooring/crds/ (run `make generate` when this fails)", () => {
+void describe("generated CRDs", () => {
+  void it("match the committed files in crds/ and charts/mooring/crds/ (run `make generate` when this fails)", () => {
     const files = generatedCrdFiles();
     for (const [rel, text] of files) {
       const file = path.join(REPO_ROOT, rel);
@@ -32,11 +32,11 @@ describe("generated CRDs", () => {
     }
   });
 
-  it("are generated the same way twice (deterministic)", () => {
+  void it("are generated the same way twice (deterministic)", () => {
     assert.deepEqual([...generatedCrdFiles()], [...generatedCrdFiles()]);
   });
 
-  it("name the kinds, short names and category the issue asks for", () => {
+  void it("name the kinds, short names and category the issue asks for", () => {
     const names = allCrds().map((c: Schema) => ({ name: c.metadata.name, scope: c.spec.scope, short: c.spec.names.shortNames, categories: c.spec.names.categories }));
     assert.deepEqual(names, [
       { name: "gitrepositories.source.mooring.dev", scope: "Namespaced", short: ["gitrepo"], categories: ["mooring"] },
@@ -46,7 +46,7 @@ describe("generated CRDs", () => {
     for (const c of allCrds() as Schema[]) assert.ok(!c.spec.names.shortNames.some((s: string) => ["app", "apps"].includes(s)), "app/apps belong to Argo CD");
   });
 
-  it("have the printer columns of the issue and a status subresource", () => {
+  void it("have the printer columns of the issue and a status subresource", () => {
     const columns = allCrds().map((c: Schema) => c.spec.versions[0].additionalPrinterColumns.filter((p: Schema) => !p.priority).map((p: Schema) => p.name));
     assert.deepEqual(columns, [
       ["URL", "Revision", "Ready", "Status", "Age"],
@@ -58,8 +58,8 @@ describe("generated CRDs", () => {
 
   for (const def of KIND_DEFINITIONS) {
     const crd = allCrds().find((c: Schema) => c.spec.names.kind === def.descriptor.kind) as Schema;
-    describe(def.descriptor.kind, () => {
-      it("describes every field (kubectl explain prints these)", () => {
+    void describe(def.descriptor.kind, () => {
+      void it("describes every field (kubectl explain prints these)", () => {
         const missing: string[] = [];
         walk(openAPI(crd), "", (s, at) => {
           if (!s.description && !at.endsWith("{}")) missing.push(at || "<root>");
@@ -67,7 +67,7 @@ describe("generated CRDs", () => {
         assert.deepEqual(missing, []);
       });
 
-      it("is a structural schema: typed nodes, no $ref, const, anyOf or additionalProperties: false", () => {
+      void it("is a structural schema: typed nodes, no $ref, const, anyOf or additionalProperties: false", () => {
         const problems: string[] = [];
         walk(openAPI(crd), "", (s, at) => {
           if (!s.type) problems.push(`${at}: no type`);
@@ -79,7 +79,7 @@ describe("generated CRDs", () => {
         assert.deepEqual(problems, []);
       });
 
-      it("bounds every string and list, so the API server can estimate CEL cost", () => {
+      void it("bounds every string and list, so the API server can estimate CEL cost", () => {
         const unbounded: string[] = [];
         walk(openAPI(crd), "", (s, at) => {
           if (s.type === "string" && s.maxLength === undefined && s.enum === undefined && !["apiVersion", "kind"].includes(at)) unbounded.push(at);
@@ -88,7 +88,7 @@ describe("generated CRDs", () => {
         assert.deepEqual(unbounded, []);
       });
 
-      it("keeps free-form Helm values and uses list-maps for conditions", () => {
+      void it("keeps free-form Helm values and uses list-maps for conditions", () => {
         const status = openAPI(crd).properties.status;
         assert.equal(status.properties.conditions["x-kubernetes-list-type"], "map");
         assert.deepEqual(status.properties.conditions["x-kubernetes-list-map-keys"], ["type"]);
@@ -99,14 +99,14 @@ describe("generated CRDs", () => {
         }
       });
 
-      it("parses back from the YAML file to the same object", () => {
+      void it("parses back from the YAML file to the same object", () => {
         const text = generatedCrdFiles().get(`crds/${def.descriptor.group}_${def.descriptor.plural}.yaml`)!;
         assert.deepEqual(parse(text), crd);
       });
     });
   }
 
-  it("carries the cross-field CEL rules of the issue", () => {
+  void it("carries the cross-field CEL rules of the issue", () => {
     const rules = (allCrds() as Schema[]).flatMap((c) => {
       const out: string[] = [];
       walk(openAPI(c), "", (s, at) => {

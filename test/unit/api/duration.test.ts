@@ -2,8 +2,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { formatDuration, parseDuration, tryParseDuration } from "../../../src/api/duration.js";
 
-describe("durations", () => {
-  it("parses Go-style durations", () => {
+void describe("durations", () => {
+  void it("parses Go-style durations", () => {
     assert.equal(parseDuration("30s"), 30_000);
     assert.equal(parseDuration("5m"), 300_000);
     assert.equal(parseDuration("1h30m"), 5_400_000);
@@ -12,7 +12,7 @@ describe("durations", () => {
     assert.equal(parseDuration("1m30s500ms"), 90_500);
   });
 
-  it("rejects what is not a duration, saying how to write one", () => {
+  void it("rejects what is not a duration, saying how to write one", () => {
     for (const bad of ["", "10", "1 m", "1d", "-5s", "5S", "m"]) {
       assert.throws(() => parseDuration(bad), /is not a duration: .*30s, 5m or 1h30m/, bad);
       assert.equal(tryParseDuration(bad), undefined, bad);
@@ -20,7 +20,7 @@ describe("durations", () => {
     assert.equal(tryParseDuration(42), undefined);
   });
 
-  it("formats milliseconds as the shortest duration", () => {
+  void it("formats milliseconds as the shortest duration", () => {
     assert.equal(formatDuration(90_000), "1m30s");
     assert.equal(formatDuration(3_600_000), "1h");
     assert.equal(formatDuration(500), "500ms");

@@ -5,23 +5,23 @@ import {
 } from "../../../src/api/index.js";
 import { INVALID_CASES, fullStatus, loadExamples, minimalApplication, minimalGitRepository, minimalSyncPolicy } from "../../support/api-fixtures.js";
 
-describe("validate: examples", () => {
+void describe("validate: examples", () => {
   const examples = loadExamples();
 
-  it("finds an example of every kind", () => {
+  void it("finds an example of every kind", () => {
     const kinds = new Set(examples.map((e) => e.object.kind));
     assert.deepEqual([...kinds].sort(), ["Application", "GitRepository", "SyncPolicy"]);
   });
 
   for (const { file, object } of examples) {
-    it(`accepts ${object.kind} ${object.metadata?.name} from ${file}`, () => {
+    void it(`accepts ${object.kind} ${object.metadata?.name} from ${file}`, () => {
       const r = validate(object);
       assert.deepEqual(r.errors, []);
       assert.equal(r.valid, true);
     });
   }
 
-  it("accepts a status with every field, for each kind", () => {
+  void it("accepts a status with every field, for each kind", () => {
     for (const obj of [minimalGitRepository(), minimalApplication(), minimalSyncPolicy()]) {
       const r = validate({ ...obj, status: fullStatus(obj.kind, 1) });
       assert.deepEqual(r.errors, [], obj.kind);
@@ -29,11 +29,11 @@ describe("validate: examples", () => {
   });
 });
 
-describe("validate: invalid objects", () => {
-  it("has a table of at least 25 cases", () => assert.ok(INVALID_CASES.length >= 25, `${INVALID_CASES.length} cases`));
+void describe("validate: invalid objects", () => {
+  void it("has a table of at least 25 cases", () => assert.ok(INVALID_CASES.length >= 25, `${INVALID_CASES.length} cases`));
 
   for (const c of INVALID_CASES) {
-    it(`rejects ${c.name}, naming ${c.field}`, () => {
+    void it(`rejects ${c.name}, naming ${c.field}`, () => {
       const r = validate(c.object);
       assert.equal(r.valid, false, "the object was accepted");
       const named = r.errors.filter((e) => e.field === c.field);
@@ -42,14 +42,14 @@ describe("validate: invalid objects", () => {
     });
   }
 
-  it("does not modify its input", () => {
+  void it("does not modify its input", () => {
     const obj = minimalApplication();
     const before = JSON.stringify(obj);
     validate(obj);
     assert.equal(JSON.stringify(obj), before);
   });
 
-  it("rejects objects that are not Mooring kinds, saying which kinds exist", () => {
+  void it("rejects objects that are not Mooring kinds, saying which kinds exist", () => {
     const r = validate({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x" } });
     assert.equal(r.valid, false);
     assert.equal(r.errors[0]!.field, "kind");
@@ -59,7 +59,7 @@ describe("validate: invalid objects", () => {
     assert.equal(validate("text").valid, false);
   });
 
-  it("applies the checks the API server cannot make: cron syntax, semver ranges, time zones", () => {
+  void it("applies the checks the API server cannot make: cron syntax, semver ranges, time zones", () => {
     const cron = validate({ ...minimalSyncPolicy(), spec: { windows: [{ kind: "allow", schedule: "61 * * * *", duration: "1h" }] } });
     assert.deepEqual(cron.errors.map((e) => e.field), ["spec.windows[0].schedule"]);
     const tz = validate({ ...minimalSyncPolicy(), spec: { windows: [{ kind: "allow", schedule: "@daily", duration: "1h", timeZone: "Mars/Olympus" }] } });
@@ -69,7 +69,7 @@ describe("validate: invalid objects", () => {
     assert.equal(validate({ ...minimalGitRepository(), spec: { url: "https://x.example/r", ref: { semver: ">=1.2.0 <2.0.0" } } }).valid, true);
   });
 
-  it("rejects duplicate condition types (conditions are a list-map keyed by type)", () => {
+  void it("rejects duplicate condition types (conditions are a list-map keyed by type)", () => {
     const status = fullStatus("GitRepository", 1);
     status.conditions.push({ ...status.conditions[0] });
     const r = validate({ ...minimalGitRepository(), status });
@@ -77,7 +77,7 @@ describe("validate: invalid objects", () => {
     assert.match(r.errors[0]!.message, /duplicate/);
   });
 
-  it("assertValid throws an error that names the object and every field", () => {
+  void it("assertValid throws an error that names the object and every field", () => {
     const obj = { ...minimalGitRepository(), metadata: { name: "r", namespace: "team" }, spec: { url: "ftp://x", interval: "1s" } };
     assert.throws(
       () => assertValid(obj),
@@ -91,8 +91,8 @@ describe("validate: invalid objects", () => {
   });
 });
 
-describe("applyDefaults", () => {
-  it("fills in the documented GitRepository defaults", () => {
+void describe("applyDefaults", () => {
+  void it("fills in the documented GitRepository defaults", () => {
     const spec = applyDefaults(minimalGitRepository()).spec;
     assert.equal(spec.interval, GitRepositoryDefaults.interval);
     assert.equal(spec.interval, "1m");
@@ -101,7 +101,7 @@ describe("applyDefaults", () => {
     assert.equal(spec.ref, undefined, "no ref means the remote's HEAD");
   });
 
-  it("fills in the documented Application defaults, including nested ones", () => {
+  void it("fills in the documented Application defaults, including nested ones", () => {
     const o = minimalApplication();
     o.spec.render = { helm: { valuesFrom: [{ kind: "ConfigMap", name: "v" }] } };
     const spec = applyDefaults(o).spec;
@@ -116,25 +116,27 @@ describe("applyDefaults", () => {
     assert.equal(applyDefaults(minimalApplication()).spec.render.type, "auto", "render defaults to {} so its type defaults too");
   });
 
-  it("gives an empty SyncPolicy automated sync with prune and self-heal", () => {
+  void it("gives an empty SyncPolicy automated sync with prune and self-heal", () => {
     const spec = defaultSyncPolicySpec();
     assert.deepEqual(spec.automated, { enabled: true, prune: true, selfHeal: true, allowEmpty: false });
     assert.deepEqual(spec.retry, { limit: 5, backoff: { duration: "5s", factor: 2, maxDuration: "3m" } });
     assert.deepEqual(spec.options, { createNamespace: false, pruneLast: false, prunePropagationPolicy: "background", force: false, applyOutOfSyncOnly: false });
     assert.deepEqual(spec.health, { wait: true });
-    assert.deepEqual(spec, applyDefaults({ ...minimalSyncPolicy(), spec: undefined }).spec, "a SyncPolicy without spec gets the same");
+    const withoutSpec: Record<string, unknown> = minimalSyncPolicy();
+    delete withoutSpec.spec;
+    assert.deepEqual(spec, (applyDefaults(withoutSpec) as { spec?: unknown }).spec, "a SyncPolicy without spec gets the same");
     assert.deepEqual({ automated: spec.automated, retry: spec.retry, options: spec.options, health: spec.health }, {
       automated: SyncPolicyDefaults.automated,
       retry: SyncPolicyDefaults.retry,
       options: SyncPolicyDefaults.options,
       health: SyncPolicyDefaults.health,
     });
-    const w = applyDefaults({ ...minimalSyncPolicy(), spec: { windows: [{ kind: "deny", schedule: "@daily", duration: "1h" }] } }).spec;
+    const w = applyDefaults({ ...minimalSyncPolicy(), spec: { windows: [{ kind: "deny", schedule: "@daily", duration: "1h" }] as Record<string, unknown>[] } }).spec;
     assert.equal(w.windows[0].timeZone, "UTC");
     assert.equal(w.windows[0].manualSync, false);
   });
 
-  it("keeps values the user set and leaves the input alone", () => {
+  void it("keeps values the user set and leaves the input alone", () => {
     const o = minimalGitRepository();
     o.spec.interval = "10m";
     const d = applyDefaults(o);
@@ -143,8 +145,8 @@ describe("applyDefaults", () => {
   });
 });
 
-describe("pointerToField", () => {
-  it("names fields the way the API server does", () => {
+void describe("pointerToField", () => {
+  void it("names fields the way the API server does", () => {
     assert.equal(pointerToField("/spec/dependsOn/0/name"), "spec.dependsOn[0].name");
     assert.equal(pointerToField("/spec/render/substitute/a.b"), "spec.render.substitute[a.b]");
     assert.equal(pointerToField("/metadata/annotations/mooring.dev~1x"), "metadata.annotations[mooring.dev/x]");
