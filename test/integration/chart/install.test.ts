@@ -30,6 +30,8 @@ interface Install {
   release: string;
   fullname: string;
   ns: TestNamespace;
+  /** helm install's output, NOTES.txt included. */
+  output: string;
 }
 
 async function install(c: TestCluster, mode: "split" | "all-in-one", extra: string[] = []): Promise<Install> {
@@ -41,12 +43,12 @@ async function install(c: TestCluster, mode: "split" | "all-in-one", extra: stri
   );
   const release = `mt-${randomBytes(3).toString("hex")}`;
   const tolerations = await tolerationsForNodes(c);
-  helmOk(
+  const output = helmOk(
     ["install", release, CHART_DIR, "--kubeconfig", c.kubeconfigPath, "--namespace", ns.name, "--skip-crds", "--wait", "--timeout", "120s",
       "--set", `mode=${mode}`, "--set-json", `tolerations=${JSON.stringify(tolerations)}`, ...extra],
     { timeoutMs: 150_000 },
   );
-  return { release, fullname: `${release}-mooring`, ns };
+  return { release, fullname: `${release}-mooring`, ns, output };
 }
 
 async function uninstall(c: TestCluster, i: Install): Promise<void> {
@@ -123,6 +125,15 @@ void describe("chart installed on the local cluster: split mode with 2 replicas"
       assert.equal(await canI(c, sa(n), { group: "coordination.k8s.io", resource: "leases", verb: "update", namespace: "kube-system" }), false, `${n} has no Lease rights elsewhere`);
       assert.equal(await canI(c, sa(n), { group: "events.k8s.io", resource: "events", verb: "create", namespace: "x" }), true, `${n} records events`);
     }
+  });
+
+  void it("prints NOTES telling the user what to apply next", () => {
+    const notes = inst!.output.slice(inst!.output.indexOf("NOTES:"));
+    assert.match(notes, /NOTES:/);
+    assert.match(notes, /kind: GitRepository/);
+    assert.match(notes, /kind: Application/);
+    assert.match(notes, new RegExp(`${inst!.fullname}-webhook`));
+    assert.match(notes, /may only impersonate ServiceAccounts/);
   });
 
   void it("uninstalls cleanly, cluster-scoped objects included", async () => {

@@ -1,9 +1,11 @@
 // The Helm chart rendered offline with the pinned helm: lint, both modes, security, RBAC, Services, probes,
 // and that the container flags are ones the operator's own CLI accepts.
 import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
 import { describe, it } from "node:test";
 import { parseOperatorArgs } from "../../../src/config.js";
-import { CHART_DIR, renderChart, runHelm, type K8sObject } from "../../support/helm.js";
+import { CHART_DIR, parseObjects, renderChart, runHelm, type K8sObject } from "../../support/helm.js";
 import { restrictedViolations } from "./pss.js";
 
 type Obj = Record<string, unknown>;
@@ -178,6 +180,20 @@ void describe("chart: split mode (the default)", () => {
     assertBindingsResolve(objs);
   });
 
+  void it("covers every CRD the chart ships: watch the kind, patch its status", () => {
+    const crdDir = path.join(CHART_DIR, "crds");
+    const files = readdirSync(crdDir).filter((f) => f.endsWith(".yaml"));
+    assert.ok(files.length >= 3, `the chart's crds/ holds the generated CRDs (found ${files.length}); run 'make generate'`);
+    const ctrl = rules(named(objs, "ClusterRole", "mooring-controller"));
+    for (const f of files) {
+      for (const crd of parseObjects(readFileSync(path.join(crdDir, f), "utf8")).filter((o) => o.kind === "CustomResourceDefinition")) {
+        const spec = crd.spec as { group: string; names: { plural: string } };
+        assert.ok(grants(ctrl, spec.group, spec.names.plural, "watch"), `watch ${spec.names.plural}.${spec.group}`);
+        assert.ok(grants(ctrl, spec.group, `${spec.names.plural}/status`, "patch"), `patch ${spec.names.plural}.${spec.group}/status`);
+      }
+    }
+  });
+
   void it("names cluster-scoped objects after the release, so two releases do not collide", () => {
     const other = renderChart({}, { release: "second", namespace: "elsewhere" });
     const clusterScoped = (os: K8sObject[]) => os.filter((o) => o.kind.startsWith("Cluster")).map((o) => `${o.kind}/${o.metadata.name}`);
@@ -273,6 +289,29 @@ void describe("chart: values", () => {
     for (const d of of(objs, "Deployment")) {
       const expected = d.metadata.name === "mooring-apply" ? "deployer" : undefined;
       assert.equal(parseOperatorArgs(container(d).args.slice(1)).defaultServiceAccount, expected, d.metadata.name);
+    }
+  });
+
+  void it("passes the operator settings through as flags", () => {
+    const objs = renderChart({ watchNamespace: "team-a", forbidCrossNamespaceRefs: true, concurrency: 8, qps: 20, burst: 40, logLevel: "debug", logFormat: "text", "extraArgs[0]": "--log-level=warn" });
+    for (const d of of(objs, "Deployment")) {
+      const cfg = parseOperatorArgs(container(d).args.slice(1));
+      assert.equal(cfg.watchNamespace, "team-a");
+      assert.equal(cfg.forbidCrossNamespaceRefs, true);
+      assert.deepEqual([cfg.concurrency, cfg.qps, cfg.burst, cfg.logFormat], [8, 20, 40, "text"]);
+      assert.equal(cfg.logLevel, "warn", "extraArgs come last, so they override");
+    }
+  });
+
+  void it("keeps the selector labels when podLabels name the same keys, and spreads Pods with a default selector", () => {
+    const objs = renderChart({ "podLabels.app\\.kubernetes\\.io/component": "mine", "podLabels.team": "a" }, { extraArgs: ["--set-json", 'topologySpreadConstraints=[{"maxSkew":1,"topologyKey":"kubernetes.io/hostname","whenUnsatisfiable":"ScheduleAnyway"}]'] });
+    for (const d of of(objs, "Deployment")) {
+      const labels = podLabels(d);
+      assert.equal(labels.team, "a");
+      const selector = (d.spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels;
+      assert.ok(matches(selector, labels), `${d.metadata.name}: its selector matches its Pods`);
+      const tsc = (podSpec(d).topologySpreadConstraints as { labelSelector: { matchLabels: Record<string, string> } }[])[0]!;
+      assert.deepEqual(tsc.labelSelector.matchLabels, selector);
     }
   });
 
