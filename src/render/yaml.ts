@@ -22,7 +22,9 @@ export function parseYamlDocs(text: string, file: string, limits: Pick<RenderLim
   if (!Array.isArray(docs)) docs = [docs];
   const out: ParsedDoc[] = [];
   for (const doc of docs) {
-    const line = doc.range ? lineOf(doc.range[0]) : 1;
+    // The line of the document's first content (after any `---` marker or comments).
+    const start = (doc.contents as { range?: [number, number, number] } | null)?.range?.[0] ?? doc.range?.[0] ?? 0;
+    const line = lineOf(start);
     const first = doc.errors[0];
     if (first) throw wrapYamlError(first, file, lineOf);
     if (doc.contents === null) continue;

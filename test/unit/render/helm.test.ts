@@ -50,13 +50,13 @@ const chart = {
   "values-prod.yaml": "replicas: 3\nenv:\n- name: A\n  value: a\n",
 };
 
-describe("helm-style renderer", () => {
+void describe("helm-style renderer", () => {
   const t = writeTree(chart);
   after(() => t.cleanup());
 
   const base = { values: { html: "<a & b>", args: ["--x"] } };
 
-  it("renders templates with values, release, chart, capabilities, partials and every helper", () => {
+  void it("renders templates with values, release, chart, capabilities, partials and every helper", () => {
     const out = render(t.dir, "", { targetNamespace: "apps", helm: { releaseName: "my-release-name", ...base } });
     assert.equal(out.type, "helm");
     const d = out.objects.find((o) => o.kind === "Deployment")!;
@@ -77,7 +77,7 @@ describe("helm-style renderer", () => {
     assert.equal(out.objects.filter((o) => o.metadata.name === "feature").length, 0);
   });
 
-  it("merges values: chart < valuesFiles < valuesFrom < inline", () => {
+  void it("merges values: chart < valuesFiles < valuesFrom < inline", () => {
     const out = render(t.dir, "", {
       helm: {
         valuesFiles: ["values-prod.yaml"],
@@ -92,13 +92,13 @@ describe("helm-style renderer", () => {
     assert.deepEqual(env, [{ name: "A", value: "a" }], "values file applied");
   });
 
-  it("renders subcharts with their own values scope plus global", () => {
+  void it("renders subcharts with their own values scope plus global", () => {
     const out = render(t.dir, "", { helm: base });
     const sub = out.objects.find((o) => o.metadata.name === "demo-sub")!;
     assert.deepEqual(sub.data, { message: "from-parent", other: "kept", env: "prod" });
   });
 
-  it("validates values against values.schema.json, naming the value path", () => {
+  void it("validates values against values.schema.json, naming the value path", () => {
     const t2 = writeTree({
       ...chart,
       "values.schema.json": JSON.stringify({

@@ -40,12 +40,12 @@ const names = fs
   .filter((n) => fs.statSync(path.join(FIXTURES, n)).isDirectory())
   .sort();
 
-describe("kustomize renderer matches kubectl kustomize", () => {
-  it("has a corpus of at least 30 fixtures", () => {
+void describe("kustomize renderer matches kubectl kustomize", () => {
+  void it("has a corpus of at least 30 fixtures", () => {
     assert.ok(names.length >= 30, `only ${names.length} fixtures`);
   });
   for (const name of names) {
-    it(name, () => {
+    void it(name, () => {
       const dir = path.join(FIXTURES, name);
       const target = fixtureTarget(dir);
       const expected = byId(oracle(path.join(dir, target)));

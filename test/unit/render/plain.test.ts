@@ -5,7 +5,7 @@ import { writeTree } from "./tree.js";
 
 const cm = (name: string): string => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n`;
 
-describe("plain renderer", () => {
+void describe("plain renderer", () => {
   const t = writeTree({
     "b.yaml": cm("b"),
     "a.yml": `${cm("a1")}---\n---\n# only a comment\n---\n${cm("a2")}`,
@@ -17,7 +17,7 @@ describe("plain renderer", () => {
   });
   after(() => t.cleanup());
 
-  it("reads .yaml/.yml/.json recursively in byte order, skipping empty documents, flattening Lists", () => {
+  void it("reads .yaml/.yml/.json recursively in byte order, skipping empty documents, flattening Lists", () => {
     const out = render(t.dir, "", { type: "plain" });
     assert.equal(out.type, "plain");
     assert.deepEqual(
@@ -26,7 +26,7 @@ describe("plain renderer", () => {
     );
   });
 
-  it("auto-detects plain when there is no kustomization or chart", () => {
+  void it("auto-detects plain when there is no kustomization or chart", () => {
     assert.equal(render(t.dir, "sub").type, "plain");
     assert.deepEqual(
       render(t.dir, "sub").objects.map((o) => o.kind),
@@ -34,14 +34,14 @@ describe("plain renderer", () => {
     );
   });
 
-  it("renders a single file path", () => {
+  void it("renders a single file path", () => {
     assert.deepEqual(
       render(t.dir, "b.yaml").objects.map((o) => o.metadata.name),
       ["b"],
     );
   });
 
-  it("gives the same digest for the same input and a different one when an object changes", () => {
+  void it("gives the same digest for the same input and a different one when an object changes", () => {
     const d1 = render(t.dir, "").digest;
     assert.match(d1, /^sha256:[0-9a-f]{64}$/);
     assert.equal(render(t.dir, "").digest, d1);
