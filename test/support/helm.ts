@@ -1,10 +1,10 @@
 // Helm for tests: the binary `make tools` builds (never one from PATH, so every machine runs the pinned
 // version), and helpers that render the chart into plain objects. A missing binary fails the test.
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { parseAllDocuments } from "yaml";
+import { parseAllDocuments, parseDocument } from "yaml";
 import { REPO_ROOT } from "./cluster.js";
 
 export const CHART_DIR = path.join(REPO_ROOT, "charts/mooring");
@@ -61,4 +61,67 @@ export function renderChart(set: Record<string, string | number | boolean> = {},
   for (const [k, v] of Object.entries(set)) args.push(typeof v === "string" ? "--set-string" : "--set", `${k}=${v}`);
   args.push(...(opts.extraArgs ?? []));
   return parseObjects(helmOk(args));
+}
+
+/** A release of the chart installed into its own fresh namespace of a test cluster. */
+export interface ChartRelease {
+  release: string;
+  /** The object-name prefix ("<release>-mooring"). */
+  fullname: string;
+  namespace: string;
+  /** helm install's output, NOTES included. */
+  output: string;
+  /** The ServiceAccount user names, by controller ("all-in-one" in that mode). */
+  serviceAccountUsers: Record<string, string>;
+  /** Uninstalls (waiting for the deletions); safe to call twice. */
+  uninstall(): void;
+}
+
+export interface InstallOptions {
+  kubeconfigPath: string;
+  namespace: string;
+  release?: string;
+  mode?: "split" | "all-in-one";
+  /** Extra helm arguments, e.g. ["--set", "replicas=2"]. */
+  args?: string[];
+  /** Install the chart's CRDs too (cluster-wide objects: off by default, tests share them). */
+  withCrds?: boolean;
+  timeoutSeconds?: number;
+}
+
+/** `helm install --wait` of the chart; throws with helm's message when the install fails or times out. */
+export function installChart(o: InstallOptions): ChartRelease {
+  const release = o.release ?? `mt-${Math.random().toString(16).slice(2, 8)}`;
+  const mode = o.mode ?? "split";
+  const timeout = o.timeoutSeconds ?? 120;
+  const output = helmOk(
+    ["install", release, CHART_DIR, "--kubeconfig", o.kubeconfigPath, "--namespace", o.namespace, ...(o.withCrds ? [] : ["--skip-crds"]), "--wait", "--timeout", `${timeout}s`, "--set", `mode=${mode}`, ...(o.args ?? [])],
+    { timeoutMs: (timeout + 30) * 1000 },
+  );
+  const fullname = release.includes("mooring") ? release : `${release}-mooring`;
+  const sa = (name: string) => `system:serviceaccount:${o.namespace}:${name}`;
+  const serviceAccountUsers: Record<string, string> = mode === "all-in-one" ? { "all-in-one": sa(fullname) } : { source: sa(`${fullname}-source`), render: sa(`${fullname}-render`), apply: sa(`${fullname}-apply`) };
+  return {
+    release,
+    fullname,
+    namespace: o.namespace,
+    output,
+    serviceAccountUsers,
+    uninstall: () => {
+      helmOk(["uninstall", release, "--kubeconfig", o.kubeconfigPath, "--namespace", o.namespace, "--ignore-not-found", "--wait", "--timeout", "60s"], { timeoutMs: 90_000 });
+    },
+  };
+}
+
+/**
+ * Writes a copy of a kubeconfig whose user impersonates `user` (e.g. a chart ServiceAccount), so a process
+ * started with it has exactly that user's RBAC. Returns the new file's path.
+ */
+export function impersonatingKubeconfig(kubeconfigPath: string, user: string, outPath: string): string {
+  const doc = parseDocument(readFileSync(kubeconfigPath, "utf8"));
+  const users = doc.get("users") as { items: { get(k: string): { set(k: string, v: unknown): void } | undefined }[] } | undefined;
+  if (!users?.items.length) throw new Error(`kubeconfig ${kubeconfigPath} has no users to impersonate from`);
+  for (const u of users.items) u.get("user")?.set("as", user);
+  writeFileSync(outPath, doc.toString(), { mode: 0o600 });
+  return outPath;
 }

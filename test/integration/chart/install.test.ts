@@ -3,11 +3,13 @@
 // authorizer answers what each ServiceAccount may do. Each test has its own release and namespace;
 // CRDs are never installed here (--skip-crds): they are cluster-wide and other suites own them.
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as k8s from "@kubernetes/client-node";
 import { testCluster, type TestCluster } from "../../support/cluster.js";
-import { CHART_DIR, helmOk, runHelm } from "../../support/helm.js";
+import { impersonatingKubeconfig, installChart, type ChartRelease } from "../../support/helm.js";
 import { createTestNamespace, type TestNamespace } from "../../support/namespace.js";
 import { waitFor } from "../../support/wait.js";
 
@@ -26,13 +28,7 @@ async function canI(c: TestCluster, user: string, attrs: k8s.V1ResourceAttribute
   return r.status?.allowed === true;
 }
 
-interface Install {
-  release: string;
-  fullname: string;
-  ns: TestNamespace;
-  /** helm install's output, NOTES.txt included. */
-  output: string;
-}
+type Install = ChartRelease & { ns: TestNamespace };
 
 async function install(c: TestCluster, mode: "split" | "all-in-one", extra: string[] = []): Promise<Install> {
   const ns = await createTestNamespace(c, "chart");
@@ -41,18 +37,18 @@ async function install(c: TestCluster, mode: "split" | "all-in-one", extra: stri
     { apiVersion: "v1", kind: "Namespace", metadata: { name: ns.name, labels: { "pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/enforce-version": "latest" } } },
     undefined, undefined, undefined, undefined, k8s.PatchStrategy.MergePatch,
   );
-  const release = `mt-${randomBytes(3).toString("hex")}`;
   const tolerations = await tolerationsForNodes(c);
-  const output = helmOk(
-    ["install", release, CHART_DIR, "--kubeconfig", c.kubeconfigPath, "--namespace", ns.name, "--skip-crds", "--wait", "--timeout", "120s",
-      "--set", `mode=${mode}`, "--set-json", `tolerations=${JSON.stringify(tolerations)}`, ...extra],
-    { timeoutMs: 150_000 },
-  );
-  return { release, fullname: `${release}-mooring`, ns, output };
+  try {
+    const rel = installChart({ kubeconfigPath: c.kubeconfigPath, namespace: ns.name, mode, args: ["--set-json", `tolerations=${JSON.stringify(tolerations)}`, ...extra] });
+    return { ...rel, ns };
+  } catch (err) {
+    await ns.cleanup();
+    throw err;
+  }
 }
 
 async function uninstall(c: TestCluster, i: Install): Promise<void> {
-  helmOk(["uninstall", i.release, "--kubeconfig", c.kubeconfigPath, "--namespace", i.ns.name, "--wait", "--timeout", "60s"], { timeoutMs: 90_000 });
+  i.uninstall();
   const rbac = c.kc.makeApiClient(k8s.RbacAuthorizationV1Api);
   const left = (await rbac.listClusterRole({ labelSelector: `app.kubernetes.io/instance=${i.release}` })).items.map((r) => r.metadata?.name);
   assert.deepEqual(left, [], "helm uninstall removes the release's ClusterRoles");
@@ -86,7 +82,7 @@ void describe("chart installed on the local cluster: split mode with 2 replicas"
   });
   after(async () => {
     if (inst) {
-      runHelm(["uninstall", inst.release, "--kubeconfig", c.kubeconfigPath, "--namespace", inst.ns.name, "--ignore-not-found", "--wait", "--timeout", "60s"], { timeoutMs: 90_000 });
+      inst.uninstall();
       await inst.ns.cleanup();
     }
   });
@@ -127,6 +123,24 @@ void describe("chart installed on the local cluster: split mode with 2 replicas"
     }
   });
 
+  void it("lets a process run with exactly a chart ServiceAccount's rights through an impersonating kubeconfig", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "mooring-chart-"));
+    try {
+      const kcPath = impersonatingKubeconfig(c.kubeconfigPath, inst!.serviceAccountUsers.apply!, path.join(dir, "kubeconfig"));
+      const kc = new k8s.KubeConfig();
+      kc.loadFromFile(kcPath);
+      const core = kc.makeApiClient(k8s.CoreV1Api);
+      const secrets = await core.listNamespacedSecret({ namespace: inst!.ns.name });
+      assert.ok(Array.isArray(secrets.items), "the ServiceAccount may list Secrets");
+      await assert.rejects(core.createNamespacedConfigMap({ namespace: inst!.ns.name, body: { metadata: { name: "nope" } } }), (err: unknown) => {
+        assert.match(String((err as Error).message), /403|forbidden/i);
+        return true;
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   void it("prints NOTES telling the user what to apply next", () => {
     const notes = inst!.output.slice(inst!.output.indexOf("NOTES:"));
     assert.match(notes, /NOTES:/);
@@ -152,7 +166,7 @@ void describe("chart installed on the local cluster: all-in-one mode", () => {
   });
   after(async () => {
     if (inst) {
-      runHelm(["uninstall", inst.release, "--kubeconfig", c.kubeconfigPath, "--namespace", inst.ns.name, "--ignore-not-found", "--wait", "--timeout", "60s"], { timeoutMs: 90_000 });
+      inst.uninstall();
       await inst.ns.cleanup();
     }
   });
