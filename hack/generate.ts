@@ -1,9 +1,11 @@
-// make generate: writes the CRDs generated from src/api into crds/ and charts/mooring/crds/.
-// Deterministic (same schemas, same bytes); removes CRD files there that no kind produces any more.
+// make generate: writes the CRDs generated from src/api into crds/ and charts/mooring/crds/, and the field
+// tables of docs/api.md. Deterministic (same schemas, same bytes); removes CRD files there that no kind
+// produces any more.
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { CRD_DIRS, generatedCrdFiles } from "../src/api/crd.js";
+import { API_DOC, renderApiDoc } from "../src/api/docs.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const files = generatedCrdFiles();
@@ -26,5 +28,15 @@ for (const [rel, text] of files) {
   writeFileSync(file, text);
   console.log(`wrote ${rel}`);
   changed++;
+}
+const doc = path.join(root, API_DOC);
+if (existsSync(doc)) {
+  const before = readFileSync(doc, "utf8");
+  const text = renderApiDoc(before);
+  if (text !== before) {
+    writeFileSync(doc, text);
+    console.log(`wrote the field tables of ${API_DOC}`);
+    changed++;
+  }
 }
 console.log(changed ? `${changed} file(s) changed` : "CRDs are up to date");

@@ -4,6 +4,7 @@ import { readFileSync, readdirSync, existsSync } from "node:fs";
 import path from "node:path";
 import { parse } from "yaml";
 import { KIND_DEFINITIONS, allCrds, generatedCrdFiles } from "../../../src/api/index.js";
+import { API_DOC, renderApiDoc } from "../../../src/api/docs.js";
 import { REPO_ROOT } from "../../support/cluster.js";
 
 type Schema = Record<string, any>;
@@ -29,6 +30,14 @@ void describe("generated CRDs", () => {
     for (const dir of ["crds", "charts/mooring/crds"]) {
       const extra = readdirSync(path.join(REPO_ROOT, dir)).filter((f) => f.endsWith(".yaml") && !files.has(`${dir}/${f}`));
       assert.deepEqual(extra, [], `${dir} has CRD files no kind produces: run make generate`);
+    }
+  });
+
+  void it("match the field tables of docs/api.md (run `make generate` when this fails)", () => {
+    const doc = readFileSync(path.join(REPO_ROOT, API_DOC), "utf8");
+    assert.equal(doc, renderApiDoc(doc), `${API_DOC} is stale: run make generate`);
+    for (const def of KIND_DEFINITIONS) {
+      for (const part of ["spec", "status"]) assert.ok(doc.includes(`<!-- generated:fields ${def.descriptor.kind} ${part} -->`), `${API_DOC} has no ${def.descriptor.kind} ${part} table`);
     }
   });
 
