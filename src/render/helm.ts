@@ -192,7 +192,12 @@ function templateError(err: unknown, file: string): RenderError {
     return new RenderError(err.message, { file, template: file }, { cause: err });
   }
   const e = err as Error & { lineNumber?: number };
-  let msg = (e.message ?? String(err)).replace(/ - \d+:\d+$/, "").replace(/\n[\s\S]*$/, "");
+  const full = e.message ?? String(err);
+  const parse = full.match(/^Parse error on line (\d+):\n[\s\S]*?\n(Expecting [\s\S]*)$/);
+  if (parse) {
+    return new RenderError(`template syntax error: ${parse[2]!.trim()}`, { file, line: Number(parse[1]), template: file }, { cause: err });
+  }
+  let msg = full.replace(/ - \d+:\d+$/, "").replace(/\n[\s\S]*$/, "");
   const notDefined = msg.match(/^"([^"]+)" not defined in/);
   if (notDefined) msg = `"${notDefined[1]}" is not defined (a missing value, or an unknown helper)`;
   else if (/Cannot read properties of (undefined|null)/.test(msg)) msg = `a value path goes through a missing value: ${msg}`;

@@ -155,7 +155,7 @@ function buildTarget(ctx: Ctx, dir: string, expected: "Kustomization" | "Compone
     }
     const res = [...input];
     for (const r of [...strings(k.bases, file, "bases"), ...strings(k.resources, file, "resources")]) {
-      for (const added of loadResource(ctx, dir, file, r)) addResource(res, added, file);
+      addResources(res, loadResource(ctx, dir, file, r), file);
     }
     let acc = res;
     for (const c of strings(k.components, file, "components")) {
@@ -197,15 +197,24 @@ function idOf(o: KubeObject): string {
 }
 
 function addResource(res: Res[], r: Res, file: string): void {
-  const id = idOf(r.obj);
-  const dup = res.find((x) => idOf(x.obj) === id);
-  if (dup) {
-    throw new RenderError(
-      `may not add resource ${r.obj.kind} ${r.obj.metadata.namespace ? r.obj.metadata.namespace + "/" : ""}${r.obj.metadata.name} from ${r.file}: already added from ${dup.file}`,
-      { file },
-    );
+  addResources(res, [r], file);
+}
+
+/** Appends resources, refusing one whose id (group, kind, namespace, name) is already present. */
+function addResources(res: Res[], added: Res[], file: string): void {
+  const ids = new Map<string, Res>(res.map((x) => [idOf(x.obj), x]));
+  for (const r of added) {
+    const id = idOf(r.obj);
+    const dup = ids.get(id);
+    if (dup) {
+      throw new RenderError(
+        `may not add resource ${r.obj.kind} ${r.obj.metadata.namespace ? r.obj.metadata.namespace + "/" : ""}${r.obj.metadata.name} from ${r.file}: already added from ${dup.file}`,
+        { file },
+      );
+    }
+    ids.set(id, r);
+    res.push(r);
   }
-  res.push(r);
 }
 
 function rename(r: Res, name: string): void {
@@ -550,9 +559,7 @@ function applyPatchText(ctx: Ctx, res: Res[], text: string, where: string, targe
     if (matched.length === 0 && mode === "json6902") throw noTarget(target, where);
     for (const r of matched) {
       try {
-        const doc = clone(r.obj);
-        const result = jsonPatch.applyPatch(doc, ops as Operation[], true, true).newDocument as KubeObject;
-        r.obj = result;
+        r.obj = applyJson6902(r.obj, ops as Operation[]);
       } catch (err) {
         throw new RenderError(`JSON 6902 patch failed on ${describeRes(r)}: ${(err as Error).message.split("\n")[0]}`, { file: where }, { cause: err });
       }
@@ -605,6 +612,41 @@ function applyPatchText(ctx: Ctx, res: Res[], text: string, where: string, targe
     if (deleted.size) out = out.filter((r) => !deleted.has(r));
   }
   return out;
+}
+
+/**
+ * JSON 6902 as Kustomize applies it: while transforming, every object carries (internal) annotations, so paths under
+ * /metadata/annotations exist even when the source had none; and `replace` of a missing key in an existing map adds
+ * it. An annotations map left empty is dropped again.
+ */
+function applyJson6902(obj: KubeObject, ops: Operation[]): KubeObject {
+  let doc = clone(obj);
+  const hadAnnotations = isMap(doc.metadata.annotations);
+  if (!hadAnnotations) doc.metadata.annotations = {};
+  for (const op of ops) {
+    let effective = op;
+    if (op.op === "replace") {
+      const parentPath = op.path.slice(0, op.path.lastIndexOf("/"));
+      let exists = true;
+      try {
+        exists = jsonPatch.getValueByPointer(doc, op.path) !== undefined;
+      } catch {
+        exists = false;
+      }
+      let parent: unknown;
+      try {
+        parent = parentPath === "" ? doc : jsonPatch.getValueByPointer(doc, parentPath);
+      } catch {
+        parent = undefined;
+      }
+      if (!exists && isMap(parent)) effective = { op: "add", path: op.path, value: op.value };
+    }
+    doc = jsonPatch.applyOperation(doc, effective, true, true, false).newDocument;
+  }
+  if (!hadAnnotations && isMap(doc.metadata) && isMap(doc.metadata.annotations) && Object.keys(doc.metadata.annotations).length === 0) {
+    delete doc.metadata.annotations;
+  }
+  return doc;
 }
 
 function describeRes(r: Res): string {

@@ -105,6 +105,11 @@ void describe("bad inputs", () => {
     fails(dir, "", {}, { file: "templates/cm.yaml", template: "templates/cm.yaml", line: 6, message: /"frobnicate" is not defined/ });
   });
 
+  void it("a template syntax error names the template and line", () => {
+    const dir = tree({ ...chart, "templates/cm.yaml": `${cm("a")}data:\n  k: {{values.name}}}\n` });
+    fails(dir, "", {}, { template: "templates/cm.yaml", line: 6, message: /template syntax error/ });
+  });
+
   void it("a missing value (strict mode) names the template and line", () => {
     const dir = tree({ ...chart, "templates/cm.yaml": `${cm("a")}data:\n  k: {{values.nope}}\n` });
     fails(dir, "", {}, { template: "templates/cm.yaml", line: 6, message: /"nope" is not defined/ });
