@@ -1,0 +1,266 @@
+// The HTTP layer every runtime request goes through: the KubeConfig's TLS and credentials, keep-alive connections,
+// a client-side QPS/burst limit, optional impersonation, typed API errors, and line-delimited watch streams.
+// Our own streaming (instead of client-node's Watch) lets the watcher see every way a stream can end
+// (server close, ECONNRESET, silence) and decide itself what to do next.
+import http from "node:http";
+import https from "node:https";
+import type * as k8s from "@kubernetes/client-node";
+import { type Clock, realClock } from "./clock.js";
+import { TokenBucket } from "./ratelimit.js";
+
+/** The Kubernetes `Status` object an API error carries. */
+export interface ApiStatus {
+  kind?: string;
+  status?: string;
+  message?: string;
+  reason?: string;
+  code?: number;
+  details?: Record<string, unknown>;
+}
+
+/** An error answered by the API server (or a transport failure, code 0). Test with isNotFound() & co, not by name. */
+export class ApiError extends Error {
+  constructor(
+    readonly code: number,
+    readonly status: ApiStatus,
+    readonly method: string,
+    readonly path: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${method} ${path}: ${code ? `HTTP ${code} ${status.reason ?? ""}`.trim() : "request failed"}: ${status.message ?? "no message"}`, options);
+  }
+  get reason(): string | undefined {
+    return this.status.reason;
+  }
+}
+
+const hasCode = (err: unknown, code: number) => err instanceof ApiError && err.code === code;
+export const isNotFound = (err: unknown): boolean => hasCode(err, 404);
+export const isConflict = (err: unknown): boolean => hasCode(err, 409) && (err as ApiError).reason !== "AlreadyExists";
+export const isAlreadyExists = (err: unknown): boolean => err instanceof ApiError && err.reason === "AlreadyExists";
+export const isGone = (err: unknown): boolean => hasCode(err, 410);
+export const isInvalid = (err: unknown): boolean => hasCode(err, 422);
+export const isForbidden = (err: unknown): boolean => hasCode(err, 403);
+/** Network failures and 5xx/429 answers: worth retrying later. */
+export const isTransient = (err: unknown): boolean => err instanceof ApiError && (err.code === 0 || err.code === 429 || err.code >= 500);
+
+export interface RestOptions {
+  /** Client-side limit on requests per second (default 20, like controller-runtime). */
+  qps?: number;
+  /** Requests allowed at once above the QPS (default 30). */
+  burst?: number;
+  /** User to impersonate, e.g. `system:serviceaccount:ns:name` (see serviceAccountUser). */
+  impersonateUser?: string;
+  impersonateGroups?: string[];
+  userAgent?: string;
+  /** Timeout for ordinary (non-watch) requests, ms (default 60 s). */
+  requestTimeoutMs?: number;
+  clock?: Clock;
+  /** Called after each request with its method and HTTP code (0 for transport errors); feeds rest_client_requests_total. */
+  onRequest?: (method: string, code: number, host: string) => void;
+}
+
+export interface RequestOptions {
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
+export function serviceAccountUser(namespace: string, name: string): string {
+  return `system:serviceaccount:${namespace}:${name}`;
+}
+
+function queryString(q: RequestOptions["query"]): string {
+  if (!q) return "";
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== "") p.set(k, String(v));
+  const s = p.toString();
+  return s ? `?${s}` : "";
+}
+
+interface Shared {
+  agent: http.Agent;
+  limiter: TokenBucket;
+  headers?: { at: number; value: Record<string, string> };
+}
+
+/** One line of a watch stream. */
+export interface RawWatchEvent {
+  type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
+  object: any;
+}
+
+export class RestClient {
+  readonly server: URL;
+  private readonly shared: Shared;
+  private readonly clock: Clock;
+  private readonly timeoutMs: number;
+
+  private constructor(
+    readonly kubeConfig: k8s.KubeConfig,
+    private readonly opts: RestOptions,
+    shared?: Shared,
+  ) {
+    const cluster = kubeConfig.getCurrentCluster();
+    if (!cluster) throw new Error("the kubeconfig has no current cluster; set a current-context");
+    this.server = new URL(cluster.server);
+    this.clock = opts.clock ?? realClock;
+    this.timeoutMs = opts.requestTimeoutMs ?? 60_000;
+    this.shared = shared ?? { agent: this.makeAgent(), limiter: new TokenBucket(opts.qps ?? 20, opts.burst ?? 30, this.clock) };
+  }
+
+  static fromKubeConfig(kc: k8s.KubeConfig, opts: RestOptions = {}): RestClient {
+    return new RestClient(kc, opts);
+  }
+
+  /** A client that acts as `user` (sharing connections and the rate limit with this one). */
+  impersonate(user: string, groups?: string[]): RestClient {
+    return new RestClient(this.kubeConfig, { ...this.opts, impersonateUser: user, impersonateGroups: groups }, this.shared);
+  }
+
+  /** Closes idle keep-alive connections (call at shutdown). */
+  close(): void {
+    this.shared.agent.destroy();
+  }
+
+  private makeAgent(): http.Agent {
+    if (this.server.protocol === "http:") return new http.Agent({ keepAlive: true, maxSockets: 64 });
+    // Build the TLS agent once from the kubeconfig so connections are reused (a fresh agent per request leaks sockets).
+    const tls: https.AgentOptions = { keepAlive: true, maxSockets: 64 };
+    const opts: https.RequestOptions = {};
+    // applyHTTPSOptions is synchronous and fills ca/cert/key from files or inline data.
+    (this.kubeConfig as unknown as { applyHTTPSOptions(o: https.RequestOptions): void }).applyHTTPSOptions(opts);
+    Object.assign(tls, { ca: opts.ca, cert: opts.cert, key: opts.key, rejectUnauthorized: opts.rejectUnauthorized, servername: opts.servername });
+    return new https.Agent(tls);
+  }
+
+  private async authHeaders(): Promise<Record<string, string>> {
+    // Tokens from files and exec plugins rotate; re-read them at most every 10 s.
+    const cached = this.shared.headers;
+    const now = this.clock.now();
+    if (cached && now - cached.at < 10_000) return cached.value;
+    const o: https.RequestOptions & { headers: Record<string, string> } = { headers: {} };
+    await this.kubeConfig.applyToHTTPSOptions(o);
+    const value: Record<string, string> = {};
+    for (const [k, v] of Object.entries(o.headers)) if (typeof v === "string") value[k] = v;
+    if (o.auth) value.Authorization = "Basic " + Buffer.from(o.auth).toString("base64");
+    this.shared.headers = { at: now, value };
+    return value;
+  }
+
+  private async start(method: string, path: string, o: RequestOptions, watch: boolean): Promise<{ res: http.IncomingMessage; req: http.ClientRequest }> {
+    await this.shared.limiter.take(o.signal);
+    const headers: Record<string, string | string[]> = { ...(await this.authHeaders()), Accept: "application/json" };
+    headers["User-Agent"] = this.opts.userAgent ?? "mooring-runtime";
+    if (this.opts.impersonateUser) headers["Impersonate-User"] = this.opts.impersonateUser;
+    if (this.opts.impersonateGroups?.length) headers["Impersonate-Group"] = this.opts.impersonateGroups;
+    let payload: Buffer | undefined;
+    if (o.body !== undefined) {
+      payload = Buffer.from(typeof o.body === "string" ? o.body : JSON.stringify(o.body));
+      headers["Content-Type"] = o.contentType ?? "application/json";
+      headers["Content-Length"] = String(payload.length);
+    }
+    const base = this.server.pathname.replace(/\/$/, "");
+    const mod = this.server.protocol === "http:" ? http : https;
+    return await new Promise((resolve, reject) => {
+      const req = mod.request(
+        {
+          protocol: this.server.protocol,
+          hostname: this.server.hostname,
+          port: this.server.port,
+          method,
+          path: base + path + queryString(o.query),
+          headers,
+          agent: this.shared.agent,
+          signal: o.signal,
+          timeout: watch ? undefined : this.timeoutMs,
+        },
+        (res) => resolve({ res, req }),
+      );
+      req.on("timeout", () => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
+      req.on("error", (err) => reject(new ApiError(0, { message: err.message }, method, path, { cause: err })));
+      req.end(payload);
+    });
+  }
+
+  private report(method: string, code: number): void {
+    this.opts.onRequest?.(method, code, this.server.host);
+  }
+
+  /** One request; resolves with the decoded JSON body, rejects with ApiError for non-2xx answers and network failures. */
+  async request<T = any>(method: string, path: string, o: RequestOptions = {}): Promise<T> {
+    let res: http.IncomingMessage;
+    try {
+      ({ res } = await this.start(method, path, o, false));
+    } catch (err) {
+      this.report(method, 0);
+      throw err;
+    }
+    const chunks: Buffer[] = [];
+    try {
+      for await (const c of res) chunks.push(c as Buffer);
+    } catch (err) {
+      this.report(method, 0);
+      throw new ApiError(0, { message: `response interrupted: ${(err as Error).message}` }, method, path, { cause: err });
+    }
+    const code = res.statusCode ?? 0;
+    this.report(method, code);
+    const text = Buffer.concat(chunks).toString("utf8");
+    let body: any = undefined;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      body = { message: text.slice(0, 500) };
+    }
+    if (code < 200 || code >= 300) throw new ApiError(code, (body as ApiStatus) ?? {}, method, path);
+    return body as T;
+  }
+
+  /**
+   * Opens a watch stream and yields its events. The iterator ends when the server closes the stream; it throws
+   * ApiError on a non-2xx answer or a broken connection. Aborting `signal` destroys the connection.
+   */
+  async *watch(path: string, o: RequestOptions = {}): AsyncGenerator<RawWatchEvent> {
+    let res: http.IncomingMessage;
+    let req: http.ClientRequest;
+    try {
+      ({ res, req } = await this.start("GET", path, { ...o, query: { ...o.query, watch: true } }, true));
+    } catch (err) {
+      this.report("WATCH", 0);
+      throw err;
+    }
+    const code = res.statusCode ?? 0;
+    this.report("WATCH", code);
+    if (code < 200 || code >= 300) {
+      const chunks: Buffer[] = [];
+      for await (const c of res) chunks.push(c as Buffer);
+      let status: ApiStatus = {};
+      try {
+        status = JSON.parse(Buffer.concat(chunks).toString("utf8")) as ApiStatus;
+      } catch {
+        /* not JSON */
+      }
+      throw new ApiError(code, status, "WATCH", path);
+    }
+    let rest = "";
+    try {
+      for await (const chunk of res) {
+        rest += (chunk as Buffer).toString("utf8");
+        let nl: number;
+        while ((nl = rest.indexOf("\n")) >= 0) {
+          const line = rest.slice(0, nl).trim();
+          rest = rest.slice(nl + 1);
+          if (line) yield JSON.parse(line) as RawWatchEvent;
+        }
+      }
+    } catch (err) {
+      if (o.signal?.aborted) return;
+      throw new ApiError(0, { message: `watch stream broken: ${(err as Error).message}` }, "WATCH", path, { cause: err });
+    } finally {
+      // Never hand a half-read watch socket back to the pool.
+      req.destroy();
+    }
+    if (!res.complete && !o.signal?.aborted) throw new ApiError(0, { message: "watch stream ended before the server finished it" }, "WATCH", path);
+  }
+}
