@@ -92,6 +92,11 @@ void describe("chart installed on the local cluster: split mode with 2 replicas"
     assert.deepEqual(ds.map((d) => d.metadata?.name).sort(), ["source", "render", "apply"].map((n) => `${inst!.fullname}-${n}`).sort());
     for (const d of ds) assert.equal(d.status?.availableReplicas, 2, `${d.metadata?.name} has 2 available replicas`);
     await assertPodsAdmittedAndReady(c, inst!, 6);
+    // Control: the namespace really enforces `restricted`, so the admitted Pods above passed a real check.
+    await assert.rejects(
+      c.core.createNamespacedPod({ namespace: inst!.ns.name, dryRun: "All", body: { metadata: { name: "unrestricted" }, spec: { containers: [{ name: "c", image: "busybox" }] } } }),
+      (err: unknown) => /violates PodSecurity\W+restricted/.test(String((err as Error).message)),
+    );
   });
 
   void it("creates the artifact, webhook and metrics Services, with the ready Pods as endpoints", async () => {
