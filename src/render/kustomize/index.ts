@@ -134,7 +134,10 @@ function stringMap(v: unknown, file: string, field: string): Record<string, stri
   if (v === undefined || v === null) return {};
   if (!isMap(v)) throw new RenderError(`"${field}" must be a map`, { file });
   const out: Record<string, string> = {};
-  for (const [k, x] of Object.entries(v)) out[k] = typeof x === "string" ? x : String(x);
+  for (const [k, x] of Object.entries(v)) {
+    if (typeof x !== "string") throw new RenderError(`"${field}.${k}" must be a string; quote the value (${JSON.stringify(x)})`, { file });
+    out[k] = x;
+  }
   return out;
 }
 
@@ -474,17 +477,20 @@ function addToFields(res: Res[], pairs: Record<string, string>, specs: FieldSpec
   }
 }
 
+const SCALABLE = ["Deployment", "ReplicationController", "ReplicaSet", "StatefulSet"];
+
 function setReplicas(res: Res[], rep: JsonMap, file: string): void {
   const name = rep.name;
   const count = rep.count;
   if (typeof name !== "string" || typeof count !== "number") throw new RenderError("a replicas entry needs name and count", { file });
+  if (!res.some((r) => r.names.includes(name))) throw new RenderError(`replicas: no resource named ${name}`, { file });
   for (const r of res) {
     if (!r.names.includes(name)) continue;
     const o = r.obj;
-    const creates = ["Deployment", "ReplicationController", "ReplicaSet", "StatefulSet"].includes(o.kind);
-    const spec = o.spec;
-    if (creates) o.spec = { ...(isMap(spec) ? spec : {}), replicas: count };
-    else if (isMap(spec) && spec.replicas !== undefined) spec.replicas = count;
+    if (!SCALABLE.includes(o.kind)) {
+      throw new RenderError(`replicas: ${o.kind} ${name} is not one of the kinds whose replicas Kustomize sets (${SCALABLE.join(", ")})`, { file });
+    }
+    o.spec = { ...(isMap(o.spec) ? o.spec : {}), replicas: count };
   }
 }
 
@@ -748,19 +754,31 @@ function fixNameReferences(res: Res[], ctx: Ctx): void {
         }
       });
     }
-    if ((o.kind === "RoleBinding" || o.kind === "ClusterRoleBinding") && Array.isArray(o.subjects)) {
-      for (const s of o.subjects) {
-        if (!isMap(s) || typeof s.name !== "string") continue;
-        const sas = (byKind.get("|ServiceAccount") ?? []).filter(
-          (c) => c.names.includes(s.name as string) && (s.namespace === undefined || c.namespaces.some((n) => (n ?? "default") === s.namespace)),
-        );
-        const hit = sas[0];
-        if (!hit) continue;
-        s.name = hit.obj.metadata.name;
-        if (hit.obj.metadata.namespace !== undefined) s.namespace = hit.obj.metadata.namespace;
-      }
+    // References that carry both name and namespace: both follow the referent (Kustomize matches any subject kind).
+    const g = groupOf(o.apiVersion);
+    if ((o.kind === "RoleBinding" || o.kind === "ClusterRoleBinding") && g === "rbac.authorization.k8s.io") {
+      walkPath(o, "subjects", false, (parent, key) => {
+        const v = parent[key];
+        if (Array.isArray(v)) for (const s of v) fixNamespacedRef(s, byKind.get("|ServiceAccount"));
+      });
+    }
+    if ((o.kind === "ValidatingWebhookConfiguration" || o.kind === "MutatingWebhookConfiguration") && g === "admissionregistration.k8s.io") {
+      walkPath(o, "webhooks/clientConfig/service", false, (parent, key) => fixNamespacedRef(parent[key], byKind.get("|Service")));
+    }
+    if (o.kind === "APIService" && g === "apiregistration.k8s.io") {
+      walkPath(o, "spec/service", false, (parent, key) => fixNamespacedRef(parent[key], byKind.get("|Service")));
     }
   }
+}
+
+function fixNamespacedRef(ref: unknown, candidates: Res[] | undefined): void {
+  if (!isMap(ref) || typeof ref.name !== "string" || !candidates) return;
+  const hit = candidates.find(
+    (c) => c.names.includes(ref.name as string) && (ref.namespace === undefined || c.namespaces.some((n) => (n ?? "default") === ref.namespace)),
+  );
+  if (!hit) return;
+  ref.name = hit.obj.metadata.name;
+  if (hit.obj.metadata.namespace !== undefined) ref.namespace = hit.obj.metadata.namespace;
 }
 
 function sameScope(cands: Res[], referrer: Res, ctx: Ctx): Res[] {
