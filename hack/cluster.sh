@@ -45,7 +45,7 @@ pids() { # every process started for this cluster (its binaries run with paths i
 down() {
   if [ -d "$dir" ]; then
     say "deleting cluster $name"
-    "$BIN/kwokctl" delete cluster --name "$name" --kubeconfig "" >&2 || say "kwokctl delete failed; cleaning up by hand"
+    "$BIN/kwokctl" delete cluster --name "$name" >>"$CACHE/cluster-$name.log" 2>&1 || say "kwokctl delete failed; cleaning up by hand"
   fi
   local p; p=$(pids)
   if [ -n "$p" ]; then kill $p 2>/dev/null || true; sleep 1; p=$(pids); [ -z "$p" ] || kill -9 $p 2>/dev/null || true; fi

@@ -17,6 +17,10 @@ say() { echo "tools: $*" >&2; }
 die() { echo "tools: error: $*" >&2; exit 1; }
 
 command -v go >/dev/null 2>&1 || die "Go is not installed; install Go 1.26+ (https://go.dev/dl or 'apt-get install golang') and run 'make tools' again"
+gov=$(go env GOVERSION); gov=${gov#go}
+if [ "$(printf '%s\n' 1.26 "$gov" | sort -V | head -n1)" != 1.26 ]; then
+  die "Go $gov is too old: Kubernetes $KUBERNETES_VERSION needs Go 1.26+; install a newer Go and run 'make tools' again"
+fi
 export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-buildvcs=false
 proxy=$(go env GOPROXY | cut -d, -f1)
 if [ "$proxy" != "off" ] && [ "$proxy" != "direct" ] && command -v curl >/dev/null 2>&1; then
@@ -49,13 +53,15 @@ if [ $need_k8s = 1 ]; then
     sed -n '/^replace (/,/^)/p' "$gomod" | grep '=> ./staging' | awk -v v="$staging_version" '{print "\t" $1 " => " $1 " " v}'
     echo ")"
   } > "$dir/go.mod"
-  (cd "$dir" && go get k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler >&2)
+  (cd "$dir" && go get k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler >&2) \
+    || die "resolving k8s.io/kubernetes $KUBERNETES_VERSION failed (see the go output above); check GOPROXY and the network"
   ld="-s -w"
   for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ld="$ld -X $p.gitVersion=$KUBERNETES_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
   done
   out="$dir/out"; mkdir -p "$out"
-  (cd "$dir" && go build -trimpath -ldflags "$ld" -o "$out/" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler >&2)
+  (cd "$dir" && go build -trimpath -ldflags "$ld" -o "$out/" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler >&2) \
+    || die "building Kubernetes $KUBERNETES_VERSION failed (see the go output above)"
   for b in $k8s_bins; do mv "$out/$b" "$TOOLS/$b-$KUBERNETES_VERSION"; done
 fi
 for b in $k8s_bins; do link "$b" "$KUBERNETES_VERSION"; done
@@ -65,7 +71,8 @@ if ! have etcd "$ETCD_VERSION"; then
   step etcd "$ETCD_VERSION"
   dir="$BUILD/etcd-$ETCD_VERSION"; mkdir -p "$dir"
   printf 'module mooring.dev/tools/etcd\n\ngo 1.23\n' > "$dir/go.mod"
-  (cd "$dir" && go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION" >&2 && go build -trimpath -ldflags "-s -w" -o "$dir/etcd" go.etcd.io/etcd/server/v3 >&2)
+  (cd "$dir" && go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION" >&2 && go build -trimpath -ldflags "-s -w" -o "$dir/etcd" go.etcd.io/etcd/server/v3 >&2) \
+    || die "building etcd $ETCD_VERSION failed (see the go output above); check GOPROXY and the network"
   mv "$dir/etcd" "$TOOLS/etcd-$ETCD_VERSION"
 fi
 link etcd "$ETCD_VERSION"
@@ -76,7 +83,7 @@ gobin_install() { # name version package ldflags
   if ! have "$name" "$version"; then
     step "$name" "$version"
     local gb="$BUILD/gobin-$name-$version"; mkdir -p "$gb"
-    GOBIN="$gb" go install -trimpath -ldflags "-s -w $ld" "$pkg@$version" >&2
+    GOBIN="$gb" go install -trimpath -ldflags "-s -w $ld" "$pkg@$version" >&2 || die "building $name $version failed (see the go output above); check GOPROXY and the network"
     mv "$gb/$name" "$TOOLS/$name-$version"
   fi
   link "$name" "$version"
