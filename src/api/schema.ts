@@ -126,13 +126,16 @@ export function Time(description: string) {
 export function Duration(description: string, bounds: { default?: string; min?: string; max?: string; field: string }) {
   const rules: CheckedCelRule[] = [];
   const { min, max, field } = bounds;
+  // Only compare values that are durations: the pattern already reports the others, and duration() on them
+  // would add a confusing "type conversion error" to the message.
+  const guard = `!self.matches('${DURATION_PATTERN.replace(/\\/g, "\\\\")}') || `;
   if (min !== undefined) {
     const minMs = tryParseDuration(min)!;
-    rules.push(cel(`duration(self) >= duration('${min}')`, `${field} must be at least ${formatDuration(minMs)}`, (self: string) => (tryParseDuration(self) ?? minMs) >= minMs));
+    rules.push(cel(`${guard}duration(self) >= duration('${min}')`, `${field} must be at least ${formatDuration(minMs)}`, (self: string) => (tryParseDuration(self) ?? minMs) >= minMs));
   }
   if (max !== undefined) {
     const maxMs = tryParseDuration(max)!;
-    rules.push(cel(`duration(self) <= duration('${max}')`, `${field} must be at most ${formatDuration(maxMs)}`, (self: string) => (tryParseDuration(self) ?? maxMs) <= maxMs));
+    rules.push(cel(`${guard}duration(self) <= duration('${max}')`, `${field} must be at most ${formatDuration(maxMs)}`, (self: string) => (tryParseDuration(self) ?? maxMs) <= maxMs));
   }
   const opts: Opts = { description, maxLength: 32, pattern: DURATION_PATTERN };
   if (bounds.default !== undefined) opts.default = bounds.default;
@@ -199,7 +202,9 @@ export function rootFields<const G extends string, const K extends string>(apiVe
   return {
     apiVersion: Type.Unsafe<G>({ type: "string", description: `APIVersion of this object: ${apiVersion}.` }),
     kind: Type.Unsafe<K>({ type: "string", description: `Kind of this object: ${kind}.` }),
-    metadata: Type.Unsafe<ObjectMeta>({ type: "object", description: "Standard object metadata: name, namespace, labels, annotations." }),
+    // Only `type: object`: the API server forbids anything else here (even a description) and documents
+    // metadata itself as ObjectMeta.
+    metadata: Type.Unsafe<ObjectMeta>({ type: "object" }),
   };
 }
 
