@@ -98,6 +98,14 @@ void describe("chart: helm lint", () => {
   }
 });
 
+void describe("chart: Kubernetes versions", () => {
+  void it("refuses Kubernetes older than 1.28, naming the requirement", () => {
+    const r = runHelm(["template", "m", CHART_DIR, "--kube-version", "1.27.3"]);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /requires kubeVersion: >=1\.28\.0-0/);
+  });
+});
+
 void describe("chart: split mode (the default)", () => {
   const objs = renderChart();
   const deployments = of(objs, "Deployment");

@@ -72,6 +72,14 @@ void describe("chart: values.yaml and values.schema.json", () => {
     assert.equal(`:${ports.webhook}`, defaults.webhookAddr);
   });
 
+  void it("installs the release of this repository: appVersion is package.json's version, kubeVersion allows 1.28+", () => {
+    const chart = parse(readFileSync(path.join(CHART_DIR, "Chart.yaml"), "utf8")) as { appVersion: string; kubeVersion: string; apiVersion: string };
+    const pkg = JSON.parse(readFileSync(path.join(CHART_DIR, "../../package.json"), "utf8")) as { version: string };
+    assert.equal(chart.apiVersion, "v2");
+    assert.equal(chart.appVersion, pkg.version);
+    assert.equal(chart.kubeVersion, ">=1.28.0-0");
+  });
+
   void it("offers the same log levels and modes as the operator", () => {
     const props = schema.properties!;
     assert.deepEqual((props.logLevel as { enum: string[] }).enum, ["error", "warn", "info", "debug"]);
