@@ -163,7 +163,6 @@ export const NAME_REF_SPECS: NameRefSpec[] = [
   ]),
   { refKind: "Secret", refGroup: "", kind: "Ingress", path: "spec/tls/secretName" },
   { refKind: "Secret", refGroup: "", kind: "ServiceAccount", path: "imagePullSecrets/name" },
-  { refKind: "Secret", refGroup: "", kind: "ServiceAccount", path: "secrets/name" },
   { refKind: "Secret", refGroup: "", kind: "Role", path: "rules/resourceNames" },
   { refKind: "Secret", refGroup: "", kind: "ClusterRole", path: "rules/resourceNames" },
   { refKind: "Service", refGroup: "", kind: "StatefulSet", group: "apps", path: "spec/serviceName" },

@@ -121,4 +121,20 @@ void describe("helm-style renderer", () => {
       t2.cleanup();
     }
   });
+
+  void it("does not expose prototype properties to templates", () => {
+    const t2 = writeTree({
+      "Chart.yaml": "name: p\nversion: 1.0.0\n",
+      "templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: p\ndata:\n  ctor: '{{values.constructor}}'\n  proto: '{{values.__proto__}}'\n",
+    });
+    const origError = console.error;
+    console.error = () => {}; // Handlebars logs the denied access once
+    try {
+      const cm = render(t2.dir, "", {}).objects[0]!;
+      assert.deepEqual(cm.data, { ctor: "", proto: "" });
+    } finally {
+      console.error = origError;
+      t2.cleanup();
+    }
+  });
 });

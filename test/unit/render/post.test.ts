@@ -1,7 +1,7 @@
 import { describe, it, after } from "node:test";
 import assert from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
-import { render, serialize, RenderError, APPLICATION_LABEL, MANAGED_BY_LABEL } from "../../../src/render/index.js";
+import { render, serialize, RenderError, APPLICATION_LABEL, MANAGED_BY_LABEL, DEFAULT_LIMITS } from "../../../src/render/index.js";
 import { writeTree } from "./tree.js";
 
 const files = {
@@ -119,5 +119,17 @@ void describe("post-render steps", () => {
     const fromYaml = parseAllDocuments(yamlText).map((d) => d.toJS() as unknown);
     assert.deepEqual(fromYaml, JSON.parse(serialize(a.objects, "json")));
     assert.notEqual(render(t.dir, "", { substitute: { cluster_name: "c2" } }).digest, a.digest);
+  });
+
+  void it("has the default limits docs/render.md documents", () => {
+    assert.deepEqual(DEFAULT_LIMITS, {
+      maxFileBytes: 10 * 1024 * 1024,
+      maxTotalBytes: 100 * 1024 * 1024,
+      maxAliasCount: 100,
+      maxDepth: 100,
+      maxObjects: 20_000,
+      maxObjectBytes: 1_500_000,
+      maxOutputBytes: 200 * 1024 * 1024,
+    });
   });
 });
