@@ -181,6 +181,10 @@ void describe("CRDs on the API server", () => {
     }
     const short = await kubectl("get", "gitrepo,mapp,syncpolicy", "-n", ns.name, "-o", "name");
     assert.match(short, /application\.delivery\.mooring\.dev\/listed-app/);
+    // Applications are selectable by the source and policy they reference (the controllers list them so).
+    const bySource = await kubectl("get", "mapp", "-n", ns.name, "--field-selector", "spec.sourceRef.name=repo", "-o", "name");
+    assert.match(bySource, /application\.delivery\.mooring\.dev\/listed-app/);
+    assert.equal((await kubectl("get", "mapp", "-n", ns.name, "--field-selector", "spec.sourceRef.name=other", "-o", "name")).trim(), "");
   });
 });
 
