@@ -6,5 +6,5 @@ export { type Condition } from "./schema.js";
 export * from "./gitrepository.js";
 export * from "./application.js";
 export * from "./syncpolicy.js";
-export { validate, assertValid, applyDefaults, defaultSyncPolicySpec, pointerToField, InvalidObjectError, type FieldError, type MooringObject, type ValidationResult } from "./validate.js";
+export { validate, validateYaml, assertValid, applyDefaults, defaultSyncPolicySpec, pointerToField, InvalidObjectError, type DocumentResult, type FieldError, type MooringObject, type ValidationResult } from "./validate.js";
 export { KIND_DEFINITIONS, kindDefinition, allCrds, crdFor, crdYaml, generatedCrdFiles } from "./crd.js";

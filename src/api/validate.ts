@@ -12,6 +12,7 @@ import type { GitRepository } from "./gitrepository.js";
 import type { Application } from "./application.js";
 import { SYNC_POLICY_API_VERSION, type SyncPolicy, type SyncPolicySpec } from "./syncpolicy.js";
 import type { KindDescriptor } from "../runtime/kinds.js";
+import { parseAllDocuments } from "yaml";
 
 export type MooringObject = GitRepository | Application | SyncPolicy;
 
@@ -323,4 +324,32 @@ export function applyDefaults<T>(obj: T): T {
 export function defaultSyncPolicySpec(): SyncPolicySpec {
   const policy: SyncPolicy = { apiVersion: SYNC_POLICY_API_VERSION, kind: "SyncPolicy", metadata: { name: "default" }, spec: {} };
   return applyDefaults(policy).spec!;
+}
+
+/** The result of validating one document of a YAML stream. */
+export interface DocumentResult {
+  /** 0-based position of the document in the stream. */
+  index: number;
+  /** "GitRepository team/podinfo", or "document 3" when it has no kind. */
+  ref: string;
+  /** false for documents that are not Mooring kinds (a ConfigMap next to an Application): not checked. */
+  checked: boolean;
+  errors: FieldError[];
+}
+
+/**
+ * Validates every Mooring object in a YAML stream (what `mooring validate -f FILE` needs): YAML syntax errors
+ * are reported on the document they break, other kinds are skipped.
+ */
+export function validateYaml(text: string): DocumentResult[] {
+  return parseAllDocuments(text).flatMap((doc, index): DocumentResult[] => {
+    if (doc.errors.length) return [{ index, ref: `document ${index + 1}`, checked: true, errors: doc.errors.map((e) => ({ field: "", message: `YAML: ${e.message}` })) }];
+    const obj = doc.toJS() as unknown;
+    if (obj === null || obj === undefined) return [];
+    const o = obj as Record<string, any>;
+    const ref = typeof o.kind === "string" ? refOf(o) : `document ${index + 1}`;
+    const isMooring = typeof o.apiVersion === "string" && /(^|\.)mooring\.dev\//.test(o.apiVersion);
+    if (!isMooring) return [{ index, ref, checked: false, errors: [] }];
+    return [{ index, ref, checked: true, errors: validate(obj).errors }];
+  });
 }

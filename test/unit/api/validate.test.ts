@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
-  ApplicationDefaults, GitRepositoryDefaults, SyncPolicyDefaults, applyDefaults, assertValid, defaultSyncPolicySpec, InvalidObjectError, pointerToField, validate,
+  ApplicationDefaults, GitRepositoryDefaults, SyncPolicyDefaults, applyDefaults, assertValid, defaultSyncPolicySpec, InvalidObjectError, pointerToField, validate, validateYaml,
 } from "../../../src/api/index.js";
 import { INVALID_CASES, fullStatus, loadExamples, minimalApplication, minimalGitRepository, minimalSyncPolicy } from "../../support/api-fixtures.js";
 
@@ -151,5 +151,29 @@ void describe("pointerToField", () => {
     assert.equal(pointerToField("/spec/render/substitute/a.b"), "spec.render.substitute[a.b]");
     assert.equal(pointerToField("/metadata/annotations/mooring.dev~1x"), "metadata.annotations[mooring.dev/x]");
     assert.equal(pointerToField(""), "");
+  });
+});
+
+void describe("validateYaml", () => {
+  void it("checks each Mooring document of a stream, skips other kinds and reports YAML errors", () => {
+    const text = [
+      "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: vars}\ndata: {a: b}",
+      "apiVersion: source.mooring.dev/v1alpha1\nkind: GitRepository\nmetadata: {name: ok}\nspec: {url: 'https://x.example/r'}",
+      "apiVersion: source.mooring.dev/v1alpha1\nkind: GitRepository\nmetadata: {name: bad, namespace: team}\nspec: {url: 'ftp://x.example/r'}",
+      "apiVersion: delivery.mooring.dev/v1alpha1\nkind: Apllication\nmetadata: {name: typo}",
+      "key: [unclosed",
+    ].join("\n---\n");
+    const results = validateYaml(text);
+    assert.deepEqual(
+      results.map((r) => [r.index, r.ref, r.checked, r.errors.map((e) => e.field)]),
+      [
+        [0, "ConfigMap vars", false, []],
+        [1, "GitRepository ok", true, []],
+        [2, "GitRepository team/bad", true, ["spec.url"]],
+        [3, "Apllication typo", true, ["kind"]],
+        [4, "document 5", true, [""]],
+      ],
+    );
+    assert.match(results[4]!.errors[0]!.message, /^YAML: /);
   });
 });
