@@ -72,6 +72,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   private streamAbort: AbortController | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
+  private resumeOverride: string | undefined;
   private readonly clock: Clock;
   private readonly backoff: Backoff;
   private readonly log: Logger;
@@ -138,11 +139,15 @@ export class Informer<T extends KubeObject = KubeObject> {
 
   /** Makes the next watch resume from `rv` (tests use an expired one to force 410 Gone). */
   resumeFrom(rv: string): void {
-    this.state = { phase: "Watching", resourceVersion: rv };
+    this.resumeOverride = rv;
   }
 
   private async loop(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
+      if (this.resumeOverride !== undefined && this.state.phase === "Watching") {
+        this.state = { phase: "Watching", resourceVersion: this.resumeOverride };
+        this.resumeOverride = undefined;
+      }
       try {
         this.state = this.state.phase === "Listing" ? await this.list(signal) : await this.watch(this.state.resourceVersion, signal);
       } catch (err) {
