@@ -186,7 +186,9 @@ function canonicalSet(objs: unknown[]): string[] {
   return objs.map((o) => JSON.stringify(sortKeys(o))).sort();
 }
 
-const work = fs.mkdtempSync(path.join(os.tmpdir(), "mooring-bench-"));
+// RENDER_BENCH_DIR keeps the generated fixtures there (for profiling); by default a temporary directory is removed.
+const keep = process.env.RENDER_BENCH_DIR;
+const work = keep ?? fs.mkdtempSync(path.join(os.tmpdir(), "mooring-bench-"));
 try {
   generateKustomize(path.join(work, "k"));
   generateChart(path.join(work, "chart"));
@@ -222,5 +224,5 @@ try {
   console.log(`helm-style chart (Mooring, in-process): ${chart.objects} objects in ${(chart.seconds * 1000).toFixed(1)} ms  ${rate(chart)}`);
   if (!same) process.exitCode = 1;
 } finally {
-  fs.rmSync(work, { recursive: true, force: true });
+  if (!keep) fs.rmSync(work, { recursive: true, force: true });
 }

@@ -56,3 +56,11 @@ export function digestObjects(objects: readonly unknown[]): string {
 export function sha256Hex(data: string | Buffer): string {
   return createHash("sha256").update(data).digest("hex");
 }
+
+/**
+ * Key for caching renders: `sha256:<hex>` over the canonical JSON of everything that determines the output
+ * (source digest, path, render spec, referenced values). Map key order does not matter; values do.
+ */
+export function cacheKey(inputs: unknown): string {
+  return `sha256:${sha256Hex(canonicalJson(inputs))}`;
+}

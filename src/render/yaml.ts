@@ -42,14 +42,14 @@ export function parseYamlDocs(text: string, file: string, limits: Pick<RenderLim
 }
 
 function wrapYamlError(err: unknown, file: string, lineOf: (offset: number) => number, docLine?: number): RenderError {
+  if (err instanceof RangeError || (err instanceof Error && /Maximum call stack size exceeded/.test(err.message))) {
+    // The parser's recursion ran out of stack: the document nests far too deep.
+    return new RenderError("YAML nests too deeply to parse", { file, line: docLine }, { cause: err });
+  }
   if (err instanceof YAMLParseError) {
     const line = err.linePos?.[0]?.line ?? lineOf(err.pos[0]);
     const msg = err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
     return new RenderError(`invalid YAML: ${msg}`, { file, line }, { cause: err });
-  }
-  if (err instanceof RangeError) {
-    // Recursion in the parser ran out of stack: the document nests far too deep.
-    return new RenderError("YAML nests too deeply to parse", { file, line: docLine }, { cause: err });
   }
   const msg = err instanceof Error ? err.message : String(err);
   if (/alias/i.test(msg)) {

@@ -48,6 +48,8 @@ void describe("bad inputs", () => {
     const deep = "x: " + "[".repeat(500) + "]".repeat(500);
     const dir = tree({ "deep.yaml": `${cm("deep")}${deep}\n` });
     fails(dir, "", {}, { file: "deep.yaml", message: /nest/ });
+    const deeper = "x: " + "[".repeat(50_000) + "]".repeat(50_000);
+    fails(tree({ "deeper.yaml": `${cm("deeper")}${deeper}\n` }), "", {}, { file: "deeper.yaml", message: /nests too deeply to parse/ });
     const deepMap = Array.from({ length: 150 }, (_, i) => "  ".repeat(i) + `k${i}:`).join("\n") + " end\n";
     const dir2 = tree({ "deep.yaml": `${cm("deep")}${deepMap}` });
     fails(dir2, "", {}, { file: "deep.yaml", line: 1, message: /deeper than 100 levels/ });

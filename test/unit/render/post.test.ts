@@ -1,7 +1,7 @@
 import { describe, it, after } from "node:test";
 import assert from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
-import { render, serialize, RenderError, APPLICATION_LABEL, MANAGED_BY_LABEL, DEFAULT_LIMITS } from "../../../src/render/index.js";
+import { render, serialize, cacheKey, RenderError, APPLICATION_LABEL, MANAGED_BY_LABEL, DEFAULT_LIMITS } from "../../../src/render/index.js";
 import { writeTree } from "./tree.js";
 
 const files = {
@@ -131,5 +131,13 @@ void describe("post-render steps", () => {
       maxObjectBytes: 1_500_000,
       maxOutputBytes: 200 * 1024 * 1024,
     });
+  });
+
+  void it("cache keys ignore map key order but not values", () => {
+    const a = cacheKey({ source: "sha256:1", path: "deploy", spec: { type: "helm", values: { a: 1, b: 2 } } });
+    const b = cacheKey({ spec: { values: { b: 2, a: 1 }, type: "helm" }, path: "deploy", source: "sha256:1" });
+    assert.equal(a, b);
+    assert.match(a, /^sha256:[0-9a-f]{64}$/);
+    assert.notEqual(cacheKey({ source: "sha256:1", path: "deploy", spec: { type: "helm", values: { a: 1, b: 3 } } }), a);
   });
 });
