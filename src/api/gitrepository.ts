@@ -15,7 +15,12 @@ export const GitRepositoryDefaults = { interval: "1m", timeout: "60s", suspend: 
 
 const SUPPORTED_SCHEMES = ["https:", "http:"];
 
+// WHATWG URL parsing is lenient ("https:host/x", "http:///host" parse); the API server's isURL() is not:
+// require the scheme and "//" and a non-empty authority before parsing.
+const HAS_AUTHORITY = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]/;
+
 function isSupportedUrl(text: string): boolean {
+  if (!HAS_AUTHORITY.test(text)) return false;
   try {
     const url = new URL(text);
     return SUPPORTED_SCHEMES.includes(url.protocol) && url.hostname !== "";

@@ -81,6 +81,8 @@ function checkKeyword(keyword: string, run: (rule: any, data: any) => { ok: bool
     keyword,
     schemaType: "array",
     errors: true,
+    // After every other keyword, so that defaults are in place (CEL on the API server also sees defaulted objects).
+    post: true,
     compile(rules: unknown[], parentSchema: AnySchemaObject) {
       const validate: DataValidateFunction = (data: unknown, ctx) => {
         if (!hasSchemaType(data, parentSchema)) return true;
@@ -121,6 +123,7 @@ function createAjv(): Ajv {
     keyword: "x-kubernetes-list-type",
     schemaType: "string",
     errors: true,
+    post: true,
     compile(listType: string, parentSchema: AnySchemaObject) {
       const keys = (parentSchema["x-kubernetes-list-map-keys"] as string[] | undefined) ?? [];
       const validate: DataValidateFunction = (data: unknown, ctx) => {

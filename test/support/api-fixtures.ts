@@ -103,6 +103,13 @@ export const INVALID_CASES: InvalidCase[] = [
     field: "spec.retry.backoff.maxDuration",
     says: "at least duration",
   },
+  {
+    // The rule sees the defaulted object (duration: 5s), on the server and in process alike.
+    name: "backoff maxDuration below the default duration",
+    object: policy((s) => (s.retry = { backoff: { maxDuration: "4s" } })),
+    field: "spec.retry.backoff.maxDuration",
+    says: "at least duration",
+  },
   { name: "negative retry limit", object: policy((s) => (s.retry = { limit: -1 })), field: "spec.retry.limit", says: "at least 0" },
   { name: "backoff factor 0", object: policy((s) => (s.retry = { backoff: { factor: 0 } })), field: "spec.retry.backoff.factor", says: "at least 1" },
   { name: "window of an unknown kind", object: policy((s) => (s.windows = [{ kind: "maybe", schedule: "@daily", duration: "1h" }])), field: "spec.windows[0].kind", says: "allow" },
