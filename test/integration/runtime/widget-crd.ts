@@ -2,8 +2,7 @@
 // Installed once (idempotently) and left in place; nothing else uses its group.
 import type { TestCluster } from "../../support/cluster.js";
 import { waitFor } from "../../support/wait.js";
-import type { KindDescriptor } from "../../../src/runtime/index.js";
-import * as k8s from "@kubernetes/client-node";
+import { Client, Kinds, type KindDescriptor, RestClient, RestMapper } from "../../../src/runtime/index.js";
 
 export const Widget: KindDescriptor = { group: "runtime-test.mooring.dev", version: "v1", kind: "Widget", plural: "widgets", namespaced: true };
 
@@ -37,21 +36,28 @@ export function widgetCrd(group = Widget.group) {
   };
 }
 
-/** Installs the CRD for `group` if needed and waits until it is Established. */
+function client(c: TestCluster): { client: Client; close(): void } {
+  const rest = RestClient.fromKubeConfig(c.kc);
+  return { client: new Client({ rest, mapper: new RestMapper(rest), fieldManager: "rt-test" }), close: () => rest.close() };
+}
+
+/** Installs (server-side applies) the CRD for `group` and waits until it is Established. */
 export async function installWidgetCrd(c: TestCluster, group = Widget.group): Promise<void> {
-  const ext = c.kc.makeApiClient(k8s.ApiextensionsV1Api);
+  // Our own client, not client-node's typed one: its serializer drops x-kubernetes-preserve-unknown-fields.
+  const { client: cl, close } = client(c);
   try {
-    await ext.createCustomResourceDefinition({ body: widgetCrd(group) as k8s.V1CustomResourceDefinition });
-  } catch (err) {
-    if ((err as { code?: number }).code !== 409) throw err;
+    await cl.apply(widgetCrd(group), { force: true });
+    await waitFor(`CRD widgets.${group} to be established`, async () => {
+      const crd = await cl.get<{ status?: { conditions?: { type: string; status: string }[] } }>(Kinds.CustomResourceDefinition, `widgets.${group}`);
+      return crd?.status?.conditions?.some((x) => x.type === "Established" && x.status === "True");
+    });
+  } finally {
+    close();
   }
-  await waitFor(`CRD widgets.${group} to be established`, async () => {
-    const crd = await ext.readCustomResourceDefinition({ name: `widgets.${group}` });
-    return crd.status?.conditions?.some((x) => x.type === "Established" && x.status === "True");
-  });
 }
 
 export async function deleteWidgetCrd(c: TestCluster, group: string): Promise<void> {
-  const ext = c.kc.makeApiClient(k8s.ApiextensionsV1Api);
-  await ext.deleteCustomResourceDefinition({ name: `widgets.${group}` }).catch(() => undefined);
+  const { client: cl, close } = client(c);
+  await cl.delete({ ...widgetCrd(group) }).catch(() => undefined);
+  close();
 }
