@@ -2,7 +2,7 @@
 // repository is ever written to our disk as a file or followed as a link. Ignore rules (gitignore format) are
 // spec.ignore on top of a default list of VCS and CI folders.
 import fs from "node:fs";
-import git from "isomorphic-git";
+import git, { Errors } from "isomorphic-git";
 import ignore, { type Ignore } from "ignore";
 import { assertSafePath, UnsafePathError, type TarEntry } from "../artifact/tarball.js";
 import { SourceError } from "./errors.js";
@@ -60,7 +60,16 @@ export async function commitEntries(gitdir: string, cache: object, commit: strin
   const submodules: string[] = [];
   const walk = async (treeOid: string, prefix: string, depth: number): Promise<void> => {
     if (depth > 256) throw new SourceError("InvalidTree", `tree of commit ${commit} is nested deeper than 256 levels`);
-    const { tree } = await git.readTree({ fs, gitdir, oid: treeOid, cache });
+    let tree: Awaited<ReturnType<typeof git.readTree>>["tree"];
+    try {
+      ({ tree } = await git.readTree({ fs, gitdir, oid: treeOid, cache }));
+    } catch (err) {
+      // isomorphic-git refuses to parse trees with `..`, `.git` or `/` in a name: that is the tree's fault, not ours.
+      if (err instanceof Errors.UnsafeFilepathError) {
+        throw new SourceError("InvalidTree", `commit ${commit}: refusing to archive a tree under "${prefix || "/"}": ${err.message}; rename the entry in the repository`);
+      }
+      throw err;
+    }
     for (const e of tree) {
       const rel = prefix + e.path;
       try {
