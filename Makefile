@@ -85,3 +85,7 @@ run: deps ## run the operator (with no KUBECONFIG: on the local cluster, started
 .PHONY: bench
 bench: deps tools ## benchmarks (figures printed, side by side with the peer tool)
 	bash hack/with-cluster.sh $(TEST_CLUSTER) bash -c 'for b in bench/*.ts; do echo "== $$b"; tsx "$$b"; done'
+
+.PHONY: e2e-kind
+e2e-kind: ## end-to-end suite on a kind cluster with the operator in-cluster (needs Docker; not run on our machines)
+	bash hack/e2e-kind.sh
