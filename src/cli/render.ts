@@ -2,6 +2,7 @@
 // (same renderers, same post-render steps, same canonical serialisation), so users can review a change before
 // pushing it. Exit code 1 with the renderer's message (file, line, template) on error.
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { Command, Option } from "commander";
 import { parse as parseYaml } from "yaml";
 import { render, serialize, type RenderType } from "../render/index.js";
@@ -66,7 +67,9 @@ export function runRender(dir: string, opts: RenderCliOptions): string {
     if (!ns || !name) throw new Error(`--application ${JSON.stringify(opts.application)} must be NAMESPACE/NAME`);
     application = { namespace: ns, name };
   }
-  const out = render(dir, "", {
+  // A file renders on its own, with its directory as the root.
+  const isFile = fs.existsSync(dir) && fs.statSync(dir).isFile();
+  const out = render(isFile ? path.dirname(dir) : dir, isFile ? path.basename(dir) : "", {
     type: opts.type,
     targetNamespace: opts.namespace,
     application,

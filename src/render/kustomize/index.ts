@@ -84,7 +84,6 @@ const KNOWN_FIELDS = new Set([
   "secretGenerator",
   "generatorOptions",
   "sortOptions",
-  "buildMetadata",
 ]);
 const UNSUPPORTED_FIELDS = new Set([
   "vars",
@@ -99,6 +98,7 @@ const UNSUPPORTED_FIELDS = new Set([
   "configurations",
   "crds",
   "inventory",
+  "buildMetadata",
 ]);
 
 function loadKustomization(ctx: Ctx, dir: string): { file: string; k: JsonMap } {
@@ -393,6 +393,9 @@ function runTransformers(ctx: Ctx, dir: string, file: string, k: JsonMap, res: R
     out = applyPatchText(ctx, out, text, where, undefined, "smp");
   }
   for (const p of list(k.patches, file, "patches")) {
+    if (isMap(p.options) && Object.values(p.options).some((v) => v === true)) {
+      throw new RenderError(`patch options ${JSON.stringify(p.options)} are not supported (a patch may not rename or re-kind its target)`, { file });
+    }
     const { text, where } = patchSource(ctx, dir, file, p);
     const target = p.target === undefined ? undefined : (p.target as JsonMap);
     out = applyPatchText(ctx, out, text, where, target, "auto");

@@ -81,6 +81,8 @@ export function strategicMerge(target: unknown, patch: unknown, ctx: SmpContext,
     return out;
   }
   if (Array.isArray(patch)) {
+    // A `- $patch: replace` item makes the patch's other items the whole list.
+    if (patch.some((e) => isMap(e) && e.$patch === "replace")) return stripDirectives(patch);
     const key = mergeKey(ctx.apiVersion, ctx.kind, path);
     if (key === undefined || !Array.isArray(target)) {
       return patch.filter((e) => !(isMap(e) && e.$patch === "delete")).map(stripDirectives);
@@ -105,7 +107,7 @@ export function strategicMerge(target: unknown, patch: unknown, ctx: SmpContext,
 }
 
 export function stripDirectives(v: unknown): unknown {
-  if (Array.isArray(v)) return v.filter((e) => !(isMap(e) && e.$patch === "delete")).map(stripDirectives);
+  if (Array.isArray(v)) return v.filter((e) => !(isMap(e) && (e.$patch === "delete" || e.$patch === "replace"))).map(stripDirectives);
   if (isMap(v)) {
     const out: JsonMap = {};
     for (const [k, x] of Object.entries(v)) {

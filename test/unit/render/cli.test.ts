@@ -41,6 +41,14 @@ void describe("mooring render", () => {
     );
   });
 
+  void it("renders a single manifest file", () => {
+    const out = runRender(path.join(t.dir, "kz", "cm.yaml"), { ...defaults, output: "json" });
+    assert.deepEqual(
+      (JSON.parse(out) as { metadata: { name: string } }[]).map((o) => o.metadata.name),
+      ["x"],
+    );
+  });
+
   void it("--set parses typed scalars and nested keys", () => {
     const o: Record<string, unknown> = {};
     setPath(o, "a.b=3");
