@@ -191,6 +191,7 @@ function templateError(err: unknown, file: string): RenderError {
   if (err instanceof RenderError) {
     return new RenderError(err.message, { file, template: file }, { cause: err });
   }
+  if (err instanceof HelperError) return new RenderError(err.message, { file, line: err.line, template: file }, { cause: err });
   const e = err as Error & { lineNumber?: number };
   const full = e.message ?? String(err);
   const parse = full.match(/^Parse error on line (\d+):\n[\s\S]*?\n(Expecting [\s\S]*)$/);
@@ -206,7 +207,18 @@ function templateError(err: unknown, file: string): RenderError {
 
 // ---- helpers ---------------------------------------------------------------------------------------------------
 
-class RequiredError extends Error {}
+/** A helper's own failure; `line` comes from Handlebars' `options.loc`. */
+class HelperError extends Error {
+  constructor(
+    message: string,
+    readonly line?: number,
+  ) {
+    super(message);
+  }
+}
+
+type HelperOptions = { loc?: { start?: { line?: number } } };
+const lineOf = (options: unknown): number | undefined => (options as HelperOptions | undefined)?.loc?.start?.line;
 
 function newHandlebars(): typeof Handlebars {
   const hb = Handlebars.create();
@@ -227,8 +239,8 @@ function newHandlebars(): typeof Handlebars {
     nindent: (n: unknown, s: unknown) => "\n" + indent(n, s),
     quote: (...a: unknown[]) => args(a).map((v) => JSON.stringify(str(v))).join(" "),
     default: (d: unknown, v: unknown) => (empty(v) ? d : v),
-    required: (msg: unknown, v: unknown) => {
-      if (v === undefined || v === null || v === "") throw new RequiredError(`required value missing: ${str(msg)}`);
+    required: (msg: unknown, v: unknown, options: unknown) => {
+      if (v === undefined || v === null || v === "") throw new HelperError(`required value missing: ${str(msg)}`, lineOf(options));
       return v;
     },
     eq: (a: unknown, b: unknown) => a === b,
@@ -251,7 +263,9 @@ function newHandlebars(): typeof Handlebars {
     include: function (this: unknown, name: unknown, ...rest: unknown[]) {
       const ctx = rest.length > 1 ? rest[0] : this;
       const partial = hb.partials[String(name)] as ((c: unknown, o: unknown) => string) | undefined;
-      if (typeof partial !== "function") throw new Error(`include: no partial named "${String(name)}" (define templates/_${String(name)}.hbs)`);
+      if (typeof partial !== "function") {
+        throw new HelperError(`include: no partial named "${String(name)}" (define templates/_${String(name)}.hbs)`, lineOf(rest[rest.length - 1]));
+      }
       return partial(ctx, RUNTIME);
     },
   });

@@ -119,8 +119,13 @@ void describe("bad inputs", () => {
 
   void it("a missing `required` value fails with its message", () => {
     const dir = tree({ ...chart, "templates/cm.yaml": `${cm("a")}data:\n  k: {{required "set values.password" values.password}}\n` });
-    fails(dir, "", {}, { template: "templates/cm.yaml", message: /required value missing: set values.password/ });
+    fails(dir, "", {}, { template: "templates/cm.yaml", line: 6, message: /required value missing: set values.password/ });
     assert.equal(render(dir, "", { helm: { values: { password: "pw" } } }).objects[0]!.data!.constructor, Object);
+  });
+
+  void it("including an undefined partial names the template and line", () => {
+    const dir = tree({ ...chart, "templates/cm.yaml": `${cm("a")}  labels: {{include "nope" this}}\n` });
+    fails(dir, "", {}, { template: "templates/cm.yaml", line: 5, message: /no partial named "nope"/ });
   });
 
   void it("values.schema.json violations name the value path", () => {
