@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import * as k8s from "@kubernetes/client-node";
-import { FieldManagers, KIND_DEFINITIONS, MOORING_KINDS, allCrds, applyDefaults, mooringKindOf } from "../../../src/api/index.js";
+import { FieldManagers, KIND_DEFINITIONS, MOORING_KINDS, allCrds, applyDefaults, installCrds, mooringKindOf } from "../../../src/api/index.js";
 import type { KindDescriptor } from "../../../src/runtime/kinds.js";
 import { testCluster, type TestCluster } from "../../support/cluster.js";
 import { createTestNamespace, type TestNamespace } from "../../support/namespace.js";
@@ -79,23 +79,8 @@ function unique(obj: Obj, name: string): Obj {
 before(async () => {
   c = await testCluster();
   custom = c.kc.makeApiClient(k8s.CustomObjectsApi);
-  const ext = c.kc.makeApiClient(k8s.ApiextensionsV1Api);
-  for (const crd of allCrds() as Obj[]) {
-    await ext.patchCustomResourceDefinition(
-      { name: crd.metadata.name, body: crd, fieldManager: FieldManagers.crds, force: true },
-      k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.ServerSideApply),
-    );
-  }
-  for (const crd of allCrds() as Obj[]) {
-    await waitFor(
-      `CRD ${crd.metadata.name} Established`,
-      async () => {
-        const live = await ext.readCustomResourceDefinition({ name: crd.metadata.name });
-        return live.status?.conditions?.some((x) => x.type === "Established" && x.status === "True");
-      },
-      { timeoutMs: 30_000 },
-    );
-  }
+  const names = await installCrds(c.kc);
+  assert.deepEqual(names, ["gitrepositories.source.mooring.dev", "applications.delivery.mooring.dev", "syncpolicies.delivery.mooring.dev"]);
   ns = await createTestNamespace(c, "api");
   // The resource is served a moment after Established: wait until a list answers in the new namespace.
   for (const d of MOORING_KINDS) {

@@ -3,10 +3,9 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import * as k8s from "@kubernetes/client-node";
-import { FieldManagers, allCrds, mooringKindOf, validate } from "../../../src/api/index.js";
+import { installCrds, mooringKindOf, validate } from "../../../src/api/index.js";
 import { testCluster, type TestCluster } from "../../support/cluster.js";
 import { createTestNamespace, type TestNamespace } from "../../support/namespace.js";
-import { waitFor } from "../../support/wait.js";
 import { minimalApplication, minimalGitRepository, minimalSyncPolicy } from "../../support/api-fixtures.js";
 
 type Obj = Record<string, any>;
@@ -83,16 +82,7 @@ const VARIANTS: { what: string; object: Obj }[] = [
 before(async () => {
   c = await testCluster();
   custom = c.kc.makeApiClient(k8s.CustomObjectsApi);
-  const ext = c.kc.makeApiClient(k8s.ApiextensionsV1Api);
-  for (const crd of allCrds() as Obj[]) {
-    await ext.patchCustomResourceDefinition(
-      { name: crd.metadata.name, body: crd, fieldManager: FieldManagers.crds, force: true },
-      k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.ServerSideApply),
-    );
-    await waitFor(`CRD ${crd.metadata.name} Established`, async () => (await ext.readCustomResourceDefinition({ name: crd.metadata.name })).status?.conditions?.some((x) => x.type === "Established" && x.status === "True"), {
-      timeoutMs: 30_000,
-    });
-  }
+  await installCrds(c.kc);
   ns = await createTestNamespace(c, "api-parity");
 });
 
