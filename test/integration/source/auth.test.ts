@@ -48,7 +48,7 @@ void describe("basic auth", () => {
 
   void it("a Secret missing or missing its keys fails before any request", async () => {
     server.resetStats();
-    for (const data of [undefined, { username: b64("git") }, { password: b64(PASSWORD) }, {}]) {
+    for (const data of [undefined, { username: b64("git") }, { password: b64(PASSWORD) }, {}] as (Record<string, string> | undefined)[]) {
       assert.throws(() => credentialsFromSecret(data, "repo-auth"), (err: Error & { reason?: string }) => err.reason === "CredentialsInvalid" && !err.message.includes(PASSWORD));
     }
     assert.equal(server.stats.requests, 0);

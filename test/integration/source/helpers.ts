@@ -18,7 +18,7 @@ export interface Harness {
   cleanup(): Promise<void>;
 }
 
-export async function harness(opts: Partial<SyncerOptions> & { storage?: Partial<StorageOptions> } = {}): Promise<Harness> {
+export async function harness(opts: Omit<Partial<SyncerOptions>, "storage"> & { storage?: Partial<StorageOptions> } = {}): Promise<Harness> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "mooring-src-it-"));
   const storage = new ArtifactStorage({ root: path.join(dir, "storage"), ...opts.storage });
   await storage.init();

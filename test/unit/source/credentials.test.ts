@@ -32,7 +32,7 @@ void describe("credentialsFromSecret", () => {
     assert.match(e.message, /Secret "repo-auth" .* not found/);
   });
   void it("missing keys are CredentialsInvalid and never echo values", () => {
-    for (const data of [{ username: b64("git") }, { password: b64("hunter22") }, {}, { bearerToken: "" }, { "ca.crt": b64("not pem") }]) {
+    for (const data of [{ username: b64("git") }, { password: b64("hunter22") }, {}, { bearerToken: "" }, { "ca.crt": b64("not pem") }] as Record<string, string>[]) {
       const e = failure(() => credentialsFromSecret(data, "repo-auth"));
       assert.equal(e.reason, "CredentialsInvalid", JSON.stringify(data));
       assert.doesNotMatch(e.message, /hunter22/);

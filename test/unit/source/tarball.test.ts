@@ -10,9 +10,9 @@ import tar from "tar-stream";
 import { FIXED_MTIME, UnsafePathError, assertSafePath, directoryEntries, writeTarGz, type TarEntry } from "../../../src/artifact/tarball.js";
 import { ignoreMatcher } from "../../../src/source/tree.js";
 
-export async function collect(stream: Readable): Promise<Buffer> {
+export async function collect(stream: AsyncIterable<Buffer | Uint8Array>): Promise<Buffer> {
   const parts: Buffer[] = [];
-  for await (const c of stream as AsyncIterable<Buffer>) parts.push(c);
+  for await (const c of stream) parts.push(Buffer.from(c));
   return Buffer.concat(parts);
 }
 
@@ -32,7 +32,7 @@ export async function listTarGz(buf: Buffer): Promise<Listed[]> {
   const out: Listed[] = [];
   Readable.from([zlib.gunzipSync(buf)]).pipe(ex);
   for await (const entry of ex) {
-    const content = (await collect(entry)).toString();
+    const content = (await collect(entry as unknown as AsyncIterable<Buffer>)).toString();
     const h = entry.header;
     out.push({ name: h.name, type: h.type, mode: h.mode, mtime: h.mtime.getTime(), uid: h.uid, gid: h.gid, linkname: h.linkname ?? null, content });
   }
