@@ -5,6 +5,7 @@
 import { Ajv, type AnySchemaObject, type ErrorObject, type FuncKeywordDefinition, type ValidateFunction } from "ajv";
 import type { DataValidateFunction } from "ajv/dist/types/index.js";
 import addFormatsModule from "ajv-formats";
+import { parseAllDocuments } from "yaml";
 import { mooringKindOf } from "./kinds.js";
 import { KIND_DEFINITIONS, kindDefinition } from "./crd.js";
 import { DNS1123_LABEL, DNS1123_SUBDOMAIN, LOCAL_CHECKS_KEYWORD, PATTERN_HINTS, TS_CHECK, type CheckedCelRule, type LocalCheck } from "./schema.js";
@@ -12,7 +13,6 @@ import type { GitRepository } from "./gitrepository.js";
 import type { Application } from "./application.js";
 import { SYNC_POLICY_API_VERSION, type SyncPolicy, type SyncPolicySpec } from "./syncpolicy.js";
 import type { KindDescriptor } from "../runtime/kinds.js";
-import { parseAllDocuments } from "yaml";
 
 export type MooringObject = GitRepository | Application | SyncPolicy;
 
