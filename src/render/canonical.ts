@@ -1,7 +1,7 @@
 // The canonical form of a render's output: objects with map keys sorted, serialised the same way every time, so
 // equal inputs always give byte-identical output and the same digest.
 import { createHash } from "node:crypto";
-import { stringify } from "yaml";
+import { toYamlText } from "./yaml.js";
 import { isMap } from "./objects.js";
 
 /** Deep copy with map keys in code-point order (arrays keep their order: it is meaningful). */
@@ -36,7 +36,7 @@ export type OutputFormat = "yaml" | "json";
 export function serialize(objects: readonly unknown[], format: OutputFormat = "yaml"): string {
   if (format === "json") return JSON.stringify(objects.map((o) => sortKeys(o)), null, 2) + "\n";
   return objects
-    .map((o) => stringify(sortKeys(o), { lineWidth: 0, minContentWidth: 0, aliasDuplicateObjects: false, indentSeq: false }))
+    .map((o) => toYamlText(sortKeys(o)))
     .map((doc) => `---\n${doc}`)
     .join("");
 }

@@ -5,12 +5,11 @@ import { createHash } from "node:crypto";
 import Ajv from "ajv";
 import addFormats from "ajv-formats";
 import Handlebars from "handlebars";
-import { stringify } from "yaml";
 import { RenderError } from "./errors.js";
 import type { ArtifactRoot } from "./fs.js";
 import { isMap, type JsonMap, type KubeObject } from "./objects.js";
 import { objectsFromText } from "./plain.js";
-import { parseYamlDocs } from "./yaml.js";
+import { parseYamlDocs, toYamlText } from "./yaml.js";
 
 export interface HelmOptions {
   /** Release name (default: the chart name). */
@@ -233,7 +232,7 @@ function newHandlebars(): typeof Handlebars {
   const empty = (v: unknown): boolean =>
     v === undefined || v === null || v === false || v === "" || v === 0 || (Array.isArray(v) && v.length === 0) || (isMap(v) && Object.keys(v).length === 0);
   hb.registerHelper({
-    toYaml: (v: unknown) => (v === undefined || v === null ? "" : stringify(v, { lineWidth: 0, indentSeq: false, aliasDuplicateObjects: false }).replace(/\n$/, "")),
+    toYaml: (v: unknown) => (v === undefined || v === null ? "" : toYamlText(v).replace(/\n$/, "")),
     toJson: (v: unknown) => JSON.stringify(v ?? null),
     indent: (n: unknown, s: unknown) => indent(n, s),
     nindent: (n: unknown, s: unknown) => "\n" + indent(n, s),

@@ -1,8 +1,43 @@
 // YAML and JSON parsing with the protections a renderer of untrusted repositories needs: a cap on aliases
 // (billion laughs), on nesting depth, and errors that carry the file and line.
-import { parseAllDocuments, YAMLParseError, type Document } from "yaml";
+import { parseAllDocuments, stringify, YAMLParseError, type Document, type ScalarTag } from "yaml";
 import { RenderError } from "./errors.js";
 import type { RenderLimits } from "./limits.js";
+
+// Kubernetes tooling reads YAML with go-yaml, where `0644` is octal (420) — `defaultMode: 0644` must mean 420 — while
+// `yes`/`on` stay strings. The `yaml` library's 1.2 core schema reads `0644` as 644, so a leading-zero octal tag is
+// put in front of its integer tags.
+const LEGACY_OCTAL: ScalarTag = {
+  identify: () => false,
+  default: true,
+  tag: "tag:yaml.org,2002:int",
+  format: "OCT",
+  test: /^[-+]?0[0-7]+$/,
+  resolve: (s: string) => parseInt(s, 8),
+};
+
+// When writing, quote every string that any YAML reader (1.1 or 1.2) could take for something else ("yes", "0644",
+// "0o17"), so output piped to kubectl means what it says.
+const OCTAL_12: ScalarTag = {
+  identify: () => false,
+  default: true,
+  tag: "tag:yaml.org,2002:int",
+  format: "OCT",
+  test: /^0o[0-7]+$/,
+  resolve: (s: string) => parseInt(s.slice(2), 8),
+};
+
+/** YAML text of one value: block style, no line folding, ambiguous strings quoted. */
+export function toYamlText(value: unknown): string {
+  return stringify(value, {
+    version: "1.1",
+    customTags: (tags) => [...tags, OCTAL_12],
+    lineWidth: 0,
+    minContentWidth: 0,
+    aliasDuplicateObjects: false,
+    indentSeq: false,
+  });
+}
 
 export interface ParsedDoc {
   value: unknown;
@@ -15,7 +50,13 @@ export function parseYamlDocs(text: string, file: string, limits: Pick<RenderLim
   const lineOf = lineIndex(text);
   let docs: Document.Parsed[];
   try {
-    docs = parseAllDocuments(text, { prettyErrors: false, uniqueKeys: true, merge: true, intAsBigInt: false }) as Document.Parsed[];
+    docs = parseAllDocuments(text, {
+      prettyErrors: false,
+      uniqueKeys: true,
+      merge: true,
+      intAsBigInt: false,
+      customTags: (tags) => [LEGACY_OCTAL, ...tags],
+    }) as Document.Parsed[];
   } catch (err) {
     throw wrapYamlError(err, file, lineOf);
   }

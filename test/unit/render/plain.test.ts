@@ -1,6 +1,6 @@
 import { describe, it, after } from "node:test";
 import assert from "node:assert/strict";
-import { render } from "../../../src/render/index.js";
+import { render, serialize } from "../../../src/render/index.js";
 import { writeTree } from "./tree.js";
 
 const cm = (name: string): string => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n`;
@@ -54,6 +54,26 @@ void describe("plain renderer", () => {
     } finally {
       t2.cleanup();
       t3.cleanup();
+    }
+  });
+});
+
+void describe("YAML scalars as Kubernetes tooling reads them", () => {
+  void it("reads 0644 as octal, keeps yes/on as strings, and writes ambiguous strings quoted", () => {
+    const t = writeTree({ "a.yaml": `${cm("s")}data:\n  a: yes\n  b: "0644"\n  c: "0o17"\n  d: "on"\nbinaryData: {}\nmode: 0644\n` });
+    try {
+      const out = render(t.dir, "");
+      const o = out.objects[0]!;
+      assert.equal(o.mode, 420);
+      assert.deepEqual(o.data, { a: "yes", b: "0644", c: "0o17", d: "on" });
+      const text = serialize(out.objects, "yaml");
+      assert.match(text, /a: "yes"/);
+      assert.match(text, /b: "0644"/);
+      assert.match(text, /c: "0o17"/);
+      assert.match(text, /d: "on"/);
+      assert.match(text, /mode: 420/);
+    } finally {
+      t.cleanup();
     }
   });
 });
