@@ -31,8 +31,13 @@ export const DEFAULT_IGNORE = [
   "cloudbuild.yaml",
 ].join("\n");
 
-export function ignoreMatcher(specIgnore: string | undefined): Ignore {
+/** The repository's own ignore file at its root, applied before spec.ignore. */
+export const REPO_IGNORE_FILE = ".mooringignore";
+
+/** Rules in order: the defaults, the repository's .mooringignore, then spec.ignore (later rules win). */
+export function ignoreMatcher(specIgnore: string | undefined, repoIgnore?: string): Ignore {
   const ig = ignore().add(DEFAULT_IGNORE);
+  if (repoIgnore) ig.add(repoIgnore);
   if (specIgnore) ig.add(specIgnore);
   return ig;
 }
@@ -54,8 +59,15 @@ export interface TreeSummary {
  * contents are read one at a time when the tarball is written. Throws SourceError(InvalidTree) for unsafe names.
  */
 export async function commitEntries(gitdir: string, cache: object, commit: string, specIgnore?: string): Promise<TreeSummary> {
-  const ig = ignoreMatcher(specIgnore);
   const { commit: c } = await git.readCommit({ fs, gitdir, oid: commit, cache });
+  let repoIgnore: string | undefined;
+  try {
+    const { blob } = await git.readBlob({ fs, gitdir, oid: c.tree, filepath: REPO_IGNORE_FILE, cache });
+    repoIgnore = Buffer.from(blob).toString("utf8");
+  } catch (err) {
+    if (!(err instanceof Errors.NotFoundError)) throw err;
+  }
+  const ig = ignoreMatcher(specIgnore, repoIgnore);
   const entries: TarEntry[] = [];
   const submodules: string[] = [];
   const walk = async (treeOid: string, prefix: string, depth: number): Promise<void> => {

@@ -1,0 +1,241 @@
+// The GitRepository controller: a thin layer over SourceSyncer (./sync.ts) on the runtime library.
+//   guard clauses: gone → nothing; deleting → remove its artifacts, then the finalizer; suspended → nothing
+//   sync: commit-pinned + artifact present → no network; same commit → nothing to write; else fetch + store
+//   status: computed once from the outcome (or the error) and written once, with server-side apply as mooring-source
+// Failures keep the last good artifact in status and on disk, and say why in FetchFailed.
+import { ArtifactStorage, artifactUrl, type ArtifactKey } from "../artifact/storage.js";
+import {
+  Annotations,
+  ConditionTypes,
+  Finalizers,
+  FieldManagers,
+  GitRepositoryDefaults,
+  GitRepositoryKind,
+  Reasons,
+  parseDuration,
+  type GitRepository,
+  type GitRepositoryStatus,
+} from "../api/index.js";
+import type { Logger } from "../log.js";
+import {
+  Kinds,
+  markReady,
+  markStalled,
+  metaTime,
+  removeCondition,
+  setCondition,
+  withFinalizer,
+  type Condition,
+  type Controller,
+  type EventRecorder,
+  type KubeObject,
+  type Manager,
+  type ReconcileContext,
+  type Request,
+  type Result,
+} from "../runtime/index.js";
+import { credentialsFromSecret, type Credentials } from "./credentials.js";
+import { SourceError, isSourceError } from "./errors.js";
+import { SourceSyncer, type CurrentArtifact, type SyncOutcome } from "./sync.js";
+import { pushMatches, type PushEvent } from "./webhook.js";
+
+export interface SourceControllerOptions {
+  storage: ArtifactStorage;
+  /** host:port (or base URL) consumers use to download artifacts; goes into status.artifact.url. */
+  advertisedAddr: string;
+  maxSourceBytes?: number;
+  tmpDir?: string;
+  concurrency?: number;
+  /** Fraction of the interval added at random to each requeue, so objects created together do not poll together (default 0.1). */
+  jitter?: number;
+  random?: () => number;
+}
+
+export interface SourceController {
+  controller: Controller;
+  syncer: SourceSyncer;
+  /** Enqueues every GitRepository a push matches (the webhook receiver's onPush); returns how many. */
+  triggerPush(event: PushEvent): Promise<number>;
+}
+
+type GitRepositoryObject = GitRepository & KubeObject;
+
+const KIND = GitRepositoryKind.kind;
+
+export function keyOf(obj: { metadata?: { namespace?: string; name?: string } }): ArtifactKey {
+  return { kind: KIND, namespace: obj.metadata?.namespace ?? "", name: obj.metadata?.name ?? "" };
+}
+
+/** The storage path of an artifact URL we issued (its path part), or undefined for a foreign URL. */
+export function pathOfArtifactUrl(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    return decodeURIComponent(new URL(url).pathname).replace(/^\/+/, "") || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The condition reason for a SourceError: the API's names where they exist, the precise reason otherwise. */
+export function conditionReason(err: SourceError): string {
+  switch (err.reason) {
+    case "AuthenticationFailed":
+      return Reasons.authenticationFailed;
+    case "RefNotFound":
+      return Reasons.refNotFound;
+    case "InvalidSpec":
+      return Reasons.invalidSpec;
+    case "StorageFailed":
+      return Reasons.storageOperationFailed;
+    case "FetchFailed":
+      return Reasons.gitOperationFailed;
+    default:
+      return err.reason;
+  }
+}
+
+export function setupSourceController(mgr: Manager, opts: SourceControllerOptions): SourceController {
+  const logger: Logger = mgr.logger.child({ controller: "source" });
+  const syncer = new SourceSyncer({
+    storage: opts.storage,
+    logger,
+    ...(opts.maxSourceBytes !== undefined ? { maxSourceBytes: opts.maxSourceBytes } : {}),
+    ...(opts.tmpDir ? { tmpDir: opts.tmpDir } : {}),
+  });
+  const events: EventRecorder = mgr.eventRecorder(FieldManagers.source);
+  const random = opts.random ?? Math.random;
+  const jitter = opts.jitter ?? 0.1;
+  const client = mgr.client;
+  const live = client.live();
+
+  const readCredentials = async (obj: GitRepositoryObject, signal: AbortSignal): Promise<Credentials | undefined> => {
+    const ref = obj.spec.secretRef?.name;
+    if (!ref) return undefined;
+    // Read live: caching every Secret in the cluster would cost memory and a wider watch permission.
+    const secret = await live.get<KubeObject & { data?: Record<string, string> }>(Kinds.Secret, ref, obj.metadata?.namespace, { signal });
+    return credentialsFromSecret(secret ? (secret.data ?? {}) : undefined, ref);
+  };
+
+  const requeue = (obj: GitRepositoryObject): Result => {
+    const interval = parseDuration(obj.spec.interval ?? GitRepositoryDefaults.interval);
+    return { requeueAfter: Math.round(interval * (1 + jitter * random())) };
+  };
+
+  const writeStatus = async (obj: GitRepositoryObject, status: GitRepositoryStatus, signal: AbortSignal) => {
+    if (JSON.stringify(status) === JSON.stringify(obj.status ?? {})) return; // nothing new: no API write
+    await client.applyStatus({ apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name: obj.metadata!.name, namespace: obj.metadata!.namespace }, status } as KubeObject, {
+      fieldManager: FieldManagers.source,
+      signal,
+    });
+  };
+
+  const apply = async (obj: GitRepositoryObject, ctx: ReconcileContext): Promise<Result> => {
+    if (obj.spec.suspend) {
+      ctx.log.debug("suspended; not fetching");
+      return {};
+    }
+    const gen = obj.metadata?.generation;
+    const old: GitRepositoryStatus = obj.status ?? {};
+    let status: GitRepositoryStatus = { ...old };
+    const requested = obj.metadata?.annotations?.[Annotations.reconcileRequestedAt];
+    if (requested !== undefined && requested !== old.lastHandledReconcileAt) status.lastHandledReconcileAt = requested;
+
+    const curPath = pathOfArtifactUrl(old.artifact?.url);
+    const current: CurrentArtifact | undefined =
+      old.artifact && curPath ? { path: curPath, revision: old.artifact.revision, digest: old.artifact.digest } : undefined;
+    const inStorage = current ? await opts.storage.exists(current.path) : false;
+    const now = Date.now();
+    let outcome: SyncOutcome | undefined;
+    let failure: SourceError | undefined;
+    try {
+      const credentials = await readCredentials(obj, ctx.signal);
+      outcome = await syncer.sync({
+        key: keyOf(obj),
+        spec: {
+          url: obj.spec.url,
+          ...(obj.spec.ref ? { ref: obj.spec.ref } : {}),
+          ...(obj.spec.ignore !== undefined ? { ignore: obj.spec.ignore } : {}),
+          timeoutMs: parseDuration(obj.spec.timeout ?? GitRepositoryDefaults.timeout),
+        },
+        ...(credentials ? { credentials } : {}),
+        ...(current ? { current } : {}),
+        // A new generation may change ignore rules: the same commit can make a different artifact.
+        force: old.observedGeneration !== gen,
+        signal: ctx.signal,
+      });
+    } catch (err) {
+      if (!isSourceError(err)) throw err; // an API or programming error: the runtime retries with backoff
+      failure = err;
+    }
+
+    let conditions: Condition[] | undefined = status.conditions;
+    if (outcome) {
+      if (outcome.kind === "Updated") {
+        status.artifact = {
+          url: artifactUrl(opts.advertisedAddr, outcome.artifact.path),
+          revision: outcome.artifact.revision,
+          digest: outcome.artifact.digest,
+          size: outcome.artifact.size,
+          lastUpdateTime: metaTime(now),
+        };
+        if (old.artifact?.revision !== outcome.artifact.revision || old.artifact?.digest !== outcome.artifact.digest) {
+          events.normal(obj, "NewArtifact", "Fetch", `stored artifact for revision ${outcome.artifact.revision} (${outcome.artifact.digest})`);
+        }
+      } else if (status.artifact && status.artifact.revision !== outcome.artifact.revision) {
+        status.artifact = { ...status.artifact, revision: outcome.artifact.revision };
+      }
+      const msg = `stored artifact for revision '${status.artifact!.revision}'`;
+      conditions = setCondition(conditions, { type: ConditionTypes.artifactInStorage, status: "True", reason: Reasons.succeeded, message: msg, observedGeneration: gen }, now);
+      conditions = removeCondition(conditions, ConditionTypes.fetchFailed);
+      status = markReady({ ...status, conditions }, gen, Reasons.succeeded, msg, now);
+    } else if (failure) {
+      const reason = conditionReason(failure);
+      conditions = setCondition(conditions, { type: ConditionTypes.fetchFailed, status: "True", reason, message: failure.message, observedGeneration: gen }, now);
+      conditions = inStorage
+        ? setCondition(conditions, { type: ConditionTypes.artifactInStorage, status: "True", reason: Reasons.succeeded, message: `the last good artifact (${status.artifact!.revision}) is still served`, observedGeneration: gen }, now)
+        : setCondition(conditions, { type: ConditionTypes.artifactInStorage, status: "False", reason: "NoArtifact", message: "no artifact stored yet", observedGeneration: gen }, now);
+      if (!failure.retryable) {
+        status = markStalled({ ...status, conditions }, gen, reason, failure.message, now);
+      } else {
+        conditions = setCondition(conditions, { type: ConditionTypes.ready, status: "False", reason, message: failure.message, observedGeneration: gen }, now);
+        status = { ...status, conditions, observedGeneration: gen };
+      }
+      events.warning(obj, reason, "Fetch", failure.message);
+      ctx.log.info("fetch failed", { reason: failure.reason, error: failure.message });
+    }
+    await writeStatus(obj, status, ctx.signal);
+    return requeue(obj);
+  };
+
+  const controller = mgr
+    .controller("gitrepository")
+    .for(GitRepositoryKind)
+    .withOptions({ maxConcurrentReconciles: opts.concurrency ?? 4 })
+    .build(async (req: Request, ctx: ReconcileContext) => {
+      const obj = await client.get<GitRepositoryObject>(GitRepositoryKind, req.name, req.namespace);
+      if (!obj) return {};
+      return withFinalizer(
+        client,
+        obj,
+        Finalizers.gitRepository,
+        {
+          apply: (o) => apply(o, ctx),
+          cleanup: (o) => opts.storage.remove(keyOf(o)),
+        },
+        { signal: ctx.signal },
+      );
+    });
+
+  const triggerPush = async (event: PushEvent): Promise<number> => {
+    const all = await client.list<GitRepositoryObject>(GitRepositoryKind);
+    let n = 0;
+    for (const o of all) {
+      if (o.spec?.suspend || !pushMatches(event, o.spec.url, o.spec.ref)) continue;
+      controller.enqueue({ namespace: o.metadata?.namespace ?? "", name: o.metadata?.name ?? "" });
+      n++;
+    }
+    return n;
+  };
+
+  return { controller, syncer, triggerPush };
+}
