@@ -265,7 +265,8 @@ function newHandlebars(): typeof Handlebars {
       if (typeof partial !== "function") {
         throw new HelperError(`include: no partial named "${String(name)}" (define templates/_${String(name)}.hbs)`, lineOf(rest[rest.length - 1]));
       }
-      return partial(ctx, RUNTIME);
+      // A partial file ends with a newline; `include` returns its text without it (like Helm's `{{- define}}`).
+      return partial(ctx, RUNTIME).replace(/\n+$/, "");
     },
   });
   return hb;

@@ -55,7 +55,10 @@ export function validateShape(objects: readonly KubeObject[]): void {
     if (typeof o.apiVersion !== "string" || !o.apiVersion) missing.push("apiVersion");
     if (typeof o.kind !== "string" || !o.kind) missing.push("kind");
     if (!isMap(o.metadata) || typeof o.metadata.name !== "string" || !o.metadata.name) missing.push("metadata.name");
-    if (missing.length) throw new RenderError(`object ${describe(o)} has no ${missing.join(", ")}`, where(o));
+    if (missing.length) {
+      const what = typeof o.kind === "string" || (isMap(o.metadata) && typeof o.metadata.name === "string") ? `object ${describe(o)}` : "a document";
+      throw new RenderError(`${what} has no ${missing.join(", ")}; every document must be a Kubernetes object`, where(o));
+    }
   }
 }
 
