@@ -1,6 +1,7 @@
 import { describe, it, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import * as path from "node:path";
 import { render, RenderError } from "../../../src/render/index.js";
 import { writeTree } from "./tree.js";
 
@@ -136,5 +137,27 @@ void describe("helm-style renderer", () => {
       console.error = origError;
       t2.cleanup();
     }
+  });
+
+  void it("renders the webapp chart fixture (partials, subchart, schema, required)", () => {
+    const dir = path.resolve(import.meta.dirname, "../../fixtures/render/helm/webapp");
+    const out = render(dir, "", { helm: { releaseName: "shop" } });
+    assert.deepEqual(out.objects.map((o) => `${o.kind}/${o.metadata.name}`).sort(), [
+      "ConfigMap/shop-webapp",
+      "Deployment/shop-webapp",
+      "Service/shop-webapp",
+      "StatefulSet/shop-cache",
+    ]);
+    const d = out.objects.find((o) => o.kind === "Deployment")!;
+    const volumes = (d.spec as { template: { spec: { volumes: { configMap: { defaultMode: number } }[] } } }).template.spec.volumes;
+    assert.equal(volumes[0]!.configMap.defaultMode, 0o644);
+    assert.throws(
+      () => render(dir, "", { helm: { releaseName: "shop", values: { ingress: { enabled: true } } } }),
+      (e: unknown) => e instanceof RenderError && e.template === "templates/ingress.yaml" && e.line === 8 && /ingress.host is required/.test(e.message),
+    );
+    assert.throws(
+      () => render(dir, "", { helm: { values: { replicas: 100, env: { A: 1 } } } }),
+      (e: unknown) => e instanceof RenderError && /values\.replicas must be <= 50/.test(e.message) && /values\.env\.A must be string/.test(e.message),
+    );
   });
 });
