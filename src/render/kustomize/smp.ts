@@ -83,6 +83,12 @@ export function strategicMerge(target: unknown, patch: unknown, ctx: SmpContext,
   if (Array.isArray(patch)) {
     // A `- $patch: replace` item makes the patch's other items the whole list.
     if (patch.some((e) => isMap(e) && e.$patch === "replace")) return stripDirectives(patch);
+    // metadata.finalizers is a set (patch strategy "merge"): the patch's values, then the target's others.
+    if (BUILTIN_GROUPS.has(groupOf(ctx.apiVersion)) && path.length === 2 && path[0] === "metadata" && path[1] === "finalizers" && Array.isArray(target)) {
+      const out = [...new Set(patch)];
+      for (const t of target) if (!out.includes(t)) out.push(t);
+      return out;
+    }
     const key = mergeKey(ctx.apiVersion, ctx.kind, path);
     if (key === undefined || !Array.isArray(target)) {
       return patch.filter((e) => !(isMap(e) && e.$patch === "delete")).map(stripDirectives);
