@@ -10,9 +10,8 @@ if [ -z "${KUBECONFIG:-}" ]; then
   export KUBECONFIG
   echo "run: using the local cluster; try: kubectl --kubeconfig $KUBECONFIG get mooring -A" >&2
 fi
-if compgen -G "$root/crds/*.yaml" >/dev/null; then
-  kubectl apply --server-side --force-conflicts -f "$root/crds/" >&2
-fi
+# Install (or update) the CRDs at start-up, like a developer expects from `make run`.
+export MOORING_INSTALL_CRDS=${MOORING_INSTALL_CRDS:-true}
 # Local ports that do not clash with a developer's other services; override with the MOORING_* variables.
 export MOORING_HEALTH_ADDR=${MOORING_HEALTH_ADDR:-127.0.0.1:18081}
 export MOORING_METRICS_ADDR=${MOORING_METRICS_ADDR:-127.0.0.1:18080}

@@ -11,6 +11,7 @@ export interface OperatorConfig {
   logLevel: LogLevel;
   logFormat: "json" | "text" | undefined;
   kubeconfig: string | undefined;
+  installCrds: boolean;
   metricsAddr: string;
   healthAddr: string;
   leaderElect: boolean;
@@ -45,6 +46,7 @@ function positiveInt(value: string): number {
 }
 
 function address(value: string): string {
+  if (value === "0") return value; // disables the listener
   if (!/^([^:]*):(\d{1,5})$/.test(value)) throw new InvalidArgumentError(`expected host:port (e.g. ":8080"), got "${value}"`);
   return value;
 }
@@ -64,7 +66,8 @@ export function addOperatorOptions(cmd: Command): Command {
     .addOption(opt("--log-level <level>", "log level").choices(LOG_LEVELS).default("info"))
     .addOption(opt("--log-format <format>", "log format (default: text on a terminal, else json)").choices(["json", "text"]))
     .addOption(opt("--kubeconfig <path>", "kubeconfig file (default: $KUBECONFIG, then in-cluster)"))
-    .addOption(opt("--metrics-addr <addr>", "Prometheus metrics listen address").argParser(address).default(":8080"))
+    .addOption(opt("--install-crds", "apply Mooring's CRDs at start-up (needs rights on customresourcedefinitions)").default(false))
+    .addOption(opt("--metrics-addr <addr>", "Prometheus metrics listen address (0 disables)").argParser(address).default(":8080"))
     .addOption(opt("--health-addr <addr>", "/healthz and /readyz listen address").argParser(address).default(":8081"))
     .addOption(opt("--leader-elect", "use a Lease so only one replica reconciles").default(false))
     .addOption(opt("--leader-election-namespace <ns>", "namespace of the leader-election Lease").default("mooring-system"))
@@ -87,6 +90,7 @@ export function toOperatorConfig(o: Record<string, unknown>): OperatorConfig {
     logLevel: o.logLevel as LogLevel,
     logFormat: o.logFormat as "json" | "text" | undefined,
     kubeconfig: (o.kubeconfig as string | undefined) ?? process.env.KUBECONFIG,
+    installCrds: Boolean(o.installCrds),
     metricsAddr: o.metricsAddr as string,
     healthAddr: o.healthAddr as string,
     leaderElect: Boolean(o.leaderElect),

@@ -1,10 +1,15 @@
-// The operator process: connects to the cluster, serves probes, and runs the controllers named by
-// --controllers until SIGTERM/SIGINT. Controllers register themselves in ./controllers.ts as they land.
-import http from "node:http";
+// The operator process: connects to the cluster, checks what it needs (CRDs, RBAC) and waits with a clear message
+// when something is missing, then runs the selected controllers on one runtime Manager (shared cache, probes,
+// metrics, leader election) until SIGTERM/SIGINT.
 import * as k8s from "@kubernetes/client-node";
+import { installCrds } from "./api/install.js";
 import type { OperatorConfig } from "./config.js";
+import { CONTROLLER_MODULES } from "./controllers.js";
 import type { Logger } from "./log.js";
+import { type Permission, waitForKinds, waitForPermissions } from "./preflight.js";
+import { Manager } from "./runtime/manager.js";
 
+/** A start-up failure with a message fit for one log line (no stack trace). */
 export class StartupError extends Error {}
 
 export function loadKubeConfig(path: string | undefined): k8s.KubeConfig {
@@ -30,31 +35,44 @@ export async function checkApiServer(kc: k8s.KubeConfig): Promise<string> {
   }
 }
 
-function listen(addr: string, handler: http.RequestListener): Promise<http.Server> {
-  const [host, port] = [addr.slice(0, addr.lastIndexOf(":")) || "0.0.0.0", Number(addr.slice(addr.lastIndexOf(":") + 1))];
-  const server = http.createServer(handler);
-  return new Promise((resolve, reject) => {
-    server.once("error", (err: NodeJS.ErrnoException) =>
-      reject(new StartupError(err.code === "EADDRINUSE" ? `address ${addr} is already in use; pick another with the matching --*-addr flag` : `cannot listen on ${addr}: ${err.message}`)),
-    );
-    server.listen(port, host, () => resolve(server));
-  });
-}
-
 export async function runOperator(config: OperatorConfig, logger: Logger, signal: AbortSignal): Promise<void> {
   const kc = loadKubeConfig(config.kubeconfig);
   const version = await checkApiServer(kc);
-  logger.info("connected to the API server", { server: kc.getCurrentCluster()?.server, version });
+  logger.info("connected to the API server", { server: kc.getCurrentCluster()?.server, version, controllers: config.controllers });
 
-  let ready = false;
-  const health = await listen(config.healthAddr, (req, res) => {
-    const ok = req.url === "/healthz" || (req.url === "/readyz" && ready);
-    res.writeHead(ok ? 200 : req.url === "/readyz" ? 503 : 404, { "content-type": "text/plain" }).end(ok ? "ok" : "not ready");
+  if (config.installCrds) {
+    const names = await installCrds(kc).catch((err: Error) => {
+      throw new StartupError(err.message, { cause: err });
+    });
+    logger.info("CRDs installed", { crds: names });
+  }
+
+  const modules = config.controllers.map((name) => CONTROLLER_MODULES[name]);
+  const ns = config.watchNamespace;
+  const permissions: Permission[] = modules.flatMap((m) => m.permissions(ns));
+  if (config.leaderElect) {
+    for (const verb of ["get", "create", "update"]) permissions.push({ verb, group: "coordination.k8s.io", resource: "leases", namespace: config.leaderElectionNamespace });
+  }
+  await waitForPermissions(kc, permissions, logger, signal);
+  await waitForKinds(kc, [...new Set(modules.flatMap((m) => m.kinds))], logger, signal);
+  if (signal.aborted) return;
+
+  const mgr = new Manager({
+    kubeConfig: kc,
+    namespace: ns,
+    qps: config.qps,
+    burst: config.burst,
+    metricsAddr: config.metricsAddr,
+    healthAddr: config.healthAddr,
+    logger,
+    leaderElection: config.leaderElect ? { name: "mooring-leader", namespace: config.leaderElectionNamespace } : undefined,
   });
-  ready = true;
-  logger.info("operator started", { controllers: config.controllers, health: config.healthAddr });
-
-  await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
-  logger.info("shutting down");
-  await new Promise<void>((resolve) => health.close(() => resolve()));
+  for (const name of config.controllers) await CONTROLLER_MODULES[name].setup(mgr, { config, kubeConfig: kc, logger });
+  try {
+    await mgr.start(signal);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === "EADDRINUSE") throw new StartupError(`cannot listen: ${e.message}; another process holds the port — choose another with --health-addr/--metrics-addr`, { cause: err });
+    throw err;
+  }
 }
