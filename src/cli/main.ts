@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 // The `mooring` command: `mooring controller` runs the operator; later subcommands (render, validate, get, sync…)
 // are the tools users run against a repository or a cluster.
+import { realpathSync } from "node:fs";
+import { pathToFileURL } from "node:url";
 import { Command } from "commander";
 import { addOperatorOptions, toOperatorConfig } from "../config.js";
 import { configureLogging } from "../log.js";
 import { runOperator, StartupError } from "../operator.js";
+import { registerRenderCommands } from "./render.js";
 
 export function buildCli(): Command {
   const program = new Command("mooring").description("Mooring: GitOps for Kubernetes").showHelpAfterError();
@@ -24,12 +27,17 @@ export function buildCli(): Command {
       throw err;
     }
   });
+  registerRenderCommands(program);
   return program;
 }
 
-buildCli()
-  .parseAsync(process.argv)
-  .catch((err: unknown) => {
-    console.error(`mooring: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(1);
-  });
+// Run only when executed as the `mooring` command, so tests can import buildCli().
+const entry = process.argv[1] ? pathToFileURL(realpathSync(process.argv[1])).href : "";
+if (import.meta.url === entry) {
+  buildCli()
+    .parseAsync(process.argv)
+    .catch((err: unknown) => {
+      console.error(`mooring: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(1);
+    });
+}
