@@ -262,7 +262,6 @@ function runGenerators(ctx: Ctx, dir: string, file: string, k: JsonMap, res: Res
         }
         if (gen.obj.immutable !== undefined) o.immutable = gen.obj.immutable;
         existing.hash = existing.hash && gen.hash;
-        if (!gen.hash) existing.hash = false;
       } else {
         throw new RenderError(`${field} "${name}": unknown behavior "${behavior}" (use create, merge or replace)`, { file });
       }
@@ -381,12 +380,8 @@ function parseEnvFile(text: string, file: string): [string, string][] {
 function runTransformers(ctx: Ctx, dir: string, file: string, k: JsonMap, res: Res[]): Res[] {
   let out = res;
   // patchesStrategicMerge, then patches: both before namespace/prefix, so patches name objects as the bases do.
-  for (const p of list(
-    strings(k.patchesStrategicMerge, file, "patchesStrategicMerge").map((s) => ({ __smp: s })),
-    file,
-    "patchesStrategicMerge",
-  )) {
-    const s = p.__smp as string;
+  for (const s of strings(k.patchesStrategicMerge, file, "patchesStrategicMerge")) {
+    // An entry is a file path, or (legacy) the patch itself inline.
     const looksInline = s.includes("\n") || /^\s*(apiVersion|kind|metadata)\s*:/.test(s);
     const where = looksInline ? file : ctx.root.resolve(s, dir, "patch", file);
     const text = looksInline ? s : ctx.root.readText(where);
@@ -734,7 +729,6 @@ function fixNameReferences(res: Res[], ctx: Ctx): void {
   }
   const find = (refGroup: string, refKind: string, name: string, referrer: Res): Res | undefined => {
     const cands = (byKind.get(`${refGroup}|${refKind}`) ?? []).filter((c) => c.names.includes(name) && c !== referrer);
-    if (cands.length <= 1) return sameScope(cands, referrer, ctx)[0];
     return sameScope(cands, referrer, ctx)[0];
   };
   for (const r of res) {
