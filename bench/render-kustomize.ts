@@ -210,6 +210,16 @@ try {
     const out = execFileSync("kubectl", ["kustomize", overlay], { encoding: "utf8", maxBuffer: 1 << 28, stdio: ["ignore", "pipe", "ignore"] });
     return out.split("\n---\n").length;
   });
+  // The same as a process, like a user or CI runs it (tsx compiles TypeScript on the fly; a built binary starts faster).
+  const cliEntry = path.join(import.meta.dirname, "render-cli-entry.ts");
+  const cli = time(() => {
+    const out = execFileSync(process.execPath, ["--import", "tsx", cliEntry, "render", overlay, "--root", path.join(work, "k")], {
+      encoding: "utf8",
+      maxBuffer: 1 << 28,
+      cwd: path.join(import.meta.dirname, ".."),
+    });
+    return out.split("\n---\n").length;
+  });
   const chart = time(() => {
     const out = render(path.join(work, "chart"), "", { helm: { releaseName: "bench" }, targetNamespace: "prod" });
     serialize(out.objects, "yaml");
@@ -221,6 +231,8 @@ try {
   console.log(`kustomize (Mooring, in-process): ${ours.objects} objects in ${(ours.seconds * 1000).toFixed(1)} ms  ${rate(ours)}`);
   console.log(`kubectl kustomize (process):     ${kubectl.objects} objects in ${(kubectl.seconds * 1000).toFixed(1)} ms  ${rate(kubectl)}`);
   console.log(`ratio Mooring / kubectl: ${(kubectl.seconds / ours.seconds).toFixed(2)}x`);
+  console.log(`mooring render (process, tsx):   ${cli.objects} objects in ${(cli.seconds * 1000).toFixed(1)} ms  ${rate(cli)}`);
+  console.log(`ratio mooring render process / kubectl: ${(kubectl.seconds / cli.seconds).toFixed(2)}x`);
   console.log(`helm-style chart (Mooring, in-process): ${chart.objects} objects in ${(chart.seconds * 1000).toFixed(1)} ms  ${rate(chart)}`);
   if (!same) process.exitCode = 1;
 } finally {

@@ -8,7 +8,23 @@ import { parse as parseYaml } from "yaml";
 import { render, serialize, type RenderType } from "../render/index.js";
 import { isRenderError } from "../render/errors.js";
 
+/**
+ * The root a path renders in, like the controller's artifact: the enclosing Git work tree (so overlays can use
+ * `../base`), else the current directory when `dir` is inside it, else `dir` itself (its directory for a file).
+ */
+export function defaultRoot(dir: string): string {
+  const abs = path.resolve(dir);
+  for (let d = abs; ; d = path.dirname(d)) {
+    if (fs.existsSync(path.join(d, ".git"))) return d;
+    if (path.dirname(d) === d) break;
+  }
+  const cwd = process.cwd();
+  if (abs === cwd || abs.startsWith(cwd + path.sep)) return cwd;
+  return fs.existsSync(abs) && fs.statSync(abs).isFile() ? path.dirname(abs) : abs;
+}
+
 interface RenderCliOptions {
+  root?: string;
   type: RenderType;
   values: string[];
   set: string[];
@@ -67,9 +83,10 @@ export function runRender(dir: string, opts: RenderCliOptions): string {
     if (!ns || !name) throw new Error(`--application ${JSON.stringify(opts.application)} must be NAMESPACE/NAME`);
     application = { namespace: ns, name };
   }
-  // A file renders on its own, with its directory as the root.
-  const isFile = fs.existsSync(dir) && fs.statSync(dir).isFile();
-  const out = render(isFile ? path.dirname(dir) : dir, isFile ? path.basename(dir) : "", {
+  const root = path.resolve(opts.root ?? defaultRoot(dir));
+  const target = path.relative(root, path.resolve(dir));
+  if (target.startsWith("..") || path.isAbsolute(target)) throw new Error(`${dir} is not inside the root ${root} (--root)`);
+  const out = render(root, target, {
     type: opts.type,
     targetNamespace: opts.namespace,
     application,
@@ -92,6 +109,7 @@ export function registerRenderCommands(program: Command): void {
     .addOption(new Option("--type <type>", "renderer").choices(["auto", "plain", "kustomize", "helm"]).default("auto"))
     .option("--values <file>", "chart values file, merged in order (repeatable)", collect, [])
     .option("--set <key=value>", "chart value, merged last (repeatable)", collect, [])
+    .option("--root <dir>", "directory paths may not leave, like the controller's artifact (default: the enclosing Git work tree)")
     .option("--namespace <ns>", "target namespace for namespaced objects (and the chart's release namespace)")
     .option("--release <name>", "chart release name (default: the chart name)")
     .option("--application <namespace/name>", "add Mooring's labels as for this Application")

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import * as path from "node:path";
 import { Command } from "commander";
 import { parseAllDocuments } from "yaml";
-import { registerRenderCommands, runRender, setPath } from "../../../src/cli/render.js";
+import { defaultRoot, registerRenderCommands, runRender, setPath } from "../../../src/cli/render.js";
 import { writeTree } from "./tree.js";
 
 const chart = {
@@ -47,6 +47,25 @@ void describe("mooring render", () => {
       (JSON.parse(out) as { metadata: { name: string } }[]).map((o) => o.metadata.name),
       ["x"],
     );
+  });
+
+  void it("renders an overlay that uses ../base: the root is the enclosing Git work tree, or --root", () => {
+    const repo = writeTree({
+      ".git/HEAD": "ref: refs/heads/main\n",
+      "deploy/base/kustomization.yaml": "resources:\n- cm.yaml\n",
+      "deploy/base/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n",
+      "deploy/prod/kustomization.yaml": "namePrefix: prod-\nresources:\n- ../base\n",
+    });
+    try {
+      const overlay = path.join(repo.dir, "deploy", "prod");
+      assert.equal(defaultRoot(overlay), repo.dir);
+      const names = (out: string): string[] => (JSON.parse(out) as { metadata: { name: string } }[]).map((o) => o.metadata.name);
+      assert.deepEqual(names(runRender(overlay, { ...defaults, output: "json" })), ["prod-cm"]);
+      assert.deepEqual(names(runRender(overlay, { ...defaults, output: "json", root: path.join(repo.dir, "deploy") })), ["prod-cm"]);
+      assert.throws(() => runRender(overlay, { ...defaults, root: overlay }), /escapes the artifact root/);
+    } finally {
+      repo.cleanup();
+    }
   });
 
   void it("--set parses typed scalars and nested keys", () => {
