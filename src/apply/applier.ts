@@ -1,0 +1,398 @@
+// The applier: server-side apply of a rendered object set in dependency order, under the field manager `mooring`,
+// acting as the Application's identity (an impersonating Client). It never takes over an object another
+// Application claims, reports conflicts with the other field manager and field, and — only when the policy says
+// force — takes over conflicting fields and re-creates objects whose immutable fields changed.
+// Prune and release (used when an Application is deleted) live here too, with the same safety rules.
+import { Labels, MANAGED_BY_VALUE } from "../api/constants.js";
+import type { Client } from "../runtime/client.js";
+import { type KindDescriptor, type KubeObject, Kinds, parseApiVersion } from "../runtime/kinds.js";
+import { ApiError, isConflict, isForbidden, isInvalid, isNotFound } from "../runtime/rest.js";
+import { NoKindMatchError } from "../runtime/restmapper.js";
+import { type InventoryEntry, type ObjectRef, describeRef, duplicateIds, entryOf, refOf, refOfEntry } from "./inventory.js";
+import { orderObjects, runsOf } from "./order.js";
+import { otherOwner, pruneDecision } from "./policy.js";
+
+export type ApplyAction = "created" | "configured" | "unchanged" | "recreated";
+export type FailureKind = "conflict" | "ownership" | "immutable" | "forbidden" | "invalid" | "unknownKind" | "other";
+
+export interface AppliedObject {
+  ref: ObjectRef;
+  action: ApplyAction;
+  /** What the API server answered (with status): feeds drift detection. */
+  live: KubeObject;
+}
+
+export interface ApplyFailure {
+  ref: ObjectRef;
+  kind: FailureKind;
+  message: string;
+}
+
+export interface ApplyResult {
+  applied: AppliedObject[];
+  failures: ApplyFailure[];
+  /** Whether the target namespace was created. */
+  createdNamespace?: string;
+}
+
+/** Reads the live object (from a cache or the API); undefined when it does not exist. */
+export type Lookup = (kind: KindDescriptor, name: string, namespace: string | undefined) => Promise<KubeObject | undefined>;
+
+export interface ApplyOptions {
+  /** The identity writes are made as (impersonating when the Application names a ServiceAccount). */
+  client: Client;
+  /** Where ownership is checked (default: a GET through `client`). */
+  lookup?: Lookup;
+  /** The application label value `<namespace>.<name>` of the Application applying. */
+  owner: string;
+  /** Namespace for namespaced objects that have none. */
+  defaultNamespace: string;
+  /** Create this namespace first when it does not exist (options.createNamespace). */
+  createNamespace?: string;
+  /** Take over conflicting fields and re-create objects with changed immutable fields (options.force). */
+  force: boolean;
+  fieldManager: string;
+  /** How long to wait for CRDs to be Established and for re-created objects to be gone (default 30 s). */
+  waitMs?: number;
+  /** Objects applied at once within a run of independent objects (default 8). */
+  concurrency?: number;
+  signal?: AbortSignal;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => (clearTimeout(t), reject(signal.reason)), { once: true });
+  });
+
+async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+interface Conflict {
+  manager: string;
+  field: string;
+}
+
+/** The other managers and fields named in a 409 apply conflict. */
+export function conflictsOf(err: ApiError): Conflict[] {
+  const causes = (err.status.details?.causes ?? []) as { type?: string; message?: string; field?: string }[];
+  const out: Conflict[] = [];
+  for (const c of causes) {
+    if (c.type && c.type !== "FieldManagerConflict") continue;
+    const m = /conflict with "([^"]+)"/.exec(c.message ?? "");
+    out.push({ manager: m?.[1] ?? "another manager", field: c.field ?? "?" });
+  }
+  if (out.length === 0) {
+    const m = /conflict with "([^"]+)"[^:]*: ?(\S+)?/.exec(err.status.message ?? "");
+    if (m) out.push({ manager: m[1]!, field: m[2] ?? "?" });
+  }
+  return out;
+}
+
+const IMMUTABLE = /immutable|may not change once set|cannot be changed|is not allowed to change/i;
+
+export function isImmutableError(err: unknown): boolean {
+  if (!isInvalid(err)) return false;
+  const e = err as ApiError;
+  const causes = (e.status.details?.causes ?? []) as { message?: string }[];
+  return IMMUTABLE.test(e.status.message ?? "") || causes.some((c) => IMMUTABLE.test(c.message ?? ""));
+}
+
+function failure(ref: ObjectRef, err: unknown, force: boolean): ApplyFailure {
+  const what = describeRef(ref);
+  if (err instanceof ApiError && isConflict(err)) {
+    const cs = conflictsOf(err);
+    const list = cs.map((c) => `field ${c.field} is owned by field manager "${c.manager}"`).join("; ");
+    return { ref, kind: "conflict", message: `${what}: apply conflict: ${list || err.status.message}; remove that manager's change or set options.force in the SyncPolicy to take the fields over` };
+  }
+  if (isImmutableError(err)) {
+    return {
+      ref,
+      kind: "immutable",
+      message: `${what}: an immutable field changed (${(err as ApiError).status.message})${force ? "" : "; set options.force in the SyncPolicy to delete and re-create it"}`,
+    };
+  }
+  if (isForbidden(err)) return { ref, kind: "forbidden", message: `${what}: forbidden: ${(err as ApiError).status.message}` };
+  if (isInvalid(err)) return { ref, kind: "invalid", message: `${what}: invalid: ${(err as ApiError).status.message}` };
+  if (err instanceof NoKindMatchError) return { ref, kind: "unknownKind", message: `${what}: ${err.message}` };
+  return { ref, kind: "other", message: `${what}: ${(err as Error).message}` };
+}
+
+/** Descriptors of the kinds the render's own CRDs define, for objects applied before discovery knows them. */
+function crdKinds(objects: readonly KubeObject[]): Map<string, boolean> {
+  const m = new Map<string, boolean>();
+  for (const o of objects) {
+    if (o.kind !== "CustomResourceDefinition" || parseApiVersion(String(o.apiVersion)).group !== "apiextensions.k8s.io") continue;
+    const spec = o.spec as { group?: string; names?: { kind?: string }; scope?: string; versions?: { name: string }[] } | undefined;
+    if (!spec?.group || !spec.names?.kind) continue;
+    for (const v of spec.versions ?? []) m.set(`${spec.group}/${v.name}|${spec.names.kind}`, spec.scope === "Namespaced");
+  }
+  return m;
+}
+
+function isEstablished(crd: KubeObject | undefined): boolean {
+  const conds = ((crd?.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []);
+  return conds.some((c) => c.type === "Established" && c.status === "True");
+}
+
+export class Applier {
+  private readonly lookup: Lookup;
+  private readonly waitMs: number;
+
+  constructor(private readonly o: ApplyOptions) {
+    const live = o.client.live();
+    this.lookup = o.lookup ?? ((kind, name, namespace) => live.get(kind, name, namespace, { signal: o.signal }));
+    this.waitMs = o.waitMs ?? 30_000;
+  }
+
+  /**
+   * Applies every object, phase by phase; a phase with a failure stops the sync before the next phase (objects
+   * of later phases depend on it). Objects already applied stay applied; nothing is deleted here.
+   */
+  async apply(objects: readonly KubeObject[]): Promise<ApplyResult> {
+    const result: ApplyResult = { applied: [], failures: [] };
+    const dups = duplicateIds(objects.map((o) => refOf(o)));
+    if (dups.length) {
+      for (const id of dups) result.failures.push({ ref: refOfEntry({ id, v: objects.find((o) => entryOf(refOf(o)).id === id)!.apiVersion as string }), kind: "invalid", message: `object ${id} is rendered more than once; keep one copy` });
+      return result;
+    }
+    if (this.o.createNamespace) {
+      try {
+        if (await this.ensureNamespace(this.o.createNamespace)) result.createdNamespace = this.o.createNamespace;
+      } catch (err) {
+        result.failures.push(failure({ apiVersion: "v1", kind: "Namespace", name: this.o.createNamespace, namespace: "" }, err, this.o.force));
+        return result;
+      }
+    }
+    const fromCrds = crdKinds(objects);
+    const scopes = new Map<KubeObject, boolean | undefined>();
+    for (const obj of objects) scopes.set(obj, await this.scopeOf(obj, fromCrds));
+    const phases = orderObjects(objects, (obj) => scopes.get(obj));
+    for (const [i, phase] of phases.entries()) {
+      for (const run of runsOf(phase)) {
+        await pool(run, this.o.concurrency ?? 8, async (obj) => {
+          const r = await this.applyOne(obj);
+          if ("action" in r) result.applied.push(r);
+          else result.failures.push(r);
+        });
+      }
+      if (result.failures.length) break;
+      if (i === 0) {
+        const crds = result.applied.filter((a) => a.ref.kind === "CustomResourceDefinition");
+        for (const c of crds) {
+          const err = await this.waitForCrd(c.ref.name, c.live);
+          if (err) result.failures.push({ ref: c.ref, kind: "other", message: err });
+        }
+        if (result.failures.length) break;
+      }
+    }
+    return result;
+  }
+
+  private async scopeOf(obj: KubeObject, fromCrds: Map<string, boolean>): Promise<boolean | undefined> {
+    try {
+      return (await this.o.client.mapper.kindForObject(obj)).namespaced;
+    } catch (err) {
+      if (err instanceof NoKindMatchError) return fromCrds.get(`${obj.apiVersion}|${obj.kind}`);
+      throw err;
+    }
+  }
+
+  private async ensureNamespace(name: string): Promise<boolean> {
+    const live = await this.o.client.live().get(Kinds.Namespace, name, undefined, { signal: this.o.signal });
+    if (live) return false;
+    await this.o.client.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name, labels: { [Labels.managedBy]: MANAGED_BY_VALUE } } }, { force: false, fieldManager: this.o.fieldManager, signal: this.o.signal });
+    return true;
+  }
+
+  /** Resolves the kind (retrying briefly: discovery may lag a just-established CRD) and the namespace. */
+  private async prepare(obj: KubeObject): Promise<{ kind: KindDescriptor; body: KubeObject; ref: ObjectRef }> {
+    let kind: KindDescriptor | undefined;
+    const deadline = Date.now() + this.waitMs;
+    for (;;) {
+      try {
+        kind = await this.o.client.mapper.kindForObject(obj);
+        break;
+      } catch (err) {
+        if (!(err instanceof NoKindMatchError) || Date.now() > deadline) throw err;
+        await sleep(250, this.o.signal);
+      }
+    }
+    const meta = { ...(obj.metadata ?? {}) };
+    if (kind.namespaced && !meta.namespace) meta.namespace = this.o.defaultNamespace;
+    if (!kind.namespaced) delete meta.namespace;
+    const body = { ...obj, metadata: meta };
+    return { kind, body, ref: refOf(body) };
+  }
+
+  private async applyOne(obj: KubeObject): Promise<AppliedObject | ApplyFailure> {
+    let ref = refOf(obj);
+    try {
+      const { kind, body, ref: r } = await this.prepare(obj);
+      ref = r;
+      const before = await this.lookup(kind, ref.name, ref.namespace || undefined);
+      const other = otherOwner(before, this.o.owner);
+      if (other) {
+        return { ref, kind: "ownership", message: `${describeRef(ref)} is managed by Application ${other}; it was left untouched (remove it from one of the two Applications)` };
+      }
+      try {
+        const live = await this.o.client.apply(body, { force: this.o.force, fieldManager: this.o.fieldManager, signal: this.o.signal });
+        const action: ApplyAction = !before ? "created" : before.metadata?.resourceVersion === live.metadata?.resourceVersion ? "unchanged" : "configured";
+        return { ref, action, live };
+      } catch (err) {
+        if (!(this.o.force && isImmutableError(err))) throw err;
+        await this.recreateWait(kind, ref);
+        const live = await this.o.client.apply(body, { force: true, fieldManager: this.o.fieldManager, signal: this.o.signal });
+        return { ref, action: "recreated", live };
+      }
+    } catch (err) {
+      if (this.o.signal?.aborted) throw err;
+      return failure(ref, err, this.o.force);
+    }
+  }
+
+  /** Deletes the object and waits (bounded) until it is gone, so the re-create does not meet the old one. */
+  private async recreateWait(kind: KindDescriptor, ref: ObjectRef): Promise<void> {
+    const target = { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace || undefined } };
+    await this.o.client.delete(target, { propagationPolicy: "Background", signal: this.o.signal });
+    const live = this.o.client.live();
+    const deadline = Date.now() + this.waitMs;
+    while (await live.get(kind, ref.name, ref.namespace || undefined, { signal: this.o.signal })) {
+      if (Date.now() > deadline) throw new Error(`${describeRef(ref)} was deleted to be re-created but is still there after ${this.waitMs} ms (finalizers?)`);
+      await sleep(200, this.o.signal);
+    }
+  }
+
+  /** Waits until the CRD is Established and discovery serves its kind; returns an error message on timeout. */
+  private async waitForCrd(name: string, applied: KubeObject): Promise<string | undefined> {
+    const live = this.o.client.live();
+    const deadline = Date.now() + this.waitMs;
+    let crd: KubeObject | undefined = applied;
+    while (!isEstablished(crd)) {
+      if (Date.now() > deadline) return `CustomResourceDefinition ${name} is not Established after ${this.waitMs} ms`;
+      await sleep(200, this.o.signal);
+      crd = await live.get(Kinds.CustomResourceDefinition, name, undefined, { signal: this.o.signal });
+    }
+    const spec = crd?.spec as { group: string; names: { kind: string }; versions: { name: string; served?: boolean }[] };
+    for (const v of spec.versions.filter((v) => v.served !== false)) {
+      for (;;) {
+        try {
+          await this.o.client.mapper.kindFor(`${spec.group}/${v.name}`, spec.names.kind);
+          break;
+        } catch (err) {
+          if (!(err instanceof NoKindMatchError)) throw err;
+          if (Date.now() > deadline) return `the API server does not serve ${spec.names.kind} in ${spec.group}/${v.name} ${this.waitMs} ms after its CRD was Established`;
+          await sleep(200, this.o.signal);
+        }
+      }
+    }
+    return undefined;
+  }
+}
+
+export interface PruneResult {
+  pruned: ObjectRef[];
+  /** Left alone on purpose (opted out, claimed by another Application): dropped from the inventory. */
+  skipped: { ref: ObjectRef; reason: string }[];
+  /** Deletions that failed: kept in the inventory to be retried. */
+  failures: ApplyFailure[];
+}
+
+export interface PruneOptions {
+  client: Client;
+  owner: string;
+  propagationPolicy: "Foreground" | "Background" | "Orphan";
+  signal?: AbortSignal;
+}
+
+/** Deletes the stale inventory entries that pass the prune rules (never anything outside `stale`). */
+export async function prune(stale: readonly InventoryEntry[], o: PruneOptions): Promise<PruneResult> {
+  const out: PruneResult = { pruned: [], skipped: [], failures: [] };
+  const live = o.client.live();
+  // Namespaces and CRDs last, in reverse apply order: their contents go first.
+  const refs = stale.map(refOfEntry);
+  const order = orderObjects(
+    refs.map((r) => ({ apiVersion: r.apiVersion, kind: r.kind, metadata: { name: r.name, namespace: r.namespace }, r })),
+    (x) => x.metadata.namespace !== "",
+  )
+    .flat()
+    .reverse();
+  for (const { r: ref } of order) {
+    try {
+      let kind: KindDescriptor;
+      try {
+        kind = await live.mapper.kindFor(ref.apiVersion, ref.kind);
+      } catch (err) {
+        if (err instanceof NoKindMatchError) {
+          out.skipped.push({ ref, reason: "its kind is no longer served (CRD removed)" });
+          continue;
+        }
+        throw err;
+      }
+      const obj = await live.get(kind, ref.name, ref.namespace || undefined, { signal: o.signal });
+      const d = pruneDecision(obj, o.owner);
+      if (!d.prune) {
+        out.skipped.push({ ref, reason: d.reason });
+        continue;
+      }
+      const deleted = await o.client.delete(
+        { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace || undefined } },
+        { propagationPolicy: o.propagationPolicy, preconditions: { uid: obj!.metadata?.uid }, signal: o.signal },
+      );
+      if (deleted) out.pruned.push(ref);
+      else out.skipped.push({ ref, reason: "already gone" });
+    } catch (err) {
+      if (o.signal?.aborted) throw err;
+      if (isNotFound(err)) out.skipped.push({ ref, reason: "already gone" });
+      else out.failures.push(failure(ref, err, false));
+    }
+  }
+  return out;
+}
+
+/** Waits until none of `refs` exists any more, up to `timeoutMs`; returns those still present. */
+export async function waitGone(client: Client, refs: readonly ObjectRef[], timeoutMs: number, signal?: AbortSignal): Promise<ObjectRef[]> {
+  const live = client.live();
+  const deadline = Date.now() + timeoutMs;
+  let left = [...refs];
+  for (;;) {
+    const still: ObjectRef[] = [];
+    for (const r of left) {
+      try {
+        if (await live.get({ apiVersion: r.apiVersion, kind: r.kind }, r.name, r.namespace || undefined, { signal })) still.push(r);
+      } catch (err) {
+        if (!(err instanceof NoKindMatchError)) throw err;
+      }
+    }
+    left = still;
+    if (left.length === 0 || Date.now() > deadline) return left;
+    await sleep(250, signal);
+  }
+}
+
+/**
+ * Gives up an Application's claim without deleting anything (Application deleted with prune off): removes the
+ * application label from each object still claimed by `owner`, so another Application may adopt it.
+ */
+export async function release(entries: readonly InventoryEntry[], o: { client: Client; owner: string; fieldManager: string; signal?: AbortSignal }): Promise<ApplyFailure[]> {
+  const failures: ApplyFailure[] = [];
+  const live = o.client.live();
+  for (const e of entries) {
+    const ref = refOfEntry(e);
+    try {
+      const obj = await live.get({ apiVersion: ref.apiVersion, kind: ref.kind }, ref.name, ref.namespace || undefined, { signal: o.signal });
+      if (!obj || obj.metadata?.labels?.[Labels.application] !== o.owner) continue;
+      await o.client.patch(obj, { metadata: { labels: { [Labels.application]: null } } }, "merge", { fieldManager: o.fieldManager, signal: o.signal });
+    } catch (err) {
+      if (o.signal?.aborted) throw err;
+      if (isNotFound(err) || err instanceof NoKindMatchError) continue;
+      failures.push(failure(ref, err, false));
+    }
+  }
+  return failures;
+}

@@ -1,0 +1,641 @@
+// The apply controller: makes the cluster match each Application's rendered artifact.
+//
+// Reconcile, for one Application (never told why it was called; it reads the current state every time):
+//   deleting → finalize (prune the inventory and wait, or release the claim) → remove the finalizer;
+//   no finalizer → add it (that write triggers the next reconcile);
+//   resolve the SyncPolicy, the identity (ServiceAccount impersonation) and the spec checks;
+//   decide whether to sync: new rendered digest, new generation, drift (self-heal) or a manual request, gated by
+//   automation, suspend and the retry schedule (history-based, so a restart resumes it);
+//   sync = download + verify → apply in order → prune (or later, when pruneLast) → history, events, metrics;
+//   assess health from the informer cache (watch events, never polling), apply the health timeout;
+//   write status by server-side apply under `mooring-sync` ONLY when the owned part of it changed.
+// A reconcile with nothing new (same digest, no drift) sends no request at all to the API server.
+import type { Application, HealthStatus, SyncStatus } from "../api/application.js";
+import { Annotations, ConditionTypes, FieldManagers, Finalizers, Labels, Reasons } from "../api/constants.js";
+import { formatDuration } from "../api/duration.js";
+import { ApplicationKind, SyncPolicyKind } from "../api/kinds.js";
+import type { SyncPolicy } from "../api/syncpolicy.js";
+import { canonicalJson } from "../render/canonical.js";
+import type { OperatorConfig } from "../config.js";
+import type { Client } from "../runtime/client.js";
+import { type Condition, getCondition, removeCondition, setCondition } from "../runtime/conditions.js";
+import type { Controller } from "../runtime/controller.js";
+import type { EventRecorder } from "../runtime/events.js";
+import { addFinalizer, hasFinalizer, isDeleting, removeFinalizer } from "../runtime/finalizers.js";
+import type { Informer } from "../runtime/informer.js";
+import { type KindDescriptor, type KubeObject, objectKey } from "../runtime/kinds.js";
+import type { Manager } from "../runtime/manager.js";
+import type { ReconcileContext, Request, Result } from "../runtime/reconcile.js";
+import { requestKey } from "../runtime/reconcile.js";
+import { serviceAccountUser } from "../runtime/rest.js";
+import { NoKindMatchError } from "../runtime/restmapper.js";
+import { type ApplyResult, Applier, type PruneResult, prune, release, waitGone } from "./applier.js";
+import { fetchRendered } from "./artifact.js";
+import { type Health, type NamedHealth, aggregateHealth, assessHealth } from "./health.js";
+import { type InventoryEntry, type ObjectRef, describeRef, idOf, inventoryOf, refOf, refOfEntry, staleEntries } from "./inventory.js";
+import { applyMetrics, type ApplyMetrics } from "./metrics.js";
+import {
+  type EffectivePolicy, type HistoryEntry, applicationLabelValue, consecutiveFailures, effectivePolicy, emptyRenderRefusal, manualMarker, manualRequestHandled,
+  pushHistory, retryDelay,
+} from "./policy.js";
+
+export const APPLY_CONTROLLER_NAME = "apply";
+const OWNED_CONDITIONS = [ConditionTypes.synced, ConditionTypes.healthy, ConditionTypes.ready, ConditionTypes.reconciling, ConditionTypes.stalled] as const;
+/** Every object Mooring applies carries this label; one label-selected informer per kind serves every Application. */
+const APPLIED_SELECTOR = Labels.application;
+
+export interface ApplyControllerDeps {
+  /** Downloads and verifies a rendered artifact (tests may wrap it). */
+  fetchRendered?: (url: string, digest: string, signal: AbortSignal) => Promise<KubeObject[]>;
+  /** Clock for timestamps and timeouts (ms since epoch). */
+  now?: () => number;
+}
+
+interface OwnedStatus {
+  sync: { status: SyncStatus; revision?: string; lastAppliedAt?: string; inventory: InventoryEntry[]; drifted?: string[] };
+  health: { status: HealthStatus; message?: string };
+  history: HistoryEntry[];
+  conditions: Condition[];
+}
+
+/** What this process remembers between reconciles of one Application (rebuilt from status after a restart). */
+interface Memory {
+  /** uid and generation the API server returned for each applied object: drift is a change to either. */
+  applied: Map<string, { uid?: string; generation?: number; at: number }>;
+  /** Our last status write: until the cache moves past `beforeRv`, the written object is the newer truth. */
+  lastWrite?: { beforeRv: string | undefined; written: Application & KubeObject };
+  /** Failures before this time do not count towards the retry limit (a spec change or manual request resets it). */
+  retryResetAt: number;
+  /** Manual-sync requests already handled (also recorded in history). */
+  handledManual?: string;
+  /** Parsed objects of the last downloaded digest. */
+  rendered?: { digest: string; objects: KubeObject[] };
+  /** Health-check informers registered for this Application. */
+  healthChecks: Set<string>;
+}
+
+type SyncOutcome =
+  | { kind: "none" }
+  | { kind: "succeeded"; result: ApplyResult; pruned: PruneResult | undefined; inventory: InventoryEntry[]; entry: HistoryEntry }
+  | { kind: "failed"; message: string; inventory: InventoryEntry[]; entry: HistoryEntry; retryable: boolean };
+
+const ms = (t: string | undefined) => (t ? Date.parse(t) : NaN);
+
+/** Status messages stay readable (and far below the schema's 32 KiB limit). */
+function clip(text: string, max = 4000): string {
+  return text.length > max ? `${text.slice(0, max - 20)}… (${text.length - max + 20} more characters)` : text;
+}
+
+function metaTime(t: number): string {
+  return new Date(t).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** Request for the Application named by an applied object's label (`<namespace>.<name>`; namespaces have no dots). */
+function requestForLabel(obj: KubeObject): Request[] {
+  const v = obj.metadata?.labels?.[Labels.application];
+  if (!v) return [];
+  const i = v.indexOf(".");
+  return i > 0 ? [{ namespace: v.slice(0, i), name: v.slice(i + 1) }] : [];
+}
+
+export class ApplyReconciler {
+  readonly metrics: ApplyMetrics;
+  private controller!: Controller;
+  private readonly memory = new Map<string, Memory>();
+  private readonly watched = new Set<string>();
+  private readonly events: EventRecorder;
+  private readonly now: () => number;
+  private readonly fetch: (url: string, digest: string, signal: AbortSignal) => Promise<KubeObject[]>;
+
+  constructor(
+    private readonly mgr: Manager,
+    private readonly config: Pick<OperatorConfig, "defaultServiceAccount" | "forbidCrossNamespaceRefs">,
+    deps: ApplyControllerDeps = {},
+  ) {
+    this.metrics = applyMetrics(mgr.metrics.registry);
+    this.events = mgr.eventRecorder("mooring-apply");
+    this.now = deps.now ?? Date.now;
+    this.fetch = deps.fetchRendered ?? ((url, digest, signal) => fetchRendered(url, digest, { signal }));
+  }
+
+  attach(controller: Controller): void {
+    this.controller = controller;
+  }
+
+  private mem(key: string): Memory {
+    let m = this.memory.get(key);
+    if (!m) this.memory.set(key, (m = { applied: new Map(), retryResetAt: 0, healthChecks: new Set() }));
+    return m;
+  }
+
+  /** The shared label-selected informer of a kind, watched by this controller (registered once). */
+  private async appliedInformer(kind: KindDescriptor, signal: AbortSignal): Promise<Informer> {
+    const inf = this.mgr.cache.informerFor(kind, { labelSelector: APPLIED_SELECTOR });
+    const key = `${kind.group}/${kind.version}/${kind.kind}`;
+    if (!this.watched.has(key)) {
+      this.watched.add(key);
+      this.controller.watch(inf, requestForLabel);
+    }
+    await inf.waitForSync(signal);
+    return inf;
+  }
+
+  private async cached(kind: KindDescriptor, name: string, namespace: string | undefined, signal: AbortSignal): Promise<KubeObject | undefined> {
+    const inf = await this.appliedInformer(kind, signal);
+    return inf.store.get(kind.namespaced ? `${namespace}/${name}` : name);
+  }
+
+  /** Kind of an inventory entry, or undefined when the API no longer serves it. */
+  private async kindOf(ref: ObjectRef): Promise<KindDescriptor | undefined> {
+    try {
+      return await this.mgr.mapper.kindFor(ref.apiVersion, ref.kind);
+    } catch (err) {
+      if (err instanceof NoKindMatchError) return undefined;
+      throw err;
+    }
+  }
+
+  async reconcile(req: Request, ctx: ReconcileContext): Promise<Result> {
+    const key = requestKey(req);
+    let app = await this.mgr.client.get<Application & KubeObject>(ApplicationKind, req.name, req.namespace);
+    const lw = this.memory.get(key)?.lastWrite;
+    if (app && lw) {
+      // The cache may not show our own last status write yet; resourceVersions are compared for equality only.
+      if (app.metadata?.resourceVersion === lw.beforeRv) app = { ...lw.written, apiVersion: app.apiVersion, kind: app.kind };
+      else this.memory.get(key)!.lastWrite = undefined;
+    }
+    if (!app) {
+      this.memory.delete(key);
+      this.metrics.forget(req.namespace, req.name);
+      return {};
+    }
+    if (isDeleting(app)) {
+      if (hasFinalizer(app, Finalizers.application)) await this.finalize(app, ctx);
+      return {};
+    }
+    if (!hasFinalizer(app, Finalizers.application)) {
+      await addFinalizer(this.mgr.client, app, Finalizers.application, { signal: ctx.signal });
+      return {};
+    }
+    return this.sync(app, key, ctx);
+  }
+
+  private identity(app: Application): { client: Client; user?: string } {
+    const sa = app.spec.serviceAccountName ?? this.config.defaultServiceAccount;
+    if (!sa) return { client: this.mgr.client };
+    const user = serviceAccountUser(app.metadata!.namespace!, sa);
+    return { client: this.mgr.client.impersonate(user), user };
+  }
+
+  private async policyOf(app: Application): Promise<{ policy?: SyncPolicy; missing?: string }> {
+    const ref = app.spec.syncPolicyRef;
+    if (!ref) return {};
+    const policy = await this.mgr.client.get<SyncPolicy & KubeObject>(SyncPolicyKind, ref.name, app.metadata!.namespace);
+    return policy ? { policy } : { missing: ref.name };
+  }
+
+  private specProblem(app: Application): string | undefined {
+    if (!this.config.forbidCrossNamespaceRefs) return undefined;
+    const ns = app.metadata!.namespace;
+    if (app.spec.sourceRef.namespace && app.spec.sourceRef.namespace !== ns) return `sourceRef names namespace ${app.spec.sourceRef.namespace}, but this operator forbids cross-namespace references (--forbid-cross-namespace-refs)`;
+    const dep = (app.spec.dependsOn ?? []).find((d) => d.namespace && d.namespace !== ns);
+    if (dep) return `dependsOn names ${dep.namespace}/${dep.name}, but this operator forbids cross-namespace references (--forbid-cross-namespace-refs)`;
+    return undefined;
+  }
+
+  private async finalize(app: Application & KubeObject, ctx: ReconcileContext): Promise<void> {
+    const owner = applicationLabelValue(app);
+    const inventory = app.status?.sync?.inventory ?? [];
+    const { policy, missing } = await this.policyOf(app);
+    // A missing SyncPolicy leaves the objects in place: deleting is the one thing not to do by default.
+    const eff = effectivePolicy(app, policy);
+    const pruneOn = eff.prune && !missing && !app.spec.suspend;
+    const { client } = this.identity(app);
+    if (pruneOn && inventory.length) {
+      const res = await prune(inventory, { client, owner, propagationPolicy: eff.propagationPolicy, signal: ctx.signal });
+      if (res.failures.length) throw new Error(`cannot delete the objects of Application ${objectKey(app)}: ${res.failures.map((f) => f.message).join("; ")}`);
+      const left = await waitGone(client, res.pruned, eff.healthTimeoutMs, ctx.signal);
+      if (res.pruned.length) this.metrics.objectsPruned.inc({ namespace: app.metadata!.namespace!, name: app.metadata!.name! }, res.pruned.length);
+      if (left.length) this.events.warning(app, "PruneTimeout", "Finalize", `${left.length} object(s) still being deleted after ${formatDuration(eff.healthTimeoutMs)}: ${left.map(describeRef).join(", ")}`);
+      else this.events.normal(app, "Pruned", "Finalize", `deleted ${res.pruned.length} object(s) of the deleted Application`);
+      ctx.log.info("finalized: inventory deleted", { pruned: res.pruned.length, stillDeleting: left.length });
+    } else if (inventory.length && !app.spec.suspend) {
+      const failures = await release(inventory, { client, owner, fieldManager: FieldManagers.apply, signal: ctx.signal });
+      if (failures.length) throw new Error(`cannot release the objects of Application ${objectKey(app)}: ${failures.map((f) => f.message).join("; ")}`);
+      ctx.log.info("finalized: objects left in place, application label removed", { objects: inventory.length });
+    }
+    await removeFinalizer(this.mgr.client, app, Finalizers.application, { signal: ctx.signal });
+    this.memory.delete(requestKey({ namespace: app.metadata!.namespace!, name: app.metadata!.name! }));
+    this.metrics.forget(app.metadata!.namespace!, app.metadata!.name!);
+  }
+
+  private async sync(app: Application & KubeObject, key: string, ctx: ReconcileContext): Promise<Result> {
+    const now = this.now();
+    const mem = this.mem(key);
+    const generation = app.metadata?.generation;
+    const status = app.status ?? {};
+    const history = (status.history ?? []) as HistoryEntry[];
+    const inventory = status.sync?.inventory ?? [];
+    const conditions = ((status.conditions ?? []) as Condition[]).filter((c) => (OWNED_CONDITIONS as readonly string[]).includes(c.type));
+    const cond = (list: Condition[], type: string, s: Condition["status"], reason: string, message: string) =>
+      setCondition(list, { type, status: s, reason, message: clip(message), observedGeneration: generation }, now);
+
+    // Guards that stop before any sync: each ends with a status (written only if it changed).
+    const { policy, missing } = await this.policyOf(app);
+    const problem = missing ? `SyncPolicy ${app.metadata!.namespace}/${missing} does not exist; create it or fix spec.syncPolicyRef` : this.specProblem(app);
+    if (problem) {
+      const reason = missing ? Reasons.syncPolicyNotFound : Reasons.invalidSpec;
+      let c = cond(conditions, ConditionTypes.ready, "False", reason, problem);
+      c = cond(c, ConditionTypes.stalled, "True", reason, problem);
+      c = removeCondition(c, ConditionTypes.reconciling);
+      await this.writeStatus(app, { ...this.currentOwned(app), conditions: c }, ctx);
+      return {};
+    }
+    const eff = effectivePolicy(app, policy);
+    const artifact = status.render?.artifact;
+
+    let outcome: SyncOutcome = { kind: "none" };
+    let wait: number | undefined;
+    let stalledMessage: string | undefined;
+    let pendingMessage: string | undefined;
+    const syncedCond = getCondition(conditions, ConditionTypes.synced);
+    const lastSuccess = history.find((h) => h.phase === "Succeeded");
+    const drifted = app.spec.suspend ? [] : await this.drift(inventory, mem, ctx.signal);
+
+    if (app.spec.suspend) {
+      pendingMessage = undefined;
+    } else if (!artifact) {
+      pendingMessage = "waiting for the render controller to publish the rendered artifact";
+    } else {
+      const request = app.metadata?.annotations?.[Annotations.syncRequestedAt];
+      // A manual request always syncs (also in automated mode, where it restarts exhausted retries).
+      const manualPending = !!request && mem.handledManual !== request && !manualRequestHandled(history, request);
+      const genChanged = syncedCond !== undefined && syncedCond.observedGeneration !== generation;
+      if (genChanged || manualPending) mem.retryResetAt = now;
+      const digestChanged = artifact.digest !== lastSuccess?.digest;
+      const outOfSync = digestChanged || genChanged || drifted.length > 0 || syncedCond?.status !== "True";
+      const selfHealBlocked = !digestChanged && !genChanged && drifted.length > 0 && !eff.selfHeal && syncedCond?.status === "True";
+      let want = (outOfSync && eff.automated && !selfHealBlocked) || manualPending;
+      if (!eff.automated && outOfSync && !manualPending) pendingMessage = `automated sync is off; waiting for a manual sync (annotate ${Annotations.syncRequestedAt})`;
+      if (selfHealBlocked) pendingMessage = `drifted objects are not corrected because selfHeal is off: ${drifted.join(", ")}`;
+      // Stalled on this digest (retries exhausted, or a failure no retry can fix): stays so until something changes.
+      const stalled = getCondition(conditions, ConditionTypes.stalled);
+      if (want && !manualPending && !genChanged && stalled?.status === "True" && history[0]?.phase === "Failed" && history[0].digest === artifact.digest) {
+        want = false;
+        stalledMessage = stalled.message;
+      }
+      // The retry schedule: consecutive failures of this digest since the last reset, read from history.
+      if (want && !manualPending) {
+        const failures = consecutiveFailures(history.filter((h) => ms(h.startedAt) >= Math.floor(mem.retryResetAt / 1000) * 1000 || mem.retryResetAt === 0), artifact.digest);
+        if (failures > 0) {
+          const delay = retryDelay(failures, eff.retry);
+          if (delay === undefined) {
+            want = false;
+            stalledMessage = `sync failed ${failures} time(s), retries exhausted (limit ${eff.retry.limit}); waiting for a new render, a spec change or a manual sync. Last error: ${history[0]?.message ?? "unknown"}`;
+          } else {
+            const due = ms(history[0]?.finishedAt ?? history[0]?.startedAt) + delay;
+            if (due > now) {
+              want = false;
+              wait = due - now;
+            }
+          }
+        }
+      }
+      if (want) {
+        const manual = manualPending ? request : undefined;
+        outcome = await this.runSync(app, key, mem, eff, artifact, inventory, manual, ctx);
+        if (manual) mem.handledManual = manual;
+      }
+    }
+
+    // Compose the owned status.
+    let nextInventory = inventory;
+    let nextHistory = history;
+    let syncStatus: SyncStatus = status.sync?.status ?? "Unknown";
+    let revision = status.sync?.revision;
+    let lastAppliedAt = status.sync?.lastAppliedAt;
+    let c = conditions;
+    let freshObjects: Map<string, KubeObject> | undefined;
+
+    if (outcome.kind === "succeeded") {
+      nextInventory = outcome.inventory;
+      nextHistory = pushHistory(history, outcome.entry);
+      syncStatus = "Synced";
+      revision = outcome.entry.revision;
+      lastAppliedAt = outcome.entry.finishedAt;
+      c = cond(c, ConditionTypes.synced, "True", Reasons.succeeded, outcome.entry.message ?? "applied");
+      freshObjects = new Map(outcome.result.applied.map((a) => [idOf(a.ref), a.live]));
+    } else if (outcome.kind === "failed") {
+      nextInventory = outcome.inventory;
+      nextHistory = pushHistory(history, outcome.entry);
+      syncStatus = "OutOfSync";
+      c = cond(c, ConditionTypes.synced, "False", Reasons.syncFailed, outcome.message);
+      const failures = consecutiveFailures(nextHistory.filter((h) => ms(h.startedAt) >= Math.floor(mem.retryResetAt / 1000) * 1000 || mem.retryResetAt === 0), outcome.entry.digest!);
+      const delay = outcome.retryable ? retryDelay(failures, eff.retry) : undefined;
+      if (delay === undefined) stalledMessage = outcome.retryable ? `sync failed ${failures} time(s), retries exhausted (limit ${eff.retry.limit}); waiting for a new render, a spec change or a manual sync: ${outcome.message}` : outcome.message;
+      else wait = delay;
+    } else if (pendingMessage && !app.spec.suspend) {
+      if (artifact) syncStatus = "OutOfSync";
+      c = cond(c, ConditionTypes.synced, artifact ? "False" : "Unknown", artifact ? Reasons.outOfSync : Reasons.progressing, pendingMessage);
+    } else if (!app.spec.suspend && drifted.length === 0 && syncedCond?.status === "True") {
+      syncStatus = "Synced";
+    }
+
+    // Health of what is applied (pending prunes excluded), from the informer cache or the fresh apply answers.
+    const renderedIds = mem.rendered && artifact && mem.rendered.digest === artifact.digest ? new Set(mem.rendered.objects.map((o) => idOf(refOf(o)))) : undefined;
+    const current = renderedIds ? nextInventory.filter((e) => renderedIds.has(e.id)) : nextInventory;
+    let health = await this.assess(app, current, freshObjects, ctx.signal);
+
+    // pruneLast: prune what left the render once everything else is healthy.
+    if (renderedIds && eff.prune && eff.pruneLast && outcome.kind !== "failed" && !app.spec.suspend && health.status === "Healthy") {
+      const stale = nextInventory.filter((e) => !renderedIds.has(e.id));
+      if (stale.length) {
+        const pr = await this.pruneStale(app, stale, eff, ctx);
+        const keep = new Set(pr.failures.map((f) => idOf(f.ref)));
+        nextInventory = nextInventory.filter((e) => renderedIds.has(e.id) || keep.has(e.id));
+      }
+    }
+
+    // Health timeout, counted from the last apply.
+    const appliedAt = ms(lastAppliedAt);
+    let healthReason: string = Reasons.progressing;
+    if (health.status !== "Healthy" && health.status !== "Degraded" && health.status !== "Suspended" && eff.healthWait && Number.isFinite(appliedAt)) {
+      const deadline = appliedAt + eff.healthTimeoutMs;
+      if (now >= deadline) {
+        health = { status: "Degraded", message: `not healthy ${formatDuration(eff.healthTimeoutMs)} after the sync (health timeout): ${health.message ?? health.status}` };
+        healthReason = Reasons.healthCheckTimeout;
+      } else wait = Math.min(wait ?? Infinity, deadline - now + 100);
+    } else if (health.status === "Degraded") healthReason = Reasons.healthCheckFailed;
+
+    if (health.status === "Healthy") c = cond(c, ConditionTypes.healthy, "True", Reasons.succeeded, "all applied objects are healthy");
+    else if (health.status === "Degraded") c = cond(c, ConditionTypes.healthy, "False", healthReason, health.message ?? "degraded");
+    else c = cond(c, ConditionTypes.healthy, "Unknown", health.status === "Suspended" ? Reasons.suspended : Reasons.progressing, health.message ?? health.status);
+
+    // Ready, Reconciling, Stalled.
+    const synced = getCondition(c, ConditionTypes.synced);
+    if (app.spec.suspend) {
+      c = cond(c, ConditionTypes.ready, getCondition(c, ConditionTypes.ready)?.status ?? "Unknown", Reasons.suspended, "the Application is suspended; nothing is applied or pruned");
+      c = removeCondition(removeCondition(c, ConditionTypes.reconciling), ConditionTypes.stalled);
+    } else if (stalledMessage) {
+      c = cond(c, ConditionTypes.stalled, "True", Reasons.syncFailed, stalledMessage);
+      c = cond(c, ConditionTypes.ready, "False", Reasons.syncFailed, stalledMessage);
+      c = removeCondition(c, ConditionTypes.reconciling);
+    } else if (synced?.status === "False" && outcome.kind === "failed") {
+      c = cond(c, ConditionTypes.ready, "False", Reasons.syncFailed, synced.message ?? "sync failed");
+      c = cond(c, ConditionTypes.reconciling, "True", Reasons.progressingWithRetry, `retrying in ${formatDuration(wait ?? 0)}`);
+      c = removeCondition(c, ConditionTypes.stalled);
+    } else if (synced?.status !== "True") {
+      c = cond(c, ConditionTypes.ready, synced?.status === "False" ? "False" : "Unknown", synced?.reason ?? Reasons.progressing, synced?.message ?? "not synced yet");
+      c = wait !== undefined && synced?.reason === Reasons.syncFailed ? cond(c, ConditionTypes.reconciling, "True", Reasons.progressingWithRetry, `retrying in ${formatDuration(wait)}`) : removeCondition(c, ConditionTypes.reconciling);
+      c = removeCondition(c, ConditionTypes.stalled);
+    } else if (health.status === "Healthy" || !eff.healthWait) {
+      c = cond(c, ConditionTypes.ready, "True", Reasons.succeeded, `applied revision ${revision ?? "?"}${eff.healthWait ? "; all objects healthy" : ""}`);
+      c = removeCondition(removeCondition(c, ConditionTypes.reconciling), ConditionTypes.stalled);
+    } else if (health.status === "Degraded") {
+      c = cond(c, ConditionTypes.ready, "False", healthReason, health.message ?? "degraded");
+      c = removeCondition(removeCondition(c, ConditionTypes.reconciling), ConditionTypes.stalled);
+    } else {
+      c = cond(c, ConditionTypes.ready, "Unknown", Reasons.progressing, health.message ?? "waiting for health");
+      c = cond(c, ConditionTypes.reconciling, "True", Reasons.progressing, `waiting for health: ${health.message ?? health.status}`);
+      c = removeCondition(c, ConditionTypes.stalled);
+    }
+
+    const owned: OwnedStatus = {
+      sync: {
+        status: syncStatus,
+        ...(revision ? { revision } : {}),
+        ...(lastAppliedAt ? { lastAppliedAt } : {}),
+        inventory: nextInventory,
+        ...(drifted.length && outcome.kind !== "succeeded" ? { drifted } : {}),
+      },
+      health: { status: health.status, ...(health.message ? { message: clip(health.message) } : {}) },
+      history: nextHistory,
+      conditions: c,
+    };
+    if (health.status !== (status.health?.status ?? "")) {
+      if (health.status === "Degraded") this.events.warning(app, healthReason, "HealthCheck", health.message ?? "degraded");
+      else if (health.status === "Healthy" && status.health?.status) this.events.normal(app, "Healthy", "HealthCheck", "all applied objects are healthy");
+    }
+    this.metrics.setHealth(app.metadata!.namespace!, app.metadata!.name!, health.status);
+    await this.writeStatus(app, owned, ctx);
+    if (app.spec.suspend) return {};
+    const interval = 5 * 60_000;
+    return { requeueAfter: Math.max(50, Math.min(wait ?? interval, interval)) };
+  }
+
+  /** Inventory ids whose object was deleted, replaced or changed (generation) since this process applied it. */
+  private async drift(inventory: readonly InventoryEntry[], mem: Memory, signal: AbortSignal): Promise<string[]> {
+    const out: string[] = [];
+    for (const e of inventory) {
+      const ref = refOfEntry(e);
+      const kind = await this.kindOf(ref);
+      if (!kind) continue;
+      const live = await this.cached(kind, ref.name, ref.namespace || undefined, signal);
+      const known = mem.applied.get(e.id);
+      // The cache lags our own writes by a moment: an object applied seconds ago and not seen yet is not drift,
+      // nor is a cached generation older than the one we applied (generations only grow).
+      if (!live) {
+        if (!known || this.now() - known.at > 30_000) out.push(e.id);
+      } else if (known && known.uid !== live.metadata?.uid && this.now() - known.at > 30_000) out.push(e.id);
+      else if (known?.generation !== undefined && (live.metadata?.generation ?? 0) > known.generation) out.push(e.id);
+    }
+    return out;
+  }
+
+  private async assess(app: Application, inventory: readonly InventoryEntry[], fresh: Map<string, KubeObject> | undefined, signal: AbortSignal): Promise<Health> {
+    const items: NamedHealth[] = [];
+    for (const e of inventory) {
+      const ref = refOfEntry(e);
+      const kind = await this.kindOf(ref);
+      const live = fresh?.get(e.id) ?? (kind ? await this.cached(kind, ref.name, ref.namespace || undefined, signal) : undefined);
+      items.push({ object: describeRef(ref), ...assessHealth(live) });
+    }
+    for (const hc of app.spec.healthChecks ?? []) {
+      const namespace = hc.namespace ?? app.spec.targetNamespace ?? app.metadata!.namespace!;
+      const ref: ObjectRef = { apiVersion: hc.apiVersion, kind: hc.kind, name: hc.name, namespace };
+      const kind = await this.kindOf(ref);
+      if (!kind) {
+        items.push({ object: describeRef(ref), status: "Missing", message: `the API server does not serve ${hc.kind} in ${hc.apiVersion}` });
+        continue;
+      }
+      const inf = this.mgr.cache.informerFor(kind, { namespace: kind.namespaced ? namespace : undefined, fieldSelector: `metadata.name=${hc.name}` });
+      const mem = this.mem(requestKey({ namespace: app.metadata!.namespace!, name: app.metadata!.name! }));
+      const hk = `${kind.group}/${kind.kind}/${namespace}/${hc.name}`;
+      if (!mem.healthChecks.has(hk)) {
+        mem.healthChecks.add(hk);
+        const req = { namespace: app.metadata!.namespace!, name: app.metadata!.name! };
+        this.controller.watch(inf, () => [req]);
+      }
+      await inf.waitForSync(signal);
+      items.push({ object: describeRef(kind.namespaced ? ref : { ...ref, namespace: "" }), ...assessHealth(inf.store.get(kind.namespaced ? `${namespace}/${hc.name}` : hc.name)) });
+    }
+    return aggregateHealth(items);
+  }
+
+  private async objectsOf(mem: Memory, artifact: { url: string; digest: string }, signal: AbortSignal): Promise<KubeObject[]> {
+    if (mem.rendered?.digest === artifact.digest) return mem.rendered.objects;
+    const objects = await this.fetch(artifact.url, artifact.digest, signal);
+    mem.rendered = { digest: artifact.digest, objects };
+    return objects;
+  }
+
+  private async pruneStale(app: Application & KubeObject, stale: InventoryEntry[], eff: EffectivePolicy, ctx: ReconcileContext): Promise<PruneResult> {
+    const { client } = this.identity(app);
+    const res = await prune(stale, { client, owner: applicationLabelValue(app), propagationPolicy: eff.propagationPolicy, signal: ctx.signal });
+    if (res.pruned.length) {
+      this.metrics.objectsPruned.inc({ namespace: app.metadata!.namespace!, name: app.metadata!.name! }, res.pruned.length);
+      this.events.normal(app, "Pruned", "Prune", `deleted ${res.pruned.map(describeRef).join(", ")}`);
+    }
+    if (res.failures.length) this.events.warning(app, Reasons.pruneFailed, "Prune", res.failures.map((f) => f.message).join("; "));
+    return res;
+  }
+
+  private async runSync(
+    app: Application & KubeObject,
+    key: string,
+    mem: Memory,
+    eff: EffectivePolicy,
+    artifact: { url: string; digest: string; revision: string },
+    inventory: InventoryEntry[],
+    manual: string | undefined,
+    ctx: ReconcileContext,
+  ): Promise<SyncOutcome> {
+    const start = this.now();
+    const ns = app.metadata!.namespace!;
+    const name = app.metadata!.name!;
+    const startedAt = metaTime(start);
+    const by: "auto" | "manual" = manual ? "manual" : "auto";
+    const prefix = manual ? `${manualMarker(manual)}: ` : "";
+    this.events.normal(app, "SyncStarted", "Sync", `syncing revision ${artifact.revision} (${artifact.digest.slice(0, 19)}…)${manual ? " on manual request" : ""}`);
+    const fail = (message: string, inv: InventoryEntry[], retryable = true): SyncOutcome => {
+      this.events.warning(app, Reasons.syncFailed, "Sync", message);
+      this.metrics.syncDuration.observe({ namespace: ns, name, result: "failed" }, (this.now() - start) / 1000);
+      return {
+        kind: "failed",
+        message,
+        inventory: inv,
+        retryable,
+        entry: { revision: artifact.revision, digest: artifact.digest, startedAt, finishedAt: metaTime(this.now()), phase: "Failed", message: clip(prefix + message), initiatedBy: by },
+      };
+    };
+    let objects: KubeObject[];
+    try {
+      objects = await this.objectsOf(mem, artifact, ctx.signal);
+    } catch (err) {
+      return fail((err as Error).message, inventory);
+    }
+    const refusal = emptyRenderRefusal(objects.length, inventory.length, eff.allowEmpty);
+    if (refusal) return fail(refusal, inventory, false);
+
+    const { client, user } = this.identity(app);
+    const owner = applicationLabelValue(app);
+    const targetNamespace = app.spec.targetNamespace ?? ns;
+    const applier = new Applier({
+      client,
+      owner,
+      defaultNamespace: targetNamespace,
+      createNamespace: eff.createNamespace && app.spec.targetNamespace ? app.spec.targetNamespace : undefined,
+      force: eff.force,
+      fieldManager: FieldManagers.apply,
+      lookup: (kind, n, namespace) => this.cached(kind, n, namespace, ctx.signal),
+      signal: ctx.signal,
+    });
+    let result: ApplyResult;
+    try {
+      result = await applier.apply(objects);
+    } catch (err) {
+      if (ctx.signal.aborted) throw err;
+      return fail(`apply failed: ${(err as Error).message}`, inventory);
+    }
+    for (const a of result.applied) {
+      mem.applied.set(idOf(a.ref), { uid: a.live.metadata?.uid, generation: a.live.metadata?.generation, at: this.now() });
+      this.metrics.objectsApplied.inc({ namespace: ns, name, action: a.action });
+    }
+    const appliedInv = inventoryOf(result.applied.map((a) => a.ref));
+    if (result.failures.length) {
+      // Keep what was there, and track what this attempt created so a later prune can find it.
+      const merged = inventoryOf([...inventory.map(refOfEntry), ...result.applied.map((a) => a.ref)]);
+      const list = result.failures.map((f) => f.message).join("; ");
+      return fail(`${result.failures.length} object(s) could not be applied${user ? ` as ${user}` : ""}: ${list}`, merged);
+    }
+    const recreated = result.applied.filter((a) => a.action === "recreated");
+    if (recreated.length) this.events.warning(app, "Recreated", "Sync", `deleted and re-created (immutable fields changed, options.force): ${recreated.map((a) => describeRef(a.ref)).join(", ")}`);
+    const stale = staleEntries(inventory, appliedInv);
+    let pruned: PruneResult | undefined;
+    let nextInventory = appliedInv;
+    if (stale.length && eff.prune && !eff.pruneLast) {
+      pruned = await this.pruneStale(app, stale, eff, ctx);
+      // Failed deletions stay in the inventory so that the next sync tries again.
+      nextInventory = inventoryOf([...result.applied.map((a) => a.ref), ...pruned.failures.map((f) => f.ref)]);
+    } else if (stale.length && eff.prune && eff.pruneLast) {
+      nextInventory = inventoryOf([...result.applied.map((a) => a.ref), ...stale.map(refOfEntry)]);
+    }
+    const count = (a: string) => result.applied.filter((x) => x.action === a).length;
+    const parts = [`applied ${result.applied.length} object(s): ${count("created")} created, ${count("configured")} configured, ${count("unchanged")} unchanged`];
+    if (recreated.length) parts.push(`${recreated.length} re-created (${recreated.map((a) => describeRef(a.ref)).join(", ")})`);
+    if (pruned?.pruned.length) parts.push(`pruned ${pruned.pruned.length}`);
+    if (pruned?.failures.length) parts.push(`${pruned.failures.length} prune failure(s): ${pruned.failures.map((f) => f.message).join("; ")}`);
+    if (stale.length && !eff.prune) parts.push(`${stale.length} object(s) no longer rendered were kept (prune is off)`);
+    if (stale.length && eff.prune && eff.pruneLast) parts.push(`${stale.length} object(s) will be pruned once the rest is healthy (pruneLast)`);
+    if (result.createdNamespace) parts.push(`created namespace ${result.createdNamespace}`);
+    const message = parts.join("; ");
+    this.events.normal(app, Reasons.succeeded, "Sync", `revision ${artifact.revision}: ${message}`);
+    this.metrics.syncDuration.observe({ namespace: ns, name, result: "succeeded" }, (this.now() - start) / 1000);
+    ctx.log.info("synced", { revision: artifact.revision, applied: result.applied.length, pruned: pruned?.pruned.length ?? 0, key });
+    return {
+      kind: "succeeded",
+      result,
+      pruned,
+      inventory: nextInventory,
+      entry: { revision: artifact.revision, digest: artifact.digest, startedAt, finishedAt: metaTime(this.now()), phase: "Succeeded", message: clip(prefix + message), initiatedBy: by },
+    };
+  }
+
+  private currentOwned(app: Application): OwnedStatus {
+    const s = app.status ?? {};
+    return {
+      sync: { ...(s.sync ?? {}), status: s.sync?.status ?? "Unknown", inventory: s.sync?.inventory ?? [] } as OwnedStatus["sync"],
+      health: (s.health as OwnedStatus["health"]) ?? { status: "Unknown" },
+      history: (s.history ?? []) as HistoryEntry[],
+      conditions: ((s.conditions ?? []) as Condition[]).filter((c) => (OWNED_CONDITIONS as readonly string[]).includes(c.type)),
+    };
+  }
+
+  /** Server-side apply of the owned status, skipped when it equals what the Application already shows. */
+  private async writeStatus(app: Application & KubeObject, owned: OwnedStatus, ctx: ReconcileContext): Promise<void> {
+    const current = this.currentOwned(app);
+    const norm = (o: OwnedStatus) => canonicalJson({ ...o, conditions: [...o.conditions].sort((a, b) => (a.type < b.type ? -1 : 1)) });
+    if (norm(current) === norm(owned)) return;
+    const written = await this.mgr.client.applyStatus<Application & KubeObject>(
+      { apiVersion: app.apiVersion, kind: app.kind, metadata: { name: app.metadata!.name, namespace: app.metadata!.namespace }, status: owned } as unknown as Application & KubeObject,
+      { fieldManager: FieldManagers.sync, force: true, signal: ctx.signal },
+    );
+    delete written.metadata?.managedFields;
+    this.mem(requestKey({ namespace: app.metadata!.namespace!, name: app.metadata!.name! })).lastWrite = { beforeRv: app.metadata?.resourceVersion, written };
+  }
+}
+
+/** Application names that reference a SyncPolicy (for its watch). */
+function applicationsUsing(mgr: Manager, policy: KubeObject): Request[] {
+  const inf = mgr.cache.informerFor<Application & KubeObject>(ApplicationKind);
+  return inf.store
+    .list()
+    .filter((a) => a.metadata?.namespace === policy.metadata?.namespace && a.spec?.syncPolicyRef?.name === policy.metadata?.name)
+    .map((a) => ({ namespace: a.metadata!.namespace!, name: a.metadata!.name! }));
+}
+
+/**
+ * Registers the apply controller with `mgr`: reconciles Applications, and is woken by their SyncPolicies and by
+ * watch events of every object they applied (label-selected informers, one per kind).
+ */
+export function registerApplyController(mgr: Manager, config: Pick<OperatorConfig, "defaultServiceAccount" | "forbidCrossNamespaceRefs" | "concurrency">, deps: ApplyControllerDeps = {}): { controller: Controller; reconciler: ApplyReconciler } {
+  const reconciler = new ApplyReconciler(mgr, config, deps);
+  const controller = mgr
+    .controller(APPLY_CONTROLLER_NAME)
+    .for(ApplicationKind)
+    .watches(SyncPolicyKind, (p) => applicationsUsing(mgr, p))
+    .withOptions({ maxConcurrentReconciles: config.concurrency })
+    .build(reconciler);
+  reconciler.attach(controller);
+  return { controller, reconciler };
+}

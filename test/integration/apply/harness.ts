@@ -1,0 +1,158 @@
+// Test harness for the apply controller on the real cluster. It plays the render controller's part: stores
+// canonicalJson(objects) in an ArtifactStorage served on a loopback port, and writes Application.status.render
+// through the status subresource under `mooring-render`, exactly as the contract between the two controllers says.
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { randomBytes } from "node:crypto";
+import { Registry } from "prom-client";
+import { ArtifactStorage } from "../../../src/artifact/storage.js";
+import { startArtifactServer, type RunningServer } from "../../../src/artifact/server.js";
+import { ApplicationKind, FieldManagers, installCrds, type Application } from "../../../src/api/index.js";
+import { registerApplyController, type ApplyReconciler } from "../../../src/apply/controller.js";
+import { canonicalJson } from "../../../src/render/canonical.js";
+import { Client, Manager, RestClient, RestMapper, type Controller, type KubeObject } from "../../../src/runtime/index.js";
+import { createLogger } from "../../../src/log.js";
+import { testCluster, type TestCluster } from "../../support/cluster.js";
+import { createTestNamespace, type TestNamespace } from "../../support/namespace.js";
+import { waitFor } from "../../support/wait.js";
+
+export type App = Application & KubeObject;
+
+export interface Harness {
+  c: TestCluster;
+  ns: TestNamespace;
+  /** An admin client that reads live from the API (field manager "test"). */
+  admin: Client;
+  mgr: Manager;
+  registry: Registry;
+  controller: Controller;
+  reconciler: ApplyReconciler;
+  /** Renders `objects` for Application `app` (labels added as the render controller would) and publishes status.render. */
+  publish(app: string, objects: KubeObject[], revision?: string): Promise<{ digest: string; url: string }>;
+  createApp(name: string, spec?: Partial<Application["spec"]>, annotations?: Record<string, string>): Promise<void>;
+  getApp(name: string): Promise<App | undefined>;
+  /** Waits until the Application's status satisfies `probe`, which returns a value when it does. */
+  waitApp<T>(name: string, what: string, probe: (app: App) => T | undefined | false, timeoutMs?: number): Promise<T>;
+  /** Write requests (POST/PUT/PATCH/DELETE) the manager's REST client has made so far. */
+  writes(): Promise<number>;
+  /** Reconciles of the apply controller finished so far. */
+  reconciles(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  prefix: string;
+  defaultServiceAccount?: string;
+  forbidCrossNamespaceRefs?: boolean;
+}
+
+export async function startHarness(o: HarnessOptions): Promise<Harness> {
+  const c = await testCluster();
+  await installCrds(c.kc);
+  const ns = await createTestNamespace(c, o.prefix);
+  const rest = RestClient.fromKubeConfig(c.kc, { qps: 100, burst: 100 });
+  const admin = new Client({ rest, mapper: new RestMapper(rest), fieldManager: "test" });
+  const dir = await mkdtemp(path.join(os.tmpdir(), "mooring-apply-test-"));
+  const storage = new ArtifactStorage({ root: dir });
+  await storage.init();
+  const server: RunningServer = await startArtifactServer("127.0.0.1:0", { root: dir });
+  const registry = new Registry();
+  const logger = createLogger({ level: (process.env.MOORING_TEST_LOG_LEVEL as "info") ?? "warn", format: "text" });
+  // Restricting the manager to the test namespace keeps it from seeing other tests' Applications.
+  const mgr = new Manager({ kubeConfig: c.kc, namespace: ns.name, registry, qps: 100, burst: 200, logger, gracefulShutdownTimeoutMs: 10_000 });
+  const { controller, reconciler } = registerApplyController(mgr, { defaultServiceAccount: o.defaultServiceAccount, forbidCrossNamespaceRefs: o.forbidCrossNamespaceRefs ?? false, concurrency: 4 });
+  const stop = new AbortController();
+  const running = mgr.start(stop.signal);
+  await mgr.elected;
+
+  const sumCounter = async (name: string, filter: (labels: Record<string, string | number>) => boolean) => {
+    const m = registry.getSingleMetric(name) as unknown as { get(): Promise<{ values: { value: number; labels: Record<string, string | number> }[] }> };
+    return (await m.get()).values.filter((v) => filter(v.labels)).reduce((a, v) => a + v.value, 0);
+  };
+
+  const h: Harness = {
+    c,
+    ns,
+    admin,
+    mgr,
+    registry,
+    controller,
+    reconciler,
+    async publish(app, objects, revision) {
+      const labelled = objects.map((obj) => ({
+        ...obj,
+        metadata: { ...obj.metadata, labels: { ...(obj.metadata?.labels ?? {}), "app.kubernetes.io/managed-by": "mooring", "delivery.mooring.dev/application": `${ns.name}.${app}` } },
+      }));
+      const bytes = Buffer.from(canonicalJson(labelled));
+      const stored = await storage.write({ kind: "application", namespace: ns.name, name: app }, (async function* () { yield bytes; })(), ".json");
+      const url = `http://127.0.0.1:${server.port}/${stored.path}`;
+      const rev = revision ?? `main@sha1:${randomBytes(20).toString("hex")}`;
+      await admin.applyStatus(
+        { apiVersion: "delivery.mooring.dev/v1alpha1", kind: "Application", metadata: { name: app, namespace: ns.name }, status: { render: { artifact: { url, digest: stored.digest, revision: rev, size: stored.size }, objects: objects.length, lastRenderedAt: new Date().toISOString().replace(/\.\d{3}Z$/, "Z") } } },
+        { fieldManager: FieldManagers.render, force: true },
+      );
+      return { digest: stored.digest, url };
+    },
+    async createApp(name, spec = {}, annotations) {
+      await admin.create({
+        apiVersion: "delivery.mooring.dev/v1alpha1",
+        kind: "Application",
+        metadata: { name, namespace: ns.name, ...(annotations ? { annotations } : {}) },
+        spec: { sourceRef: { kind: "GitRepository", name: "unused" }, ...spec },
+      });
+    },
+    async getApp(name) {
+      return admin.get<App>(ApplicationKind, name, ns.name);
+    },
+    async waitApp(name, what, probe, timeoutMs = 30_000) {
+      return waitFor(`${what} (Application ${ns.name}/${name})`, async () => {
+        const app = await h.getApp(name);
+        if (!app) return undefined;
+        const v = probe(app);
+        if (v === undefined || v === false) throw new Error(`status: ${JSON.stringify({ sync: { ...app.status?.sync, inventory: app.status?.sync?.inventory?.length }, health: app.status?.health, conditions: app.status?.conditions?.map((c) => `${c.type}=${c.status}/${c.reason}: ${c.message}`), history: app.status?.history?.slice(0, 2) })}`);
+        return v;
+      }, { timeoutMs, intervalMs: 250 });
+    },
+    writes: () => sumCounter("rest_client_requests_total", (l) => ["POST", "PUT", "PATCH", "DELETE"].includes(String(l.method))),
+    reconciles: () => sumCounter("controller_runtime_reconcile_total", (l) => l.controller === "apply"),
+    async stop() {
+      stop.abort();
+      await running.catch(() => {});
+      await server.close();
+      rest.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  return h;
+}
+
+/** Condition of an Application, or undefined. */
+export function condition(app: App, type: string): { status: string; reason: string; message: string } | undefined {
+  return (app.status?.conditions ?? []).find((c) => c.type === type);
+}
+
+export function configMap(name: string, data: Record<string, string>, extra: Partial<KubeObject> = {}): KubeObject {
+  return { apiVersion: "v1", kind: "ConfigMap", metadata: { name, ...(extra.metadata ?? {}) }, data };
+}
+
+export function deployment(name: string, opts: { replicas?: number; nodeSelector?: Record<string, string>; image?: string } = {}): KubeObject {
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name },
+    spec: {
+      replicas: opts.replicas ?? 1,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: {
+          containers: [{ name: "app", image: opts.image ?? "registry.example/app:1" }],
+          ...(opts.nodeSelector ? { nodeSelector: opts.nodeSelector } : {}),
+          // kwok's fake nodes carry this taint in some setups; tolerating it is harmless elsewhere.
+          tolerations: [{ key: "kwok.x-k8s.io/node", operator: "Exists", effect: "NoSchedule" }],
+        },
+      },
+    },
+  };
+}

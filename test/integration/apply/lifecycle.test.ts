@@ -1,0 +1,117 @@
+// The apply loop end to end on the real cluster: apply, update, prune, keep, the empty-render guard, a failing
+// apply, and the steady state that sends no write.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { Kinds, type KubeObject } from "../../../src/runtime/index.js";
+import { condition, configMap, deployment, startHarness, type Harness } from "./harness.js";
+
+let h: Harness;
+
+before(async () => {
+  h = await startHarness({ prefix: "apply-life" });
+});
+
+after(async () => {
+  await h?.stop();
+  await h?.ns.cleanup();
+});
+
+const serviceAccount = (name: string): KubeObject => ({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name } });
+const service = (name: string): KubeObject => ({ apiVersion: "v1", kind: "Service", metadata: { name }, spec: { selector: { app: name }, ports: [{ port: 80, targetPort: 8080 }] } });
+
+describe("apply, update, prune", () => {
+  const app = "web";
+  let firstDigest = "";
+
+  it("applies a new render: every object exists with Mooring's labels and field manager, inventory recorded, Ready once healthy", async () => {
+    await h.createApp(app);
+    firstDigest = (await h.publish(app, [deployment("web"), service("web"), configMap("web-config", { greeting: "hello" }), serviceAccount("web")])).digest;
+    const ready = await h.waitApp(app, "Ready=True", (a) => condition(a, "Ready")?.status === "True" && a, 60_000);
+    assert.equal(ready.status?.sync?.status, "Synced");
+    assert.deepEqual(ready.status?.sync?.inventory?.map((e) => e.id).sort(), [`${h.ns.name}_web__Service`, `${h.ns.name}_web__ServiceAccount`, `${h.ns.name}_web-config__ConfigMap`, `${h.ns.name}_web_apps_Deployment`].sort());
+    assert.equal(ready.status?.health?.status, "Healthy");
+    assert.equal(ready.status?.history?.[0]?.phase, "Succeeded");
+    assert.equal(ready.status?.history?.[0]?.digest, firstDigest);
+    const cm = await h.admin.get(Kinds.ConfigMap, "web-config", h.ns.name);
+    assert.deepEqual(cm?.data, { greeting: "hello" });
+    assert.equal(cm?.metadata?.labels?.["delivery.mooring.dev/application"], `${h.ns.name}.${app}`);
+    const managers = ((await h.admin.live().get(Kinds.ConfigMap, "web-config", h.ns.name))?.metadata?.managedFields as { manager: string; operation: string }[]).map((m) => `${m.manager}/${m.operation}`);
+    assert.ok(managers.includes("mooring/Apply"), `managers: ${managers.join(", ")}`);
+    assert.ok(ready.metadata?.finalizers?.includes("delivery.mooring.dev/finalizer"));
+  });
+
+  it("a second reconcile of the same digest sends no write to the API server", async () => {
+    // Let the status settle (health events may still arrive), then count.
+    await h.waitApp(app, "settled", (a) => condition(a, "Ready")?.status === "True");
+    await new Promise((r) => setTimeout(r, 1500));
+    const writesBefore = await h.writes();
+    const reconcilesBefore = await h.reconciles();
+    h.controller.enqueue({ namespace: h.ns.name, name: app });
+    h.controller.enqueue({ namespace: h.ns.name, name: app });
+    const { waitFor } = await import("../../support/wait.js");
+    await waitFor("another reconcile", async () => (await h.reconciles()) > reconcilesBefore);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(await h.writes(), writesBefore, "no POST/PUT/PATCH/DELETE after a reconcile with nothing new");
+  });
+
+  it("a changed render updates the objects", async () => {
+    await h.publish(app, [deployment("web"), service("web"), configMap("web-config", { greeting: "bonjour" }), serviceAccount("web")]);
+    const { waitFor } = await import("../../support/wait.js");
+    await waitFor("ConfigMap updated", async () => ((await h.admin.get(Kinds.ConfigMap, "web-config", h.ns.name))?.data as Record<string, string> | undefined)?.greeting === "bonjour");
+    const a = await h.waitApp(app, "history of two syncs", (a) => (a.status?.history?.length ?? 0) >= 2 && a);
+    assert.notEqual(a.status?.history?.[0]?.digest, firstDigest);
+    assert.match(a.status?.history?.[0]?.message ?? "", /configured/);
+  });
+
+  it("an object removed from the render is pruned, and leaves the inventory", async () => {
+    await h.publish(app, [deployment("web"), service("web"), configMap("web-config", { greeting: "bonjour" })]);
+    const { waitFor } = await import("../../support/wait.js");
+    await waitFor("ServiceAccount pruned", async () => (await h.admin.get(Kinds.ServiceAccount, "web", h.ns.name)) === undefined);
+    const a = await h.waitApp(app, "inventory of 3", (a) => a.status?.sync?.inventory?.length === 3 && a);
+    assert.ok(!a.status?.sync?.inventory?.some((e) => e.id.endsWith("_ServiceAccount")));
+    assert.match(a.status?.history?.[0]?.message ?? "", /pruned 1/);
+  });
+
+  it("an object annotated mooring.dev/prune: disabled is never pruned", async () => {
+    await h.publish(app, [deployment("web"), service("web"), configMap("web-config", { greeting: "bonjour" }), configMap("keep-me", { a: "1" }, { metadata: { annotations: { "mooring.dev/prune": "disabled" } } })]);
+    await h.waitApp(app, "keep-me applied", (a) => a.status?.sync?.inventory?.some((e) => e.id.includes("_keep-me_")));
+    await h.publish(app, [deployment("web"), service("web"), configMap("web-config", { greeting: "bonjour" })]);
+    await h.waitApp(app, "keep-me out of the inventory", (a) => !a.status?.sync?.inventory?.some((e) => e.id.includes("_keep-me_")) && condition(a, "Synced")?.status === "True");
+    assert.ok(await h.admin.get(Kinds.ConfigMap, "keep-me", h.ns.name), "the opted-out ConfigMap is still there");
+  });
+
+  it("an empty render over a non-empty inventory is refused (allowEmpty false) and nothing is deleted", async () => {
+    await h.publish(app, []);
+    const a = await h.waitApp(app, "Synced=False", (a) => condition(a, "Synced")?.status === "False" && a);
+    assert.match(condition(a, "Synced")!.message, /refusing to prune everything/);
+    assert.equal(condition(a, "Stalled")?.status, "True", "not retried: only a new render can fix it");
+    assert.ok(await h.admin.get(Kinds.ConfigMap, "web-config", h.ns.name));
+    assert.ok(await h.admin.get(Kinds.Deployment, "web", h.ns.name));
+    assert.equal(a.status?.sync?.inventory?.length, 3);
+  });
+
+  it("a failing apply leaves the previously applied objects in place and reports the object", async () => {
+    // A Service with an invalid port: the API server refuses it; the rest of the previous render must survive.
+    const bad: KubeObject = { apiVersion: "v1", kind: "Service", metadata: { name: "web" }, spec: { selector: { app: "web" }, ports: [{ port: 70000 }] } };
+    await h.publish(app, [deployment("web"), bad, configMap("web-config", { greeting: "hola" })]);
+    const a = await h.waitApp(app, "sync failure", (a) => a.status?.history?.[0]?.phase === "Failed" && !/refusing/.test(a.status.history[0].message ?? "") && a);
+    assert.match(condition(a, "Synced")!.message, /Service .*\/web: invalid/);
+    assert.equal(condition(a, "Ready")?.status, "False");
+    assert.ok(await h.admin.get(Kinds.Service, "web", h.ns.name), "the previous Service is still there");
+    assert.equal(a.status?.sync?.inventory?.length, 3, "nothing pruned after a failed apply");
+  });
+});
+
+describe("prune off", () => {
+  it("keeps objects that leave the render when the SyncPolicy says prune: false", async () => {
+    await h.admin.create({ apiVersion: "delivery.mooring.dev/v1alpha1", kind: "SyncPolicy", metadata: { name: "no-prune", namespace: h.ns.name }, spec: { automated: { prune: false } } });
+    await h.createApp("keeper", { syncPolicyRef: { name: "no-prune" } });
+    await h.publish("keeper", [configMap("keeper-a", { a: "1" }), configMap("keeper-b", { b: "2" })]);
+    await h.waitApp("keeper", "two objects applied", (a) => a.status?.sync?.inventory?.length === 2);
+    await h.publish("keeper", [configMap("keeper-a", { a: "1" })]);
+    const a = await h.waitApp("keeper", "second sync", (a) => (a.status?.history?.length ?? 0) >= 2 && a);
+    assert.match(a.status?.history?.[0]?.message ?? "", /kept \(prune is off\)/);
+    assert.ok(await h.admin.get(Kinds.ConfigMap, "keeper-b", h.ns.name), "keeper-b still exists");
+    assert.equal(a.status?.sync?.inventory?.length, 1);
+  });
+});
