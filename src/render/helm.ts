@@ -130,6 +130,9 @@ function renderChart(
     } catch (err) {
       throw templateError(err, t.file);
     }
+    if (Buffer.byteLength(text) > root.limits.maxOutputBytes) {
+      throw new RenderError(`rendered output is over the ${root.limits.maxOutputBytes}-byte limit`, { template: t.file, file: t.file });
+    }
     try {
       out.push(...objectsFromText(text, t.file, root.limits));
     } catch (err) {

@@ -663,6 +663,10 @@ function noTarget(target: JsonMap, where: string): RenderError {
 
 function anchored(pattern: unknown): RegExp | undefined {
   if (pattern === undefined || pattern === null || pattern === "") return undefined;
+  // Patterns come from the repository: refuse nested quantifiers, which can backtrack for minutes on one name.
+  if (/\([^)]*[+*}][^)]*\)\s*[+*{]/.test(String(pattern)) || String(pattern).length > 500) {
+    throw new RenderError(`patch target pattern ${JSON.stringify(pattern)} is too complex (nested quantifiers or over 500 characters)`);
+  }
   try {
     return new RegExp(`^(?:${String(pattern)})$`);
   } catch {

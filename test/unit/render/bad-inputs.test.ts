@@ -168,6 +168,14 @@ void describe("bad inputs", () => {
     fails(tree({ "kustomization.yaml": "helmCharts: []\n" }), "", {}, { message: /"helmCharts" is not supported/ });
   });
 
+  void it("a catastrophic-backtracking target pattern is refused", () => {
+    const dir = tree({
+      "kustomization.yaml": "resources:\n- a.yaml\npatches:\n- target:\n    name: (a+)+$\n  patch: '[]'\n",
+      "a.yaml": cm("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab"),
+    });
+    fails(dir, "", {}, { message: /too complex/ });
+  });
+
   void it("a patch whose target does not exist is refused", () => {
     const dir = tree({
       "kustomization.yaml": "resources:\n- a.yaml\npatches:\n- patch: |\n    apiVersion: v1\n    kind: ConfigMap\n    metadata:\n      name: nope\n    data: {a: b}\n",
