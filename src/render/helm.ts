@@ -7,6 +7,7 @@ import addFormats from "ajv-formats";
 import Handlebars from "handlebars";
 import { RenderError } from "./errors.js";
 import type { ArtifactRoot } from "./fs.js";
+import { DEFAULT_LIMITS } from "./limits.js";
 import { isMap, type JsonMap, type KubeObject } from "./objects.js";
 import { objectsFromText } from "./plain.js";
 import { parseYamlDocs, toYamlText } from "./yaml.js";
@@ -44,6 +45,17 @@ export function mergeValues(base: JsonMap, over: JsonMap): JsonMap {
     else out[k] = v;
   }
   return out;
+}
+
+/**
+ * Parses values text from outside the artifact (a ConfigMap or Secret key named by `valuesFrom`) with the same limits
+ * as files; `source` names it in errors, e.g. "ConfigMap apps/shop-values key values.yaml".
+ */
+export function parseValues(text: string, source: string, limits: Pick<ArtifactRoot["limits"], "maxAliasCount" | "maxDepth"> = DEFAULT_LIMITS): JsonMap {
+  const docs = parseYamlDocs(text, source, limits);
+  if (docs.length === 0) return {};
+  if (docs.length > 1 || !isMap(docs[0]!.value)) throw new RenderError("values must be one YAML map", { file: source });
+  return docs[0]!.value;
 }
 
 function readYamlMap(root: ArtifactRoot, file: string, optional: boolean): JsonMap {

@@ -17,7 +17,7 @@ export type { KubeObject, ScopeResolver } from "./objects.js";
 export { isClusterScoped } from "./objects.js";
 export { APPLICATION_LABEL, MANAGED_BY_LABEL, substituteObject, validateOutput, type PostRenderOptions, type RenderOutput } from "./post.js";
 export type { Overrides } from "./kustomize/index.js";
-export type { HelmOptions } from "./helm.js";
+export { parseValues, type HelmOptions } from "./helm.js";
 
 export type RenderType = "auto" | "plain" | "kustomize" | "helm";
 

@@ -2,7 +2,7 @@ import { describe, it, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import * as path from "node:path";
-import { render, RenderError } from "../../../src/render/index.js";
+import { parseValues, render, RenderError } from "../../../src/render/index.js";
 import { writeTree } from "./tree.js";
 
 const chart = {
@@ -159,5 +159,12 @@ void describe("helm-style renderer", () => {
       () => render(dir, "", { helm: { values: { replicas: 100, env: { A: 1 } } } }),
       (e: unknown) => e instanceof RenderError && /values\.replicas must be <= 50/.test(e.message) && /values\.env\.A must be string/.test(e.message),
     );
+  });
+
+  void it("parses valuesFrom text with the same protections, naming the source", () => {
+    assert.deepEqual(parseValues("a: 1\nb: {c: 0644}\n", "ConfigMap apps/v key values.yaml"), { a: 1, b: { c: 420 } });
+    assert.deepEqual(parseValues("", "x"), {});
+    assert.throws(() => parseValues("- 1\n", "ConfigMap apps/v key values.yaml"), /ConfigMap apps\/v key values.yaml: values must be one YAML map/);
+    assert.throws(() => parseValues("a: &a [1]\nb: [*a, *a, *a]\n", "Secret s", { maxAliasCount: 2, maxDepth: 10 }), /alias/i);
   });
 });
