@@ -10,7 +10,7 @@ import { createLogger } from "../../src/log.js";
 import { Kinds, type KubeObject, Manager, computeStatus, getCondition } from "../../src/runtime/index.js";
 import { FIELD_MANAGER, FINALIZER, Greeting, type GreetingObject, addGreetingController, configMapName, installCrd } from "./operator.js";
 
-const quiet = createLogger({ level: "error", stream: new Writable({ write: (_c, _e, cb) => cb() }) });
+const quiet = process.env.RT_DEBUG ? createLogger({ level: "debug", format: "text" }) : createLogger({ level: "error", stream: new Writable({ write: (_c, _e, cb) => cb() }) });
 let c: TestCluster;
 let ns: TestNamespace;
 let mgr: Manager;

@@ -84,7 +84,8 @@ export interface FinalizerHandlers<T extends KubeObject> {
 
 /**
  * The whole finalizer protocol in one exhaustive match on { has finalizer, being deleted }:
- *   not deleting, no finalizer → add it and return (the write triggers the next reconcile);
+ *   not deleting, no finalizer → add it, then apply (adding a finalizer does not bump the generation, so a
+ *                                generationChanged predicate would filter the event it causes: do not wait for it);
  *   not deleting, finalizer    → apply;
  *   deleting, finalizer        → cleanup, then remove the finalizer (only if cleanup succeeded);
  *   deleting, no finalizer     → nothing left to do.
@@ -93,8 +94,9 @@ export async function withFinalizer<T extends KubeObject>(client: Client, obj: T
   const has = hasFinalizer(obj, finalizer);
   const deleting = isDeleting(obj);
   if (!deleting && !has) {
-    await addFinalizer(client, obj, finalizer, o);
-    return {};
+    const updated = await addFinalizer(client, obj, finalizer, o);
+    if (!updated) return {}; // deleted meanwhile
+    return (await h.apply(updated)) ?? {};
   }
   if (!deleting && has) return (await h.apply(obj)) ?? {};
   if (deleting && has) {
