@@ -29,7 +29,8 @@ export function postRender(root: ArtifactRoot, objects: KubeObject[], opts: Post
   if (opts.overrides && hasOverrides(opts.overrides)) out = applyOverrides(root, out, opts.overrides, { scope: opts.scope });
   if (opts.substitute !== undefined) out = out.map((o) => substituteObject(o, opts.substitute!));
   if (opts.targetNamespace) {
-    for (const o of out) if (!isClusterScoped(o.apiVersion, o.kind, opts.scope)) o.metadata.namespace = opts.targetNamespace;
+    const scope = withRenderedCrds(out, opts.scope);
+    for (const o of out) if (!isClusterScoped(o.apiVersion, o.kind, scope)) o.metadata.namespace = opts.targetNamespace;
   }
   if (opts.application) {
     const value = `${opts.application.namespace}.${opts.application.name}`;
@@ -37,6 +38,17 @@ export function postRender(root: ArtifactRoot, objects: KubeObject[], opts: Post
   }
   validateOutput(out, root.limits);
   return out;
+}
+
+/** Scope of custom kinds defined by CustomResourceDefinitions in the same output, before the caller's resolver. */
+function withRenderedCrds(objects: readonly KubeObject[], caller?: ScopeResolver): ScopeResolver {
+  const crds = new Map<string, boolean>();
+  for (const o of objects) {
+    if (o.kind !== "CustomResourceDefinition" || !isMap(o.spec)) continue;
+    const names = isMap(o.spec.names) ? o.spec.names : {};
+    if (typeof o.spec.group === "string" && typeof names.kind === "string") crds.set(`${o.spec.group}|${names.kind}`, o.spec.scope === "Cluster");
+  }
+  return (group, kind) => crds.get(`${group}|${kind}`) ?? caller?.(group, kind);
 }
 
 function hasOverrides(o: Overrides): boolean {

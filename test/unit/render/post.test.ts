@@ -62,6 +62,20 @@ void describe("post-render steps", () => {
     assert.deepEqual(ns, { web: "team", settings: "team", reader: undefined, cw: undefined, w: "team" });
   });
 
+  void it("targetNamespace knows the scope of kinds whose CRD is in the same output", () => {
+    const t2 = writeTree({
+      "crd.yaml":
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: gadgets.example.com\nspec:\n  group: example.com\n  scope: Cluster\n  names: {kind: Gadget, plural: gadgets}\n  versions: []\n",
+      "g.yaml": "apiVersion: example.com/v1\nkind: Gadget\nmetadata:\n  name: g\n---\napiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n",
+    });
+    try {
+      const ns = Object.fromEntries(render(t2.dir, "", { targetNamespace: "team" }).objects.map((o) => [o.kind, o.metadata.namespace]));
+      assert.deepEqual(ns, { CustomResourceDefinition: undefined, Gadget: undefined, Widget: "team" });
+    } finally {
+      t2.cleanup();
+    }
+  });
+
   void it("substitutes ${var} and ${var:=default}, keeps $${var} literal", () => {
     const out = render(t.dir, "", { substitute: { cluster_name: "c1" } });
     const env = (out.objects[0]!.spec as { template: { spec: { containers: { env: { value: string }[] }[] } } }).template.spec.containers[0]!.env;
