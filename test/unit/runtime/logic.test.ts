@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Backoff } from "../../../src/runtime/backoff.js";
 import { FakeClock } from "../../../src/runtime/clock.js";
-import { computeStatus, markReady, markReconciling, markStalled, setCondition } from "../../../src/runtime/conditions.js";
+import { computeStatus, markReady, markReconciling, markStalled, setCondition, type StatusWithConditions } from "../../../src/runtime/conditions.js";
 import { LabelSelector } from "../../../src/runtime/labels.js";
 import { ownerRequests } from "../../../src/runtime/builder.js";
 import { Kinds, type KubeObject, resourcePath } from "../../../src/runtime/kinds.js";
@@ -76,7 +76,7 @@ describe("conditions", () => {
 
   it("follows kstatus: Reconciling/Stalled abnormal-true, Ready positive, observedGeneration recorded", () => {
     const now = Date.parse("2026-01-01T00:00:00Z");
-    let s = markReconciling({}, 3, "Progressing", "working", now);
+    let s: StatusWithConditions = markReconciling({}, 3, "Progressing", "working", now);
     assert.equal(computeStatus({ metadata: { generation: 3 }, status: s }), "InProgress");
     assert.equal(s.observedGeneration, 3);
     s = markStalled(s, 3, "BadSpec", "cannot", now);
@@ -158,5 +158,21 @@ describe("backoff and helpers", () => {
     assert.equal(resourcePath(Kinds.Namespace, undefined, "x"), "/api/v1/namespaces/x");
     assert.equal(resourcePath(Kinds.ConfigMap), "/api/v1/configmaps");
     assert.throws(() => resourcePath(Kinds.Namespace, "ns"), /cluster-scoped/);
+  });
+});
+
+describe("documented defaults", () => {
+  it("leader election defaults to 15 s / 10 s / 2 s and refuses inconsistent durations", async () => {
+    const { LeaderElector } = await import("../../../src/runtime/leaderelection.js");
+    const le = new LeaderElector({} as never, { namespace: "ns", name: "lease", identity: "me" });
+    const fields = le as unknown as { leaseDuration: number; renewDeadline: number; retryPeriod: number };
+    assert.deepEqual([fields.leaseDuration, fields.renewDeadline, fields.retryPeriod], [15_000, 10_000, 2_000]);
+    assert.throws(() => new LeaderElector({} as never, { namespace: "ns", name: "l", leaseDurationMs: 5000, renewDeadlineMs: 6000 }), /leaseDuration > renewDeadline/);
+  });
+
+  it("reflector backoff defaults to 800 ms doubling to 30 s", () => {
+    const b = new Backoff({ clock: new FakeClock(), random: () => 0 });
+    const d = Array.from({ length: 8 }, () => b.next());
+    assert.deepEqual(d, [800, 1600, 3200, 6400, 12800, 25600, 30000, 30000]);
   });
 });
