@@ -110,7 +110,7 @@ export function registerRenderCommands(program: Command): void {
     .option("--values <file>", "chart values file, merged in order (repeatable)", collect, [])
     .option("--set <key=value>", "chart value, merged last (repeatable)", collect, [])
     .option("--root <dir>", "directory paths may not leave, like the controller's artifact (default: the enclosing Git work tree)")
-    .option("--namespace <ns>", "target namespace for namespaced objects (and the chart's release namespace)")
+    .option("--namespace <ns>", "namespace for namespaced objects that set none (and the chart's release namespace)")
     .option("--release <name>", "chart release name (default: the chart name)")
     .option("--application <namespace/name>", "add Mooring's labels as for this Application")
     .option("--digest", "print the output digest as a trailing YAML comment")

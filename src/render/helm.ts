@@ -17,7 +17,7 @@ export interface HelmOptions {
   releaseName?: string;
   /** Release namespace (default "default"). */
   namespace?: string;
-  /** Root-relative values files, merged in order after the chart's values.yaml. */
+  /** Values files relative to the chart directory (spec.path), merged in order after the chart's values.yaml. */
   valuesFiles?: string[];
   /** Values from referenced ConfigMaps/Secrets, resolved by the caller, merged after valuesFiles. */
   valuesFrom?: JsonMap[];
@@ -90,7 +90,8 @@ function readChart(root: ArtifactRoot, dir: string): ChartMeta {
 export function renderHelm(root: ArtifactRoot, dir: string, opts: HelmOptions = {}): KubeObject[] {
   const chart = readChart(root, dir);
   let values = readYamlMap(root, join(dir, "values.yaml"), true);
-  for (const f of opts.valuesFiles ?? []) values = mergeValues(values, readYamlMap(root, root.resolve(f, "", "values file"), false));
+  // valuesFiles are relative to the chart directory (spec.path), and may not leave the artifact.
+  for (const f of opts.valuesFiles ?? []) values = mergeValues(values, readYamlMap(root, root.resolve(f, dir, "values file"), false));
   for (const v of opts.valuesFrom ?? []) values = mergeValues(values, v);
   if (opts.values) values = mergeValues(values, opts.values);
   const release = { name: opts.releaseName ?? chart.name, namespace: opts.namespace ?? "default", service: "Mooring" };

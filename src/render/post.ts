@@ -13,8 +13,13 @@ export const APPLICATION_LABEL = "delivery.mooring.dev/application";
 export interface PostRenderOptions {
   /** The owning Application; its labels are added when set. */
   application?: { namespace: string; name: string };
-  /** Namespace for every namespaced object. */
+  /** Namespace for namespaced objects (see namespaceMode). */
   targetNamespace?: string;
+  /**
+   * "fill" (default, the Application API's meaning): only namespaced objects that set no namespace get
+   * targetNamespace. "override": every namespaced object gets it, whatever it set.
+   */
+  namespaceMode?: "fill" | "override";
   /** Scope of kinds the built-in list does not know (CRDs). */
   scope?: ScopeResolver;
   overrides?: Overrides;
@@ -30,7 +35,11 @@ export function postRender(root: ArtifactRoot, objects: KubeObject[], opts: Post
   if (opts.substitute !== undefined) out = out.map((o) => substituteObject(o, opts.substitute!));
   if (opts.targetNamespace) {
     const scope = withRenderedCrds(out, opts.scope);
-    for (const o of out) if (!isClusterScoped(o.apiVersion, o.kind, scope)) o.metadata.namespace = opts.targetNamespace;
+    const override = opts.namespaceMode === "override";
+    for (const o of out) {
+      if (isClusterScoped(o.apiVersion, o.kind, scope)) continue;
+      if (override || !o.metadata.namespace) o.metadata.namespace = opts.targetNamespace;
+    }
   }
   if (opts.application) {
     const value = `${opts.application.namespace}.${opts.application.name}`;

@@ -23,7 +23,7 @@ void describe("rendered objects pass server-side dry run", () => {
   });
 
   async function dryRun(dir: string, p: string, opts: RenderOptions): Promise<number> {
-    const out = render(dir, p, { targetNamespace: ns.name, application: { namespace: ns.name, name: "dry-run" }, ...opts });
+    const out = render(dir, p, { targetNamespace: ns.name, namespaceMode: "override", application: { namespace: ns.name, name: "dry-run" }, ...opts });
     assert.ok(out.objects.length > 0);
     for (const o of out.objects) {
       try {

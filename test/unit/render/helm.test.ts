@@ -167,4 +167,21 @@ void describe("helm-style renderer", () => {
     assert.throws(() => parseValues("- 1\n", "ConfigMap apps/v key values.yaml"), /ConfigMap apps\/v key values.yaml: values must be one YAML map/);
     assert.throws(() => parseValues("a: &a [1]\nb: [*a, *a, *a]\n", "Secret s", { maxAliasCount: 2, maxDepth: 10 }), /alias/i);
   });
+
+  void it("resolves valuesFiles relative to the chart directory (spec.path), never outside the artifact", () => {
+    const t2 = writeTree({
+      "deploy/app/Chart.yaml": "name: app\nversion: 1.0.0\n",
+      "deploy/app/values.yaml": "a: chart\nb: chart\n",
+      "deploy/app/values-prod.yaml": "a: prod\n",
+      "deploy/shared.yaml": "b: shared\n",
+      "deploy/app/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  a: {{values.a}}\n  b: {{values.b}}\n",
+    });
+    try {
+      const out = render(t2.dir, "deploy/app", { helm: { valuesFiles: ["values-prod.yaml", "../shared.yaml"] } });
+      assert.deepEqual(out.objects[0]!.data, { a: "prod", b: "shared" });
+      assert.throws(() => render(t2.dir, "deploy/app", { helm: { valuesFiles: ["../../../x.yaml"] } }), /escapes the artifact root/);
+    } finally {
+      t2.cleanup();
+    }
+  });
 });

@@ -56,8 +56,14 @@ void describe("post-render steps", () => {
   after(() => t.cleanup());
   const scope = (group: string, kind: string): boolean | undefined => (group === "example.com" ? kind.startsWith("Cluster") : undefined);
 
-  void it("targetNamespace sets namespaced objects only (built-in list plus the caller's resolver)", () => {
+  void it("targetNamespace fills namespaced objects that set none (built-in list plus the caller's resolver)", () => {
     const out = render(t.dir, "", { targetNamespace: "team", scope, substitute: { cluster_name: "c1" } });
+    const ns = Object.fromEntries(out.objects.map((o) => [o.metadata.name, o.metadata.namespace]));
+    assert.deepEqual(ns, { web: "original", settings: "original", reader: undefined, cw: undefined, w: "team" });
+  });
+
+  void it("targetNamespace with namespaceMode override replaces every namespaced object's namespace", () => {
+    const out = render(t.dir, "", { targetNamespace: "team", namespaceMode: "override", scope, substitute: { cluster_name: "c1" } });
     const ns = Object.fromEntries(out.objects.map((o) => [o.metadata.name, o.metadata.namespace]));
     assert.deepEqual(ns, { web: "team", settings: "team", reader: undefined, cw: undefined, w: "team" });
   });
