@@ -9,6 +9,7 @@ import git, { Errors } from "isomorphic-git";
 import { authHeaders, secretValues, type Credentials } from "./credentials.js";
 import { SourceError, redactUrl, scrub } from "./errors.js";
 import { Transport, type TransportStats } from "./http.js";
+import { fetchPack, supportsStreamingPack } from "./pack.js";
 import { refAtCommit, type RemoteRefs, type ResolvedRef } from "./refs.js";
 
 export interface GitOptions {
@@ -101,9 +102,11 @@ export function classify(err: unknown, url: string, what: string, creds?: Creden
 /** Lists the remote's refs with annotated tags peeled and HEAD's target: one HTTP request (protocol v1). */
 export async function listRemoteRefs(url: string, opts: GitOptions): Promise<RemoteRefs> {
   return withTransport(url, opts, "listing refs of", async (http) => {
-    const refs = await git.listServerRefs({ http, url, protocolVersion: 1, symrefs: true, peelTags: true });
-    const out: RemoteRefs = { refs: new Map() };
-    for (const r of refs) {
+    // Protocol v1: the advertisement is one GET and carries refs, peeled tags, HEAD's target and capabilities.
+    const info = await git.getRemoteInfo2({ http, url, protocolVersion: 1 });
+    const capabilities = Object.entries(info.capabilities).map(([k, v]) => (v === true ? k : `${k}=${String(v)}`));
+    const out: RemoteRefs = { refs: new Map(), capabilities };
+    for (const r of info.refs ?? []) {
       if (r.ref === "HEAD" && r.target) out.head = r.target;
       out.refs.set(r.ref, { oid: r.oid, ...(r.peeled ? { peeled: r.peeled } : {}) });
     }
@@ -126,6 +129,26 @@ export async function fetchCommit(url: string, resolved: ResolvedRef, remote: Re
     await git.addRemote({ fs, gitdir, remote: "origin", url: redactUrl(url) });
     const commit = await withTransport(url, opts, "fetching", async (http) => {
       const tipRef = resolved.fullRef ?? (remote ? refAtCommit(remote, resolved.commit) : undefined);
+      if (remote && supportsStreamingPack(remote.capabilities, 1)) {
+        const caps = remote.capabilities!;
+        const tipOid = tipRef ? remote.refs.get(tipRef)?.oid : undefined;
+        if (tipOid) {
+          await fetchPack(http, url, gitdir, tipOid, caps, 1, cache);
+          return peel(gitdir, cache, tipOid);
+        }
+        try {
+          await fetchPack(http, url, gitdir, resolved.commit, caps, 1, cache);
+          return resolved.commit;
+        } catch (err) {
+          if (!(err instanceof SourceError && err.reason === "RefNotFound") || http.failure) throw err;
+        }
+        // The server refused a want for an unadvertised SHA: fetch the default branch's history and look there.
+        const head = remote.head ? remote.refs.get(remote.head) : remote.refs.get("HEAD");
+        if (!head) throw new SourceError("RefNotFound", `commit ${resolved.commit} is not a ref's tip and ${redactUrl(url)} has no default branch to search`);
+        await fetchPack(http, url, gitdir, head.oid, caps, undefined, cache);
+        return resolved.commit;
+      }
+      // Servers that do not advertise side-band/shallow: isomorphic-git's own fetch (its own discovery request).
       if (tipRef) {
         const res = await git.fetch({ fs, http, gitdir, url, ref: tipRef, singleBranch: true, depth: 1, tags: false, cache });
         return peel(gitdir, cache, res.fetchHead ?? resolved.commit);

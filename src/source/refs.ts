@@ -27,6 +27,8 @@ export interface RemoteRefs {
   refs: Map<string, RemoteRef>;
   /** What the remote's HEAD points to (`refs/heads/main`), when it says. */
   head?: string;
+  /** The server's advertised capabilities (`side-band-64k`, `shallow`, `agent=git/2.39`). */
+  capabilities?: string[];
 }
 
 export type RefKind = "branch" | "tag" | "semver" | "commit" | "name" | "head";

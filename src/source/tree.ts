@@ -65,7 +65,8 @@ export async function commitEntries(gitdir: string, cache: object, commit: strin
     const { blob } = await git.readBlob({ fs, gitdir, oid: c.tree, filepath: REPO_IGNORE_FILE, cache });
     repoIgnore = Buffer.from(blob).toString("utf8");
   } catch (err) {
-    if (!(err instanceof Errors.NotFoundError)) throw err;
+    // An unsafe tree is reported by the walk below, with the path that makes it unsafe.
+    if (!(err instanceof Errors.NotFoundError) && !(err instanceof Errors.UnsafeFilepathError)) throw err;
   }
   const ig = ignoreMatcher(specIgnore, repoIgnore);
   const entries: TarEntry[] = [];

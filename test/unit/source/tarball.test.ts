@@ -4,40 +4,9 @@ import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises"
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { Readable } from "node:stream";
-import zlib from "node:zlib";
-import tar from "tar-stream";
+import { collect, listTarGz } from "./tar-helpers.js";
 import { FIXED_MTIME, UnsafePathError, assertSafePath, directoryEntries, writeTarGz, type TarEntry } from "../../../src/artifact/tarball.js";
 import { ignoreMatcher } from "../../../src/source/tree.js";
-
-export async function collect(stream: AsyncIterable<Buffer | Uint8Array>): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const c of stream) parts.push(Buffer.from(c));
-  return Buffer.concat(parts);
-}
-
-export interface Listed {
-  name: string;
-  type: string;
-  mode: number;
-  mtime: number;
-  uid: number;
-  gid: number;
-  linkname: string | null;
-  content: string;
-}
-
-export async function listTarGz(buf: Buffer): Promise<Listed[]> {
-  const ex = tar.extract();
-  const out: Listed[] = [];
-  Readable.from([zlib.gunzipSync(buf)]).pipe(ex);
-  for await (const entry of ex) {
-    const content = (await collect(entry as unknown as AsyncIterable<Buffer>)).toString();
-    const h = entry.header;
-    out.push({ name: h.name, type: h.type, mode: h.mode, mtime: h.mtime.getTime(), uid: h.uid, gid: h.gid, linkname: h.linkname ?? null, content });
-  }
-  return out;
-}
 
 const file = (p: string, content: string, executable = false): TarEntry => ({
   path: p,
