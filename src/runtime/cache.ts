@@ -91,6 +91,11 @@ export class Cache {
     return [...this.informers.values()].every((i) => i.hasSynced());
   }
 
+  /** Kinds (with namespace) whose informer has not synced yet. */
+  unsynced(): string[] {
+    return [...this.informers.values()].filter((i) => !i.hasSynced()).map((i) => `${i.kind.kind}${i.namespace ? ` in ${i.namespace}` : ""}`);
+  }
+
   /** Waits until every informer has listed once. */
   async waitForSync(signal?: AbortSignal): Promise<void> {
     await Promise.all([...this.informers.values()].map((i) => i.waitForSync(signal)));
@@ -101,8 +106,12 @@ export class Cache {
     await Promise.all(this.runs);
   }
 
-  private async synced(kind: KindDescriptor, sel?: Selection): Promise<Informer> {
+  private async synced(kind: KindDescriptor, sel?: Selection, namespace?: string): Promise<Informer> {
     if (!this.signal) throw new Error(`the cache is not started; start the manager (or cache) before reading ${kind.kind} objects from it`);
+    const scope = this.opts.namespace;
+    if (kind.namespaced && scope && namespace && namespace !== scope) {
+      throw new Error(`the cache only holds namespace "${scope}"; ${kind.kind} objects in "${namespace}" are not in it — read them with client.live()`);
+    }
     const inf = this.informerFor(kind, sel);
     await inf.waitForSync(this.signal);
     return inf;
@@ -110,13 +119,13 @@ export class Cache {
 
   /** An object from the cache, or undefined. Starts (and waits for) the kind's informer on first use. */
   async get<T extends KubeObject = KubeObject>(kind: KindDescriptor, name: string, namespace?: string): Promise<T | undefined> {
-    const inf = await this.synced(kind);
+    const inf = await this.synced(kind, undefined, namespace);
     return inf.store.get(kind.namespaced ? `${namespace}/${name}` : name) as T | undefined;
   }
 
   /** Objects from the cache, optionally in one namespace and matching a label selector. */
   async list<T extends KubeObject = KubeObject>(kind: KindDescriptor, o: { namespace?: string; labelSelector?: string } = {}): Promise<T[]> {
-    const inf = await this.synced(kind);
+    const inf = await this.synced(kind, undefined, o.namespace);
     let items = o.namespace ? inf.store.byIndex("namespace", o.namespace) : inf.store.list();
     if (o.labelSelector) {
       const sel = LabelSelector.parse(o.labelSelector);

@@ -125,6 +125,11 @@ export class Controller {
     this.log.info("all workers finished");
   }
 
+  /** Aborts the signal of every reconcile in flight (e.g. when leadership is lost and nothing may be written). */
+  abortInFlight(reason: string): void {
+    for (const c of this.inflight) c.abort(new Error(reason));
+  }
+
   private async stop(): Promise<void> {
     for (const u of this.unsubscribe.splice(0)) u();
     const drainMs = this.opts.drainTimeoutMs ?? 30_000;

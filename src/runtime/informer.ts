@@ -90,6 +90,11 @@ export class Informer<T extends KubeObject = KubeObject> {
     this.path = resourcePath(kind, kind.namespaced ? opts.namespace : undefined);
   }
 
+  /** The namespace watched ("" for all namespaces or a cluster-scoped kind). */
+  get namespace(): string {
+    return this.opts.namespace ?? "";
+  }
+
   get watchState(): WatchState {
     return this.state;
   }

@@ -41,6 +41,8 @@ export interface ManagerOptions {
   healthAddr?: string;
   /** Only objects of the controllers' `for` kinds matching this selector are reconciled here (sharding). */
   shardLabelSelector?: string;
+  /** start() fails when the caches have not synced within this time (default 2 min, like controller-runtime). */
+  cacheSyncTimeoutMs?: number;
   /** Upper bound for the whole graceful stop, including in-flight reconciles (default 30 s). */
   gracefulShutdownTimeoutMs?: number;
   registry?: Registry;
@@ -181,11 +183,7 @@ export class Manager implements ControllerHost {
     try {
       await this.startServers();
       this.cache.start(stop.signal);
-      try {
-        await this.cache.waitForSync(stop.signal);
-      } catch (err) {
-        if (!stop.signal.aborted) throw err;
-      }
+      await this.waitForCaches(stop.signal);
       this.logger.info("caches synced");
       for (const r of this.runnables.filter((r) => !r.needLeader)) tasks.push(this.guard("runnable", r.run(stop.signal)));
       if (this.elector && !stop.signal.aborted) {
@@ -193,6 +191,8 @@ export class Manager implements ControllerHost {
           const leading = this.elector.hold(stop.signal).then((outcome) => {
             if (outcome === "lost") {
               lost = true;
+              // Another replica may already lead: in-flight reconciles must not keep writing while we drain.
+              for (const c of this.controllers) c.abortInFlight("leader election lost");
               stop.abort(new LeaderElectionLostError("leader election lost"));
             }
           });
@@ -213,6 +213,20 @@ export class Manager implements ControllerHost {
     if (lost) {
       (this.opts.exit ?? ((code: number) => process.exit(code)))(1);
       throw new LeaderElectionLostError(`lost the leader election lease ${this.opts.leaderElection?.namespace}/${this.opts.leaderElection?.name}; controllers stopped`);
+    }
+  }
+
+  private async waitForCaches(signal: AbortSignal): Promise<void> {
+    const limit = this.opts.cacheSyncTimeoutMs ?? 120_000;
+    const timeout = AbortSignal.timeout(limit);
+    try {
+      await this.cache.waitForSync(AbortSignal.any([signal, timeout]));
+    } catch (err) {
+      if (signal.aborted) return;
+      if (timeout.aborted) {
+        throw new Error(`caches did not sync within ${limit} ms (unsynced: ${this.cache.unsynced().join(", ")}); check RBAC (list/watch) for these kinds and that their CRDs are installed`);
+      }
+      throw err;
     }
   }
 

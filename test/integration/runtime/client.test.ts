@@ -2,6 +2,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import { testCluster, type TestCluster } from "../../support/cluster.js";
 import { createTestNamespace, type TestNamespace } from "../../support/namespace.js";
 import { waitFor } from "../../support/wait.js";
@@ -9,6 +10,7 @@ import {
   ApiError,
   Client,
   EventRecorder,
+  FakeClock,
   Kinds,
   NoKindMatchError,
   RestClient,
@@ -100,6 +102,22 @@ describe("client writes", () => {
     const items = await waitFor("RBAC to allow the ServiceAccount", async () => asSa.list(Kinds.ConfigMap, { namespace: ns.name }));
     assert.ok(items.some((i) => i.metadata?.name === "kube-root-ca.crt"));
     await assert.rejects(asSa.create({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "nope", namespace: ns.name } }), (e) => isForbidden(e));
+  });
+});
+
+describe("client-side rate limit", () => {
+  it("holds requests over the QPS/burst limit until the bucket refills (injected clock)", async () => {
+    const clock = new FakeClock(Date.now());
+    const limited = RestClient.fromKubeConfig(c.kc, { qps: 1, burst: 2, clock });
+    const done: number[] = [];
+    const reqs = [0, 1, 2].map((i) => limited.request("GET", `/api/v1/namespaces/${ns.name}`).then(() => done.push(i)));
+    await waitFor("the burst to go through", () => done.length === 2);
+    await sleep(300);
+    assert.equal(done.length, 2, "the third request waits for a token while the clock stands still");
+    clock.advance(1000);
+    await waitFor("the third request once a token is back", () => done.length === 3);
+    await Promise.all(reqs);
+    limited.close();
   });
 });
 

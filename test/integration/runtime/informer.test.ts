@@ -147,5 +147,6 @@ describe("shared cache", () => {
     const secrets = await cache.list(Kinds.Secret, { namespace: ns.name });
     assert.ok(Array.isArray(secrets));
     assert.equal(cache.size, 3);
+    await assert.rejects(cache.get(Kinds.ConfigMap, "x", "kube-system"), /only holds namespace/);
   });
 });

@@ -96,6 +96,13 @@ describe("manager", () => {
     assert.equal(finished, true, "the reconcile in flight when the stop came ran to completion");
   });
 
+  it("fails to start, naming the kind, when a cache cannot sync in time", async () => {
+    const mgr = manager({ cacheSyncTimeoutMs: 1500, informer: { backoff: { initialMs: 100, maxMs: 200 } } });
+    const Missing = { group: "missing.mooring.dev", version: "v1", kind: "Missing", plural: "missings", namespaced: true };
+    mgr.controller("missing").for(Missing).build(async () => ({}));
+    await assert.rejects(mgr.start(new AbortController().signal), /caches did not sync within 1500 ms \(unsynced: Missing in rt-mgr-/);
+  });
+
   it("builder refuses an incomplete description with a message saying what to do", () => {
     const mgr = manager();
     assert.throws(() => mgr.controller("x").owns(Kinds.Secret).build(async () => ({})), /call for\(kind\)/);
