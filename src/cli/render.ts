@@ -105,7 +105,7 @@ export function registerRenderCommands(program: Command): void {
   program
     .command("render")
     .description("render a directory (plain manifests, a kustomization or a Handlebars chart) and print the objects")
-    .argument("<dir>", "directory to render (the root of what the controller would render)")
+    .argument("<dir>", "directory (or manifest file) to render, inside --root")
     .addOption(new Option("--type <type>", "renderer").choices(["auto", "plain", "kustomize", "helm"]).default("auto"))
     .option("--values <file>", "chart values file, merged in order (repeatable)", collect, [])
     .option("--set <key=value>", "chart value, merged last (repeatable)", collect, [])
