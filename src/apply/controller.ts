@@ -69,7 +69,7 @@ interface Memory {
   /** Manual-sync requests already handled (also recorded in history). */
   handledManual?: string;
   /** Parsed objects of the last downloaded digest. */
-  rendered?: { digest: string; objects: KubeObject[] };
+  rendered?: { digest: string; objects: KubeObject[]; ids?: Set<string> };
   /** Health-check informers registered for this Application. */
   healthChecks: Set<string>;
 }
@@ -342,9 +342,10 @@ export class ApplyReconciler {
     }
 
     // Health of what is applied (pending prunes excluded), from the informer cache or the fresh apply answers.
-    const renderedIds = mem.rendered && artifact && mem.rendered.digest === artifact.digest ? new Set(mem.rendered.objects.map((o) => idOf(refOf(o)))) : undefined;
+    const renderedIds = mem.rendered && artifact && mem.rendered.digest === artifact.digest ? await this.renderedIds(mem.rendered, app) : undefined;
     const current = renderedIds ? nextInventory.filter((e) => renderedIds.has(e.id)) : nextInventory;
-    let health = await this.assess(app, current, freshObjects, ctx.signal);
+    let health: Health =
+      nextInventory.length === 0 && !nextHistory.some((e) => e.phase === "Succeeded") ? { status: "Unknown", message: "nothing has been applied yet" } : await this.assess(app, current, freshObjects, ctx.signal);
 
     // pruneLast: prune what left the render once everything else is healthy.
     if (renderedIds && eff.prune && eff.pruneLast && outcome.kind !== "failed" && !app.spec.suspend && health.status === "Healthy") {
@@ -470,6 +471,26 @@ export class ApplyReconciler {
       items.push({ object: describeRef(kind.namespaced ? ref : { ...ref, namespace: "" }), ...assessHealth(inf.store.get(kind.namespaced ? `${namespace}/${hc.name}` : hc.name)) });
     }
     return aggregateHealth(items);
+  }
+
+  /** Inventory ids of the rendered objects, namespaces defaulted as the applier does. */
+  private async renderedIds(rendered: NonNullable<Memory["rendered"]>, app: Application): Promise<Set<string>> {
+    if (rendered.ids) return rendered.ids;
+    const defaultNs = app.spec.targetNamespace ?? app.metadata!.namespace!;
+    const ids = new Set<string>();
+    for (const o of rendered.objects) {
+      const ref = refOf(o);
+      if (!ref.namespace) {
+        try {
+          if ((await this.mgr.mapper.kindForObject(o)).namespaced) ref.namespace = defaultNs;
+        } catch (err) {
+          if (!(err instanceof NoKindMatchError)) throw err;
+        }
+      }
+      ids.add(idOf(ref));
+    }
+    rendered.ids = ids;
+    return ids;
   }
 
   private async objectsOf(mem: Memory, artifact: { url: string; digest: string }, signal: AbortSignal): Promise<KubeObject[]> {

@@ -32,6 +32,7 @@ export interface Harness {
   publish(app: string, objects: KubeObject[], revision?: string): Promise<{ digest: string; url: string }>;
   createApp(name: string, spec?: Partial<Application["spec"]>, annotations?: Record<string, string>): Promise<void>;
   getApp(name: string): Promise<App | undefined>;
+  createPolicy(name: string, spec: Record<string, unknown>): Promise<void>;
   /** Waits until the Application's status satisfies `probe`, which returns a value when it does. */
   waitApp<T>(name: string, what: string, probe: (app: App) => T | undefined | false, timeoutMs?: number): Promise<T>;
   /** Write requests (POST/PUT/PATCH/DELETE) the manager's REST client has made so far. */
@@ -101,6 +102,9 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
         metadata: { name, namespace: ns.name, ...(annotations ? { annotations } : {}) },
         spec: { sourceRef: { kind: "GitRepository", name: "unused" }, ...spec },
       });
+    },
+    async createPolicy(name, spec) {
+      await admin.create({ apiVersion: "delivery.mooring.dev/v1alpha1", kind: "SyncPolicy", metadata: { name, namespace: ns.name }, spec });
     },
     async getApp(name) {
       return admin.get<App>(ApplicationKind, name, ns.name);
