@@ -1,9 +1,10 @@
 // Every fixture under test/fixtures/render/kustomize is rendered by Mooring's kustomize renderer and by
 // `kubectl kustomize` (the oracle); the parsed objects must be equal, order-insensitive. A mismatch fails.
-import { execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
 import { ArtifactRoot } from "../../../src/render/fs.js";
@@ -28,9 +29,11 @@ function byId(objs: unknown[]): Map<string, unknown> {
   return m;
 }
 
-function oracle(dir: string): unknown[] {
-  const out = execFileSync("kubectl", ["kustomize", dir], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-  return parseAllDocuments(out)
+const run = promisify(execFile);
+
+async function oracle(dir: string): Promise<unknown[]> {
+  const { stdout } = await run("kubectl", ["kustomize", dir], { encoding: "utf8", maxBuffer: 64 << 20 });
+  return parseAllDocuments(stdout)
     .map((d) => d.toJS() as unknown)
     .filter((v) => v !== null);
 }
@@ -41,6 +44,18 @@ const names = fs
   .sort();
 
 void describe("kustomize renderer matches kubectl kustomize", () => {
+  // kubectl runs for every fixture up front, three at a time, so the file stays fast.
+  const expectedByName = new Map<string, unknown[]>();
+  before(async () => {
+    const queue = [...names];
+    const worker = async (): Promise<void> => {
+      for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
+        const dir = path.join(FIXTURES, name);
+        expectedByName.set(name, await oracle(path.join(dir, fixtureTarget(dir))));
+      }
+    };
+    await Promise.all([worker(), worker(), worker()]);
+  });
   void it("has a corpus of at least 30 fixtures", () => {
     assert.ok(names.length >= 30, `only ${names.length} fixtures`);
   });
@@ -48,7 +63,7 @@ void describe("kustomize renderer matches kubectl kustomize", () => {
     void it(name, () => {
       const dir = path.join(FIXTURES, name);
       const target = fixtureTarget(dir);
-      const expected = byId(oracle(path.join(dir, target)));
+      const expected = byId(expectedByName.get(name)!);
       const root = new ArtifactRoot(dir, resolveLimits());
       const actual = byId(renderKustomize(root, target));
       assert.deepEqual([...actual.keys()].sort(), [...expected.keys()].sort(), "object identities differ");
