@@ -1,9 +1,11 @@
 // The example operator against the real local cluster: the library's behaviour as a user sees it.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import path from "node:path";
 import { Writable } from "node:stream";
 import { Registry } from "prom-client";
-import { testCluster, type TestCluster } from "../../test/support/cluster.js";
+import { REPO_ROOT, testCluster, type TestCluster } from "../../test/support/cluster.js";
 import { createTestNamespace, type TestNamespace } from "../../test/support/namespace.js";
 import { waitFor } from "../../test/support/wait.js";
 import { createLogger } from "../../src/log.js";
@@ -84,5 +86,28 @@ describe("greeting operator (example)", () => {
       return list.some((e) => e.reason === "CleanedUp") && list;
     });
     assert.ok(events.some((e) => e.reason === "CleanedUp" && e.regarding.name === "hello"));
+  });
+});
+
+describe("greeting operator as a process", () => {
+  it("stops gracefully on SIGTERM and exits 0", async () => {
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(REPO_ROOT, "examples/configmap-operator/operator.ts")], {
+      env: { ...process.env, KUBECONFIG: c.kubeconfigPath, GREETING_NAMESPACE: ns.name, HEALTH_ADDR: "127.0.0.1:0", METRICS_ADDR: "0", MOORING_LOG_LEVEL: "info" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    try {
+      await waitFor("the operator to start its workers", () => out.includes("starting workers"), { timeoutMs: 60_000 });
+      child.kill("SIGTERM");
+      const code = await exited;
+      assert.equal(code, 0, out.slice(-2000));
+      assert.match(out, /received signal; shutting down gracefully/);
+      assert.match(out, /manager stopped/);
+    } finally {
+      if (child.exitCode === null) child.kill("SIGKILL");
+    }
   });
 });

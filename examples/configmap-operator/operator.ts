@@ -3,6 +3,7 @@
 // conditions, and cleans up through a finalizer.
 //
 //   npx tsx examples/configmap-operator/operator.ts      (uses $KUBECONFIG or ~/.kube/config)
+// Environment: GREETING_NAMESPACE (watch one namespace), HEALTH_ADDR (":8081"), METRICS_ADDR (":8080").
 import * as k8s from "@kubernetes/client-node";
 import {
   type Client,
@@ -117,7 +118,13 @@ export function addGreetingController(mgr: Manager): void {
 async function main(): Promise<void> {
   const kc = new k8s.KubeConfig();
   kc.loadFromDefault();
-  const mgr = new Manager({ kubeConfig: kc, fieldManager: FIELD_MANAGER, healthAddr: ":8081", metricsAddr: ":8080" });
+  const mgr = new Manager({
+    kubeConfig: kc,
+    namespace: process.env.GREETING_NAMESPACE || undefined,
+    fieldManager: FIELD_MANAGER,
+    healthAddr: process.env.HEALTH_ADDR ?? ":8081",
+    metricsAddr: process.env.METRICS_ADDR ?? ":8080",
+  });
   await installCrd(mgr.client.live());
   addGreetingController(mgr);
   await mgr.start(); // until SIGTERM/SIGINT

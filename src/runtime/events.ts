@@ -43,6 +43,7 @@ export class EventRecorder {
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly o: Required<Omit<EventRecorderOptions, "clock" | "logger">>;
+  private calls = 0;
   /** Events dropped by the rate limit (for tests and debugging). */
   dropped = 0;
 
@@ -64,6 +65,7 @@ export class EventRecorder {
 
   /** Records an event about `regarding` (non-blocking). `action` is what was done (e.g. "Reconcile"), `note` is for humans. */
   event(regarding: KubeObject, type: EventType, reason: string, action: string, note: string): void {
+    if (++this.calls % 1000 === 0) this.prune();
     const m = regarding.metadata ?? {};
     const key = [m.uid ?? `${m.namespace}/${m.name}`, type, reason, action, note].join("\u0000");
     const now = this.clock.now();
@@ -106,6 +108,14 @@ export class EventRecorder {
       ),
     );
     this.series.set(key, { name, namespace, count: 1, firstAt: now, lastAt: now, written: 1, created });
+  }
+
+  /** Forgets series past their window and per-object buckets, so a long-running process does not grow without bound. */
+  private prune(): void {
+    const now = this.clock.now();
+    for (const [key, s] of this.series) if (s.count === s.written && now - s.lastAt >= this.o.seriesWindowMs) this.series.delete(key);
+    // A bucket left alone for burst/refill seconds is full again: dropping it changes nothing but memory.
+    if (this.buckets.size > 10_000) this.buckets.clear();
   }
 
   normal(regarding: KubeObject, reason: string, action: string, note: string): void {
