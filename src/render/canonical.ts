@@ -41,6 +41,14 @@ export function serialize(objects: readonly unknown[], format: OutputFormat = "y
     .join("");
 }
 
+/**
+ * The rendered artifact's bytes: the canonical JSON array of the objects (what the apply controller downloads and
+ * verifies). `digestObjects(objects)` is the sha256 of exactly these bytes.
+ */
+export function artifactBytes(objects: readonly unknown[]): Buffer {
+  return Buffer.from(canonicalJson(objects), "utf8");
+}
+
 /** `sha256:<hex>` over the canonical JSON of the object list (independent of the output format chosen). */
 export function digestObjects(objects: readonly unknown[]): string {
   const h = createHash("sha256");

@@ -12,7 +12,7 @@ import { finish, postRender, type PostRenderOptions, type RenderOutput } from ".
 export { RenderError, isRenderError } from "./errors.js";
 export { ArtifactRoot } from "./fs.js";
 export { DEFAULT_LIMITS, resolveLimits, type RenderLimits } from "./limits.js";
-export { cacheKey, canonicalJson, digestObjects, serialize, sortKeys, type OutputFormat } from "./canonical.js";
+export { artifactBytes, cacheKey, canonicalJson, digestObjects, serialize, sortKeys, type OutputFormat } from "./canonical.js";
 export type { KubeObject, ScopeResolver } from "./objects.js";
 export { isClusterScoped } from "./objects.js";
 export { APPLICATION_LABEL, MANAGED_BY_LABEL, substituteObject, validateOutput, type PostRenderOptions, type RenderOutput } from "./post.js";

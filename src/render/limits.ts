@@ -14,7 +14,7 @@ export interface RenderLimits {
   maxObjects: number;
   /** Largest single object in canonical JSON (bytes); the API server refuses objects above ~1.5 MB. */
   maxObjectBytes: number;
-  /** Largest whole output (bytes). */
+  /** Largest whole output (bytes of the canonical JSON artifact; the apply controller refuses more than 128 MiB). */
   maxOutputBytes: number;
 }
 
@@ -25,7 +25,7 @@ export const DEFAULT_LIMITS: Readonly<RenderLimits> = Object.freeze({
   maxDepth: 100,
   maxObjects: 20_000,
   maxObjectBytes: 1_500_000,
-  maxOutputBytes: 200 * 1024 * 1024,
+  maxOutputBytes: 128 * 1024 * 1024,
 });
 
 export function resolveLimits(partial?: Partial<RenderLimits>): RenderLimits {

@@ -1,8 +1,9 @@
 import { describe, it, after } from "node:test";
 import assert from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
-import { render, serialize, cacheKey, RenderError, APPLICATION_LABEL, MANAGED_BY_LABEL, DEFAULT_LIMITS } from "../../../src/render/index.js";
+import { render, serialize, artifactBytes, cacheKey, RenderError, APPLICATION_LABEL, MANAGED_BY_LABEL, DEFAULT_LIMITS } from "../../../src/render/index.js";
 import { writeTree } from "./tree.js";
+import { parseRendered, sha256Digest } from "../../../src/apply/artifact.js";
 
 const files = {
   "app.yaml": [
@@ -149,7 +150,7 @@ void describe("post-render steps", () => {
       maxDepth: 100,
       maxObjects: 20_000,
       maxObjectBytes: 1_500_000,
-      maxOutputBytes: 200 * 1024 * 1024,
+      maxOutputBytes: 128 * 1024 * 1024,
     });
   });
 
@@ -159,5 +160,12 @@ void describe("post-render steps", () => {
     assert.equal(a, b);
     assert.match(a, /^sha256:[0-9a-f]{64}$/);
     assert.notEqual(cacheKey({ source: "sha256:1", path: "deploy", spec: { type: "helm", values: { a: 1, b: 3 } } }), a);
+  });
+
+  void it("the artifact bytes hash to the digest and are what the apply controller accepts", () => {
+    const out = render(t.dir, "", { substitute: { cluster_name: "c1" } });
+    const bytes = artifactBytes(out.objects);
+    assert.equal(sha256Digest(bytes), out.digest);
+    assert.deepEqual(parseRendered(bytes, out.digest), JSON.parse(bytes.toString("utf8")));
   });
 });
