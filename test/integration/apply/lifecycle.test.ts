@@ -102,6 +102,26 @@ describe("apply, update, prune", () => {
   });
 });
 
+describe("events and metrics", () => {
+  it("records events for sync start, success, prune and failure on the Application", async () => {
+    const { waitFor } = await import("../../support/wait.js");
+    const reasons = await waitFor("events", async () => {
+      const events = await h.admin.list<{ reason?: string; regarding?: { name?: string }; reportingController?: string } & KubeObject>({ apiVersion: "events.k8s.io/v1", kind: "Event" }, { namespace: h.ns.name });
+      const r = new Set(events.filter((e) => e.regarding?.name === "web" && e.reportingController === "mooring-apply").map((e) => e.reason));
+      return ["SyncStarted", "Succeeded", "Pruned", "SyncFailed"].every((x) => r.has(x)) && r;
+    });
+    assert.ok(reasons.has("Pruned"));
+  });
+
+  it("exports sync duration, objects applied/pruned and per-application health", async () => {
+    const text = await h.registry.metrics();
+    assert.match(text, new RegExp(`mooring_application_sync_duration_seconds_count\\{namespace="${h.ns.name}",name="web",result="succeeded"\\} [1-9]`));
+    assert.match(text, new RegExp(`mooring_application_objects_applied_total\\{namespace="${h.ns.name}",name="web",action="created"\\} [1-9]`));
+    assert.match(text, new RegExp(`mooring_application_objects_pruned_total\\{namespace="${h.ns.name}",name="web"\\} [1-9]`));
+    assert.match(text, new RegExp(`mooring_application_health\\{namespace="${h.ns.name}",name="web",status="(Healthy|Degraded|Progressing)"\\} 1`));
+  });
+});
+
 describe("prune off", () => {
   it("keeps objects that leave the render when the SyncPolicy says prune: false", async () => {
     await h.admin.create({ apiVersion: "delivery.mooring.dev/v1alpha1", kind: "SyncPolicy", metadata: { name: "no-prune", namespace: h.ns.name }, spec: { automated: { prune: false } } });

@@ -36,6 +36,10 @@ describe("manual sync", () => {
     await h.waitApp("manual", "OutOfSync again", (a) => a.status?.sync?.status === "OutOfSync");
     await new Promise((r) => setTimeout(r, 1000));
     assert.deepEqual((await h.admin.get(Kinds.ConfigMap, "manual-cm", h.ns.name))?.data, { a: "1" });
+    // Turning automation on in the SyncPolicy wakes its Applications (the SyncPolicy watch) and syncs.
+    const policy = await h.admin.get({ apiVersion: "delivery.mooring.dev/v1alpha1", kind: "SyncPolicy" }, "manual", h.ns.name);
+    await h.admin.patch(policy!, { spec: { automated: { enabled: true } } }, "merge");
+    await waitFor("applied automatically", async () => ((await h.admin.get(Kinds.ConfigMap, "manual-cm", h.ns.name))?.data as Record<string, string>)?.a === "2");
   });
 });
 
