@@ -167,7 +167,7 @@ export class RestClient {
       const req = mod.request(
         {
           protocol: this.server.protocol,
-          hostname: this.server.hostname,
+          hostname: this.server.hostname.replace(/^\[(.*)\]$/, "$1"), // IPv6 literals come bracketed from URL
           port: this.server.port,
           method,
           path: base + path + queryString(o.query),
