@@ -1,0 +1,221 @@
+// `mooring diff <app>`: what a sync would change. The rendered artifact (status.render.artifact) is downloaded and its
+// sha256 checked against the digest; each object is applied with a server-side dry run as field manager `mooring`
+// (what the apply controller does, minus the write), and the YAML of the live object is compared with the dry-run
+// result — so defaulting, admission and ownership are the API server's own, not a guess. Objects in the inventory
+// that the render no longer has are shown as deletions when the policy prunes.
+import { createHash } from "node:crypto";
+import { createTwoFilesPatch } from "diff";
+import { type Application, type SyncPolicy } from "../api/index.js";
+import { FieldManagers } from "../api/constants.js";
+import { ApplicationKind, SyncPolicyKind } from "../api/kinds.js";
+import { idOf, refOf, refOfEntry, type InventoryEntry } from "../apply/inventory.js";
+import { NoKindMatchError, isNotFound, parseApiVersion, type Client, type KubeObject } from "../runtime/index.js";
+import { colourDiff, paint, toYaml } from "./format.js";
+import { CliError, Exit, describeError, type ExitCode, type Io } from "./kube.js";
+
+export interface DiffOptions {
+  namespace: string;
+  name: string;
+  /** Lines of context around each change (default 3). */
+  context?: number;
+  /** Timeout for the artifact download (default 30 s). */
+  downloadTimeoutMs?: number;
+}
+
+type App = Application & KubeObject;
+
+export type ObjectDiff =
+  | { id: string; change: "unchanged" }
+  | { id: string; change: "created" | "changed" | "pruned"; patch: string; note?: string }
+  | { id: string; change: "error"; message: string };
+
+/** Fields that differ on every read or are not what a sync sets: never part of the comparison. */
+export function normalize(obj: KubeObject | undefined, isNew = false): KubeObject | undefined {
+  if (!obj) return undefined;
+  const o = structuredClone(obj) as KubeObject & { status?: unknown };
+  delete o.status;
+  const m = (o.metadata ?? {}) as Record<string, unknown>;
+  for (const f of ["managedFields", "resourceVersion", "generation"]) delete m[f];
+  // A dry-run create invents these; showing them as added lines is noise.
+  if (isNew) for (const f of ["uid", "creationTimestamp"]) delete m[f];
+  return o;
+}
+
+/** Removes the field a JSON pointer names, if present (ignoreDifferences). */
+export function removePointer(obj: unknown, pointer: string): void {
+  const tokens = pointer.split("/").slice(1).map((t) => t.replace(/~1/g, "/").replace(/~0/g, "~"));
+  let node: unknown = obj;
+  for (let i = 0; i < tokens.length - 1; i++) {
+    if (node === null || typeof node !== "object") return;
+    node = (node as Record<string, unknown>)[tokens[i]!];
+  }
+  const last = tokens[tokens.length - 1];
+  if (last === undefined || node === null || typeof node !== "object") return;
+  if (Array.isArray(node)) {
+    const i = Number(last);
+    if (Number.isInteger(i) && i >= 0 && i < node.length) node.splice(i, 1);
+  } else delete (node as Record<string, unknown>)[last];
+}
+
+/** The ignoreDifferences pointers of the Application that apply to an object. */
+export function ignoredPointers(app: App, obj: KubeObject): string[] {
+  const group = parseApiVersion(obj.apiVersion ?? "").group;
+  return (app.spec.ignoreDifferences ?? [])
+    .filter((d) => (d.group ?? "") === group && d.kind === obj.kind && (!d.name || d.name === obj.metadata?.name) && (!d.namespace || d.namespace === obj.metadata?.namespace))
+    .flatMap((d) => d.jsonPointers);
+}
+
+/** A unified diff of two YAML documents, or "" when equal. */
+export function yamlPatch(id: string, before: KubeObject | undefined, after: KubeObject | undefined, context = 3): string {
+  const a = before ? toYaml(before) : "";
+  const b = after ? toYaml(after) : "";
+  if (a === b) return "";
+  const patch = createTwoFilesPatch(before ? `live/${id}` : "/dev/null", after ? `sync/${id}` : "/dev/null", a, b, undefined, undefined, { context });
+  return patch
+    .split("\n")
+    .filter((l) => !l.startsWith("Index:") && !/^=+$/.test(l))
+    .join("\n")
+    .trimEnd();
+}
+
+/** Downloads the rendered objects and checks their digest (the contract with the render controller). */
+export async function fetchRendered(app: App, timeoutMs: number): Promise<KubeObject[]> {
+  const a = app.status?.render?.artifact;
+  const ref = `Application ${app.metadata?.namespace}/${app.metadata?.name}`;
+  if (!a?.url || !a.digest) throw new CliError(`${ref} has no rendered artifact yet (status.render.artifact is empty); wait for the render controller, then retry`);
+  let bytes: Buffer;
+  try {
+    const res = await fetch(a.url, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`);
+    bytes = Buffer.from(await res.arrayBuffer());
+  } catch (err) {
+    throw new CliError(
+      `cannot download the rendered artifact of ${ref} from ${a.url}: ${(err as Error).message}; the URL is the render controller's in-cluster address — run the CLI where it resolves, or port-forward the artifact service`,
+      Exit.error,
+      { cause: err },
+    );
+  }
+  const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+  if (digest !== a.digest) throw new CliError(`the rendered artifact of ${ref} does not match its digest (${a.digest} in status, ${digest} downloaded); it may have been replaced since — retry, or reconcile the Application`);
+  let objects: unknown;
+  try {
+    objects = JSON.parse(bytes.toString("utf8"));
+  } catch (err) {
+    throw new CliError(`the rendered artifact of ${ref} is not JSON: ${(err as Error).message}`, Exit.error, { cause: err });
+  }
+  if (!Array.isArray(objects)) throw new CliError(`the rendered artifact of ${ref} is not a JSON array of objects`);
+  return objects as KubeObject[];
+}
+
+/** Whether the Application's policy prunes (no policy: the default, which prunes). */
+async function prunes(client: Client, app: App): Promise<boolean> {
+  const ref = app.spec.syncPolicyRef?.name;
+  if (!ref) return true;
+  const p = await client.get<SyncPolicy & KubeObject>(SyncPolicyKind, ref, app.metadata?.namespace);
+  return p?.spec?.automated?.prune !== false;
+}
+
+/** Compares every rendered object (and every prune candidate) with the cluster. */
+export async function diffApplication(client: Client, o: DiffOptions): Promise<{ app: App; diffs: ObjectDiff[] }> {
+  const app = await client.get<App>(ApplicationKind, o.name, o.namespace);
+  if (!app) throw new CliError(`Application ${o.namespace}/${o.name} not found`);
+  const rendered = await fetchRendered(app, o.downloadTimeoutMs ?? 30_000);
+  const defaultNs = app.spec.targetNamespace ?? o.namespace;
+  const diffs: ObjectDiff[] = [];
+  const renderedIds = new Set<string>();
+  const newNamespaces = new Set<string>();
+
+  const items: { id: string; obj: KubeObject }[] = [];
+  for (const raw of rendered) {
+    const obj = structuredClone(raw);
+    let id: string;
+    try {
+      const kind = await client.kindOf(obj).catch((err: unknown) => (err instanceof NoKindMatchError ? undefined : Promise.reject(err)));
+      if (kind?.namespaced && !obj.metadata?.namespace) obj.metadata = { ...obj.metadata, namespace: defaultNs };
+      id = idOf(refOf(obj));
+    } catch (err) {
+      diffs.push({ id: `${obj.kind ?? "?"}/${obj.metadata?.name ?? "?"}`, change: "error", message: describeError(err) });
+      continue;
+    }
+    renderedIds.add(id);
+    items.push({ id, obj });
+  }
+  items.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  // Namespaces the sync would create: objects in them cannot be dry-run yet, and are shown as created.
+  for (const { obj } of items) {
+    if (obj.kind === "Namespace" && (obj.apiVersion ?? "") === "v1" && obj.metadata?.name) {
+      const live = await client.get({ apiVersion: "v1", kind: "Namespace" }, obj.metadata.name);
+      if (!live) newNamespaces.add(obj.metadata.name);
+    }
+  }
+
+  for (const { id, obj } of items) {
+    try {
+      const ignore = ignoredPointers(app, obj);
+      const strip = (x: KubeObject | undefined) => {
+        if (x) for (const p of ignore) removePointer(x, p);
+        return x;
+      };
+      let live: KubeObject | undefined;
+      let kindKnown = true;
+      try {
+        live = await client.get(obj, obj.metadata!.name!, obj.metadata?.namespace);
+      } catch (err) {
+        if (!(err instanceof NoKindMatchError)) throw err;
+        kindKnown = false; // a custom resource whose CRD this same sync would install
+      }
+      let after: KubeObject | undefined;
+      let note: string | undefined;
+      if (!kindKnown || (obj.metadata?.namespace && newNamespaces.has(obj.metadata.namespace))) {
+        after = obj;
+        note = kindKnown ? `its namespace ${obj.metadata?.namespace} is created by this sync: not dry-run` : `kind ${obj.kind} is not served yet (its CRD is in this sync): not dry-run`;
+      } else {
+        after = await client.apply(obj, { dryRun: true, fieldManager: FieldManagers.apply, force: true });
+      }
+      const before = strip(normalize(live));
+      const patch = yamlPatch(id, before, strip(normalize(after, !live)), o.context);
+      if (!patch) diffs.push({ id, change: "unchanged" });
+      else diffs.push({ id, change: live ? "changed" : "created", patch, ...(note ? { note } : {}) });
+    } catch (err) {
+      diffs.push({ id, change: "error", message: describeError(err) });
+    }
+  }
+
+  const stale = (app.status?.sync?.inventory ?? []).filter((e: InventoryEntry) => !renderedIds.has(e.id));
+  if (stale.length && (await prunes(client, app))) {
+    for (const e of stale) {
+      try {
+        const ref = refOfEntry(e);
+        const live = await client.get({ apiVersion: ref.apiVersion, kind: ref.kind }, ref.name, ref.namespace || undefined).catch((err: unknown) => {
+          if (isNotFound(err) || err instanceof NoKindMatchError) return undefined;
+          throw err;
+        });
+        if (!live) continue;
+        diffs.push({ id: e.id, change: "pruned", patch: yamlPatch(e.id, normalize(live), undefined, o.context), note: "no longer rendered: the sync deletes it" });
+      } catch (err) {
+        diffs.push({ id: e.id, change: "error", message: describeError(err) });
+      }
+    }
+  }
+  return { app, diffs };
+}
+
+/** Prints the diffs and returns 0 (no difference), 1 (differences) or 2 (some object could not be compared). */
+export function printDiffs(diffs: readonly ObjectDiff[], io: Io): ExitCode {
+  const counts = { created: 0, changed: 0, pruned: 0, unchanged: 0, error: 0 };
+  for (const d of diffs) {
+    counts[d.change]++;
+    if (d.change === "error") io.err(`mooring: ${d.id}: ${d.message}`);
+    else if (d.change !== "unchanged") {
+      const header = `# ${d.id}: ${d.change}${d.note ? ` (${d.note})` : ""}`;
+      io.out(paint(io.color, "yellow", header) + "\n" + colourDiff(d.patch, io.color));
+    }
+  }
+  const differ = counts.created + counts.changed + counts.pruned;
+  io.err(
+    `${differ} object${differ === 1 ? "" : "s"} differ (${counts.created} created, ${counts.changed} changed, ${counts.pruned} pruned), ${counts.unchanged} unchanged` +
+      (counts.error ? `, ${counts.error} could not be compared` : ""),
+  );
+  if (counts.error) return Exit.error;
+  return differ ? Exit.negative : Exit.ok;
+}

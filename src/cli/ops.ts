@@ -1,0 +1,408 @@
+// The operations commands: what an operator runs every day against a cluster.
+//   mooring get apps [-A] [-o table|json|yaml]     one line per Application
+//   mooring reconcile <kind> <name> [--wait]       ask every controller to handle an object now
+//   mooring suspend|resume <app>                   stop / restart rendering and syncing
+//   mooring sync <app> [--timeout]                 a manual sync, with progress and its result
+//   mooring tree <app> [-o json]                   the applied objects and each one's live health
+//   mooring diff <app>                             what a sync would change (server-side dry run)
+// Every command exits 0 on success, 1 on a negative answer, 2 on an error, 3 on a timeout (see Exit in ./kube.ts).
+import { type Command, Option } from "commander";
+import { Annotations, ConditionTypes, type Application, type SyncPolicy } from "../api/index.js";
+import { ApplicationKind, SyncPolicyKind } from "../api/kinds.js";
+import { ApplicationStatus } from "../api/application.js";
+import { GitRepositoryStatus } from "../api/gitrepository.js";
+import { SyncPolicyStatus } from "../api/syncpolicy.js";
+import { assessHealth, type Health } from "../apply/health.js";
+import { describeRef, refOfEntry } from "../apply/inventory.js";
+import { manualMarker, manualRequestHandled, type HistoryEntry } from "../apply/policy.js";
+import { NoKindMatchError, type Condition, type KindDescriptor, type KubeObject } from "../runtime/index.js";
+import { windowState, type SyncWindow } from "../policy/windows.js";
+import { diffApplication, printDiffs } from "./diff.js";
+import { oneLine, paint, shortRevision, table, toJson, toYaml } from "./format.js";
+import {
+  CliError,
+  Exit,
+  connect,
+  describeError,
+  durationFlag,
+  kindByName,
+  processIo,
+  realTiming,
+  runCommand,
+  withKubeFlags,
+  type ExitCode,
+  type Io,
+  type Kube,
+  type KubeFlags,
+  type Timing,
+} from "./kube.js";
+
+type App = Application & KubeObject;
+type Conds = Condition[] | undefined;
+
+const cond = (conditions: Conds, type: string) => conditions?.find((c) => c.type === type);
+const refText = (kind: KindDescriptor, ns: string, name: string) => `${kind.kind} ${ns}/${name}`;
+
+async function mustGet<T extends KubeObject>(kube: Kube, kind: KindDescriptor, name: string): Promise<T> {
+  const obj = await kube.client.get<T>(kind, name, kube.namespace);
+  if (!obj) throw new CliError(`${refText(kind, kube.namespace, name)} not found; check the name and -n/--namespace`);
+  return obj;
+}
+
+async function annotate(kube: Kube, kind: KindDescriptor, name: string, key: string, value: string): Promise<void> {
+  await kube.client.patch({ apiVersion: `${kind.group}/${kind.version}`, kind: kind.kind, metadata: { name, namespace: kube.namespace } }, { metadata: { annotations: { [key]: value } } }, "merge");
+}
+
+/** A value for a request annotation: the time, which is unique enough and tells a human when it was asked. */
+const requestValue = (timing: Timing) => new Date(timing.now()).toISOString();
+
+// ---------------------------------------------------------------------------------------------------------------
+// get apps
+
+export interface AppRow {
+  namespace: string;
+  name: string;
+  revision: string;
+  synced: string;
+  health: string;
+  ready: string;
+  suspended: boolean;
+  message: string;
+}
+
+export function appRow(app: App): AppRow {
+  const s = app.status ?? {};
+  const conditions = s.conditions as Conds;
+  const syncedCond = cond(conditions, ConditionTypes.synced);
+  const synced = s.sync?.status ?? (syncedCond ? (syncedCond.status === "True" ? "Synced" : syncedCond.status === "False" ? "OutOfSync" : "Unknown") : "Unknown");
+  const ready = cond(conditions, ConditionTypes.ready);
+  const stalled = cond(conditions, ConditionTypes.stalled);
+  const suspended = app.spec?.suspend === true;
+  let message = stalled?.status === "True" ? stalled.message : (ready?.message ?? "");
+  if (suspended) message = message ? `suspended; ${message}` : "suspended";
+  return {
+    namespace: app.metadata?.namespace ?? "",
+    name: app.metadata?.name ?? "",
+    revision: s.sync?.revision ?? "",
+    synced,
+    health: s.health?.status ?? "Unknown",
+    ready: ready?.status ?? "Unknown",
+    suspended,
+    message: oneLine(message),
+  };
+}
+
+export async function getApps(kube: Kube, o: { allNamespaces: boolean; output: "table" | "json" | "yaml" }, io: Io): Promise<ExitCode> {
+  const apps = await kube.client.list<App>(ApplicationKind, o.allNamespaces ? {} : { namespace: kube.namespace });
+  apps.sort((a, b) => `${a.metadata?.namespace}/${a.metadata?.name}`.localeCompare(`${b.metadata?.namespace}/${b.metadata?.name}`));
+  const rows = apps.map(appRow);
+  if (o.output === "json") io.out(toJson(rows));
+  else if (o.output === "yaml") io.out(toYaml(rows));
+  else if (rows.length === 0) io.err(o.allNamespaces ? "No Applications found." : `No Applications found in ${kube.namespace} namespace.`);
+  else {
+    const headers = [...(o.allNamespaces ? ["NAMESPACE"] : []), "NAME", "REVISION", "SYNCED", "HEALTH", "READY", "MESSAGE"];
+    io.out(table(headers, rows.map((r) => [...(o.allNamespaces ? [r.namespace] : []), r.name, shortRevision(r.revision), r.synced, r.health, r.ready, r.message])));
+  }
+  return Exit.ok;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// reconcile
+
+/** Whether a kind's status declares lastHandledReconcileAt (waiting needs it). */
+function tracksReconcileRequests(kind: KindDescriptor): boolean {
+  const schema = { GitRepository: GitRepositoryStatus, Application: ApplicationStatus, SyncPolicy: SyncPolicyStatus }[kind.kind] as { properties?: Record<string, unknown> } | undefined;
+  return Boolean(schema?.properties && "lastHandledReconcileAt" in schema.properties);
+}
+
+function readySummary(obj: KubeObject): { ready: boolean; text: string } {
+  const conditions = (obj.status as { conditions?: Condition[] } | undefined)?.conditions;
+  const stalled = cond(conditions, ConditionTypes.stalled);
+  const ready = cond(conditions, ConditionTypes.ready);
+  if (stalled?.status === "True") return { ready: false, text: `Stalled (${stalled.reason}): ${stalled.message}` };
+  if (!ready) return { ready: false, text: "no Ready condition yet" };
+  return { ready: ready.status === "True", text: `Ready=${ready.status} (${ready.reason}): ${ready.message}` };
+}
+
+export async function reconcile(kube: Kube, kindName: string, name: string, o: { wait: boolean; timeoutMs: number }, io: Io, timing: Timing = realTiming): Promise<ExitCode> {
+  const kind = kindByName(kindName);
+  if (o.wait && !tracksReconcileRequests(kind)) {
+    throw new CliError(`${kind.kind} status has no lastHandledReconcileAt in this version of the API, so --wait cannot tell when the request was handled; run without --wait`);
+  }
+  await mustGet(kube, kind, name);
+  const value = requestValue(timing);
+  await annotate(kube, kind, name, Annotations.reconcileRequestedAt, value);
+  const ref = refText(kind, kube.namespace, name);
+  io.err(`► reconcile of ${ref} requested (${Annotations.reconcileRequestedAt}=${value})`);
+  if (!o.wait) return Exit.ok;
+  const deadline = timing.now() + o.timeoutMs;
+  for (;;) {
+    const obj = await mustGet<KubeObject>(kube, kind, name);
+    if ((obj.status as { lastHandledReconcileAt?: string } | undefined)?.lastHandledReconcileAt === value) {
+      const s = readySummary(obj);
+      io.out(`${s.ready ? "✔" : "✗"} ${ref} reconciled: ${s.text}`);
+      return s.ready ? Exit.ok : Exit.negative;
+    }
+    if (timing.now() >= deadline) {
+      io.err(`✗ timed out after ${Math.round(o.timeoutMs / 1000)}s: the controller has not handled the request yet (is it running?); last: ${readySummary(obj).text}`);
+      return Exit.timeout;
+    }
+    await timing.sleep(timing.pollMs);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// suspend / resume
+
+export async function setSuspended(kube: Kube, name: string, suspend: boolean, io: Io): Promise<ExitCode> {
+  const app = await mustGet<App>(kube, ApplicationKind, name);
+  const ref = refText(ApplicationKind, kube.namespace, name);
+  if ((app.spec.suspend === true) === suspend) {
+    io.out(`${ref} is already ${suspend ? "suspended" : "active (not suspended)"}`);
+    return Exit.ok;
+  }
+  await kube.client.patch(app, { spec: { suspend } }, "merge");
+  io.out(suspend ? `${ref} suspended: nothing is rendered or synced until 'mooring resume ${name}'` : `${ref} resumed`);
+  return Exit.ok;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// sync
+
+function progressLine(app: App): string {
+  const s = app.status ?? {};
+  const conditions = s.conditions as Conds;
+  const parts: string[] = [];
+  const reconciling = cond(conditions, ConditionTypes.reconciling);
+  if (reconciling?.status === "True") parts.push(`Reconciling: ${reconciling.message}`);
+  for (const t of [ConditionTypes.synced, ConditionTypes.healthy, ConditionTypes.ready]) {
+    const c = cond(conditions, t);
+    if (c) parts.push(`${t}=${c.status}${c.status === "True" ? "" : ` (${c.reason}: ${oneLine(c.message)})`}`);
+  }
+  return parts.join("; ") || "waiting for the controller";
+}
+
+/** The history entry that answered the request, or a Synced condition naming it. */
+function answerOf(app: App, requestedAt: string): { phase: "Succeeded" | "Failed"; entry?: HistoryEntry; message: string } | undefined {
+  const history = (app.status?.history ?? []) as HistoryEntry[];
+  if (manualRequestHandled(history, requestedAt)) {
+    const marker = manualMarker(requestedAt);
+    const entry = history.find((h) => h.initiatedBy === "manual" && (h.message ?? "").startsWith(marker))!;
+    return { phase: entry.phase, entry, message: entry.message ?? "" };
+  }
+  const synced = cond(app.status?.conditions as Conds, ConditionTypes.synced);
+  if (synced && synced.message.includes(manualMarker(requestedAt)) && synced.status !== "Unknown") {
+    return { phase: synced.status === "True" ? "Succeeded" : "Failed", message: synced.message };
+  }
+  return undefined;
+}
+
+/** Says when a window would hold the manual sync back, from the policy's own spec. */
+async function windowNote(kube: Kube, app: App, now: number): Promise<string | undefined> {
+  const ref = app.spec.syncPolicyRef?.name;
+  if (!ref) return undefined;
+  const policy = await kube.client.get<SyncPolicy & KubeObject>(SyncPolicyKind, ref, kube.namespace);
+  if (!policy) return `SyncPolicy ${kube.namespace}/${ref} does not exist: the controller will not sync until it does`;
+  try {
+    const state = windowState((policy.spec?.windows ?? []) as SyncWindow[], now);
+    if (!state.manualAllowed) return `a sync window blocks manual syncs now (${state.reason}); ${state.nextChange ? `it allows them again at ${state.nextChange.toISOString()}` : "no change within the search horizon"}`;
+  } catch (err) {
+    return `the SyncPolicy's windows cannot be evaluated: ${describeError(err)}`;
+  }
+  return undefined;
+}
+
+export async function sync(kube: Kube, name: string, o: { wait: boolean; timeoutMs: number }, io: Io, timing: Timing = realTiming): Promise<ExitCode> {
+  const app = await mustGet<App>(kube, ApplicationKind, name);
+  const ref = refText(ApplicationKind, kube.namespace, name);
+  if (app.spec.suspend === true) throw new CliError(`${ref} is suspended; run 'mooring resume ${name}' first`);
+  const note = await windowNote(kube, app, timing.now());
+  if (note) io.err(`! ${note}`);
+  const value = requestValue(timing);
+  await annotate(kube, ApplicationKind, name, Annotations.syncRequestedAt, value);
+  io.err(`► sync of ${ref} requested (${Annotations.syncRequestedAt}=${value})`);
+  if (!o.wait) return Exit.ok;
+  const start = timing.now();
+  const deadline = start + o.timeoutMs;
+  let last = "";
+  for (;;) {
+    const cur = await mustGet<App>(kube, ApplicationKind, name);
+    const answer = answerOf(cur, value);
+    if (answer) {
+      const e = answer.entry;
+      const health = cur.status?.health;
+      const details = [
+        e?.revision ? `revision ${shortRevision(e.revision)}` : cur.status?.sync?.revision ? `revision ${shortRevision(cur.status.sync.revision)}` : "",
+        health?.status ? `health ${health.status}${health.message ? ` (${oneLine(health.message)})` : ""}` : "",
+      ].filter(Boolean);
+      const ok = answer.phase === "Succeeded";
+      io.out(`${ok ? paint(io.color, "green", "✔") : paint(io.color, "red", "✗")} sync ${answer.phase}${details.length ? `: ${details.join(", ")}` : ""}`);
+      if (answer.message) io.out(`  ${oneLine(answer.message)}`);
+      return ok ? Exit.ok : Exit.negative;
+    }
+    const line = progressLine(cur);
+    if (line !== last) {
+      io.err(`◎ [${String(Math.round((timing.now() - start) / 1000)).padStart(3)}s] ${line}`);
+      last = line;
+    }
+    if (timing.now() >= deadline) {
+      io.err(`✗ timed out after ${Math.round(o.timeoutMs / 1000)}s waiting for the sync of ${ref}; it stays requested — check 'mooring get apps' or the controller logs`);
+      return Exit.timeout;
+    }
+    await timing.sleep(timing.pollMs);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// tree
+
+export interface TreeNode {
+  id: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  apiVersion: string;
+  health: Health["status"];
+  message?: string;
+  drifted: boolean;
+}
+
+export async function treeOf(kube: Kube, app: App): Promise<TreeNode[]> {
+  const drifted = new Set(app.status?.sync?.drifted ?? []);
+  const nodes: TreeNode[] = [];
+  for (const e of app.status?.sync?.inventory ?? []) {
+    const ref = refOfEntry(e);
+    let health: Health;
+    try {
+      const live = await kube.client.get({ apiVersion: ref.apiVersion, kind: ref.kind }, ref.name, ref.namespace || undefined);
+      health = assessHealth(live as Parameters<typeof assessHealth>[0]);
+    } catch (err) {
+      health = err instanceof NoKindMatchError ? { status: "Missing", message: `kind ${ref.kind} (${ref.apiVersion}) is not served` } : { status: "Unknown", message: describeError(err) };
+    }
+    nodes.push({ id: e.id, kind: ref.kind, namespace: ref.namespace, name: ref.name, apiVersion: ref.apiVersion, health: health.status, ...(health.message ? { message: health.message } : {}), drifted: drifted.has(e.id) });
+  }
+  return nodes;
+}
+
+const HEALTH_COLOUR = { Healthy: "green", Progressing: "yellow", Suspended: "dim", Degraded: "red", Missing: "red", Unknown: "yellow" } as const;
+
+export async function tree(kube: Kube, name: string, o: { output: "tree" | "json" | "yaml" }, io: Io): Promise<ExitCode> {
+  const app = await mustGet<App>(kube, ApplicationKind, name);
+  const nodes = await treeOf(kube, app);
+  const allHealthy = nodes.every((n) => n.health === "Healthy");
+  if (o.output === "json") io.out(toJson(nodes));
+  else if (o.output === "yaml") io.out(toYaml(nodes));
+  else {
+    const r = appRow(app);
+    io.out(`${refText(ApplicationKind, kube.namespace, name)}   ${[shortRevision(r.revision), r.synced, r.health].filter(Boolean).join("   ")}`);
+    if (nodes.length === 0) io.out("└── (no objects applied yet)");
+    const labels = nodes.map((n) => describeRef({ apiVersion: n.apiVersion, kind: n.kind, name: n.name, namespace: n.namespace }));
+    const width = Math.max(0, ...labels.map((l) => l.length));
+    nodes.forEach((n, i) => {
+      const branch = i === nodes.length - 1 ? "└── " : "├── ";
+      const h = paint(io.color, HEALTH_COLOUR[n.health], n.health.padEnd(11));
+      const extra = [n.drifted ? paint(io.color, "yellow", "drifted") : "", n.message ? oneLine(n.message) : ""].filter(Boolean).join("; ");
+      io.out(`${branch}${labels[i]!.padEnd(width)}   ${h}${extra ? `   ${extra}` : ""}`.trimEnd());
+    });
+  }
+  return allHealthy ? Exit.ok : Exit.negative;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// registration
+
+type Flags = KubeFlags & Record<string, unknown>;
+
+/** Runs a command's body with a connection, closing it after, and sets the process exit code. */
+function action(io: Io, body: (kube: Kube, flags: Flags, ...args: string[]) => Promise<ExitCode>) {
+  return async (...params: unknown[]) => {
+    const cmd = params[params.length - 1] as Command;
+    const flags = cmd.opts<Flags>();
+    const args = params.slice(0, -2).filter((p): p is string => typeof p === "string");
+    process.exitCode = await runCommand(io, async () => {
+      const kube = connect(flags);
+      try {
+        return await body(kube, flags, ...args);
+      } finally {
+        kube.close();
+      }
+    });
+  };
+}
+
+const outputOption = (choices: string[], dflt: string) => new Option("-o, --output <format>", "output format").choices(choices).default(dflt);
+
+/** Usage errors exit 2, like every other error of these commands (commander's default is 1, which means "negative"). */
+function usageExit2(cmd: Command): Command {
+  return cmd.exitOverride((err) => {
+    process.exit(err.exitCode === 0 ? 0 : Exit.error);
+  });
+}
+
+export interface OpsDeps {
+  io?: Io;
+  timing?: Timing;
+}
+
+/** Adds get, reconcile, suspend, resume, sync, tree and diff to the program. */
+export function registerOpsCommands(program: Command, deps: OpsDeps = {}): void {
+  const io = deps.io ?? processIo();
+  const timing = deps.timing ?? realTiming;
+  const exitHelp = "\nExit codes: 0 success, 1 negative answer (see the command), 2 error, 3 timed out.";
+
+  const get = usageExit2(program.command("get").description("list Mooring objects"));
+  usageExit2(withKubeFlags(get.command("apps").aliases(["app", "applications", "application", "mapp"])))
+    .description("one line per Application: revision, synced, health, ready, message")
+    .option("-A, --all-namespaces", "list across all namespaces", false)
+    .addOption(outputOption(["table", "json", "yaml"], "table"))
+    .addHelpText("after", exitHelp)
+    .action(action(io, (kube, f) => getApps(kube, { allNamespaces: f.allNamespaces === true, output: f.output as "table" | "json" | "yaml" }, io)));
+
+  usageExit2(withKubeFlags(program.command("reconcile")))
+    .description("ask the controllers to handle an object now (sets mooring.dev/reconcile-requested-at)")
+    .argument("<kind>", "gitrepository, application or syncpolicy")
+    .argument("<name>", "object name")
+    .option("--wait", "wait until the controller has handled the request, then print Ready", false)
+    .option("--timeout <duration>", "how long --wait waits", "2m")
+    .addHelpText("after", "\nExit codes: 0 requested (with --wait: handled and Ready), 1 handled but not Ready, 2 error, 3 timed out.")
+    .action(action(io, (kube, f, kind, name) => reconcile(kube, kind!, name!, { wait: f.wait === true, timeoutMs: durationFlag("--timeout", String(f.timeout)) }, io, timing)));
+
+  for (const [verb, suspend] of [["suspend", true], ["resume", false]] as const) {
+    usageExit2(withKubeFlags(program.command(verb)))
+      .description(suspend ? "suspend an Application: stop rendering and syncing (spec.suspend: true)" : "resume a suspended Application (spec.suspend: false)")
+      .argument("<app>", "Application name")
+      .addHelpText("after", "\nExit codes: 0 done (or already so), 2 error.")
+      .action(action(io, (kube, _f, name) => setSuspended(kube, name!, suspend, io)));
+  }
+
+  usageExit2(withKubeFlags(program.command("sync")))
+    .description("sync an Application now (sets delivery.mooring.dev/sync-requested-at), wait and print the result")
+    .argument("<app>", "Application name")
+    .option("--timeout <duration>", "how long to wait for the result", "5m")
+    .option("--no-wait", "only request the sync")
+    .addHelpText("after", "\nExit codes: 0 the sync succeeded (or was requested, with --no-wait), 1 it failed, 2 error (not found, suspended), 3 timed out.")
+    .action(action(io, (kube, f, name) => sync(kube, name!, { wait: f.wait !== false, timeoutMs: durationFlag("--timeout", String(f.timeout)) }, io, timing)));
+
+  usageExit2(withKubeFlags(program.command("tree")))
+    .description("the objects an Application applied (status.sync.inventory), each with its live health")
+    .argument("<app>", "Application name")
+    .addOption(outputOption(["tree", "json", "yaml"], "tree"))
+    .addHelpText("after", "\nExit codes: 0 every object Healthy, 1 some object not Healthy (or missing), 2 error.")
+    .action(action(io, (kube, f, name) => tree(kube, name!, { output: f.output as "tree" | "json" | "yaml" }, io)));
+
+  usageExit2(withKubeFlags(program.command("diff")))
+    .description("what a sync would change: the rendered objects, dry-run applied server-side, against the live ones")
+    .argument("<app>", "Application name")
+    .option("-U, --unified <lines>", "lines of context", "3")
+    .addOption(new Option("--color <when>", "colour the diff").choices(["auto", "always", "never"]).default("auto"))
+    .addHelpText("after", "\nExit codes: 0 no differences, 1 differences, 2 error (some object could not be compared, artifact missing or corrupt).")
+    .action(
+      action(io, async (kube, f, name) => {
+        const context = Number(f.unified);
+        if (!Number.isInteger(context) || context < 0) throw new CliError(`--unified must be a whole number of lines, got "${String(f.unified)}"`);
+        const color = f.color === "always" ? true : f.color === "never" ? false : io.color;
+        const { diffs } = await diffApplication(kube.client, { namespace: kube.namespace, name: name!, context });
+        return printDiffs(diffs, { ...io, color });
+      }),
+    );
+}
