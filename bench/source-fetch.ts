@@ -74,6 +74,8 @@ async function main(): Promise<void> {
     const cliTimes: number[] = [];
     const fetchTimes: number[] = [];
     const syncTimes: number[] = [];
+    const classicTimes: number[] = [];
+    let classicMem = { rss: 0, heapAndBuffers: 0 };
     let packBytes = 0;
     let mem = { rss: 0, heapAndBuffers: 0 };
     for (let r = 0; r < RUNS; r++) {
@@ -95,6 +97,18 @@ async function main(): Promise<void> {
       packBytes = server.stats.packBytes;
       if (m.rss > mem.rss) mem = m;
 
+      // isomorphic-git's own fetch (what servers without side-band get), for comparison.
+      const [fc, mc] = await time(() =>
+        peakMemory(async () => {
+          const opts = { timeoutMs: TIMEOUT, tmpDir: work };
+          const remote = await listRemoteRefs(repo.url, opts);
+          const fetched = await fetchCommit(repo.url, resolveRef(undefined, remote, repo.url), { ...remote, capabilities: [] }, opts);
+          await fetched.dispose();
+        }),
+      );
+      classicTimes.push(fc);
+      if (mc.rss > classicMem.rss) classicMem = mc;
+
       const syncer = new SourceSyncer({ storage, tmpDir: work });
       const [s] = await time(() => syncer.sync({ key: { kind: "GitRepository", namespace: "bench", name: `r${r}` }, spec: { url: repo.url, timeoutMs: TIMEOUT } }));
       syncTimes.push(s);
@@ -115,10 +129,12 @@ async function main(): Promise<void> {
     console.log(`repository: ${FILES} files, ${mb(FILES * FILE_KB * 1024)} of content, pack ${mb(packBytes)} on the wire`);
     console.log(`runs: ${RUNS} (median)`);
     console.log(`git clone --depth 1 (CLI):             ${cli.toFixed(0)} ms   [${cliTimes.map((t) => t.toFixed(0)).join(", ")}]`);
-    console.log(`isomorphic-git list + shallow fetch:   ${ours.toFixed(0)} ms   [${fetchTimes.map((t) => t.toFixed(0)).join(", ")}]`);
+    console.log(`ours: list + streamed shallow pack:    ${ours.toFixed(0)} ms   [${fetchTimes.map((t) => t.toFixed(0)).join(", ")}]`);
     console.log(`ratio ours / git CLI:                  ${(ours / cli).toFixed(2)}x   (target: within 2x)`);
+    console.log(`isomorphic-git fetch (in memory):      ${median(classicTimes).toFixed(0)} ms   [${classicTimes.map((t) => t.toFixed(0)).join(", ")}]`);
     console.log(`full sync (fetch + tar.gz + store):    ${median(syncTimes).toFixed(0)} ms   [${syncTimes.map((t) => t.toFixed(0)).join(", ")}]`);
-    console.log(`peak memory during fetch, above start: RSS ${mb(mem.rss)}, heap+buffers ${mb(mem.heapAndBuffers)} (pack x2 = ${mb(packBytes * 2)})`);
+    console.log(`peak memory, ours, above start:       RSS ${mb(mem.rss)}, heap+buffers ${mb(mem.heapAndBuffers)} (pack x2 = ${mb(packBytes * 2)})`);
+    console.log(`peak memory, isomorphic-git fetch:     RSS ${mb(classicMem.rss)}, heap+buffers ${mb(classicMem.heapAndBuffers)}`);
     console.log(
       `no-op poll: ${noop.kind}, ${noopMs.toFixed(0)} ms, ${noopStats.requests} request(s) (${noopStats.refListings} ref listing, ${noopStats.uploadPacks} upload-pack), ${noopStats.bytesOut} bytes, ${noopStats.packBytes} pack bytes`,
     );

@@ -91,9 +91,9 @@ export class ArtifactStorage {
     let size = 0;
     let file: StorageFile | undefined;
     let sourceFailed = false;
+    const it = data[Symbol.asyncIterator]();
     try {
       file = await this.openFile(tmp);
-      const it = data[Symbol.asyncIterator]();
       for (;;) {
         let next: IteratorResult<Uint8Array>;
         try {
@@ -126,6 +126,8 @@ export class ArtifactStorage {
       await this.gc(key, stored.path);
       return stored;
     } catch (err) {
+      // Stop the producer (a tar stream waiting for us to read on): otherwise it would hold its buffers forever.
+      if (!sourceFailed) await it.return?.().catch(() => {});
       await file?.close().catch(() => {});
       await rm(tmp, { force: true }).catch(() => {});
       // The producer's own failure (an unsafe tree, a read error) is not a storage problem: pass it on as it is.

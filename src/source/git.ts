@@ -40,7 +40,7 @@ export interface FetchedCommit {
  * a Timeout error at once (isomorphic-git cannot be interrupted mid-indexing, so `op` is left to settle alone,
  * its transport aborted, and its result dropped).
  */
-async function withTransport<T>(url: string, opts: GitOptions, what: string, op: (t: Transport) => Promise<T>): Promise<T> {
+async function withTransport<T>(url: string, opts: GitOptions, what: string, op: (t: Transport) => Promise<T>, onAbandon?: () => Promise<void>): Promise<T> {
   const deadline = AbortSignal.timeout(opts.timeoutMs);
   const signal = opts.signal ? AbortSignal.any([deadline, opts.signal]) : deadline;
   const transport = new Transport({
@@ -62,6 +62,8 @@ async function withTransport<T>(url: string, opts: GitOptions, what: string, op:
   try {
     return await Promise.race([work, aborted]);
   } catch (err) {
+    // If `op` is still running (CPU-bound indexing past the deadline), clean up after it once it settles.
+    if (onAbandon) void work.then(onAbandon, onAbandon).catch(() => {});
     throw classify(transport.failure ?? (signal.aborted ? abortError(signal, deadline, opts.timeoutMs, what, url) : err), url, what, opts.credentials);
   } finally {
     if (onAbort) signal.removeEventListener("abort", onAbort);
@@ -162,7 +164,7 @@ export async function fetchCommit(url: string, resolved: ResolvedRef, remote: Re
         await git.fetch({ fs, http, gitdir, url, ref: "HEAD", singleBranch: true, tags: false, cache });
         return resolved.commit;
       }
-    });
+    }, dispose);
     if (!(await hasCommit(gitdir, cache, commit))) {
       throw new SourceError("RefNotFound", `commit ${commit} not found in ${redactUrl(url)} (not on any ref's tip nor in the default branch's history)`);
     }
