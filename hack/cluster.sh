@@ -93,10 +93,13 @@ restart_apiserver() {
   pid=$(cat "$pidfile")
   [ -r "/proc/$pid/cmdline" ] || die "kube-apiserver (pid $pid) of cluster $name is not running"
   local -a cmd; mapfile -d '' cmd < "/proc/$pid/cmdline"; cwd=$(readlink "/proc/$pid/cwd")
-  say "stopping kube-apiserver (pid $pid) of $name for ${pause}s"
-  kill "$pid"; for _ in $(seq 1 50); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
+  # SIGKILL, not SIGTERM: a terminating apiserver keeps serving open watches while it drains, hiding the break
+  # that resilience tests want clients to see.
+  say "killing kube-apiserver (pid $pid) of $name for ${pause}s"
+  kill -KILL "$pid"; for _ in $(seq 1 50); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
   sleep "$pause"
-  (cd "$cwd" && setsid nohup "${cmd[@]}" >>"$dir/logs/kube-apiserver.log" 2>&1 < /dev/null & echo $! > "$pidfile")
+  # Background only the apiserver itself, so the pid file names it and no wrapper holds the caller's stdout.
+  (cd "$cwd" || exit 1; setsid nohup "${cmd[@]}" >>"$dir/logs/kube-apiserver.log" 2>&1 </dev/null & echo $! > "$pidfile")
   for _ in $(seq 1 300); do healthy && { say "kube-apiserver is back"; return; }; sleep 0.1; done
   die "kube-apiserver of $name did not come back within 30s"
 }
