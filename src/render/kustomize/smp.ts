@@ -1,7 +1,8 @@
 // Strategic merge patch as Kustomize applies it: maps merge recursively, `null` deletes a key, lists of the
 // built-in kinds merge by their patch merge key (containers by name, ports by containerPort/port, …), other lists
 // are replaced, and `$patch: delete|replace` directives act on maps and list items. Merged lists put the patch's
-// items first (in patch order), then the target's remaining items — the order `kubectl kustomize` produces.
+// items first (in patch order), then the target's remaining items — the order `kubectl kustomize` produces; lists
+// keyed by a pair of fields follow kyaml's own rules (mergeMultiKey).
 import { groupOf, isMap, type JsonMap } from "../objects.js";
 
 export const DELETE = Symbol("delete");
@@ -32,7 +33,6 @@ const MERGE_KEYS: Record<string, string> = {
   volumes: "name",
   imagePullSecrets: "name",
   hostAliases: "ip",
-  topologySpreadConstraints: "topologyKey",
   ownerReferences: "uid",
   resourceClaims: "name",
   conditions: "type",
@@ -40,15 +40,59 @@ const MERGE_KEYS: Record<string, string> = {
   schedulingGates: "name",
 };
 
-function mergeKey(apiVersion: string, kind: string, path: readonly string[]): string | undefined {
+/** The list's merge keys: one, or two for Kubernetes list-maps keyed by a pair (ports by port and protocol, …). */
+function mergeKeys(apiVersion: string, kind: string, path: readonly string[]): string[] | undefined {
   if (!BUILTIN_GROUPS.has(groupOf(apiVersion))) return undefined;
   const field = path[path.length - 1]!;
   if (field === "ports") {
-    if (path.includes("containers") || path.includes("initContainers") || path.includes("ephemeralContainers")) return "containerPort";
-    if (kind === "Service" && path.length === 2 && path[0] === "spec") return "port";
+    if (path.includes("containers") || path.includes("initContainers") || path.includes("ephemeralContainers")) return ["containerPort", "protocol"];
+    if (kind === "Service" && path.length === 2 && path[0] === "spec") return ["port", "protocol"];
     return undefined;
   }
-  return MERGE_KEYS[field];
+  if (field === "topologySpreadConstraints") return ["topologyKey", "whenUnsatisfiable"];
+  const key = MERGE_KEYS[field];
+  return key === undefined ? undefined : [key];
+}
+
+const has = (e: JsonMap, k: string): boolean => e[k] !== undefined && e[k] !== null && e[k] !== "";
+
+/**
+ * Two-key lists where some item carries both keys, as Kustomize (kyaml) merges them: a patch item whose keys equal a
+ * target item's (same keys present, same values) merges into it in place; one that agrees with a target item on the
+ * keys both carry but not on all is dropped; any other is new, and new items go first, in patch order.
+ */
+function mergeMultiKey(target: unknown[], patch: unknown[], keys: string[], ctx: SmpContext, path: string[]): unknown[] {
+  const out = [...target];
+  const added: unknown[] = [];
+  for (const pe of patch) {
+    if (!isMap(pe)) {
+      added.push(stripDirectives(pe));
+      continue;
+    }
+    const pk = keys.filter((k) => has(pe, k));
+    let exact = -1;
+    let partial = false;
+    out.forEach((te, i) => {
+      if (!isMap(te) || exact >= 0) return;
+      const common = pk.filter((k) => has(te, k));
+      if (common.length === 0 || common.some((k) => String(te[k]) !== String(pe[k]))) return;
+      const tk = keys.filter((k) => has(te, k));
+      if (tk.length === pk.length && common.length === pk.length) exact = i;
+      else partial = true;
+    });
+    if (exact >= 0) {
+      if (pe.$patch === "delete") {
+        out.splice(exact, 1);
+        continue;
+      }
+      const merged = strategicMerge(out[exact], pe, ctx, path);
+      if (merged === DELETE) out.splice(exact, 1);
+      else out[exact] = merged;
+    } else if (!partial && pe.$patch !== "delete") {
+      added.push(stripDirectives(pe));
+    }
+  }
+  return [...added, ...out];
 }
 
 export interface SmpContext {
@@ -89,10 +133,14 @@ export function strategicMerge(target: unknown, patch: unknown, ctx: SmpContext,
       for (const t of target) if (!out.includes(t)) out.push(t);
       return out;
     }
-    const key = mergeKey(ctx.apiVersion, ctx.kind, path);
-    if (key === undefined || !Array.isArray(target)) {
+    const keys = mergeKeys(ctx.apiVersion, ctx.kind, path);
+    if (keys === undefined || !Array.isArray(target)) {
       return patch.filter((e) => !(isMap(e) && e.$patch === "delete")).map(stripDirectives);
     }
+    if (keys.length > 1 && [...target, ...patch].some((e) => isMap(e) && keys.every((k) => has(e, k)))) {
+      return mergeMultiKey(target, patch, keys, ctx, path);
+    }
+    const key = keys[0]!;
     const out: unknown[] = [];
     const consumed = new Set<unknown>();
     for (const pe of patch) {
