@@ -320,3 +320,21 @@ function findNextChange(windows: readonly SyncWindow[], cursors: Cursor[], t0: n
 export function syncAllowed(state: Pick<WindowState, "automatedAllowed" | "manualAllowed">, initiatedBy: "auto" | "manual"): boolean {
   return initiatedBy === "manual" ? state.manualAllowed : state.automatedAllowed;
 }
+
+export type SyncGate = { allowed: true } | { allowed: false; reason: typeof Reasons.syncWindowClosed; message: string; retryAt: Date | undefined };
+
+/**
+ * The question the apply controller asks before a sync: may a sync started this way run now? When not, the
+ * Application's condition gets reason SyncWindowClosed and this message, and it is requeued at `retryAt` (when
+ * automated syncs are next allowed; for a manual sync that a window blocks, the same instant is the earliest change).
+ */
+export function syncGate(windows: readonly SyncWindow[] | undefined, now: Date | number, initiatedBy: "auto" | "manual"): SyncGate {
+  const s = windowState(windows, now);
+  if (syncAllowed(s, initiatedBy)) return { allowed: true };
+  const what = initiatedBy === "manual" ? "manual sync" : "automated sync (or self-heal)";
+  const when = s.nextChange ? `; automated syncs are next allowed at ${s.nextChange.toISOString()}` : "";
+  const blockers = s.reason === WindowReasons.inDenyWindow
+    ? s.open.filter((o) => o.kind === "deny").map((o) => describeWindow(o, o.index)).join(", ")
+    : "the allow windows, none of which is open";
+  return { allowed: false, reason: Reasons.syncWindowClosed, message: `${what} blocked by ${blockers}${when}`, retryAt: s.nextChange };
+}

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { InvalidWindowError, syncAllowed, windowState, WindowReasons, type SyncWindow } from "../../../src/policy/windows.js";
+import { InvalidWindowError, syncAllowed, syncGate, windowState, WindowReasons, type SyncWindow } from "../../../src/policy/windows.js";
 import { CronExpressionParser } from "cron-parser";
 import { Reasons } from "../../../src/api/constants.js";
 import { parseDuration } from "../../../src/api/duration.js";
@@ -314,5 +314,30 @@ describe("consistency around DST changes", () => {
       () => windowState([{ kind: "deny", schedule: "0 * * * *", duration: "30m", timeZone: "Australia/Lord_Howe" }], Date.parse("2026-04-04T13:00:00Z")),
       (err: unknown) => err instanceof InvalidWindowError && /cannot compute when schedule "0 \* \* \* \*" fires in Australia\/Lord_Howe/.test(err.message),
     );
+  });
+});
+
+describe("syncGate", () => {
+  const deny: SyncWindow[] = [{ kind: "deny", schedule: "0 22 * * *", duration: "8h", manualSync: true }];
+
+  it("lets everything through with no windows or outside a deny window", () => {
+    assert.deepEqual(syncGate([], at("2026-03-02T23:00:00Z"), "auto"), { allowed: true });
+    assert.deepEqual(syncGate(deny, at("2026-03-02T12:00:00Z"), "auto"), { allowed: true });
+  });
+
+  it("blocks automated syncs and self-heal in a deny window with SyncWindowClosed, naming the window and when to retry", () => {
+    const g = syncGate(deny, at("2026-03-02T23:00:00Z"), "auto");
+    assert.equal(g.allowed, false);
+    if (g.allowed) return;
+    assert.equal(g.reason, "SyncWindowClosed");
+    assert.equal(g.retryAt?.toISOString(), "2026-03-03T06:00:00.000Z");
+    assert.match(g.message, /^automated sync \(or self-heal\) blocked by deny window 0 .*next allowed at 2026-03-03T06:00:00.000Z$/);
+  });
+
+  it("lets a manual sync through a manualSync window, and blocks it outside allow windows without manualSync", () => {
+    assert.deepEqual(syncGate(deny, at("2026-03-02T23:00:00Z"), "manual"), { allowed: true });
+    const g = syncGate([{ kind: "allow", schedule: "0 9 * * 1-5", duration: "8h" }], at("2026-03-07T12:00:00Z"), "manual");
+    assert.equal(g.allowed, false);
+    if (!g.allowed) assert.match(g.message, /^manual sync blocked by the allow windows, none of which is open; automated syncs are next allowed at 2026-03-09T09:00:00.000Z$/);
   });
 });
