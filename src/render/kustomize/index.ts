@@ -815,18 +815,22 @@ const ORDER_FIRST = [
 ];
 const ORDER_LAST = ["MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"];
 
-/** Kustomize's "legacy" order: well-known kinds first (namespaces before what lives in them), webhooks last. */
+/**
+ * Kustomize's "legacy" order: well-known kinds first (namespaces before what lives in them), webhooks last, the rest
+ * by "group_version_kind" (a missing group sorts as "~G", after every letter), then namespace and name.
+ */
 export function legacySort(objs: KubeObject[]): KubeObject[] {
   const rank = (k: string): number => {
     const f = ORDER_FIRST.indexOf(k);
-    if (f >= 0) return f;
+    if (f >= 0) return f - ORDER_FIRST.length;
     const l = ORDER_LAST.indexOf(k);
-    return l >= 0 ? 1000 + l : 500;
+    return l >= 0 ? 1 + l : 0;
   };
-  const key = (o: KubeObject): string => `${o.apiVersion}|${o.kind}|${o.metadata.namespace ?? ""}|${o.metadata.name}`;
+  const gvk = (o: KubeObject): string => `${groupOf(o.apiVersion) || "~G"}_${versionOf(o.apiVersion) || "~V"}_${o.kind || "~K"}`;
+  const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
   return objs
-    .map((o, i) => ({ o, i, r: rank(o.kind), k: key(o) }))
-    .sort((a, b) => a.r - b.r || (a.k < b.k ? -1 : a.k > b.k ? 1 : a.i - b.i))
+    .map((o, i) => ({ o, i, r: rank(o.kind), g: gvk(o), n: `${o.metadata.namespace || "~X"}|${o.metadata.name}` }))
+    .sort((a, b) => a.r - b.r || cmp(a.g, b.g) || cmp(a.n, b.n) || a.i - b.i)
     .map((x) => x.o);
 }
 

@@ -59,6 +59,19 @@ void describe("kustomize renderer matches kubectl kustomize", () => {
   void it("has a corpus of at least 30 fixtures", () => {
     assert.ok(names.length >= 30, `only ${names.length} fixtures`);
   });
+  void it("lists objects in the same order as kubectl kustomize (Kustomize's legacy order), for every fixture", () => {
+    const id = (o: { kind: string; metadata: { name: string; namespace?: string } }): string => `${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`;
+    const differing: string[] = [];
+    for (const name of names) {
+      const dir = path.join(FIXTURES, name);
+      const target = fixtureTarget(dir);
+      const ours = renderKustomize(new ArtifactRoot(dir, resolveLimits()), target).map(id);
+      const theirs = (expectedByName.get(name)! as Parameters<typeof id>[0][]).map(id);
+      if (ours.join(" ") !== theirs.join(" ")) differing.push(`${name}: mooring ${ours.join(" ")} / kubectl ${theirs.join(" ")}`);
+    }
+    assert.deepEqual(differing, []);
+  });
+
   for (const name of names) {
     void it(name, () => {
       const dir = path.join(FIXTURES, name);
