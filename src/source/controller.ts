@@ -19,8 +19,10 @@ import {
 import type { Logger } from "../log.js";
 import {
   Kinds,
+  generationChanged,
   markReady,
   markStalled,
+  or,
   metaTime,
   removeCondition,
   setCondition,
@@ -30,6 +32,7 @@ import {
   type EventRecorder,
   type KubeObject,
   type Manager,
+  type Predicate,
   type ReconcileContext,
   type Request,
   type Result,
@@ -93,6 +96,13 @@ export function conditionReason(err: SourceError): string {
       return err.reason;
   }
 }
+
+/** Updates that need a reconcile: a spec change, a reconcile request, the start of deletion (not our own status writes). */
+export const sourceEvents: Predicate = or(
+  generationChanged,
+  { update: (o, n) => o.metadata?.annotations?.[Annotations.reconcileRequestedAt] !== n.metadata?.annotations?.[Annotations.reconcileRequestedAt] },
+  { update: (o, n) => !o.metadata?.deletionTimestamp && !!n.metadata?.deletionTimestamp },
+);
 
 export function setupSourceController(mgr: Manager, opts: SourceControllerOptions): SourceController {
   const logger: Logger = mgr.logger.child({ controller: "source" });
@@ -209,7 +219,7 @@ export function setupSourceController(mgr: Manager, opts: SourceControllerOption
 
   const controller = mgr
     .controller("gitrepository")
-    .for(GitRepositoryKind)
+    .for(GitRepositoryKind, { predicates: [sourceEvents] })
     .withOptions({ maxConcurrentReconciles: opts.concurrency ?? 4 })
     .build(async (req: Request, ctx: ReconcileContext) => {
       const obj = await client.get<GitRepositoryObject>(GitRepositoryKind, req.name, req.namespace);

@@ -142,11 +142,11 @@ void describe("GitRepository controller", () => {
   void it("picks up a new commit when a reconcile is requested, and records lastHandledReconcileAt", async () => {
     const next = await repo.commit({ "deploy/cm.yaml": "kind: ConfigMap\ndata: {a: b}\n" }, "second");
     const value = await requestReconcile("app");
-    const obj = await waitFor("new revision", async () => {
+    const obj = await waitFor("new revision and the request handled", async () => {
       const o = await get("app");
-      return o?.status?.artifact?.revision === `main@sha1:${next}` ? o : undefined;
+      return o?.status?.lastHandledReconcileAt === value ? o : undefined;
     }, { timeoutMs: 60_000 });
-    assert.equal(obj.status!.lastHandledReconcileAt, value);
+    assert.equal(obj.status!.artifact!.revision, `main@sha1:${next}`);
   });
 
   void it("a webhook push triggers the matching GitRepository only", async () => {
