@@ -185,7 +185,20 @@ function loadResource(ctx: Ctx, dir: string, file: string, r: string): Res[] {
   if (REMOTE.test(r)) throw remoteError(r, file);
   const p = ctx.root.resolve(r, dir, "resource", file);
   if (ctx.root.isDir(p)) return buildTarget(ctx, p, "Kustomization", []);
+  underKustomization(p, r, dir, file, "resource");
   return objectsFromText(ctx.root.readText(p), p, ctx.root.limits).map((obj) => newRes(obj, p, false));
+}
+
+/**
+ * Kustomize's default load restriction: files (resources, patches, generator inputs) must be in or below the
+ * kustomization's directory; only directories (other kustomizations) may be elsewhere in the artifact.
+ */
+function underKustomization(p: string, rel: string, dir: string, file: string, what: string): string {
+  if (dir === "" || p === dir || p.startsWith(`${dir}/`)) return p;
+  throw new RenderError(
+    `${what} ${JSON.stringify(rel)} is not in or below ${dir} (Kustomize's load restriction); move it there, or put it in a directory with its own kustomization and list that directory`,
+    { file },
+  );
 }
 
 function newRes(obj: KubeObject, file: string, hash: boolean): Res {
@@ -295,12 +308,12 @@ function generate(ctx: Ctx, dir: string, file: string, g: JsonMap, kind: "Config
   for (const f of strings(g.files, file, `${name}.files`)) {
     const i = f.indexOf("=");
     const key = i > 0 ? f.slice(0, i) : path.posix.basename(f);
-    const p = ctx.root.resolve(i > 0 ? f.slice(i + 1) : f, dir, "file", file);
+    const p = underKustomization(ctx.root.resolve(i > 0 ? f.slice(i + 1) : f, dir, "file", file), f, dir, file, "file");
     put(key, ctx.root.readBytes(p), p);
   }
   const envs = [...strings(g.envs, file, `${name}.envs`), ...(typeof g.env === "string" ? [g.env] : [])];
   for (const e of envs) {
-    const p = ctx.root.resolve(e, dir, "env file", file);
+    const p = underKustomization(ctx.root.resolve(e, dir, "env file", file), e, dir, file, "env file");
     parseEnvFile(ctx.root.readText(p), p).forEach(([key, value]) => put(key, value, p));
   }
   const local = isMap(g.options) ? g.options : {};
@@ -383,7 +396,7 @@ function runTransformers(ctx: Ctx, dir: string, file: string, k: JsonMap, res: R
   for (const s of strings(k.patchesStrategicMerge, file, "patchesStrategicMerge")) {
     // An entry is a file path, or (legacy) the patch itself inline.
     const looksInline = s.includes("\n") || /^\s*(apiVersion|kind|metadata)\s*:/.test(s);
-    const where = looksInline ? file : ctx.root.resolve(s, dir, "patch", file);
+    const where = looksInline ? file : underKustomization(ctx.root.resolve(s, dir, "patch", file), s, dir, file, "patch");
     const text = looksInline ? s : ctx.root.readText(where);
     out = applyPatchText(ctx, out, text, where, undefined, "smp");
   }
@@ -429,7 +442,7 @@ function runTransformers(ctx: Ctx, dir: string, file: string, k: JsonMap, res: R
 function patchSource(ctx: Ctx, dir: string, file: string, p: JsonMap): { text: string; where: string } {
   if (typeof p.patch === "string") return { text: p.patch, where: file };
   if (typeof p.path === "string") {
-    const where = ctx.root.resolve(p.path, dir, "patch", file);
+    const where = underKustomization(ctx.root.resolve(p.path, dir, "patch", file), p.path, dir, file, "patch");
     return { text: ctx.root.readText(where), where };
   }
   throw new RenderError("a patch needs either `path` or `patch`", { file });

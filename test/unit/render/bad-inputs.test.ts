@@ -82,6 +82,19 @@ void describe("bad inputs", () => {
     fails(dir, os.tmpdir(), {}, { message: /is absolute/ });
   });
 
+  void it("a kustomization may not read files outside its directory (Kustomize's load restriction)", () => {
+    const dir = tree({
+      "common/cm.yaml": cm("c"),
+      "res/kustomization.yaml": "resources:\n- ../common/cm.yaml\n",
+      "gen/kustomization.yaml": "configMapGenerator:\n- name: g\n  files:\n  - ../common/cm.yaml\n",
+      "patch/kustomization.yaml": "resources: []\npatches:\n- path: ../common/cm.yaml\n",
+      "ok/kustomization.yaml": "resources:\n- ../common\n",
+      "common/kustomization.yaml": "resources:\n- cm.yaml\n",
+    });
+    for (const k of ["res", "gen", "patch"]) fails(dir, k, {}, { file: `${k}/kustomization.yaml`, message: /is not in or below/ });
+    assert.equal(render(dir, "ok").objects[0]!.metadata.name, "c");
+  });
+
   void it("a kustomization cycle is reported with the chain", () => {
     const dir = tree({ "a/kustomization.yaml": "resources:\n- ../b\n", "b/kustomization.yaml": "resources:\n- ../a\n", "self/kustomization.yaml": "resources:\n- .\n" });
     fails(dir, "a", {}, { message: /kustomization cycle: a -> b -> a/ });
