@@ -82,7 +82,9 @@ export function runValidate(paths: readonly string[], o: Output = processOutput)
         if (doc.checked) checked++;
         for (const e of doc.errors) {
           errors++;
-          o.out([file, doc.ref, e.field, e.message].filter((s) => s !== "").join(": "));
+          // One line per problem: a YAML error's code frame (the lines after the first) is left out.
+          const message = e.message.split("\n")[0]!.trim().replace(/:$/, "");
+          o.out([file, doc.ref, e.field, message].filter((s) => s !== "").join(": "));
         }
       }
     }

@@ -94,6 +94,8 @@ describe("mooring validate", () => {
     const file = path.join(dir, "bad/syntax.yaml");
     assert.equal(runValidate([file], c.o).exitCode, EXIT_INVALID);
     assert.match(c.out[0]!, new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: document 1: YAML: `));
+    assert.equal(c.out.length, 1);
+    assert.match(c.out[0]!, /at line 3, column 1$/, "one line, without the code frame");
   });
 
   it("exits 2 when a path does not exist or holds no YAML, even if other paths have errors", () => {
