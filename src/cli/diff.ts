@@ -78,6 +78,13 @@ export function yamlPatch(id: string, before: KubeObject | undefined, after: Kub
     .trimEnd();
 }
 
+/** fetch() says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND…) is in its cause. */
+function causeText(err: unknown): string {
+  const e = err as Error & { cause?: { code?: string; message?: string } };
+  const c = e.cause;
+  return c && (c.code || c.message) ? `${e.message} (${[c.code, c.message].filter(Boolean).join(": ")})` : e.message;
+}
+
 /** Downloads the rendered objects and checks their digest (the contract with the render controller). */
 export async function fetchRendered(app: App, timeoutMs: number): Promise<KubeObject[]> {
   const a = app.status?.render?.artifact;
@@ -90,7 +97,7 @@ export async function fetchRendered(app: App, timeoutMs: number): Promise<KubeOb
     bytes = Buffer.from(await res.arrayBuffer());
   } catch (err) {
     throw new CliError(
-      `cannot download the rendered artifact of ${ref} from ${a.url}: ${(err as Error).message}; the URL is the render controller's in-cluster address — run the CLI where it resolves, or port-forward the artifact service`,
+      `cannot download the rendered artifact of ${ref} from ${a.url}: ${causeText(err)}; the URL is the render controller's in-cluster address — run the CLI where it resolves, or port-forward the artifact service`,
       Exit.error,
       { cause: err },
     );
