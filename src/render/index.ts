@@ -61,3 +61,4 @@ export function render(rootDir: string, path: string, opts: RenderOptions = {}):
   return { ...finish(postRender(root, objects, opts)), type };
 }
 export { renderCacheKey, renderOptionsFor, type ApplicationRef, type ApplicationRender, type ResolvedInputs } from "./application.js";
+export { renderIsolated, type IsolatedRenderOptions, type IsolatedResult, type IsolationLimits } from "./isolated.js";

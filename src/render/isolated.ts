@@ -1,0 +1,83 @@
+// Rendering in a worker thread, for the controller: a slow or hostile render (a template that multiplies a big list
+// by itself) cannot block the operator's event loop, is stopped after a deadline, and is capped in memory — so one
+// Application's bad repository never affects the others.
+import { Worker } from "node:worker_threads";
+import { RenderError } from "./errors.js";
+import type { RenderOptions } from "./index.js";
+import type { KubeObject } from "./objects.js";
+
+export interface IsolatedRenderOptions extends Omit<RenderOptions, "scope"> {
+  /** Custom kinds known to be cluster-scoped, as "group|Kind" (a function cannot cross into the worker). */
+  clusterScopedKinds?: string[];
+}
+
+export interface IsolationLimits {
+  /** Stop the render after this long (default 60 s). */
+  timeoutMs?: number;
+  /** Heap limit of the worker (default 512 MiB). */
+  maxHeapMb?: number;
+}
+
+export interface IsolatedResult {
+  objects: KubeObject[];
+  digest: string;
+  type: "plain" | "kustomize" | "helm";
+}
+
+/** What the worker posts back: a result, or a RenderError's fields (class identity does not cross threads). */
+export type WorkerReply = { ok: true; result: IsolatedResult } | { ok: false; message: string; file?: string; line?: number; template?: string; renderError: boolean };
+
+function newWorker(options: ConstructorParameters<typeof Worker>[1]): Worker {
+  // Built, the worker is the compiled sibling of this module. Under tsx (tests, `npm run mooring`) the sources are
+  // .ts files and worker threads do not inherit tsx's loader, so a bootstrap registers it first.
+  if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./isolated-worker.js", import.meta.url), options);
+  const target = new URL("./isolated-worker.ts", import.meta.url).href;
+  const bootstrap = `import("tsx/esm/api").then((m) => { m.register(); return import(${JSON.stringify(target)}); });`;
+  return new Worker(bootstrap, { ...options, eval: true });
+}
+
+export function renderIsolated(rootDir: string, path: string, opts: IsolatedRenderOptions = {}, limits: IsolationLimits = {}): Promise<IsolatedResult> {
+  const timeoutMs = limits.timeoutMs ?? 60_000;
+  const maxHeapMb = limits.maxHeapMb ?? 512;
+  return new Promise((resolve, reject) => {
+    const worker = newWorker({
+      workerData: { rootDir, path, opts },
+      resourceLimits: { maxOldGenerationSizeMb: maxHeapMb },
+      stdout: true,
+      stderr: true,
+    });
+    let settled = false;
+    const finish = (fn: () => void): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      fn();
+      void worker.terminate();
+    };
+    const timer = setTimeout(
+      () => finish(() => reject(new RenderError(`render of ${path || "."} took longer than ${timeoutMs} ms and was stopped; simplify the templates or split the Application`))),
+      timeoutMs,
+    );
+    worker.once("message", (reply: WorkerReply) =>
+      finish(() => {
+        if (reply.ok) resolve(reply.result);
+        else if (reply.renderError) reject(new RenderError(stripLocation(reply), { file: reply.file, line: reply.line, template: reply.template }));
+        else reject(new Error(`render of ${path || "."} failed: ${reply.message}`));
+      }),
+    );
+    worker.once("error", (err: Error & { code?: string }) =>
+      finish(() => {
+        if (err.code === "ERR_WORKER_OUT_OF_MEMORY") {
+          reject(new RenderError(`render of ${path || "."} needed more than ${maxHeapMb} MiB of memory and was stopped`, {}, { cause: err }));
+        } else reject(new Error(`render worker for ${path || "."} failed: ${err.message}`, { cause: err }));
+      }),
+    );
+    worker.once("exit", (code) => finish(() => reject(new Error(`render worker for ${path || "."} exited with code ${code} before answering`))));
+  });
+}
+
+// RenderError puts "file:line: " in front of its message; the worker sends the full message, so take it off again.
+function stripLocation(reply: { message: string; file?: string; line?: number; template?: string }): string {
+  const at = reply.file ? `${reply.file}${reply.line ? `:${reply.line}` : ""}` : reply.template;
+  return at && reply.message.startsWith(`${at}: `) ? reply.message.slice(at.length + 2) : reply.message;
+}

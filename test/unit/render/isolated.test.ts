@@ -1,0 +1,55 @@
+import { describe, it, after } from "node:test";
+import assert from "node:assert/strict";
+import * as path from "node:path";
+import { render, renderIsolated, RenderError } from "../../../src/render/index.js";
+import { writeTree } from "./tree.js";
+
+const FIXTURES = path.resolve(import.meta.dirname, "../../fixtures/render");
+
+void describe("rendering in a worker thread", () => {
+  const t = writeTree({
+    "Chart.yaml": "name: big\nversion: 1.0.0\n",
+    "values.yaml": `items: [${Array.from({ length: 3000 }, (_, i) => i).join(", ")}]\n`,
+    // 3,000 × 3,000 lines: hundreds of MB of output, from a few KB of input.
+    "templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big\ndata:\n{{#each values.items}}{{#each @root.values.items}}  k{{@index}}: {{this}}\n{{/each}}{{/each}}",
+  });
+  after(() => t.cleanup());
+
+  void it("gives the same objects and digest as rendering in-process", async () => {
+    const opts = { helm: { releaseName: "shop" }, targetNamespace: "apps" };
+    const dir = path.join(FIXTURES, "helm/webapp");
+    const isolated = await renderIsolated(dir, "", opts);
+    const direct = render(dir, "", opts);
+    assert.equal(isolated.type, "helm");
+    assert.equal(isolated.digest, direct.digest);
+    assert.deepEqual(isolated.objects, direct.objects);
+  });
+
+  void it("passes RenderErrors back with file and line", async () => {
+    await assert.rejects(
+      renderIsolated(path.join(FIXTURES, "kustomize"), "", { type: "kustomize" }),
+      (e: unknown) => e instanceof RenderError && e.file === "." && /no kustomization.yaml/.test(e.message) && e.message.startsWith(".: directory"),
+    );
+  });
+
+  void it("stops a render that exceeds its memory limit", async () => {
+    await assert.rejects(renderIsolated(t.dir, "", {}, { maxHeapMb: 32, timeoutMs: 120_000 }), (e: unknown) => e instanceof RenderError && /more than 32 MiB/.test(e.message));
+  });
+
+  void it("stops a render that exceeds its deadline", async () => {
+    await assert.rejects(renderIsolated(t.dir, "", {}, { timeoutMs: 1 }), (e: unknown) => e instanceof RenderError && /longer than 1 ms/.test(e.message));
+  });
+
+  void it("takes cluster-scoped custom kinds as data", async () => {
+    const t2 = writeTree({ "a.yaml": "apiVersion: example.com/v1\nkind: Gadget\nmetadata:\n  name: g\n---\napiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n" });
+    try {
+      const out = await renderIsolated(t2.dir, "", { targetNamespace: "team", clusterScopedKinds: ["example.com|Gadget"] });
+      assert.deepEqual(
+        out.objects.map((o) => o.metadata.namespace),
+        [undefined, "team"],
+      );
+    } finally {
+      t2.cleanup();
+    }
+  });
+});
