@@ -135,11 +135,11 @@ export async function fetchCommit(url: string, resolved: ResolvedRef, remote: Re
         const caps = remote.capabilities!;
         const tipOid = tipRef ? remote.refs.get(tipRef)?.oid : undefined;
         if (tipOid) {
-          await fetchPack(http, url, gitdir, tipOid, caps, 1, cache);
+          await fetchPack(http, url, gitdir, tipOid, caps, 1);
           return peel(gitdir, cache, tipOid);
         }
         try {
-          await fetchPack(http, url, gitdir, resolved.commit, caps, 1, cache);
+          await fetchPack(http, url, gitdir, resolved.commit, caps, 1);
           return resolved.commit;
         } catch (err) {
           if (!(err instanceof SourceError && err.reason === "RefNotFound") || http.failure) throw err;
@@ -147,7 +147,7 @@ export async function fetchCommit(url: string, resolved: ResolvedRef, remote: Re
         // The server refused a want for an unadvertised SHA: fetch the default branch's history and look there.
         const head = remote.head ? remote.refs.get(remote.head) : remote.refs.get("HEAD");
         if (!head) throw new SourceError("RefNotFound", `commit ${resolved.commit} is not a ref's tip and ${redactUrl(url)} has no default branch to search`);
-        await fetchPack(http, url, gitdir, head.oid, caps, undefined, cache);
+        await fetchPack(http, url, gitdir, head.oid, caps, undefined);
         return resolved.commit;
       }
       // Servers that do not advertise side-band/shallow: isomorphic-git's own fetch (its own discovery request).

@@ -1,16 +1,15 @@
 // A streaming pack download for the smart HTTP protocol (v1, stateless): one POST to git-upload-pack with
 // `want <oid>` (and `deepen 1`), the side-band pack data written straight to a file while its SHA-1 trailer is
-// checked, then isomorphic-git's indexPack builds the .idx. isomorphic-git's own fetch holds the whole pack in memory
-// several times over (collect, concat, copy); this keeps the download at one chunk in memory, so a fetch's peak
-// memory is about one pack (indexing) instead of three or more. The oid comes from our own ref listing, so a fetch
+// checked, then ./packindex.ts builds the .idx reading one object at a time. isomorphic-git's own fetch holds the
+// whole pack in memory several times over (collect, concat, copy, index); this keeps memory at about one object. The oid comes from our own ref listing, so a fetch
 // is exactly two requests: the listing and this POST.
 import { createHash } from "node:crypto";
-import fs from "node:fs";
 import { mkdir, open, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import git, { Errors } from "isomorphic-git";
+import { Errors } from "isomorphic-git";
 import { SourceError } from "./errors.js";
 import type { Transport } from "./http.js";
+import { indexPackFile } from "./packindex.js";
 
 /** Capabilities a server must advertise for the streaming path; otherwise isomorphic-git's fetch is used. */
 export function supportsStreamingPack(capabilities: readonly string[] | undefined, depth: number | undefined): boolean {
@@ -72,7 +71,7 @@ export interface PackResult {
  * Downloads the objects for `want` (with `depth` commits of history, or all when undefined) into `gitdir`'s pack
  * directory and indexes them. `url` is the repository URL (credentials are the transport's headers).
  */
-export async function fetchPack(http: Transport, url: string, gitdir: string, want: string, capabilities: readonly string[], depth: number | undefined, cache: object): Promise<PackResult> {
+export async function fetchPack(http: Transport, url: string, gitdir: string, want: string, capabilities: readonly string[], depth: number | undefined): Promise<PackResult> {
   const band = capabilities.includes("side-band-64k") ? "side-band-64k" : "side-band";
   const caps = [band, "ofs-delta", ...(depth !== undefined ? ["shallow"] : []), ...(capabilities.includes("no-progress") ? ["no-progress"] : []), "agent=mooring"];
   const body = Buffer.concat([
@@ -156,6 +155,6 @@ export async function fetchPack(http: Transport, url: string, gitdir: string, wa
   const rel = `objects/pack/pack-${sha}.pack`;
   await rename(tmp, path.join(gitdir, rel));
   if (shallows.length) await writeFile(path.join(gitdir, "shallow"), shallows.join("\n") + "\n");
-  await git.indexPack({ fs, dir: gitdir, gitdir, filepath: rel, cache });
+  await indexPackFile(path.join(gitdir, rel), path.join(gitdir, rel.replace(/\.pack$/, ".idx")));
   return { packPath: rel, shallows };
 }

@@ -1,0 +1,233 @@
+// A pack indexer that reads the pack from disk one object at a time, with Node's native zlib and SHA-1, and writes
+// a version-2 .idx that isomorphic-git (and git) read. isomorphic-git's indexPack loads the whole pack into memory
+// plus a 32 MiB resolve cache; this keeps one object (and a bounded cache of delta bases) in memory instead.
+import { createHash } from "node:crypto";
+import { open, writeFile, type FileHandle } from "node:fs/promises";
+import zlib from "node:zlib";
+import { SourceError } from "./errors.js";
+
+const OBJ_TYPES: Record<number, string> = { 1: "commit", 2: "tree", 3: "blob", 4: "tag" };
+const OFS_DELTA = 6;
+const REF_DELTA = 7;
+/** Bytes of resolved delta bases kept in memory. */
+const BASE_CACHE_BYTES = 16 * 1024 * 1024;
+/** Delta chains longer than this are refused (git's default pack.depth is 50). */
+const MAX_DELTA_DEPTH = 1000;
+
+interface RawObject {
+  type: number;
+  data: Buffer; // inflated: the object, or the delta
+  baseOffset?: number;
+  baseOid?: string;
+  rawLen: number;
+  crc: number;
+}
+
+interface Resolved {
+  type: string;
+  data: Buffer;
+}
+
+function corrupt(what: string): SourceError {
+  return new SourceError("FetchFailed", `the downloaded pack is invalid: ${what}`);
+}
+
+/** Applies a git delta (copy/insert instructions) to its base. */
+export function applyDelta(base: Buffer, delta: Buffer): Buffer {
+  let p = 0;
+  const varint = () => {
+    let r = 0;
+    let mul = 1;
+    for (let c = 0x80; c & 0x80; mul *= 128) {
+      if (p >= delta.length) throw corrupt("truncated delta header");
+      c = delta[p++]!;
+      r += (c & 0x7f) * mul;
+    }
+    return r;
+  };
+  const srcSize = varint();
+  if (srcSize !== base.length) throw corrupt(`delta base size ${srcSize} differs from the base (${base.length})`);
+  const out = Buffer.allocUnsafe(varint());
+  let o = 0;
+  while (p < delta.length) {
+    const op = delta[p++]!;
+    if (op & 0x80) {
+      let off = 0;
+      let size = 0;
+      if (op & 0x01) off += delta[p++]!;
+      if (op & 0x02) off += delta[p++]! * 0x100;
+      if (op & 0x04) off += delta[p++]! * 0x10000;
+      if (op & 0x08) off += delta[p++]! * 0x1000000;
+      if (op & 0x10) size += delta[p++]!;
+      if (op & 0x20) size += delta[p++]! * 0x100;
+      if (op & 0x40) size += delta[p++]! * 0x10000;
+      if (size === 0) size = 0x10000;
+      if (off + size > base.length || o + size > out.length) throw corrupt("delta copies outside its base or result");
+      base.copy(out, o, off, off + size);
+      o += size;
+    } else if (op) {
+      if (p + op > delta.length || o + op > out.length) throw corrupt("delta inserts past its end");
+      delta.copy(out, o, p, p + op);
+      p += op;
+      o += op;
+    } else {
+      throw corrupt("delta opcode 0");
+    }
+  }
+  if (o !== out.length) throw corrupt("delta result has the wrong size");
+  return out;
+}
+
+class Reader {
+  constructor(
+    private readonly fh: FileHandle,
+    readonly end: number,
+  ) {}
+
+  async at(pos: number, len: number): Promise<Buffer> {
+    const n = Math.max(0, Math.min(len, this.end - pos));
+    const buf = Buffer.allocUnsafe(n);
+    let got = 0;
+    while (got < n) {
+      const { bytesRead } = await this.fh.read(buf, got, n - got, pos + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return buf.subarray(0, got);
+  }
+
+  /** Reads and inflates the object at `offset`. */
+  async object(offset: number): Promise<RawObject> {
+    const hdr = await this.at(offset, 64);
+    let p = 0;
+    let c = hdr[p++]!;
+    const type = (c >> 4) & 7;
+    let size = c & 15;
+    for (let mul = 16; c & 0x80; mul *= 128) {
+      if (p >= hdr.length) throw corrupt(`object header at ${offset} is truncated`);
+      c = hdr[p++]!;
+      size += (c & 0x7f) * mul;
+    }
+    let baseOffset: number | undefined;
+    let baseOid: string | undefined;
+    if (type === OFS_DELTA) {
+      c = hdr[p++]!;
+      let back = c & 0x7f;
+      while (c & 0x80) {
+        c = hdr[p++]!;
+        back = (back + 1) * 128 + (c & 0x7f);
+      }
+      baseOffset = offset - back;
+      if (baseOffset < 12) throw corrupt(`delta at ${offset} points before the pack's start`);
+    } else if (type === REF_DELTA) {
+      baseOid = hdr.subarray(p, p + 20).toString("hex");
+      p += 20;
+    } else if (!OBJ_TYPES[type]) {
+      throw corrupt(`unknown object type ${type} at ${offset}`);
+    }
+    // zlib never grows data by more than ~0.03% + a few bytes, so this window holds the whole compressed object.
+    const window = await this.at(offset + p, size + (size >> 10) + 64);
+    let inflated: { buffer: Buffer; engine: zlib.Inflate };
+    try {
+      inflated = zlib.inflateSync(window, { info: true }) as unknown as { buffer: Buffer; engine: zlib.Inflate };
+    } catch (err) {
+      throw corrupt(`object at ${offset} does not inflate: ${(err as Error).message}`);
+    }
+    if (inflated.buffer.length !== size) throw corrupt(`object at ${offset} inflates to ${inflated.buffer.length} bytes, not ${size}`);
+    const consumed = inflated.engine.bytesWritten;
+    const crc = zlib.crc32(window.subarray(0, consumed), zlib.crc32(hdr.subarray(0, p)));
+    return { type, data: inflated.buffer, ...(baseOffset !== undefined ? { baseOffset } : {}), ...(baseOid ? { baseOid } : {}), rawLen: p + consumed, crc };
+  }
+}
+
+/**
+ * Indexes the pack at `packPath` and writes `idxPath`. Verifies the pack's structure (object count, sizes, that it
+ * ends where its trailer starts). Thin packs (bases outside the pack) are refused: we never ask for them.
+ */
+export async function indexPackFile(packPath: string, idxPath: string): Promise<{ objects: number }> {
+  const fh = await open(packPath, "r");
+  try {
+    const { size: fileSize } = await fh.stat();
+    if (fileSize < 32) throw corrupt("too short");
+    const reader = new Reader(fh, fileSize - 20);
+    const head = await reader.at(0, 12);
+    if (head.toString("latin1", 0, 4) !== "PACK") throw corrupt("no PACK signature");
+    const version = head.readUInt32BE(4);
+    if (version !== 2 && version !== 3) throw corrupt(`unsupported pack version ${version}`);
+    const count = head.readUInt32BE(8);
+    const trailer = await fh.read(Buffer.alloc(20), 0, 20, fileSize - 20);
+
+    const oids: Buffer[] = new Array(count);
+    const offsets = new Float64Array(count);
+    const crcs = new Uint32Array(count);
+    const offsetByOid = new Map<string, number>();
+    const cache = new Map<number, Resolved>(); // insertion order = age, for a simple LRU
+    let cached = 0;
+    const remember = (offset: number, r: Resolved) => {
+      cache.set(offset, r);
+      cached += r.data.length;
+      for (const [k, v] of cache) {
+        if (cached <= BASE_CACHE_BYTES) break;
+        cache.delete(k);
+        cached -= v.data.length;
+      }
+    };
+    const resolve = async (raw: RawObject, depth: number): Promise<Resolved> => {
+      if (raw.type !== OFS_DELTA && raw.type !== REF_DELTA) return { type: OBJ_TYPES[raw.type]!, data: raw.data };
+      if (depth > MAX_DELTA_DEPTH) throw corrupt("delta chain too deep");
+      const baseAt = raw.baseOffset ?? offsetByOid.get(raw.baseOid!);
+      if (baseAt === undefined) throw corrupt(`delta base ${raw.baseOid} is not in the pack (thin pack)`);
+      let base = cache.get(baseAt);
+      if (base) {
+        cache.delete(baseAt); // refresh its age
+        cache.set(baseAt, base);
+      } else {
+        base = await resolve(await reader.object(baseAt), depth + 1);
+        remember(baseAt, base);
+      }
+      return { type: base.type, data: applyDelta(base.data, raw.data) };
+    };
+
+    let pos = 12;
+    for (let i = 0; i < count; i++) {
+      if (pos >= reader.end) throw corrupt(`it ends after ${i} of ${count} objects`);
+      const raw = await reader.object(pos);
+      const obj = await resolve(raw, 0);
+      const oid = createHash("sha1").update(`${obj.type} ${obj.data.length}\0`).update(obj.data).digest();
+      oids[i] = oid;
+      offsets[i] = pos;
+      crcs[i] = raw.crc;
+      offsetByOid.set(oid.toString("hex"), pos);
+      // Trees and commits are the usual delta bases; keeping what we just built saves re-reading it.
+      if (raw.type === OFS_DELTA || raw.type === REF_DELTA || obj.type !== "blob") remember(pos, obj);
+      pos += raw.rawLen;
+    }
+    if (pos !== reader.end) throw corrupt(`${reader.end - pos} unexpected bytes after the last object`);
+
+    // Version-2 index: fanout, sorted names, CRC32s, 31-bit offsets (our size limit keeps packs far below 2 GiB).
+    const order = [...oids.keys()].sort((a, b) => Buffer.compare(oids[a]!, oids[b]!));
+    const fanout = Buffer.alloc(256 * 4);
+    const names = Buffer.alloc(count * 20);
+    const crcBuf = Buffer.alloc(count * 4);
+    const offBuf = Buffer.alloc(count * 4);
+    const counts = new Uint32Array(256);
+    order.forEach((idx, j) => {
+      const oid = oids[idx]!;
+      counts[oid[0]!]!++;
+      oid.copy(names, j * 20);
+      crcBuf.writeUInt32BE(crcs[idx]!, j * 4);
+      if (offsets[idx]! > 0x7fffffff) throw corrupt("pack larger than 2 GiB");
+      offBuf.writeUInt32BE(offsets[idx]!, j * 4);
+    });
+    let total = 0;
+    for (let b = 0; b < 256; b++) {
+      total += counts[b]!;
+      fanout.writeUInt32BE(total, b * 4);
+    }
+    const body = Buffer.concat([Buffer.from([0xff, 0x74, 0x4f, 0x63, 0, 0, 0, 2]), fanout, names, crcBuf, offBuf, trailer.buffer]);
+    await writeFile(idxPath, Buffer.concat([body, createHash("sha1").update(body).digest()]));
+    return { objects: count };
+  } finally {
+    await fh.close();
+  }
+}
