@@ -107,7 +107,7 @@ describe("mooring validate", () => {
     assert.ok(c.out.length > 0, "errors in the readable paths are still printed");
   });
 
-  it("works as a commander command: arguments, stdout lines and the process exit code", async () => {
+  it("works as a commander command: arguments, stdout lines and the process exit code (0 valid, 1 invalid)", async () => {
     const scriptFile = path.join(ROOT, "test/support/cli-main.ts");
     const ok = await run(process.execPath, ["--import", "tsx", scriptFile, "validate", path.join(dir, "good")], { cwd: ROOT });
     assert.equal(ok.stdout, "");
@@ -116,6 +116,5 @@ describe("mooring validate", () => {
       assert.match(err.stdout ?? "", /spec\.interval: interval must be at least 10s/);
       return true;
     });
-    await assert.rejects(run(process.execPath, ["--import", "tsx", scriptFile, "validate"], { cwd: ROOT }), (err: { code?: number }) => err.code === 2);
   });
 });
