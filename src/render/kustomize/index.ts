@@ -84,10 +84,10 @@ const KNOWN_FIELDS = new Set([
   "secretGenerator",
   "generatorOptions",
   "sortOptions",
+  "replacements",
 ]);
 const UNSUPPORTED_FIELDS = new Set([
   "vars",
-  "replacements",
   "helmCharts",
   "helmGlobals",
   "helmChartInflationGenerator",
@@ -436,6 +436,17 @@ function runTransformers(ctx: Ctx, dir: string, file: string, k: JsonMap, res: R
   }
   for (const rep of list(k.replicas, file, "replicas")) setReplicas(out, rep, file);
   for (const img of list(k.images, file, "images")) setImages(out, img, file);
+  for (const entry of list(k.replacements, file, "replacements")) {
+    if (typeof entry.path === "string") {
+      const where = underKustomization(ctx.root.resolve(entry.path, dir, "replacement file", file), entry.path, dir, file, "replacement file");
+      for (const doc of parseYamlDocs(ctx.root.readText(where), where, ctx.root.limits)) {
+        for (const r of Array.isArray(doc.value) ? doc.value : [doc.value]) {
+          if (!isMap(r)) throw new RenderError("a replacement must be a map with source and targets", { file: where, line: doc.line });
+          applyReplacement(out, r, where);
+        }
+      }
+    } else applyReplacement(out, entry, file);
+  }
   return out;
 }
 
@@ -560,6 +571,154 @@ function setImages(res: Res[], img: JsonMap, file: string): void {
     }
   };
   for (const r of res) visit(r.obj);
+}
+
+// ---- replacements ----------------------------------------------------------------------------------------------
+
+type PathSeg = { kind: "key"; key: string } | { kind: "match"; key: string; value: string } | { kind: "all" };
+
+/** Kustomize field paths: dot-separated; `[k=v]` picks list items, `[a.b/c]` is a map key with dots, `*` every item. */
+function parseFieldPath(fp: string, file: string): PathSeg[] {
+  const segs: string[] = [];
+  let cur = "";
+  let depth = 0;
+  for (const c of fp) {
+    if (c === "[") depth++;
+    if (c === "]") depth--;
+    if (c === "." && depth === 0) {
+      segs.push(cur);
+      cur = "";
+    } else cur += c;
+  }
+  segs.push(cur);
+  return segs.map((s) => {
+    if (!s) throw new RenderError(`field path ${JSON.stringify(fp)} has an empty segment`, { file });
+    if (s === "*") return { kind: "all" };
+    const m = s.match(/^\[([^=\]]+)=([^\]]*)\]$/);
+    if (m) return { kind: "match", key: m[1]!, value: m[2]! };
+    const b = s.match(/^\[([^\]]+)\]$/);
+    return { kind: "key", key: b ? b[1]! : s };
+  });
+}
+
+/** Every (container, key) a field path reaches; with `create`, missing maps, keys and `[k=v]` items are made. */
+function reach(node: unknown, segs: PathSeg[], create: boolean): { parent: JsonMap | unknown[]; key: string | number }[] {
+  const out: { parent: JsonMap | unknown[]; key: string | number }[] = [];
+  const walk = (n: unknown, i: number): void => {
+    const seg = segs[i]!;
+    const last = i === segs.length - 1;
+    const step = (parent: JsonMap | unknown[], key: string | number): void => {
+      if (last) out.push({ parent, key });
+      else {
+        const child = (parent as Record<string | number, unknown>)[key];
+        if ((child === undefined || child === null) && create && !Array.isArray(parent)) {
+          // The next segment says what to make: a list for an index or an item match, else a map.
+          const next = segs[i + 1]!;
+          const listNext = next.kind === "match" || next.kind === "all" || (next.kind === "key" && /^\d+$/.test(next.key));
+          (parent as JsonMap)[key as string] = listNext ? [] : {};
+        }
+        walk((parent as Record<string | number, unknown>)[key], i + 1);
+      }
+    };
+    if (seg.kind === "all") {
+      if (Array.isArray(n)) n.forEach((_, idx) => step(n, idx));
+      return;
+    }
+    if (seg.kind === "match") {
+      if (!Array.isArray(n)) return;
+      let found = false;
+      n.forEach((el, idx) => {
+        if (isMap(el) && String(el[seg.key]) === seg.value) {
+          found = true;
+          step(n, idx);
+        }
+      });
+      if (!found && create) {
+        n.push({ [seg.key]: seg.value });
+        step(n, n.length - 1);
+      }
+      return;
+    }
+    if (Array.isArray(n) && /^\d+$/.test(seg.key)) {
+      const idx = Number(seg.key);
+      if (idx < n.length || (create && idx === n.length)) step(n, idx);
+      return;
+    }
+    if (!isMap(n)) return;
+    if (n[seg.key] === undefined && !create) return;
+    step(n, seg.key);
+  };
+  walk(node, 0);
+  return out.filter(({ parent, key }) => create || (parent as Record<string | number, unknown>)[key] !== undefined);
+}
+
+function applyReplacement(res: Res[], rep: JsonMap, file: string): void {
+  const src = isMap(rep.source) ? rep.source : undefined;
+  if (!src) throw new RenderError("a replacement needs a source", { file });
+  const sources = select(res, src);
+  const srcDesc = `${String(src.kind ?? "?")} ${String(src.name ?? "?")}`;
+  if (sources.length === 0) throw new RenderError(`replacement source ${srcDesc} selects nothing`, { file });
+  if (sources.length > 1) throw new RenderError(`replacement source ${srcDesc} selects ${sources.length} resources; narrow it`, { file });
+  const fp = typeof src.fieldPath === "string" ? src.fieldPath : "metadata.name";
+  const hits = reach(sources[0]!.obj, parseFieldPath(fp, file), false);
+  if (hits.length === 0) throw new RenderError(`replacement source ${srcDesc} has no field ${fp}`, { file });
+  let value: unknown = clone((hits[0]!.parent as Record<string | number, unknown>)[hits[0]!.key]);
+  const so = isMap(src.options) ? src.options : {};
+  if (typeof so.delimiter === "string" && so.delimiter) {
+    const parts = String(value).split(so.delimiter);
+    const idx = typeof so.index === "number" ? so.index : 0;
+    if (idx < 0 || idx >= parts.length) throw new RenderError(`replacement source ${srcDesc} ${fp}: index ${idx} is out of range for ${JSON.stringify(value)}`, { file });
+    value = parts[idx];
+  }
+  for (const t of list(rep.targets, file, "replacement targets")) {
+    if (!isMap(t.select)) throw new RenderError("a replacement target needs select", { file });
+    const rejects = list(t.reject, file, "reject");
+    const targets = select(res, t.select).filter((r) => !rejects.some((rj) => select([r], rj).length > 0));
+    const opts = isMap(t.options) ? t.options : {};
+    const create = opts.create === true;
+    for (const r of targets) {
+      for (const path of strings(t.fieldPaths, file, "fieldPaths")) {
+        const spots = reach(r.obj, parseFieldPath(path, file), create);
+        if (spots.length === 0) throw new RenderError(`replacement target ${describeRes(r)} has no field ${path} (set options.create to add it)`, { file });
+        for (const { parent, key } of spots) {
+          const p = parent as Record<string | number, unknown>;
+          p[key] = replacedValue(p[key], value, opts, `${describeRes(r)} ${path}`, file);
+        }
+      }
+    }
+  }
+}
+
+/** The new value: the target keeps its type (a number stays a number); a created field takes the value's YAML type. */
+function replacedValue(current: unknown, value: unknown, opts: JsonMap, where: string, file: string): unknown {
+  let v = value;
+  if (typeof opts.delimiter === "string" && opts.delimiter) {
+    const parts = String(current ?? "").split(opts.delimiter);
+    const idx = typeof opts.index === "number" ? opts.index : 0;
+    const text = String(value);
+    if (idx < 0) parts.unshift(text);
+    else if (idx >= parts.length) parts.push(text);
+    else parts[idx] = text;
+    v = parts.join(opts.delimiter);
+  }
+  if (isMap(v) || Array.isArray(v)) return clone(v);
+  const text = String(v);
+  if (typeof current === "string") return text;
+  if (typeof current === "number") {
+    const n = Number(text);
+    if (text.trim() === "" || !Number.isFinite(n)) throw new RenderError(`replacement: ${where} is a number and cannot take ${JSON.stringify(text)}`, { file });
+    return n;
+  }
+  if (typeof current === "boolean") {
+    if (text !== "true" && text !== "false") throw new RenderError(`replacement: ${where} is a boolean and cannot take ${JSON.stringify(text)}`, { file });
+    return text === "true";
+  }
+  if (current === undefined || current === null) {
+    if (typeof v !== "string") return v;
+    return parseYamlDocs(`v: ${JSON.stringify(text) === `"${text}"` && /^[\w.:/@-]*$/.test(text) ? text : JSON.stringify(text)}`, file, { maxAliasCount: 0, maxDepth: 3 })
+      .map((d) => (d.value as JsonMap).v)[0];
+  }
+  return v;
 }
 
 // ---- patches ---------------------------------------------------------------------------------------------------

@@ -189,6 +189,13 @@ void describe("bad inputs", () => {
     fails(dir, "", {}, { message: /too complex/ });
   });
 
+  void it("a replacement whose source selects nothing, or whose target lacks the field, is refused", () => {
+    const base = "resources:\n- a.yaml\nreplacements:\n- source: {kind: ConfigMap, name: SRC}\n  targets:\n  - select: {kind: ConfigMap}\n    fieldPaths: [FIELD]\n";
+    const files = (src: string, field: string) => ({ "kustomization.yaml": base.replace("SRC", src).replace("FIELD", field), "a.yaml": cm("a") });
+    fails(tree(files("nope", "data.x")), "", {}, { file: "kustomization.yaml", message: /replacement source ConfigMap nope selects nothing/ });
+    fails(tree(files("a", "data.x")), "", {}, { file: "kustomization.yaml", message: /has no field data.x \(set options.create to add it\)/ });
+  });
+
   void it("a patch whose target does not exist is refused", () => {
     const dir = tree({
       "kustomization.yaml": "resources:\n- a.yaml\npatches:\n- patch: |\n    apiVersion: v1\n    kind: ConfigMap\n    metadata:\n      name: nope\n    data: {a: b}\n",
