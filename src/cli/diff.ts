@@ -9,7 +9,8 @@ import { type Application, type SyncPolicy } from "../api/index.js";
 import { FieldManagers } from "../api/constants.js";
 import { ApplicationKind, SyncPolicyKind } from "../api/kinds.js";
 import { idOf, refOf, refOfEntry, type InventoryEntry } from "../apply/inventory.js";
-import { NoKindMatchError, isNotFound, parseApiVersion, type Client, type KubeObject } from "../runtime/index.js";
+import { applicationLabelValue, effectivePolicy, otherOwner, type EffectivePolicy } from "../apply/policy.js";
+import { ApiError, NoKindMatchError, isConflict, isNotFound, parseApiVersion, type Client, type KubeObject } from "../runtime/index.js";
 import { colourDiff, paint, toYaml } from "./format.js";
 import { CliError, Exit, describeError, type ExitCode, type Io } from "./kube.js";
 
@@ -114,12 +115,19 @@ export async function fetchRendered(app: App, timeoutMs: number): Promise<KubeOb
   return objects as KubeObject[];
 }
 
-/** Whether the Application's policy prunes (no policy: the default, which prunes). */
-async function prunes(client: Client, app: App): Promise<boolean> {
+/** The policy the apply controller would sync with (all defaults without a syncPolicyRef). */
+async function policyOf(client: Client, app: App): Promise<EffectivePolicy> {
   const ref = app.spec.syncPolicyRef?.name;
-  if (!ref) return true;
+  if (!ref) return effectivePolicy(app);
   const p = await client.get<SyncPolicy & KubeObject>(SyncPolicyKind, ref, app.metadata?.namespace);
-  return p?.spec?.automated?.prune !== false;
+  if (!p) throw new CliError(`SyncPolicy ${app.metadata?.namespace}/${ref} (the Application's syncPolicyRef) not found: the controller does not sync without it`);
+  return effectivePolicy(app, p);
+}
+
+/** The field managers named in a 409 apply conflict, for the note. */
+function conflictText(err: unknown): string {
+  const causes = ((err as ApiError).status?.details as { causes?: { field?: string; message?: string }[] } | undefined)?.causes ?? [];
+  return causes.map((c) => c.message ?? c.field).filter(Boolean).join("; ") || (err as Error).message;
 }
 
 /** Compares every rendered object (and every prune candidate) with the cluster. */
@@ -127,6 +135,8 @@ export async function diffApplication(client: Client, o: DiffOptions): Promise<{
   const app = await client.get<App>(ApplicationKind, o.name, o.namespace);
   if (!app) throw new CliError(`Application ${o.namespace}/${o.name} not found`);
   const rendered = await fetchRendered(app, o.downloadTimeoutMs ?? 30_000);
+  const policy = await policyOf(client, app);
+  const owner = applicationLabelValue(app);
   const defaultNs = app.spec.targetNamespace ?? o.namespace;
   const diffs: ObjectDiff[] = [];
   const renderedIds = new Set<string>();
@@ -138,7 +148,12 @@ export async function diffApplication(client: Client, o: DiffOptions): Promise<{
     let id: string;
     try {
       const kind = await client.kindOf(obj).catch((err: unknown) => (err instanceof NoKindMatchError ? undefined : Promise.reject(err)));
+      // As the applier does: namespaced objects default to the target namespace; cluster-scoped ones have none.
       if (kind?.namespaced && !obj.metadata?.namespace) obj.metadata = { ...obj.metadata, namespace: defaultNs };
+      if (kind && !kind.namespaced && obj.metadata?.namespace !== undefined) {
+        const { namespace: _ns, ...meta } = obj.metadata;
+        obj.metadata = meta;
+      }
       id = idOf(refOf(obj));
     } catch (err) {
       diffs.push({ id: `${obj.kind ?? "?"}/${obj.metadata?.name ?? "?"}`, change: "error", message: describeError(err) });
@@ -149,6 +164,9 @@ export async function diffApplication(client: Client, o: DiffOptions): Promise<{
   }
   items.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   // Namespaces the sync would create: objects in them cannot be dry-run yet, and are shown as created.
+  if (policy.createNamespace && app.spec.targetNamespace && !(await client.get({ apiVersion: "v1", kind: "Namespace" }, app.spec.targetNamespace))) {
+    newNamespaces.add(app.spec.targetNamespace);
+  }
   for (const { obj } of items) {
     if (obj.kind === "Namespace" && (obj.apiVersion ?? "") === "v1" && obj.metadata?.name) {
       const live = await client.get({ apiVersion: "v1", kind: "Namespace" }, obj.metadata.name);
@@ -171,13 +189,25 @@ export async function diffApplication(client: Client, o: DiffOptions): Promise<{
         if (!(err instanceof NoKindMatchError)) throw err;
         kindKnown = false; // a custom resource whose CRD this same sync would install
       }
+      const claimedBy = otherOwner(live as { metadata?: { labels?: Record<string, string> } } | undefined, owner);
+      if (claimedBy) {
+        diffs.push({ id, change: "error", message: `managed by Application ${claimedBy}: the sync leaves it untouched and reports it` });
+        continue;
+      }
       let after: KubeObject | undefined;
       let note: string | undefined;
       if (!kindKnown || (obj.metadata?.namespace && newNamespaces.has(obj.metadata.namespace))) {
         after = obj;
         note = kindKnown ? `its namespace ${obj.metadata?.namespace} is created by this sync: not dry-run` : `kind ${obj.kind} is not served yet (its CRD is in this sync): not dry-run`;
       } else {
-        after = await client.apply(obj, { dryRun: true, fieldManager: FieldManagers.apply, force: true });
+        try {
+          after = await client.apply(obj, { dryRun: true, fieldManager: FieldManagers.apply, force: policy.force });
+        } catch (err) {
+          if (!isConflict(err) || policy.force) throw err;
+          // Show what would change, and that the sync itself stops at the conflict.
+          after = await client.apply(obj, { dryRun: true, fieldManager: FieldManagers.apply, force: true });
+          note = `apply conflict (${conflictText(err)}): the sync fails here unless the SyncPolicy sets options.force`;
+        }
       }
       const before = strip(normalize(live));
       const patch = yamlPatch(id, before, strip(normalize(after, !live)), o.context);
@@ -189,7 +219,7 @@ export async function diffApplication(client: Client, o: DiffOptions): Promise<{
   }
 
   const stale = (app.status?.sync?.inventory ?? []).filter((e: InventoryEntry) => !renderedIds.has(e.id));
-  if (stale.length && (await prunes(client, app))) {
+  if (stale.length && policy.prune) {
     for (const e of stale) {
       try {
         const ref = refOfEntry(e);

@@ -329,6 +329,27 @@ void describe("mooring diff", () => {
     assert.match(coloured.stdout.join("\n"), new RegExp(`${ESC}\\[32m\\+ {2}a: "2"${ESC}\\[0m`));
   });
 
+  void it("follows the policy: a field another manager owns is a noted conflict, an object of another Application an error (2)", async () => {
+    await createApp("contested");
+    await kube.client.apply(cm("contest-cm", { key: "theirs" }), { fieldManager: "someone-else" });
+    const claimed = cm("claimed-cm", { a: "1" });
+    claimed.metadata!.labels = { "delivery.mooring.dev/application": `${ns.name}.other-app` };
+    await kube.client.apply(claimed, { fieldManager: FieldManagers.apply });
+    await publishRender("contested", [cm("contest-cm", { key: "ours" })]);
+    const { diffs } = await diffApplication(kube.client, { namespace: ns.name, name: "contested" });
+    const d = diffs[0]!;
+    assert.equal(d.change, "changed");
+    assert.match(d.change === "changed" ? (d.note ?? "") : "", /apply conflict .*someone-else.*unless the SyncPolicy sets options\.force/);
+    assert.match(d.change === "changed" ? d.patch : "", /^\+ {2}key: ours$/m);
+
+    await publishRender("contested", [cm("claimed-cm", { a: "2" })]);
+    const second = await diffApplication(kube.client, { namespace: ns.name, name: "contested" });
+    assert.deepEqual(second.diffs.map((x) => x.change), ["error"]);
+    const io = capture();
+    assert.equal(printDiffs(second.diffs, io), Exit.error);
+    assert.match(io.stderr.join("\n"), new RegExp(`claimed-cm__ConfigMap: managed by Application ${ns.name}\\.other-app`));
+  });
+
   void it("exits 0 when the cluster matches and 2 when the artifact is missing or does not match its digest", async () => {
     await createApp("matcher");
     await kube.client.apply(cm("match-cm", { a: "1" }), { fieldManager: FieldManagers.apply });
