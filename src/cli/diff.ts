@@ -194,6 +194,8 @@ export async function diffApplication(client: Client, o: DiffOptions): Promise<{
         diffs.push({ id, change: "error", message: `managed by Application ${claimedBy}: the sync leaves it untouched and reports it` });
         continue;
       }
+      // Ignored fields are left out of the apply too, so another controller's value (an autoscaler's replicas) stays.
+      const body = strip(structuredClone(obj))!;
       let after: KubeObject | undefined;
       let note: string | undefined;
       if (!kindKnown || (obj.metadata?.namespace && newNamespaces.has(obj.metadata.namespace))) {
@@ -201,11 +203,11 @@ export async function diffApplication(client: Client, o: DiffOptions): Promise<{
         note = kindKnown ? `its namespace ${obj.metadata?.namespace} is created by this sync: not dry-run` : `kind ${obj.kind} is not served yet (its CRD is in this sync): not dry-run`;
       } else {
         try {
-          after = await client.apply(obj, { dryRun: true, fieldManager: FieldManagers.apply, force: policy.force });
+          after = await client.apply(body, { dryRun: true, fieldManager: FieldManagers.apply, force: policy.force });
         } catch (err) {
           if (!isConflict(err) || policy.force) throw err;
           // Show what would change, and that the sync itself stops at the conflict.
-          after = await client.apply(obj, { dryRun: true, fieldManager: FieldManagers.apply, force: true });
+          after = await client.apply(body, { dryRun: true, fieldManager: FieldManagers.apply, force: true });
           note = `apply conflict (${conflictText(err)}): the sync fails here unless the SyncPolicy sets options.force`;
         }
       }

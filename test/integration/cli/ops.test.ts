@@ -296,10 +296,12 @@ void describe("mooring diff", () => {
 
   void it("shows created, changed and pruned objects as a unified YAML diff from a server-side dry run, and exits 1", async () => {
     await createApp("differ", { ignoreDifferences: [{ kind: "ConfigMap", name: "diff-ignored", jsonPointers: ["/data/x"] }] });
-    for (const o of [cm("diff-same", { a: "1" }), cm("diff-changed", { a: "1", keep: "k" }), cm("diff-ignored", { x: "live" }), cm("diff-old", { z: "1" }), svc()]) {
+    for (const o of [cm("diff-same", { a: "1" }), cm("diff-changed", { a: "1", keep: "k" }), cm("diff-ignored", { keep: "k" }), cm("diff-old", { z: "1" }), svc()]) {
       await kube.client.apply(o, { fieldManager: FieldManagers.apply });
     }
-    await publishRender("differ", [cm("diff-same", { a: "1" }), cm("diff-changed", { a: "2", keep: "k" }), cm("diff-new", { n: "1" }), cm("diff-ignored", { x: "git" }), svc()]);
+    // Another controller owns data.x (as an autoscaler owns replicas): ignored, it is neither compared nor applied.
+    await kube.client.apply(cm("diff-ignored", { x: "live" }), { fieldManager: "another-controller" });
+    await publishRender("differ", [cm("diff-same", { a: "1" }), cm("diff-changed", { a: "2", keep: "k" }), cm("diff-new", { n: "1" }), cm("diff-ignored", { keep: "k", x: "git" }), svc()]);
     await writeStatus(ApplicationKind, "differ", { sync: { status: "OutOfSync", inventory: [{ id: `${ns.name}_diff-old__ConfigMap`, v: "v1" }] } });
 
     const { diffs } = await diffApplication(kube.client, { namespace: ns.name, name: "differ" });
