@@ -211,7 +211,7 @@ try {
     return out.split("\n---\n").length;
   });
   // The same as a process, like a user or CI runs it (tsx compiles TypeScript on the fly; a built binary starts faster).
-  const cliEntry = path.join(import.meta.dirname, "render-cli-entry.ts");
+  const cliEntry = path.join(import.meta.dirname, "..", "src", "cli", "main.ts");
   const cli = time(() => {
     const out = execFileSync(process.execPath, ["--import", "tsx", cliEntry, "render", overlay, "--root", path.join(work, "k")], {
       encoding: "utf8",
