@@ -72,6 +72,8 @@ interface ChartMeta {
   version: string;
   appVersion?: string;
   description?: string;
+  /** Chart.yaml `dependencies`: only `name` and `condition` matter here (subcharts are vendored under charts/). */
+  dependencies?: { name: string; condition?: string }[];
 }
 
 function readChart(root: ArtifactRoot, dir: string): ChartMeta {
@@ -84,6 +86,9 @@ function readChart(root: ArtifactRoot, dir: string): ChartMeta {
     version: String(c.version),
     appVersion: c.appVersion === undefined ? undefined : String(c.appVersion),
     description: typeof c.description === "string" ? c.description : undefined,
+    dependencies: Array.isArray(c.dependencies)
+      ? c.dependencies.filter(isMap).map((d) => ({ name: String(d.name), condition: typeof d.condition === "string" ? d.condition : undefined }))
+      : undefined,
   };
 }
 
@@ -162,13 +167,30 @@ function renderChart(
       const sub = readChart(root, e.path);
       const own = readYamlMap(root, join(e.path, "values.yaml"), true);
       const fromParent = isMap(values[sub.name]) ? (values[sub.name] as JsonMap) : {};
-      if (fromParent.enabled === false) continue;
+      if (!subchartEnabled(chart, sub.name, values, fromParent)) continue;
       let subValues = mergeValues(own, fromParent);
       if (isMap(values.global)) subValues = mergeValues(subValues, { global: values.global });
       out.push(...renderChart(root, e.path, sub, subValues, release, kubeVersion, depth + 1));
     }
   }
   return out;
+}
+
+/**
+ * A subchart renders unless its Chart.yaml dependency's `condition` (comma-separated value paths; the first that is
+ * set decides, as in Helm) is false, or, without a condition, `values.<subchart>.enabled` is false.
+ */
+function subchartEnabled(chart: ChartMeta, name: string, values: JsonMap, fromParent: JsonMap): boolean {
+  const condition = chart.dependencies?.find((d) => d.name === name)?.condition;
+  if (condition) {
+    for (const p of condition.split(",").map((x) => x.trim()).filter(Boolean)) {
+      let v: unknown = values;
+      for (const k of p.split(".")) v = isMap(v) ? v[k] : undefined;
+      if (typeof v === "boolean") return v;
+    }
+    return true;
+  }
+  return fromParent.enabled !== false;
 }
 
 const COMPILE: CompileOptions = { strict: true, noEscape: true };
@@ -274,6 +296,12 @@ function newHandlebars(): typeof Handlebars {
       return k >= 0 ? s.slice(0, k) : s.slice(k);
     },
     lower: (v: unknown) => str(v).toLowerCase(),
+    trim: (v: unknown) => str(v).trim(),
+    replace: (from: unknown, to: unknown, v: unknown) => str(v).split(str(from)).join(str(to)),
+    join: (sep: unknown, v: unknown) => (Array.isArray(v) ? v.map(str).join(str(sep)) : str(v)),
+    contains: (needle: unknown, v: unknown) => (Array.isArray(v) ? v.includes(needle) : str(v).includes(str(needle))),
+    hasKey: (m: unknown, k: unknown) => isMap(m) && Object.prototype.hasOwnProperty.call(m, str(k)),
+    len: (v: unknown) => (Array.isArray(v) || typeof v === "string" ? v.length : isMap(v) ? Object.keys(v).length : 0),
     upper: (v: unknown) => str(v).toUpperCase(),
     include: function (this: unknown, name: unknown, ...rest: unknown[]) {
       const ctx = rest.length > 1 ? rest[0] : this;

@@ -184,4 +184,26 @@ void describe("helm-style renderer", () => {
       t2.cleanup();
     }
   });
+
+  void it("has trim, replace, join, contains, hasKey and len, and honours Chart.yaml dependency conditions", () => {
+    const t2 = writeTree({
+      "Chart.yaml": "name: p\nversion: 1.0.0\ndependencies:\n- name: db\n  condition: db.enabled,global.db\n",
+      "values.yaml": "list: [a, b]\nmap: {k: v}\ns: '  x-y  '\ndb:\n  enabled: false\n",
+      "templates/cm.yaml":
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: p\ndata:\n  trim: '{{trim values.s}}'\n  replace: '{{replace \"-\" \"_\" (trim values.s)}}'\n  join: '{{join \",\" values.list}}'\n  contains: '{{contains \"b\" values.list}}'\n  hasKey: '{{hasKey values.map \"k\"}} {{hasKey values.map \"constructor\"}}'\n  len: '{{len values.list}} {{len values.map}}'\n",
+      "charts/db/Chart.yaml": "name: db\nversion: 1.0.0\n",
+      "charts/db/templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: db\n",
+    });
+    try {
+      const out = render(t2.dir, "", {});
+      assert.deepEqual(out.objects.map((o) => o.metadata.name), ["p"], "condition db.enabled=false skips the subchart");
+      assert.deepEqual(out.objects[0]!.data, { trim: "x-y", replace: "x_y", join: "a,b", contains: "true", hasKey: "true false", len: "2 1" });
+      assert.deepEqual(
+        render(t2.dir, "", { helm: { values: { db: { enabled: true } } } }).objects.map((o) => o.metadata.name),
+        ["p", "db"],
+      );
+    } finally {
+      t2.cleanup();
+    }
+  });
 });
