@@ -4,6 +4,7 @@ import type * as k8s from "@kubernetes/client-node";
 import { ApplicationKind, GitRepositoryKind, SyncPolicyKind } from "./api/kinds.js";
 import type { ControllerName, OperatorConfig } from "./config.js";
 import type { Logger } from "./log.js";
+import { registerSyncPolicyController } from "./policy/controller.js";
 import type { Permission } from "./preflight.js";
 import type { KindDescriptor } from "./runtime/kinds.js";
 import type { Manager } from "./runtime/manager.js";
@@ -51,7 +52,15 @@ export const CONTROLLER_MODULES: Record<ControllerName, ControllerModule> = {
   },
   apply: {
     kinds: [ApplicationKind, SyncPolicyKind],
-    permissions: (ns) => [...rw("delivery.mooring.dev", "applications", ns), ...rw("delivery.mooring.dev", "syncpolicies", ns)],
-    setup: (_mgr, ctx) => notYetImplemented("apply", ctx),
+    permissions: (ns) => [
+      ...rw("delivery.mooring.dev", "applications", ns),
+      ...rw("delivery.mooring.dev", "syncpolicies", ns),
+      { verb: "create", group: "events.k8s.io", resource: "events", namespace: ns },
+    ],
+    setup: async (mgr, ctx) => {
+      // SyncPolicy status (windows, application count) belongs with the controller that obeys the policies.
+      registerSyncPolicyController(mgr, ctx.config);
+      await notYetImplemented("apply", ctx);
+    },
   },
 };

@@ -102,6 +102,7 @@ export const Reasons = {
   inAllowWindow: "InAllowWindow",
   inDenyWindow: "InDenyWindow",
   outsideAllowWindows: "OutsideAllowWindows",
+  outsideDenyWindows: "OutsideDenyWindows",
 } as const;
 export type Reason = (typeof Reasons)[keyof typeof Reasons];
 

@@ -4,7 +4,7 @@
 import { type Static } from "@sinclair/typebox";
 import { CronExpressionParser } from "cron-parser";
 import {
-  Bool, CRON_SCHEDULE, Conditions, Duration, Int, LOCAL_CHECKS_KEYWORD, List, Obj, ObservedGeneration, Optional, Str, StrEnum, Time,
+  Bool, CRON_SCHEDULE, Conditions, Duration, Int, LastHandledReconcileAt, LOCAL_CHECKS_KEYWORD, List, Obj, ObservedGeneration, Optional, Str, StrEnum, Time,
   cel, rootFields, type LocalCheck,
 } from "./schema.js";
 import { API_VERSION, DELIVERY_GROUP } from "./constants.js";
@@ -152,6 +152,7 @@ export const SyncPolicyStatus = Obj(
     conditions: Optional(Conditions("Conditions: Ready (the policy is valid) and WindowOpen (automated syncs are allowed now; the reason says why).")),
     applications: Optional(Int("How many Applications reference this policy.", { minimum: 0 })),
     nextWindowChange: Optional(Time("When WindowOpen will next change, if any window is defined.")),
+    lastHandledReconcileAt: Optional(LastHandledReconcileAt()),
   },
   "What the policy controller observed (field manager mooring-policy).",
 );

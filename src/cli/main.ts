@@ -7,7 +7,9 @@ import { Command } from "commander";
 import { addOperatorOptions, toOperatorConfig } from "../config.js";
 import { configureLogging } from "../log.js";
 import { runOperator, StartupError } from "../operator.js";
+import { registerOpsCommands } from "./ops.js";
 import { registerRenderCommands } from "./render.js";
+import { registerValidateCommand } from "./validate.js";
 
 export function buildCli(): Command {
   const program = new Command("mooring").description("Mooring: GitOps for Kubernetes").showHelpAfterError();
@@ -28,6 +30,8 @@ export function buildCli(): Command {
     }
   });
   registerRenderCommands(program);
+  registerValidateCommand(program);
+  registerOpsCommands(program);
   return program;
 }
 
