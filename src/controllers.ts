@@ -6,6 +6,7 @@ import type { ControllerName, OperatorConfig } from "./config.js";
 import type { Logger } from "./log.js";
 import { registerSyncPolicyController } from "./policy/controller.js";
 import type { Permission } from "./preflight.js";
+import { setupSource } from "./source/index.js";
 import type { KindDescriptor } from "./runtime/kinds.js";
 import type { Manager } from "./runtime/manager.js";
 
@@ -38,7 +39,9 @@ export const CONTROLLER_MODULES: Record<ControllerName, ControllerModule> = {
   source: {
     kinds: [GitRepositoryKind],
     permissions: (ns) => [...rw("source.mooring.dev", "gitrepositories", ns), { verb: "get", group: "", resource: "secrets", namespace: ns }],
-    setup: (_mgr, ctx) => notYetImplemented("source", ctx),
+    setup: async (mgr, ctx) => {
+      await setupSource(mgr, ctx);
+    },
   },
   render: {
     kinds: [ApplicationKind, GitRepositoryKind],
