@@ -30,6 +30,8 @@ const { values: flags } = parseArgs({
     burst: { type: "string", default: "100" },
     concurrency: { type: "string", default: "4" },
     "timeout-s": { type: "string", default: "900" },
+    /** Fake (kwok) nodes the benchmark adds for its Pods, tainted so that only its Pods land there (default: enough for 2·N Pods). */
+    nodes: { type: "string" },
     /** Run the operator under tsx instead of as bundled JavaScript (tsx's loader adds ~100 MiB of RSS). */
     tsx: { type: "boolean", default: false },
   },
@@ -46,6 +48,8 @@ const client = new Client({ rest, mapper: new RestMapper(rest), fieldManager: "b
 const suffix = Date.now().toString(36);
 const kubectlNs = `bench-apply-kubectl-${suffix}`;
 const mooringNs = `bench-apply-mooring-${suffix}`;
+const NODE_TAINT = { key: "mooring.dev/bench", value: "apply-scale", effect: "NoSchedule" };
+const nodeNames = Array.from({ length: Number(flags.nodes ?? Math.ceil((2 * N) / 100)) }, (_, i) => `bench-apply-${suffix}-${i}`);
 const WRITE_VERBS = new Set(["POST", "PUT", "PATCH", "DELETE", "APPLY", "CREATE", "UPDATE"]);
 const TOUCHED = new Set(["applications", "deployments", "services", "configmaps", "serviceaccounts", "events"]);
 
@@ -68,7 +72,10 @@ function objectsFor(i: number, namespace: string): KubeObject[] {
           spec: {
             serviceAccountName: name,
             containers: [{ name: "app", image: "registry.example/podinfo:6.5.0", ports: [{ containerPort: 8080 }] }],
-            tolerations: [{ key: "kwok.x-k8s.io/node", operator: "Exists", effect: "NoSchedule" }],
+            tolerations: [
+              { key: "kwok.x-k8s.io/node", operator: "Exists", effect: "NoSchedule" },
+              { key: NODE_TAINT.key, operator: "Equal", value: NODE_TAINT.value, effect: "NoSchedule" },
+            ],
           },
         },
       },
@@ -148,9 +155,20 @@ const ask = <T>(cmd: string, type: string): Promise<T> =>
 
 try {
   await installCrds(kc);
+  // kwok runs every Node object as a fake node whose Pods become Ready: enough room for both sides' Pods, kept
+  // to the benchmark by a taint the other tests' Pods do not tolerate.
+  for (const name of nodeNames) {
+    await client.create({
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: { name, annotations: { "kwok.x-k8s.io/node": "fake" }, labels: { type: "kwok", "kubernetes.io/hostname": name } },
+      spec: { taints: [NODE_TAINT] },
+      status: { allocatable: { cpu: "64", memory: "256Gi", pods: "110" }, capacity: { cpu: "64", memory: "256Gi", pods: "110" } },
+    });
+  }
   for (const ns of [kubectlNs, mooringNs]) await client.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
   for (const ns of [kubectlNs, mooringNs]) await until(`default ServiceAccount in ${ns}`, async () => !!(await client.get({ apiVersion: "v1", kind: "ServiceAccount" }, "default", ns)));
-  console.log(`apply-scale: ${N} Applications × 4 objects (Deployment, Service, ConfigMap, ServiceAccount); operator qps ${flags.qps}, burst ${flags.burst}, concurrency ${flags.concurrency}`);
+  console.log(`apply-scale: ${N} Applications × 4 objects (Deployment, Service, ConfigMap, ServiceAccount); operator qps ${flags.qps}, burst ${flags.burst}, concurrency ${flags.concurrency}; ${nodeNames.length} fake node(s) added for the Pods`);
 
   // 1. The baseline: kubectl apply --server-side of the same objects, then the same Deployments Ready.
   const yaml = Array.from({ length: N }, (_, i) => objectsFor(i, kubectlNs)).flat().map((o) => `---\n${stringify(o)}`).join("");
@@ -229,6 +247,7 @@ try {
   // Never leave a namespace stuck on finalizers nobody will remove.
   const left = await client.list({ apiVersion: "delivery.mooring.dev/v1alpha1", kind: "Application" }, { namespace: mooringNs }).catch(() => []);
   for (const a of left) await client.patch(a, { metadata: { finalizers: null } }, "merge").catch(() => undefined);
+  for (const name of nodeNames) await client.delete({ apiVersion: "v1", kind: "Node", metadata: { name } }).catch(() => undefined);
   await server.close();
   await rm(dir, { recursive: true, force: true });
   rest.close();

@@ -3,7 +3,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Kinds, type KubeObject } from "../../../src/runtime/index.js";
 import { waitFor } from "../../support/wait.js";
-import { condition, configMap, startHarness, type Harness } from "./harness.js";
+import { condition, configMap, deployment, startHarness, type Harness } from "./harness.js";
 
 let h: Harness;
 
@@ -60,6 +60,21 @@ describe("retry", () => {
     await h.publish("retry", [configMap("retry-cm", { a: "1" })]);
     const fixed = await h.waitApp("retry", "Synced after the fix", (a) => condition(a, "Synced")?.status === "True" && a);
     assert.equal(condition(fixed, "Stalled"), undefined);
+  });
+});
+
+describe("pruneLast", () => {
+  it("defers pruning until the rest of the render is healthy, then prunes", async () => {
+    await h.createPolicy("prune-last", { options: { pruneLast: true } });
+    await h.createApp("last", { syncPolicyRef: { name: "prune-last" } });
+    await h.publish("last", [deployment("last"), configMap("last-old", { a: "1" })]);
+    await h.waitApp("last", "Ready", (a) => condition(a, "Ready")?.status === "True", 60_000);
+    await h.publish("last", [deployment("last", { replicas: 2 }), configMap("last-new", { a: "1" })]);
+    const a = await h.waitApp("last", "deferred prune recorded", (a) => /will be pruned once the rest is healthy \(pruneLast\)/.test(a.status?.history?.[0]?.message ?? "") && a);
+    assert.equal(a.status?.history?.[0]?.phase, "Succeeded");
+    await waitFor("last-old pruned", async () => (await h.admin.get(Kinds.ConfigMap, "last-old", h.ns.name)) === undefined, { timeoutMs: 60_000 });
+    const done = await h.waitApp("last", "inventory without last-old", (a) => a.status?.sync?.inventory?.length === 2 && a);
+    assert.ok(!done.status?.sync?.inventory?.some((e) => e.id.includes("_last-old_")));
   });
 });
 
