@@ -1,0 +1,496 @@
+// The render controller: Application + its GitRepository's artifact (+ referenced values) → a rendered artifact.
+//   guard clauses: gone → remove its rendered artifacts; deleting → nothing (the apply controller prunes);
+//                  invalid spec → Rendered=False/InvalidSpec; suspended → nothing
+//   source:        sourceRef resolved (namespace defaults to the Application's; cross-namespace refused when
+//                  configured); no GitRepository or no artifact yet → SourceReady=False, wait for its watch event
+//   inputs:        valuesFrom / substituteFrom read from the cache (ConfigMaps, Secrets)
+//   render:        keyed by renderCacheKey; an unchanged key with its artifact still stored does no work at all;
+//                  otherwise the source is checked out (downloaded and extracted once per digest, ./fetch.ts) and
+//                  rendered in a worker (renderIsolated) and the canonical JSON stored as the Application's artifact
+//   status:        computed once, written once by server-side apply as mooring-render, and only when it differs
+// A render failure keeps the last good artifact in status, sets Rendered=False with the renderer's message and
+// records an event; the same failing input is not rendered again until something in it changes.
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import {
+  Annotations,
+  ApplicationDefaults,
+  ApplicationKind,
+  ConditionTypes,
+  FieldManagers,
+  GitRepositoryKind,
+  InvalidObjectError,
+  Reasons,
+  assertValid,
+  parseDuration,
+  type Application,
+  type ApplicationStatus,
+  type GitRepository,
+} from "../api/index.js";
+import { ArtifactStorage, artifactUrl, type ArtifactKey } from "../artifact/storage.js";
+import {
+  Kinds,
+  generationChanged,
+  or,
+  metaTime,
+  setCondition,
+  type Condition,
+  type Controller,
+  type EventRecorder,
+  type KubeObject,
+  type Manager,
+  type Predicate,
+  type ReconcileContext,
+  type Request,
+  type Result,
+} from "../runtime/index.js";
+import { artifactBytes } from "./canonical.js";
+import { isRenderError } from "./errors.js";
+import { SourceArtifactError, SourceCache, type SourceLimits } from "./fetch.js";
+import { parseValues } from "./helm.js";
+import { renderCacheKey, renderOptionsFor, type ResolvedInputs } from "./application.js";
+import { renderIsolated } from "./isolated.js";
+import type { JsonMap } from "./objects.js";
+
+export interface RenderControllerOptions {
+  /** Where rendered artifacts are stored (its own instance; may share the root with the source controller's). */
+  storage: ArtifactStorage;
+  /** host:port (or base URL) consumers use to download artifacts; goes into status.render.artifact.url. */
+  advertisedAddr: string;
+  /** Working directory for extracted source artifacts and the render index; never under the storage root
+   * (the artifact server would serve it). Default: <tmpdir>/mooring-render. */
+  cacheDir?: string;
+  /** Refuse a sourceRef in another namespace (OperatorConfig.forbidCrossNamespaceRefs). */
+  forbidCrossNamespaceRefs?: boolean;
+  concurrency?: number;
+  /** Per-render deadline and worker heap cap (defaults 60 s, 512 MiB). */
+  renderTimeoutMs?: number;
+  renderMaxHeapMb?: number;
+  /** Custom kinds known to be cluster-scoped, as "group|Kind". */
+  clusterScopedKinds?: string[];
+  /** Extracted source trees kept while unused (default 16). */
+  keepSources?: number;
+  sourceLimits?: Partial<SourceLimits>;
+  /** Fraction of the interval added at random to each requeue (default 0.1). */
+  jitter?: number;
+  random?: () => number;
+}
+
+export interface RenderStats {
+  /** Renders run (cache misses that reached the renderer). */
+  renders: number;
+  /** Reconciles answered from the render cache. */
+  cacheHits: number;
+  /** Status writes made. */
+  statusWrites: number;
+}
+
+export interface RenderController {
+  controller: Controller;
+  sources: SourceCache;
+  stats: RenderStats;
+}
+
+type ApplicationObject = Application & KubeObject;
+type GitRepositoryObject = GitRepository & KubeObject;
+type DataObject = KubeObject & { data?: Record<string, string> };
+
+/** The part of Application status this controller owns. */
+export interface OwnedStatus {
+  source?: ApplicationStatus["source"];
+  render?: ApplicationStatus["render"];
+  conditions?: Condition[];
+}
+
+const OWNED_CONDITIONS: readonly string[] = [ConditionTypes.sourceReady, ConditionTypes.rendered];
+
+/** Reasons the API constants do not name (yet). */
+export const RenderReasons = {
+  crossNamespaceRefForbidden: "CrossNamespaceRefForbidden",
+  artifactFetchFailed: "ArtifactFetchFailed",
+  artifactInvalid: "ArtifactInvalid",
+  valuesNotFound: "ValuesNotFound",
+} as const;
+
+const INDEX_SOURCE = "mooring-render/source";
+const INDEX_INPUTS = "mooring-render/inputs";
+
+/** Index value of a GitRepository an Application renders: "<namespace>/<name>". */
+export function sourceIndexKeys(app: ApplicationObject): string[] {
+  const ref = app.spec?.sourceRef;
+  if (!ref?.name) return [];
+  return [`${ref.namespace ?? app.metadata?.namespace ?? ""}/${ref.name}`];
+}
+
+/** Index values of the ConfigMaps/Secrets an Application reads: "<Kind>/<namespace>/<name>". */
+export function inputIndexKeys(app: ApplicationObject): string[] {
+  const ns = app.metadata?.namespace ?? "";
+  const r = app.spec?.render;
+  const refs = [...(r?.helm?.valuesFrom ?? []), ...(r?.substituteFrom ?? [])];
+  return [...new Set(refs.map((x) => `${x.kind}/${ns}/${x.name}`))];
+}
+
+/** The owned part of a status: status.source, status.render and our two conditions only. */
+export function ownedStatus(status: ApplicationStatus | undefined): OwnedStatus {
+  const s = status ?? {};
+  const conditions = (s.conditions ?? []).filter((c) => OWNED_CONDITIONS.includes(c.type)) as Condition[];
+  return {
+    ...(s.source ? { source: s.source } : {}),
+    ...(s.render ? { render: s.render } : {}),
+    ...(conditions.length ? { conditions } : {}),
+  };
+}
+
+/** Order-insensitive (conditions by type) comparison of two owned statuses. */
+export function sameOwnedStatus(a: OwnedStatus, b: OwnedStatus): boolean {
+  const norm = (s: OwnedStatus) =>
+    stable({ source: s.source ?? null, render: s.render ?? null, conditions: [...(s.conditions ?? [])].sort((x, y) => (x.type < y.type ? -1 : 1)) });
+  return norm(a) === norm(b);
+}
+
+function stable(v: unknown): string {
+  return JSON.stringify(v, (_k, val: unknown) =>
+    val && typeof val === "object" && !Array.isArray(val) ? Object.fromEntries(Object.entries(val as Record<string, unknown>).sort(([x], [y]) => (x < y ? -1 : 1))) : val,
+  );
+}
+
+/** A GitRepository update matters when its artifact changed (not on every status or metadata write). */
+export const gitRepositoryArtifactChanged: Predicate<GitRepositoryObject> = {
+  update: (o, n) => stable(o.status?.artifact ?? null) !== stable(n.status?.artifact ?? null),
+};
+
+/** A ConfigMap/Secret update matters when its data changed. */
+export const dataChanged: Predicate<KubeObject & { data?: unknown; binaryData?: unknown }> = {
+  update: (o, n) => stable(o.data ?? null) !== stable(n.data ?? null) || stable(o.binaryData ?? null) !== stable(n.binaryData ?? null),
+};
+
+/** Application updates that need a render: a spec change or a reconcile request (not status writes by anyone). */
+export const applicationEvents: Predicate = or(generationChanged, {
+  update: (o, n) => o.metadata?.annotations?.[Annotations.reconcileRequestedAt] !== n.metadata?.annotations?.[Annotations.reconcileRequestedAt],
+});
+
+/** An input the controller could not read: a missing ConfigMap/Secret or key (not retried until it changes). */
+class InputError extends Error {}
+
+/** What the controller remembers about an Application's last render (in memory, and on disk in cacheDir). */
+type Memo =
+  | { key: string; ok: true; path: string; digest: string; size: number; objects: number; type: string }
+  | { key: string; ok: false; reason: string; message: string };
+
+export function setupRenderController(mgr: Manager, opts: RenderControllerOptions): RenderController {
+  const logger = mgr.logger.child({ controller: "render" });
+  const cacheDir = path.resolve(opts.cacheDir ?? path.join(os.tmpdir(), "mooring-render"));
+  if (cacheDir === opts.storage.root || cacheDir.startsWith(opts.storage.root + path.sep)) {
+    throw new Error(`the render cache directory ${cacheDir} is inside the artifact storage ${opts.storage.root}, which is served over HTTP; choose another cacheDir`);
+  }
+  const sources = new SourceCache({ dir: path.join(cacheDir, "sources"), keep: opts.keepSources, limits: opts.sourceLimits });
+  const indexDir = path.join(cacheDir, "renders");
+  const events: EventRecorder = mgr.eventRecorder(FieldManagers.render);
+  const client = mgr.client;
+  const random = opts.random ?? Math.random;
+  const jitter = opts.jitter ?? 0.1;
+  const stats: RenderStats = { renders: 0, cacheHits: 0, statusWrites: 0 };
+  const memos = new Map<string, Memo>();
+
+  const keyOf = (ns: string, name: string): ArtifactKey => ({ kind: ApplicationKind.kind, namespace: ns, name });
+  const memoFile = (ns: string, name: string) => path.join(indexDir, ns, `${name}.json`);
+
+  const loadMemo = async (ns: string, name: string): Promise<Memo | undefined> => {
+    const k = `${ns}/${name}`;
+    const m = memos.get(k);
+    if (m) return m;
+    try {
+      const disk = JSON.parse(await readFile(memoFile(ns, name), "utf8")) as Memo;
+      if (disk && disk.ok === true && typeof disk.key === "string") {
+        memos.set(k, disk);
+        return disk;
+      }
+    } catch {
+      // no index entry (first render, or a fresh cache directory): render once
+    }
+    return undefined;
+  };
+
+  const saveMemo = async (ns: string, name: string, m: Memo): Promise<void> => {
+    memos.set(`${ns}/${name}`, m);
+    if (!m.ok) return; // failures are remembered in memory only: a restart tries again
+    const file = memoFile(ns, name);
+    try {
+      await mkdir(path.dirname(file), { recursive: true });
+      const tmp = `${file}.tmp-${process.pid}`;
+      await writeFile(tmp, JSON.stringify(m));
+      await rename(tmp, file);
+    } catch (err) {
+      logger.warn("cannot write the render index; the next restart renders this Application again", { error: (err as Error).message });
+    }
+  };
+
+  const forget = async (ns: string, name: string): Promise<void> => {
+    memos.delete(`${ns}/${name}`);
+    await rm(memoFile(ns, name), { force: true });
+    await opts.storage.remove(keyOf(ns, name));
+  };
+
+  const readData = async (kind: "ConfigMap" | "Secret", name: string, ns: string): Promise<Record<string, string> | undefined> => {
+    const obj = await client.get<DataObject>(kind === "Secret" ? Kinds.Secret : Kinds.ConfigMap, name, ns);
+    if (!obj) return undefined;
+    const data = obj.data ?? {};
+    if (kind === "ConfigMap") return data;
+    return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
+  };
+
+  const resolveInputs = async (app: ApplicationObject): Promise<ResolvedInputs> => {
+    const ns = app.metadata!.namespace!;
+    const r = app.spec.render ?? {};
+    const out: ResolvedInputs = {};
+    if (r.helm?.valuesFrom?.length) {
+      const values: JsonMap[] = [];
+      for (const [i, ref] of r.helm.valuesFrom.entries()) {
+        const key = ref.key ?? ApplicationDefaults.valuesKey;
+        const data = await readData(ref.kind, ref.name, ns);
+        const where = `spec.render.helm.valuesFrom[${i}]`;
+        if (!data) {
+          if (ref.optional) continue;
+          throw new InputError(`${ref.kind} ${ns}/${ref.name} (${where}) does not exist; create it or set optional: true`);
+        }
+        const text = data[key];
+        if (text === undefined) {
+          if (ref.optional) continue;
+          throw new InputError(`${ref.kind} ${ns}/${ref.name} (${where}) has no key "${key}"; add it or set key to one of: ${Object.keys(data).join(", ") || "(none)"}`);
+        }
+        values.push(parseValues(text, `${ref.kind}/${ref.name}[${key}]`));
+      }
+      out.valuesFrom = values;
+    }
+    if (r.substituteFrom?.length) {
+      const vars: Record<string, string> = {};
+      for (const [i, ref] of r.substituteFrom.entries()) {
+        const data = await readData(ref.kind, ref.name, ns);
+        if (!data) {
+          if (ref.optional) continue;
+          throw new InputError(`${ref.kind} ${ns}/${ref.name} (spec.render.substituteFrom[${i}]) does not exist; create it or set optional: true`);
+        }
+        Object.assign(vars, data);
+      }
+      out.substituteFrom = vars;
+    }
+    return out;
+  };
+
+  const requeueAfter = (app: ApplicationObject, cap?: number): Result => {
+    let interval = parseDuration(app.spec.interval ?? ApplicationDefaults.interval);
+    if (cap !== undefined) interval = Math.min(interval, cap);
+    return { requeueAfter: Math.round(interval * (1 + jitter * random())) };
+  };
+
+  const writeStatus = async (app: ApplicationObject, next: OwnedStatus, signal: AbortSignal): Promise<boolean> => {
+    if (sameOwnedStatus(ownedStatus(app.status), next)) return false; // nothing new: no API write
+    await client.applyStatus(
+      { apiVersion: app.apiVersion, kind: app.kind, metadata: { name: app.metadata!.name, namespace: app.metadata!.namespace }, status: next } as KubeObject,
+      { fieldManager: FieldManagers.render, signal },
+    );
+    stats.statusWrites++;
+    return true;
+  };
+
+  const reconcile = async (req: Request, ctx: ReconcileContext): Promise<Result> => {
+    const app = await client.get<ApplicationObject>(ApplicationKind, req.name, req.namespace);
+    if (!app) {
+      await forget(req.namespace, req.name);
+      return {};
+    }
+    if (app.metadata?.deletionTimestamp) return {}; // the apply controller prunes; the artifact goes with the object
+    const ns = app.metadata!.namespace!;
+    const name = app.metadata!.name!;
+    const gen = app.metadata?.generation;
+    const now = Date.now();
+    const current = ownedStatus(app.status);
+    let conditions = current.conditions;
+    const cond = (type: string, status: "True" | "False", reason: string, message: string) => {
+      conditions = setCondition(conditions, { type, status, reason, message, observedGeneration: gen }, now);
+    };
+    const finish = async (result: Result): Promise<Result> => {
+      await writeStatus(app, { ...(current.source ? { source: current.source } : {}), ...(current.render ? { render: current.render } : {}), ...(conditions?.length ? { conditions } : {}) }, ctx.signal);
+      return result;
+    };
+
+    try {
+      assertValid({ apiVersion: app.apiVersion, kind: app.kind, metadata: { name, namespace: ns }, spec: app.spec } as Application);
+    } catch (err) {
+      if (!(err instanceof InvalidObjectError)) throw err;
+      cond(ConditionTypes.rendered, "False", Reasons.invalidSpec, err.message);
+      return finish({}); // only a spec change can fix it, and that is an event
+    }
+    if (app.spec.suspend) {
+      ctx.log.debug("suspended; not rendering");
+      return {};
+    }
+
+    // The source.
+    const ref = app.spec.sourceRef;
+    const srcNs = ref.namespace ?? ns;
+    if (srcNs !== ns && opts.forbidCrossNamespaceRefs) {
+      cond(
+        ConditionTypes.sourceReady,
+        "False",
+        RenderReasons.crossNamespaceRefForbidden,
+        `spec.sourceRef names GitRepository ${srcNs}/${ref.name} in another namespace, which this operator forbids (--forbid-cross-namespace-refs); put the GitRepository in namespace ${ns}`,
+      );
+      return finish({});
+    }
+    let repo: GitRepositoryObject | undefined;
+    try {
+      repo = await client.get<GitRepositoryObject>(GitRepositoryKind, ref.name, srcNs);
+    } catch (err) {
+      // A namespace-scoped operator cannot see other namespaces: say so rather than retrying forever.
+      cond(ConditionTypes.sourceReady, "False", Reasons.sourceNotFound, `cannot read GitRepository ${srcNs}/${ref.name}: ${(err as Error).message}`);
+      return finish(requeueAfter(app));
+    }
+    if (!repo) {
+      cond(ConditionTypes.sourceReady, "False", Reasons.sourceNotFound, `GitRepository ${srcNs}/${ref.name} (spec.sourceRef) does not exist; create it or fix spec.sourceRef`);
+      return finish(requeueAfter(app));
+    }
+    const art = repo.status?.artifact;
+    if (!art?.url || !art.digest) {
+      const why = repo.status?.conditions?.find((c) => c.type === ConditionTypes.ready && c.status === "False")?.message;
+      cond(
+        ConditionTypes.sourceReady,
+        "False",
+        Reasons.sourceNotReady,
+        `GitRepository ${srcNs}/${ref.name} has no artifact yet${why ? `: ${why}` : "; waiting for the source controller to fetch it"}`,
+      );
+      return finish(requeueAfter(app, 60_000));
+    }
+    cond(ConditionTypes.sourceReady, "True", Reasons.succeeded, `artifact for revision '${art.revision}' (${art.digest})`);
+
+    // The inputs from the cluster.
+    let resolved: ResolvedInputs;
+    try {
+      resolved = await resolveInputs(app);
+    } catch (err) {
+      if (!(err instanceof InputError) && !isRenderError(err)) throw err;
+      const reason = err instanceof InputError ? RenderReasons.valuesNotFound : Reasons.renderFailed;
+      if (ownedStatus(app.status).conditions?.find((c) => c.type === ConditionTypes.rendered)?.message !== err.message) {
+        events.warning(app, reason, "Render", err.message);
+      }
+      cond(ConditionTypes.rendered, "False", reason, err.message);
+      return finish(requeueAfter(app));
+    }
+
+    // Render, unless this exact input was rendered (or failed) before.
+    const appRef = { namespace: ns, name };
+    const key = renderCacheKey(art.digest, appRef, app.spec, resolved);
+    let memo = await loadMemo(ns, name);
+    if (memo?.key === key && memo.ok && !(await opts.storage.exists(memo.path))) memo = undefined; // collected: publish it again
+    let rendered = false;
+    if (memo?.key === key) {
+      stats.cacheHits++;
+    } else {
+      rendered = true;
+      memo = await renderOnce(app, key, art.url, art.digest, resolved, ctx);
+      await saveMemo(ns, name, memo);
+    }
+    if (memo.ok) {
+      const artifact = { url: artifactUrl(opts.advertisedAddr, memo.path), digest: memo.digest, revision: art.revision, size: memo.size };
+      const prev = current.render;
+      const same = prev?.artifact && stable(prev.artifact) === stable(artifact) && prev.objects === memo.objects;
+      current.source = { revision: art.revision, digest: art.digest };
+      current.render = same ? prev : { artifact, objects: memo.objects, lastRenderedAt: metaTime(now) };
+      if (rendered && !same) events.normal(app, "Rendered", "Render", `rendered ${memo.objects} objects from revision ${art.revision} (${memo.digest})`);
+      cond(ConditionTypes.rendered, "True", Reasons.succeeded, `rendered ${memo.objects} objects (${memo.type}) from '${app.spec.path ?? ApplicationDefaults.path}' at revision '${art.revision}'`);
+    } else {
+      if (rendered) events.warning(app, memo.reason, "Render", memo.message);
+      if (memo.reason === RenderReasons.artifactInvalid) cond(ConditionTypes.sourceReady, "False", memo.reason, memo.message);
+      else cond(ConditionTypes.rendered, "False", memo.reason, memo.message);
+    }
+    return finish(requeueAfter(app));
+  };
+
+  /** Checks out the source and renders; returns the outcome to remember (throws RetryableSourceError for a transient source problem). */
+  const renderOnce = async (app: ApplicationObject, key: string, url: string, digest: string, resolved: ResolvedInputs, ctx: ReconcileContext): Promise<Memo> => {
+    const ns = app.metadata!.namespace!;
+    const name = app.metadata!.name!;
+    let checkout;
+    try {
+      checkout = await sources.checkout(url, digest, ctx.signal);
+    } catch (err) {
+      if (!(err instanceof SourceArtifactError)) throw err;
+      if (!err.retryable) return { key, ok: false, reason: RenderReasons.artifactInvalid, message: err.message };
+      ctx.log.info("source artifact not available", { error: err.message });
+      // Reported through the caller's finish(): SourceReady=False, with per-item backoff.
+      throw new RetryableSourceError(err.message);
+    }
+    try {
+      const { path: renderPath, options } = renderOptionsFor({ namespace: ns, name }, app.spec, resolved);
+      const { scope: _scope, ...isolated } = options;
+      stats.renders++;
+      const started = Date.now();
+      const result = await renderIsolated(
+        checkout.dir,
+        renderPath,
+        { ...isolated, ...(opts.clusterScopedKinds ? { clusterScopedKinds: opts.clusterScopedKinds } : {}) },
+        { timeoutMs: opts.renderTimeoutMs, maxHeapMb: opts.renderMaxHeapMb },
+      );
+      const bytes = artifactBytes(result.objects);
+      const stored = await opts.storage.write(keyOf(ns, name), single(bytes), ".json");
+      if (stored.digest !== result.digest) {
+        // The renderer's digest and the bytes we serve must agree (the apply controller verifies the latter).
+        throw new Error(`rendered artifact of Application ${ns}/${name}: stored digest ${stored.digest} differs from the render's ${result.digest}`);
+      }
+      ctx.log.info("rendered", { objects: result.objects.length, type: result.type, digest: stored.digest, ms: Date.now() - started });
+      return { key, ok: true, path: stored.path, digest: stored.digest, size: stored.size, objects: result.objects.length, type: result.type };
+    } catch (err) {
+      if (isRenderError(err)) return { key, ok: false, reason: Reasons.renderFailed, message: err.message };
+      throw err;
+    } finally {
+      checkout.release();
+    }
+  };
+
+  const controller = mgr
+    .controller("render")
+    .for(ApplicationKind, { predicates: [applicationEvents] })
+    .watches<GitRepositoryObject>(GitRepositoryKind, (repo) => appsBy(INDEX_SOURCE, `${repo.metadata?.namespace ?? ""}/${repo.metadata?.name ?? ""}`), {
+      predicates: [gitRepositoryArtifactChanged],
+    })
+    .watches(Kinds.ConfigMap, (cm) => appsBy(INDEX_INPUTS, `ConfigMap/${cm.metadata?.namespace ?? ""}/${cm.metadata?.name ?? ""}`), { predicates: [dataChanged] })
+    .watches(Kinds.Secret, (s) => appsBy(INDEX_INPUTS, `Secret/${s.metadata?.namespace ?? ""}/${s.metadata?.name ?? ""}`), { predicates: [dataChanged] })
+    .withOptions({ maxConcurrentReconciles: opts.concurrency ?? 4 })
+    .build(async (req: Request, ctx: ReconcileContext) => {
+      try {
+        return await reconcile(req, ctx);
+      } catch (err) {
+        if (!(err instanceof RetryableSourceError)) throw err;
+        // Reading the object again is cheap (cache); the message goes into SourceReady and the runtime backs off.
+        const app = await client.get<ApplicationObject>(ApplicationKind, req.name, req.namespace);
+        if (app) {
+          const owned = ownedStatus(app.status);
+          const conditions = setCondition(owned.conditions, {
+            type: ConditionTypes.sourceReady,
+            status: "False",
+            reason: RenderReasons.artifactFetchFailed,
+            message: err.message,
+            observedGeneration: app.metadata?.generation,
+          });
+          await writeStatus(app, { ...owned, conditions }, ctx.signal);
+        }
+        return { requeue: true };
+      }
+    });
+
+  // After build(): the builder picked the Application informer (and its shard selection); index that one.
+  const apps = mgr.cache.informerFor<ApplicationObject>(ApplicationKind);
+  apps.addIndexers({ [INDEX_SOURCE]: sourceIndexKeys, [INDEX_INPUTS]: inputIndexKeys });
+  function appsBy(index: string, value: string): Request[] {
+    return apps.store.byIndex(index, value).map((a) => ({ namespace: a.metadata?.namespace ?? "", name: a.metadata?.name ?? "" }));
+  }
+
+  return { controller, sources, stats };
+}
+
+class RetryableSourceError extends Error {}
+
+async function* single(bytes: Uint8Array): AsyncIterable<Uint8Array> {
+  yield bytes;
+}

@@ -1,0 +1,315 @@
+// Source artifacts for the render controller: download a GitRepository's tar.gz by URL, check its sha256 against
+// the digest in the GitRepository's status, and extract it once per digest into a local cache that renders read.
+//   download: streamed to a temp file while hashing, bounded in size and time; a mismatch is never extracted
+//   extract:  plain names only (no `..`, absolute paths, NUL); files and directories first, symlinks last (so no
+//             file is ever written through one), symlinks pointing outside the tree skipped; bounded entry count
+//             and total size; into a temp directory renamed into place, so a half tree is never seen
+//   cache:    one directory per digest, shared by every Application on that artifact, least recently used
+//             ones removed beyond `keep` (never one a render is reading)
+import { createHash, randomBytes } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, readdir, rename, rm, stat, symlink, utimes } from "node:fs/promises";
+import path from "node:path";
+import { Readable, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import zlib from "node:zlib";
+import tar from "tar-stream";
+
+export interface SourceLimits {
+  /** Largest download (bytes of the tar.gz). Default 256 MiB. */
+  maxDownloadBytes: number;
+  /** Largest extracted tree (sum of file sizes). Default 1 GiB. */
+  maxExtractedBytes: number;
+  /** Most entries in the archive. Default 100,000. */
+  maxEntries: number;
+  /** Download deadline. Default 2 minutes. */
+  timeoutMs: number;
+}
+
+export const DEFAULT_SOURCE_LIMITS: Readonly<SourceLimits> = Object.freeze({
+  maxDownloadBytes: 256 * 1024 * 1024,
+  maxExtractedBytes: 1024 * 1024 * 1024,
+  maxEntries: 100_000,
+  timeoutMs: 120_000,
+});
+
+/** Why a source artifact could not be used; `retryable` false means the same artifact will never work. */
+export class SourceArtifactError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "SourceArtifactError";
+  }
+}
+
+const DIGEST = /^sha256:([a-f0-9]{64})$/;
+
+export function digestHex(digest: string): string {
+  const m = DIGEST.exec(digest);
+  if (!m) throw new SourceArtifactError(`source artifact digest "${digest}" is not of the form sha256:<64 hex digits>`, false);
+  return m[1]!;
+}
+
+/** Downloads `url` to `file`, verifying size and sha256 `digest`; removes the file on any failure. */
+export async function downloadArtifact(url: string, digest: string, file: string, o: { signal?: AbortSignal; limits?: Partial<SourceLimits> } = {}): Promise<number> {
+  const limits = { ...DEFAULT_SOURCE_LIMITS, ...(o.limits ?? {}) };
+  const want = digestHex(digest);
+  const timeout = AbortSignal.timeout(limits.timeoutMs);
+  const signal = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout;
+  let res: Response;
+  try {
+    res = await fetch(url, { signal });
+  } catch (err) {
+    throw new SourceArtifactError(`cannot download the source artifact ${url}: ${causeOf(err)}; is the source controller's artifact server reachable?`, true, { cause: err });
+  }
+  if (!res.ok || !res.body) {
+    await res.body?.cancel().catch(() => {});
+    throw new SourceArtifactError(`downloading the source artifact ${url} answered HTTP ${res.status}; the source controller may have replaced it — retrying with the GitRepository's current artifact`, true);
+  }
+  const declared = Number(res.headers.get("content-length") ?? "0");
+  if (declared > limits.maxDownloadBytes) {
+    await res.body.cancel().catch(() => {});
+    throw new SourceArtifactError(`source artifact ${url} is ${declared} bytes, over the ${limits.maxDownloadBytes}-byte limit`, false);
+  }
+  const hash = createHash("sha256");
+  let size = 0;
+  const meter = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      size += chunk.length;
+      if (size > limits.maxDownloadBytes) return cb(new SourceArtifactError(`source artifact ${url} is over the ${limits.maxDownloadBytes}-byte limit`, false));
+      hash.update(chunk);
+      cb(null, chunk);
+    },
+  });
+  try {
+    await pipeline(Readable.fromWeb(res.body as import("node:stream/web").ReadableStream<Uint8Array>), meter, createWriteStream(file, { flags: "wx" }), { signal });
+  } catch (err) {
+    await rm(file, { force: true });
+    if (err instanceof SourceArtifactError) throw err;
+    throw new SourceArtifactError(`download of the source artifact ${url} was interrupted: ${causeOf(err)}`, true, { cause: err });
+  }
+  const got = hash.digest("hex");
+  if (got !== want) {
+    await rm(file, { force: true });
+    throw new SourceArtifactError(
+      `source artifact ${url} has digest sha256:${got}, not the ${digest} named in the GitRepository's status; it was replaced or corrupted in transit — retrying`,
+      true,
+    );
+  }
+  return size;
+}
+
+function causeOf(err: unknown): string {
+  const e = err as Error & { cause?: { message?: string; code?: string } };
+  if (e?.name === "TimeoutError" || e?.name === "AbortError") return "timed out or was cancelled";
+  return e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(err);
+}
+
+/** Why an entry name is unsafe, or undefined when it is a relative path of plain names. */
+export function unsafeEntryName(name: string): string | undefined {
+  if (name.length === 0) return "empty name";
+  if (name.includes("\0")) return "NUL in name";
+  if (name.startsWith("/") || /^[A-Za-z]:/.test(name) || name.includes("\\")) return "absolute or non-POSIX path";
+  for (const part of name.split("/")) if (part === "." || part === "..") return `path component "${part}"`;
+  return undefined;
+}
+
+/** True when a symlink at `entry` (root-relative) pointing at `target` stays inside the root. */
+export function symlinkStaysInside(entry: string, target: string): boolean {
+  if (target.length === 0 || target.includes("\0") || path.posix.isAbsolute(target)) return false;
+  const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(entry), target));
+  return resolved !== ".." && !resolved.startsWith("../");
+}
+
+export interface ExtractResult {
+  files: number;
+  bytes: number;
+  /** Symlinks left out because they point outside the tree. */
+  skippedSymlinks: string[];
+}
+
+/** Extracts a tar.gz file into `dir` (which must not exist or be empty) under the safety rules above. */
+export async function extractTarGz(file: string, dir: string, o: { limits?: Partial<SourceLimits>; what?: string } = {}): Promise<ExtractResult> {
+  const limits = { ...DEFAULT_SOURCE_LIMITS, ...(o.limits ?? {}) };
+  const what = o.what ?? file;
+  await mkdir(dir, { recursive: true });
+  const extract = tar.extract();
+  const links: { name: string; target: string }[] = [];
+  const result: ExtractResult = { files: 0, bytes: 0, skippedSymlinks: [] };
+  let entries = 0;
+  const fail = (msg: string) => new SourceArtifactError(`source artifact ${what}: ${msg}`, false);
+  const consume = async () => {
+    for await (const entry of extract) {
+      const h = entry.header;
+      const name = h.name.replace(/\/+$/, "");
+      if (++entries > limits.maxEntries) throw fail(`more than ${limits.maxEntries} entries`);
+      const bad = unsafeEntryName(name);
+      if (bad) throw fail(`refusing entry "${h.name}": ${bad}`);
+      const abs = path.join(dir, ...name.split("/"));
+      switch (h.type) {
+        case "directory":
+          await mkdir(abs, { recursive: true });
+          entry.resume();
+          break;
+        case "file":
+        case "contiguous-file": {
+          result.bytes += h.size ?? 0;
+          if (result.bytes > limits.maxExtractedBytes) throw fail(`extracted size over the ${limits.maxExtractedBytes}-byte limit`);
+          await mkdir(path.dirname(abs), { recursive: true });
+          // "wx": a duplicate entry fails instead of overwriting, and O_EXCL never follows a planted symlink.
+          await pipeline(entry, createWriteStream(abs, { flags: "wx", mode: (h.mode ?? 0o644) & 0o111 ? 0o755 : 0o644 }));
+          result.files++;
+          break;
+        }
+        case "symlink":
+          links.push({ name, target: h.linkname ?? "" });
+          entry.resume();
+          break;
+        default:
+          // Hard links, devices, FIFOs: nothing a renderer needs, and hard links could alias files outside.
+          entry.resume();
+      }
+    }
+  };
+  try {
+    await Promise.all([pipeline(createReadStream(file), zlib.createGunzip(), extract), consume()]);
+  } catch (err) {
+    extract.destroy();
+    if (err instanceof SourceArtifactError) throw err;
+    throw fail(`cannot be extracted: ${(err as Error).message}`);
+  }
+  // Symlinks last: every file above was written through real directories only.
+  for (const l of links) {
+    if (!symlinkStaysInside(l.name, l.target)) {
+      result.skippedSymlinks.push(l.name);
+      continue;
+    }
+    const abs = path.join(dir, ...l.name.split("/"));
+    await mkdir(path.dirname(abs), { recursive: true });
+    try {
+      await symlink(l.target, abs);
+    } catch (err) {
+      throw fail(`cannot create symlink "${l.name}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  return result;
+}
+
+export interface SourceCacheOptions {
+  /** Directory the cache owns (created; leftovers of an earlier run are removed). */
+  dir: string;
+  /** Extracted trees kept when not in use (default 16). */
+  keep?: number;
+  limits?: Partial<SourceLimits>;
+}
+
+export interface CheckedOut {
+  /** The extracted tree: render from here. */
+  dir: string;
+  /** True when this call downloaded and extracted it (false: it was cached). */
+  fetched: boolean;
+  /** Let the cache collect the tree again; call when the render finished. */
+  release(): void;
+}
+
+/** Extracted source artifacts by digest: each downloaded and extracted once, shared, collected when unused. */
+export class SourceCache {
+  readonly dir: string;
+  private readonly keep: number;
+  private readonly limits: Partial<SourceLimits>;
+  private readonly inUse = new Map<string, number>();
+  private readonly inflight = new Map<string, Promise<void>>();
+  private initialized: Promise<void> | undefined;
+  /** Downloads and extractions done (for tests and metrics). */
+  fetches = 0;
+
+  constructor(o: SourceCacheOptions) {
+    this.dir = path.resolve(o.dir);
+    this.keep = Math.max(1, o.keep ?? 16);
+    this.limits = o.limits ?? {};
+  }
+
+  private init(): Promise<void> {
+    this.initialized ??= (async () => {
+      await mkdir(this.dir, { recursive: true });
+      for (const n of await readdir(this.dir)) if (n.startsWith(".tmp-")) await rm(path.join(this.dir, n), { recursive: true, force: true });
+    })();
+    return this.initialized;
+  }
+
+  /** The extracted tree of the artifact at `url` with `digest`, downloading it first when it is not cached. */
+  async checkout(url: string, digest: string, signal?: AbortSignal): Promise<CheckedOut> {
+    await this.init();
+    const hex = digestHex(digest);
+    const dir = path.join(this.dir, hex);
+    this.inUse.set(hex, (this.inUse.get(hex) ?? 0) + 1);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      const n = (this.inUse.get(hex) ?? 1) - 1;
+      if (n <= 0) this.inUse.delete(hex);
+      else this.inUse.set(hex, n);
+    };
+    try {
+      let fetched = false;
+      if (!(await isDir(dir))) {
+        let p = this.inflight.get(hex);
+        if (!p) {
+          fetched = true;
+          p = this.fetch(url, digest, dir, signal).finally(() => this.inflight.delete(hex));
+          this.inflight.set(hex, p);
+        }
+        await p;
+      } else {
+        const now = new Date();
+        await utimes(dir, now, now).catch(() => {}); // most recently used
+      }
+      if (fetched) await this.gc();
+      return { dir, fetched, release };
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  private async fetch(url: string, digest: string, dir: string, signal?: AbortSignal): Promise<void> {
+    const tmp = path.join(this.dir, `.tmp-${randomBytes(8).toString("hex")}`);
+    const file = `${tmp}.tar.gz`;
+    try {
+      await downloadArtifact(url, digest, file, { signal, limits: this.limits });
+      await extractTarGz(file, path.join(tmp, "tree"), { limits: this.limits, what: url });
+      await rename(path.join(tmp, "tree"), dir);
+      this.fetches++;
+    } finally {
+      await rm(file, { force: true });
+      await rm(tmp, { recursive: true, force: true });
+    }
+  }
+
+  /** Removes the least recently used trees beyond `keep`, never one in use. */
+  async gc(): Promise<string[]> {
+    const names = (await readdir(this.dir)).filter((n) => /^[a-f0-9]{64}$/.test(n));
+    if (names.length <= this.keep) return [];
+    const withTime = await Promise.all(names.map(async (n) => ({ n, t: (await stat(path.join(this.dir, n)).catch(() => undefined))?.mtimeMs ?? 0 })));
+    withTime.sort((a, b) => b.t - a.t);
+    const removed: string[] = [];
+    for (const { n } of withTime.slice(this.keep)) {
+      if (this.inUse.has(n) || this.inflight.has(n)) continue;
+      await rm(path.join(this.dir, n), { recursive: true, force: true });
+      removed.push(n);
+    }
+    return removed;
+  }
+}
+
+async function isDir(p: string): Promise<boolean> {
+  try {
+    return (await stat(p)).isDirectory();
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,130 @@
+// The render controller with the source controller on one Manager, on the real cluster and the real git server:
+// plain, kustomize and helm Applications get a rendered artifact that downloads with the digest in status; a push
+// re-renders; a change to a valuesFrom ConfigMap re-renders only the Application that reads it; a reconcile with
+// nothing changed renders nothing and writes nothing.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { TestRepo } from "../../support/git-server.js";
+import { waitFor } from "../../support/wait.js";
+import { cond, download, RenderEnv, type App } from "./controller-env.js";
+
+let env: RenderEnv;
+let repo: TestRepo;
+let head: string;
+
+const CHART_TEMPLATE = [
+  "apiVersion: v1",
+  "kind: ConfigMap",
+  "metadata:",
+  "  name: {{release.name}}-greeting",
+  "data:",
+  "  greeting: {{quote values.greeting}}",
+  "",
+].join("\n");
+
+const rendered = (rev: string) => (a: App) => cond(a, "Rendered")?.status === "True" && a.status?.render?.artifact?.revision === `main@sha1:${rev}`;
+
+before(async () => {
+  env = await RenderEnv.start("rctl");
+  repo = await env.git.createRepo("app", {
+    files: {
+      "plain/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\ndata:\n  v: one\n",
+      "plain/sub/two.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain-two\n---\n# empty\n",
+      "kust/kustomization.yaml": "resources:\n  - cm.yaml\nnamePrefix: k-\ncommonLabels:\n  tier: web\n",
+      "kust/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\ndata:\n  a: b\n",
+      "chart/Chart.yaml": "apiVersion: v2\nname: hello\nversion: 0.1.0\n",
+      "chart/values.yaml": "greeting: hello\n",
+      "chart/templates/cm.yaml": CHART_TEMPLATE,
+    },
+  });
+  head = await repo.head();
+  await env.c.core.createNamespacedConfigMap({ namespace: env.ns.name, body: { metadata: { name: "vals" }, data: { "values.yaml": "greeting: from-configmap\n" } } });
+  await env.createGitRepository("repo", repo.url);
+});
+
+after(async () => {
+  await env?.close();
+});
+
+void describe("render controller", () => {
+  void it("renders plain, kustomize and helm Applications into downloadable artifacts", async () => {
+    await env.createApp("plain", { sourceRef: { kind: "GitRepository", name: "repo" }, path: "plain" });
+    await env.createApp("kust", { sourceRef: { kind: "GitRepository", name: "repo" }, path: "kust" });
+    await env.createApp("chart-a", { sourceRef: { kind: "GitRepository", name: "repo" }, path: "chart", render: { helm: { valuesFrom: [{ kind: "ConfigMap", name: "vals" }] } } });
+    await env.createApp("chart-b", { sourceRef: { kind: "GitRepository", name: "repo" }, path: "chart", render: { helm: { values: { greeting: "inline" } } } });
+    const ns = env.ns.name;
+
+    const plain = await env.waitApp("plain", "rendered", rendered(head));
+    assert.equal(cond(plain, "SourceReady")?.status, "True");
+    assert.deepEqual(plain.status?.source?.revision, `main@sha1:${head}`);
+    assert.match(plain.status?.source?.digest ?? "", /^sha256:[a-f0-9]{64}$/);
+    assert.equal(plain.status?.render?.objects, 2);
+    assert.ok(plain.status?.render?.lastRenderedAt);
+    const plainObjs = await download(plain.status!.render!.artifact!);
+    assert.deepEqual(plainObjs.map((o) => o.metadata.name), ["plain", "plain-two"]);
+    for (const o of plainObjs) {
+      assert.equal(o.metadata.namespace, ns, "targetNamespace defaults to the Application's namespace");
+      assert.equal(o.metadata.labels?.["app.kubernetes.io/managed-by"], "mooring");
+      assert.equal(o.metadata.labels?.["delivery.mooring.dev/application"], `${ns}.plain`);
+    }
+
+    const kust = await env.waitApp("kust", "rendered", rendered(head));
+    const kustObjs = await download(kust.status!.render!.artifact!);
+    assert.deepEqual(kustObjs.map((o) => [o.metadata.name, o.metadata.labels?.tier]), [["k-cfg", "web"]]);
+
+    const a = await env.waitApp("chart-a", "rendered", rendered(head));
+    assert.equal((await download(a.status!.render!.artifact!))[0]?.data?.greeting, "from-configmap");
+    const b = await env.waitApp("chart-b", "rendered", rendered(head));
+    const bObjs = await download(b.status!.render!.artifact!);
+    assert.deepEqual(bObjs.map((o) => [o.metadata.name, o.data?.greeting]), [["chart-b-greeting", "inline"]]);
+    // Two Applications on one artifact: downloaded and extracted once.
+    assert.equal(env.render.sources.fetches, 1);
+  });
+
+  void it("re-renders only the Application whose valuesFrom ConfigMap changed", async () => {
+    const before = await env.getApp("chart-a");
+    const other = await env.getApp("chart-b");
+    const plain = await env.getApp("plain");
+    const renders = env.render.stats.renders;
+    await env.c.core.patchNamespacedConfigMap({ name: "vals", namespace: env.ns.name, body: [{ op: "replace", path: "/data/values.yaml", value: "greeting: changed\n" }] });
+    const after = await env.waitApp("chart-a", "new digest", (x) => x.status?.render?.artifact?.digest !== before?.status?.render?.artifact?.digest);
+    assert.equal((await download(after.status!.render!.artifact!))[0]?.data?.greeting, "changed");
+    assert.equal(after.status?.render?.artifact?.revision, before?.status?.render?.artifact?.revision, "same source revision");
+    assert.equal(env.render.stats.renders, renders + 1, "exactly one render: chart-a's");
+    assert.equal((await env.getApp("chart-b"))?.metadata.resourceVersion, other?.metadata.resourceVersion, "chart-b untouched");
+    assert.equal((await env.getApp("plain"))?.metadata.resourceVersion, plain?.metadata.resourceVersion, "plain untouched");
+  });
+
+  void it("does no work and no write on a reconcile with nothing changed", async () => {
+    const app = await env.getApp("plain");
+    const renders = env.render.stats.renders;
+    const writes = env.render.stats.statusWrites;
+    const patches = await env.counter("rest_client_requests_total", { method: "PATCH" });
+    const posts = await env.counter("rest_client_requests_total", { method: "POST" });
+    const reconciles = await env.counter("controller_runtime_reconcile_total", { controller: "render" });
+    await env.requestReconcile("Application", "plain");
+    await waitFor("the render controller handled the request", async () => (await env.counter("controller_runtime_reconcile_total", { controller: "render" })) > reconciles, { timeoutMs: 20_000 });
+    assert.equal(env.render.stats.renders, renders, "no render");
+    assert.equal(env.render.stats.statusWrites, writes, "no status write");
+    assert.equal(await env.counter("rest_client_requests_total", { method: "PATCH" }), patches, "no PATCH request");
+    assert.equal(await env.counter("rest_client_requests_total", { method: "POST" }), posts, "no POST (event) request");
+    const now = await env.getApp("plain");
+    assert.deepEqual(now?.status, app?.status);
+  });
+
+  void it("re-renders on a push", async () => {
+    const old = await env.getApp("plain");
+    const next = await repo.commit({ "plain/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\ndata:\n  v: two\n" }, "v two");
+    await env.requestReconcile("GitRepository", "repo");
+    const plain = await env.waitApp("plain", "rendered at the new commit", rendered(next));
+    assert.notEqual(plain.status?.render?.artifact?.digest, old?.status?.render?.artifact?.digest);
+    assert.notEqual(plain.status?.source?.digest, old?.status?.source?.digest);
+    const objs = await download(plain.status!.render!.artifact!);
+    assert.equal(objs.find((o) => o.metadata.name === "plain")?.data?.v, "two");
+    // The others follow the new revision too (their output is unchanged, their source revision is not).
+    const kust = await env.waitApp("kust", "at the new commit", rendered(next));
+    assert.equal(kust.status?.source?.revision, `main@sha1:${next}`);
+    // The previous artifact is still served for a consumer mid-download (storage keeps two).
+    assert.equal((await fetch(old!.status!.render!.artifact!.url)).status, 200);
+  });
+});
