@@ -148,7 +148,17 @@ export class RenderEnv {
     }, { timeoutMs });
   }
 
-  /** Sum of a counter's values whose labels match. */
+  /** Waits until the render controller has nothing queued and nothing in progress (seen twice in a row). */
+  async settled(timeoutMs = 30_000): Promise<void> {
+    let quiet = 0;
+    await waitFor("the render controller to be idle", async () => {
+      const busy = (await this.counter("controller_runtime_active_workers", { controller: "render" })) + (await this.counter("workqueue_depth", { name: "render" }));
+      quiet = busy === 0 ? quiet + 1 : 0;
+      return quiet >= 2;
+    }, { timeoutMs, intervalMs: 100 });
+  }
+
+  /** Sum of a metric's values whose labels match. */
   async counter(name: string, labels: Record<string, string> = {}): Promise<number> {
     const m = this.registry.getSingleMetric(name);
     if (!m) return 0;

@@ -82,6 +82,7 @@ void describe("render controller", () => {
   });
 
   void it("re-renders only the Application whose valuesFrom ConfigMap changed", async () => {
+    await env.settled();
     const before = await env.getApp("chart-a");
     const other = await env.getApp("chart-b");
     const plain = await env.getApp("plain");
@@ -96,6 +97,7 @@ void describe("render controller", () => {
   });
 
   void it("does no work and no write on a reconcile with nothing changed", async () => {
+    await env.settled();
     const app = await env.getApp("plain");
     const renders = env.render.stats.renders;
     const writes = env.render.stats.statusWrites;

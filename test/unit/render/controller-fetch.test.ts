@@ -1,0 +1,266 @@
+// Source artifacts for the render controller (src/render/fetch.ts): download with digest and size checks, safe
+// extraction (no path escape, symlinks never written through or pointing outside, limits), and the per-digest cache;
+// and the controller's pure helpers (indexes, owned status, predicates).
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, readdir, readlink, rm, writeFile } from "node:fs/promises";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import zlib from "node:zlib";
+import tar from "tar-stream";
+import {
+  applicationEvents,
+  dataChanged,
+  gitRepositoryArtifactChanged,
+  inputIndexKeys,
+  ownedStatus,
+  sameOwnedStatus,
+  sourceIndexKeys,
+} from "../../../src/render/controller.js";
+import { SourceArtifactError, SourceCache, downloadArtifact, extractTarGz, symlinkStaysInside, unsafeEntryName } from "../../../src/render/fetch.js";
+import { admits, type KubeObject } from "../../../src/runtime/index.js";
+
+type Entry = { name: string; type?: "file" | "directory" | "symlink" | "link"; body?: string; linkname?: string; mode?: number };
+
+async function tgz(entries: Entry[]): Promise<Buffer> {
+  const pack = tar.pack();
+  const chunks: Buffer[] = [];
+  const done = new Promise<void>((resolve, reject) => {
+    const gz = pack.pipe(zlib.createGzip());
+    gz.on("data", (c: Buffer) => chunks.push(c));
+    gz.on("end", () => resolve());
+    gz.on("error", reject);
+  });
+  for (const e of entries) {
+    const type = e.type ?? "file";
+    if (type === "file") pack.entry({ name: e.name, mode: e.mode ?? 0o644 }, e.body ?? "");
+    else pack.entry({ name: e.name, type, linkname: e.linkname, mode: type === "directory" ? 0o755 : 0o777 });
+  }
+  pack.finalize();
+  await done;
+  return Buffer.concat(chunks);
+}
+
+const digestOf = (b: Buffer) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
+
+let tmp: string;
+let server: http.Server;
+let base: string;
+const served = new Map<string, Buffer>();
+let requests = 0;
+
+before(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), "mooring-fetch-"));
+  server = http.createServer((req, res) => {
+    requests++;
+    const body = served.get(req.url ?? "");
+    if (!body) {
+      res.writeHead(404).end("not found");
+      return;
+    }
+    res.writeHead(200, { "content-length": String(body.length) }).end(body);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+after(async () => {
+  server?.closeAllConnections();
+  await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+});
+
+let n = 0;
+const fresh = () => path.join(tmp, `x${++n}`);
+
+void describe("extractTarGz", () => {
+  void it("extracts files, directories, modes and inside symlinks", async () => {
+    const file = fresh() + ".tgz";
+    await writeFile(file, await tgz([
+      { name: "a/", type: "directory" },
+      { name: "a/one.yaml", body: "kind: A\n" },
+      { name: "b/run.sh", body: "#!/bin/sh\n", mode: 0o755 },
+      { name: "a/link.yaml", type: "symlink", linkname: "one.yaml" },
+      { name: "b/up", type: "symlink", linkname: "../a" },
+    ]));
+    const dir = fresh();
+    const r = await extractTarGz(file, dir);
+    assert.equal(r.files, 2);
+    assert.deepEqual(r.skippedSymlinks, []);
+    assert.equal(await readFile(path.join(dir, "a/one.yaml"), "utf8"), "kind: A\n");
+    assert.equal(await readFile(path.join(dir, "a/link.yaml"), "utf8"), "kind: A\n");
+    assert.equal(await readlink(path.join(dir, "b/up")), "../a");
+  });
+
+  void it("refuses entries that escape the tree", async () => {
+    for (const name of ["../evil.yaml", "a/../../evil.yaml", "/etc/evil.yaml"]) {
+      const file = fresh() + ".tgz";
+      await writeFile(file, await tgz([{ name, body: "x" }]));
+      await assert.rejects(extractTarGz(file, fresh()), (e: unknown) => e instanceof SourceArtifactError && !e.retryable && /refusing entry/.test(e.message), name);
+    }
+    assert.equal(existsSync(path.join(tmp, "evil.yaml")), false);
+  });
+
+  void it("skips symlinks pointing outside and never writes a file through a symlink", async () => {
+    const outside = fresh();
+    const file = fresh() + ".tgz";
+    await writeFile(file, await tgz([
+      { name: "d", type: "symlink", linkname: outside },
+      { name: "up", type: "symlink", linkname: "../../.." },
+      { name: "abs", type: "symlink", linkname: "/etc/passwd" },
+      { name: "d/planted.yaml", body: "x" },
+      { name: "h", type: "link", linkname: "/etc/passwd" },
+    ]));
+    const dir = fresh();
+    const r = await extractTarGz(file, dir);
+    assert.deepEqual(r.skippedSymlinks.sort(), ["abs", "d", "up"]);
+    assert.equal(existsSync(outside), false, "nothing written outside");
+    assert.equal(await readFile(path.join(dir, "d/planted.yaml"), "utf8"), "x", "the file went into a real directory");
+    assert.equal(existsSync(path.join(dir, "h")), false, "hard links are not extracted");
+  });
+
+  void it("refuses duplicate entries and enforces entry and size limits", async () => {
+    const dup = fresh() + ".tgz";
+    await writeFile(dup, await tgz([{ name: "a.yaml", body: "1" }, { name: "a.yaml", body: "2" }]));
+    await assert.rejects(extractTarGz(dup, fresh()), SourceArtifactError);
+    const many = fresh() + ".tgz";
+    await writeFile(many, await tgz([{ name: "a", body: "1" }, { name: "b", body: "2" }, { name: "c", body: "3" }]));
+    await assert.rejects(extractTarGz(many, fresh(), { limits: { maxEntries: 2 } }), /more than 2 entries/);
+    const big = fresh() + ".tgz";
+    await writeFile(big, await tgz([{ name: "a", body: "x".repeat(1000) }]));
+    await assert.rejects(extractTarGz(big, fresh(), { limits: { maxExtractedBytes: 100 } }), /over the 100-byte limit/);
+  });
+
+  void it("refuses a file that is not a tar.gz", async () => {
+    const file = fresh() + ".tgz";
+    await writeFile(file, "not gzip at all");
+    await assert.rejects(extractTarGz(file, fresh()), /cannot be extracted/);
+  });
+
+  void it("classifies names and symlink targets", () => {
+    assert.equal(unsafeEntryName("a/b.yaml"), undefined);
+    assert.ok(unsafeEntryName("a/./b"));
+    assert.ok(unsafeEntryName("C:/x"));
+    assert.ok(unsafeEntryName("a\\b"));
+    assert.equal(symlinkStaysInside("a/b", "../c"), true);
+    assert.equal(symlinkStaysInside("a/b", "../../c"), false);
+    assert.equal(symlinkStaysInside("a", "/abs"), false);
+  });
+});
+
+void describe("downloadArtifact", () => {
+  void it("downloads and verifies the digest", async () => {
+    const body = await tgz([{ name: "a.yaml", body: "x" }]);
+    served.set("/ok.tgz", body);
+    const file = fresh();
+    assert.equal(await downloadArtifact(`${base}/ok.tgz`, digestOf(body), file), body.length);
+    assert.deepEqual(await readFile(file), body);
+  });
+
+  void it("refuses a digest mismatch and removes the file", async () => {
+    const body = Buffer.from("tampered");
+    served.set("/bad.tgz", body);
+    const file = fresh();
+    await assert.rejects(downloadArtifact(`${base}/bad.tgz`, `sha256:${"0".repeat(64)}`, file), (e: unknown) => e instanceof SourceArtifactError && e.retryable && /has digest sha256:/.test(e.message));
+    assert.equal(existsSync(file), false);
+  });
+
+  void it("refuses oversized downloads, missing artifacts and malformed digests", async () => {
+    served.set("/big.tgz", Buffer.alloc(2000));
+    await assert.rejects(downloadArtifact(`${base}/big.tgz`, digestOf(Buffer.alloc(2000)), fresh(), { limits: { maxDownloadBytes: 1000 } }), (e: unknown) => e instanceof SourceArtifactError && !e.retryable);
+    await assert.rejects(downloadArtifact(`${base}/gone.tgz`, `sha256:${"0".repeat(64)}`, fresh()), (e: unknown) => e instanceof SourceArtifactError && e.retryable && /HTTP 404/.test(e.message));
+    await assert.rejects(downloadArtifact(`${base}/ok.tgz`, "md5:abc", fresh()), /is not of the form/);
+    await assert.rejects(downloadArtifact("http://127.0.0.1:1/x.tgz", `sha256:${"0".repeat(64)}`, fresh()), /cannot download the source artifact/);
+  });
+});
+
+void describe("SourceCache", () => {
+  void it("downloads and extracts each digest once, also when asked concurrently", async () => {
+    const body = await tgz([{ name: "plain/cm.yaml", body: "kind: ConfigMap\n" }]);
+    served.set("/once.tgz", body);
+    const cache = new SourceCache({ dir: fresh() });
+    const before = requests;
+    const [a, b] = await Promise.all([cache.checkout(`${base}/once.tgz`, digestOf(body)), cache.checkout(`${base}/once.tgz`, digestOf(body))]);
+    const c = await cache.checkout(`${base}/once.tgz`, digestOf(body));
+    assert.equal(requests - before, 1);
+    assert.equal(cache.fetches, 1);
+    assert.equal(a.dir, b.dir);
+    assert.equal(c.fetched, false);
+    assert.equal(await readFile(path.join(c.dir, "plain/cm.yaml"), "utf8"), "kind: ConfigMap\n");
+    for (const x of [a, b, c]) x.release();
+  });
+
+  void it("collects the least recently used trees beyond keep, never one in use", async () => {
+    const dir = fresh();
+    const cache = new SourceCache({ dir, keep: 1 });
+    const bodies = await Promise.all([1, 2, 3].map((i) => tgz([{ name: `f${i}`, body: String(i) }])));
+    bodies.forEach((b, i) => served.set(`/gc${i}.tgz`, b));
+    const first = await cache.checkout(`${base}/gc0.tgz`, digestOf(bodies[0]!)); // held
+    (await cache.checkout(`${base}/gc1.tgz`, digestOf(bodies[1]!))).release();
+    (await cache.checkout(`${base}/gc2.tgz`, digestOf(bodies[2]!))).release();
+    const left = (await readdir(dir)).filter((x) => !x.startsWith("."));
+    assert.ok(left.includes(path.basename(first.dir)), "the tree in use stays");
+    assert.ok(left.includes(digestOf(bodies[2]!).slice(7)), "the newest stays");
+    assert.ok(!left.includes(digestOf(bodies[1]!).slice(7)), "the unused older one is collected");
+    first.release();
+  });
+
+  void it("does not keep a tree whose download failed", async () => {
+    const dir = fresh();
+    const cache = new SourceCache({ dir });
+    served.set("/mismatch.tgz", Buffer.from("x"));
+    await assert.rejects(cache.checkout(`${base}/mismatch.tgz`, `sha256:${"1".repeat(64)}`), SourceArtifactError);
+    assert.deepEqual(await readdir(dir), []);
+  });
+});
+
+void describe("render controller helpers", () => {
+  const app = {
+    apiVersion: "delivery.mooring.dev/v1alpha1",
+    kind: "Application",
+    metadata: { name: "a", namespace: "ns" },
+    spec: {
+      sourceRef: { kind: "GitRepository", name: "repo" },
+      render: {
+        helm: { valuesFrom: [{ kind: "ConfigMap", name: "v" }, { kind: "Secret", name: "s" }] },
+        substituteFrom: [{ kind: "ConfigMap", name: "v" }, { kind: "ConfigMap", name: "vars" }],
+      },
+    },
+  } as never;
+
+  void it("indexes Applications by source and by the ConfigMaps/Secrets they read", () => {
+    assert.deepEqual(sourceIndexKeys(app), ["ns/repo"]);
+    assert.deepEqual(sourceIndexKeys({ ...(app as object), spec: { sourceRef: { kind: "GitRepository", name: "r", namespace: "other" } } } as never), ["other/r"]);
+    assert.deepEqual(inputIndexKeys(app), ["ConfigMap/ns/v", "Secret/ns/s", "ConfigMap/ns/vars"]);
+  });
+
+  void it("owns only status.source, status.render and the SourceReady/Rendered conditions", () => {
+    const c = (type: string, status = "True") => ({ type, status, reason: "R", message: "m", lastTransitionTime: "2024-01-01T00:00:00Z" });
+    const status = { observedGeneration: 2, source: { revision: "r" }, sync: { status: "Synced" }, conditions: [c("Ready"), c("Rendered"), c("SourceReady"), c("Synced")] };
+    const owned = ownedStatus(status as never);
+    assert.deepEqual(Object.keys(owned).sort(), ["conditions", "source"]);
+    assert.deepEqual(owned.conditions!.map((x) => x.type), ["Rendered", "SourceReady"]);
+    assert.ok(sameOwnedStatus(owned, { source: { revision: "r" }, conditions: [c("SourceReady"), c("Rendered")] as never }), "condition order does not matter");
+    assert.ok(!sameOwnedStatus(owned, { source: { revision: "r" }, conditions: [c("SourceReady"), c("Rendered", "False")] as never }));
+    assert.ok(!sameOwnedStatus(owned, { source: { revision: "s" }, conditions: owned.conditions }));
+  });
+
+  void it("filters events: Application spec or reconcile request, GitRepository artifact, ConfigMap data", () => {
+    const o = (x: object) => x as KubeObject;
+    assert.equal(admits(applicationEvents, "update", o({ metadata: { generation: 1 } }), o({ metadata: { generation: 1 } })), false, "status-only write");
+    assert.equal(admits(applicationEvents, "update", o({ metadata: { generation: 2 } }), o({ metadata: { generation: 1 } })), true);
+    assert.equal(
+      admits(applicationEvents, "update", o({ metadata: { generation: 1, annotations: { "mooring.dev/reconcile-requested-at": "2" } } }), o({ metadata: { generation: 1 } })),
+      true,
+    );
+    const repo = (digest: string, ready: string) => o({ status: { artifact: { url: "u", digest }, conditions: [{ type: "Ready", status: ready }] } });
+    assert.equal(admits(gitRepositoryArtifactChanged as never, "update", repo("a", "False"), repo("a", "True")), false);
+    assert.equal(admits(gitRepositoryArtifactChanged as never, "update", repo("b", "True"), repo("a", "True")), true);
+    assert.equal(admits(dataChanged as never, "update", o({ data: { a: "1" }, metadata: { labels: { x: "1" } } }), o({ data: { a: "1" } })), false);
+    assert.equal(admits(dataChanged as never, "update", o({ data: { a: "2" } }), o({ data: { a: "1" } })), true);
+  });
+});
