@@ -44,6 +44,9 @@ const OWNED_CONDITIONS = [ConditionTypes.synced, ConditionTypes.healthy, Conditi
 /** Every object Mooring applies carries this label; one label-selected informer per kind serves every Application. */
 const APPLIED_SELECTOR = Labels.application;
 
+/** The operator settings the apply controller reads. */
+export type ApplyConfig = Pick<OperatorConfig, "defaultServiceAccount" | "forbidCrossNamespaceRefs"> & Partial<Pick<OperatorConfig, "watchNamespace">>;
+
 export interface ApplyControllerDeps {
   /** Downloads and verifies a rendered artifact (tests may wrap it). */
   fetchRendered?: (url: string, digest: string, signal: AbortSignal) => Promise<KubeObject[]>;
@@ -62,8 +65,13 @@ interface OwnedStatus {
 interface Memory {
   /** uid and generation the API server returned for each applied object: drift is a change to either. */
   applied: Map<string, { uid?: string; generation?: number; at: number }>;
-  /** Our last status write: until the cache moves past `beforeRv`, the written object is the newer truth. */
-  lastWrite?: { beforeRv: string | undefined; written: Application & KubeObject };
+  /** The Application's uid: a re-created Application starts with a fresh memory. */
+  uid?: string;
+  /**
+   * The owned status as last written. This controller is its only writer, so it is the truth even while the cache
+   * still shows an older object (a stale read must never re-run a sync or drop a history entry).
+   */
+  lastOwned?: OwnedStatus;
   /** Failures before this time do not count towards the retry limit (a spec change or manual request resets it). */
   retryResetAt: number;
   /** Manual-sync requests already handled (also recorded in history). */
@@ -109,7 +117,7 @@ export class ApplyReconciler {
 
   constructor(
     private readonly mgr: Manager,
-    private readonly config: Pick<OperatorConfig, "defaultServiceAccount" | "forbidCrossNamespaceRefs">,
+    private readonly config: ApplyConfig,
     deps: ApplyControllerDeps = {},
   ) {
     this.metrics = applyMetrics(mgr.metrics.registry);
@@ -140,6 +148,12 @@ export class ApplyReconciler {
     return inf;
   }
 
+  /** Whether the cache can see objects of this kind in this namespace (--watch-namespace restricts namespaced kinds). */
+  private visible(kind: KindDescriptor, namespace: string | undefined): boolean {
+    const watched = this.config.watchNamespace;
+    return !kind.namespaced || !watched || namespace === watched;
+  }
+
   private async cached(kind: KindDescriptor, name: string, namespace: string | undefined, signal: AbortSignal): Promise<KubeObject | undefined> {
     const inf = await this.appliedInformer(kind, signal);
     return inf.store.get(kind.namespaced ? `${namespace}/${name}` : name);
@@ -158,11 +172,11 @@ export class ApplyReconciler {
   async reconcile(req: Request, ctx: ReconcileContext): Promise<Result> {
     const key = requestKey(req);
     let app = await this.mgr.client.get<Application & KubeObject>(ApplicationKind, req.name, req.namespace);
-    const lw = this.memory.get(key)?.lastWrite;
-    if (app && lw) {
-      // The cache may not show our own last status write yet; resourceVersions are compared for equality only.
-      if (app.metadata?.resourceVersion === lw.beforeRv) app = { ...lw.written, apiVersion: app.apiVersion, kind: app.kind };
-      else this.memory.get(key)!.lastWrite = undefined;
+    if (app) {
+      if (this.memory.get(key)?.uid !== app.metadata?.uid) this.memory.delete(key);
+      const m = this.mem(key);
+      m.uid = app.metadata?.uid;
+      if (m.lastOwned) app = overlayOwned(app, m.lastOwned);
     }
     if (!app) {
       this.memory.delete(key);
@@ -430,7 +444,7 @@ export class ApplyReconciler {
     for (const e of inventory) {
       const ref = refOfEntry(e);
       const kind = await this.kindOf(ref);
-      if (!kind) continue;
+      if (!kind || !this.visible(kind, ref.namespace)) continue;
       const live = await this.cached(kind, ref.name, ref.namespace || undefined, signal);
       const known = mem.applied.get(e.id);
       // The cache lags our own writes by a moment: an object applied seconds ago and not seen yet is not drift,
@@ -448,6 +462,8 @@ export class ApplyReconciler {
     for (const e of inventory) {
       const ref = refOfEntry(e);
       const kind = await this.kindOf(ref);
+      // Objects outside the watched namespace are not in the cache: they are not assessed (docs/apply.md).
+      if (kind && !this.visible(kind, ref.namespace) && !fresh?.has(e.id)) continue;
       const live = fresh?.get(e.id) ?? (kind ? await this.cached(kind, ref.name, ref.namespace || undefined, signal) : undefined);
       items.push({ object: describeRef(ref), ...assessHealth(live) });
     }
@@ -558,7 +574,7 @@ export class ApplyReconciler {
       createNamespace: eff.createNamespace && app.spec.targetNamespace ? app.spec.targetNamespace : undefined,
       force: eff.force,
       fieldManager: FieldManagers.apply,
-      lookup: (kind, n, namespace) => this.cached(kind, n, namespace, ctx.signal),
+      lookup: (kind, n, namespace) => (this.visible(kind, namespace) ? this.cached(kind, n, namespace, ctx.signal) : client.live().get(kind, n, namespace, { signal: ctx.signal })),
       signal: ctx.signal,
     });
     let result: ApplyResult;
@@ -631,9 +647,14 @@ export class ApplyReconciler {
       { apiVersion: app.apiVersion, kind: app.kind, metadata: { name: app.metadata!.name, namespace: app.metadata!.namespace }, status: owned } as unknown as Application & KubeObject,
       { fieldManager: FieldManagers.sync, force: true, signal: ctx.signal },
     );
-    delete written.metadata?.managedFields;
-    this.mem(requestKey({ namespace: app.metadata!.namespace!, name: app.metadata!.name! })).lastWrite = { beforeRv: app.metadata?.resourceVersion, written };
+    this.mem(requestKey({ namespace: app.metadata!.namespace!, name: app.metadata!.name! })).lastOwned = this.currentOwned(written);
   }
+}
+
+/** The Application with the owned part of its status replaced by `owned` (other managers' conditions kept). */
+function overlayOwned(app: Application & KubeObject, owned: OwnedStatus): Application & KubeObject {
+  const others = ((app.status?.conditions ?? []) as Condition[]).filter((c) => !(OWNED_CONDITIONS as readonly string[]).includes(c.type));
+  return { ...app, status: { ...(app.status ?? {}), sync: owned.sync, health: owned.health, history: owned.history, conditions: [...others, ...owned.conditions] } };
 }
 
 /** Application names that reference a SyncPolicy (for its watch). */
@@ -649,7 +670,7 @@ function applicationsUsing(mgr: Manager, policy: KubeObject): Request[] {
  * Registers the apply controller with `mgr`: reconciles Applications, and is woken by their SyncPolicies and by
  * watch events of every object they applied (label-selected informers, one per kind).
  */
-export function registerApplyController(mgr: Manager, config: Pick<OperatorConfig, "defaultServiceAccount" | "forbidCrossNamespaceRefs" | "concurrency">, deps: ApplyControllerDeps = {}): { controller: Controller; reconciler: ApplyReconciler } {
+export function registerApplyController(mgr: Manager, config: ApplyConfig & Pick<OperatorConfig, "concurrency">, deps: ApplyControllerDeps = {}): { controller: Controller; reconciler: ApplyReconciler } {
   const reconciler = new ApplyReconciler(mgr, config, deps);
   const controller = mgr
     .controller(APPLY_CONTROLLER_NAME)

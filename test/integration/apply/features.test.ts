@@ -98,6 +98,17 @@ describe("namespaces and deletion without prune", () => {
     await h.waitApp("elsewhere", "synced", (a) => condition(a, "Synced")?.status === "True" && /created namespace/.test(a.status?.history?.[0]?.message ?? ""));
     assert.ok(await h.admin.get(Kinds.Namespace, targetNs));
     assert.ok(await h.admin.get(Kinds.ConfigMap, "there", targetNs));
+    // The target is outside the namespace this operator watches: not mistaken for drift, so no resync loop.
+    await h.waitApp("elsewhere", "Ready", (a) => condition(a, "Ready")?.status === "True");
+    await new Promise((r) => setTimeout(r, 1000));
+    const before = await h.getApp("elsewhere");
+    const reconciles = await h.reconciles();
+    h.controller.enqueue({ namespace: h.ns.name, name: "elsewhere" });
+    await waitFor("another reconcile", async () => (await h.reconciles()) > reconciles);
+    await new Promise((r) => setTimeout(r, 500));
+    const after = await h.getApp("elsewhere");
+    assert.equal(after?.metadata?.resourceVersion, before?.metadata?.resourceVersion, "no status write");
+    assert.equal(after?.status?.history?.length, before?.status?.history?.length, "no new sync");
   });
 
   it("deleting an Application with prune off leaves its objects and removes only the application label", async () => {

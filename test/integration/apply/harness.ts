@@ -62,7 +62,7 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
   const logger = createLogger({ level: (process.env.MOORING_TEST_LOG_LEVEL as "info") ?? "warn", format: "text" });
   // Restricting the manager to the test namespace keeps it from seeing other tests' Applications.
   const mgr = new Manager({ kubeConfig: c.kc, namespace: ns.name, registry, qps: 100, burst: 200, logger, gracefulShutdownTimeoutMs: 10_000 });
-  const { controller, reconciler } = registerApplyController(mgr, { defaultServiceAccount: o.defaultServiceAccount, forbidCrossNamespaceRefs: o.forbidCrossNamespaceRefs ?? false, concurrency: 4 });
+  const { controller, reconciler } = registerApplyController(mgr, { defaultServiceAccount: o.defaultServiceAccount, forbidCrossNamespaceRefs: o.forbidCrossNamespaceRefs ?? false, watchNamespace: ns.name, concurrency: 4 });
   const stop = new AbortController();
   const running = mgr.start(stop.signal);
   await mgr.elected;
