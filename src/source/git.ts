@@ -10,6 +10,7 @@ import { authHeaders, secretValues, type Credentials } from "./credentials.js";
 import { SourceError, redactUrl, scrub } from "./errors.js";
 import { Transport, type TransportStats } from "./http.js";
 import { fetchPack, supportsStreamingPack } from "./pack.js";
+import type { ObjectReader } from "./packindex.js";
 import { refAtCommit, type RemoteRefs, type ResolvedRef } from "./refs.js";
 
 export interface GitOptions {
@@ -30,8 +31,8 @@ export interface GitOptions {
 export interface FetchedCommit {
   gitdir: string;
   commit: string;
-  /** isomorphic-git's object cache; pass it to every read so the pack index is parsed once. */
-  cache: object;
+  /** Reads the fetched objects (our pack store, or isomorphic-git for its own fetch). */
+  objects: ObjectReader;
   dispose(): Promise<void>;
 }
 
@@ -123,8 +124,12 @@ export async function listRemoteRefs(url: string, opts: GitOptions): Promise<Rem
  */
 export async function fetchCommit(url: string, resolved: ResolvedRef, remote: RemoteRefs | undefined, opts: GitOptions): Promise<FetchedCommit> {
   const gitdir = await mkdtemp(path.join(opts.tmpDir ?? os.tmpdir(), "mooring-fetch-"));
-  const dispose = () => rm(gitdir, { recursive: true, force: true });
   const cache = {};
+  let objects: ObjectReader | undefined;
+  const dispose = async () => {
+    await objects?.close().catch(() => {});
+    await rm(gitdir, { recursive: true, force: true });
+  };
   try {
     await git.init({ fs, gitdir, bare: true, defaultBranch: "main" });
     // fetch records what it got under refs/remotes/origin/*, so it needs a remote with a refspec.
@@ -135,11 +140,11 @@ export async function fetchCommit(url: string, resolved: ResolvedRef, remote: Re
         const caps = remote.capabilities!;
         const tipOid = tipRef ? remote.refs.get(tipRef)?.oid : undefined;
         if (tipOid) {
-          await fetchPack(http, url, gitdir, tipOid, caps, 1);
-          return peel(gitdir, cache, tipOid);
+          objects = (await fetchPack(http, url, gitdir, tipOid, caps, 1)).store;
+          return peel(objects, tipOid);
         }
         try {
-          await fetchPack(http, url, gitdir, resolved.commit, caps, 1);
+          objects = (await fetchPack(http, url, gitdir, resolved.commit, caps, 1)).store;
           return resolved.commit;
         } catch (err) {
           if (!(err instanceof SourceError && err.reason === "RefNotFound") || http.failure) throw err;
@@ -147,13 +152,14 @@ export async function fetchCommit(url: string, resolved: ResolvedRef, remote: Re
         // The server refused a want for an unadvertised SHA: fetch the default branch's history and look there.
         const head = remote.head ? remote.refs.get(remote.head) : remote.refs.get("HEAD");
         if (!head) throw new SourceError("RefNotFound", `commit ${resolved.commit} is not a ref's tip and ${redactUrl(url)} has no default branch to search`);
-        await fetchPack(http, url, gitdir, head.oid, caps, undefined);
+        objects = (await fetchPack(http, url, gitdir, head.oid, caps, undefined)).store;
         return resolved.commit;
       }
       // Servers that do not advertise side-band/shallow: isomorphic-git's own fetch (its own discovery request).
+      objects = isomorphicReader(gitdir, cache);
       if (tipRef) {
         const res = await git.fetch({ fs, http, gitdir, url, ref: tipRef, singleBranch: true, depth: 1, tags: false, cache });
-        return peel(gitdir, cache, res.fetchHead ?? resolved.commit);
+        return peel(objects, res.fetchHead ?? resolved.commit);
       }
       try {
         await git.fetch({ fs, http, gitdir, url, ref: resolved.commit, singleBranch: true, depth: 1, tags: false, cache });
@@ -165,31 +171,44 @@ export async function fetchCommit(url: string, resolved: ResolvedRef, remote: Re
         return resolved.commit;
       }
     }, dispose);
-    if (!(await hasCommit(gitdir, cache, commit))) {
+    if (!objects || !(await hasCommit(objects, commit))) {
       throw new SourceError("RefNotFound", `commit ${commit} not found in ${redactUrl(url)} (not on any ref's tip nor in the default branch's history)`);
     }
-    return { gitdir, commit, cache, dispose };
+    return { gitdir, commit, objects, dispose };
   } catch (err) {
     await dispose();
     throw err;
   }
 }
 
-async function peel(gitdir: string, cache: object, oid: string): Promise<string> {
+async function peel(objects: ObjectReader, oid: string): Promise<string> {
   // An annotated tag's object: follow it to the commit (bounded: tags of tags are rare but legal).
   for (let i = 0; i < 10; i++) {
-    const { type, object } = await git.readObject({ fs, gitdir, oid, cache, format: "parsed" });
+    const { type, data } = await objects.read(oid);
     if (type !== "tag") return oid;
-    oid = (object as { object: string }).object;
+    const m = data.toString("utf8", 0, Math.min(data.length, 100)).match(/^object ([0-9a-f]{40})/);
+    if (!m) throw new SourceError("FetchFailed", `tag object ${oid} has no target`);
+    oid = m[1]!;
   }
   throw new SourceError("FetchFailed", `tag chain at ${oid} is deeper than 10 levels`);
 }
 
-async function hasCommit(gitdir: string, cache: object, oid: string): Promise<boolean> {
+async function hasCommit(objects: ObjectReader, oid: string): Promise<boolean> {
   try {
-    await git.readCommit({ fs, gitdir, oid, cache });
-    return true;
+    return (await objects.read(oid)).type === "commit";
   } catch {
     return false;
   }
+}
+
+/** Objects through isomorphic-git (for packs its own fetch wrote). */
+function isomorphicReader(gitdir: string, cache: object): ObjectReader {
+  return {
+    read: async (oid) => {
+      const r = await git.readObject({ fs, gitdir, oid, cache, format: "content" });
+      const o = r.object as Uint8Array;
+      return { type: r.type, data: Buffer.from(o.buffer, o.byteOffset, o.byteLength) };
+    },
+    close: async () => {},
+  };
 }

@@ -9,7 +9,7 @@ import path from "node:path";
 import { Errors } from "isomorphic-git";
 import { SourceError } from "./errors.js";
 import type { Transport } from "./http.js";
-import { indexPackFile } from "./packindex.js";
+import { PackStore } from "./packindex.js";
 
 /** Capabilities a server must advertise for the streaming path; otherwise isomorphic-git's fetch is used. */
 export function supportsStreamingPack(capabilities: readonly string[] | undefined, depth: number | undefined): boolean {
@@ -65,6 +65,8 @@ function serverError(text: string): SourceError {
 export interface PackResult {
   packPath: string;
   shallows: string[];
+  /** The indexed pack, open for reads; the caller closes it. */
+  store: PackStore;
 }
 
 /**
@@ -155,6 +157,12 @@ export async function fetchPack(http: Transport, url: string, gitdir: string, wa
   const rel = `objects/pack/pack-${sha}.pack`;
   await rename(tmp, path.join(gitdir, rel));
   if (shallows.length) await writeFile(path.join(gitdir, "shallow"), shallows.join("\n") + "\n");
-  await indexPackFile(path.join(gitdir, rel), path.join(gitdir, rel.replace(/\.pack$/, ".idx")));
-  return { packPath: rel, shallows };
+  const store = await PackStore.open(path.join(gitdir, rel));
+  try {
+    await store.index(path.join(gitdir, rel.replace(/\.pack$/, ".idx")));
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  return { packPath: rel, shallows, store };
 }

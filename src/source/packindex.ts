@@ -140,66 +140,105 @@ class Reader {
   }
 }
 
-/**
- * Indexes the pack at `packPath` and writes `idxPath`. Verifies the pack's structure (object count, sizes, that it
- * ends where its trailer starts). Thin packs (bases outside the pack) are refused: we never ask for them.
- */
-export async function indexPackFile(packPath: string, idxPath: string): Promise<{ objects: number }> {
-  const fh = await open(packPath, "r");
-  try {
-    const { size: fileSize } = await fh.stat();
-    if (fileSize < 32) throw corrupt("too short");
-    const reader = new Reader(fh, fileSize - 20);
-    const head = await reader.at(0, 12);
-    if (head.toString("latin1", 0, 4) !== "PACK") throw corrupt("no PACK signature");
-    const version = head.readUInt32BE(4);
-    if (version !== 2 && version !== 3) throw corrupt(`unsupported pack version ${version}`);
-    const count = head.readUInt32BE(8);
-    const trailer = await fh.read(Buffer.alloc(20), 0, 20, fileSize - 20);
+/** Reads objects by oid; implemented over our pack store and over isomorphic-git. */
+export interface ObjectReader {
+  read(oid: string): Promise<{ type: string; data: Buffer }>;
+  close(): Promise<void>;
+}
 
+/**
+ * A pack on disk: `index()` scans it once, object by object, verifying its structure and writing a version-2 .idx;
+ * afterwards `read(oid)` serves objects by random access with a bounded cache of delta bases. Thin packs (bases
+ * outside the pack) are refused: we never ask for them.
+ */
+export class PackStore implements ObjectReader {
+  readonly offsetByOid = new Map<string, number>();
+  private readonly cache = new Map<number, Resolved>(); // insertion order = age, for a simple LRU
+  private cached = 0;
+
+  private constructor(
+    private readonly fh: FileHandle,
+    private readonly reader: Reader,
+    readonly count: number,
+    private readonly trailer: Buffer,
+  ) {}
+
+  static async open(packPath: string): Promise<PackStore> {
+    const fh = await open(packPath, "r");
+    try {
+      const { size: fileSize } = await fh.stat();
+      if (fileSize < 32) throw corrupt("too short");
+      const reader = new Reader(fh, fileSize - 20);
+      const head = await reader.at(0, 12);
+      if (head.toString("latin1", 0, 4) !== "PACK") throw corrupt("no PACK signature");
+      const version = head.readUInt32BE(4);
+      if (version !== 2 && version !== 3) throw corrupt(`unsupported pack version ${version}`);
+      const trailer = Buffer.alloc(20);
+      await fh.read(trailer, 0, 20, fileSize - 20);
+      return new PackStore(fh, reader, head.readUInt32BE(8), trailer);
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.cache.clear();
+    await this.fh.close();
+  }
+
+  async read(oid: string): Promise<Resolved> {
+    const at = this.offsetByOid.get(oid);
+    if (at === undefined) throw new ObjectMissingError(oid);
+    const hit = this.cache.get(at);
+    if (hit) return hit;
+    return this.resolve(await this.reader.object(at), 0);
+  }
+
+  private remember(offset: number, r: Resolved): void {
+    this.cache.set(offset, r);
+    this.cached += r.data.length;
+    for (const [k, v] of this.cache) {
+      if (this.cached <= BASE_CACHE_BYTES) break;
+      this.cache.delete(k);
+      this.cached -= v.data.length;
+    }
+  }
+
+  private async resolve(raw: RawObject, depth: number): Promise<Resolved> {
+    if (raw.type !== OFS_DELTA && raw.type !== REF_DELTA) return { type: OBJ_TYPES[raw.type]!, data: raw.data };
+    if (depth > MAX_DELTA_DEPTH) throw corrupt("delta chain too deep");
+    const baseAt = raw.baseOffset ?? this.offsetByOid.get(raw.baseOid!);
+    if (baseAt === undefined) throw corrupt(`delta base ${raw.baseOid} is not in the pack (thin pack)`);
+    let base = this.cache.get(baseAt);
+    if (base) {
+      this.cache.delete(baseAt); // refresh its age
+      this.cache.set(baseAt, base);
+    } else {
+      base = await this.resolve(await this.reader.object(baseAt), depth + 1);
+      this.remember(baseAt, base);
+    }
+    return { type: base.type, data: applyDelta(base.data, raw.data) };
+  }
+
+  /** Scans the whole pack, fills `offsetByOid` and writes the .idx to `idxPath`. */
+  async index(idxPath: string): Promise<number> {
+    const { count, reader } = this;
     const oids: Buffer[] = new Array(count);
     const offsets = new Float64Array(count);
     const crcs = new Uint32Array(count);
-    const offsetByOid = new Map<string, number>();
-    const cache = new Map<number, Resolved>(); // insertion order = age, for a simple LRU
-    let cached = 0;
-    const remember = (offset: number, r: Resolved) => {
-      cache.set(offset, r);
-      cached += r.data.length;
-      for (const [k, v] of cache) {
-        if (cached <= BASE_CACHE_BYTES) break;
-        cache.delete(k);
-        cached -= v.data.length;
-      }
-    };
-    const resolve = async (raw: RawObject, depth: number): Promise<Resolved> => {
-      if (raw.type !== OFS_DELTA && raw.type !== REF_DELTA) return { type: OBJ_TYPES[raw.type]!, data: raw.data };
-      if (depth > MAX_DELTA_DEPTH) throw corrupt("delta chain too deep");
-      const baseAt = raw.baseOffset ?? offsetByOid.get(raw.baseOid!);
-      if (baseAt === undefined) throw corrupt(`delta base ${raw.baseOid} is not in the pack (thin pack)`);
-      let base = cache.get(baseAt);
-      if (base) {
-        cache.delete(baseAt); // refresh its age
-        cache.set(baseAt, base);
-      } else {
-        base = await resolve(await reader.object(baseAt), depth + 1);
-        remember(baseAt, base);
-      }
-      return { type: base.type, data: applyDelta(base.data, raw.data) };
-    };
-
     let pos = 12;
     for (let i = 0; i < count; i++) {
       if (pos >= reader.end) throw corrupt(`it ends after ${i} of ${count} objects`);
       const raw = await reader.object(pos);
-      const obj = await resolve(raw, 0);
+      const obj = await this.resolve(raw, 0);
       const oid = createHash("sha1").update(`${obj.type} ${obj.data.length}\0`).update(obj.data).digest();
       oids[i] = oid;
       offsets[i] = pos;
       crcs[i] = raw.crc;
-      offsetByOid.set(oid.toString("hex"), pos);
-      // Trees and commits are the usual delta bases; keeping what we just built saves re-reading it.
-      if (raw.type === OFS_DELTA || raw.type === REF_DELTA || obj.type !== "blob") remember(pos, obj);
+      this.offsetByOid.set(oid.toString("hex"), pos);
+      // Trees and commits are the usual delta bases (and are read again to walk the tree): keep them.
+      if (raw.type === OFS_DELTA || raw.type === REF_DELTA || obj.type !== "blob") this.remember(pos, obj);
       pos += raw.rawLen;
     }
     if (pos !== reader.end) throw corrupt(`${reader.end - pos} unexpected bytes after the last object`);
@@ -224,10 +263,25 @@ export async function indexPackFile(packPath: string, idxPath: string): Promise<
       total += counts[b]!;
       fanout.writeUInt32BE(total, b * 4);
     }
-    const body = Buffer.concat([Buffer.from([0xff, 0x74, 0x4f, 0x63, 0, 0, 0, 2]), fanout, names, crcBuf, offBuf, trailer.buffer]);
+    const body = Buffer.concat([Buffer.from([0xff, 0x74, 0x4f, 0x63, 0, 0, 0, 2]), fanout, names, crcBuf, offBuf, this.trailer]);
     await writeFile(idxPath, Buffer.concat([body, createHash("sha1").update(body).digest()]));
-    return { objects: count };
+    return count;
+  }
+}
+
+export class ObjectMissingError extends Error {
+  constructor(readonly oid: string) {
+    super(`object ${oid} is not in the fetched pack`);
+    this.name = "ObjectMissingError";
+  }
+}
+
+/** Indexes the pack at `packPath` into `idxPath` (see PackStore). */
+export async function indexPackFile(packPath: string, idxPath: string): Promise<{ objects: number }> {
+  const store = await PackStore.open(packPath);
+  try {
+    return { objects: await store.index(idxPath) };
   } finally {
-    await fh.close();
+    await store.close();
   }
 }

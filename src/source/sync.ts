@@ -89,7 +89,7 @@ export class SourceSyncer {
       // A branch can move between the listing and the fetch: the artifact is named by what was fetched.
       const actual: ResolvedRef =
         fetched.commit === resolved.commit ? resolved : { ...resolved, commit: fetched.commit, revision: resolved.revision.replace(/sha1:[0-9a-f]{40}$/, `sha1:${fetched.commit}`) };
-      const { entries, submodules } = await commitEntries(fetched.gitdir, fetched.cache, actual.commit, spec.ignore);
+      const { entries, submodules } = await commitEntries(fetched.objects, actual.commit, spec.ignore);
       if (submodules.length) this.opts.logger?.info("submodules are not included in the artifact", { url: spec.url, submodules });
       let stored: StoredArtifact;
       try {

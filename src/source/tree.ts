@@ -1,11 +1,10 @@
-// The artifact's entries, read straight from the fetched commit's git tree (no checkout): nothing from the
+// The artifact's entries, read straight from the fetched commit's git objects (no checkout): nothing from the
 // repository is ever written to our disk as a file or followed as a link. Ignore rules (gitignore format) are
 // spec.ignore on top of a default list of VCS and CI folders.
-import fs from "node:fs";
-import git, { Errors } from "isomorphic-git";
 import ignore, { type Ignore } from "ignore";
 import { assertSafePath, UnsafePathError, type TarEntry } from "../artifact/tarball.js";
 import { SourceError } from "./errors.js";
+import type { ObjectReader } from "./packindex.js";
 
 /** Excluded from every artifact unless spec.ignore re-includes them with `!pattern`. */
 export const DEFAULT_IGNORE = [
@@ -45,7 +44,7 @@ export function ignoreMatcher(specIgnore: string | undefined, repoIgnore?: strin
 const MODE_FILE = "100644";
 const MODE_EXEC = "100755";
 const MODE_LINK = "120000";
-const MODE_TREE = "040000";
+const MODE_TREE = "40000";
 const MODE_SUBMODULE = "160000";
 
 export interface TreeSummary {
@@ -54,68 +53,71 @@ export interface TreeSummary {
   submodules: string[];
 }
 
+interface RawTreeEntry {
+  mode: string;
+  name: string;
+  oid: string;
+}
+
+/** Parses a raw tree object: `<mode> <name>\0<20-byte oid>` repeated. */
+export function parseTree(data: Buffer, where: string): RawTreeEntry[] {
+  const out: RawTreeEntry[] = [];
+  let p = 0;
+  while (p < data.length) {
+    const sp = data.indexOf(0x20, p);
+    const nul = sp < 0 ? -1 : data.indexOf(0, sp + 1);
+    if (sp < 0 || nul < 0 || nul + 21 > data.length) throw new SourceError("InvalidTree", `tree ${where} is malformed`);
+    out.push({ mode: data.toString("latin1", p, sp).replace(/^0+/, ""), name: data.toString("utf8", sp + 1, nul), oid: data.toString("hex", nul + 1, nul + 21) });
+    p = nul + 21;
+  }
+  return out;
+}
+
 /**
- * Lists the files and symlinks of `commit`'s tree that survive the ignore rules. Only metadata is read here; file
+ * Lists the files and symlinks of `commit`'s tree that survive the ignore rules. Only trees are read here; file
  * contents are read one at a time when the tarball is written. Throws SourceError(InvalidTree) for unsafe names.
  */
-export async function commitEntries(gitdir: string, cache: object, commit: string, specIgnore?: string): Promise<TreeSummary> {
-  const { commit: c } = await git.readCommit({ fs, gitdir, oid: commit, cache });
-  let repoIgnore: string | undefined;
-  try {
-    const { blob } = await git.readBlob({ fs, gitdir, oid: c.tree, filepath: REPO_IGNORE_FILE, cache });
-    repoIgnore = Buffer.from(blob).toString("utf8");
-  } catch (err) {
-    // An unsafe tree is reported by the walk below, with the path that makes it unsafe.
-    if (!(err instanceof Errors.NotFoundError) && !(err instanceof Errors.UnsafeFilepathError)) throw err;
-  }
+export async function commitEntries(objects: ObjectReader, commit: string, specIgnore?: string): Promise<TreeSummary> {
+  const c = await objects.read(commit);
+  const treeOid = c.type === "commit" ? c.data.toString("latin1", 0, 46).match(/^tree ([0-9a-f]{40})/)?.[1] : undefined;
+  if (!treeOid) throw new SourceError("FetchFailed", `object ${commit} is not a commit`);
+  const readTree = async (oid: string, where: string) => {
+    const t = await objects.read(oid);
+    if (t.type !== "tree") throw new SourceError("InvalidTree", `${where} is not a tree`);
+    return parseTree(t.data, where);
+  };
+  const root = await readTree(treeOid, "/");
+  const ignoreEntry = root.find((e) => e.name === REPO_IGNORE_FILE && (e.mode === MODE_FILE || e.mode === MODE_EXEC));
+  const repoIgnore = ignoreEntry ? (await objects.read(ignoreEntry.oid)).data.toString("utf8") : undefined;
   const ig = ignoreMatcher(specIgnore, repoIgnore);
   const entries: TarEntry[] = [];
   const submodules: string[] = [];
-  const walk = async (treeOid: string, prefix: string, depth: number): Promise<void> => {
+  const walk = async (tree: RawTreeEntry[], prefix: string, depth: number): Promise<void> => {
     if (depth > 256) throw new SourceError("InvalidTree", `tree of commit ${commit} is nested deeper than 256 levels`);
-    let tree: Awaited<ReturnType<typeof git.readTree>>["tree"];
-    try {
-      ({ tree } = await git.readTree({ fs, gitdir, oid: treeOid, cache }));
-    } catch (err) {
-      // isomorphic-git refuses to parse trees with `..`, `.git` or `/` in a name: that is the tree's fault, not ours.
-      if (err instanceof Errors.UnsafeFilepathError) {
-        throw new SourceError("InvalidTree", `commit ${commit}: refusing to archive a tree under "${prefix || "/"}": ${err.message}; rename the entry in the repository`);
-      }
-      throw err;
-    }
     for (const e of tree) {
-      const rel = prefix + e.path;
+      const rel = prefix + e.name;
       try {
+        if (e.name.includes("/") || e.name.toLowerCase() === ".git") throw new UnsafePathError(rel, "not a valid file name in a git tree");
         assertSafePath(rel);
       } catch (err) {
         if (err instanceof UnsafePathError) throw new SourceError("InvalidTree", `commit ${commit}: ${err.message}; rename it in the repository`);
         throw err;
       }
       if (e.mode === MODE_TREE) {
-        if (!ig.ignores(rel + "/")) await walk(e.oid, rel + "/", depth + 1);
+        if (!ig.ignores(rel + "/")) await walk(await readTree(e.oid, rel), rel + "/", depth + 1);
         continue;
       }
       if (ig.ignores(rel)) continue;
       if (e.mode === MODE_SUBMODULE) {
         submodules.push(rel);
       } else if (e.mode === MODE_LINK) {
-        const { blob } = await git.readBlob({ fs, gitdir, oid: e.oid, cache });
-        entries.push({ path: rel, type: "symlink", target: Buffer.from(blob).toString("utf8") });
+        entries.push({ path: rel, type: "symlink", target: (await objects.read(e.oid)).data.toString("utf8") });
       } else if (e.mode === MODE_FILE || e.mode === MODE_EXEC) {
         const oid = e.oid;
-        entries.push({
-          path: rel,
-          type: "file",
-          executable: e.mode === MODE_EXEC,
-          size: -1,
-          read: async () => {
-            const { blob } = await git.readBlob({ fs, gitdir, oid, cache });
-            return Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
-          },
-        });
+        entries.push({ path: rel, type: "file", executable: e.mode === MODE_EXEC, size: -1, read: async () => (await objects.read(oid)).data });
       }
     }
   };
-  await walk(c.tree, "", 0);
+  await walk(root, "", 0);
   return { entries, submodules };
 }

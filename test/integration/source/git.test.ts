@@ -44,8 +44,8 @@ void describe("git layer", () => {
     try {
       assert.equal(streamed.commit, resolved.commit);
       assert.equal(classic.commit, resolved.commit);
-      const a = await commitEntries(streamed.gitdir, streamed.cache, streamed.commit);
-      const b = await commitEntries(classic.gitdir, classic.cache, classic.commit);
+      const a = await commitEntries(streamed.objects, streamed.commit);
+      const b = await commitEntries(classic.objects, classic.commit);
       assert.deepEqual(a.entries.map((e) => e.path), ["a/one.yaml", "b/two.yaml", "link"]);
       assert.deepEqual(await collect(writeTarGz(a.entries)), await collect(writeTarGz(b.entries)));
     } finally {
