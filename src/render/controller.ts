@@ -10,7 +10,7 @@
 //   status:        computed once, written once by server-side apply as mooring-render, and only when it differs
 // A render failure keeps the last good artifact in status, sets Rendered=False with the renderer's message and
 // records an event; the same failing input is not rendered again until something in it changes.
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import {
@@ -28,7 +28,7 @@ import {
   type ApplicationStatus,
   type GitRepository,
 } from "../api/index.js";
-import { ArtifactStorage, artifactUrl, type ArtifactKey } from "../artifact/storage.js";
+import { ArtifactStorage, StorageError, artifactUrl, type ArtifactKey } from "../artifact/storage.js";
 import {
   Kinds,
   generationChanged,
@@ -72,6 +72,9 @@ export interface RenderControllerOptions {
   /** Extracted source trees kept while unused (default 16). */
   keepSources?: number;
   sourceLimits?: Partial<SourceLimits>;
+  /** At start, remove stored artifacts of Applications that no longer exist (default: true unless the manager is
+   * sharded, where another shard's Applications are invisible here). */
+  sweepOrphans?: boolean;
   /** Fraction of the interval added at random to each requeue (default 0.1). */
   jitter?: number;
   random?: () => number;
@@ -407,7 +410,7 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
     return finish(requeueAfter(app));
   };
 
-  /** Checks out the source and renders; returns the outcome to remember (throws RetryableSourceError for a transient source problem). */
+  /** Checks out the source and renders; returns the outcome to remember (throws Retry for a problem that is not the input's). */
   const renderOnce = async (app: ApplicationObject, key: string, url: string, digest: string, resolved: ResolvedInputs, ctx: ReconcileContext): Promise<Memo> => {
     const ns = app.metadata!.namespace!;
     const name = app.metadata!.name!;
@@ -417,9 +420,7 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
     } catch (err) {
       if (!(err instanceof SourceArtifactError)) throw err;
       if (!err.retryable) return { key, ok: false, reason: RenderReasons.artifactInvalid, message: err.message };
-      ctx.log.info("source artifact not available", { error: err.message });
-      // Reported through the caller's finish(): SourceReady=False, with per-item backoff.
-      throw new RetryableSourceError(err.message);
+      throw new Retry(ConditionTypes.sourceReady, RenderReasons.artifactFetchFailed, err.message);
     }
     try {
       const { path: renderPath, options } = renderOptionsFor({ namespace: ns, name }, app.spec, resolved);
@@ -442,7 +443,10 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
       return { key, ok: true, path: stored.path, digest: stored.digest, size: stored.size, objects: result.objects.length, type: result.type };
     } catch (err) {
       if (isRenderError(err)) return { key, ok: false, reason: Reasons.renderFailed, message: err.message };
-      throw err;
+      if (ctx.signal.aborted) throw err;
+      // Not the repository's fault (a worker crash, a full disk): say so, keep the last artifact, retry with backoff.
+      const storage = err instanceof StorageError;
+      throw new Retry(ConditionTypes.rendered, storage ? Reasons.storageOperationFailed : Reasons.renderFailed, storage ? err.message : `render of Application ${ns}/${name} failed: ${(err as Error).message}`);
     } finally {
       checkout.release();
     }
@@ -461,18 +465,15 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
       try {
         return await reconcile(req, ctx);
       } catch (err) {
-        if (!(err instanceof RetryableSourceError)) throw err;
-        // Reading the object again is cheap (cache); the message goes into SourceReady and the runtime backs off.
+        if (!(err instanceof Retry)) throw err;
+        ctx.log.info("render not possible now; retrying with backoff", { reason: err.reason, error: err.message });
+        // Reading the object again is cheap (cache); the message goes into the condition and the runtime backs off.
         const app = await client.get<ApplicationObject>(ApplicationKind, req.name, req.namespace);
         if (app) {
           const owned = ownedStatus(app.status);
-          const conditions = setCondition(owned.conditions, {
-            type: ConditionTypes.sourceReady,
-            status: "False",
-            reason: RenderReasons.artifactFetchFailed,
-            message: err.message,
-            observedGeneration: app.metadata?.generation,
-          });
+          const previous = owned.conditions?.find((c) => c.type === err.type);
+          const conditions = setCondition(owned.conditions, { type: err.type, status: "False", reason: err.reason, message: err.message, observedGeneration: app.metadata?.generation });
+          if (err.type === ConditionTypes.rendered && previous?.message !== err.message) events.warning(app, err.reason, "Render", err.message);
           await writeStatus(app, { ...owned, conditions }, ctx.signal);
         }
         return { requeue: true };
@@ -486,10 +487,59 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
     return apps.store.byIndex(index, value).map((a) => ({ namespace: a.metadata?.namespace ?? "", name: a.metadata?.name ?? "" }));
   }
 
+  // Applications deleted while the operator was down left their artifacts behind: remove them once the caches know
+  // every Application (a leader-only runnable starts after the caches synced).
+  if (opts.sweepOrphans ?? !mgr.shardLabelSelector) {
+    mgr.addRunnable(async () => {
+      const removed = await sweepOrphans(opts.storage, async (ns, name) => Boolean(await client.get(ApplicationKind, name, ns)), forget).catch((err: unknown) => {
+        logger.warn("cannot sweep rendered artifacts of deleted Applications", { error: (err as Error).message });
+        return [];
+      });
+      if (removed.length) logger.info("removed rendered artifacts of deleted Applications", { count: removed.length });
+    });
+  }
+
   return { controller, sources, stats };
 }
 
-class RetryableSourceError extends Error {}
+/**
+ * Removes the stored artifacts of every Application `exists` says is gone; an Application it cannot judge (it
+ * throws, e.g. a namespace outside the cache) is left alone. Returns "<namespace>/<name>" of those removed.
+ */
+export async function sweepOrphans(
+  storage: ArtifactStorage,
+  exists: (ns: string, name: string) => Promise<boolean>,
+  remove: (ns: string, name: string) => Promise<void>,
+): Promise<string[]> {
+  const root = storage.absolute(ApplicationKind.kind.toLowerCase());
+  const removed: string[] = [];
+  const list = async (dir: string) => (await readdir(dir, { withFileTypes: true }).catch(() => [])).filter((d) => d.isDirectory() && !d.name.startsWith(".")).map((d) => d.name);
+  for (const ns of await list(root)) {
+    for (const name of await list(path.join(root, ns))) {
+      let there: boolean;
+      try {
+        there = await exists(ns, name);
+      } catch {
+        continue;
+      }
+      if (there) continue;
+      await remove(ns, name);
+      removed.push(`${ns}/${name}`);
+    }
+  }
+  return removed;
+}
+
+/** A failure that is not the input's fault: reported in condition `type`, retried with backoff, not remembered. */
+class Retry extends Error {
+  constructor(
+    readonly type: string,
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 async function* single(bytes: Uint8Array): AsyncIterable<Uint8Array> {
   yield bytes;

@@ -75,18 +75,36 @@ export class RenderEnv {
     const sourceServer = await startArtifactServer("127.0.0.1:0", { root: sourceStorage.root });
     const renderServer = await startArtifactServer("127.0.0.1:0", { root: renderStorage.root });
     e.servers.push(sourceServer, renderServer);
-    e.mgr = new Manager({ kubeConfig: e.c.kc, namespace: e.ns.name, registry: e.registry, fieldManager: FieldManagers.render, logger: createLogger({ level: "warn" }) });
-    setupSourceController(e.mgr, { storage: sourceStorage, advertisedAddr: `127.0.0.1:${sourceServer.port}`, tmpDir: e.dir, concurrency: 2 });
-    e.render = setupRenderController(e.mgr, {
-      storage: renderStorage,
-      advertisedAddr: `127.0.0.1:${renderServer.port}`,
-      cacheDir: path.join(e.dir, "cache"),
+    e.wiring = { sourceStorage, renderStorage, sourcePort: sourceServer.port, renderPort: renderServer.port, opts };
+    e.build();
+    return e;
+  }
+
+  private wiring!: { sourceStorage: ArtifactStorage; renderStorage: ArtifactStorage; sourcePort: number; renderPort: number; opts: Partial<RenderControllerOptions> };
+
+  /** A new Manager with both controllers on the same storage, servers and cache directory, started. */
+  private build(): void {
+    const w = this.wiring;
+    this.registry = new Registry();
+    this.stop = new AbortController();
+    this.mgr = new Manager({ kubeConfig: this.c.kc, namespace: this.ns.name, registry: this.registry, fieldManager: FieldManagers.render, logger: createLogger({ level: "warn" }) });
+    setupSourceController(this.mgr, { storage: w.sourceStorage, advertisedAddr: `127.0.0.1:${w.sourcePort}`, tmpDir: this.dir, concurrency: 2 });
+    this.render = setupRenderController(this.mgr, {
+      storage: w.renderStorage,
+      advertisedAddr: `127.0.0.1:${w.renderPort}`,
+      cacheDir: path.join(this.dir, "cache"),
       concurrency: 2,
       renderTimeoutMs: 30_000,
-      ...opts,
+      ...w.opts,
     });
-    e.running = e.mgr.start(e.stop.signal);
-    return e;
+    this.running = this.mgr.start(this.stop.signal);
+  }
+
+  /** Stops the controllers and starts new ones, as an operator restart would (same disk). */
+  async restart(): Promise<void> {
+    this.stop.abort();
+    await this.running?.catch(() => {});
+    this.build();
   }
 
   async close(): Promise<void> {

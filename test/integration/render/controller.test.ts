@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { TestRepo } from "../../support/git-server.js";
 import { waitFor } from "../../support/wait.js";
-import { cond, download, RenderEnv, type App } from "./controller-env.js";
+import { A, cond, download, RenderEnv, type App } from "./controller-env.js";
 
 let env: RenderEnv;
 let repo: TestRepo;
@@ -128,5 +128,28 @@ void describe("render controller", () => {
     assert.equal(kust.status?.source?.revision, `main@sha1:${next}`);
     // The previous artifact is still served for a consumer mid-download (storage keeps two).
     assert.equal((await fetch(old!.status!.render!.artifact!.url)).status, 200);
+  });
+
+  void it("does not render again after a restart when nothing changed", async () => {
+    await env.settled();
+    const plain = await env.getApp("plain");
+    await env.restart();
+    // Every Application is reconciled once at start (the initial list).
+    await waitFor("all Applications reconciled", async () => (await env.counter("controller_runtime_reconcile_total", { controller: "render" })) >= 4, { timeoutMs: 30_000 });
+    await env.settled();
+    assert.equal(env.render.stats.renders, 0, "answered from the render index on disk");
+    assert.equal(env.render.stats.statusWrites, 0);
+    assert.equal(env.render.sources.fetches, 0, "no source download either");
+    assert.equal(await env.counter("rest_client_requests_total", { method: "PATCH" }), 0);
+    assert.deepEqual((await env.getApp("plain"))?.status, plain?.status);
+  });
+
+  void it("removes the rendered artifacts of a deleted Application", async () => {
+    const kust = await env.getApp("kust");
+    const url = kust!.status!.render!.artifact!.url;
+    assert.equal((await fetch(url)).status, 200);
+    await env.custom.deleteNamespacedCustomObject({ ...A, namespace: env.ns.name, name: "kust" });
+    await waitFor("the artifact gone", async () => (await fetch(url)).status === 404, { timeoutMs: 20_000 });
+    assert.equal((await fetch((await env.getApp("plain"))!.status!.render!.artifact!.url)).status, 200, "others stay");
   });
 });

@@ -20,7 +20,9 @@ import {
   ownedStatus,
   sameOwnedStatus,
   sourceIndexKeys,
+  sweepOrphans,
 } from "../../../src/render/controller.js";
+import { ArtifactStorage } from "../../../src/artifact/storage.js";
 import { SourceArtifactError, SourceCache, downloadArtifact, extractTarGz, symlinkStaysInside, unsafeEntryName } from "../../../src/render/fetch.js";
 import { admits, type KubeObject } from "../../../src/runtime/index.js";
 
@@ -247,6 +249,28 @@ void describe("render controller helpers", () => {
     assert.ok(sameOwnedStatus(owned, { source: { revision: "r" }, conditions: [c("SourceReady"), c("Rendered")] as never }), "condition order does not matter");
     assert.ok(!sameOwnedStatus(owned, { source: { revision: "r" }, conditions: [c("SourceReady"), c("Rendered", "False")] as never }));
     assert.ok(!sameOwnedStatus(owned, { source: { revision: "s" }, conditions: owned.conditions }));
+  });
+
+  void it("sweeps the artifacts of Applications that are gone, and only those", async () => {
+    const storage = new ArtifactStorage({ root: fresh() });
+    await storage.init();
+    const bytes = async function* () {
+      yield Buffer.from("[]");
+    };
+    for (const [ns, name] of [["a", "kept"], ["a", "gone"], ["b", "unknown"]] as const) await storage.write({ kind: "Application", namespace: ns, name }, bytes(), ".json");
+    await storage.write({ kind: "GitRepository", namespace: "a", name: "gone" }, bytes());
+    const removed = await sweepOrphans(
+      storage,
+      async (ns, name) => {
+        if (ns === "b") throw new Error("not in the cache");
+        return name === "kept";
+      },
+      (ns, name) => storage.remove({ kind: "Application", namespace: ns, name }),
+    );
+    assert.deepEqual(removed, ["a/gone"]);
+    assert.equal((await storage.list({ kind: "Application", namespace: "a", name: "kept" })).length, 1);
+    assert.equal((await storage.list({ kind: "Application", namespace: "b", name: "unknown" })).length, 1);
+    assert.equal((await storage.list({ kind: "GitRepository", namespace: "a", name: "gone" })).length, 1, "other kinds are not ours");
   });
 
   void it("filters events: Application spec or reconcile request, GitRepository artifact, ConfigMap data", () => {
