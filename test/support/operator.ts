@@ -1,4 +1,4 @@
-// The operator as a child process, the way `make run` starts it: `tsx src/cli/main.ts controller ...` with the
+// The operator as a child process, as `make run` starts it (`src/cli/main.ts controller ...` through tsx) with the
 // flags of src/config.ts, on free loopback ports, with a storage directory of its own. Tests start it, wait for
 // /readyz, read its logs (kept in memory, and shown when a test fails), and stop it with SIGTERM in `after`.
 import { spawn, type ChildProcess } from "node:child_process";
@@ -64,6 +64,10 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
   const storageDir = await mkdtemp(path.join(os.tmpdir(), "mooring-op-"));
   const artifactAddr = `127.0.0.1:${artifact}`;
   const args = [
+    // node itself with tsx's loader (not the tsx wrapper, which relays signals to a second process), so SIGTERM
+    // reaches the operator directly and its exit code is the operator's own.
+    "--import",
+    "tsx",
     path.join(REPO_ROOT, "src/cli/main.ts"),
     "controller",
     `--controllers=${(o.controllers ?? ["source", "render", "apply"]).join(",")}`,
@@ -82,7 +86,7 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
   // Only the variables a shell would pass, minus any MOORING_* setting of the caller's (flags decide here).
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("MOORING_") && k !== "KUBECONFIG") env[k] = v;
-  const child: ChildProcess = spawn(path.join(REPO_ROOT, "node_modules/.bin/tsx"), args, {
+  const child: ChildProcess = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     env: { ...env, ...o.env },
     stdio: ["ignore", "pipe", "pipe"],
