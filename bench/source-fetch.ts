@@ -75,6 +75,7 @@ async function main(): Promise<void> {
     const fetchTimes: number[] = [];
     const syncTimes: number[] = [];
     const classicTimes: number[] = [];
+    let syncMem = { rss: 0, heapAndBuffers: 0 };
     let classicMem = { rss: 0, heapAndBuffers: 0 };
     let packBytes = 0;
     let mem = { rss: 0, heapAndBuffers: 0 };
@@ -110,8 +111,11 @@ async function main(): Promise<void> {
       if (mc.rss > classicMem.rss) classicMem = mc;
 
       const syncer = new SourceSyncer({ storage, tmpDir: work });
-      const [s] = await time(() => syncer.sync({ key: { kind: "GitRepository", namespace: "bench", name: `r${r}` }, spec: { url: repo.url, timeoutMs: TIMEOUT } }));
+      const [s, ms] = await time(() =>
+        peakMemory(() => syncer.sync({ key: { kind: "GitRepository", namespace: "bench", name: `r${r}` }, spec: { url: repo.url, timeoutMs: TIMEOUT } })),
+      );
       syncTimes.push(s);
+      if (ms.rss > syncMem.rss) syncMem = ms;
     }
 
     const syncer = new SourceSyncer({ storage, tmpDir: work });
@@ -134,6 +138,7 @@ async function main(): Promise<void> {
     console.log(`isomorphic-git fetch (in memory):      ${median(classicTimes).toFixed(0)} ms   [${classicTimes.map((t) => t.toFixed(0)).join(", ")}]`);
     console.log(`full sync (fetch + tar.gz + store):    ${median(syncTimes).toFixed(0)} ms   [${syncTimes.map((t) => t.toFixed(0)).join(", ")}]`);
     console.log(`peak memory, ours, above start:       RSS ${mb(mem.rss)}, heap+buffers ${mb(mem.heapAndBuffers)} (pack x2 = ${mb(packBytes * 2)})`);
+    console.log(`peak memory, ours, full sync:          RSS ${mb(syncMem.rss)}, heap+buffers ${mb(syncMem.heapAndBuffers)}`);
     console.log(`peak memory, isomorphic-git fetch:     RSS ${mb(classicMem.rss)}, heap+buffers ${mb(classicMem.heapAndBuffers)}`);
     console.log(
       `no-op poll: ${noop.kind}, ${noopMs.toFixed(0)} ms, ${noopStats.requests} request(s) (${noopStats.refListings} ref listing, ${noopStats.uploadPacks} upload-pack), ${noopStats.bytesOut} bytes, ${noopStats.packBytes} pack bytes`,
