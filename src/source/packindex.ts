@@ -11,6 +11,8 @@ const OFS_DELTA = 6;
 const REF_DELTA = 7;
 /** Bytes of resolved delta bases kept in memory. */
 const BASE_CACHE_BYTES = 16 * 1024 * 1024;
+/** Objects larger than this are refused (a hostile pack could declare or inflate to any size). */
+export const MAX_OBJECT_BYTES = 512 * 1024 * 1024;
 /** Delta chains longer than this are refused (git's default pack.depth is 50). */
 const MAX_DELTA_DEPTH = 1000;
 
@@ -47,7 +49,9 @@ export function applyDelta(base: Buffer, delta: Buffer): Buffer {
   };
   const srcSize = varint();
   if (srcSize !== base.length) throw corrupt(`delta base size ${srcSize} differs from the base (${base.length})`);
-  const out = Buffer.allocUnsafe(varint());
+  const dstSize = varint();
+  if (dstSize > MAX_OBJECT_BYTES) throw corrupt(`delta result of ${dstSize} bytes exceeds the object size limit`);
+  const out = Buffer.allocUnsafe(dstSize);
   let o = 0;
   while (p < delta.length) {
     const op = delta[p++]!;
@@ -125,11 +129,13 @@ class Reader {
     } else if (!OBJ_TYPES[type]) {
       throw corrupt(`unknown object type ${type} at ${offset}`);
     }
+    if (size > MAX_OBJECT_BYTES) throw corrupt(`object at ${offset} declares ${size} bytes, over the object size limit`);
     // zlib never grows data by more than ~0.03% + a few bytes, so this window holds the whole compressed object.
     const window = await this.at(offset + p, size + (size >> 10) + 64);
     let inflated: { buffer: Buffer; engine: zlib.Inflate };
     try {
-      inflated = zlib.inflateSync(window, { info: true }) as unknown as { buffer: Buffer; engine: zlib.Inflate };
+      // maxOutputLength: an object that inflates past its declared size fails here, before it can fill memory.
+      inflated = zlib.inflateSync(window, { info: true, maxOutputLength: Math.max(size, 1) }) as unknown as { buffer: Buffer; engine: zlib.Inflate };
     } catch (err) {
       throw corrupt(`object at ${offset} does not inflate: ${(err as Error).message}`);
     }
