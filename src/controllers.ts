@@ -1,10 +1,15 @@
 // Which controllers this process can run, what each needs from the cluster, and how each is set up on the manager.
 // `mooring controller --controllers=...` runs any subset; each module registers its own controllers.
+import os from "node:os";
+import path from "node:path";
 import type * as k8s from "@kubernetes/client-node";
+import { startArtifactServer } from "./artifact/server.js";
+import { ArtifactStorage } from "./artifact/storage.js";
 import { ApplicationKind, GitRepositoryKind, SyncPolicyKind } from "./api/kinds.js";
 import type { ControllerName, OperatorConfig } from "./config.js";
 import type { Logger } from "./log.js";
 import { registerSyncPolicyController } from "./policy/controller.js";
+import { setupRenderController } from "./render/controller.js";
 import type { Permission } from "./preflight.js";
 import { setupSource } from "./source/index.js";
 import type { KindDescriptor } from "./runtime/kinds.js";
@@ -31,6 +36,11 @@ const rw = (group: string, resource: string, ns: string | undefined): Permission
   { verb: "patch", group, resource, subresource: "status", namespace: ns },
 ];
 
+/** The address other controllers use to download this process's artifacts (the Service name in a cluster). */
+export function advertisedArtifactAddr(config: OperatorConfig): string {
+  return config.advertisedArtifactAddr ?? `localhost:${config.artifactAddr.slice(config.artifactAddr.lastIndexOf(":") + 1)}`;
+}
+
 async function notYetImplemented(name: ControllerName, ctx: ControllerContext): Promise<void> {
   ctx.logger.warn(`the ${name} controller is not implemented in this build yet; it will only report readiness`, { controller: name });
 }
@@ -47,11 +57,35 @@ export const CONTROLLER_MODULES: Record<ControllerName, ControllerModule> = {
     kinds: [ApplicationKind, GitRepositoryKind],
     permissions: (ns) => [
       ...rw("delivery.mooring.dev", "applications", ns),
-      { verb: "watch", group: "source.mooring.dev", resource: "gitrepositories", namespace: ns },
-      { verb: "watch", group: "", resource: "configmaps", namespace: ns },
-      { verb: "watch", group: "", resource: "secrets", namespace: ns },
+      ...["list", "watch"].flatMap((verb) => [
+        { verb, group: "source.mooring.dev", resource: "gitrepositories", namespace: ns },
+        { verb, group: "", resource: "configmaps", namespace: ns },
+        { verb, group: "", resource: "secrets", namespace: ns },
+      ]),
+      { verb: "create", group: "events.k8s.io", resource: "events", namespace: ns },
     ],
-    setup: (_mgr, ctx) => notYetImplemented("render", ctx),
+    setup: async (mgr, ctx) => {
+      const { config } = ctx;
+      // Rendered artifacts share the storage root (and so the artifact server) with source artifacts: their keys
+      // live under different folders, and one process can bind the artifact port only once.
+      const storage = new ArtifactStorage({ root: config.storagePath });
+      await storage.init();
+      setupRenderController(mgr, {
+        storage,
+        advertisedAddr: advertisedArtifactAddr(config),
+        // Extracted sources must not sit under the storage root, which is served over HTTP.
+        cacheDir: path.join(os.tmpdir(), "mooring-render-cache"),
+        forbidCrossNamespaceRefs: config.forbidCrossNamespaceRefs,
+        concurrency: config.concurrency,
+      });
+      if (!config.controllers.includes("source")) {
+        mgr.addRunnable(async (signal) => {
+          const server = await startArtifactServer(config.artifactAddr, { root: storage.root, logger: ctx.logger });
+          await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
+          await server.close();
+        }, { needLeaderElection: false });
+      }
+    },
   },
   apply: {
     kinds: [ApplicationKind, SyncPolicyKind],

@@ -97,6 +97,10 @@ export const Reasons = {
   healthCheckFailed: "HealthCheckFailed",
   healthCheckTimeout: "HealthCheckTimeout",
   syncPolicyNotFound: "SyncPolicyNotFound",
+  crossNamespaceRefForbidden: "CrossNamespaceRefForbidden",
+  artifactFetchFailed: "ArtifactFetchFailed",
+  artifactInvalid: "ArtifactInvalid",
+  valuesNotFound: "ValuesNotFound",
   // SyncPolicy windows
   noWindows: "NoWindows",
   inAllowWindow: "InAllowWindow",

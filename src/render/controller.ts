@@ -108,12 +108,12 @@ export interface OwnedStatus {
 
 const OWNED_CONDITIONS: readonly string[] = [ConditionTypes.sourceReady, ConditionTypes.rendered];
 
-/** Reasons the API constants do not name (yet). */
+/** The render-specific reasons (named in the API constants). */
 export const RenderReasons = {
-  crossNamespaceRefForbidden: "CrossNamespaceRefForbidden",
-  artifactFetchFailed: "ArtifactFetchFailed",
-  artifactInvalid: "ArtifactInvalid",
-  valuesNotFound: "ValuesNotFound",
+  crossNamespaceRefForbidden: Reasons.crossNamespaceRefForbidden,
+  artifactFetchFailed: Reasons.artifactFetchFailed,
+  artifactInvalid: Reasons.artifactInvalid,
+  valuesNotFound: Reasons.valuesNotFound,
 } as const;
 
 const INDEX_SOURCE = "mooring-render/source";
