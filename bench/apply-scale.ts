@@ -59,7 +59,8 @@ function objectsFor(i: number, namespace: string): KubeObject[] {
   return [
     { apiVersion: "v1", kind: "ServiceAccount", metadata: { name, namespace } },
     { apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace }, data: { "config.yaml": `name: ${name}\nreplicas: 1\n` } },
-    { apiVersion: "v1", kind: "Service", metadata: { name, namespace }, spec: { selector: labels, ports: [{ port: 80, targetPort: 8080 }] } },
+    // Headless: the local cluster's service range (a /24) could not give 1,000 Services an IP.
+    { apiVersion: "v1", kind: "Service", metadata: { name, namespace }, spec: { clusterIP: "None", selector: labels, ports: [{ port: 80, targetPort: 8080 }] } },
     {
       apiVersion: "apps/v1",
       kind: "Deployment",
@@ -237,7 +238,9 @@ try {
   console.log(`operator: peak RSS ${(s1.maxRssKiB / 1024).toFixed(0)} MiB (target < 150 MiB), RSS now ${(s1.rssBytes / 1048576).toFixed(0)} MiB, CPU in all ${(s1.cpuMicros / 1e6).toFixed(1)} s, ${s1.restRequests} API requests in all`);
 } finally {
   // Deleting the namespace while the operator runs lets it finalize (prune) its Applications.
-  for (const ns of [kubectlNs, mooringNs]) await client.delete({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } }).catch(() => undefined);
+  for (const ns of [kubectlNs, mooringNs]) {
+    await client.delete({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } }).catch((err: Error) => console.error(`cleanup: could not delete namespace ${ns}: ${err.message}; delete it by hand`));
+  }
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline && (await client.get({ apiVersion: "v1", kind: "Namespace" }, mooringNs).catch(() => undefined))) await new Promise((r) => setTimeout(r, 1000));
   if (op && op.exitCode === null) {

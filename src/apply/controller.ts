@@ -32,7 +32,7 @@ import { NoKindMatchError } from "../runtime/restmapper.js";
 import { type ApplyResult, Applier, type PruneResult, prune, release, waitGone } from "./applier.js";
 import { fetchRendered } from "./artifact.js";
 import { type Health, type NamedHealth, aggregateHealth, assessHealth } from "./health.js";
-import { type InventoryEntry, type ObjectRef, describeRef, idOf, inventoryOf, refOf, refOfEntry, staleEntries } from "./inventory.js";
+import { type InventoryEntry, type ObjectRef, describeRef, idOf, inventoryOf, refOfEntry, staleEntries } from "./inventory.js";
 import { applyMetrics, type ApplyMetrics } from "./metrics.js";
 import {
   type EffectivePolicy, type HistoryEntry, applicationLabelValue, consecutiveFailures, effectivePolicy, emptyRenderRefusal, manualMarker, manualRequestHandled,
@@ -76,8 +76,8 @@ interface Memory {
   retryResetAt: number;
   /** Manual-sync requests already handled (also recorded in history). */
   handledManual?: string;
-  /** Parsed objects of the last downloaded digest. */
-  rendered?: { digest: string; objects: KubeObject[]; ids?: Set<string> };
+  /** Inventory ids of the last successfully applied render (only ids are kept: renders can be large). */
+  rendered?: { digest: string; ids: Set<string> };
   /** Health-check informers registered for this Application. */
   healthChecks: Set<string>;
 }
@@ -272,6 +272,8 @@ export class ApplyReconciler {
     let wait: number | undefined;
     let stalledMessage: string | undefined;
     let pendingMessage: string | undefined;
+    /** When the next retry is due: the message names this instant, so waiting reconciles write nothing new. */
+    let retryAt: number | undefined;
     const syncedCond = getCondition(conditions, ConditionTypes.synced);
     const lastSuccess = history.find((h) => h.phase === "Succeeded");
     const drifted = app.spec.suspend ? [] : await this.drift(inventory, mem, ctx.signal);
@@ -311,6 +313,7 @@ export class ApplyReconciler {
             if (due > now) {
               want = false;
               wait = due - now;
+              retryAt = due;
             }
           }
         }
@@ -347,7 +350,10 @@ export class ApplyReconciler {
       const failures = consecutiveFailures(nextHistory.filter((h) => ms(h.startedAt) >= Math.floor(mem.retryResetAt / 1000) * 1000 || mem.retryResetAt === 0), outcome.entry.digest!);
       const delay = outcome.retryable ? retryDelay(failures, eff.retry) : undefined;
       if (delay === undefined) stalledMessage = outcome.retryable ? `sync failed ${failures} time(s), retries exhausted (limit ${eff.retry.limit}); waiting for a new render, a spec change or a manual sync: ${outcome.message}` : outcome.message;
-      else wait = delay;
+      else {
+        retryAt = ms(outcome.entry.finishedAt) + delay;
+        wait = Math.max(50, retryAt - now);
+      }
     } else if (pendingMessage && !app.spec.suspend) {
       if (artifact) syncStatus = "OutOfSync";
       c = cond(c, ConditionTypes.synced, artifact ? "False" : "Unknown", artifact ? Reasons.outOfSync : Reasons.progressing, pendingMessage);
@@ -356,7 +362,7 @@ export class ApplyReconciler {
     }
 
     // Health of what is applied (pending prunes excluded), from the informer cache or the fresh apply answers.
-    const renderedIds = mem.rendered && artifact && mem.rendered.digest === artifact.digest ? await this.renderedIds(mem.rendered, app) : undefined;
+    const renderedIds = mem.rendered && artifact && mem.rendered.digest === artifact.digest ? mem.rendered.ids : undefined;
     const current = renderedIds ? nextInventory.filter((e) => renderedIds.has(e.id)) : nextInventory;
     let health: Health =
       nextInventory.length === 0 && !nextHistory.some((e) => e.phase === "Succeeded") ? { status: "Unknown", message: "nothing has been applied yet" } : await this.assess(app, current, freshObjects, ctx.signal);
@@ -397,11 +403,11 @@ export class ApplyReconciler {
       c = removeCondition(c, ConditionTypes.reconciling);
     } else if (synced?.status === "False" && outcome.kind === "failed") {
       c = cond(c, ConditionTypes.ready, "False", Reasons.syncFailed, synced.message ?? "sync failed");
-      c = cond(c, ConditionTypes.reconciling, "True", Reasons.progressingWithRetry, `retrying in ${formatDuration(wait ?? 0)}`);
+      c = cond(c, ConditionTypes.reconciling, "True", Reasons.progressingWithRetry, `retrying at ${metaTime(retryAt ?? now)}`);
       c = removeCondition(c, ConditionTypes.stalled);
     } else if (synced?.status !== "True") {
       c = cond(c, ConditionTypes.ready, synced?.status === "False" ? "False" : "Unknown", synced?.reason ?? Reasons.progressing, synced?.message ?? "not synced yet");
-      c = wait !== undefined && synced?.reason === Reasons.syncFailed ? cond(c, ConditionTypes.reconciling, "True", Reasons.progressingWithRetry, `retrying in ${formatDuration(wait)}`) : removeCondition(c, ConditionTypes.reconciling);
+      c = retryAt !== undefined && synced?.reason === Reasons.syncFailed ? cond(c, ConditionTypes.reconciling, "True", Reasons.progressingWithRetry, `retrying at ${metaTime(retryAt)}`) : removeCondition(c, ConditionTypes.reconciling);
       c = removeCondition(c, ConditionTypes.stalled);
     } else if (health.status === "Healthy" || !eff.healthWait) {
       c = cond(c, ConditionTypes.ready, "True", Reasons.succeeded, `applied revision ${revision ?? "?"}${eff.healthWait ? "; all objects healthy" : ""}`);
@@ -489,33 +495,6 @@ export class ApplyReconciler {
     return aggregateHealth(items);
   }
 
-  /** Inventory ids of the rendered objects, namespaces defaulted as the applier does. */
-  private async renderedIds(rendered: NonNullable<Memory["rendered"]>, app: Application): Promise<Set<string>> {
-    if (rendered.ids) return rendered.ids;
-    const defaultNs = app.spec.targetNamespace ?? app.metadata!.namespace!;
-    const ids = new Set<string>();
-    for (const o of rendered.objects) {
-      const ref = refOf(o);
-      if (!ref.namespace) {
-        try {
-          if ((await this.mgr.mapper.kindForObject(o)).namespaced) ref.namespace = defaultNs;
-        } catch (err) {
-          if (!(err instanceof NoKindMatchError)) throw err;
-        }
-      }
-      ids.add(idOf(ref));
-    }
-    rendered.ids = ids;
-    return ids;
-  }
-
-  private async objectsOf(mem: Memory, artifact: { url: string; digest: string }, signal: AbortSignal): Promise<KubeObject[]> {
-    if (mem.rendered?.digest === artifact.digest) return mem.rendered.objects;
-    const objects = await this.fetch(artifact.url, artifact.digest, signal);
-    mem.rendered = { digest: artifact.digest, objects };
-    return objects;
-  }
-
   private async pruneStale(app: Application & KubeObject, stale: InventoryEntry[], eff: EffectivePolicy, ctx: ReconcileContext): Promise<PruneResult> {
     const { client } = this.identity(app);
     const res = await prune(stale, { client, owner: applicationLabelValue(app), propagationPolicy: eff.propagationPolicy, signal: ctx.signal });
@@ -557,7 +536,7 @@ export class ApplyReconciler {
     };
     let objects: KubeObject[];
     try {
-      objects = await this.objectsOf(mem, artifact, ctx.signal);
+      objects = await this.fetch(artifact.url, artifact.digest, ctx.signal);
     } catch (err) {
       return fail((err as Error).message, inventory);
     }
@@ -589,6 +568,7 @@ export class ApplyReconciler {
       this.metrics.objectsApplied.inc({ namespace: ns, name, action: a.action });
     }
     const appliedInv = inventoryOf(result.applied.map((a) => a.ref));
+    if (!result.failures.length) mem.rendered = { digest: artifact.digest, ids: new Set(appliedInv.map((e) => e.id)) };
     if (result.failures.length) {
       // Keep what was there, and track what this attempt created so a later prune can find it.
       const merged = inventoryOf([...inventory.map(refOfEntry), ...result.applied.map((a) => a.ref)]);
