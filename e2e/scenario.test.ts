@@ -279,6 +279,17 @@ void describe("e2e: a user's first GitOps loop with Mooring", () => {
         console.error(`e2e clean-up: ${what}: ${(err as Error).message}`);
       }
     };
+    // Mooring's objects go first, while the operator still runs to remove its finalizers; after a bounded wait any
+    // finalizer left is removed by hand, so a failed run never leaves a namespace stuck in Terminating.
+    const mooringKinds = "applications.delivery.mooring.dev,gitrepositories.source.mooring.dev";
+    await quietly(`deleting the Mooring objects in ${ns}`, () => kubectl(["delete", mooringKinds, "--all", "-n", ns, "--ignore-not-found", "--timeout=60s"], { timeoutMs: 90_000 }));
+    await quietly(`removing finalizers left in ${ns}`, async () => {
+      const left = (await kubectl(["get", mooringKinds, "-n", ns, "-o", "name", "--ignore-not-found"])).trim();
+      for (const name of left ? left.split("\n") : []) {
+        console.error(`e2e clean-up: ${name} in ${ns} was not finalized by the operator; removing its finalizers`);
+        await kubectl(["patch", name, "-n", ns, "--type=merge", "-p", '{"metadata":{"finalizers":null}}']);
+      }
+    });
     if (operator) {
       const logFile = path.join(os.tmpdir(), `mooring-e2e-operator-${ns}.log`);
       await quietly("saving the operator's log", () => writeFile(logFile, operator!.logs()));

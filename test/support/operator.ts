@@ -21,6 +21,8 @@ export interface OperatorOptions {
   args?: string[];
   /** More environment variables. */
   env?: NodeJS.ProcessEnv;
+  /** The CLI entry to run (default src/cli/main.ts). */
+  entry?: string;
   /** How long to wait for /readyz (default 90 s: tsx compiles at start-up on a busy machine). */
   readyTimeoutMs?: number;
 }
@@ -68,7 +70,7 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
     // reaches the operator directly and its exit code is the operator's own.
     "--import",
     "tsx",
-    path.join(REPO_ROOT, "src/cli/main.ts"),
+    o.entry ?? path.join(REPO_ROOT, "src/cli/main.ts"),
     "controller",
     `--controllers=${(o.controllers ?? ["source", "render", "apply"]).join(",")}`,
     `--kubeconfig=${o.kubeconfigPath}`,
