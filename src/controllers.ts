@@ -8,6 +8,7 @@ import { ArtifactStorage } from "./artifact/storage.js";
 import { ApplicationKind, GitRepositoryKind, SyncPolicyKind } from "./api/kinds.js";
 import type { ControllerName, OperatorConfig } from "./config.js";
 import type { Logger } from "./log.js";
+import { registerApplyController } from "./apply/controller.js";
 import { registerSyncPolicyController } from "./policy/controller.js";
 import { setupRenderController } from "./render/controller.js";
 import type { Permission } from "./preflight.js";
@@ -41,9 +42,6 @@ export function advertisedArtifactAddr(config: OperatorConfig): string {
   return config.advertisedArtifactAddr ?? `localhost:${config.artifactAddr.slice(config.artifactAddr.lastIndexOf(":") + 1)}`;
 }
 
-async function notYetImplemented(name: ControllerName, ctx: ControllerContext): Promise<void> {
-  ctx.logger.warn(`the ${name} controller is not implemented in this build yet; it will only report readiness`, { controller: name });
-}
 
 export const CONTROLLER_MODULES: Record<ControllerName, ControllerModule> = {
   source: {
@@ -92,12 +90,14 @@ export const CONTROLLER_MODULES: Record<ControllerName, ControllerModule> = {
     permissions: (ns) => [
       ...rw("delivery.mooring.dev", "applications", ns),
       ...rw("delivery.mooring.dev", "syncpolicies", ns),
+      // finalizers on Applications (prune on deletion)
+      { verb: "update", group: "delivery.mooring.dev", resource: "applications", namespace: ns },
       { verb: "create", group: "events.k8s.io", resource: "events", namespace: ns },
     ],
     setup: async (mgr, ctx) => {
       // SyncPolicy status (windows, application count) belongs with the controller that obeys the policies.
       registerSyncPolicyController(mgr, ctx.config);
-      await notYetImplemented("apply", ctx);
+      registerApplyController(mgr, ctx.config);
     },
   },
 };
