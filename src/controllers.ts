@@ -91,7 +91,7 @@ export const CONTROLLER_MODULES: Record<ControllerName, ControllerModule> = {
       ...rw("delivery.mooring.dev", "applications", ns),
       ...rw("delivery.mooring.dev", "syncpolicies", ns),
       // finalizers on Applications (prune on deletion)
-      { verb: "update", group: "delivery.mooring.dev", resource: "applications", namespace: ns },
+      { verb: "patch", group: "delivery.mooring.dev", resource: "applications", namespace: ns },
       { verb: "create", group: "events.k8s.io", resource: "events", namespace: ns },
     ],
     setup: async (mgr, ctx) => {
