@@ -143,6 +143,8 @@ function isEstablished(crd: KubeObject | undefined): boolean {
 export class Applier {
   private readonly lookup: Lookup;
   private readonly waitMs: number;
+  /** Kinds the render's own CRDs define ("apiVersion|Kind"): only these are worth waiting for in discovery. */
+  private fromCrds = new Map<string, boolean>();
 
   constructor(private readonly o: ApplyOptions) {
     const live = o.client.live();
@@ -170,6 +172,7 @@ export class Applier {
       }
     }
     const fromCrds = crdKinds(objects);
+    this.fromCrds = fromCrds;
     const scopes = new Map<KubeObject, boolean | undefined>();
     for (const obj of objects) scopes.set(obj, await this.scopeOf(obj, fromCrds));
     const phases = orderObjects(objects, (obj) => scopes.get(obj));
@@ -219,7 +222,7 @@ export class Applier {
         kind = await this.o.client.mapper.kindForObject(obj);
         break;
       } catch (err) {
-        if (!(err instanceof NoKindMatchError) || Date.now() > deadline) throw err;
+        if (!(err instanceof NoKindMatchError) || !this.fromCrds.has(`${obj.apiVersion}|${obj.kind}`) || Date.now() > deadline) throw err;
         await sleep(250, this.o.signal);
       }
     }

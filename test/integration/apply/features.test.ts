@@ -63,6 +63,16 @@ describe("CRDs", () => {
   });
 });
 
+describe("unknown kinds", () => {
+  it("an object of a kind the API server does not serve fails the sync with the kind named; the objects before it in its phase are applied", async () => {
+    await h.createApp("unknown");
+    await h.publish("unknown", [configMap("known", { a: "1" }), { apiVersion: `nothing.${group}/v1`, kind: "Nothing", metadata: { name: "x", namespace: h.ns.name } }]);
+    const a = await h.waitApp("unknown", "failure", (a) => condition(a, "Synced")?.status === "False" && a);
+    assert.match(condition(a, "Synced")!.message, new RegExp(`Nothing .*x: the API server has no resource for kind "Nothing" in "nothing\\.${group.replace(/\./g, "\\.")}/v1"`));
+    assert.ok(await h.admin.get(Kinds.ConfigMap, "known", h.ns.name));
+  });
+});
+
 describe("immutable fields", () => {
   it("without force: the change is refused and reported, the object is left as it was", async () => {
     await h.createApp("jobs");
