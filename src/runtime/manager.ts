@@ -2,6 +2,7 @@
 // Start order: probe and metrics servers → caches (on every replica, so a new leader starts warm) → wait for sync
 // (/readyz turns ready) → leader election, if enabled → controllers. Stop order is the reverse; losing the lease stops
 // the controllers and calls `exit(1)` (process.exit by default) because this replica can no longer know it is alone.
+import { setMaxListeners } from "node:events";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type * as k8s from "@kubernetes/client-node";
@@ -175,6 +176,8 @@ export class Manager implements ControllerHost {
     if (this.startedOnce) throw new Error("the manager was already started; create a new one");
     this.startedOnce = true;
     const stop = new AbortController();
+    // Every controller, worker, informer and runnable listens on this one signal; more than Node's default 10 is normal.
+    setMaxListeners(0, stop.signal);
     const onAbort = () => stop.abort(signal.reason);
     if (signal.aborted) onAbort();
     signal.addEventListener("abort", onAbort, { once: true });
