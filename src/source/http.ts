@@ -39,6 +39,11 @@ export class Transport implements HttpClient {
     this.signal = opts.signal ? AbortSignal.any([opts.signal, this.local.signal]) : this.local.signal;
   }
 
+  /** True once the operation's deadline passed, it was cancelled, or the size limit hit. */
+  get aborted(): boolean {
+    return this.signal.aborted;
+  }
+
   /** Aborts in-flight requests with a reason of our own (used by the size limit). */
   abort(err: SourceError): void {
     this.failure ??= err;

@@ -159,7 +159,7 @@ export async function fetchPack(http: Transport, url: string, gitdir: string, wa
   if (shallows.length) await writeFile(path.join(gitdir, "shallow"), shallows.join("\n") + "\n");
   const store = await PackStore.open(path.join(gitdir, rel));
   try {
-    await store.index(path.join(gitdir, rel.replace(/\.pack$/, ".idx")));
+    await store.index(path.join(gitdir, rel.replace(/\.pack$/, ".idx")), () => http.aborted);
   } catch (err) {
     await store.close();
     throw err;

@@ -228,7 +228,7 @@ export class PackStore implements ObjectReader {
   }
 
   /** Scans the whole pack, fills `offsetByOid` and writes the .idx to `idxPath`. */
-  async index(idxPath: string): Promise<number> {
+  async index(idxPath: string, shouldStop: () => boolean = () => false): Promise<number> {
     const { count, reader } = this;
     const oids: Buffer[] = new Array(count);
     const offsets = new Float64Array(count);
@@ -236,6 +236,8 @@ export class PackStore implements ObjectReader {
     let pos = 12;
     for (let i = 0; i < count; i++) {
       if (pos >= reader.end) throw corrupt(`it ends after ${i} of ${count} objects`);
+      // Past the deadline nobody waits for the result: stop instead of indexing on in the background.
+      if ((i & 255) === 0 && shouldStop()) throw new SourceError("Timeout", "indexing stopped: the operation was aborted");
       const raw = await reader.object(pos);
       const obj = await this.resolve(raw, 0);
       const oid = createHash("sha1").update(`${obj.type} ${obj.data.length}\0`).update(obj.data).digest();
