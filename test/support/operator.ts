@@ -131,15 +131,20 @@ export async function startOperator(o: OperatorOptions): Promise<RunningOperator
 
   const healthUrl = `http://127.0.0.1:${health}`;
   try {
-    await waitFor(
-      `the operator's ${healthUrl}/readyz`,
-      async () => {
-        if (exitedWith !== undefined) throw new Error(`the operator exited (${exitedWith}) before it was ready:\n${tail()}`);
-        const res = await fetch(`${healthUrl}/readyz`, { signal: AbortSignal.timeout(2_000) });
-        return res.status === 200;
-      },
-      { timeoutMs: o.readyTimeoutMs ?? 90_000, intervalMs: 300 },
-    );
+    // An exit before /readyz answers fails at once (a start-up error will not go away by waiting).
+    await Promise.race([
+      waitFor(
+        `the operator's ${healthUrl}/readyz`,
+        async () => {
+          if (exitedWith !== undefined) return true;
+          const res = await fetch(`${healthUrl}/readyz`, { signal: AbortSignal.timeout(2_000) });
+          return res.status === 200;
+        },
+        { timeoutMs: o.readyTimeoutMs ?? 90_000, intervalMs: 300 },
+      ),
+      exited,
+    ]);
+    if (exitedWith !== undefined) throw new Error(`the operator exited (${exitedWith}) before it was ready`);
   } catch (err) {
     await stop(2_000);
     throw new Error(`${(err as Error).message}\n--- operator log (last lines) ---\n${tail()}`, { cause: err });
