@@ -20,6 +20,8 @@ export interface AppliedObject {
   action: ApplyAction;
   /** What the API server answered (with status): feeds drift detection. */
   live: KubeObject;
+  /** The rendered object with its namespace resolved, before `transform`: what drift is measured against. */
+  rendered: KubeObject;
 }
 
 export interface ApplyFailure {
@@ -51,9 +53,19 @@ export interface ApplyOptions {
   createNamespace?: string;
   /** Take over conflicting fields and re-create objects with changed immutable fields (options.force). */
   force: boolean;
+  /**
+   * Take over fields other managers changed (server-side apply force) without the re-create that `force` also
+   * means. Self-heal uses it: reverting a `kubectl edit` is exactly taking those fields back.
+   */
+  forceConflicts?: boolean;
   fieldManager: string;
   /** How long to wait for CRDs to be Established and for re-created objects to be gone (default 30 s). */
   waitMs?: number;
+  /**
+   * Rewrites the body just before it is applied, given the live object (undefined when it does not exist yet):
+   * used to keep ignoreDifferences fields at their live values.
+   */
+  transform?: (body: KubeObject, live: KubeObject | undefined) => KubeObject;
   /** Objects applied at once within a run of independent objects (default 8). */
   concurrency?: number;
   signal?: AbortSignal;
@@ -243,15 +255,16 @@ export class Applier {
       if (other) {
         return { ref, kind: "ownership", message: `${describeRef(ref)} is managed by Application ${other}; it was left untouched (remove it from one of the two Applications)` };
       }
+      const sent = this.o.transform ? this.o.transform(body, before) : body;
       try {
-        const live = await this.o.client.apply(body, { force: this.o.force, fieldManager: this.o.fieldManager, signal: this.o.signal });
+        const live = await this.o.client.apply(sent, { force: this.o.force || !!this.o.forceConflicts, fieldManager: this.o.fieldManager, signal: this.o.signal });
         const action: ApplyAction = !before ? "created" : before.metadata?.resourceVersion === live.metadata?.resourceVersion ? "unchanged" : "configured";
-        return { ref, action, live };
+        return { ref, action, live, rendered: body };
       } catch (err) {
         if (!(this.o.force && isImmutableError(err))) throw err;
         await this.recreateWait(kind, ref);
-        const live = await this.o.client.apply(body, { force: true, fieldManager: this.o.fieldManager, signal: this.o.signal });
-        return { ref, action: "recreated", live };
+        const live = await this.o.client.apply(this.o.transform ? this.o.transform(body, undefined) : body, { force: true, fieldManager: this.o.fieldManager, signal: this.o.signal });
+        return { ref, action: "recreated", live, rendered: body };
       }
     } catch (err) {
       if (this.o.signal?.aborted) throw err;

@@ -29,10 +29,13 @@ import type { ReconcileContext, Request, Result } from "../runtime/reconcile.js"
 import { requestKey } from "../runtime/reconcile.js";
 import { serviceAccountUser } from "../runtime/rest.js";
 import { NoKindMatchError } from "../runtime/restmapper.js";
-import { type ApplyResult, Applier, type PruneResult, prune, release, waitGone } from "./applier.js";
+import { syncGate } from "../policy/windows.js";
+import { type AppliedObject, type ApplyResult, Applier, type PruneResult, prune, release, waitGone } from "./applier.js";
+import { dependenciesOf, dependencyKey, findCycle, notReadyReason } from "./depends.js";
+import { type IgnoreRule, applyBody, groupWaves, ignoredPointers, objectDrift } from "./drift.js";
 import { fetchRendered } from "./artifact.js";
 import { type Health, type NamedHealth, aggregateHealth, assessHealth } from "./health.js";
-import { type InventoryEntry, type ObjectRef, describeRef, idOf, inventoryOf, refOfEntry, staleEntries } from "./inventory.js";
+import { type InventoryEntry, type ObjectRef, describeRef, idOf, inventoryOf, refOf, refOfEntry, staleEntries } from "./inventory.js";
 import { applyMetrics, type ApplyMetrics } from "./metrics.js";
 import {
   type EffectivePolicy, type HistoryEntry, applicationLabelValue, consecutiveFailures, effectivePolicy, emptyRenderRefusal, manualMarker, manualRequestHandled,
@@ -61,10 +64,43 @@ interface OwnedStatus {
   conditions: Condition[];
 }
 
+/** What this process knows of one applied object. */
+interface Known {
+  uid?: string;
+  generation?: number;
+  /** resourceVersion of the last state seen to match what was applied (compared for equality only). */
+  rv?: string;
+  /** When this process last applied it (0: only observed). */
+  at: number;
+  /** resourceVersion of the drifted state self-heal last corrected: the cache showing it still is just lagging. */
+  healedFromRv?: string;
+}
+
+/** A managed object whose live state no longer holds what was applied. */
+interface DriftItem {
+  id: string;
+  ref: ObjectRef;
+  missing: boolean;
+  /** JSON pointers of the changed fields (a few). */
+  fields: string[];
+  liveRv?: string;
+}
+
+/** How long after its own apply a differing cached object is taken for the cache lagging, not for drift. */
+const OWN_WRITE_GRACE_MS = 3_000;
+/** Name of the Application informer index: "namespace/name" of each dependency. */
+const DEPENDS_INDEX = "mooring.dependsOn";
+/** Synced reasons that report a state rather than a sync still to do (drift, a window, a dependency). */
+const SOFT_SYNC_REASONS = new Set<string>([Reasons.outOfSync, Reasons.syncWindowClosed, Reasons.dependencyNotReady]);
+
 /** What this process remembers between reconciles of one Application (rebuilt from status after a restart). */
 interface Memory {
-  /** uid and generation the API server returned for each applied object: drift is a change to either. */
-  applied: Map<string, { uid?: string; generation?: number; at: number }>;
+  /** What this process knows of each applied object (by inventory id). */
+  applied: Map<string, Known>;
+  /** The rendered objects (namespaces resolved) of the last successfully applied digest, by inventory id: drift is measured against them. */
+  desired?: { digest: string; objects: Map<string, KubeObject> };
+  /** A sync in waves waiting for a wave's health: where to resume. */
+  waves?: { digest: string; next: number; since: number; applied: AppliedObject[] };
   /** The Application's uid: a re-created Application starts with a fresh memory. */
   uid?: string;
   /**
@@ -84,6 +120,9 @@ interface Memory {
 
 type SyncOutcome =
   | { kind: "none" }
+  | { kind: "healed"; items: DriftItem[] }
+  | { kind: "blocked"; reason: string; message: string; retryAt?: number }
+  | { kind: "waiting"; message: string; inventory: InventoryEntry[]; deadline: number }
   | { kind: "succeeded"; result: ApplyResult; pruned: PruneResult | undefined; inventory: InventoryEntry[]; entry: HistoryEntry }
   | { kind: "failed"; message: string; inventory: InventoryEntry[]; entry: HistoryEntry; retryable: boolean };
 
@@ -271,12 +310,19 @@ export class ApplyReconciler {
     let outcome: SyncOutcome = { kind: "none" };
     let wait: number | undefined;
     let stalledMessage: string | undefined;
+    let stalledReason: string = Reasons.syncFailed;
     let pendingMessage: string | undefined;
     /** When the next retry is due: the message names this instant, so waiting reconciles write nothing new. */
     let retryAt: number | undefined;
+    /** Nothing left to do: the last sync holds and no object drifted (a drift report or a blocked heal is over). */
+    let settled = false;
     const syncedCond = getCondition(conditions, ConditionTypes.synced);
     const lastSuccess = history.find((h) => h.phase === "Succeeded");
-    const drifted = app.spec.suspend ? [] : await this.drift(inventory, mem, ctx.signal);
+    const desired = app.spec.suspend || !artifact ? undefined : await this.desiredFor(app, mem, artifact, lastSuccess?.digest, ctx);
+    const drift = app.spec.suspend ? { items: [] as DriftItem[] } : await this.detectDrift(app, inventory, mem, desired, ctx.signal);
+    if (drift.recheckAt !== undefined) wait = Math.max(50, drift.recheckAt - now);
+    const drifted = drift.items.map((d) => d.id).sort();
+    const driftText = drift.items.map((d) => `${describeRef(d.ref)} (${d.missing ? "deleted" : d.fields.join(", ")})`).join("; ");
 
     if (app.spec.suspend) {
       pendingMessage = undefined;
@@ -289,14 +335,19 @@ export class ApplyReconciler {
       const genChanged = syncedCond !== undefined && syncedCond.observedGeneration !== generation;
       if (genChanged || manualPending) mem.retryResetAt = now;
       const digestChanged = artifact.digest !== lastSuccess?.digest;
-      const outOfSync = digestChanged || genChanged || drifted.length > 0 || syncedCond?.status !== "True";
-      const selfHealBlocked = !digestChanged && !genChanged && drifted.length > 0 && !eff.selfHeal && syncedCond?.status === "True";
-      let want = (outOfSync && eff.automated && !selfHealBlocked) || manualPending;
-      if (!eff.automated && outOfSync && !manualPending) pendingMessage = `automated sync is off; waiting for a manual sync (annotate ${Annotations.syncRequestedAt})`;
-      if (selfHealBlocked) pendingMessage = `drifted objects are not corrected because selfHeal is off: ${drifted.join(", ")}`;
+      const wavesPending = mem.waves?.digest === artifact.digest;
+      // A full sync is due for a new render or spec, a failure to retry, or waves to resume. Drift alone (with the
+      // applied objects known) is corrected object by object: self-heal.
+      const needsFull =
+        digestChanged || genChanged || wavesPending || syncedCond === undefined || (syncedCond.status !== "True" && !SOFT_SYNC_REASONS.has(syncedCond.reason)) || (drifted.length > 0 && !desired);
+      const heal = !needsFull && drifted.length > 0;
+      settled = !needsFull && !heal && !manualPending;
+      let want = manualPending || (needsFull && eff.automated) || (heal && eff.automated && eff.selfHeal);
+      if (!eff.automated && (needsFull || heal) && !manualPending) pendingMessage = `automated sync is off; waiting for a manual sync (annotate ${Annotations.syncRequestedAt})${heal ? `; drifted: ${driftText}` : ""}`;
+      else if (heal && !eff.selfHeal && !manualPending) pendingMessage = `drifted from the applied revision, not corrected because selfHeal is off: ${driftText}`;
       // Stalled on this digest (retries exhausted, or a failure no retry can fix): stays so until something changes.
       const stalled = getCondition(conditions, ConditionTypes.stalled);
-      if (want && !manualPending && !genChanged && stalled?.status === "True" && history[0]?.phase === "Failed" && history[0].digest === artifact.digest) {
+      if (want && needsFull && !manualPending && !genChanged && stalled?.status === "True" && stalled.reason === Reasons.syncFailed && history[0]?.phase === "Failed" && history[0].digest === artifact.digest) {
         want = false;
         stalledMessage = stalled.message;
       }
@@ -318,9 +369,32 @@ export class ApplyReconciler {
           }
         }
       }
+      // Sync windows: self-heal is an automated sync; a manual request passes when the windows allow manual syncs.
+      if (want) {
+        const gate = syncGate(policy?.spec?.windows, now, manualPending ? "manual" : "auto");
+        if (!gate.allowed) {
+          want = false;
+          const at = gate.retryAt?.getTime();
+          outcome = { kind: "blocked", reason: gate.reason, message: `${gate.message}${drifted.length ? `; drifted: ${driftText}` : ""}`, retryAt: at };
+          if (at !== undefined) wait = Math.min(wait ?? Infinity, Math.max(50, at - now + 10));
+        }
+      }
+      // dependsOn: every dependency Ready at its current generation and revision before a (full) sync.
+      if (want && !heal && app.spec.dependsOn?.length) {
+        const dep = this.dependencyProblem(app);
+        if (dep) {
+          want = false;
+          if (dep.cycle) {
+            stalledMessage = dep.message;
+            stalledReason = Reasons.dependencyNotReady;
+          }
+          outcome = { kind: "blocked", reason: Reasons.dependencyNotReady, message: dep.message };
+        }
+      }
       if (want) {
         const manual = manualPending ? request : undefined;
-        outcome = await this.runSync(app, key, mem, eff, artifact, inventory, manual, ctx);
+        if (heal && !manual) outcome = await this.heal(app, mem, eff, drift.items, desired!, ctx);
+        else outcome = await this.runSync(app, key, mem, eff, artifact, inventory, manual, ctx);
         if (manual) mem.handledManual = manual;
       }
     }
@@ -333,6 +407,9 @@ export class ApplyReconciler {
     let lastAppliedAt = status.sync?.lastAppliedAt;
     let c = conditions;
     let freshObjects: Map<string, KubeObject> | undefined;
+    // Blocked and waiting states keep the Synced condition's observedGeneration: the generation is not synced yet.
+    const syncedKeepGen = (s: Condition["status"], reason: string, message: string) =>
+      setCondition(c, { type: ConditionTypes.synced, status: s, reason, message: clip(message), observedGeneration: syncedCond?.observedGeneration }, now);
 
     if (outcome.kind === "succeeded") {
       nextInventory = outcome.inventory;
@@ -342,6 +419,18 @@ export class ApplyReconciler {
       lastAppliedAt = outcome.entry.finishedAt;
       c = cond(c, ConditionTypes.synced, "True", Reasons.succeeded, outcome.entry.message ?? "applied");
       freshObjects = new Map(outcome.result.applied.map((a) => [idOf(a.ref), a.live]));
+    } else if (outcome.kind === "healed") {
+      syncStatus = "Synced";
+      if (syncedCond?.status !== "True") c = cond(c, ConditionTypes.synced, "True", Reasons.succeeded, `drift corrected: ${outcome.items.map((d) => describeRef(d.ref)).join(", ")}`);
+    } else if (outcome.kind === "blocked") {
+      syncStatus = "OutOfSync";
+      c = syncedKeepGen("False", outcome.reason, outcome.message);
+      if (outcome.reason !== getCondition(conditions, ConditionTypes.synced)?.reason) this.events.normal(app, outcome.reason, "Sync", clip(outcome.message));
+    } else if (outcome.kind === "waiting") {
+      nextInventory = outcome.inventory;
+      syncStatus = "OutOfSync";
+      c = syncedKeepGen("False", Reasons.progressing, outcome.message);
+      wait = Math.min(wait ?? Infinity, Math.max(50, Math.min(outcome.deadline - now + 100, 30_000)));
     } else if (outcome.kind === "failed") {
       nextInventory = outcome.inventory;
       nextHistory = pushHistory(history, outcome.entry);
@@ -359,7 +448,20 @@ export class ApplyReconciler {
       c = cond(c, ConditionTypes.synced, artifact ? "False" : "Unknown", artifact ? Reasons.outOfSync : Reasons.progressing, pendingMessage);
     } else if (!app.spec.suspend && drifted.length === 0 && syncedCond?.status === "True") {
       syncStatus = "Synced";
+    } else if (!app.spec.suspend && settled && syncedCond?.status !== "True") {
+      syncStatus = "Synced";
+      c = cond(c, ConditionTypes.synced, "True", Reasons.succeeded, `the live objects match revision ${revision ?? "?"} again`);
     }
+
+    // Drift that stays (detect-only, or self-heal blocked): an event and a metric when the drifted set changes.
+    const reportedDrift = outcome.kind === "succeeded" || outcome.kind === "healed" ? [] : drifted;
+    const before = [...(status.sync?.drifted ?? [])].sort();
+    const newly = reportedDrift.filter((id) => !before.includes(id));
+    if (newly.length) {
+      this.metrics.driftDetected.inc({ namespace: app.metadata!.namespace!, name: app.metadata!.name! }, newly.length);
+      this.events.warning(app, "DriftDetected", "Drift", clip(`${drift.items.filter((d) => newly.includes(d.id)).map((d) => `${describeRef(d.ref)} (${d.missing ? "deleted" : d.fields.join(", ")})`).join("; ")}${eff.selfHeal ? "" : "; not corrected (selfHeal is off)"}`));
+    }
+    this.metrics.drifted.set({ namespace: app.metadata!.namespace!, name: app.metadata!.name! }, reportedDrift.length);
 
     // Health of what is applied (pending prunes excluded), from the informer cache or the fresh apply answers.
     const renderedIds = mem.rendered && artifact && mem.rendered.digest === artifact.digest ? mem.rendered.ids : undefined;
@@ -398,9 +500,13 @@ export class ApplyReconciler {
       c = cond(c, ConditionTypes.ready, getCondition(c, ConditionTypes.ready)?.status ?? "Unknown", Reasons.suspended, "the Application is suspended; nothing is applied or pruned");
       c = removeCondition(removeCondition(c, ConditionTypes.reconciling), ConditionTypes.stalled);
     } else if (stalledMessage) {
-      c = cond(c, ConditionTypes.stalled, "True", Reasons.syncFailed, stalledMessage);
-      c = cond(c, ConditionTypes.ready, "False", Reasons.syncFailed, stalledMessage);
+      c = cond(c, ConditionTypes.stalled, "True", stalledReason, stalledMessage);
+      c = cond(c, ConditionTypes.ready, "False", stalledReason, stalledMessage);
       c = removeCondition(c, ConditionTypes.reconciling);
+    } else if (outcome.kind === "waiting") {
+      c = cond(c, ConditionTypes.ready, "Unknown", Reasons.progressing, outcome.message);
+      c = cond(c, ConditionTypes.reconciling, "True", Reasons.progressing, outcome.message);
+      c = removeCondition(c, ConditionTypes.stalled);
     } else if (synced?.status === "False" && outcome.kind === "failed") {
       c = cond(c, ConditionTypes.ready, "False", Reasons.syncFailed, synced.message ?? "sync failed");
       c = cond(c, ConditionTypes.reconciling, "True", Reasons.progressingWithRetry, `retrying at ${metaTime(retryAt ?? now)}`);
@@ -427,7 +533,7 @@ export class ApplyReconciler {
         ...(revision ? { revision } : {}),
         ...(lastAppliedAt ? { lastAppliedAt } : {}),
         inventory: nextInventory,
-        ...(drifted.length && outcome.kind !== "succeeded" ? { drifted } : {}),
+        ...(reportedDrift.length ? { drifted: reportedDrift } : {}),
       },
       health: { status: health.status, ...(health.message ? { message: clip(health.message) } : {}) },
       history: nextHistory,
@@ -444,23 +550,155 @@ export class ApplyReconciler {
     return { requeueAfter: Math.max(50, Math.min(wait ?? interval, interval)) };
   }
 
-  /** Inventory ids whose object was deleted, replaced or changed (generation) since this process applied it. */
-  private async drift(inventory: readonly InventoryEntry[], mem: Memory, signal: AbortSignal): Promise<string[]> {
-    const out: string[] = [];
+  /**
+   * The rendered objects of the digest last applied successfully, by inventory id. Kept from the sync in memory;
+   * after a restart downloaded again from the artifact server (no API request), so unchanged objects are compared,
+   * never re-applied. Undefined while a different digest is still to be applied (that sync settles everything).
+   */
+  private async desiredFor(app: Application & KubeObject, mem: Memory, artifact: { url: string; digest: string }, appliedDigest: string | undefined, ctx: ReconcileContext): Promise<Map<string, KubeObject> | undefined> {
+    if (!appliedDigest || artifact.digest !== appliedDigest) return undefined;
+    if (mem.desired?.digest === appliedDigest) return mem.desired.objects;
+    try {
+      const objects = await this.fetch(artifact.url, artifact.digest, ctx.signal);
+      const targetNamespace = app.spec.targetNamespace ?? app.metadata!.namespace!;
+      const map = new Map<string, KubeObject>();
+      for (const obj of objects) {
+        let namespaced: boolean;
+        try {
+          namespaced = (await this.mgr.mapper.kindForObject(obj)).namespaced;
+        } catch (err) {
+          if (err instanceof NoKindMatchError) continue;
+          throw err;
+        }
+        const meta = { ...(obj.metadata ?? {}) };
+        if (namespaced && !meta.namespace) meta.namespace = targetNamespace;
+        if (!namespaced) delete meta.namespace;
+        const body = { ...obj, metadata: meta };
+        map.set(idOf(refOf(body)), body);
+      }
+      mem.desired = { digest: appliedDigest, objects: map };
+      return map;
+    } catch (err) {
+      if (ctx.signal.aborted) throw err;
+      ctx.log.warn("cannot load the applied render for drift detection; only deleted objects are detected until it loads", { error: (err as Error).message });
+      return undefined;
+    }
+  }
+
+  /**
+   * Managed objects whose live state (the shared cache, fed by watch events) no longer holds the applied fields.
+   * Reads only the cache: zero API requests. Without `desired`, only deleted objects are found.
+   */
+  private async detectDrift(app: Application, inventory: readonly InventoryEntry[], mem: Memory, desired: Map<string, KubeObject> | undefined, signal: AbortSignal): Promise<{ items: DriftItem[]; recheckAt?: number }> {
+    const items: DriftItem[] = [];
+    let recheckAt: number | undefined;
+    const now = this.now();
+    const rules = app.spec.ignoreDifferences as IgnoreRule[] | undefined;
+    const recheck = (t: number) => (recheckAt = Math.min(recheckAt ?? Infinity, t));
     for (const e of inventory) {
+      const want = desired?.get(e.id);
+      // Not in the applied render: an entry kept for a later prune (pruneLast, failed prune), not managed any more.
+      if (desired && !want) continue;
       const ref = refOfEntry(e);
       const kind = await this.kindOf(ref);
       if (!kind || !this.visible(kind, ref.namespace)) continue;
       const live = await this.cached(kind, ref.name, ref.namespace || undefined, signal);
       const known = mem.applied.get(e.id);
-      // The cache lags our own writes by a moment: an object applied seconds ago and not seen yet is not drift,
-      // nor is a cached generation older than the one we applied (generations only grow).
+      // Right after this process's own apply the cache may still show the object before it: wait for the event.
+      const young = known !== undefined && now - known.at < OWN_WRITE_GRACE_MS;
       if (!live) {
-        if (!known || this.now() - known.at > 30_000) out.push(e.id);
-      } else if (known && known.uid !== live.metadata?.uid && this.now() - known.at > 30_000) out.push(e.id);
-      else if (known?.generation !== undefined && (live.metadata?.generation ?? 0) > known.generation) out.push(e.id);
+        if (young) recheck(known.at + OWN_WRITE_GRACE_MS);
+        else if (!desired && !known) continue; // unknown and never seen: a restart's first look, the sync will tell
+        else items.push({ id: e.id, ref, missing: true, fields: [] });
+        continue;
+      }
+      if (!want) continue;
+      const rv = live.metadata?.resourceVersion;
+      if (known?.rv !== undefined && known.rv === rv) continue;
+      if (known?.healedFromRv !== undefined && known.healedFromRv === rv) continue;
+      const fields = objectDrift(want, live, rules);
+      if (!fields.length) {
+        if (known) known.rv = rv;
+        else mem.applied.set(e.id, { uid: live.metadata?.uid, generation: live.metadata?.generation, rv, at: 0 });
+        continue;
+      }
+      if (young) {
+        recheck(known.at + OWN_WRITE_GRACE_MS);
+        continue;
+      }
+      items.push({ id: e.id, ref, missing: false, fields, liveRv: rv });
     }
-    return out;
+    return { items, recheckAt };
+  }
+
+  /** The body transform that keeps ignoreDifferences fields at their live values (a new object gets them all). */
+  private ignoreTransform(app: Application): ((body: KubeObject, live: KubeObject | undefined) => KubeObject) | undefined {
+    const rules = app.spec.ignoreDifferences as IgnoreRule[] | undefined;
+    if (!rules?.length) return undefined;
+    return (body, live) => applyBody(body, live, ignoredPointers(body, rules));
+  }
+
+  /** Self-heal: re-applies only the drifted objects (one request each), taking back the fields others changed. */
+  private async heal(app: Application & KubeObject, mem: Memory, eff: EffectivePolicy, items: DriftItem[], desired: Map<string, KubeObject>, ctx: ReconcileContext): Promise<SyncOutcome> {
+    const ns = app.metadata!.namespace!;
+    const name = app.metadata!.name!;
+    const { client, user } = this.identity(app);
+    const applier = new Applier({
+      client,
+      owner: applicationLabelValue(app),
+      defaultNamespace: app.spec.targetNamespace ?? ns,
+      force: eff.force,
+      forceConflicts: true,
+      fieldManager: FieldManagers.apply,
+      transform: this.ignoreTransform(app),
+      lookup: (kind, n, namespace) => (this.visible(kind, namespace) ? this.cached(kind, n, namespace, ctx.signal) : client.live().get(kind, n, namespace, { signal: ctx.signal })),
+      signal: ctx.signal,
+    });
+    this.metrics.driftDetected.inc({ namespace: ns, name }, items.length);
+    const objects = items.map((d) => desired.get(d.id)!);
+    let result: ApplyResult;
+    try {
+      result = await applier.apply(objects);
+    } catch (err) {
+      if (ctx.signal.aborted) throw err;
+      result = { applied: [], failures: items.map((d) => ({ ref: d.ref, kind: "other" as const, message: `${describeRef(d.ref)}: ${(err as Error).message}` })) };
+    }
+    const byId = new Map(items.map((d) => [d.id, d]));
+    for (const a of result.applied) {
+      const id = idOf(a.ref);
+      mem.applied.set(id, { uid: a.live.metadata?.uid, generation: a.live.metadata?.generation, rv: a.live.metadata?.resourceVersion, at: this.now(), healedFromRv: byId.get(id)?.liveRv });
+    }
+    const what = (list: DriftItem[]) => list.map((d) => `${describeRef(d.ref)} (${d.missing ? "re-created" : d.fields.join(", ")})`).join("; ");
+    if (result.applied.length) {
+      this.metrics.driftCorrected.inc({ namespace: ns, name }, result.applied.length);
+      const done = result.applied.map((a) => byId.get(idOf(a.ref))).filter((d): d is DriftItem => !!d);
+      this.events.normal(app, "DriftCorrected", "SelfHeal", clip(`re-applied drifted objects: ${what(done)}`));
+      ctx.log.info("self-heal: drift corrected", { objects: done.map((d) => d.id) });
+    }
+    if (result.failures.length) {
+      const message = `self-heal failed${user ? ` as ${user}` : ""}: ${result.failures.map((f) => f.message).join("; ")}`;
+      this.events.warning(app, Reasons.syncFailed, "SelfHeal", clip(message));
+      const at = metaTime(this.now());
+      const artifact = app.status!.render!.artifact!;
+      return { kind: "failed", message, inventory: app.status?.sync?.inventory ?? [], retryable: true, entry: { revision: artifact.revision, digest: artifact.digest, startedAt: at, finishedAt: at, phase: "Failed", message: clip(message), initiatedBy: "auto" } };
+    }
+    return { kind: "healed", items };
+  }
+
+  /** Why the dependencies hold this Application back (a cycle is marked), or undefined when all are Ready. */
+  private dependencyProblem(app: Application & KubeObject): { message: string; cycle?: boolean } | undefined {
+    const store = this.mgr.cache.informerFor<Application & KubeObject>(ApplicationKind).store;
+    const self = `${app.metadata!.namespace}/${app.metadata!.name}`;
+    const cycle = findCycle(self, (k) => (k === self ? dependenciesOf(app) : (() => {
+      const a = store.get(k);
+      return a ? dependenciesOf(a) : undefined;
+    })()));
+    if (cycle) return { message: `dependency cycle: ${cycle.join(" → ")}; remove one of these dependsOn entries`, cycle: true };
+    const reasons = (app.spec.dependsOn ?? []).map((d) => {
+      const k = dependencyKey(d, app.metadata!.namespace!);
+      return notReadyReason(k, store.get(k));
+    }).filter((r): r is string => !!r);
+    return reasons.length ? { message: `waiting for dependencies: ${reasons.join("; ")}` } : undefined;
   }
 
   private async assess(app: Application, inventory: readonly InventoryEntry[], fresh: Map<string, KubeObject> | undefined, signal: AbortSignal): Promise<Health> {
@@ -553,22 +791,69 @@ export class ApplyReconciler {
       createNamespace: eff.createNamespace && app.spec.targetNamespace ? app.spec.targetNamespace : undefined,
       force: eff.force,
       fieldManager: FieldManagers.apply,
+      transform: this.ignoreTransform(app),
       lookup: (kind, n, namespace) => (this.visible(kind, namespace) ? this.cached(kind, n, namespace, ctx.signal) : client.live().get(kind, n, namespace, { signal: ctx.signal })),
       signal: ctx.signal,
     });
-    let result: ApplyResult;
+    let waves;
     try {
-      result = await applier.apply(objects);
+      waves = groupWaves(objects);
     } catch (err) {
-      if (ctx.signal.aborted) throw err;
-      return fail(`apply failed: ${(err as Error).message}`, inventory);
+      return fail((err as Error).message, inventory, false);
     }
-    for (const a of result.applied) {
-      mem.applied.set(idOf(a.ref), { uid: a.live.metadata?.uid, generation: a.live.metadata?.generation, at: this.now() });
+    // Waves in order (one wave when no object is annotated). With health.wait, each wave must be healthy before the
+    // next is applied: the sync then returns "waiting" and resumes here on the next reconcile (woken by the wave's
+    // watch events), without re-applying the waves already done.
+    const progress = mem.waves?.digest === artifact.digest ? mem.waves : undefined;
+    mem.waves = undefined;
+    const result: ApplyResult = { applied: [...(progress?.applied ?? [])], failures: [] };
+    const fresh = new Map<string, KubeObject>();
+    for (let i = progress?.next ?? 0; i < waves.length; i++) {
+      if (i > 0 && eff.healthWait) {
+        const prev = waves[i - 1]!;
+        const prevIds = new Set(result.applied.filter((a) => prev.objects.some((o) => o === a.rendered || idOf(refOf(o)) === idOf(a.ref) || (!o.metadata?.namespace && o.metadata?.name === a.ref.name && o.kind === a.ref.kind))).map((a) => idOf(a.ref)));
+        const prevApplied = result.applied.filter((a) => prevIds.has(idOf(a.ref)));
+        // The cache may still show an object from before this sync's apply: then the apply answer is fresher.
+        const liveOf = new Map<string, KubeObject>();
+        for (const a of prevApplied) {
+          const id = idOf(a.ref);
+          const kind = await this.kindOf(a.ref);
+          const cachedObj = kind && this.visible(kind, a.ref.namespace) ? await this.cached(kind, a.ref.name, a.ref.namespace || undefined, ctx.signal) : undefined;
+          const ours = fresh.get(id) ?? a.live;
+          liveOf.set(id, cachedObj && (cachedObj.metadata?.generation ?? 0) >= (ours.metadata?.generation ?? 0) && !fresh.has(id) ? cachedObj : ours);
+        }
+        const h = await this.assess(app, inventoryOf(prevApplied.map((a) => a.ref)), liveOf, ctx.signal);
+        if (h.status !== "Healthy") {
+          const since = progress && progress.next === i ? progress.since : this.now();
+          const deadline = since + eff.healthTimeoutMs;
+          const merged = inventoryOf([...inventory.map(refOfEntry), ...result.applied.map((a) => a.ref)]);
+          if (this.now() >= deadline) return fail(`wave ${prev.wave} is not healthy ${formatDuration(eff.healthTimeoutMs)} after it was applied (health timeout), so wave ${waves[i]!.wave} was not applied: ${h.message ?? h.status}`, merged);
+          mem.waves = { digest: artifact.digest, next: i, since, applied: result.applied };
+          return { kind: "waiting", message: `waiting for wave ${prev.wave} to be healthy before applying wave ${waves[i]!.wave} (${i} of ${waves.length} waves applied): ${h.message ?? h.status}`, inventory: merged, deadline };
+        }
+      }
+      let r: ApplyResult;
+      try {
+        r = await applier.apply(waves[i]!.objects);
+      } catch (err) {
+        if (ctx.signal.aborted) throw err;
+        return fail(`apply failed: ${(err as Error).message}`, inventory);
+      }
+      for (const a of r.applied) fresh.set(idOf(a.ref), a.live);
+      result.applied.push(...r.applied);
+      result.failures.push(...r.failures);
+      if (r.createdNamespace) result.createdNamespace = r.createdNamespace;
+      if (r.failures.length) break;
+    }
+    for (const a of result.applied.filter((x) => fresh.has(idOf(x.ref)))) {
+      mem.applied.set(idOf(a.ref), { uid: a.live.metadata?.uid, generation: a.live.metadata?.generation, rv: a.live.metadata?.resourceVersion, at: this.now() });
       this.metrics.objectsApplied.inc({ namespace: ns, name, action: a.action });
     }
     const appliedInv = inventoryOf(result.applied.map((a) => a.ref));
-    if (!result.failures.length) mem.rendered = { digest: artifact.digest, ids: new Set(appliedInv.map((e) => e.id)) };
+    if (!result.failures.length) {
+      mem.rendered = { digest: artifact.digest, ids: new Set(appliedInv.map((e) => e.id)) };
+      mem.desired = { digest: artifact.digest, objects: new Map(result.applied.map((a) => [idOf(a.ref), a.rendered])) };
+    }
     if (result.failures.length) {
       // Keep what was there, and track what this attempt created so a later prune can find it.
       const merged = inventoryOf([...inventory.map(refOfEntry), ...result.applied.map((a) => a.ref)]);
@@ -659,5 +944,12 @@ export function registerApplyController(mgr: Manager, config: ApplyConfig & Pick
     .withOptions({ maxConcurrentReconciles: config.concurrency })
     .build(reconciler);
   reconciler.attach(controller);
+  // dependsOn: a change of an Application's status re-enqueues the Applications that depend on it, found through
+  // an index of the shared Application informer (never a scan).
+  const apps = mgr.cache.informerFor<Application & KubeObject>(ApplicationKind);
+  apps.addIndexers({ [DEPENDS_INDEX]: (a) => dependenciesOf(a) });
+  controller.watch(apps, (dep) =>
+    apps.store.byIndex(DEPENDS_INDEX, `${dep.metadata?.namespace}/${dep.metadata?.name}`).map((a) => ({ namespace: a.metadata!.namespace!, name: a.metadata!.name! })),
+  );
   return { controller, reconciler };
 }

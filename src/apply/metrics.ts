@@ -7,6 +7,12 @@ export interface ApplyMetrics {
   objectsApplied: Counter<"namespace" | "name" | "action">;
   objectsPruned: Counter<"namespace" | "name">;
   health: Gauge<"namespace" | "name" | "status">;
+  /** Drifted objects found (each time an object is newly seen drifted). */
+  driftDetected: Counter<"namespace" | "name">;
+  /** Drifted objects re-applied by self-heal. */
+  driftCorrected: Counter<"namespace" | "name">;
+  /** Objects drifted and not corrected right now (detect-only, or self-heal blocked). */
+  drifted: Gauge<"namespace" | "name">;
   /** Sets the application's health gauge: 1 for its status, 0 for the others. */
   setHealth(namespace: string, name: string, status: HealthStatus): void;
   forget(namespace: string, name: string): void;
@@ -30,11 +36,15 @@ export function applyMetrics(registry: Registry): ApplyMetrics {
     objectsApplied: new Counter({ name: "mooring_application_objects_applied_total", help: "Objects applied by Applications, by action (created, configured, unchanged, recreated)", labelNames: ["namespace", "name", "action"] as const, registers }),
     objectsPruned: new Counter({ name: "mooring_application_objects_pruned_total", help: "Objects pruned by Applications", labelNames: ["namespace", "name"] as const, registers }),
     health,
+    driftDetected: new Counter({ name: "mooring_application_drift_detected_total", help: "Managed objects found drifted from what the Application applied", labelNames: ["namespace", "name"] as const, registers }),
+    driftCorrected: new Counter({ name: "mooring_application_drift_corrected_total", help: "Drifted objects re-applied by self-heal", labelNames: ["namespace", "name"] as const, registers }),
+    drifted: new Gauge({ name: "mooring_application_drifted_objects", help: "Objects drifted and not corrected now (detect-only mode, or self-heal blocked by a sync window)", labelNames: ["namespace", "name"] as const, registers }),
     setHealth(namespace, name, status) {
       for (const s of HEALTH_STATUSES) health.set({ namespace, name, status: s }, s === status ? 1 : 0);
     },
     forget(namespace, name) {
       for (const s of HEALTH_STATUSES) health.remove({ namespace, name, status: s });
+      m.drifted.remove({ namespace, name });
     },
   };
   cache.set(registry, m);
