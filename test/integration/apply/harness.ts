@@ -39,6 +39,10 @@ export interface Harness {
   writes(): Promise<number>;
   /** Reconciles of the apply controller finished so far. */
   reconciles(): Promise<number>;
+  /** Sum of a counter of the current manager's registry over the series `filter` accepts. */
+  counter(name: string, filter?: (labels: Record<string, string | number>) => boolean): Promise<number>;
+  /** Stops the manager and starts a new one (fresh cache, memory and metrics): an operator restart. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -46,6 +50,8 @@ export interface HarnessOptions {
   prefix: string;
   defaultServiceAccount?: string;
   forbidCrossNamespaceRefs?: boolean;
+  /** The controller's clock (sync windows). */
+  now?: () => number;
 }
 
 export async function startHarness(o: HarnessOptions): Promise<Harness> {
@@ -58,17 +64,23 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
   const storage = new ArtifactStorage({ root: dir });
   await storage.init();
   const server: RunningServer = await startArtifactServer("127.0.0.1:0", { root: dir });
-  const registry = new Registry();
   const logger = createLogger({ level: (process.env.MOORING_TEST_LOG_LEVEL as "info") ?? "warn", format: "text" });
-  // Restricting the manager to the test namespace keeps it from seeing other tests' Applications.
-  const mgr = new Manager({ kubeConfig: c.kc, namespace: ns.name, registry, qps: 100, burst: 200, logger, gracefulShutdownTimeoutMs: 10_000 });
-  const { controller, reconciler } = registerApplyController(mgr, { defaultServiceAccount: o.defaultServiceAccount, forbidCrossNamespaceRefs: o.forbidCrossNamespaceRefs ?? false, watchNamespace: ns.name, concurrency: 4 });
-  const stop = new AbortController();
-  const running = mgr.start(stop.signal);
-  await mgr.elected;
+  const boot = async () => {
+    const registry = new Registry();
+    // Restricting the manager to the test namespace keeps it from seeing other tests' Applications.
+    const mgr = new Manager({ kubeConfig: c.kc, namespace: ns.name, registry, qps: 100, burst: 200, logger, gracefulShutdownTimeoutMs: 10_000 });
+    const { controller, reconciler } = registerApplyController(mgr, { defaultServiceAccount: o.defaultServiceAccount, forbidCrossNamespaceRefs: o.forbidCrossNamespaceRefs ?? false, watchNamespace: ns.name, concurrency: 4 }, o.now ? { now: o.now } : {});
+    const stop = new AbortController();
+    const running = mgr.start(stop.signal);
+    await mgr.elected;
+    return { registry, mgr, controller, reconciler, stop, running };
+  };
+  let run = await boot();
+  const { registry, mgr, controller, reconciler } = run;
 
-  const sumCounter = async (name: string, filter: (labels: Record<string, string | number>) => boolean) => {
-    const m = registry.getSingleMetric(name) as unknown as { get(): Promise<{ values: { value: number; labels: Record<string, string | number> }[] }> };
+  const sumCounter = async (name: string, filter: (labels: Record<string, string | number>) => boolean = () => true) => {
+    const m = h.registry.getSingleMetric(name) as unknown as { get(): Promise<{ values: { value: number; labels: Record<string, string | number> }[] }> } | undefined;
+    if (!m) return 0;
     return (await m.get()).values.filter((v) => filter(v.labels)).reduce((a, v) => a + v.value, 0);
   };
 
@@ -120,9 +132,19 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
     },
     writes: () => sumCounter("rest_client_requests_total", (l) => ["POST", "PUT", "PATCH", "DELETE"].includes(String(l.method))),
     reconciles: () => sumCounter("controller_runtime_reconcile_total", (l) => l.controller === "apply"),
+    counter: (name, filter) => sumCounter(name, filter),
+    async restart() {
+      run.stop.abort();
+      await run.running.catch(() => {});
+      run = await boot();
+      h.registry = run.registry;
+      h.mgr = run.mgr;
+      h.controller = run.controller;
+      h.reconciler = run.reconciler;
+    },
     async stop() {
-      stop.abort();
-      await running.catch(() => {});
+      run.stop.abort();
+      await run.running.catch(() => {});
       await server.close();
       rest.close();
       await rm(dir, { recursive: true, force: true });
