@@ -203,7 +203,17 @@ export function setupSourceController(mgr: Manager, opts: SourceControllerOption
       conditions = setCondition(conditions, { type: ConditionTypes.fetchFailed, status: "True", reason, message: failure.message, observedGeneration: gen }, now);
       conditions = inStorage
         ? setCondition(conditions, { type: ConditionTypes.artifactInStorage, status: "True", reason: Reasons.succeeded, message: `the last good artifact (${status.artifact!.revision}) is still served`, observedGeneration: gen }, now)
-        : setCondition(conditions, { type: ConditionTypes.artifactInStorage, status: "False", reason: "NoArtifact", message: "no artifact stored yet", observedGeneration: gen }, now);
+        : setCondition(
+            conditions,
+            {
+              type: ConditionTypes.artifactInStorage,
+              status: "False",
+              reason: "NoArtifact",
+              message: old.artifact ? `the artifact for ${old.artifact.revision} is missing from storage; it is fetched again once the fetch succeeds` : "no artifact stored yet",
+              observedGeneration: gen,
+            },
+            now,
+          );
       if (!failure.retryable) {
         status = markStalled({ ...status, conditions }, gen, reason, failure.message, now);
       } else {

@@ -76,7 +76,7 @@ export class Transport implements HttpClient {
         statusCode: res.statusCode ?? 0,
         statusMessage: res.statusMessage ?? "",
         headers: Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(", ") : (v ?? "")])),
-        body: this.count(res),
+        body: this.count(res, new URL(url)),
       };
     }
   }
@@ -102,7 +102,7 @@ export class Transport implements HttpClient {
     });
   }
 
-  private async *count(res: http.IncomingMessage): AsyncIterableIterator<Uint8Array> {
+  private async *count(res: http.IncomingMessage, u: URL): AsyncIterableIterator<Uint8Array> {
     try {
       for await (const chunk of res as AsyncIterable<Buffer>) {
         this.stats.bytesIn += chunk.length;
@@ -118,7 +118,7 @@ export class Transport implements HttpClient {
         yield chunk;
       }
     } catch (err) {
-      throw this.failure ?? this.networkError(err as Error, new URL("http://x"));
+      throw this.failure ?? this.networkError(err as Error, u);
     }
   }
 
