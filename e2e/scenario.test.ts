@@ -10,7 +10,8 @@
 // - in-cluster (MOORING_E2E_OPERATOR=in-cluster, set by hack/e2e-kind.sh): the chart is already installed in
 //   MOORING_E2E_NAMESPACE; no local operator. The Pods cannot reach this machine's loopback, so the git server is
 //   also exposed on every interface and the GitRepository's URL uses MOORING_E2E_GIT_HOST, an address of this machine
-//   the cluster's Pods can reach (for kind on Linux: the gateway of the "kind" Docker network).
+//   the cluster's Pods can reach (for kind on Linux: the gateway of the "kind" Docker network). MOORING_E2E_GIT_HOST
+//   works in local mode too (e.g. 127.0.0.1), which is how that path is exercised without Docker.
 //
 // The scenario is one `describe`, each step an `it`, in order; a step after a failed one fails at once, naming it.
 import { after, before, describe, it } from "node:test";
@@ -366,9 +367,9 @@ subjects:
     repo = await git!.createRepo(REPO, { files: { "deploy/configmap.yaml": configMap("blue"), "deploy/deployment.yaml": deployment(2), "deploy/service.yaml": service, "README.md": "# web\n" } });
     revisions.push(await repo.head());
     repoUrl = repo.url;
-    if (IN_CLUSTER) {
-      const host = process.env.MOORING_E2E_GIT_HOST;
-      assert.ok(host, "MOORING_E2E_OPERATOR=in-cluster needs MOORING_E2E_GIT_HOST: an address of this machine that the cluster's Pods can reach (kind on Linux: the kind network's gateway)");
+    const host = process.env.MOORING_E2E_GIT_HOST;
+    if (IN_CLUSTER) assert.ok(host, "MOORING_E2E_OPERATOR=in-cluster needs MOORING_E2E_GIT_HOST: an address of this machine that the cluster's Pods can reach (kind on Linux: the kind network's gateway)");
+    if (host) {
       forwarder = await exposeOnAllInterfaces(git!.port);
       repoUrl = `http://${host}:${(forwarder.address() as net.AddressInfo).port}/${REPO}.git`;
     }
