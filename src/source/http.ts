@@ -109,7 +109,7 @@ export class Transport implements HttpClient {
         if (this.opts.maxResponseBytes !== undefined && this.stats.bytesIn > this.opts.maxResponseBytes) {
           const err = new SourceError(
             "SizeLimitExceeded",
-            `download exceeded the size limit of ${this.opts.maxResponseBytes} bytes and was aborted; the repository is too large for this controller's --max-source-size`,
+            `download exceeded the size limit of ${this.opts.maxResponseBytes} bytes and was aborted; the repository is larger than this controller accepts`,
           );
           this.abort(err);
           res.destroy();

@@ -32,12 +32,21 @@ function advertised(config: OperatorConfig): string {
  * route to any); only the leader fetches. The webhook secret is read from the Secret `mooring-webhook` (key
  * `token`) in `secretNamespace` (default: $POD_NAMESPACE, else the leader-election namespace), cached for 10 s.
  */
-export async function setupSource(mgr: Manager, ctx: { config: OperatorConfig; logger: Logger }, opts: { secretNamespace?: string } = {}): Promise<SourceSetup> {
+export async function setupSource(
+  mgr: Manager,
+  ctx: { config: OperatorConfig; logger: Logger },
+  opts: { secretNamespace?: string; maxSourceBytes?: number; keepArtifacts?: number } = {},
+): Promise<SourceSetup> {
   const { config } = ctx;
   const logger = ctx.logger.child({ controller: "source" });
-  const storage = new ArtifactStorage({ root: config.storagePath });
+  const storage = new ArtifactStorage({ root: config.storagePath, ...(opts.keepArtifacts ? { keep: opts.keepArtifacts } : {}) });
   await storage.init();
-  const source = setupSourceController(mgr, { storage, advertisedAddr: advertised(config), concurrency: config.concurrency });
+  const source = setupSourceController(mgr, {
+    storage,
+    advertisedAddr: advertised(config),
+    concurrency: config.concurrency,
+    ...(opts.maxSourceBytes !== undefined ? { maxSourceBytes: opts.maxSourceBytes } : {}),
+  });
 
   const secretNamespace = opts.secretNamespace ?? process.env.POD_NAMESPACE ?? config.leaderElectionNamespace;
   let cached: { value: string | undefined; at: number } | undefined;
