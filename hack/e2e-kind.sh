@@ -81,8 +81,11 @@ run_suite() {
   say "running the end-to-end suite against kind"
   (cd "$root" && npm ci --no-audit --no-fund --loglevel=error)
   # The suite drives the cluster the kubeconfig points at; the operator is the in-cluster release above.
+  # In-cluster Pods reach the suite's git server through the kind network's gateway (this machine).
+  local git_host
+  git_host=$(docker network inspect kind -f '{{range .IPAM.Config}}{{.Gateway}} {{end}}' | tr ' ' '\n' | grep -m1 '\.')
   MOORING_TEST_KUBECONFIG="$KUBECONFIG_FILE" MOORING_E2E_OPERATOR=in-cluster MOORING_E2E_NAMESPACE="$NAMESPACE" \
-    make -C "$root" --no-print-directory e2e-only
+    MOORING_E2E_GIT_HOST="$git_host" make -C "$root" --no-print-directory e2e-only
 }
 
 dump_state() {

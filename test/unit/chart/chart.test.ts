@@ -177,11 +177,15 @@ void describe("chart: split mode (the default)", () => {
 
     const apply = named(objs, "ClusterRole", "mooring-apply");
     assert.ok(grants(rules(apply), "", "serviceaccounts", "impersonate"), "apply controller may impersonate ServiceAccounts");
-    assert.equal(rules(apply).length, 1, "least privilege: impersonation is the apply controller's only extra right");
+    assert.equal(rules(apply).length, 2, "least privilege: impersonation and cluster-wide reads are the apply controller's only extra rights");
+    const readAll = rules(apply).find((r) => (r.resources ?? []).includes("*"));
+    assert.deepEqual(readAll?.verbs, ["get", "list", "watch"], "the apply controller reads every kind (health, drift) and writes none directly");
+    for (const verb of ["create", "patch", "update", "delete"]) assert.ok(!grants(rules(apply), "apps", "deployments", verb), `no direct ${verb} on workloads`);
     assert.deepEqual(subjects(named(objs, "ClusterRoleBinding", "mooring-apply")).map((s) => s.name), ["mooring-apply"]);
     for (const role of [...of(objs, "ClusterRole"), ...of(objs, "Role")]) {
       for (const r of rules(role)) {
-        assert.ok(!r.verbs.includes("*") && !(r.resources ?? []).includes("*") && !(r.apiGroups ?? []).includes("*"), `${role.metadata.name}: no wildcards`);
+        assert.ok(!r.verbs.includes("*"), `${role.metadata.name}: no wildcard verbs`);
+        if (r !== readAll) assert.ok(!(r.resources ?? []).includes("*") && !(r.apiGroups ?? []).includes("*"), `${role.metadata.name}: no wildcards outside the apply controller's read rule`);
       }
     }
     assert.ok(!of(objs, "ClusterRoleBinding").some((b) => roleRef(b).name === "cluster-admin"), "no cluster-admin by default");
