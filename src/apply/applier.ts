@@ -22,6 +22,8 @@ export interface AppliedObject {
   live: KubeObject;
   /** The rendered object with its namespace resolved, before `transform`: what drift is measured against. */
   rendered: KubeObject;
+  /** resourceVersion of the object as looked up before the apply (undefined: it did not exist). */
+  beforeRv?: string;
 }
 
 export interface ApplyFailure {
@@ -259,7 +261,7 @@ export class Applier {
       try {
         const live = await this.o.client.apply(sent, { force: this.o.force || !!this.o.forceConflicts, fieldManager: this.o.fieldManager, signal: this.o.signal });
         const action: ApplyAction = !before ? "created" : before.metadata?.resourceVersion === live.metadata?.resourceVersion ? "unchanged" : "configured";
-        return { ref, action, live, rendered: body };
+        return { ref, action, live, rendered: body, beforeRv: before?.metadata?.resourceVersion };
       } catch (err) {
         if (!(this.o.force && isImmutableError(err))) throw err;
         await this.recreateWait(kind, ref);

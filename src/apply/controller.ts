@@ -72,8 +72,11 @@ interface Known {
   rv?: string;
   /** When this process last applied it (0: only observed). */
   at: number;
-  /** resourceVersion of the drifted state self-heal last corrected: the cache showing it still is just lagging. */
-  healedFromRv?: string;
+  /**
+   * resourceVersion of the state this process last overwrote (the object before its apply, or the drifted state
+   * self-heal corrected): the cache still showing it is only lagging behind the write, not drift.
+   */
+  staleRv?: string;
 }
 
 /** A managed object whose live state no longer holds what was applied. */
@@ -86,7 +89,7 @@ interface DriftItem {
   liveRv?: string;
 }
 
-/** How long after its own apply a differing cached object is taken for the cache lagging, not for drift. */
+/** How long after its own apply a managed object missing from the cache is taken for the cache lagging (a create not seen yet). */
 const OWN_WRITE_GRACE_MS = 3_000;
 /** Name of the Application informer index: "namespace/name" of each dependency. */
 const DEPENDS_INDEX = "mooring.dependsOn";
@@ -604,7 +607,7 @@ export class ApplyReconciler {
       if (!kind || !this.visible(kind, ref.namespace)) continue;
       const live = await this.cached(kind, ref.name, ref.namespace || undefined, signal);
       const known = mem.applied.get(e.id);
-      // Right after this process's own apply the cache may still show the object before it: wait for the event.
+      // Right after this process created it, the cache may not show the object yet: wait for the event.
       const young = known !== undefined && now - known.at < OWN_WRITE_GRACE_MS;
       if (!live) {
         if (young) recheck(known.at + OWN_WRITE_GRACE_MS);
@@ -615,15 +618,12 @@ export class ApplyReconciler {
       if (!want) continue;
       const rv = live.metadata?.resourceVersion;
       if (known?.rv !== undefined && known.rv === rv) continue;
-      if (known?.healedFromRv !== undefined && known.healedFromRv === rv) continue;
+      // The cache still shows the version this process overwrote: the event of its own write is on its way.
+      if (known?.staleRv !== undefined && known.staleRv === rv) continue;
       const fields = objectDrift(want, live, rules);
       if (!fields.length) {
         if (known) known.rv = rv;
         else mem.applied.set(e.id, { uid: live.metadata?.uid, generation: live.metadata?.generation, rv, at: 0 });
-        continue;
-      }
-      if (young) {
-        recheck(known.at + OWN_WRITE_GRACE_MS);
         continue;
       }
       items.push({ id: e.id, ref, missing: false, fields, liveRv: rv });
@@ -666,7 +666,7 @@ export class ApplyReconciler {
     const byId = new Map(items.map((d) => [d.id, d]));
     for (const a of result.applied) {
       const id = idOf(a.ref);
-      mem.applied.set(id, { uid: a.live.metadata?.uid, generation: a.live.metadata?.generation, rv: a.live.metadata?.resourceVersion, at: this.now(), healedFromRv: byId.get(id)?.liveRv });
+      mem.applied.set(id, { uid: a.live.metadata?.uid, generation: a.live.metadata?.generation, rv: a.live.metadata?.resourceVersion, at: this.now(), staleRv: byId.get(id)?.liveRv ?? a.beforeRv });
     }
     const what = (list: DriftItem[]) => list.map((d) => `${describeRef(d.ref)} (${d.missing ? "re-created" : d.fields.join(", ")})`).join("; ");
     if (result.applied.length) {
@@ -846,7 +846,7 @@ export class ApplyReconciler {
       if (r.failures.length) break;
     }
     for (const a of result.applied.filter((x) => fresh.has(idOf(x.ref)))) {
-      mem.applied.set(idOf(a.ref), { uid: a.live.metadata?.uid, generation: a.live.metadata?.generation, rv: a.live.metadata?.resourceVersion, at: this.now() });
+      mem.applied.set(idOf(a.ref), { uid: a.live.metadata?.uid, generation: a.live.metadata?.generation, rv: a.live.metadata?.resourceVersion, at: this.now(), staleRv: a.beforeRv });
       this.metrics.objectsApplied.inc({ namespace: ns, name, action: a.action });
     }
     const appliedInv = inventoryOf(result.applied.map((a) => a.ref));
