@@ -102,6 +102,8 @@ interface Memory {
   applied: Map<string, Known>;
   /** The rendered objects (namespaces resolved) of the last successfully applied digest, by inventory id: drift is measured against them. */
   desired?: { digest: string; objects: Map<string, KubeObject> };
+  /** When loading `desired` last failed (it is not retried on every watch event). */
+  desiredFailedAt?: number;
   /** A sync in waves waiting for a wave's health: where to resume. */
   waves?: { digest: string; next: number; since: number; applied: AppliedObject[] };
   /** The Application's uid: a re-created Application starts with a fresh memory. */
@@ -448,7 +450,7 @@ export class ApplyReconciler {
       }
     } else if (pendingMessage && !app.spec.suspend) {
       if (artifact) syncStatus = "OutOfSync";
-      c = cond(c, ConditionTypes.synced, artifact ? "False" : "Unknown", artifact ? Reasons.outOfSync : Reasons.progressing, pendingMessage);
+      c = artifact ? syncedKeepGen("False", Reasons.outOfSync, pendingMessage) : cond(c, ConditionTypes.synced, "Unknown", Reasons.progressing, pendingMessage);
     } else if (!app.spec.suspend && drifted.length === 0 && syncedCond?.status === "True") {
       syncStatus = "Synced";
     } else if (!app.spec.suspend && settled && syncedCond?.status !== "True") {
@@ -561,6 +563,7 @@ export class ApplyReconciler {
   private async desiredFor(app: Application & KubeObject, mem: Memory, artifact: { url: string; digest: string }, appliedDigest: string | undefined, ctx: ReconcileContext): Promise<Map<string, KubeObject> | undefined> {
     if (!appliedDigest || artifact.digest !== appliedDigest) return undefined;
     if (mem.desired?.digest === appliedDigest) return mem.desired.objects;
+    if (mem.desiredFailedAt !== undefined && this.now() - mem.desiredFailedAt < 30_000) return undefined;
     try {
       const objects = await this.fetch(artifact.url, artifact.digest, ctx.signal);
       const targetNamespace = app.spec.targetNamespace ?? app.metadata!.namespace!;
@@ -583,6 +586,7 @@ export class ApplyReconciler {
       return map;
     } catch (err) {
       if (ctx.signal.aborted) throw err;
+      mem.desiredFailedAt = this.now();
       ctx.log.warn("cannot load the applied render for drift detection; only deleted objects are detected until it loads", { error: (err as Error).message });
       return undefined;
     }
