@@ -81,12 +81,15 @@ describe("self-heal (the default)", () => {
     assert.equal(a?.status?.sync?.drifted, undefined);
   });
 
-  it("kubectl patch of a ConfigMap is reverted with one apply request (plus its event)", async () => {
+  it("kubectl patch of a ConfigMap is reverted with one apply request (plus its event), and no status write", async () => {
     const writes = await h.writes();
+    const patches = () => h.counter("rest_client_requests_total", (l) => l.method === "PATCH");
+    const patches0 = await patches();
     await kubectl("patch", "configmap", "settings", "--type", "merge", "-p", '{"data":{"mode":"hacked"}}');
     await waitFor("patch reverted", async () => ((await cm("settings"))?.data as Record<string, string>)?.mode === "a", { timeoutMs: 15_000 });
     await waitFor("correction counted", async () => (await corrected()) === 1);
     await new Promise((r) => setTimeout(r, 500));
+    assert.equal((await patches()) - patches0, 1, "one PATCH: the apply of the drifted ConfigMap (no status write)");
     assert.ok((await h.writes()) - writes <= 2, `one apply and one event, got ${(await h.writes()) - writes} writes`);
     assert.equal(((await cm("settings"))?.metadata?.annotations ?? {})["someone.example/note"], "hello", "fields of other managers are kept");
     const a = await h.getApp("heal");
