@@ -105,7 +105,7 @@ interface Memory {
   /** When loading `desired` last failed (it is not retried on every watch event). */
   desiredFailedAt?: number;
   /** A sync in waves waiting for a wave's health: where to resume. */
-  waves?: { digest: string; next: number; since: number; applied: AppliedObject[] };
+  waves?: { digest: string; next: number; since: number; applied: AppliedObject[]; waveOf: Map<string, number> };
   /** The Application's uid: a re-created Application starts with a fresh memory. */
   uid?: string;
   /**
@@ -520,6 +520,11 @@ export class ApplyReconciler {
       c = cond(c, ConditionTypes.ready, synced?.status === "False" ? "False" : "Unknown", synced?.reason ?? Reasons.progressing, synced?.message ?? "not synced yet");
       c = retryAt !== undefined && synced?.reason === Reasons.syncFailed ? cond(c, ConditionTypes.reconciling, "True", Reasons.progressingWithRetry, `retrying at ${metaTime(retryAt)}`) : removeCondition(c, ConditionTypes.reconciling);
       c = removeCondition(c, ConditionTypes.stalled);
+    } else if (renderFailure(app)) {
+      // The newest revision cannot be rendered: what is applied is an older revision, so the Application is not Ready
+      // (as Flux reports a build failure), while the objects applied before stay in place.
+      c = cond(c, ConditionTypes.ready, "False", Reasons.renderFailed, `${renderFailure(app)}; the objects of ${revision ?? "the last applied revision"} stay applied`);
+      c = removeCondition(removeCondition(c, ConditionTypes.reconciling), ConditionTypes.stalled);
     } else if (health.status === "Healthy" || !eff.healthWait) {
       c = cond(c, ConditionTypes.ready, "True", Reasons.succeeded, `applied revision ${revision ?? "?"}${eff.healthWait ? "; all objects healthy" : ""}`);
       c = removeCondition(removeCondition(c, ConditionTypes.reconciling), ConditionTypes.stalled);
@@ -811,12 +816,13 @@ export class ApplyReconciler {
     const progress = mem.waves?.digest === artifact.digest ? mem.waves : undefined;
     mem.waves = undefined;
     const result: ApplyResult = { applied: [...(progress?.applied ?? [])], failures: [] };
+    /** Inventory id → position of the wave it was applied in. */
+    const waveOf = new Map(progress?.waveOf ?? []);
     const fresh = new Map<string, KubeObject>();
     for (let i = progress?.next ?? 0; i < waves.length; i++) {
       if (i > 0 && eff.healthWait) {
         const prev = waves[i - 1]!;
-        const prevIds = new Set(result.applied.filter((a) => prev.objects.some((o) => o === a.rendered || idOf(refOf(o)) === idOf(a.ref) || (!o.metadata?.namespace && o.metadata?.name === a.ref.name && o.kind === a.ref.kind))).map((a) => idOf(a.ref)));
-        const prevApplied = result.applied.filter((a) => prevIds.has(idOf(a.ref)));
+        const prevApplied = result.applied.filter((a) => waveOf.get(idOf(a.ref)) === i - 1);
         // The cache may still show an object from before this sync's apply: then the apply answer is fresher.
         const liveOf = new Map<string, KubeObject>();
         for (const a of prevApplied) {
@@ -832,7 +838,7 @@ export class ApplyReconciler {
           const deadline = since + eff.healthTimeoutMs;
           const merged = inventoryOf([...inventory.map(refOfEntry), ...result.applied.map((a) => a.ref)]);
           if (this.now() >= deadline) return fail(`wave ${prev.wave} is not healthy ${formatDuration(eff.healthTimeoutMs)} after it was applied (health timeout), so wave ${waves[i]!.wave} was not applied: ${h.message ?? h.status}`, merged);
-          mem.waves = { digest: artifact.digest, next: i, since, applied: result.applied };
+          mem.waves = { digest: artifact.digest, next: i, since, applied: result.applied, waveOf };
           return { kind: "waiting", message: `waiting for wave ${prev.wave} to be healthy before applying wave ${waves[i]!.wave} (${i} of ${waves.length} waves applied): ${h.message ?? h.status}`, inventory: merged, deadline };
         }
       }
@@ -843,15 +849,16 @@ export class ApplyReconciler {
         if (ctx.signal.aborted) throw err;
         return fail(`apply failed: ${(err as Error).message}`, inventory);
       }
-      for (const a of r.applied) fresh.set(idOf(a.ref), a.live);
+      for (const a of r.applied) {
+        fresh.set(idOf(a.ref), a.live);
+        waveOf.set(idOf(a.ref), i);
+        mem.applied.set(idOf(a.ref), { uid: a.live.metadata?.uid, generation: a.live.metadata?.generation, rv: a.live.metadata?.resourceVersion, at: this.now(), staleRv: a.beforeRv });
+        this.metrics.objectsApplied.inc({ namespace: ns, name, action: a.action });
+      }
       result.applied.push(...r.applied);
       result.failures.push(...r.failures);
       if (r.createdNamespace) result.createdNamespace = r.createdNamespace;
       if (r.failures.length) break;
-    }
-    for (const a of result.applied.filter((x) => fresh.has(idOf(x.ref)))) {
-      mem.applied.set(idOf(a.ref), { uid: a.live.metadata?.uid, generation: a.live.metadata?.generation, rv: a.live.metadata?.resourceVersion, at: this.now(), staleRv: a.beforeRv });
-      this.metrics.objectsApplied.inc({ namespace: ns, name, action: a.action });
     }
     const appliedInv = inventoryOf(result.applied.map((a) => a.ref));
     if (!result.failures.length) {
@@ -933,6 +940,12 @@ function applicationsUsing(mgr: Manager, policy: KubeObject): Request[] {
     .list()
     .filter((a) => a.metadata?.namespace === policy.metadata?.namespace && a.spec?.syncPolicyRef?.name === policy.metadata?.name)
     .map((a) => ({ namespace: a.metadata!.namespace!, name: a.metadata!.name! }));
+}
+
+/** The render controller's failure message when it could not render the Application's current spec and source. */
+function renderFailure(app: Application & KubeObject): string | undefined {
+  const rendered = getCondition(app.status?.conditions ?? [], ConditionTypes.rendered);
+  return rendered?.status === "False" && rendered.reason !== Reasons.suspended ? `render failed: ${rendered.message}` : undefined;
 }
 
 /**
