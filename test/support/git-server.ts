@@ -198,9 +198,26 @@ export class GitServer {
     return repo;
   }
 
+  /**
+   * Ends a CGI run the client walked away from: the whole process group (http-backend and the upload-pack it
+   * started, which would otherwise block forever writing to a pipe nobody reads) and our ends of its pipes.
+   */
+  private static kill(child: ChildProcess): void {
+    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    child.stdin?.destroy();
+    child.stdout?.destroy();
+    child.stderr?.destroy();
+  }
+
   async close(): Promise<void> {
     for (const t of this.timers) clearTimeout(t);
-    for (const c of this.children) c.kill("SIGKILL");
+    for (const c of this.children) GitServer.kill(c);
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     await rm(this.root, { recursive: true, force: true });
@@ -272,6 +289,8 @@ export class GitServer {
         ...(req.headers["git-protocol"] ? { GIT_PROTOCOL: String(req.headers["git-protocol"]) } : {}),
       },
       stdio: ["pipe", "pipe", "pipe"],
+      // Its own process group: http-backend runs `git upload-pack`, which must die with it (see kill()).
+      detached: true,
     });
     this.children.add(child);
     child.on("close", () => this.children.delete(child));
@@ -287,9 +306,7 @@ export class GitServer {
     body.on("error", () => child.kill("SIGKILL"));
     body.pipe(child.stdin);
     child.stdin.on("error", () => {});
-    res.on("close", () => {
-      if (child.exitCode === null) child.kill("SIGKILL");
-    });
+    res.on("close", () => GitServer.kill(child));
 
     // CGI output: headers, a blank line, then the body (streamed; Node chunks it since there is no length).
     let head = Buffer.alloc(0);
