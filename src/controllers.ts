@@ -46,7 +46,13 @@ export function advertisedArtifactAddr(config: OperatorConfig): string {
 export const CONTROLLER_MODULES: Record<ControllerName, ControllerModule> = {
   source: {
     kinds: [GitRepositoryKind],
-    permissions: (ns) => [...rw("source.mooring.dev", "gitrepositories", ns), { verb: "get", group: "", resource: "secrets", namespace: ns }],
+    permissions: (ns) => [
+      ...rw("source.mooring.dev", "gitrepositories", ns),
+      // finalizers on GitRepositories (artifact clean-up on deletion)
+      { verb: "patch", group: "source.mooring.dev", resource: "gitrepositories", namespace: ns },
+      { verb: "get", group: "", resource: "secrets", namespace: ns },
+      { verb: "create", group: "events.k8s.io", resource: "events", namespace: ns },
+    ],
     setup: async (mgr, ctx) => {
       await setupSource(mgr, ctx);
     },
