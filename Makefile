@@ -12,6 +12,8 @@ UNIT_TESTS = $(shell find test/unit -name '*.test.ts' 2>/dev/null | sort)
 INTEGRATION_TESTS = $(shell find test/integration examples -name '*.test.ts' -not -path '*/node_modules/*' 2>/dev/null | sort)
 E2E_TESTS = $(shell find e2e -name '*.test.ts' 2>/dev/null | sort)
 TEST_CLUSTER ?= mooring-test
+# bench/apply-operator.ts is started by apply-scale; bench/render-kustomize-diff.ts is a comparison tool.
+BENCHMARKS = runtime-queue runtime-informer source-fetch render-kustomize apply-scale drift-latency
 
 .PHONY: help
 help: ## list the targets
@@ -84,7 +86,7 @@ run: deps ## run the operator (with no KUBECONFIG: on the local cluster, started
 
 .PHONY: bench
 bench: deps tools ## benchmarks (figures printed, side by side with the peer tool)
-	bash hack/with-cluster.sh $(TEST_CLUSTER) bash -c 'for b in bench/*.ts; do echo "== $$b"; tsx "$$b"; done'
+	bash hack/with-cluster.sh $(TEST_CLUSTER) bash -c 'for b in $(BENCHMARKS); do echo "== $$b"; node --expose-gc --import tsx "bench/$$b.ts"; done'
 
 .PHONY: e2e-kind
 e2e-kind: ## end-to-end suite on a kind cluster with the operator in-cluster (needs Docker; not run on our machines)
