@@ -4,6 +4,7 @@
 // the API server, each paired here with a TypeScript twin so the in-process validator applies the same rule
 // with the same message.
 import { Type, type TSchema, type TProperties, type SchemaOptions, type Static } from "@sinclair/typebox";
+import type { ObjectMeta } from "../runtime/kinds.js";
 import { DURATION_PATTERN, tryParseDuration, formatDuration } from "./duration.js";
 
 /** A CEL rule as the API server reads it (apiextensions.k8s.io/v1 ValidationRule). */
@@ -208,19 +209,5 @@ export function rootFields<const G extends string, const K extends string>(apiVe
   };
 }
 
-/** The parts of metav1.ObjectMeta Mooring reads; anything else the API server returns is kept as is. */
-export interface ObjectMeta {
-  name?: string;
-  generateName?: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  generation?: number;
-  creationTimestamp?: string | Date;
-  deletionTimestamp?: string | Date;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  finalizers?: string[];
-  ownerReferences?: unknown[];
-  [key: string]: unknown;
-}
+/** Object metadata as the runtime reads it (one definition for the API and the runtime). */
+export type { ObjectMeta } from "../runtime/kinds.js";
