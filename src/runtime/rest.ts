@@ -150,6 +150,21 @@ export class RestClient {
   }
 
   private async start(method: string, path: string, o: RequestOptions, watch: boolean): Promise<{ res: http.IncomingMessage; req: http.ClientRequest }> {
+    try {
+      return await this.startOnce(method, path, o, watch);
+    } catch (err) {
+      // A kept-alive socket the server closed while idle fails the next write (EPIPE) or read (ECONNRESET) before
+      // the request reached the server; one retry on a fresh socket is what Node's docs advise. POST is left out:
+      // it is the one verb whose repetition is not harmless.
+      const cause = (err as { cause?: NodeJS.ErrnoException & { reusedSocket?: boolean } }).cause;
+      if (method !== "POST" && cause?.reusedSocket && (cause.code === "ECONNRESET" || cause.code === "EPIPE") && !o.signal?.aborted) {
+        return await this.startOnce(method, path, o, watch);
+      }
+      throw err;
+    }
+  }
+
+  private async startOnce(method: string, path: string, o: RequestOptions, watch: boolean): Promise<{ res: http.IncomingMessage; req: http.ClientRequest }> {
     await this.shared.limiter.take(o.signal);
     const headers: Record<string, string | string[]> = { ...(await this.authHeaders()), Accept: "application/json" };
     headers["User-Agent"] = this.opts.userAgent ?? "mooring-runtime";
@@ -179,7 +194,7 @@ export class RestClient {
         (res) => resolve({ res, req }),
       );
       req.on("timeout", () => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
-      req.on("error", (err) => reject(new ApiError(0, { message: err.message }, method, path, { cause: err })));
+      req.on("error", (err) => reject(new ApiError(0, { message: err.message }, method, path, { cause: Object.assign(err, { reusedSocket: req.reusedSocket }) })));
       req.end(payload);
     });
   }
