@@ -6,6 +6,7 @@ import http from "node:http";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import zlib from "node:zlib";
+import { relayCgiResponse } from "./lib/cgi.js";
 
 const { values } = parseArgs({ options: { root: { type: "string" }, port: { type: "string", default: "19418" }, host: { type: "string", default: "127.0.0.1" } } });
 if (!values.root) {
@@ -47,37 +48,7 @@ const server = http.createServer((req, res) => {
   child.on("error", () => {
     if (!res.headersSent) res.writeHead(500).end("cannot run git http-backend\n");
   });
-  // CGI output: headers, a blank line, the body.
-  let head = Buffer.alloc(0);
-  let headersDone = false;
-  child.stdout.on("data", (chunk: Buffer) => {
-    if (headersDone) {
-      res.write(chunk);
-      return;
-    }
-    head = Buffer.concat([head, chunk]);
-    const crlf = head.indexOf("\r\n\r\n");
-    const sep = crlf >= 0 ? crlf : head.indexOf("\n\n");
-    if (sep < 0) return;
-    headersDone = true;
-    let status = 200;
-    const headers: Record<string, string> = {};
-    for (const line of head.subarray(0, sep).toString("latin1").split(/\r?\n/)) {
-      const i = line.indexOf(":");
-      if (i < 0) continue;
-      const k = line.slice(0, i).trim();
-      const v = line.slice(i + 1).trim();
-      if (k.toLowerCase() === "status") status = Number(v.split(" ")[0]);
-      else headers[k] = v;
-    }
-    res.writeHead(status, headers);
-    const rest = head.subarray(sep + (crlf >= 0 ? 4 : 2));
-    if (rest.length) res.write(rest);
-  });
-  child.stdout.on("end", () => {
-    if (!headersDone) res.writeHead(502, { "content-type": "text/plain" }).end("git http-backend failed\n");
-    else res.end();
-  });
+  relayCgiResponse(child.stdout, res, () => "git http-backend failed\n");
 });
 
 server.on("error", (err: NodeJS.ErrnoException) => {

@@ -11,6 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import zlib from "node:zlib";
+import { relayCgiResponse } from "../../hack/lib/cgi.js";
 
 const run = promisify(execFile);
 
@@ -308,44 +309,8 @@ export class GitServer {
     child.stdin.on("error", () => {});
     res.on("close", () => GitServer.kill(child));
 
-    // CGI output: headers, a blank line, then the body (streamed; Node chunks it since there is no length).
-    let head = Buffer.alloc(0);
-    let headersDone = false;
-    child.stdout.on("data", (chunk: Buffer) => {
-      if (headersDone) {
-        if (!res.write(chunk)) {
-          child.stdout.pause();
-          res.once("drain", () => child.stdout.resume());
-        }
-        return;
-      }
-      head = Buffer.concat([head, chunk]);
-      let sep = head.indexOf("\r\n\r\n");
-      let sepLen = 4;
-      if (sep < 0) {
-        sep = head.indexOf("\n\n");
-        sepLen = 2;
-      }
-      if (sep < 0) return;
-      headersDone = true;
-      let status = 200;
-      const headers: Record<string, string> = {};
-      for (const line of head.subarray(0, sep).toString("latin1").split(/\r?\n/)) {
-        const i = line.indexOf(":");
-        if (i < 0) continue;
-        const k = line.slice(0, i).trim();
-        const v = line.slice(i + 1).trim();
-        if (k.toLowerCase() === "status") status = Number(v.split(" ")[0]);
-        else headers[k] = v;
-      }
-      res.writeHead(status, headers);
-      const rest = head.subarray(sep + sepLen);
-      if (rest.length) res.write(rest);
-    });
-    child.stdout.on("end", () => {
-      if (!headersDone) res.writeHead(502, { "content-type": "text/plain" }).end(`git http-backend failed: ${stderr}`);
-      else res.end();
-    });
+    // Streamed; Node chunks the body since CGI gives no length.
+    relayCgiResponse(child.stdout, res, () => `git http-backend failed: ${stderr}`);
   }
 }
 
