@@ -156,6 +156,15 @@ void describe("SyncPolicy controller", () => {
     offsetMs = 0;
     await createPolicy("quiet", {});
     await waitFor("quiet Ready", async () => cond(await getPolicy("quiet"), "Ready")?.status === "True");
+    // The write counter is process-wide: let the earlier tests' policies (whose windows the clock reset may flip)
+    // settle first, so that only this policy's writes are counted.
+    let last = -1;
+    await waitFor("no status writes for 1.5 s", async () => {
+      const now = await metric("rest_client_requests_total", { method: "PATCH" });
+      const quiet = now === last;
+      last = now;
+      return quiet;
+    }, { intervalMs: 1_500, timeoutMs: 30_000 });
     const patchesBefore = await metric("rest_client_requests_total", { method: "PATCH" });
     const reconcilesBefore = await metric("controller_runtime_reconcile_total", { controller: "syncpolicy" });
     await custom.patchNamespacedCustomObject({ ...P, namespace: ns.name, name: "quiet", body: { metadata: { annotations: { [Annotations.reconcileRequestedAt]: "r1" } } } }, merge);
