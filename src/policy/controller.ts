@@ -47,15 +47,27 @@ export function registerSyncPolicyController(mgr: Manager, config: Partial<Pick<
   const now = deps.now ?? (() => mgr.clock?.now() ?? Date.now());
   const events = mgr.eventRecorder(FieldManagers.policy);
 
+  // The status last written per policy, with the resourceVersion the cache showed then: until the cache catches up
+  // with our own write, a second reconcile would see the old status and write the same one again.
+  const written = new Map<string, { status: string; staleRv: string | undefined }>();
+
   const reconcile = async (req: Request, ctx: ReconcileContext): Promise<Result> => {
     const policy = await client.get<PolicyObject>(SyncPolicyKind, req.name, req.namespace);
-    if (!policy || policy.metadata?.deletionTimestamp) return {};
+    if (!policy || policy.metadata?.deletionTimestamp) {
+      written.delete(`${req.namespace}/${req.name}`);
+      return {};
+    }
     const apps = await client.list<ApplicationObject>(ApplicationKind, { namespace: req.namespace });
     const count = apps.filter((a) => policyRefOf(a) === req.name).length;
     const t = now();
     const { status, invalid, requeueAfterMs } = evaluatePolicy(policy, count, t);
 
-    if (!isDeepStrictEqual(JSON.parse(JSON.stringify(status)), policy.status ?? {})) {
+    const key = `${req.namespace}/${req.name}`;
+    const json = JSON.stringify(status);
+    const last = written.get(key);
+    const cacheBehindOwnWrite = last !== undefined && last.status === json && last.staleRv === policy.metadata?.resourceVersion;
+    if (!cacheBehindOwnWrite && !isDeepStrictEqual(JSON.parse(json), policy.status ?? {})) {
+      written.set(key, { status: json, staleRv: policy.metadata?.resourceVersion });
       await client.applyStatus(
         { apiVersion: policy.apiVersion, kind: policy.kind, metadata: { name: req.name, namespace: req.namespace }, status } as KubeObject,
         { fieldManager: FieldManagers.policy, signal: ctx.signal },
