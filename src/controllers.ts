@@ -2,7 +2,6 @@
 // `mooring controller --controllers=...` runs any subset; each module registers its own controllers.
 import os from "node:os";
 import path from "node:path";
-import type * as k8s from "@kubernetes/client-node";
 import { startArtifactServer } from "./artifact/server.js";
 import { ArtifactStorage } from "./artifact/storage.js";
 import { ApplicationKind, GitRepositoryKind, SyncPolicyKind } from "./api/kinds.js";
@@ -18,7 +17,6 @@ import type { Manager } from "./runtime/manager.js";
 
 export interface ControllerContext {
   config: OperatorConfig;
-  kubeConfig: k8s.KubeConfig;
   logger: Logger;
 }
 

@@ -1,8 +1,9 @@
 // Start-up checks that turn the two classic operator crashes into one clear, actionable log line and a wait:
 // CRDs that are not installed (say which, wait for them) and RBAC the identity lacks (name the verb and resource).
 import { setTimeout as sleep } from "node:timers/promises";
-import * as k8s from "@kubernetes/client-node";
+import { type Connection, withRest } from "./runtime/connect.js";
 import type { KindDescriptor } from "./runtime/kinds.js";
+import { isNotFound } from "./runtime/rest.js";
 import type { Logger } from "./log.js";
 
 export interface Permission {
@@ -19,39 +20,45 @@ export function describePermission(p: Permission): string {
 }
 
 /** The CRDs (as `<plural>.<group>`) among `kinds` that the API server does not serve. */
-export async function missingKinds(kc: k8s.KubeConfig, kinds: readonly KindDescriptor[]): Promise<string[]> {
-  const apis = kc.makeApiClient(k8s.CustomObjectsApi);
-  const missing: string[] = [];
-  for (const k of kinds) {
-    try {
-      // A list with limit=1 is the cheapest "is this kind served" question that also works without discovery rights.
-      await apis.listClusterCustomObject({ group: k.group, version: k.version, plural: k.plural, limit: 1 });
-    } catch (err) {
-      if (err instanceof k8s.ApiException && err.code === 404) missing.push(`${k.plural}.${k.group}`);
-      // 403 and others: served but perhaps not allowed; the permission check reports that.
+export async function missingKinds(conn: Connection, kinds: readonly KindDescriptor[]): Promise<string[]> {
+  return await withRest(conn, async (rest) => {
+    const missing: string[] = [];
+    for (const k of kinds) {
+      try {
+        // A list with limit=1 is the cheapest "is this kind served" question that also works without discovery rights.
+        await rest.request("GET", `/apis/${k.group}/${k.version}/${k.plural}`, { query: { limit: 1 } });
+      } catch (err) {
+        if (isNotFound(err)) missing.push(`${k.plural}.${k.group}`);
+        // 403 and others: served but perhaps not allowed; the permission check reports that.
+      }
     }
-  }
-  return missing;
+    return missing;
+  });
 }
 
 /** Permissions the identity in `kc` lacks, asked of the API server's own authorizer (SelfSubjectAccessReview). */
-export async function missingPermissions(kc: k8s.KubeConfig, wanted: readonly Permission[]): Promise<Permission[]> {
-  const authz = kc.makeApiClient(k8s.AuthorizationV1Api);
-  const missing: Permission[] = [];
-  for (const p of wanted) {
-    const review = await authz.createSelfSubjectAccessReview({
-      body: { spec: { resourceAttributes: { verb: p.verb, group: p.group, resource: p.resource, subresource: p.subresource, namespace: p.namespace } } },
-    });
-    if (!review.status?.allowed) missing.push(p);
-  }
-  return missing;
+export async function missingPermissions(conn: Connection, wanted: readonly Permission[]): Promise<Permission[]> {
+  return await withRest(conn, async (rest) => {
+    const missing: Permission[] = [];
+    for (const p of wanted) {
+      const review = await rest.request<{ status?: { allowed?: boolean } }>("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", {
+        body: {
+          apiVersion: "authorization.k8s.io/v1",
+          kind: "SelfSubjectAccessReview",
+          spec: { resourceAttributes: { verb: p.verb, group: p.group, resource: p.resource, subresource: p.subresource, namespace: p.namespace } },
+        },
+      });
+      if (!review.status?.allowed) missing.push(p);
+    }
+    return missing;
+  });
 }
 
 /** Waits (logging once per change) until every kind is served; returns early when `signal` aborts. */
-export async function waitForKinds(kc: k8s.KubeConfig, kinds: readonly KindDescriptor[], logger: Logger, signal: AbortSignal, pollMs = 5_000): Promise<void> {
+export async function waitForKinds(conn: Connection, kinds: readonly KindDescriptor[], logger: Logger, signal: AbortSignal, pollMs = 5_000): Promise<void> {
   let reported = "";
   while (!signal.aborted) {
-    const missing = await missingKinds(kc, kinds);
+    const missing = await missingKinds(conn, kinds);
     if (missing.length === 0) return;
     const text = missing.join(", ");
     if (text !== reported) {
@@ -63,10 +70,10 @@ export async function waitForKinds(kc: k8s.KubeConfig, kinds: readonly KindDescr
 }
 
 /** Waits until the identity holds every permission, naming the missing ones; returns early when `signal` aborts. */
-export async function waitForPermissions(kc: k8s.KubeConfig, wanted: readonly Permission[], logger: Logger, signal: AbortSignal, pollMs = 5_000): Promise<void> {
+export async function waitForPermissions(conn: Connection, wanted: readonly Permission[], logger: Logger, signal: AbortSignal, pollMs = 5_000): Promise<void> {
   let reported = "";
   while (!signal.aborted) {
-    const missing = await missingPermissions(kc, wanted);
+    const missing = await missingPermissions(conn, wanted);
     if (missing.length === 0) return;
     const text = missing.map(describePermission).join("; ");
     if (text !== reported) {

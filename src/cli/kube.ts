@@ -1,11 +1,10 @@
 // What the cluster-facing `mooring` commands share: kubeconfig/context/namespace flags, a runtime Client without a
 // cache (every read is live), output streams, and the exit codes scripts rely on.
-import * as k8s from "@kubernetes/client-node";
 import { Command, Option } from "commander";
 import { FieldManagers } from "../api/constants.js";
 import { ApplicationKind, GitRepositoryKind, MOORING_KINDS, SyncPolicyKind } from "../api/kinds.js";
 import { parseDuration } from "../api/duration.js";
-import { ApiError, Client, Kinds, RestClient, RestMapper, type KindDescriptor } from "../runtime/index.js";
+import { ApiError, Client, Kinds, KubeConfig, RestClient, RestMapper, type KindDescriptor } from "../runtime/index.js";
 
 /**
  * Exit codes of the operations commands:
@@ -49,7 +48,7 @@ export interface KubeFlags {
 }
 
 export interface Kube {
-  kc: k8s.KubeConfig;
+  kc: KubeConfig;
   client: Client;
   /** The namespace to use: -n, else the context's, else "default". */
   namespace: string;
@@ -66,23 +65,30 @@ export function withKubeFlags(cmd: Command): Command {
 
 /** Connects with the flags; fails with a CliError that says what to fix. */
 export function connect(flags: KubeFlags): Kube {
-  const kc = new k8s.KubeConfig();
+  let kc: KubeConfig;
   try {
-    if (flags.kubeconfig) kc.loadFromFile(flags.kubeconfig);
-    else kc.loadFromDefault();
+    kc = flags.kubeconfig ? KubeConfig.fromFile(flags.kubeconfig) : KubeConfig.fromDefault();
   } catch (err) {
     throw new CliError(`cannot read kubeconfig ${flags.kubeconfig ?? "(default)"}: ${(err as Error).message}; pass --kubeconfig or set KUBECONFIG`, Exit.error, { cause: err });
   }
   if (flags.context) {
-    if (!kc.getContextObject(flags.context)) throw new CliError(`context "${flags.context}" is not in the kubeconfig; choose one of: ${kc.getContexts().map((c) => c.name).join(", ") || "(none)"}`);
-    kc.setCurrentContext(flags.context);
+    try {
+      kc.useContext(flags.context);
+    } catch (err) {
+      throw new CliError((err as Error).message, Exit.error, { cause: err });
+    }
   }
-  if (!kc.getCurrentCluster()) throw new CliError("the kubeconfig has no current cluster; pass --kubeconfig or --context");
-  const rest = RestClient.fromKubeConfig(kc, { qps: 50, burst: 100, userAgent: "mooring-cli", requestTimeoutMs: 30_000 });
+  if (!kc.cluster) throw new CliError("the kubeconfig has no current cluster; pass --kubeconfig or --context");
+  let rest: RestClient;
+  try {
+    rest = RestClient.fromKubeConfig(kc, { qps: 50, burst: 100, userAgent: "mooring-cli", requestTimeoutMs: 30_000 });
+  } catch (err) {
+    throw new CliError(`cannot use the kubeconfig: ${(err as Error).message}`, Exit.error, { cause: err });
+  }
   const mapper = new RestMapper(rest);
   mapper.register(...MOORING_KINDS, ...Object.values(Kinds));
   const client = new Client({ rest, mapper, fieldManager: FieldManagers.cli });
-  const namespace = flags.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? "default";
+  const namespace = flags.namespace ?? kc.namespace ?? "default";
   return { kc, client, namespace, close: () => rest.close() };
 }
 

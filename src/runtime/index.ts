@@ -30,6 +30,8 @@ export {
   isTransient,
   serviceAccountUser,
 } from "./rest.js";
+export { KubeConfig, type KubeCluster, type KubeUser, type KubeContext, type ExecConfig, type TlsOptions, type ExportableKubeConfig } from "./kubeconfig.js";
+export { withRest, type Connection } from "./connect.js";
 export { RestMapper, NoKindMatchError } from "./restmapper.js";
 export { Store, type StoreChange, type IndexFunc, NamespaceIndex, OwnerIndex, byNamespace, byOwnerUid } from "./store.js";
 export { Informer, type InformerOptions, type InformerStats, type EventHandler, type WatchState, type Transform, dropManagedFields } from "./informer.js";

@@ -5,7 +5,6 @@
 import { setMaxListeners } from "node:events";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import type * as k8s from "@kubernetes/client-node";
 import { type Registry, register as globalRegistry } from "prom-client";
 import { type Logger, log } from "../log.js";
 import { ControllerBuilder, type ControllerHost } from "./builder.js";
@@ -18,11 +17,13 @@ import { dropManagedFields, type InformerOptions, type Transform } from "./infor
 import { Kinds } from "./kinds.js";
 import { LeaderElectionLostError, type LeaderElectionOptions, LeaderElector } from "./leaderelection.js";
 import { runtimeMetrics, type RuntimeMetrics } from "./metrics.js";
+import type { ExportableKubeConfig, KubeConfig } from "./kubeconfig.js";
 import { RestClient } from "./rest.js";
 import { RestMapper } from "./restmapper.js";
 
 export interface ManagerOptions {
-  kubeConfig: k8s.KubeConfig;
+  /** Our KubeConfig, or client-node's (converted). */
+  kubeConfig: KubeConfig | ExportableKubeConfig;
   /** Restrict namespaced kinds to one namespace (default: all). */
   namespace?: string;
   /** Field manager for server-side apply and the events' reporting controller (default "mooring"). */

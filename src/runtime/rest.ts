@@ -4,8 +4,8 @@
 // (server close, ECONNRESET, silence) and decide itself what to do next.
 import http from "node:http";
 import https from "node:https";
-import type * as k8s from "@kubernetes/client-node";
 import { type Clock, realClock } from "./clock.js";
+import { type ExportableKubeConfig, KubeConfig } from "./kubeconfig.js";
 import { TokenBucket } from "./ratelimit.js";
 
 /** The Kubernetes `Status` object an API error carries. */
@@ -80,7 +80,7 @@ function queryString(q: RequestOptions["query"]): string {
 }
 
 interface Shared {
-  agent: http.Agent;
+  agent: Promise<http.Agent>;
   limiter: TokenBucket;
   headers?: { at: number; value: Record<string, string> };
 }
@@ -98,20 +98,19 @@ export class RestClient {
   private readonly timeoutMs: number;
 
   private constructor(
-    readonly kubeConfig: k8s.KubeConfig,
+    readonly kubeConfig: KubeConfig,
     private readonly opts: RestOptions,
     shared?: Shared,
   ) {
-    const cluster = kubeConfig.getCurrentCluster();
-    if (!cluster) throw new Error("the kubeconfig has no current cluster; set a current-context");
-    this.server = new URL(cluster.server);
+    this.server = new URL(kubeConfig.requireCluster().server);
     this.clock = opts.clock ?? realClock;
     this.timeoutMs = opts.requestTimeoutMs ?? 60_000;
     this.shared = shared ?? { agent: this.makeAgent(), limiter: new TokenBucket(opts.qps ?? 20, opts.burst ?? 30, this.clock) };
   }
 
-  static fromKubeConfig(kc: k8s.KubeConfig, opts: RestOptions = {}): RestClient {
-    return new RestClient(kc, opts);
+  /** From our KubeConfig, or from client-node's (anything with `exportConfig()`), converted once. */
+  static fromKubeConfig(kc: KubeConfig | ExportableKubeConfig, opts: RestOptions = {}): RestClient {
+    return new RestClient(KubeConfig.from(kc), opts);
   }
 
   /** A client that acts as `user` (sharing connections and the rate limit with this one). */
@@ -121,18 +120,19 @@ export class RestClient {
 
   /** Closes idle keep-alive connections (call at shutdown). */
   close(): void {
-    this.shared.agent.destroy();
+    this.shared.agent.then((a) => a.destroy()).catch(() => undefined);
   }
 
-  private makeAgent(): http.Agent {
-    if (this.server.protocol === "http:") return new http.Agent({ keepAlive: true, maxSockets: 64 });
+  private makeAgent(): Promise<http.Agent> {
+    if (this.server.protocol === "http:") return Promise.resolve(new http.Agent({ keepAlive: true, maxSockets: 64 }));
     // Build the TLS agent once from the kubeconfig so connections are reused (a fresh agent per request leaks sockets).
-    const tls: https.AgentOptions = { keepAlive: true, maxSockets: 64 };
-    const opts: https.RequestOptions = {};
-    // applyHTTPSOptions is synchronous and fills ca/cert/key from files or inline data.
-    (this.kubeConfig as unknown as { applyHTTPSOptions(o: https.RequestOptions): void }).applyHTTPSOptions(opts);
-    Object.assign(tls, { ca: opts.ca, cert: opts.cert, key: opts.key, rejectUnauthorized: opts.rejectUnauthorized, servername: opts.servername });
-    return new https.Agent(tls);
+    // Certificate files are read here, so a missing one fails the constructor, not some later request.
+    const tls = { keepAlive: true, maxSockets: 64, ...this.kubeConfig.tlsOptions() };
+    if (!this.kubeConfig.user?.exec) return Promise.resolve(new https.Agent(tls));
+    // An exec plugin may hand out a client certificate; it runs on the first request.
+    const agent = this.kubeConfig.execTls().then((cert) => new https.Agent({ ...tls, ...cert }));
+    agent.catch(() => undefined); // reported by the request that awaits it
+    return agent;
   }
 
   private async authHeaders(): Promise<Record<string, string>> {
@@ -140,11 +140,7 @@ export class RestClient {
     const cached = this.shared.headers;
     const now = this.clock.now();
     if (cached && now - cached.at < 10_000) return cached.value;
-    const o: https.RequestOptions & { headers: Record<string, string> } = { headers: {} };
-    await this.kubeConfig.applyToHTTPSOptions(o);
-    const value: Record<string, string> = {};
-    for (const [k, v] of Object.entries(o.headers)) if (typeof v === "string") value[k] = v;
-    if (o.auth) value.Authorization = "Basic " + Buffer.from(o.auth).toString("base64");
+    const value = await this.kubeConfig.authHeaders();
     this.shared.headers = { at: now, value };
     return value;
   }
@@ -178,6 +174,7 @@ export class RestClient {
     }
     const base = this.server.pathname.replace(/\/$/, "");
     const mod = this.server.protocol === "http:" ? http : https;
+    const agent = await this.shared.agent;
     return await new Promise((resolve, reject) => {
       const req = mod.request(
         {
@@ -187,7 +184,7 @@ export class RestClient {
           method,
           path: base + path + queryString(o.query),
           headers,
-          agent: this.shared.agent,
+          agent,
           signal: o.signal,
           timeout: watch ? undefined : this.timeoutMs,
         },

@@ -1,0 +1,363 @@
+// Loading a kubeconfig without @kubernetes/client-node: that library costs ~70 MiB of RSS at import, while all the
+// runtime needs from it is "which server, which TLS material, which Authorization header". This covers what
+// operators meet in practice: files (KUBECONFIG lists merged like kubectl), inline and file-based certificates,
+// tokens and token files, basic auth, exec credential plugins, and the in-cluster ServiceAccount.
+// Paths inside a kubeconfig are relative to that file, as kubectl reads them.
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parse } from "yaml";
+
+export interface KubeCluster {
+  name: string;
+  server: string;
+  certificateAuthority?: string;
+  certificateAuthorityData?: string;
+  insecureSkipTlsVerify?: boolean;
+  tlsServerName?: string;
+}
+
+export interface ExecConfig {
+  command: string;
+  args?: string[];
+  env?: { name: string; value: string }[];
+  apiVersion?: string;
+  interactiveMode?: string;
+}
+
+export interface KubeUser {
+  name: string;
+  clientCertificate?: string;
+  clientCertificateData?: string;
+  clientKey?: string;
+  clientKeyData?: string;
+  token?: string;
+  tokenFile?: string;
+  username?: string;
+  password?: string;
+  exec?: ExecConfig;
+  authProvider?: { name: string; config?: Record<string, string> };
+  impersonate?: string;
+}
+
+export interface KubeContext {
+  name: string;
+  cluster: string;
+  user: string;
+  namespace?: string;
+}
+
+/** TLS settings for node:https, resolved from the current cluster and user. */
+export interface TlsOptions {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+  rejectUnauthorized?: boolean;
+  servername?: string;
+}
+
+/** Something that can export a kubeconfig as JSON/YAML text: client-node's KubeConfig has `exportConfig()`. */
+export interface ExportableKubeConfig {
+  exportConfig(): string;
+}
+
+const IN_CLUSTER_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+interface ExecCredential {
+  status?: { token?: string; expirationTimestamp?: string; clientCertificateData?: string; clientKeyData?: string };
+}
+
+export class KubeConfig {
+  readonly clusters: KubeCluster[] = [];
+  readonly users: KubeUser[] = [];
+  readonly contexts: KubeContext[] = [];
+  currentContext = "";
+  private execCache?: { key: string; expires: number; cred: ExecCredential["status"] };
+
+  /** Reads KUBECONFIG (a list of files, merged the way kubectl merges them), else ~/.kube/config, else in-cluster. */
+  static fromDefault(env: NodeJS.ProcessEnv = process.env): KubeConfig {
+    const list = (env.KUBECONFIG ?? "").split(path.delimiter).filter(Boolean);
+    if (list.length) return KubeConfig.fromFiles(list);
+    const home = path.join(env.HOME ?? os.homedir(), ".kube", "config");
+    try {
+      return KubeConfig.fromFile(home);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
+    if (env.KUBERNETES_SERVICE_HOST) return KubeConfig.inCluster(env);
+    throw new Error(`no kubeconfig: KUBECONFIG is unset, ${home} does not exist and this is not a Pod (KUBERNETES_SERVICE_HOST unset)`);
+  }
+
+  static fromFile(file: string): KubeConfig {
+    return KubeConfig.fromFiles([file]);
+  }
+
+  /** Merges several files: for every cluster, user and context name, and for current-context, the first file wins. */
+  static fromFiles(files: string[]): KubeConfig {
+    const kc = new KubeConfig();
+    let read = 0;
+    for (const file of files) {
+      let text: string;
+      try {
+        text = readFileSync(file, "utf8");
+      } catch (err) {
+        // kubectl skips missing entries of a KUBECONFIG list, but not a file named on its own.
+        if (files.length > 1 && (err as NodeJS.ErrnoException).code === "ENOENT") continue;
+        throw err;
+      }
+      kc.merge(text, path.dirname(path.resolve(file)), file);
+      read++;
+    }
+    if (!read) throw Object.assign(new Error(`none of the kubeconfig files exists: ${files.join(", ")}`), { code: "ENOENT" });
+    return kc;
+  }
+
+  /** From kubeconfig text (YAML or JSON); relative paths resolve against `baseDir`. */
+  static fromString(text: string, baseDir = process.cwd()): KubeConfig {
+    const kc = new KubeConfig();
+    kc.merge(text, baseDir, "(text)");
+    return kc;
+  }
+
+  /** Our own KubeConfig as is; client-node's (or anything with exportConfig) converted. */
+  static from(kc: KubeConfig | ExportableKubeConfig): KubeConfig {
+    if (kc instanceof KubeConfig) return kc;
+    return KubeConfig.fromString(kc.exportConfig());
+  }
+
+  /** The Pod's own ServiceAccount: token file (re-read as it rotates), CA and namespace from the mounted secret. */
+  static inCluster(env: NodeJS.ProcessEnv = process.env, dir = IN_CLUSTER_DIR): KubeConfig {
+    const host = env.KUBERNETES_SERVICE_HOST;
+    const port = env.KUBERNETES_SERVICE_PORT ?? "443";
+    if (!host) throw new Error("not running in a Pod: KUBERNETES_SERVICE_HOST is unset");
+    const kc = new KubeConfig();
+    let namespace: string | undefined;
+    try {
+      namespace = readFileSync(path.join(dir, "namespace"), "utf8").trim();
+    } catch {
+      namespace = undefined;
+    }
+    const server = `https://${host.includes(":") ? `[${host}]` : host}:${port}`;
+    kc.clusters.push({ name: "in-cluster", server, certificateAuthority: path.join(dir, "ca.crt") });
+    kc.users.push({ name: "in-cluster", tokenFile: path.join(dir, "token") });
+    kc.contexts.push({ name: "in-cluster", cluster: "in-cluster", user: "in-cluster", namespace });
+    kc.currentContext = "in-cluster";
+    return kc;
+  }
+
+  private merge(text: string, baseDir: string, source: string): void {
+    let doc: Record<string, any>;
+    try {
+      doc = (parse(text) ?? {}) as Record<string, any>;
+    } catch (err) {
+      throw new Error(`kubeconfig ${source} is not valid YAML: ${(err as Error).message}`, { cause: err });
+    }
+    if (typeof doc !== "object" || Array.isArray(doc)) throw new Error(`kubeconfig ${source} is not a mapping`);
+    const abs = (p: unknown) => (typeof p === "string" && p ? path.resolve(baseDir, p) : undefined);
+    const str = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
+    for (const entry of asList(doc.clusters)) {
+      const name = str(entry.name);
+      const c = entry.cluster as Record<string, unknown> | undefined;
+      if (!name || !c || this.clusters.some((x) => x.name === name)) continue;
+      this.clusters.push({
+        name,
+        server: str(c.server) ?? "",
+        certificateAuthority: abs(c["certificate-authority"]),
+        certificateAuthorityData: str(c["certificate-authority-data"]),
+        insecureSkipTlsVerify: c["insecure-skip-tls-verify"] === true,
+        tlsServerName: str(c["tls-server-name"]),
+      });
+    }
+    for (const entry of asList(doc.users)) {
+      const name = str(entry.name);
+      const u = (entry.user ?? {}) as Record<string, any>;
+      if (!name || this.users.some((x) => x.name === name)) continue;
+      const exec = u.exec as Record<string, any> | undefined;
+      const provider = u["auth-provider"] as Record<string, any> | undefined;
+      this.users.push({
+        name,
+        clientCertificate: abs(u["client-certificate"]),
+        clientCertificateData: str(u["client-certificate-data"]),
+        clientKey: abs(u["client-key"]),
+        clientKeyData: str(u["client-key-data"]),
+        token: str(u.token),
+        tokenFile: abs(u.tokenFile ?? u["token-file"]),
+        username: str(u.username),
+        password: str(u.password),
+        impersonate: str(u.as),
+        exec: exec
+          ? {
+              // A bare command name is looked up on PATH; a path with a slash is relative to the kubeconfig.
+              command: String(exec.command ?? "").includes("/") ? path.resolve(baseDir, String(exec.command)) : String(exec.command ?? ""),
+              args: Array.isArray(exec.args) ? exec.args.map(String) : undefined,
+              env: Array.isArray(exec.env) ? exec.env.map((e: { name: string; value: string }) => ({ name: String(e.name), value: String(e.value) })) : undefined,
+              apiVersion: str(exec.apiVersion),
+              interactiveMode: str(exec.interactiveMode),
+            }
+          : undefined,
+        authProvider: provider ? { name: String(provider.name ?? ""), config: provider.config as Record<string, string> | undefined } : undefined,
+      });
+    }
+    for (const entry of asList(doc.contexts)) {
+      const name = str(entry.name);
+      const c = (entry.context ?? {}) as Record<string, unknown>;
+      if (!name || this.contexts.some((x) => x.name === name)) continue;
+      this.contexts.push({ name, cluster: str(c.cluster) ?? "", user: str(c.user) ?? "", namespace: str(c.namespace) });
+    }
+    if (!this.currentContext) this.currentContext = str(doc["current-context"]) ?? "";
+  }
+
+  context(name = this.currentContext): KubeContext | undefined {
+    return this.contexts.find((c) => c.name === name);
+  }
+
+  /** Switches context; throws naming the contexts there are when `name` is not one of them. */
+  useContext(name: string): void {
+    if (!this.context(name)) throw new Error(`context "${name}" is not in the kubeconfig; choose one of: ${this.contexts.map((c) => c.name).join(", ") || "(none)"}`);
+    this.currentContext = name;
+  }
+
+  /** The current context's cluster, or undefined when there is none (or it has no server). */
+  get cluster(): KubeCluster | undefined {
+    const ctx = this.context();
+    const c = ctx ? this.clusters.find((x) => x.name === ctx.cluster) : this.contexts.length === 0 && this.clusters.length === 1 ? this.clusters[0] : undefined;
+    return c?.server ? c : undefined;
+  }
+
+  get user(): KubeUser | undefined {
+    const ctx = this.context();
+    return ctx ? this.users.find((u) => u.name === ctx.user) : undefined;
+  }
+
+  get namespace(): string | undefined {
+    return this.context()?.namespace;
+  }
+
+  /** The current cluster, or an error saying what to fix. */
+  requireCluster(): KubeCluster {
+    const c = this.cluster;
+    if (c) return c;
+    if (!this.currentContext) throw new Error("the kubeconfig has no current-context; set one (kubectl config use-context)");
+    throw new Error(`the kubeconfig's context "${this.currentContext}" names no cluster with a server`);
+  }
+
+  /** CA, client certificate and key for node:https, read now (files are read once: connections are kept alive). */
+  tlsOptions(): TlsOptions {
+    const c = this.requireCluster();
+    const u = this.user;
+    const o: TlsOptions = {};
+    const ca = dataOrFile(c.certificateAuthorityData, c.certificateAuthority, "certificate-authority");
+    if (ca) o.ca = ca;
+    const cert = dataOrFile(u?.clientCertificateData, u?.clientCertificate, "client-certificate");
+    const key = dataOrFile(u?.clientKeyData, u?.clientKey, "client-key");
+    if (cert) o.cert = cert;
+    if (key) o.key = key;
+    if (c.insecureSkipTlsVerify) o.rejectUnauthorized = false;
+    if (c.tlsServerName) o.servername = c.tlsServerName;
+    return o;
+  }
+
+  /** The headers that authenticate a request as the current user (reads token files and runs exec plugins). */
+  async authHeaders(): Promise<Record<string, string>> {
+    const u = this.user;
+    const h: Record<string, string> = {};
+    if (!u) return h;
+    if (u.impersonate) h["Impersonate-User"] = u.impersonate;
+    if (u.token) h.Authorization = `Bearer ${u.token}`;
+    else if (u.tokenFile) h.Authorization = `Bearer ${readFileSync(u.tokenFile, "utf8").trim()}`;
+    else if (u.exec) {
+      const cred = await this.runExec(u.exec);
+      if (cred?.token) h.Authorization = `Bearer ${cred.token}`;
+    } else if (u.authProvider) {
+      // client-node writes its in-cluster user as the "tokenFile" auth provider; other providers (gcp, azure, oidc)
+      // were removed from kubectl in 1.26 in favour of exec plugins.
+      const file = u.authProvider.config?.tokenFile;
+      if (u.authProvider.name === "tokenFile" && file) h.Authorization = `Bearer ${readFileSync(file, "utf8").trim()}`;
+      else if (u.authProvider.config?.["access-token"]) h.Authorization = `Bearer ${u.authProvider.config["access-token"]}`;
+      else throw new Error(`kubeconfig user "${u.name}" uses the auth-provider "${u.authProvider.name}", which is not supported; use an exec credential plugin`);
+    } else if (u.username !== undefined && u.password !== undefined) {
+      h.Authorization = "Basic " + Buffer.from(`${u.username}:${u.password}`).toString("base64");
+    }
+    return h;
+  }
+
+  /** Runs an exec credential plugin, reusing its answer until it expires (or for 10 minutes when it sets no expiry). */
+  private async runExec(exec: ExecConfig): Promise<ExecCredential["status"]> {
+    const key = JSON.stringify(exec);
+    const now = Date.now();
+    if (this.execCache?.key === key && this.execCache.expires > now) return this.execCache.cred;
+    const apiVersion = exec.apiVersion ?? "client.authentication.k8s.io/v1";
+    const env: NodeJS.ProcessEnv = { ...process.env, KUBERNETES_EXEC_INFO: JSON.stringify({ apiVersion, kind: "ExecCredential", spec: { interactive: false } }) };
+    for (const e of exec.env ?? []) env[e.name] = e.value;
+    const stdout = await new Promise<string>((resolve, reject) => {
+      execFile(exec.command, exec.args ?? [], { env, timeout: 60_000, maxBuffer: 1 << 20 }, (err, out, stderr) => {
+        if (err) reject(new Error(`kubeconfig exec plugin ${exec.command} failed: ${(stderr || err.message).trim().split("\n").slice(-1)[0]}`, { cause: err }));
+        else resolve(out);
+      });
+    });
+    let cred: ExecCredential;
+    try {
+      cred = JSON.parse(stdout) as ExecCredential;
+    } catch {
+      throw new Error(`kubeconfig exec plugin ${exec.command} printed no ExecCredential JSON`);
+    }
+    if (!cred.status?.token && !cred.status?.clientCertificateData) throw new Error(`kubeconfig exec plugin ${exec.command} returned neither a token nor a client certificate`);
+    const expiry = cred.status.expirationTimestamp ? Date.parse(cred.status.expirationTimestamp) - 30_000 : now + 600_000;
+    this.execCache = { key, expires: expiry, cred: cred.status };
+    return cred.status;
+  }
+
+  /** The client certificate an exec plugin hands out (read once, when connections are set up). */
+  async execTls(): Promise<Pick<TlsOptions, "cert" | "key"> | undefined> {
+    const exec = this.user?.exec;
+    if (!exec) return undefined;
+    const cred = await this.runExec(exec);
+    if (!cred?.clientCertificateData || !cred.clientKeyData) return undefined;
+    return { cert: Buffer.from(cred.clientCertificateData), key: Buffer.from(cred.clientKeyData) };
+  }
+
+  /** The kubeconfig as YAML-compatible JSON (what `exportConfig` gives with client-node). */
+  exportConfig(): string {
+    return JSON.stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      "current-context": this.currentContext,
+      clusters: this.clusters.map((c) => ({
+        name: c.name,
+        cluster: { server: c.server, "certificate-authority": c.certificateAuthority, "certificate-authority-data": c.certificateAuthorityData, "insecure-skip-tls-verify": c.insecureSkipTlsVerify || undefined, "tls-server-name": c.tlsServerName },
+      })),
+      users: this.users.map((u) => ({
+        name: u.name,
+        user: {
+          "client-certificate": u.clientCertificate,
+          "client-certificate-data": u.clientCertificateData,
+          "client-key": u.clientKey,
+          "client-key-data": u.clientKeyData,
+          token: u.token,
+          tokenFile: u.tokenFile,
+          username: u.username,
+          password: u.password,
+          as: u.impersonate,
+          exec: u.exec,
+          "auth-provider": u.authProvider,
+        },
+      })),
+      contexts: this.contexts.map((c) => ({ name: c.name, context: { cluster: c.cluster, user: c.user, namespace: c.namespace } })),
+    });
+  }
+}
+
+function asList(v: unknown): Record<string, any>[] {
+  return Array.isArray(v) ? v.filter((e): e is Record<string, any> => typeof e === "object" && e !== null) : [];
+}
+
+function dataOrFile(data: string | undefined, file: string | undefined, what: string): Buffer | undefined {
+  if (data) return Buffer.from(data, "base64");
+  if (!file) return undefined;
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new Error(`cannot read the kubeconfig's ${what} ${file}: ${(err as Error).message}`, { cause: err });
+  }
+}
