@@ -34,6 +34,12 @@ const { values: flags } = parseArgs({
     nodes: { type: "string" },
     /** Run the operator under tsx instead of as bundled JavaScript (tsx's loader adds ~100 MiB of RSS). */
     tsx: { type: "boolean", default: false },
+    /** Extra Node flags for the operator process, space-separated (default: none, as the image runs it). */
+    "node-options": { type: "string", default: "" },
+    /** Leave out the kubectl side (for quick memory experiments; no ratio is printed then). */
+    "skip-baseline": { type: "boolean", default: false },
+    /** Write a V8 heap snapshot of the operator at the end to this file. */
+    "heap-snapshot": { type: "string" },
   },
 });
 const N = Number(flags.apps);
@@ -135,7 +141,7 @@ function diffRequests(a: Map<string, number>, b: Map<string, number>) {
   return { writes, all, byKey };
 }
 
-type Stats = { rssBytes: number; maxRssKiB: number; cpuMicros: number; restWrites: number; restRequests: number; reconciles: number };
+type Stats = { rssBytes: number; memory: NodeJS.MemoryUsage; maxRssKiB: number; cpuMicros: number; restWrites: number; restRequests: number; reconciles: number };
 
 const dir = await mkdtemp(path.join(os.tmpdir(), "mooring-bench-apply-"));
 const storage = new ArtifactStorage({ root: dir });
@@ -173,16 +179,20 @@ try {
 
   // 1. The baseline: kubectl apply --server-side of the same objects, then the same Deployments Ready.
   const yaml = Array.from({ length: N }, (_, i) => objectsFor(i, kubectlNs)).flat().map((o) => `---\n${stringify(o)}`).join("");
-  const k0 = Date.now();
-  const res = spawnSync("kubectl", ["--kubeconfig", kubeconfig, "apply", "--server-side", "--field-manager=bench-kubectl", "-f", "-"], { input: yaml, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
-  if (res.status !== 0) throw new Error(`kubectl apply failed: ${res.stderr}`);
-  const kubectlApplyMs = Date.now() - k0;
-  await until("kubectl's Deployments Ready", async () => (await readyDeployments(kubectlNs)) === N);
-  const kubectlReadyMs = Date.now() - k0;
-  console.log(`kubectl apply --server-side: ${(kubectlApplyMs / 1000).toFixed(1)} s to apply ${N * 4} objects, ${(kubectlReadyMs / 1000).toFixed(1)} s until all ${N} Deployments Ready`);
+  let kubectlApplyMs = NaN;
+  let kubectlReadyMs = NaN;
+  if (!flags["skip-baseline"]) {
+    const k0 = Date.now();
+    const res = spawnSync("kubectl", ["--kubeconfig", kubeconfig, "apply", "--server-side", "--field-manager=bench-kubectl", "-f", "-"], { input: yaml, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+    if (res.status !== 0) throw new Error(`kubectl apply failed: ${res.stderr}`);
+    kubectlApplyMs = Date.now() - k0;
+    await until("kubectl's Deployments Ready", async () => (await readyDeployments(kubectlNs)) === N);
+    kubectlReadyMs = Date.now() - k0;
+    console.log(`kubectl apply --server-side: ${(kubectlApplyMs / 1000).toFixed(1)} s to apply ${N * 4} objects, ${(kubectlReadyMs / 1000).toFixed(1)} s until all ${N} Deployments Ready`);
+  }
 
   // 2. Mooring: the operator in its own process; Applications created with their render published.
-  // Like a production image, the operator runs as JavaScript: bundled with esbuild (tsx's own dependency), its
+  // Like a production image, the operator runs as JavaScript: bundled with esbuild, its
   // packages resolved from the repository's node_modules.
   let entry = path.join(here, "apply-operator.ts");
   if (!flags.tsx) {
@@ -192,7 +202,7 @@ try {
     entry = out;
   }
   op = fork(entry, [], {
-    execArgv: flags.tsx ? ["--import", "tsx"] : [],
+    execArgv: [...(flags.tsx ? ["--import", "tsx"] : []), ...flags["node-options"].split(" ").filter(Boolean)],
     env: { ...process.env, BENCH_NAMESPACE: mooringNs, BENCH_QPS: flags.qps, BENCH_BURST: flags.burst, BENCH_CONCURRENCY: flags.concurrency },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
@@ -221,7 +231,7 @@ try {
   });
   const mooringReadyMs = Date.now() - m0;
   console.log(`mooring: ${(createdMs / 1000).toFixed(1)} s to create the ${N} Applications (and publish their renders), ${(mooringReadyMs / 1000).toFixed(1)} s until all Ready`);
-  console.log(`ratio mooring / kubectl (created → all Ready): ${(mooringReadyMs / kubectlReadyMs).toFixed(2)}x  (target ≤ 1.5x); vs kubectl's apply alone: ${(mooringReadyMs / kubectlApplyMs).toFixed(2)}x`);
+  if (!flags["skip-baseline"]) console.log(`ratio mooring / kubectl (created → all Ready): ${(mooringReadyMs / kubectlReadyMs).toFixed(2)}x  (target ≤ 1.5x); vs kubectl's apply alone: ${(mooringReadyMs / kubectlApplyMs).toFixed(2)}x`);
 
   // 3. Steady state: let status settle, then reconcile every Application once more and count requests.
   await new Promise((r) => setTimeout(r, 5000));
@@ -236,6 +246,21 @@ try {
   console.log(`steady state (one reconcile of each of the ${N} Applications, nothing changed): operator sent ${s1.restWrites - s0.restWrites} writes and ${s1.restRequests - s0.restRequests} requests in all; ` +
     `apiserver_request_total for ${[...TOUCHED].join("/")}: ${d.writes} writes${d.byKey.length ? ` (${d.byKey.join(", ")}; other clients share this cluster)` : ""}, ${d.all} requests in all; operator CPU ${((s1.cpuMicros - s0.cpuMicros) / 1000).toFixed(0)} ms`);
   console.log(`operator: peak RSS ${(s1.maxRssKiB / 1024).toFixed(0)} MiB (target < 150 MiB), RSS now ${(s1.rssBytes / 1048576).toFixed(0)} MiB, CPU in all ${(s1.cpuMicros / 1e6).toFixed(1)} s, ${s1.restRequests} API requests in all`);
+  if (flags["heap-snapshot"]) {
+    const file = path.resolve(flags["heap-snapshot"]);
+    await new Promise<void>((resolve) => {
+      const on = (m: { type: string }) => {
+        if (m.type !== "heap-snapshot") return;
+        op!.off("message", on);
+        resolve();
+      };
+      op!.on("message", on);
+      op!.send({ cmd: "heap-snapshot", file });
+    });
+    console.log(`operator heap snapshot: ${file}`);
+  }
+  const mib = (b: number) => `${(b / 1048576).toFixed(0)} MiB`;
+  console.log(`operator memory now: V8 heap ${mib(s1.memory.heapUsed)} used of ${mib(s1.memory.heapTotal)}, external ${mib(s1.memory.external)} (array buffers ${mib(s1.memory.arrayBuffers)}); at start: heap ${mib(idle.memory.heapUsed)} of ${mib(idle.memory.heapTotal)}`);
 } finally {
   // Deleting the namespace while the operator runs lets it finalize (prune) its Applications.
   for (const ns of [kubectlNs, mooringNs]) {
