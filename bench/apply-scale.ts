@@ -10,6 +10,7 @@
 // integration tests. On a shared cluster, other clients' requests show up in the apiserver figures: the per-resource
 // write counts are restricted to the kinds the operator touches, and the operator's own count is printed beside them.
 import { execFileSync, fork, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -34,8 +35,8 @@ const { values: flags } = parseArgs({
     nodes: { type: "string" },
     /** Run the operator under tsx instead of as bundled JavaScript (tsx's loader adds ~100 MiB of RSS). */
     tsx: { type: "boolean", default: false },
-    /** Extra Node flags for the operator process, space-separated (default: none, as the image runs it). */
-    "node-options": { type: "string", default: "" },
+    /** Node flags for the operator process, space-separated (default: those of the Dockerfile's ENTRYPOINT, as the image runs it). */
+    "node-options": { type: "string" },
     /** Leave out the kubectl side (for quick memory experiments; no ratio is printed then). */
     "skip-baseline": { type: "boolean", default: false },
     /** Write a V8 heap snapshot of the operator at the end to this file. */
@@ -43,10 +44,23 @@ const { values: flags } = parseArgs({
   },
 });
 const N = Number(flags.apps);
+const here = path.dirname(fileURLToPath(import.meta.url));
+const nodeFlags = (flags["node-options"] ?? imageNodeFlags()).split(" ").filter(Boolean);
+
+/** The node flags the image runs the operator with: what the Dockerfile's ENTRYPOINT puts between node and main.js. */
+function imageNodeFlags(): string {
+  const text = readFileSync(path.join(here, "..", "Dockerfile"), "utf8");
+  const entry = /^ENTRYPOINT (\[.*\])$/m.exec(text);
+  if (!entry) throw new Error("no ENTRYPOINT [...] line in the Dockerfile; pass --node-options");
+  const argv = JSON.parse(entry[1]!) as string[];
+  const node = argv.indexOf("node");
+  const main = argv.findIndex((a) => a.endsWith("main.js"));
+  if (node < 0 || main < node) throw new Error(`cannot find "node ... main.js" in the Dockerfile's ENTRYPOINT ${entry[1]}; pass --node-options`);
+  return argv.slice(node + 1, main).join(" ");
+}
 const timeoutMs = Number(flags["timeout-s"]) * 1000;
 const kubeconfig = process.env.MOORING_TEST_KUBECONFIG;
 if (!kubeconfig) throw new Error("set MOORING_TEST_KUBECONFIG (make bench does) to the local cluster's kubeconfig");
-const here = path.dirname(fileURLToPath(import.meta.url));
 const kc = new k8s.KubeConfig();
 kc.loadFromFile(kubeconfig);
 const rest = RestClient.fromKubeConfig(kc, { qps: 500, burst: 500 });
@@ -202,7 +216,7 @@ try {
     entry = out;
   }
   op = fork(entry, [], {
-    execArgv: [...(flags.tsx ? ["--import", "tsx"] : []), ...flags["node-options"].split(" ").filter(Boolean)],
+    execArgv: [...(flags.tsx ? ["--import", "tsx"] : []), ...nodeFlags],
     env: { ...process.env, BENCH_NAMESPACE: mooringNs, BENCH_QPS: flags.qps, BENCH_BURST: flags.burst, BENCH_CONCURRENCY: flags.concurrency },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
@@ -211,7 +225,7 @@ try {
     op!.once("exit", (code) => reject(new Error(`the operator process exited (${code}) before it was ready`)));
   });
   const idle = await ask<Stats>("stats", "stats");
-  console.log(`operator started (${flags.tsx ? "tsx" : "bundled JavaScript"}): RSS ${(idle.rssBytes / 1048576).toFixed(0)} MiB before any Application`);
+  console.log(`operator started (${flags.tsx ? "tsx" : "bundled JavaScript"}${nodeFlags.length ? `, node ${nodeFlags.join(" ")}` : ""}): RSS ${(idle.rssBytes / 1048576).toFixed(0)} MiB before any Application`);
   const m0 = Date.now();
   await pool(Array.from({ length: N }, (_, i) => i), 16, async (i) => {
     const name = `app-${i}`;

@@ -17,6 +17,7 @@ import { createTestNamespace, type TestNamespace } from "../../support/namespace
 import { waitFor } from "../../support/wait.js";
 
 const ENTRY = "dist/src/cli/main.js"; // the Dockerfile's ENTRYPOINT, checked against package.json by the unit test
+const NODE_FLAGS = ["--max-semi-space-size=2"]; // the ENTRYPOINT's node flags (the unit test checks them there)
 
 /** Links node_modules/<name> for every package of the production dependency closure, as npm ci --omit=dev would install. */
 function linkProductionDependencies(appDir: string): number {
@@ -86,7 +87,7 @@ void describe("the image's runtime layout (production dependencies only) runs th
     const [health, metrics, artifact, webhook] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
     let output = "";
     // The container's environment: HOME and TMPDIR on the writable volume, storage on /data.
-    proc = spawn("node", [ENTRY, "controller", "--controllers=source,render,apply", `--kubeconfig=${kubeconfig}`, `--health-addr=127.0.0.1:${health}`, `--metrics-addr=127.0.0.1:${metrics}`, `--artifact-addr=127.0.0.1:${artifact}`, `--webhook-addr=127.0.0.1:${webhook}`, "--log-format=json"], {
+    proc = spawn("node", [...NODE_FLAGS, ENTRY, "controller", "--controllers=source,render,apply", `--kubeconfig=${kubeconfig}`, `--health-addr=127.0.0.1:${health}`, `--metrics-addr=127.0.0.1:${metrics}`, `--artifact-addr=127.0.0.1:${artifact}`, `--webhook-addr=127.0.0.1:${webhook}`, "--log-format=json"], {
       cwd: app,
       env: { PATH: process.env.PATH, NODE_ENV: "production", HOME: tmp, TMPDIR: tmp, MOORING_STORAGE_PATH: data },
       stdio: ["ignore", "pipe", "pipe"],

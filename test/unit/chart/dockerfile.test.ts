@@ -94,7 +94,10 @@ void describe("Dockerfile", () => {
     assert.equal(entry[1], "--");
     assert.equal(entry[2], "node");
     const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { bin: Record<string, string> };
-    assert.equal(entry[3], pkg.bin.mooring);
+    assert.equal(entry.at(-1), pkg.bin.mooring);
+    // Between node and the script: V8 flags only (the memory tuning bench/apply-scale.ts measures with).
+    for (const flag of entry.slice(3, -1)) assert.match(flag, /^--[a-z-]+(=\S+)?$/, `${flag} is a node flag`);
+    assert.ok(entry.includes("--max-semi-space-size=2"), "the young generation is capped (peak RSS, issue #7)");
     assert.deepEqual(json(ops(runtime, "CMD").at(-1)), ["controller"]);
   });
 
