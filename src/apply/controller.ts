@@ -466,6 +466,10 @@ export class ApplyReconciler {
       c = cond(c, ConditionTypes.synced, "True", Reasons.succeeded, `the live objects match revision ${revision ?? "?"} again`);
     }
 
+    // A new commit that renders exactly the objects already applied needs no sync, yet the cluster now matches that
+    // commit: report it (as Flux's lastAppliedRevision and Argo CD's sync revision do), without a history entry.
+    if ((outcome.kind === "none" || outcome.kind === "healed") && artifact?.revision && lastSuccess && artifact.digest === lastSuccess.digest) revision = artifact.revision;
+
     // Drift that stays (detect-only, or self-heal blocked): an event and a metric when the drifted set changes.
     const reportedDrift = outcome.kind === "succeeded" || outcome.kind === "healed" ? [] : drifted;
     const before = [...(status.sync?.drifted ?? [])].sort();

@@ -54,6 +54,19 @@ describe("apply, update, prune", () => {
     assert.equal(await h.writes(), writesBefore, "no POST/PUT/PATCH/DELETE after a reconcile with nothing new");
   });
 
+  it("a new commit that renders the same objects moves status.sync.revision and applies nothing", async () => {
+    const before = (await h.getApp(app))!;
+    const cmBefore = (await h.admin.live().get(Kinds.ConfigMap, "web-config", h.ns.name))?.metadata?.resourceVersion;
+    const revision = `main@sha1:${"ab".repeat(20)}`;
+    assert.notEqual(before.status?.sync?.revision, revision);
+    const { digest } = await h.publish(app, [deployment("web"), service("web"), configMap("web-config", { greeting: "hello" }), serviceAccount("web")], revision);
+    assert.equal(digest, firstDigest, "the same objects make the same rendered artifact");
+    const moved = await h.waitApp(app, `status.sync.revision ${revision}`, (a) => a.status?.sync?.revision === revision && a);
+    assert.equal(moved.status?.history?.length, before.status?.history?.length, "no sync ran, so no history entry");
+    assert.match(condition(moved, "Ready")?.message ?? "", new RegExp(`applied revision ${revision}`));
+    assert.equal((await h.admin.live().get(Kinds.ConfigMap, "web-config", h.ns.name))?.metadata?.resourceVersion, cmBefore, "the objects were not written");
+  });
+
   it("a changed render updates the objects", async () => {
     await h.publish(app, [deployment("web"), service("web"), configMap("web-config", { greeting: "bonjour" }), serviceAccount("web")]);
     const { waitFor } = await import("../../support/wait.js");
