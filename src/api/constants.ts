@@ -101,6 +101,7 @@ export const Reasons = {
   artifactFetchFailed: "ArtifactFetchFailed",
   artifactInvalid: "ArtifactInvalid",
   valuesNotFound: "ValuesNotFound",
+  watchFailed: "WatchFailed",
   // SyncPolicy windows
   noWindows: "NoWindows",
   inAllowWindow: "InAllowWindow",

@@ -55,6 +55,8 @@ export interface ApplyControllerDeps {
   fetchRendered?: (url: string, digest: string, signal: AbortSignal) => Promise<KubeObject[]>;
   /** Clock for timestamps and timeouts (ms since epoch). */
   now?: () => number;
+  /** How long a reconcile waits for a kind's watch cache before reporting WatchFailed (default 15 s). */
+  cacheSyncTimeoutMs?: number;
 }
 
 interface OwnedStatus {
@@ -135,6 +137,9 @@ type SyncOutcome =
   | { kind: "succeeded"; result: ApplyResult; pruned: PruneResult | undefined; inventory: InventoryEntry[]; entry: HistoryEntry }
   | { kind: "failed"; message: string; inventory: InventoryEntry[]; entry: HistoryEntry; retryable: boolean };
 
+/** An informer the apply controller needs did not sync in time (often: the operator may not list the kind). */
+class WatchNotReadyError extends Error {}
+
 const ms = (t: string | undefined) => (t ? Date.parse(t) : NaN);
 
 /** Status messages stay readable (and far below the schema's 32 KiB limit). */
@@ -165,6 +170,7 @@ export class ApplyReconciler {
   private readonly watched = new Set<string>();
   private readonly events: EventRecorder;
   private readonly now: () => number;
+  private readonly cacheSyncTimeoutMs: number;
   private readonly fetch: (url: string, digest: string, signal: AbortSignal) => Promise<KubeObject[]>;
 
   constructor(
@@ -175,6 +181,7 @@ export class ApplyReconciler {
     this.metrics = applyMetrics(mgr.metrics.registry);
     this.events = mgr.eventRecorder("mooring-apply");
     this.now = deps.now ?? Date.now;
+    this.cacheSyncTimeoutMs = deps.cacheSyncTimeoutMs ?? 15_000;
     this.fetch = deps.fetchRendered ?? ((url, digest, signal) => fetchRendered(url, digest, { signal }));
   }
 
@@ -196,8 +203,25 @@ export class ApplyReconciler {
       this.watched.add(key);
       this.controller.watch(inf, requestForLabel);
     }
-    await inf.waitForSync(signal);
+    await this.waitSynced(inf, kind, signal);
     return inf;
+  }
+
+  /**
+   * Waits for an informer's first list, but not forever: an informer the operator's identity may not list retries
+   * its 403 indefinitely, and waiting on it would hold a worker and leave the Application without a word.
+   */
+  private async waitSynced(inf: Informer, kind: KindDescriptor, signal: AbortSignal): Promise<void> {
+    if (inf.hasSynced()) return;
+    const bound = AbortSignal.any([signal, AbortSignal.timeout(this.cacheSyncTimeoutMs)]);
+    try {
+      await inf.waitForSync(bound);
+    } catch (err) {
+      if (signal.aborted) throw err;
+      const resource = kind.group ? `${kind.plural}.${kind.group}` : kind.plural;
+      const why = inf.lastError ? `the operator cannot list ${resource}: ${inf.lastError.message}` : `the ${kind.kind} cache has not synced yet`;
+      throw new WatchNotReadyError(`${why}; health and drift of ${kind.kind} objects are read from a watch with the operator's own identity, which needs get/list/watch on ${resource} (Helm values rbac.apply.clusterRead or rbac.apply.extraRules)`);
+    }
   }
 
   /** Whether the cache can see objects of this kind in this namespace (--watch-namespace restricts namespaced kinds). */
@@ -243,7 +267,18 @@ export class ApplyReconciler {
       await addFinalizer(this.mgr.client, app, Finalizers.application, { signal: ctx.signal });
       return {};
     }
-    return this.sync(app, key, ctx);
+    try {
+      return await this.sync(app, key, ctx);
+    } catch (err) {
+      if (!(err instanceof WatchNotReadyError)) throw err;
+      // Say so on the Application, and look again soon (the informer keeps retrying meanwhile).
+      const generation = app.metadata?.generation;
+      const owned = this.currentOwned(app);
+      const conditions = setCondition(owned.conditions ?? [], { type: ConditionTypes.ready, status: "False", reason: Reasons.watchFailed, message: clip(err.message), observedGeneration: generation }, this.now());
+      await this.writeStatus(app, { ...owned, conditions }, ctx);
+      ctx.log.warn("cannot watch the Application's objects", { key, error: err.message });
+      return { requeueAfter: 10_000 };
+    }
   }
 
   private identity(app: Application): { client: Client; user?: string } {
@@ -748,7 +783,7 @@ export class ApplyReconciler {
         const req = { namespace: app.metadata!.namespace!, name: app.metadata!.name! };
         this.controller.watch(inf, () => [req]);
       }
-      await inf.waitForSync(signal);
+      await this.waitSynced(inf, kind, signal);
       items.push({ object: describeRef(kind.namespaced ? ref : { ...ref, namespace: "" }), ...assessHealth(inf.store.get(kind.namespaced ? `${namespace}/${hc.name}` : hc.name)) });
     }
     return aggregateHealth(items);

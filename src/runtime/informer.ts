@@ -69,6 +69,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   private synced = false;
   private syncWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
   private state: WatchState = { phase: "Listing" };
+  private failure: Error | undefined;
   private streamAbort: AbortController | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
@@ -93,6 +94,11 @@ export class Informer<T extends KubeObject = KubeObject> {
   /** The namespace watched ("" for all namespaces or a cluster-scoped kind). */
   get namespace(): string {
     return this.opts.namespace ?? "";
+  }
+
+  /** Why the last list or watch failed, until a list succeeds again (e.g. a 403: the identity may not list the kind). */
+  get lastError(): Error | undefined {
+    return this.failure;
   }
 
   get watchState(): WatchState {
@@ -163,6 +169,7 @@ export class Informer<T extends KubeObject = KubeObject> {
           continue;
         }
         this.stats.errors++;
+        this.failure = err as Error;
         const delay = this.backoff.next();
         this.log.warn(`${this.state.phase === "Listing" ? "list" : "watch"} failed; retrying`, { error: (err as Error).message, retryInMs: Math.round(delay) });
         try {
@@ -204,6 +211,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     }
     if (this.stats.lists++ > 0) this.stats.relists++;
     const initial = !this.synced;
+    this.failure = undefined;
     const changes = this.store.replace(items);
     for (const c of changes) this.dispatch(c, initial);
     if (!this.synced) {

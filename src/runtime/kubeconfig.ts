@@ -221,7 +221,7 @@ export class KubeConfig {
   /** The current context's cluster, or undefined when there is none (or it has no server). */
   get cluster(): KubeCluster | undefined {
     const ctx = this.context();
-    const c = ctx ? this.clusters.find((x) => x.name === ctx.cluster) : this.contexts.length === 0 && this.clusters.length === 1 ? this.clusters[0] : undefined;
+    const c = ctx ? this.clusters.find((x) => x.name === ctx.cluster) : undefined;
     return c?.server ? c : undefined;
   }
 

@@ -11,7 +11,7 @@ import { startArtifactServer, type RunningServer } from "../../../src/artifact/s
 import { ApplicationKind, FieldManagers, installCrds, type Application } from "../../../src/api/index.js";
 import { registerApplyController, type ApplyReconciler } from "../../../src/apply/controller.js";
 import { canonicalJson } from "../../../src/render/canonical.js";
-import { Client, Manager, RestClient, RestMapper, type Controller, type KubeObject } from "../../../src/runtime/index.js";
+import { Client, KubeConfig, Manager, RestClient, RestMapper, type Controller, type KubeObject } from "../../../src/runtime/index.js";
 import { createLogger } from "../../../src/log.js";
 import { testCluster, type TestCluster } from "../../support/cluster.js";
 import { createTestNamespace, type TestNamespace } from "../../support/namespace.js";
@@ -52,6 +52,12 @@ export interface HarnessOptions {
   forbidCrossNamespaceRefs?: boolean;
   /** The controller's clock (sync windows). */
   now?: () => number;
+  /** Run the manager as this user (impersonated from the cluster's admin), to test the operator's own rights. */
+  managerUser?: string;
+  /** How long a reconcile waits for a watch cache (ApplyControllerDeps.cacheSyncTimeoutMs). */
+  cacheSyncTimeoutMs?: number;
+  /** Called with an admin client and the test namespace before the manager starts (RBAC for managerUser). */
+  grant?: (admin: Client, namespace: string) => Promise<void>;
 }
 
 export async function startHarness(o: HarnessOptions): Promise<Harness> {
@@ -65,11 +71,18 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
   await storage.init();
   const server: RunningServer = await startArtifactServer("127.0.0.1:0", { root: dir });
   const logger = createLogger({ level: (process.env.MOORING_TEST_LOG_LEVEL as "info") ?? "warn", format: "text" });
+  await o.grant?.(admin, ns.name);
+  const managerKubeConfig = KubeConfig.fromFile(c.kubeconfigPath);
+  if (o.managerUser) for (const u of managerKubeConfig.users) u.impersonate = o.managerUser;
   const boot = async () => {
     const registry = new Registry();
     // Restricting the manager to the test namespace keeps it from seeing other tests' Applications.
-    const mgr = new Manager({ kubeConfig: c.kc, namespace: ns.name, registry, qps: 100, burst: 200, logger, gracefulShutdownTimeoutMs: 10_000 });
-    const { controller, reconciler } = registerApplyController(mgr, { defaultServiceAccount: o.defaultServiceAccount, forbidCrossNamespaceRefs: o.forbidCrossNamespaceRefs ?? false, watchNamespace: ns.name, concurrency: 4 }, o.now ? { now: o.now } : {});
+    const mgr = new Manager({ kubeConfig: managerKubeConfig, namespace: ns.name, registry, qps: 100, burst: 200, logger, gracefulShutdownTimeoutMs: 10_000 });
+    const { controller, reconciler } = registerApplyController(
+      mgr,
+      { defaultServiceAccount: o.defaultServiceAccount, forbidCrossNamespaceRefs: o.forbidCrossNamespaceRefs ?? false, watchNamespace: ns.name, concurrency: 4 },
+      { ...(o.now ? { now: o.now } : {}), ...(o.cacheSyncTimeoutMs ? { cacheSyncTimeoutMs: o.cacheSyncTimeoutMs } : {}) },
+    );
     const stop = new AbortController();
     const running = mgr.start(stop.signal);
     await mgr.elected;

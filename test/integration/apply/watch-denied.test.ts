@@ -1,0 +1,83 @@
+// The operator's own identity must be able to watch every kind it applies (health and drift come from watches).
+// When it may not list a kind, the Application says so — Ready=False (SyncFailed when the apply step meets it,
+// WatchFailed elsewhere), naming the resource and the chart value that grants it — instead of waiting silently with
+// a worker held; other Applications go on.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { serviceAccountUser, type KubeObject } from "../../../src/runtime/index.js";
+import { createTestNamespace } from "../../support/namespace.js";
+import { testCluster } from "../../support/cluster.js";
+import { condition, configMap, startHarness, type Harness } from "./harness.js";
+
+let h: Harness;
+let operatorNs: { name: string; cleanup(): Promise<void> };
+
+const service = (name: string): KubeObject => ({ apiVersion: "v1", kind: "Service", metadata: { name }, spec: { clusterIP: "None", selector: { app: name }, ports: [{ port: 80 }] } });
+
+before(async () => {
+  // The operator's ServiceAccount lives apart; its rights in the test namespace are granted below, before it starts.
+  operatorNs = await createTestNamespace(await testCluster(), "apply-op");
+  const user = serviceAccountUser(operatorNs.name, "operator");
+  h = await startHarness({ prefix: "apply-watch", managerUser: user, cacheSyncTimeoutMs: 3_000, grant: async (admin, ns) => {
+    await admin.create({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "operator", namespace: operatorNs.name } });
+    await admin.create({
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata: { name: "operator", namespace: ns },
+      rules: [
+        { apiGroups: ["delivery.mooring.dev"], resources: ["*"], verbs: ["*"] },
+        { apiGroups: ["source.mooring.dev"], resources: ["*"], verbs: ["get", "list", "watch"] },
+        { apiGroups: ["", "events.k8s.io"], resources: ["events"], verbs: ["create", "patch", "update"] },
+        { apiGroups: [""], resources: ["configmaps"], verbs: ["*"] },
+        // Services may be written but not listed or watched: the gap under test.
+        { apiGroups: [""], resources: ["services"], verbs: ["get", "create", "patch", "update", "delete"] },
+      ],
+    });
+    await admin.create({
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: { name: "operator", namespace: ns },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "operator" },
+      subjects: [{ kind: "ServiceAccount", name: "operator", namespace: operatorNs.name }],
+    });
+  } });
+});
+
+after(async () => {
+  await h?.stop();
+  await h?.ns.cleanup();
+  await operatorNs?.cleanup();
+});
+
+describe("a kind the operator may not watch", () => {
+  it("is reported on the Application with the resource and the fix; another Application is unaffected", async () => {
+    await h.createApp("blind");
+    await h.publish("blind", [configMap("blind-config", { a: "1" }), service("blind")]);
+    await h.createApp("fine");
+    await h.publish("fine", [configMap("fine-config", { b: "2" })]);
+    const blind = await h.waitApp("blind", "Ready=False naming the watch", (a) => condition(a, "Ready")?.status === "False" && /cannot list services/.test(condition(a, "Ready")!.message) && a, 60_000);
+    const msg = condition(blind, "Ready")!.message;
+    assert.match(msg, /cannot list services/, msg);
+    assert.match(msg, /403|forbidden/i, msg);
+    assert.match(msg, /rbac\.apply\.clusterRead/, msg);
+    await h.waitApp("fine", "Ready=True", (a) => condition(a, "Ready")?.status === "True", 60_000);
+  });
+
+  it("once granted the Application becomes Ready; revoked again, a restarted operator reports WatchFailed for its inventory", async () => {
+    const rules = (list: boolean) => [
+      { apiGroups: ["delivery.mooring.dev"], resources: ["*"], verbs: ["*"] },
+      { apiGroups: ["source.mooring.dev"], resources: ["*"], verbs: ["get", "list", "watch"] },
+      { apiGroups: ["", "events.k8s.io"], resources: ["events"], verbs: ["create", "patch", "update"] },
+      { apiGroups: [""], resources: ["configmaps"], verbs: ["*"] },
+      { apiGroups: [""], resources: ["services"], verbs: ["get", "create", "patch", "update", "delete", ...(list ? ["list", "watch"] : [])] },
+    ];
+    const role = { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: { name: "operator", namespace: h.ns.name } };
+    await h.admin.patch(role, { rules: rules(true) }, "merge");
+    await h.waitApp("blind", "Ready=True once services can be listed", (a) => condition(a, "Ready")?.status === "True", 90_000);
+    await h.admin.patch(role, { rules: rules(false) }, "merge");
+    await h.restart();
+    const app = await h.waitApp("blind", "Ready=False WatchFailed", (a) => condition(a, "Ready")?.reason === "WatchFailed" && a, 60_000);
+    assert.match(condition(app, "Ready")!.message, /the operator cannot list services: .*403/);
+    assert.equal(app.status?.sync?.inventory?.length, 2, "the inventory is kept");
+  });
+});
