@@ -52,6 +52,8 @@ export interface SourceControllerOptions {
   /** Fraction of the interval added at random to each requeue, so objects created together do not poll together (default 0.1). */
   jitter?: number;
   random?: () => number;
+  /** First retry after a retryable fetch failure, doubled on each further failure up to the interval (default 5 s). */
+  failureBackoffMs?: number;
 }
 
 export interface SourceController {
@@ -126,9 +128,21 @@ export function setupSourceController(mgr: Manager, opts: SourceControllerOption
     return credentialsFromSecret(secret ? (secret.data ?? {}) : undefined, ref);
   };
 
-  const requeue = (obj: GitRepositoryObject): Result => {
+  // Consecutive retryable failures per object: a network blip is retried in seconds, not after a whole interval,
+  // and a server that stays down is asked less and less often (never less than once per interval).
+  const failures = new Map<string, number>();
+  const firstRetryMs = opts.failureBackoffMs ?? 5_000;
+  const requeue = (obj: GitRepositoryObject, failed: boolean): Result => {
     const interval = parseDuration(obj.spec.interval ?? GitRepositoryDefaults.interval);
-    return { requeueAfter: Math.round(interval * (1 + jitter * random())) };
+    const key = `${obj.metadata?.namespace}/${obj.metadata?.name}`;
+    if (!failed) {
+      failures.delete(key);
+      return { requeueAfter: Math.round(interval * (1 + jitter * random())) };
+    }
+    const n = (failures.get(key) ?? 0) + 1;
+    failures.set(key, n);
+    const delay = Math.min(interval, firstRetryMs * 2 ** Math.min(n - 1, 30));
+    return { requeueAfter: Math.round(delay * (1 + jitter * random())) };
   };
 
   const writeStatus = async (obj: GitRepositoryObject, status: GitRepositoryStatus, signal: AbortSignal) => {
@@ -224,7 +238,7 @@ export function setupSourceController(mgr: Manager, opts: SourceControllerOption
       ctx.log.info("fetch failed", { reason: failure.reason, error: failure.message });
     }
     await writeStatus(obj, status, ctx.signal);
-    return requeue(obj);
+    return requeue(obj, !!failure?.retryable);
   };
 
   const controller = mgr
@@ -233,7 +247,10 @@ export function setupSourceController(mgr: Manager, opts: SourceControllerOption
     .withOptions({ maxConcurrentReconciles: opts.concurrency ?? 4 })
     .build(async (req: Request, ctx: ReconcileContext) => {
       const obj = await client.get<GitRepositoryObject>(GitRepositoryKind, req.name, req.namespace);
-      if (!obj) return {};
+      if (!obj) {
+        failures.delete(`${req.namespace}/${req.name}`);
+        return {};
+      }
       return withFinalizer(
         client,
         obj,

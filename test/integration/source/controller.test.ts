@@ -98,7 +98,7 @@ before(async () => {
   });
   await c.core.createNamespacedSecret({ namespace: ns.name, body: { metadata: { name: "half" }, stringData: { username: "git" } } });
   mgr = new Manager({ kubeConfig: c.kc, namespace: ns.name, registry: new Registry(), fieldManager: FieldManagers.source, logger: createLogger({ level: "warn" }) });
-  source = setupSourceController(mgr, { storage, advertisedAddr: `127.0.0.1:${artifacts.port}`, tmpDir: storageDir, concurrency: 2 });
+  source = setupSourceController(mgr, { storage, advertisedAddr: `127.0.0.1:${artifacts.port}`, tmpDir: storageDir, concurrency: 2, failureBackoffMs: 500 });
   running = mgr.start(stop.signal);
 });
 
@@ -203,6 +203,20 @@ void describe("GitRepository controller", () => {
       const x = await get("app");
       return cond(x, "Ready")?.status === "True" && !cond(x, "FetchFailed");
     }, { timeoutMs: 60_000 });
+  });
+
+  void it("retries a failed fetch with backoff, long before its interval, and recovers by itself", async () => {
+    server.failStatus = 503;
+    const before = server.stats.requests;
+    try {
+      await create("flaky", { url: repo.url, ref: { branch: "main" }, interval: "1h", secretRef: { name: "git-auth" } });
+      await waitFor("flaky FetchFailed", async () => cond(await get("flaky"), "FetchFailed")?.status === "True", { timeoutMs: 30_000 });
+      // Retries at ~0.5 s, 1 s, 2 s…: several attempts within a few seconds, with the interval an hour away.
+      await waitFor("retries", async () => server.stats.requests - before >= 3, { timeoutMs: 20_000 });
+    } finally {
+      server.failStatus = undefined;
+    }
+    await waitFor("flaky recovers without a reconcile request", async () => cond(await get("flaky"), "Ready")?.status === "True", { timeoutMs: 30_000 });
   });
 
   void it("removes the object's artifacts on deletion, then the finalizer", async () => {
