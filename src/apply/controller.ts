@@ -10,9 +10,9 @@
 //   assess health from the informer cache (watch events, never polling), apply the health timeout;
 //   write status by server-side apply under `mooring-sync` ONLY when the owned part of it changed.
 // A reconcile with nothing new (same digest, no drift) sends no request at all to the API server.
-import type { Application, HealthStatus, SyncStatus } from "../api/application.js";
+import { type Application, ApplicationDefaults, type HealthStatus, type SyncStatus } from "../api/application.js";
 import { Annotations, ConditionTypes, FieldManagers, Finalizers, Labels, Reasons } from "../api/constants.js";
-import { formatDuration } from "../api/duration.js";
+import { formatDuration, parseDuration } from "../api/duration.js";
 import { ApplicationKind, SyncPolicyKind } from "../api/kinds.js";
 import type { SyncPolicy } from "../api/syncpolicy.js";
 import { canonicalJson } from "../render/canonical.js";
@@ -603,7 +603,8 @@ export class ApplyReconciler {
     this.metrics.setHealth(app.metadata!.namespace!, app.metadata!.name!, health.status);
     await this.writeStatus(app, owned, ctx);
     if (app.spec.suspend) return {};
-    const interval = 5 * 60_000;
+    // Watches bring every change; spec.interval is the safety net that looks again anyway (a missed event, a clock).
+    const interval = parseDuration(app.spec.interval ?? ApplicationDefaults.interval);
     return { requeueAfter: Math.max(50, Math.min(wait ?? interval, interval)) };
   }
 

@@ -67,6 +67,19 @@ describe("apply, update, prune", () => {
     assert.equal((await h.admin.live().get(Kinds.ConfigMap, "web-config", h.ns.name))?.metadata?.resourceVersion, cmBefore, "the objects were not written");
   });
 
+  it("looks again every spec.interval even when nothing happens (no write)", async () => {
+    await h.createApp("ticking", { interval: "10s" });
+    await h.publish("ticking", [configMap("ticking", { a: "1" })]);
+    await h.waitApp("ticking", "Ready=True", (a) => condition(a, "Ready")?.status === "True", 60_000);
+    await new Promise((r) => setTimeout(r, 1500));
+    const count = () => h.counter("controller_runtime_reconcile_total", (l) => l.controller === "apply");
+    const before = await count();
+    const writes = await h.writes();
+    const { waitFor } = await import("../../support/wait.js");
+    await waitFor("a reconcile with no event, from the 10 s interval", async () => (await count()) > before, { timeoutMs: 20_000 });
+    assert.equal(await h.writes(), writes, "the periodic look writes nothing");
+  });
+
   it("a changed render updates the objects", async () => {
     await h.publish(app, [deployment("web"), service("web"), configMap("web-config", { greeting: "bonjour" }), serviceAccount("web")]);
     const { waitFor } = await import("../../support/wait.js");
