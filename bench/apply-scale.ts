@@ -251,14 +251,29 @@ try {
   await new Promise((r) => setTimeout(r, 5000));
   const s0 = await ask<Stats>("stats", "stats");
   const a0 = apiserverRequests();
+  const w0 = Math.floor(Date.now() / 1000) * 1000;
   await ask("resync", "resynced");
   await until("a reconcile of every Application", async () => (await ask<Stats>("stats", "stats")).reconciles >= s0.reconciles + N);
   await new Promise((r) => setTimeout(r, 3000));
   const s1 = await ask<Stats>("stats", "stats");
   const a1 = apiserverRequests();
   const d = diffRequests(a0, a1);
+  const w1 = Date.now();
+  // apiserver_request_total has no user label: attribute the window's event POSTs from the Events themselves.
+  const created = (await client.list<KubeObject & { reportingController?: string; deprecatedSource?: { component?: string } }>({ apiVersion: "events.k8s.io/v1", kind: "Event" }, { namespace: mooringNs }))
+    .filter((e) => {
+      const t = Date.parse(e.metadata?.creationTimestamp ?? "");
+      return t >= w0 && t <= w1;
+    });
+  const byReporter = new Map<string, number>();
+  for (const e of created) {
+    const who = e.reportingController || e.deprecatedSource?.component || "unknown";
+    byReporter.set(who, (byReporter.get(who) ?? 0) + 1);
+  }
+  const fromMooring = [...byReporter].filter(([who]) => who.startsWith("mooring")).reduce((a, [, n]) => a + n, 0);
   console.log(`steady state (one reconcile of each of the ${N} Applications, nothing changed): operator sent ${s1.restWrites - s0.restWrites} writes and ${s1.restRequests - s0.restRequests} requests in all; ` +
     `apiserver_request_total for ${[...TOUCHED].join("/")}: ${d.writes} writes${d.byKey.length ? ` (${d.byKey.join(", ")}; other clients share this cluster)` : ""}, ${d.all} requests in all; operator CPU ${((s1.cpuMicros - s0.cpuMicros) / 1000).toFixed(0)} ms`);
+  console.log(`events created in the Applications' namespace during that window: ${created.length}${byReporter.size ? ` (${[...byReporter].map(([w, n]) => `${w}=${n}`).join(", ")})` : ""}; by Mooring: ${fromMooring}`);
   console.log(`operator: peak RSS ${(s1.maxRssKiB / 1024).toFixed(0)} MiB (target < 150 MiB), RSS now ${(s1.rssBytes / 1048576).toFixed(0)} MiB, CPU in all ${(s1.cpuMicros / 1e6).toFixed(1)} s, ${s1.restRequests} API requests in all`);
   if (flags["heap-snapshot"]) {
     const file = path.resolve(flags["heap-snapshot"]);
