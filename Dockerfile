@@ -39,7 +39,7 @@ RUN mkdir -p /data && chown 65532:65532 /data
 USER 65532:65532
 EXPOSE 8080 8081 9090 9292
 # --max-semi-space-size=2 (MiB): V8's young generation grows to 3 x 16 MiB by default and never gives the pages back;
-# at 2 MiB the operator's peak RSS at 1,000 Applications fell from 159 to 122 MiB for ~7% more CPU (docs/apply.md).
+# at 2 MiB the operator's peak RSS at 1,000 Applications fell from 155 to 125 MiB, CPU within the noise (docs/apply.md).
 # bench/apply-scale.ts runs the operator with exactly the node flags of this line.
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "--max-semi-space-size=2", "dist/src/cli/main.js"]
 CMD ["controller"]

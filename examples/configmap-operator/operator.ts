@@ -4,11 +4,11 @@
 //
 //   npx tsx examples/configmap-operator/operator.ts      (uses $KUBECONFIG or ~/.kube/config)
 // Environment: GREETING_NAMESPACE (watch one namespace), HEALTH_ADDR (":8081"), METRICS_ADDR (":8080").
-import * as k8s from "@kubernetes/client-node";
 import {
   type Client,
   type KindDescriptor,
   Kinds,
+  KubeConfig,
   type KubeObject,
   Manager,
   type ReconcileContext,
@@ -116,8 +116,7 @@ export function addGreetingController(mgr: Manager): void {
 }
 
 async function main(): Promise<void> {
-  const kc = new k8s.KubeConfig();
-  kc.loadFromDefault();
+  const kc = KubeConfig.fromDefault(); // KUBECONFIG, ~/.kube/config, or the Pod's ServiceAccount
   const mgr = new Manager({
     kubeConfig: kc,
     namespace: process.env.GREETING_NAMESPACE || undefined,

@@ -215,6 +215,8 @@ export class ApplyReconciler {
     if (inf.hasSynced()) return;
     const bound = AbortSignal.any([signal, AbortSignal.timeout(this.cacheSyncTimeoutMs)]);
     try {
+      // Already failing (a 403 keeps failing): say so now rather than hold a worker for the whole bound.
+      if (inf.lastError) throw inf.lastError;
       await inf.waitForSync(bound);
     } catch (err) {
       if (signal.aborted) throw err;
@@ -604,7 +606,8 @@ export class ApplyReconciler {
     await this.writeStatus(app, owned, ctx);
     if (app.spec.suspend) return {};
     // Watches bring every change; spec.interval is the safety net that looks again anyway (a missed event, a clock).
-    const interval = parseDuration(app.spec.interval ?? ApplicationDefaults.interval);
+    // Capped at a day: Node's timers overflow past ~24.8 days (a longer timeout fires at once).
+    const interval = Math.min(parseDuration(app.spec.interval ?? ApplicationDefaults.interval), 86_400_000);
     return { requeueAfter: Math.max(50, Math.min(wait ?? interval, interval)) };
   }
 
@@ -765,7 +768,15 @@ export class ApplyReconciler {
       const kind = await this.kindOf(ref);
       // Objects outside the watched namespace are not in the cache: they are not assessed (docs/apply.md).
       if (kind && !this.visible(kind, ref.namespace) && !fresh?.has(e.id)) continue;
-      const live = fresh?.get(e.id) ?? (kind ? await this.cached(kind, ref.name, ref.namespace || undefined, signal) : undefined);
+      let live: KubeObject | undefined;
+      try {
+        live = fresh?.get(e.id) ?? (kind ? await this.cached(kind, ref.name, ref.namespace || undefined, signal) : undefined);
+      } catch (err) {
+        // After a sync, an unwatchable kind must not lose the sync's status: it is Unknown health, saying why.
+        if (!(err instanceof WatchNotReadyError)) throw err;
+        items.push({ object: describeRef(ref), status: "Unknown", message: err.message });
+        continue;
+      }
       items.push({ object: describeRef(ref), ...assessHealth(live) });
     }
     for (const hc of app.spec.healthChecks ?? []) {
@@ -784,7 +795,13 @@ export class ApplyReconciler {
         const req = { namespace: app.metadata!.namespace!, name: app.metadata!.name! };
         this.controller.watch(inf, () => [req]);
       }
-      await this.waitSynced(inf, kind, signal);
+      try {
+        await this.waitSynced(inf, kind, signal);
+      } catch (err) {
+        if (!(err instanceof WatchNotReadyError)) throw err;
+        items.push({ object: describeRef(kind.namespaced ? ref : { ...ref, namespace: "" }), status: "Unknown", message: err.message });
+        continue;
+      }
       items.push({ object: describeRef(kind.namespaced ? ref : { ...ref, namespace: "" }), ...assessHealth(inf.store.get(kind.namespaced ? `${namespace}/${hc.name}` : hc.name)) });
     }
     return aggregateHealth(items);
@@ -876,7 +893,10 @@ export class ApplyReconciler {
         for (const a of prevApplied) {
           const id = idOf(a.ref);
           const kind = await this.kindOf(a.ref);
-          const cachedObj = kind && this.visible(kind, a.ref.namespace) ? await this.cached(kind, a.ref.name, a.ref.namespace || undefined, ctx.signal) : undefined;
+          const cachedObj = kind && this.visible(kind, a.ref.namespace) ? await this.cached(kind, a.ref.name, a.ref.namespace || undefined, ctx.signal).catch((err: unknown) => {
+            if (err instanceof WatchNotReadyError) return undefined; // the apply answer stands in
+            throw err;
+          }) : undefined;
           const ours = fresh.get(id) ?? a.live;
           liveOf.set(id, cachedObj && (cachedObj.metadata?.generation ?? 0) >= (ours.metadata?.generation ?? 0) && !fresh.has(id) ? cachedObj : ours);
         }

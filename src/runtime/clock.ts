@@ -13,7 +13,8 @@ export interface Clock {
 export const realClock: Clock = {
   now: () => Date.now(),
   setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, Math.max(0, ms));
+    // Node fires a timeout over 2^31-1 ms (~24.8 days) after 1 ms: cap it, the caller re-arms when it fires.
+    const t = setTimeout(fn, Math.min(Math.max(0, ms), 2_147_483_647));
     return t;
   },
   clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),

@@ -116,7 +116,16 @@ export class Informer<T extends KubeObject = KubeObject> {
     return new Promise((resolve, reject) => {
       const w = { resolve, reject };
       this.syncWaiters.push(w);
-      signal?.addEventListener("abort", () => reject(new Error(`gave up waiting for the ${this.kind.kind} cache to sync`, { cause: signal.reason })), { once: true });
+      signal?.addEventListener(
+        "abort",
+        () => {
+          // Forget the waiter: callers that wait with a bound, again and again, must not pile up.
+          const i = this.syncWaiters.indexOf(w);
+          if (i >= 0) this.syncWaiters.splice(i, 1);
+          reject(new Error(`gave up waiting for the ${this.kind.kind} cache to sync`, { cause: signal.reason }));
+        },
+        { once: true },
+      );
     });
   }
 

@@ -39,6 +39,7 @@ export interface KubeUser {
   exec?: ExecConfig;
   authProvider?: { name: string; config?: Record<string, string> };
   impersonate?: string;
+  impersonateGroups?: string[];
 }
 
 export interface KubeContext {
@@ -74,6 +75,7 @@ export class KubeConfig {
   readonly contexts: KubeContext[] = [];
   currentContext = "";
   private execCache?: { key: string; expires: number; cred: ExecCredential["status"] };
+  private execRun?: { key: string; promise: Promise<ExecCredential["status"]> };
 
   /** Reads KUBECONFIG (a list of files, merged the way kubectl merges them), else ~/.kube/config, else in-cluster. */
   static fromDefault(env: NodeJS.ProcessEnv = process.env): KubeConfig {
@@ -151,7 +153,8 @@ export class KubeConfig {
     try {
       doc = (parse(text) ?? {}) as Record<string, any>;
     } catch (err) {
-      throw new Error(`kubeconfig ${source} is not valid YAML: ${(err as Error).message}`, { cause: err });
+      // Only the first line: the rest of yaml's message quotes the offending line, which may hold a token.
+      throw new Error(`kubeconfig ${source} is not valid YAML: ${(err as Error).message.split("\n")[0]}`);
     }
     if (typeof doc !== "object" || Array.isArray(doc)) throw new Error(`kubeconfig ${source} is not a mapping`);
     const abs = (p: unknown) => (typeof p === "string" && p ? path.resolve(baseDir, p) : undefined);
@@ -186,6 +189,7 @@ export class KubeConfig {
         username: str(u.username),
         password: str(u.password),
         impersonate: str(u.as),
+        impersonateGroups: Array.isArray(u["as-groups"]) ? u["as-groups"].map(String) : undefined,
         exec: exec
           ? {
               // A bare command name is looked up on PATH; a path with a slash is relative to the kubeconfig.
@@ -259,22 +263,25 @@ export class KubeConfig {
   }
 
   /** The headers that authenticate a request as the current user (reads token files and runs exec plugins). */
-  async authHeaders(): Promise<Record<string, string>> {
+  async authHeaders(): Promise<Record<string, string | string[]>> {
     const u = this.user;
-    const h: Record<string, string> = {};
+    const h: Record<string, string | string[]> = {};
     if (!u) return h;
     if (u.impersonate) h["Impersonate-User"] = u.impersonate;
-    if (u.token) h.Authorization = `Bearer ${u.token}`;
-    else if (u.tokenFile) h.Authorization = `Bearer ${readFileSync(u.tokenFile, "utf8").trim()}`;
+    if (u.impersonateGroups?.length) h["Impersonate-Group"] = u.impersonateGroups;
+    // As client-go: a token file (re-read as it rotates) takes precedence over an inline token.
+    if (u.tokenFile) h.Authorization = `Bearer ${readFileSync(u.tokenFile, "utf8").trim()}`;
+    else if (u.token) h.Authorization = `Bearer ${u.token}`;
     else if (u.exec) {
       const cred = await this.runExec(u.exec);
       if (cred?.token) h.Authorization = `Bearer ${cred.token}`;
     } else if (u.authProvider) {
-      // client-node writes its in-cluster user as the "tokenFile" auth provider; other providers (gcp, azure, oidc)
-      // were removed from kubectl in 1.26 in favour of exec plugins.
-      const file = u.authProvider.config?.tokenFile;
-      if (u.authProvider.name === "tokenFile" && file) h.Authorization = `Bearer ${readFileSync(file, "utf8").trim()}`;
-      else if (u.authProvider.config?.["access-token"]) h.Authorization = `Bearer ${u.authProvider.config["access-token"]}`;
+      // client-node writes its in-cluster user as the "tokenFile" auth provider; oidc sends its id-token (refreshing
+      // an expired one is not done here); gcp and azure were removed from kubectl in 1.26 in favour of exec plugins.
+      const cfg = u.authProvider.config ?? {};
+      if (u.authProvider.name === "tokenFile" && cfg.tokenFile) h.Authorization = `Bearer ${readFileSync(cfg.tokenFile, "utf8").trim()}`;
+      else if (u.authProvider.name === "oidc" && cfg["id-token"]) h.Authorization = `Bearer ${cfg["id-token"]}`;
+      else if (cfg["access-token"]) h.Authorization = `Bearer ${cfg["access-token"]}`;
       else throw new Error(`kubeconfig user "${u.name}" uses the auth-provider "${u.authProvider.name}", which is not supported; use an exec credential plugin`);
     } else if (u.username !== undefined && u.password !== undefined) {
       h.Authorization = "Basic " + Buffer.from(`${u.username}:${u.password}`).toString("base64");
@@ -282,18 +289,39 @@ export class KubeConfig {
     return h;
   }
 
-  /** Runs an exec credential plugin, reusing its answer until it expires (or for 10 minutes when it sets no expiry). */
-  private async runExec(exec: ExecConfig): Promise<ExecCredential["status"]> {
+  /** Forgets credentials from exec plugins (after a 401: client-go then asks the plugin again). */
+  forgetCredentials(): void {
+    this.execCache = undefined;
+  }
+
+  /**
+   * Runs an exec credential plugin, reusing its answer until it expires (or for 10 minutes when it sets no expiry).
+   * Concurrent callers share one run: at start-up every informer asks at once.
+   */
+  private runExec(exec: ExecConfig): Promise<ExecCredential["status"]> {
     const key = JSON.stringify(exec);
+    if (this.execCache?.key === key && this.execCache.expires > Date.now()) return Promise.resolve(this.execCache.cred);
+    if (this.execRun?.key === key) return this.execRun.promise;
+    const promise = this.execOnce(exec, key).finally(() => {
+      if (this.execRun?.promise === promise) this.execRun = undefined;
+    });
+    this.execRun = { key, promise };
+    return promise;
+  }
+
+  private async execOnce(exec: ExecConfig, key: string): Promise<ExecCredential["status"]> {
     const now = Date.now();
-    if (this.execCache?.key === key && this.execCache.expires > now) return this.execCache.cred;
     const apiVersion = exec.apiVersion ?? "client.authentication.k8s.io/v1";
     const env: NodeJS.ProcessEnv = { ...process.env, KUBERNETES_EXEC_INFO: JSON.stringify({ apiVersion, kind: "ExecCredential", spec: { interactive: false } }) };
     for (const e of exec.env ?? []) env[e.name] = e.value;
     const stdout = await new Promise<string>((resolve, reject) => {
       execFile(exec.command, exec.args ?? [], { env, timeout: 60_000, maxBuffer: 1 << 20 }, (err, out, stderr) => {
-        if (err) reject(new Error(`kubeconfig exec plugin ${exec.command} failed: ${(stderr || err.message).trim().split("\n").slice(-1)[0]}`, { cause: err }));
-        else resolve(out);
+        if (!err) return resolve(out);
+        // Never Node's own message: it repeats the command line, whose arguments may hold a client secret.
+        const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: string | number };
+        const why = e.killed ? "timed out after 60 s" : e.code === "ENOENT" ? "not found on PATH" : typeof e.code === "number" ? `exited with code ${e.code}` : String(e.code ?? "failed to start");
+        const last = stderr.trim().split("\n").slice(-1)[0];
+        reject(new Error(`kubeconfig exec plugin ${exec.command} failed (${why})${last ? `: ${last}` : ""}`));
       });
     });
     let cred: ExecCredential;
@@ -339,6 +367,7 @@ export class KubeConfig {
           username: u.username,
           password: u.password,
           as: u.impersonate,
+          "as-groups": u.impersonateGroups,
           exec: u.exec,
           "auth-provider": u.authProvider,
         },

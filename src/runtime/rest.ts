@@ -80,9 +80,13 @@ function queryString(q: RequestOptions["query"]): string {
 }
 
 interface Shared {
-  agent: Promise<http.Agent>;
+  agent: http.Agent;
+  /** TLS options the agent was built with (an exec plugin's client certificate is added per credential). */
+  tls?: https.AgentOptions;
+  /** The agent for the exec plugin's current client certificate, rebuilt when the plugin hands out another. */
+  execAgent?: { cert: Buffer; agent: https.Agent };
   limiter: TokenBucket;
-  headers?: { at: number; value: Record<string, string> };
+  headers?: { at: number; value: Record<string, string | string[]> };
 }
 
 /** One line of a watch stream. */
@@ -105,7 +109,7 @@ export class RestClient {
     this.server = new URL(kubeConfig.requireCluster().server);
     this.clock = opts.clock ?? realClock;
     this.timeoutMs = opts.requestTimeoutMs ?? 60_000;
-    this.shared = shared ?? { agent: this.makeAgent(), limiter: new TokenBucket(opts.qps ?? 20, opts.burst ?? 30, this.clock) };
+    this.shared = shared ?? { ...this.makeAgent(), limiter: new TokenBucket(opts.qps ?? 20, opts.burst ?? 30, this.clock) };
   }
 
   /** From our KubeConfig, or from client-node's (anything with `exportConfig()`), converted once. */
@@ -120,22 +124,31 @@ export class RestClient {
 
   /** Closes idle keep-alive connections (call at shutdown). */
   close(): void {
-    this.shared.agent.then((a) => a.destroy()).catch(() => undefined);
+    this.shared.agent.destroy();
+    this.shared.execAgent?.agent.destroy();
   }
 
-  private makeAgent(): Promise<http.Agent> {
-    if (this.server.protocol === "http:") return Promise.resolve(new http.Agent({ keepAlive: true, maxSockets: 64 }));
+  private makeAgent(): { agent: http.Agent; tls?: https.AgentOptions } {
+    if (this.server.protocol === "http:") return { agent: new http.Agent({ keepAlive: true, maxSockets: 64 }) };
     // Build the TLS agent once from the kubeconfig so connections are reused (a fresh agent per request leaks sockets).
     // Certificate files are read here, so a missing one fails the constructor, not some later request.
     const tls = { keepAlive: true, maxSockets: 64, ...this.kubeConfig.tlsOptions() };
-    if (!this.kubeConfig.user?.exec) return Promise.resolve(new https.Agent(tls));
-    // An exec plugin may hand out a client certificate; it runs on the first request.
-    const agent = this.kubeConfig.execTls().then((cert) => new https.Agent({ ...tls, ...cert }));
-    agent.catch(() => undefined); // reported by the request that awaits it
+    return { agent: new https.Agent(tls), tls };
+  }
+
+  /** The agent for the next request: the kubeconfig's, or one carrying the exec plugin's current client certificate. */
+  private async agent(): Promise<http.Agent> {
+    if (!this.shared.tls || !this.kubeConfig.user?.exec) return this.shared.agent;
+    const cert = await this.kubeConfig.execTls(); // cached until the credential expires; a failure fails this request only
+    if (!cert?.cert) return this.shared.agent;
+    const cur = this.shared.execAgent;
+    if (cur && cur.cert.equals(cert.cert)) return cur.agent;
+    const agent = new https.Agent({ ...this.shared.tls, ...cert });
+    this.shared.execAgent = { cert: cert.cert, agent };
     return agent;
   }
 
-  private async authHeaders(): Promise<Record<string, string>> {
+  private async authHeaders(): Promise<Record<string, string | string[]>> {
     // Tokens from files and exec plugins rotate; re-read them at most every 10 s.
     const cached = this.shared.headers;
     const now = this.clock.now();
@@ -174,7 +187,7 @@ export class RestClient {
     }
     const base = this.server.pathname.replace(/\/$/, "");
     const mod = this.server.protocol === "http:" ? http : https;
-    const agent = await this.shared.agent;
+    const agent = await this.agent();
     return await new Promise((resolve, reject) => {
       const req = mod.request(
         {
@@ -188,7 +201,14 @@ export class RestClient {
           signal: o.signal,
           timeout: watch ? undefined : this.timeoutMs,
         },
-        (res) => resolve({ res, req }),
+        (res) => {
+          if (res.statusCode === 401) {
+            // Expired or revoked credentials: read token files and ask exec plugins again on the next request.
+            this.shared.headers = undefined;
+            this.kubeConfig.forgetCredentials();
+          }
+          resolve({ res, req });
+        },
       );
       req.on("timeout", () => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
       req.on("error", (err) => reject(new ApiError(0, { message: err.message }, method, path, { cause: Object.assign(err, { reusedSocket: req.reusedSocket }) })));

@@ -4,7 +4,7 @@
 // a worker held; other Applications go on.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { serviceAccountUser, type KubeObject } from "../../../src/runtime/index.js";
+import { Kinds, isForbidden, serviceAccountUser, type KubeObject } from "../../../src/runtime/index.js";
 import { createTestNamespace } from "../../support/namespace.js";
 import { testCluster } from "../../support/cluster.js";
 import { condition, configMap, startHarness, type Harness } from "./harness.js";
@@ -63,6 +63,16 @@ describe("a kind the operator may not watch", () => {
     await h.waitApp("fine", "Ready=True", (a) => condition(a, "Ready")?.status === "True", 60_000);
   });
 
+  it("a health check on such a kind is Unknown health, and the sync it follows is kept (not run again and again)", async () => {
+    await h.createApp("checked", { healthChecks: [{ apiVersion: "v1", kind: "Service", name: "elsewhere" }] });
+    await h.publish("checked", [configMap("checked-config", { c: "3" })]);
+    const app = await h.waitApp("checked", "health Unknown naming the watch", (a) => a.status?.health?.status === "Unknown" && /cannot list services/.test(a.status.health.message ?? "") && a, 60_000);
+    assert.equal(app.status?.history?.[0]?.phase, "Succeeded");
+    assert.deepEqual(app.status?.sync?.inventory?.map((e) => e.id), [`${h.ns.name}_checked-config__ConfigMap`]);
+    await new Promise((r) => setTimeout(r, 12_000)); // past a requeue
+    assert.equal((await h.getApp("checked"))?.status?.history?.length, 1, "one sync, not one per reconcile");
+  });
+
   it("once granted the Application becomes Ready; revoked again, a restarted operator reports WatchFailed for its inventory", async () => {
     const rules = (list: boolean) => [
       { apiGroups: ["delivery.mooring.dev"], resources: ["*"], verbs: ["*"] },
@@ -73,8 +83,13 @@ describe("a kind the operator may not watch", () => {
     ];
     const role = { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: { name: "operator", namespace: h.ns.name } };
     await h.admin.patch(role, { rules: rules(true) }, "merge");
-    await h.waitApp("blind", "Ready=True once services can be listed", (a) => condition(a, "Ready")?.status === "True", 90_000);
+    await h.waitApp("blind", "Ready=True once services can be listed", (a) => condition(a, "Ready")?.status === "True", 150_000);
     await h.admin.patch(role, { rules: rules(false) }, "merge");
+    // The authorizer's RBAC cache follows the Role within moments: restart only once the revocation holds, or the
+    // new manager's first list could still pass.
+    const asOperator = h.admin.impersonate(serviceAccountUser(operatorNs.name, "operator"));
+    const { waitFor } = await import("../../support/wait.js");
+    await waitFor("services no longer listable by the operator", async () => asOperator.list(Kinds.Service, { namespace: h.ns.name }).then(() => false, (err: unknown) => isForbidden(err)));
     await h.restart();
     const app = await h.waitApp("blind", "Ready=False WatchFailed", (a) => condition(a, "Ready")?.reason === "WatchFailed" && a, 60_000);
     assert.match(condition(app, "Ready")!.message, /the operator cannot list services: .*403/);

@@ -166,10 +166,39 @@ describe("KubeConfig credentials", () => {
     const junk = await file("bin/junk", "#!/bin/sh\necho not-json\n");
     const empty = await file("bin/empty", `#!/bin/sh\necho '{"status":{}}'\n`);
     for (const f of [bad, junk, empty]) await chmod(f, 0o755);
-    await assert.rejects(withUser({ exec: { command: bad } }).authHeaders(), /exec plugin .*bin\/bad failed: login required: run sso login/);
+    await assert.rejects(withUser({ exec: { command: bad } }).authHeaders(), /exec plugin .*bin\/bad failed \(exited with code 1\): login required: run sso login/);
     await assert.rejects(withUser({ exec: { command: junk } }).authHeaders(), /bin\/junk printed no ExecCredential JSON/);
     await assert.rejects(withUser({ exec: { command: empty } }).authHeaders(), /bin\/empty returned neither a token nor a client certificate/);
-    await assert.rejects(withUser({ exec: { command: "no-such-plugin-anywhere" } }).authHeaders(), /exec plugin no-such-plugin-anywhere failed/);
+    await assert.rejects(withUser({ exec: { command: "no-such-plugin-anywhere" } }).authHeaders(), /exec plugin no-such-plugin-anywhere failed \(not found on PATH\)/);
+    // The message never repeats the plugin's arguments (they may carry a client secret).
+    const silent = await file("bin/silent", "#!/bin/sh\nexit 2\n");
+    await chmod(silent, 0o755);
+    await assert.rejects(withUser({ exec: { command: silent, args: ["--oidc-client-secret=hunter2"] } }).authHeaders(), (err: Error) => {
+      assert.match(err.message, /bin\/silent failed \(exited with code 2\)$/);
+      assert.doesNotMatch(err.message, /hunter2/);
+      return true;
+    });
+  });
+
+  it("runs the plugin once for concurrent callers, and again after forgetCredentials (a 401)", async () => {
+    const count = path.join(dir, "exec-count-2");
+    await writeFile(count, "");
+    const script = await file("bin/slow", `#!/bin/sh\necho x >> ${count}\nsleep 0.2\necho '{"status":{"token":"t"}}'\n`);
+    await chmod(script, 0o755);
+    const kc = withUser({ exec: { command: script } });
+    const all = await Promise.all(Array.from({ length: 8 }, () => kc.authHeaders()));
+    assert.ok(all.every((h) => h.Authorization === "Bearer t"));
+    assert.equal((await readFile(count, "utf8")).trim().split("\n").length, 1, "one run for eight callers");
+    kc.forgetCredentials();
+    await kc.authHeaders();
+    assert.equal((await readFile(count, "utf8")).trim().split("\n").length, 2);
+  });
+
+  it("prefers a token file to an inline token (as client-go), and sends as-groups and an oidc id-token", async () => {
+    await file("tf2", "from-file\n");
+    assert.deepEqual(await withUser({ token: "inline", tokenFile: "tf2" }).authHeaders(), { Authorization: "Bearer from-file" });
+    assert.deepEqual(await withUser({ token: "t", as: "alice", "as-groups": ["devs", "ops"] }).authHeaders(), { Authorization: "Bearer t", "Impersonate-User": "alice", "Impersonate-Group": ["devs", "ops"] });
+    assert.deepEqual(await withUser({ "auth-provider": { name: "oidc", config: { "id-token": "jwt", "client-id": "k" } } }).authHeaders(), { Authorization: "Bearer jwt" });
   });
 
   it("refuses the removed auth-provider plugins with the way out", async () => {
@@ -178,9 +207,11 @@ describe("KubeConfig credentials", () => {
 });
 
 describe("KubeConfig bad input", () => {
-  it("says which file is not YAML", async () => {
+  it("says which file is not YAML, without quoting its lines (they may hold a token)", async () => {
     const p = await file("bad.yaml", "clusters: [\n");
     assert.throws(() => KubeConfig.fromFile(p), /kubeconfig .*bad\.yaml is not valid YAML/);
+    const q = await file("bad2.yaml", "users:\n- name: u\n  user:\n    token: abc: SECRET-VALUE\n");
+    assert.throws(() => KubeConfig.fromFile(q), (err: Error) => /not valid YAML/.test(err.message) && !err.message.includes("SECRET-VALUE"));
   });
   it("fails for a missing file named on its own, and when every KUBECONFIG entry is missing", () => {
     assert.throws(() => KubeConfig.fromFile(path.join(dir, "nope")), { code: "ENOENT" });
