@@ -56,6 +56,8 @@ export interface HarnessOptions {
   managerUser?: string;
   /** How long a reconcile waits for a watch cache (ApplyControllerDeps.cacheSyncTimeoutMs). */
   cacheSyncTimeoutMs?: number;
+  /** The manager's log level unless MOORING_TEST_LOG_LEVEL says otherwise (default warn). */
+  logLevel?: "error" | "warn" | "info" | "debug";
   /** Called with an admin client and the test namespace before the manager starts (RBAC for managerUser). */
   grant?: (admin: Client, namespace: string) => Promise<void>;
 }
@@ -70,7 +72,7 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
   const storage = new ArtifactStorage({ root: dir });
   await storage.init();
   const server: RunningServer = await startArtifactServer("127.0.0.1:0", { root: dir });
-  const logger = createLogger({ level: (process.env.MOORING_TEST_LOG_LEVEL as "info") ?? "warn", format: "text" });
+  const logger = createLogger({ level: (process.env.MOORING_TEST_LOG_LEVEL as "info") ?? o.logLevel ?? "warn", format: "text" });
   await o.grant?.(admin, ns.name);
   const managerKubeConfig = KubeConfig.fromFile(c.kubeconfigPath);
   if (o.managerUser) for (const u of managerKubeConfig.users) u.impersonate = o.managerUser;

@@ -18,7 +18,7 @@ before(async () => {
   // The operator's ServiceAccount lives apart; its rights in the test namespace are granted below, before it starts.
   operatorNs = await createTestNamespace(await testCluster(), "apply-op");
   const user = serviceAccountUser(operatorNs.name, "operator");
-  h = await startHarness({ prefix: "apply-watch", managerUser: user, cacheSyncTimeoutMs: 3_000, grant: async (admin, ns) => {
+  h = await startHarness({ prefix: "apply-watch", managerUser: user, cacheSyncTimeoutMs: 3_000, logLevel: "error" /* the refused lists are the point */, grant: async (admin, ns) => {
     await admin.create({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "operator", namespace: operatorNs.name } });
     await admin.create({
       apiVersion: "rbac.authorization.k8s.io/v1",
