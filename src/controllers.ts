@@ -64,6 +64,8 @@ export const CONTROLLER_MODULES: Record<ControllerName, ControllerModule> = {
         { verb, group: "", resource: "configmaps", namespace: ns },
         { verb, group: "", resource: "secrets", namespace: ns },
       ]),
+      // Secrets are watched without their data; the ones Applications read are fetched with get.
+      { verb: "get", group: "", resource: "secrets", namespace: ns },
       { verb: "create", group: "events.k8s.io", resource: "events", namespace: ns },
     ],
     setup: async (mgr, ctx) => {

@@ -3,13 +3,16 @@
 //                  invalid spec → Rendered=False/InvalidSpec; suspended → nothing
 //   source:        sourceRef resolved (namespace defaults to the Application's; cross-namespace refused when
 //                  configured); no GitRepository or no artifact yet → SourceReady=False, wait for its watch event
-//   inputs:        valuesFrom / substituteFrom read from the cache (ConfigMaps, Secrets)
+//   inputs:        valuesFrom / substituteFrom: ConfigMaps from the cache; Secrets are watched without their data
+//                  (a digest stands in) and read live only when that digest changed
+
 //   render:        keyed by renderCacheKey; an unchanged key with its artifact still stored does no work at all;
 //                  otherwise the source is checked out (downloaded and extracted once per digest, ./fetch.ts) and
 //                  rendered in a worker (renderIsolated) and the canonical JSON stored as the Application's artifact
 //   status:        computed once, written once by server-side apply as mooring-render, and only when it differs
 // A render failure keeps the last good artifact in status, sets Rendered=False with the renderer's message and
 // records an event; the same failing input is not rendered again until something in it changes.
+import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -44,6 +47,7 @@ import {
   type ReconcileContext,
   type Request,
   type Result,
+  type Selection,
 } from "../runtime/index.js";
 import { artifactBytes } from "./canonical.js";
 import { isRenderError } from "./errors.js";
@@ -163,9 +167,29 @@ export const gitRepositoryArtifactChanged: Predicate<GitRepositoryObject> = {
   update: (o, n) => stable(o.status?.artifact ?? null) !== stable(n.status?.artifact ?? null),
 };
 
-/** A ConfigMap/Secret update matters when its data changed. */
-export const dataChanged: Predicate<KubeObject & { data?: unknown; binaryData?: unknown }> = {
-  update: (o, n) => stable(o.data ?? null) !== stable(n.data ?? null) || stable(o.binaryData ?? null) !== stable(n.binaryData ?? null),
+/** A ConfigMap/Secret update matters when its data changed (for Secrets held without data: their data digest). */
+export const dataChanged: Predicate<KubeObject & { data?: unknown; binaryData?: unknown; dataDigest?: string }> = {
+  update: (o, n) => stable(o.data ?? null) !== stable(n.data ?? null) || stable(o.binaryData ?? null) !== stable(n.binaryData ?? null) || o.dataDigest !== n.dataDigest,
+};
+
+/** sha256 of a Secret's data (as the API returns it, base64 values): what stands in for the data in the cache. */
+export function secretDataDigest(data: unknown): string {
+  return createHash("sha256").update(stable(data ?? null)).digest("hex");
+}
+
+/**
+ * The render controller's view of Secrets: everything but the data, plus its digest. A cluster's Secrets (Helm
+ * release records, tokens, certificates) are mostly large and never read by us; holding them all in memory was both
+ * a memory and an exposure cost. The few that Applications read are fetched live when their digest changes.
+ */
+export const SECRETS_WITHOUT_DATA: Selection = {
+  view: {
+    name: "secrets-without-data",
+    transform: (obj) => {
+      const { data, stringData: _s, ...rest } = obj as KubeObject & { data?: unknown; stringData?: unknown };
+      return { ...rest, dataDigest: secretDataDigest(data) } as KubeObject;
+    },
+  },
 };
 
 /** Application updates that need a render: a spec change or a reconcile request (not status writes by anyone). */
@@ -235,12 +259,28 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
     await opts.storage.remove(keyOf(ns, name));
   };
 
+  // Values of the Secrets Applications read, by the data digest they were read at (only these are held).
+  const secretValues = new Map<string, { digest: string; data: Record<string, string> }>();
   const readData = async (kind: "ConfigMap" | "Secret", name: string, ns: string): Promise<Record<string, string> | undefined> => {
-    const obj = await client.get<DataObject>(kind === "Secret" ? Kinds.Secret : Kinds.ConfigMap, name, ns);
-    if (!obj) return undefined;
-    const data = obj.data ?? {};
-    if (kind === "ConfigMap") return data;
-    return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
+    if (kind === "ConfigMap") {
+      const cm = await client.get<DataObject>(Kinds.ConfigMap, name, ns);
+      return cm ? (cm.data ?? {}) : undefined;
+    }
+    const k = `${ns}/${name}`;
+    const view = mgr.cache.informerFor(Kinds.Secret, SECRETS_WITHOUT_DATA);
+    if (!view.hasSynced()) await view.waitForSync();
+    const seen = view.store.get(k) as (KubeObject & { dataDigest?: string }) | undefined;
+    if (!seen) {
+      secretValues.delete(k);
+      return undefined;
+    }
+    const held = secretValues.get(k);
+    if (held && held.digest === seen.dataDigest) return held.data; // unchanged: no request
+    const live = await client.live().get<DataObject>(Kinds.Secret, name, ns);
+    if (!live) return undefined;
+    const data = Object.fromEntries(Object.entries(live.data ?? {}).map(([key, v]) => [key, Buffer.from(v, "base64").toString("utf8")]));
+    secretValues.set(k, { digest: secretDataDigest(live.data), data });
+    return data;
   };
 
   const resolveInputs = async (app: ApplicationObject): Promise<ResolvedInputs> => {
@@ -459,7 +499,7 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
       predicates: [gitRepositoryArtifactChanged],
     })
     .watches(Kinds.ConfigMap, (cm) => appsBy(INDEX_INPUTS, `ConfigMap/${cm.metadata?.namespace ?? ""}/${cm.metadata?.name ?? ""}`), { predicates: [dataChanged] })
-    .watches(Kinds.Secret, (s) => appsBy(INDEX_INPUTS, `Secret/${s.metadata?.namespace ?? ""}/${s.metadata?.name ?? ""}`), { predicates: [dataChanged] })
+    .watches(Kinds.Secret, (s) => appsBy(INDEX_INPUTS, `Secret/${s.metadata?.namespace ?? ""}/${s.metadata?.name ?? ""}`), { predicates: [dataChanged], selection: SECRETS_WITHOUT_DATA })
     .withOptions({ maxConcurrentReconciles: opts.concurrency ?? 4 })
     .build(async (req: Request, ctx: ReconcileContext) => {
       try {

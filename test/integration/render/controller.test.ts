@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { TestRepo } from "../../support/git-server.js";
 import { waitFor } from "../../support/wait.js";
+import type { Informer, KubeObject } from "../../../src/runtime/index.js";
 import { A, cond, download, RenderEnv, type App } from "./controller-env.js";
 
 let env: RenderEnv;
@@ -94,6 +95,29 @@ void describe("render controller", () => {
     assert.equal(env.render.stats.renders, renders + 1, "exactly one render: chart-a's");
     assert.equal((await env.getApp("chart-b"))?.metadata.resourceVersion, other?.metadata.resourceVersion, "chart-b untouched");
     assert.equal((await env.getApp("plain"))?.metadata.resourceVersion, plain?.metadata.resourceVersion, "plain untouched");
+  });
+
+  void it("reads a valuesFrom Secret, re-renders when it changes, and holds no Secret's data in its cache", async () => {
+    const ns = env.ns.name;
+    await env.c.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: "secret-vals" }, stringData: { "values.yaml": "greeting: from-secret\n" } } });
+    await env.c.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: "unrelated" }, stringData: { token: "not-ours-to-hold" } } });
+    await env.createApp("chart-s", { sourceRef: { kind: "GitRepository", name: "repo" }, path: "chart", render: { helm: { valuesFrom: [{ kind: "Secret", name: "secret-vals" }] } } });
+    const first = await env.waitApp("chart-s", "rendered", rendered(head));
+    assert.equal((await download(first.status!.render!.artifact!))[0]?.data?.greeting, "from-secret");
+    await env.c.core.patchNamespacedSecret({ name: "secret-vals", namespace: ns, body: [{ op: "replace", path: "/data/values.yaml", value: Buffer.from("greeting: secret-changed\n").toString("base64") }] });
+    const changed = await env.waitApp("chart-s", "new digest", (x) => x.status?.render?.artifact?.digest !== first.status?.render?.artifact?.digest);
+    assert.equal((await download(changed.status!.render!.artifact!))[0]?.data?.greeting, "secret-changed");
+    // What the cache holds of Secrets: names and digests, never data.
+    const informers = [...(env.mgr.cache as unknown as { informers: Map<string, Informer> }).informers.values()].filter((i) => i.kind.kind === "Secret");
+    assert.ok(informers.length > 0);
+    for (const inf of informers) {
+      const held = inf.store.list() as (KubeObject & { data?: unknown; dataDigest?: string })[];
+      assert.ok(held.some((s) => s.metadata?.name === "unrelated"), "every Secret of the namespace is watched");
+      for (const s of held) {
+        assert.equal(s.data, undefined, `Secret ${s.metadata?.name} is held without its data`);
+        assert.match(s.dataDigest ?? "", /^[a-f0-9]{64}$/);
+      }
+    }
   });
 
   void it("does no work and no write on a reconcile with nothing changed", async () => {
