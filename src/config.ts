@@ -26,6 +26,12 @@ export interface OperatorConfig {
   concurrency: number;
   qps: number;
   burst: number;
+  /** Largest Git fetch the source controller accepts, bytes (--max-source-size, default 512Mi). */
+  maxSourceBytes?: number;
+  /** Artifacts kept per object, the newest included (--keep-artifacts, default 2). */
+  keepArtifacts?: number;
+  /** Secret (key `token`) holding the webhook receiver's HMAC secret (--webhook-secret, default mooring-webhook). */
+  webhookSecret?: string;
 }
 
 function parseControllers(value: string): ControllerName[] {
@@ -42,6 +48,16 @@ function parseControllers(value: string): ControllerName[] {
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
+  return n;
+}
+
+const UNITS: Record<string, number> = { "": 1, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, K: 1000, M: 1000 ** 2, G: 1000 ** 3 };
+
+/** A size as Kubernetes writes quantities: bytes, or with Ki/Mi/Gi (or K/M/G), e.g. "512Mi". */
+export function parseSize(value: string): number {
+  const m = /^(\d+)(Ki|Mi|Gi|K|M|G)?$/.exec(value.trim());
+  const n = m ? Number(m[1]) * UNITS[m[2] ?? ""]! : NaN;
+  if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a size such as 512Mi, 1Gi or 1048576, got "${value}"`);
   return n;
 }
 
@@ -80,7 +96,10 @@ export function addOperatorOptions(cmd: Command): Command {
     .addOption(opt("--forbid-cross-namespace-refs", "forbid sourceRef/dependsOn in other namespaces").default(false))
     .addOption(opt("--concurrency <n>", "concurrent reconciles per controller").argParser(positiveInt).default(4))
     .addOption(opt("--qps <n>", "client-side API request rate limit").argParser(positiveInt).default(50))
-    .addOption(opt("--burst <n>", "client-side API request burst").argParser(positiveInt).default(100));
+    .addOption(opt("--burst <n>", "client-side API request burst").argParser(positiveInt).default(100))
+    .addOption(opt("--max-source-size <size>", "largest Git fetch the source controller accepts (e.g. 512Mi)").argParser(parseSize).default(512 * 1024 ** 2, "512Mi"))
+    .addOption(opt("--keep-artifacts <n>", "artifacts kept per object, the newest included").argParser(positiveInt).default(2))
+    .addOption(opt("--webhook-secret <name>", "Secret (key token, in the operator's namespace) with the webhook HMAC secret").default("mooring-webhook"));
 }
 
 /** Converts commander's parsed options into the typed configuration. */
@@ -105,6 +124,9 @@ export function toOperatorConfig(o: Record<string, unknown>): OperatorConfig {
     concurrency: o.concurrency as number,
     qps: o.qps as number,
     burst: o.burst as number,
+    maxSourceBytes: o.maxSourceSize as number,
+    keepArtifacts: o.keepArtifacts as number,
+    webhookSecret: o.webhookSecret as string,
   };
 }
 

@@ -72,7 +72,7 @@ export const CONTROLLER_MODULES: Record<ControllerName, ControllerModule> = {
       const { config } = ctx;
       // Rendered artifacts share the storage root (and so the artifact server) with source artifacts: their keys
       // live under different folders, and one process can bind the artifact port only once.
-      const storage = new ArtifactStorage({ root: config.storagePath });
+      const storage = new ArtifactStorage({ root: config.storagePath, ...(config.keepArtifacts ? { keep: config.keepArtifacts } : {}) });
       await storage.init();
       setupRenderController(mgr, {
         storage,

@@ -12,7 +12,7 @@ export { setupSourceController, type SourceController } from "./controller.js";
 export { SourceSyncer, type SyncOutcome } from "./sync.js";
 export { SourceError, type SourceErrorReason } from "./errors.js";
 
-/** The Secret holding the webhook HMAC secret (key `token`), in the operator's namespace. */
+/** The default Secret holding the webhook HMAC secret (key `token`), in the operator's namespace (--webhook-secret). */
 export const WEBHOOK_SECRET_NAME = "mooring-webhook";
 export const WEBHOOK_SECRET_KEY = "token";
 
@@ -29,7 +29,7 @@ function advertised(config: OperatorConfig): string {
 
 /**
  * Registers the source controller and its two servers on `mgr`. The servers run on every replica (a Service may
- * route to any); only the leader fetches. The webhook secret is read from the Secret `mooring-webhook` (key
+ * route to any); only the leader fetches. The webhook secret is read from the Secret `--webhook-secret` (key
  * `token`) in `secretNamespace` (default: $POD_NAMESPACE, else the leader-election namespace), cached for 10 s.
  */
 export async function setupSource(
@@ -39,20 +39,23 @@ export async function setupSource(
 ): Promise<SourceSetup> {
   const { config } = ctx;
   const logger = ctx.logger.child({ controller: "source" });
-  const storage = new ArtifactStorage({ root: config.storagePath, ...(opts.keepArtifacts ? { keep: opts.keepArtifacts } : {}) });
+  const keep = opts.keepArtifacts ?? config.keepArtifacts;
+  const maxSourceBytes = opts.maxSourceBytes ?? config.maxSourceBytes;
+  const secretName = config.webhookSecret ?? WEBHOOK_SECRET_NAME;
+  const storage = new ArtifactStorage({ root: config.storagePath, ...(keep ? { keep } : {}) });
   await storage.init();
   const source = setupSourceController(mgr, {
     storage,
     advertisedAddr: advertised(config),
     concurrency: config.concurrency,
-    ...(opts.maxSourceBytes !== undefined ? { maxSourceBytes: opts.maxSourceBytes } : {}),
+    ...(maxSourceBytes !== undefined ? { maxSourceBytes } : {}),
   });
 
   const secretNamespace = opts.secretNamespace ?? process.env.POD_NAMESPACE ?? config.leaderElectionNamespace;
   let cached: { value: string | undefined; at: number } | undefined;
   const secret = async (): Promise<string | undefined> => {
     if (cached && Date.now() - cached.at < 10_000) return cached.value;
-    const s = await mgr.client.live().get<KubeObject & { data?: Record<string, string> }>(Kinds.Secret, WEBHOOK_SECRET_NAME, secretNamespace);
+    const s = await mgr.client.live().get<KubeObject & { data?: Record<string, string> }>(Kinds.Secret, secretName, secretNamespace);
     const raw = s?.data?.[WEBHOOK_SECRET_KEY];
     cached = { value: raw ? Buffer.from(raw, "base64").toString("utf8") : undefined, at: Date.now() };
     return cached.value;

@@ -13,6 +13,17 @@ describe("operator configuration", () => {
     assert.equal(c.concurrency, 4);
   });
 
+  it("sets the source size limit, artifacts kept and webhook Secret, with Kubernetes-style sizes", () => {
+    const d = parseOperatorArgs([]);
+    assert.deepEqual([d.maxSourceBytes, d.keepArtifacts, d.webhookSecret], [512 * 1024 * 1024, 2, "mooring-webhook"]);
+    const c = parseOperatorArgs(["--max-source-size", "1Gi", "--keep-artifacts", "5", "--webhook-secret", "git-hooks"]);
+    assert.deepEqual([c.maxSourceBytes, c.keepArtifacts, c.webhookSecret], [1024 ** 3, 5, "git-hooks"]);
+    assert.equal(parseOperatorArgs(["--max-source-size", "200M"]).maxSourceBytes, 200_000_000);
+    assert.equal(parseOperatorArgs(["--max-source-size", "4096"]).maxSourceBytes, 4096);
+    for (const bad of ["", "1.5Gi", "12GB", "-1", "0"]) assert.throws(() => parseOperatorArgs(["--max-source-size", bad]), /expected a size such as 512Mi/, bad);
+    assert.throws(() => parseOperatorArgs(["--keep-artifacts", "0"]), /positive integer/);
+  });
+
   it("accepts any subset of controllers, de-duplicated", () => {
     assert.deepEqual(parseOperatorArgs(["--controllers", "apply,source,apply"]).controllers, ["apply", "source"]);
   });
