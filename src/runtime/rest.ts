@@ -177,7 +177,11 @@ export class RestClient {
     await this.shared.limiter.take(o.signal);
     const headers: Record<string, string | string[]> = { ...(await this.authHeaders()), Accept: "application/json" };
     headers["User-Agent"] = this.opts.userAgent ?? "mooring-runtime";
-    if (this.opts.impersonateUser) headers["Impersonate-User"] = this.opts.impersonateUser;
+    if (this.opts.impersonateUser) {
+      // A client impersonating someone replaces the kubeconfig's own `as`/`as-groups` entirely.
+      headers["Impersonate-User"] = this.opts.impersonateUser;
+      delete headers["Impersonate-Group"];
+    }
     if (this.opts.impersonateGroups?.length) headers["Impersonate-Group"] = this.opts.impersonateGroups;
     let payload: Buffer | undefined;
     if (o.body !== undefined) {
