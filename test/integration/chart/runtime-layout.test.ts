@@ -11,6 +11,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { installCrds } from "../../../src/api/install.js";
 import { REPO_ROOT, testCluster, type TestCluster } from "../../support/cluster.js";
 import { impersonatingKubeconfig, installChart, type ChartRelease } from "../../support/helm.js";
 import { createTestNamespace, type TestNamespace } from "../../support/namespace.js";
@@ -60,6 +61,9 @@ void describe("the image's runtime layout (production dependencies only) runs th
     assert.ok(linkProductionDependencies(app) > 5);
     for (const dev of ["typescript", "tsx", "eslint"]) assert.ok(!existsSync(path.join(app, "node_modules", dev)), `dev dependency ${dev} must not be in the runtime layout`);
     c = await testCluster();
+    // The chart is installed with --skip-crds (other suites share the cluster-wide CRDs): make sure they exist, so
+    // this file also passes on its own on a fresh cluster.
+    await installCrds(c.kc);
     ns = await createTestNamespace(c, "image");
     rel = installChart({ kubeconfigPath: c.kubeconfigPath, namespace: ns.name, mode: "all-in-one" });
   });
@@ -86,8 +90,9 @@ void describe("the image's runtime layout (production dependencies only) runs th
     const kubeconfig = impersonatingKubeconfig(c.kubeconfigPath, rel!.serviceAccountUsers["all-in-one"]!, path.join(tmp, "kubeconfig"));
     const [health, metrics, artifact, webhook] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
     let output = "";
-    // The container's environment: HOME and TMPDIR on the writable volume, storage on /data.
-    proc = spawn("node", [...NODE_FLAGS, ENTRY, "controller", "--controllers=source,render,apply", `--kubeconfig=${kubeconfig}`, `--health-addr=127.0.0.1:${health}`, `--metrics-addr=127.0.0.1:${metrics}`, `--artifact-addr=127.0.0.1:${artifact}`, `--webhook-addr=127.0.0.1:${webhook}`, "--log-format=json"], {
+    // The container's environment: HOME and TMPDIR on the writable volume, storage on /data. Its own namespace only:
+    // a cluster-wide operator would reconcile the Applications of the tests running beside it.
+    proc = spawn("node", [...NODE_FLAGS, ENTRY, "controller", "--controllers=source,render,apply", `--watch-namespace=${ns!.name}`, `--kubeconfig=${kubeconfig}`, `--health-addr=127.0.0.1:${health}`, `--metrics-addr=127.0.0.1:${metrics}`, `--artifact-addr=127.0.0.1:${artifact}`, `--webhook-addr=127.0.0.1:${webhook}`, "--log-format=json"], {
       cwd: app,
       env: { PATH: process.env.PATH, NODE_ENV: "production", HOME: tmp, TMPDIR: tmp, MOORING_STORAGE_PATH: data },
       stdio: ["ignore", "pipe", "pipe"],
@@ -95,11 +100,13 @@ void describe("the image's runtime layout (production dependencies only) runs th
     proc.stdout!.on("data", (b: Buffer) => (output += b.toString()));
     proc.stderr!.on("data", (b: Buffer) => (output += b.toString()));
 
-    await waitFor(`/healthz on :${health} (output so far: ${output.slice(-500)})`, async () => {
+    await waitFor(`/healthz on :${health}`, async () => {
       if (proc!.exitCode !== null) throw new Error(`the operator exited with ${proc!.exitCode}: ${output}`);
-      const res = await fetch(`http://127.0.0.1:${health}/healthz`);
-      return res.status === 200;
-    }, { timeoutMs: 30_000 });
+      const res = await fetch(`http://127.0.0.1:${health}/healthz`).catch(() => undefined);
+      return res?.status === 200;
+    }, { timeoutMs: 30_000 }).catch((err: Error) => {
+      throw new Error(`${err.message}; the operator's output so far:\n${output.slice(-2000)}`);
+    });
 
     proc.kill("SIGTERM");
     const code = await waitFor("the operator to exit after SIGTERM", () => (proc!.exitCode !== null || proc!.signalCode !== null) && { code: proc!.exitCode, signal: proc!.signalCode }, { timeoutMs: 20_000 });
