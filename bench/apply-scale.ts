@@ -10,7 +10,6 @@
 // integration tests. On a shared cluster, other clients' requests show up in the apiserver figures: the per-resource
 // write counts are restricted to the kinds the operator touches, and the operator's own count is printed beside them.
 import { execFileSync, fork, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -18,6 +17,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import * as k8s from "@kubernetes/client-node";
 import { stringify } from "yaml";
+import { imageNodeFlags } from "../hack/lib/image-entrypoint.js";
 import { FieldManagers, installCrds } from "../src/api/index.js";
 import { ArtifactStorage } from "../src/artifact/storage.js";
 import { startArtifactServer } from "../src/artifact/server.js";
@@ -45,19 +45,8 @@ const { values: flags } = parseArgs({
 });
 const N = Number(flags.apps);
 const here = path.dirname(fileURLToPath(import.meta.url));
-const nodeFlags = (flags["node-options"] ?? imageNodeFlags()).split(" ").filter(Boolean);
+const nodeFlags = flags["node-options"] !== undefined ? flags["node-options"].split(" ").filter(Boolean) : imageNodeFlags(path.join(here, ".."));
 
-/** The node flags the image runs the operator with: what the Dockerfile's ENTRYPOINT puts between node and main.js. */
-function imageNodeFlags(): string {
-  const text = readFileSync(path.join(here, "..", "Dockerfile"), "utf8");
-  const entry = /^ENTRYPOINT (\[.*\])$/m.exec(text);
-  if (!entry) throw new Error("no ENTRYPOINT [...] line in the Dockerfile; pass --node-options");
-  const argv = JSON.parse(entry[1]!) as string[];
-  const node = argv.indexOf("node");
-  const main = argv.findIndex((a) => a.endsWith("main.js"));
-  if (node < 0 || main < node) throw new Error(`cannot find "node ... main.js" in the Dockerfile's ENTRYPOINT ${entry[1]}; pass --node-options`);
-  return argv.slice(node + 1, main).join(" ");
-}
 const timeoutMs = Number(flags["timeout-s"]) * 1000;
 const kubeconfig = process.env.MOORING_TEST_KUBECONFIG;
 if (!kubeconfig) throw new Error("set MOORING_TEST_KUBECONFIG (make bench does) to the local cluster's kubeconfig");

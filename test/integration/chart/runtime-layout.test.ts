@@ -11,6 +11,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { imageNodeFlags } from "../../../hack/lib/image-entrypoint.js";
 import { installCrds } from "../../../src/api/install.js";
 import { REPO_ROOT, testCluster, type TestCluster } from "../../support/cluster.js";
 import { impersonatingKubeconfig, installChart, type ChartRelease } from "../../support/helm.js";
@@ -18,7 +19,7 @@ import { createTestNamespace, type TestNamespace } from "../../support/namespace
 import { waitFor } from "../../support/wait.js";
 
 const ENTRY = "dist/src/cli/main.js"; // the Dockerfile's ENTRYPOINT, checked against package.json by the unit test
-const NODE_FLAGS = ["--max-semi-space-size=2"]; // the ENTRYPOINT's node flags (the unit test checks them there)
+const NODE_FLAGS = imageNodeFlags(REPO_ROOT); // as the image's ENTRYPOINT runs node
 
 /** Links node_modules/<name> for every package of the production dependency closure, as npm ci --omit=dev would install. */
 function linkProductionDependencies(appDir: string): number {
