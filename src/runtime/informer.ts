@@ -3,13 +3,17 @@
 //   Listing ──ok──▶ Watching(rv) ──stream ended by the server──▶ Watching(rv)          (resume, no delay)
 //                      │  └─broken connection / error──▶ backoff ▶ Watching(rv)           (resume where we were)
 //                      │  └─quiet for too long (watchdog)──▶ Watching(rv)                 (silent stalls restart)
-//                      └─410 Gone (HTTP or ERROR event)──▶ Listing                         (relist, diffed against the store)
-// Errors while listing back off (jittered) and list again.
+//                      └─resourceVersion too old (410 Gone / Expired) or too large (504 ResourceVersionTooLarge),
+//                        as an HTTP answer or an ERROR event──▶ jittered backoff ▶ Listing  (relist, diffed against the store)
+// Errors while listing back off (jittered) and list again. Retrying a watch from an RV the server refuses would
+// fail forever; a fresh list (a consistent read) gives an RV it accepts. The relist waits a jittered, growing delay
+// (client-go's reflector does the same) so that the informers of many processes, all told "too old" when an API
+// server restarts or compacts, do not relist in lockstep.
 import { type Logger, log } from "../log.js";
 import { Backoff, type BackoffOptions } from "./backoff.js";
 import { type Clock, realClock, sleep } from "./clock.js";
 import { type KindDescriptor, type KubeObject, apiVersionOf, objectKey, resourcePath } from "./kinds.js";
-import { ApiError, isGone, type RestClient } from "./rest.js";
+import { ApiError, isResourceExpired, isTooLargeResourceVersion, type ApiStatus, type RestClient } from "./rest.js";
 import { type IndexFunc, Store, type StoreChange } from "./store.js";
 
 export type Transform = (obj: KubeObject) => KubeObject;
@@ -49,7 +53,7 @@ export type WatchState = { phase: "Listing" } | { phase: "Watching"; resourceVer
 /** Counters that show what the reflector did (tests and debugging). */
 export interface InformerStats {
   lists: number;
-  /** Lists after the first one (410 Gone). */
+  /** Lists after the first one (the server refused the watch's resourceVersion: too old or too large). */
   relists: number;
   watches: number;
   events: number;
@@ -61,6 +65,13 @@ export interface InformerStats {
 
 class WatchdogFired extends Error {}
 class ConnectionDropped extends Error {}
+
+/** Why a watch (or list) error means "list again" rather than "retry the same request", or undefined. */
+function relistReason(err: unknown): string | undefined {
+  if (isResourceExpired(err)) return "expired (too old)";
+  if (isTooLargeResourceVersion(err)) return "too large (newer than the server has)";
+  return undefined;
+}
 
 export class Informer<T extends KubeObject = KubeObject> {
   readonly store: Store<T>;
@@ -76,6 +87,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   private resumeOverride: string | undefined;
   private readonly clock: Clock;
   private readonly backoff: Backoff;
+  private readonly relistBackoff: Backoff;
   private readonly log: Logger;
   private readonly path: string;
 
@@ -87,6 +99,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     this.store = new Store<T>((opts.indexers ?? {}) as Record<string, IndexFunc<T>>);
     this.clock = opts.clock ?? realClock;
     this.backoff = new Backoff({ clock: this.clock, ...opts.backoff });
+    this.relistBackoff = new Backoff({ clock: this.clock, ...opts.backoff });
     this.log = (opts.logger ?? log()).child({ component: "informer", kind: kind.kind, namespace: opts.namespace ?? "*" });
     this.path = resourcePath(kind, kind.namespaced ? opts.namespace : undefined);
   }
@@ -172,9 +185,16 @@ export class Informer<T extends KubeObject = KubeObject> {
         this.state = this.state.phase === "Listing" ? await this.list(signal) : await this.watch(this.state.resourceVersion, signal);
       } catch (err) {
         if (signal.aborted) break;
-        if (isGone(err)) {
-          this.log.info("resourceVersion expired (410 Gone); relisting", { error: (err as Error).message });
+        const why = relistReason(err);
+        if (why) {
+          const delay = this.relistBackoff.next();
+          this.log.info(`resourceVersion ${why}; relisting`, { error: (err as Error).message, resourceVersion: this.state.phase === "Watching" ? this.state.resourceVersion : undefined, relistInMs: Math.round(delay) });
           this.state = { phase: "Listing" };
+          try {
+            await sleep(this.clock, delay, signal);
+          } catch {
+            break;
+          }
           continue;
         }
         this.stats.errors++;
@@ -253,7 +273,7 @@ export class Informer<T extends KubeObject = KubeObject> {
         timer = this.clock.setTimeout(() => ctl.abort(new WatchdogFired()), quietMs);
         seen++;
         if (ev.type === "ERROR") {
-          const status = ev.object as { code?: number; message?: string; reason?: string };
+          const status = (ev.object ?? {}) as ApiStatus;
           throw new ApiError(status.code ?? 500, status, "WATCH", this.path);
         }
         const obj = ev.object as KubeObject;

@@ -39,6 +39,20 @@ export const isNotFound = (err: unknown): boolean => hasCode(err, 404);
 export const isConflict = (err: unknown): boolean => hasCode(err, 409) && (err as ApiError).reason !== "AlreadyExists";
 export const isAlreadyExists = (err: unknown): boolean => err instanceof ApiError && err.reason === "AlreadyExists";
 export const isGone = (err: unknown): boolean => hasCode(err, 410);
+/** The resourceVersion asked for is older than the server keeps (410 Gone, or reason Expired: "too old resource version"). */
+export const isResourceExpired = (err: unknown): boolean => isGone(err) || (err instanceof ApiError && err.reason === "Expired");
+/**
+ * The resourceVersion asked for is newer than the server has seen (a watch cache behind etcd, or an RV from another
+ * cluster): apimachinery's IsTooLargeResourceVersion — a Timeout (504) carrying the cause ResourceVersionTooLarge —
+ * plus the message client-go's reflector still matches for API servers before 1.18.6, which set no cause.
+ */
+export function isTooLargeResourceVersion(err: unknown): boolean {
+  if (!(err instanceof ApiError)) return false;
+  const causes = (err.status.details as { causes?: { type?: string; message?: string }[] } | undefined)?.causes ?? [];
+  if (causes.some((c) => c.type === "ResourceVersionTooLarge")) return true;
+  if (err.code !== 504 && err.reason !== "Timeout") return false;
+  return causes.some((c) => c.message === "Too large resource version") || (err.status.message ?? "").includes("Too large resource version");
+}
 export const isInvalid = (err: unknown): boolean => hasCode(err, 422);
 export const isForbidden = (err: unknown): boolean => hasCode(err, 403);
 /** Network failures and 5xx/429 answers: worth retrying later. */
@@ -279,19 +293,11 @@ export class RestClient {
       }
       throw new ApiError(code, status, "WATCH", path);
     }
-    let rest = "";
     try {
-      for await (const chunk of res) {
-        rest += (chunk as Buffer).toString("utf8");
-        let nl: number;
-        while ((nl = rest.indexOf("\n")) >= 0) {
-          const line = rest.slice(0, nl).trim();
-          rest = rest.slice(nl + 1);
-          if (line) yield JSON.parse(line) as RawWatchEvent;
-        }
-      }
+      for await (const ev of watchEvents(res, () => res.complete)) yield ev;
     } catch (err) {
       if (o.signal?.aborted) return;
+      if (err instanceof MalformedWatchEvent) throw new ApiError(0, { message: err.message }, "WATCH", path);
       throw new ApiError(0, { message: `watch stream broken: ${(err as Error).message}` }, "WATCH", path, { cause: err });
     } finally {
       // Never hand a half-read watch socket back to the pool.
@@ -299,4 +305,38 @@ export class RestClient {
     }
     if (!res.complete && !o.signal?.aborted) throw new ApiError(0, { message: "watch stream ended before the server finished it" }, "WATCH", path);
   }
+}
+
+/** A watch line that is not JSON. Its message never quotes the line: it may hold a Secret's data. */
+class MalformedWatchEvent extends Error {}
+
+/**
+ * Splits a watch body into events, one JSON document per line. The bytes are decoded with one streaming UTF-8
+ * decoder: HTTP chunks end anywhere, also inside a multi-byte character, and decoding each chunk on its own would
+ * turn both halves into U+FFFD (a corrupted value in the cache, then false drift or a wrong value applied).
+ * A last line without its newline is parsed only when `complete()` says the server finished the body.
+ */
+export async function* watchEvents(chunks: AsyncIterable<Uint8Array | string>, complete: () => boolean = () => true): AsyncGenerator<RawWatchEvent> {
+  const decoder = new TextDecoder("utf-8");
+  let rest = "";
+  let lineNo = 0;
+  const parse = (line: string): RawWatchEvent => {
+    lineNo++;
+    try {
+      return JSON.parse(line) as RawWatchEvent;
+    } catch {
+      throw new MalformedWatchEvent(`watch event ${lineNo} is not valid JSON (${line.length} characters)`);
+    }
+  };
+  for await (const chunk of chunks) {
+    rest += typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true });
+    let nl: number;
+    while ((nl = rest.indexOf("\n")) >= 0) {
+      const line = rest.slice(0, nl).trim();
+      rest = rest.slice(nl + 1);
+      if (line) yield parse(line);
+    }
+  }
+  rest = (rest + decoder.decode()).trim();
+  if (rest && complete()) yield parse(rest);
 }
