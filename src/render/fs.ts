@@ -1,21 +1,167 @@
-// Read-only access to an extracted artifact that cannot leave it: every path is resolved against the root,
-// `..`, absolute paths and symlinks pointing outside are refused, and sizes are checked before reading.
+// Read-only access to an extracted artifact that cannot leave it. Every file and directory any renderer touches goes
+// through one resolver (`walkInside`), which resolves a path the way the kernel does rather than lexically:
+//
+//   - It walks the path one component at a time from the real root, with lstat. A symlink's target is read and its
+//     components are walked next, relative to the directory the link is in; `..` steps back from the *resolved*
+//     directory, so `a -> b/..` is where `b` leads, then up (a lexical collapse would say "the directory of a" and
+//     miss that `b` may lead anywhere). The directory it stands in is always a real directory below the root.
+//   - It refuses any step out of the root (`..` at the root), absolute link targets (a repository cannot know where
+//     it is extracted, so they only ever make sense as a way out), and more than 40 links (the kernel's own limit;
+//     a loop). A chain that leaves the root and comes back in is refused too: it would depend on the host's layout.
+//   - Links that stay inside the root are followed, as `kubectl kustomize` does: only where the walk ends counts.
+//   - Reads open the resolved real path (every component a real directory, O_NOFOLLOW on the last) without blocking
+//     and check with fstat that it is the regular file the walk found: FIFOs, sockets and devices are never read
+//     (opening a FIFO would hang the render), and a directory where a file is expected is an error.
+//
+// Paths written in a repository (a kustomization's `resources`, `valuesFiles`, the Application's path) are joined to
+// their base directory lexically first, as Kustomize does (filepath.Join); the result, the path that is then read,
+// is what the walk checks. Errors name the file, the field and the link at fault, never a path outside the root and
+// never a file's content.
+//
+// The extracted artifact does not change while it is rendered (the render controller extracts each artifact once
+// into a directory nothing else writes), so the walk's answers are cached per render.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { RenderError } from "./errors.js";
 import type { RenderLimits } from "./limits.js";
 
+/** Most symlinks one resolution may follow: Linux's MAXSYMLINKS. */
+export const MAX_SYMLINKS = 40;
+
+/** What is at the end of a walk. */
+export type EntryKind = "file" | "directory" | "FIFO" | "socket" | "character device" | "block device" | "unknown";
+
+/** The outcome of resolving a root-relative path. */
+export type Walk =
+  | { ok: true; /** Absolute real path (no symlink in it). */ real: string; /** Root-relative real path. */ rel: string; stat: fs.Stats; kind: EntryKind }
+  | { ok: false; reason: "missing"; /** Root-relative real path of the first component that does not exist. */ at: string }
+  | { ok: false; reason: "not-a-directory"; /** Root-relative real path of the component that is not a directory. */ at: string }
+  | { ok: false; reason: "outside"; /** Root-relative path of the link whose target leaves the root. */ link: string; absolute: boolean }
+  | { ok: false; reason: "loop"; /** Root-relative path of the link that went over the limit. */ link: string }
+  | { ok: false; reason: "unreadable"; at: string; code: string };
+
+type WalkFailure = Exclude<Walk, { ok: true }>;
+
+interface WalkState {
+  stack: string[];
+  stats: fs.Stats[];
+}
+
+export function kindOf(st: fs.Stats): EntryKind {
+  if (st.isFile()) return "file";
+  if (st.isDirectory()) return "directory";
+  if (st.isFIFO()) return "FIFO";
+  if (st.isSocket()) return "socket";
+  if (st.isCharacterDevice()) return "character device";
+  if (st.isBlockDevice()) return "block device";
+  return "unknown";
+}
+
+/**
+ * Resolves `rootRel` (a root-relative path with forward slashes, no `..`, "" for the root) inside `rootReal` (the
+ * root's real path) with the kernel's semantics, without ever looking outside the root. `cache` maps lexical
+ * directory prefixes to where they resolved, for trees that do not change.
+ */
+export function walkInside(rootReal: string, rootRel: string, cache?: Map<string, WalkState>): Walk {
+  const userParts = rootRel.split("/").filter((p) => p !== "" && p !== ".");
+  // Each pending component remembers the link whose target it came from (undefined: the path asked for).
+  const pending: { name: string; link?: string }[] = [];
+  let state: WalkState = { stack: [], stats: [] };
+  let start = 0;
+  if (cache) {
+    for (let i = userParts.length; i > 0; i--) {
+      const hit = cache.get(userParts.slice(0, i).join("/"));
+      if (hit) {
+        state = { stack: [...hit.stack], stats: [...hit.stats] };
+        start = i;
+        break;
+      }
+    }
+  }
+  userParts.slice(start).forEach((name) => pending.push({ name }));
+  let done = start;
+  let links = 0;
+  const here = (...more: string[]): string => [...state.stack, ...more].join("/");
+  while (pending.length > 0) {
+    const part = pending.shift()!;
+    if (part.link === undefined && cache && done > start) cache.set(userParts.slice(0, done).join("/"), { stack: [...state.stack], stats: [...state.stats] });
+    if (part.link === undefined) done++;
+    if (part.name === "" || part.name === ".") continue;
+    if (part.name === "..") {
+      // Only a link target can hold `..` here (paths asked for are lexically clean), so a link is to blame.
+      if (state.stack.length === 0) return { ok: false, reason: "outside", link: part.link ?? ".", absolute: false };
+      state.stack.pop();
+      state.stats.pop();
+      continue;
+    }
+    const abs = path.join(rootReal, ...state.stack, part.name);
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(abs);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? "EIO";
+      if (code === "ENOENT") return { ok: false, reason: "missing", at: here(part.name) };
+      if (code === "ENOTDIR") return { ok: false, reason: "not-a-directory", at: here() };
+      return { ok: false, reason: "unreadable", at: here(part.name), code };
+    }
+    if (st.isSymbolicLink()) {
+      const link = here(part.name);
+      if (++links > MAX_SYMLINKS) return { ok: false, reason: "loop", link };
+      let target: string;
+      try {
+        target = fs.readlinkSync(abs);
+      } catch (err) {
+        return { ok: false, reason: "unreadable", at: link, code: (err as NodeJS.ErrnoException).code ?? "EIO" };
+      }
+      if (target === "") return { ok: false, reason: "missing", at: link };
+      if (path.posix.isAbsolute(target) || path.isAbsolute(target)) return { ok: false, reason: "outside", link, absolute: true };
+      pending.unshift(...target.split("/").map((name) => ({ name, link })));
+      continue;
+    }
+    if (pending.length > 0 && !st.isDirectory()) return { ok: false, reason: "not-a-directory", at: here(part.name) };
+    state.stack.push(part.name);
+    state.stats.push(st);
+  }
+  const stat = state.stats.at(-1) ?? fs.statSync(rootReal);
+  if (cache && stat.isDirectory() && userParts.length > 0) cache.set(userParts.join("/"), { stack: [...state.stack], stats: [...state.stats] });
+  return { ok: true, real: path.join(rootReal, ...state.stack), rel: state.stack.join("/"), stat, kind: kindOf(stat) };
+}
+
+/** Why a walk failed, as the end of a sentence whose subject is the path asked for. */
+export function describeFailure(w: WalkFailure, rootRel: string): string {
+  switch (w.reason) {
+    case "outside":
+      return (
+        `resolves outside the source root: ${w.link} is a symlink pointing outside it${w.absolute ? " (absolute link targets are never followed)" : ""}; ` +
+        "Mooring reads only files inside the repository, so point the link at a relative path that stays inside it, or copy the file in"
+      );
+    case "loop":
+      return `cannot be resolved: more than ${MAX_SYMLINKS} symlinks were followed (a symlink loop at ${w.link}?); fix the link`;
+    case "missing":
+      return `does not exist (looked for ${rootRel || "."})`;
+    case "not-a-directory":
+      return `does not exist (looked for ${rootRel || "."}, but ${w.at} is not a directory)`;
+    case "unreadable":
+      return `cannot be read (${w.code} at ${w.at})`;
+  }
+}
+
+function kindPhrase(kind: EntryKind): string {
+  return kind === "unknown" ? "not a regular file" : `a ${kind}`;
+}
+
 export class ArtifactRoot {
   /** Real (symlink-resolved) absolute path of the root. */
   readonly dir: string;
   private bytesRead = 0;
+  private readonly cache = new Map<string, WalkState>();
 
   constructor(
     root: string,
     readonly limits: RenderLimits,
   ) {
     try {
-      this.dir = fs.realpathSync(path.resolve(root));
+      this.dir = fs.realpathSync.native(path.resolve(root));
     } catch (err) {
       throw new RenderError(`artifact root ${root} cannot be opened: ${(err as Error).message}`, {}, { cause: err });
     }
@@ -24,9 +170,11 @@ export class ArtifactRoot {
 
   /**
    * Resolves `rel` (relative to the directory `from`, itself relative to the root) to a root-relative path with
-   * forward slashes ("" is the root). Refuses absolute paths and anything that leaves the root, also via symlinks.
+   * forward slashes ("" is the root). Refuses absolute paths, anything that leaves the root (also through symlinks,
+   * followed as the kernel does), what does not exist, FIFOs, sockets and devices, and, with `expect`, a directory
+   * where a file is expected or the reverse. Errors say `<what> "<rel>" …` at `errFile` (default `from`).
    */
-  resolve(rel: string, from = "", what = "path", errFile?: string): string {
+  resolve(rel: string, from = "", what = "path", errFile?: string, expect: "any" | "file" | "directory" = "any"): string {
     const at = errFile ?? from;
     if (rel.includes("\0")) throw new RenderError(`${what} ${JSON.stringify(rel)} contains a NUL byte`, fileOf(at));
     if (path.isAbsolute(rel) || /^[A-Za-z]:[\\/]/.test(rel)) {
@@ -37,76 +185,85 @@ export class ArtifactRoot {
       throw new RenderError(`${what} ${JSON.stringify(rel)} escapes the artifact root`, fileOf(at));
     }
     const rootRel = joined === "." ? "" : joined.replace(/\/$/, "");
-    const abs = path.join(this.dir, rootRel);
-    let real: string;
-    try {
-      real = fs.realpathSync(abs);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") {
-        // A dangling symlink is reported as escaping when its target is outside, else as missing.
-        const target = this.danglingTarget(abs);
-        if (target !== undefined && !this.inside(target)) {
-          throw new RenderError(`${what} ${JSON.stringify(rel)} is a symlink pointing outside the artifact`, fileOf(at));
-        }
-        throw new RenderError(`${what} ${JSON.stringify(rel)} does not exist (looked for ${rootRel || "."})`, fileOf(at), { cause: err });
-      }
-      throw new RenderError(`${what} ${JSON.stringify(rel)} cannot be read: ${(err as Error).message}`, fileOf(at), { cause: err });
+    const w = this.walk(rootRel);
+    if (!w.ok) throw new RenderError(`${what} ${JSON.stringify(rel)} ${describeFailure(w, rootRel)}`, fileOf(at));
+    if (w.kind !== "file" && w.kind !== "directory") {
+      throw new RenderError(`${what} ${JSON.stringify(rel)} is ${kindPhrase(w.kind)}; Mooring reads only regular files and directories, so replace it with a regular file`, fileOf(at));
     }
-    if (!this.inside(real)) {
-      throw new RenderError(`${what} ${JSON.stringify(rel)} is a symlink pointing outside the artifact`, fileOf(at));
-    }
+    if (expect === "file" && w.kind === "directory") throw new RenderError(`${what} ${JSON.stringify(rel)} is a directory, not a file`, fileOf(at));
+    if (expect === "directory" && w.kind === "file") throw new RenderError(`${what} ${JSON.stringify(rel)} is not a directory`, fileOf(at));
     return rootRel;
   }
 
-  private danglingTarget(abs: string): string | undefined {
-    try {
-      return path.resolve(path.dirname(abs), fs.readlinkSync(abs));
-    } catch {
-      return undefined;
+  private walk(rootRel: string): Walk {
+    return walkInside(this.dir, rootRel, this.cache);
+  }
+
+  /**
+   * What is at a root-relative path: "missing" (also when a directory on the way is missing), "file" or
+   * "directory". Anything that resolves outside the root, a loop, a FIFO, socket or device is an error naming the
+   * path, so a renderer never silently skips (or reads) what an attacker put there.
+   */
+  private probe(rootRel: string): "missing" | "file" | "directory" {
+    const w = this.walk(rootRel);
+    if (!w.ok) {
+      if (w.reason === "missing" || w.reason === "not-a-directory") return "missing";
+      throw new RenderError(describeFailure(w, rootRel), { file: rootRel || "." });
     }
-  }
-
-  private inside(real: string): boolean {
-    return real === this.dir || real.startsWith(this.dir + path.sep);
-  }
-
-  abs(rootRel: string): string {
-    return path.join(this.dir, rootRel);
+    if (w.kind === "file" || w.kind === "directory") return w.kind;
+    throw new RenderError(`is ${kindPhrase(w.kind)}; Mooring reads only regular files and directories, so replace it with a regular file`, { file: rootRel || "." });
   }
 
   exists(rootRel: string): boolean {
-    return fs.existsSync(this.abs(rootRel));
+    return this.probe(rootRel) !== "missing";
   }
 
   isDir(rootRel: string): boolean {
-    try {
-      return fs.statSync(this.abs(rootRel)).isDirectory();
-    } catch {
-      return false;
-    }
+    return this.probe(rootRel) === "directory";
   }
 
   isFile(rootRel: string): boolean {
-    try {
-      return fs.statSync(this.abs(rootRel)).isFile();
-    } catch {
-      return false;
-    }
+    return this.probe(rootRel) === "file";
   }
 
   /** Raw bytes of a root-relative file, after the size limits. */
   readBytes(rootRel: string): Buffer {
-    const abs = this.abs(rootRel);
-    const st = fs.statSync(abs);
-    if (!st.isFile()) throw new RenderError("is not a regular file", { file: rootRel });
-    if (st.size > this.limits.maxFileBytes) {
-      throw new RenderError(`file is ${st.size} bytes, over the ${this.limits.maxFileBytes}-byte limit per file`, { file: rootRel });
+    const w = this.walk(rootRel);
+    if (!w.ok) throw new RenderError(describeFailure(w, rootRel), { file: rootRel });
+    if (w.kind === "directory") throw new RenderError("is a directory, not a file", { file: rootRel });
+    if (w.kind !== "file") throw new RenderError(`is ${kindPhrase(w.kind)}, not a regular file; Mooring reads only regular files, so replace it with one`, { file: rootRel });
+    // Every component of w.real is a real directory; O_NOFOLLOW guards the last, O_NONBLOCK keeps a FIFO that
+    // replaced the file from blocking the open, and fstat checks that what was opened is what the walk found.
+    let fd: number;
+    try {
+      fd = fs.openSync(w.real, fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0) | (fs.constants.O_NONBLOCK ?? 0));
+    } catch (err) {
+      throw new RenderError(`cannot be read (${(err as NodeJS.ErrnoException).code ?? "error"})`, { file: rootRel }, { cause: err });
     }
-    if (this.bytesRead + st.size > this.limits.maxTotalBytes) {
-      throw new RenderError(`reading this file would exceed the ${this.limits.maxTotalBytes}-byte limit per render`, { file: rootRel });
+    try {
+      const st = fs.fstatSync(fd);
+      if (!st.isFile() || st.ino !== w.stat.ino || st.dev !== w.stat.dev) {
+        throw new RenderError("changed while it was being read; the artifact must not change during a render", { file: rootRel });
+      }
+      if (st.size > this.limits.maxFileBytes) {
+        throw new RenderError(`file is ${st.size} bytes, over the ${this.limits.maxFileBytes}-byte limit per file`, { file: rootRel });
+      }
+      if (this.bytesRead + st.size > this.limits.maxTotalBytes) {
+        throw new RenderError(`reading this file would exceed the ${this.limits.maxTotalBytes}-byte limit per render`, { file: rootRel });
+      }
+      this.bytesRead += st.size;
+      // Read at most the size fstat reported, so a file that grows meanwhile cannot pass the limits.
+      const buf = Buffer.alloc(st.size);
+      let n = 0;
+      while (n < buf.length) {
+        const got = fs.readSync(fd, buf, n, buf.length - n, n);
+        if (got === 0) break;
+        n += got;
+      }
+      return n === buf.length ? buf : buf.subarray(0, n);
+    } finally {
+      fs.closeSync(fd);
     }
-    this.bytesRead += st.size;
-    return fs.readFileSync(abs);
   }
 
   /** UTF-8 text of a root-relative file; binary content (NUL bytes, invalid UTF-8) is refused. */
@@ -117,19 +274,25 @@ export class ArtifactRoot {
   }
 
   /**
-   * Entries of a root-relative directory, sorted by name (byte order), symlinks checked against the root.
+   * Entries of a root-relative directory, sorted by name (byte order). Symlinks are resolved (an entry whose link
+   * leaves the root is an error naming it) and listed as what they point at; FIFOs, sockets and devices are listed
+   * as files, so a renderer that wants to read one gets the error saying what it is rather than skipping it.
    * Hidden entries (".git", ".github") are skipped.
    */
   list(rootRel: string): { name: string; path: string; dir: boolean }[] {
-    const entries = fs.readdirSync(this.abs(rootRel), { withFileTypes: true });
+    const w = this.walk(rootRel);
+    if (!w.ok) throw new RenderError(describeFailure(w, rootRel), { file: rootRel || "." });
+    if (w.kind !== "directory") throw new RenderError("is not a directory", { file: rootRel || "." });
+    const entries = fs.readdirSync(w.real, { withFileTypes: true });
     const out: { name: string; path: string; dir: boolean }[] = [];
     for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
       if (e.name.startsWith(".")) continue;
       const rel = rootRel ? `${rootRel}/${e.name}` : e.name;
       if (e.isSymbolicLink()) {
-        const resolved = this.resolve(e.name, rootRel, "symlink");
-        out.push({ name: e.name, path: rel, dir: this.isDir(resolved) });
-      } else if (e.isDirectory() || e.isFile()) {
+        const entry = this.walk(rel);
+        if (!entry.ok) throw new RenderError(`entry ${JSON.stringify(e.name)} ${describeFailure(entry, rel)}`, fileOf(rootRel));
+        out.push({ name: e.name, path: rel, dir: entry.kind === "directory" });
+      } else {
         out.push({ name: e.name, path: rel, dir: e.isDirectory() });
       }
     }

@@ -96,7 +96,7 @@ export function renderHelm(root: ArtifactRoot, dir: string, opts: HelmOptions = 
   const chart = readChart(root, dir);
   let values = readYamlMap(root, join(dir, "values.yaml"), true);
   // valuesFiles are relative to the chart directory (spec.path), and may not leave the artifact.
-  for (const f of opts.valuesFiles ?? []) values = mergeValues(values, readYamlMap(root, root.resolve(f, dir, "values file"), false));
+  for (const f of opts.valuesFiles ?? []) values = mergeValues(values, readYamlMap(root, root.resolve(f, dir, "valuesFiles entry", undefined, "file"), false));
   for (const v of opts.valuesFrom ?? []) values = mergeValues(values, v);
   if (opts.values) values = mergeValues(values, opts.values);
   const release = { name: opts.releaseName ?? chart.name, namespace: opts.namespace ?? "default", service: "Mooring" };

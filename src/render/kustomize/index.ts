@@ -157,14 +157,16 @@ function buildTarget(ctx: Ctx, dir: string, expected: "Kustomization" | "Compone
       );
     }
     const res = [...input];
-    for (const r of [...strings(k.bases, file, "bases"), ...strings(k.resources, file, "resources")]) {
-      addResources(res, loadResource(ctx, dir, file, r), file);
+    for (const [field, what] of [
+      ["bases", "base"],
+      ["resources", "resource"],
+    ] as const) {
+      for (const r of strings(k[field], file, field)) addResources(res, loadResource(ctx, dir, file, r, what), file);
     }
     let acc = res;
     for (const c of strings(k.components, file, "components")) {
       if (REMOTE.test(c)) throw remoteError(c, file);
-      const cdir = ctx.root.resolve(c, dir, "component", file);
-      if (!ctx.root.isDir(cdir)) throw new RenderError(`component ${JSON.stringify(c)} is not a directory`, { file });
+      const cdir = ctx.root.resolve(c, dir, "component", file, "directory");
       acc = buildTarget(ctx, cdir, "Component", acc);
     }
     runGenerators(ctx, dir, file, k, acc);
@@ -181,11 +183,11 @@ function remoteError(r: string, file: string): RenderError {
   );
 }
 
-function loadResource(ctx: Ctx, dir: string, file: string, r: string): Res[] {
+function loadResource(ctx: Ctx, dir: string, file: string, r: string, what: "resource" | "base"): Res[] {
   if (REMOTE.test(r)) throw remoteError(r, file);
-  const p = ctx.root.resolve(r, dir, "resource", file);
+  const p = ctx.root.resolve(r, dir, what, file);
   if (ctx.root.isDir(p)) return buildTarget(ctx, p, "Kustomization", []);
-  underKustomization(p, r, dir, file, "resource");
+  underKustomization(p, r, dir, file, what);
   return objectsFromText(ctx.root.readText(p), p, ctx.root.limits).map((obj) => newRes(obj, p, false));
 }
 
@@ -247,7 +249,7 @@ function runGenerators(ctx: Ctx, dir: string, file: string, k: JsonMap, res: Res
     ["secretGenerator", "Secret"],
   ] as const) {
     for (const g of list(k[field], file, field)) {
-      const gen = generate(ctx, dir, file, g, kind, globalOpts);
+      const gen = generate(ctx, dir, file, g, field, kind, globalOpts);
       const behavior = (g.behavior as string | undefined) ?? "create";
       const name = gen.obj.metadata.name;
       const ns = gen.obj.metadata.namespace;
@@ -289,7 +291,7 @@ function mergeMeta(target: JsonMap, src: JsonMap, key: "labels" | "annotations")
   md[key] = { ...(isMap(md[key]) ? md[key] : {}), ...sm };
 }
 
-function generate(ctx: Ctx, dir: string, file: string, g: JsonMap, kind: "ConfigMap" | "Secret", globalOpts: JsonMap): Res {
+function generate(ctx: Ctx, dir: string, file: string, g: JsonMap, field: string, kind: "ConfigMap" | "Secret", globalOpts: JsonMap): Res {
   const name = g.name;
   if (typeof name !== "string" || !name) throw new RenderError(`a ${kind} generator has no name`, { file });
   const data: Record<string, string> = {};
@@ -308,12 +310,15 @@ function generate(ctx: Ctx, dir: string, file: string, g: JsonMap, kind: "Config
   for (const f of strings(g.files, file, `${name}.files`)) {
     const i = f.indexOf("=");
     const key = i > 0 ? f.slice(0, i) : path.posix.basename(f);
-    const p = underKustomization(ctx.root.resolve(i > 0 ? f.slice(i + 1) : f, dir, "file", file), f, dir, file, "file");
+    const src = i > 0 ? f.slice(i + 1) : f;
+    const what = `${field} ${JSON.stringify(name)} file`;
+    const p = underKustomization(ctx.root.resolve(src, dir, what, file, "file"), src, dir, file, what);
     put(key, ctx.root.readBytes(p), p);
   }
   const envs = [...strings(g.envs, file, `${name}.envs`), ...(typeof g.env === "string" ? [g.env] : [])];
   for (const e of envs) {
-    const p = underKustomization(ctx.root.resolve(e, dir, "env file", file), e, dir, file, "env file");
+    const what = `${field} ${JSON.stringify(name)} env file`;
+    const p = underKustomization(ctx.root.resolve(e, dir, what, file, "file"), e, dir, file, what);
     parseEnvFile(ctx.root.readText(p), p).forEach(([key, value]) => put(key, value, p));
   }
   const local = isMap(g.options) ? g.options : {};
@@ -396,7 +401,8 @@ function runTransformers(ctx: Ctx, dir: string, file: string, k: JsonMap, res: R
   for (const s of strings(k.patchesStrategicMerge, file, "patchesStrategicMerge")) {
     // An entry is a file path, or (legacy) the patch itself inline.
     const looksInline = s.includes("\n") || /^\s*(apiVersion|kind|metadata)\s*:/.test(s);
-    const where = looksInline ? file : underKustomization(ctx.root.resolve(s, dir, "patch", file), s, dir, file, "patch");
+    const what = "patchesStrategicMerge entry";
+    const where = looksInline ? file : underKustomization(ctx.root.resolve(s, dir, what, file, "file"), s, dir, file, what);
     const text = looksInline ? s : ctx.root.readText(where);
     out = applyPatchText(ctx, out, text, where, undefined, "smp");
   }
@@ -404,7 +410,7 @@ function runTransformers(ctx: Ctx, dir: string, file: string, k: JsonMap, res: R
     if (isMap(p.options) && Object.values(p.options).some((v) => v === true)) {
       throw new RenderError(`patch options ${JSON.stringify(p.options)} are not supported (a patch may not rename or re-kind its target)`, { file });
     }
-    const { text, where } = patchSource(ctx, dir, file, p);
+    const { text, where } = patchSource(ctx, dir, file, p, "patches");
     const target = p.target === undefined ? undefined : (p.target as JsonMap);
     out = applyPatchText(ctx, out, text, where, target, "auto");
   }
@@ -430,7 +436,7 @@ function runTransformers(ctx: Ctx, dir: string, file: string, k: JsonMap, res: R
   const annotations = stringMap(k.commonAnnotations, file, "commonAnnotations");
   if (Object.keys(annotations).length) addToFields(out, annotations, ANNOTATION_SPECS);
   for (const p of list(k.patchesJson6902, file, "patchesJson6902")) {
-    const { text, where } = patchSource(ctx, dir, file, p);
+    const { text, where } = patchSource(ctx, dir, file, p, "patchesJson6902");
     if (!isMap(p.target)) throw new RenderError("a patchesJson6902 entry needs a target", { file });
     out = applyPatchText(ctx, out, text, where, p.target, "json6902");
   }
@@ -438,7 +444,8 @@ function runTransformers(ctx: Ctx, dir: string, file: string, k: JsonMap, res: R
   for (const img of list(k.images, file, "images")) setImages(out, img, file);
   for (const entry of list(k.replacements, file, "replacements")) {
     if (typeof entry.path === "string") {
-      const where = underKustomization(ctx.root.resolve(entry.path, dir, "replacement file", file), entry.path, dir, file, "replacement file");
+      const what = "replacements path";
+      const where = underKustomization(ctx.root.resolve(entry.path, dir, what, file, "file"), entry.path, dir, file, what);
       for (const doc of parseYamlDocs(ctx.root.readText(where), where, ctx.root.limits)) {
         for (const r of Array.isArray(doc.value) ? doc.value : [doc.value]) {
           if (!isMap(r)) throw new RenderError("a replacement must be a map with source and targets", { file: where, line: doc.line });
@@ -450,10 +457,11 @@ function runTransformers(ctx: Ctx, dir: string, file: string, k: JsonMap, res: R
   return out;
 }
 
-function patchSource(ctx: Ctx, dir: string, file: string, p: JsonMap): { text: string; where: string } {
+function patchSource(ctx: Ctx, dir: string, file: string, p: JsonMap, field: string): { text: string; where: string } {
   if (typeof p.patch === "string") return { text: p.patch, where: file };
   if (typeof p.path === "string") {
-    const where = underKustomization(ctx.root.resolve(p.path, dir, "patch", file), p.path, dir, file, "patch");
+    const what = `${field} path`;
+    const where = underKustomization(ctx.root.resolve(p.path, dir, what, file, "file"), p.path, dir, file, what);
     return { text: ctx.root.readText(where), where };
   }
   throw new RenderError("a patch needs either `path` or `patch`", { file });
