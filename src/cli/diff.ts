@@ -2,7 +2,8 @@
 // sha256 checked against the digest; each object is applied with a server-side dry run as field manager `mooring`
 // (what the apply controller does, minus the write), and the YAML of the live object is compared with the dry-run
 // result — so defaulting, admission and ownership are the API server's own, not a guess. Objects in the inventory
-// that the render no longer has are shown as deletions when the policy prunes.
+// that the render no longer has are shown as deletions when the policy prunes. Secret values are masked (kubectl
+// diff's `***`, `*** (before)`/`*** (after)`) in the diff and in every message, unless showSecrets.
 import { createHash } from "node:crypto";
 import { createTwoFilesPatch } from "diff";
 import { type Application, type SyncPolicy } from "../api/index.js";
@@ -11,7 +12,7 @@ import { ApplicationKind, SyncPolicyKind } from "../api/kinds.js";
 import { idOf, refOf, refOfEntry, type InventoryEntry } from "../apply/inventory.js";
 import { applicationLabelValue, effectivePolicy, otherOwner, type EffectivePolicy } from "../apply/policy.js";
 import { ApiError, NoKindMatchError, isConflict, isNotFound, parseApiVersion, type Client, type KubeObject } from "../runtime/index.js";
-import { colourDiff, paint, toYaml } from "./format.js";
+import { colourDiff, maskSecretPair, paint, redactSecretValues, secretValuesOf, toYaml } from "./format.js";
 import { CliError, Exit, describeError, type ExitCode, type Io } from "./kube.js";
 
 export interface DiffOptions {
@@ -21,6 +22,18 @@ export interface DiffOptions {
   context?: number;
   /** Timeout for the artifact download (default 30 s). */
   downloadTimeoutMs?: number;
+  /** Print Secret values instead of masks (default: revealSecretsByDefault's setting, else false). */
+  showSecrets?: boolean;
+}
+
+let revealByDefault = false;
+
+/**
+ * Sets what diffApplication does when its caller does not say: the `mooring diff` command is wired in ./ops.ts and
+ * its --show-secrets flag in ./main.ts, which sets this before the command runs. Off unless asked for.
+ */
+export function revealSecretsByDefault(on: boolean): void {
+  revealByDefault = on;
 }
 
 type App = Application & KubeObject;
@@ -109,7 +122,9 @@ export async function fetchRendered(app: App, timeoutMs: number): Promise<KubeOb
   try {
     objects = JSON.parse(bytes.toString("utf8"));
   } catch (err) {
-    throw new CliError(`the rendered artifact of ${ref} is not JSON: ${(err as Error).message}`, Exit.error, { cause: err });
+    // V8's message quotes the text around the error, which may be a Secret's value: give the position only.
+    const at = /at position \d+/.exec((err as Error).message)?.[0];
+    throw new CliError(`the rendered artifact of ${ref} is not valid JSON${at ? ` (${at})` : ""}; reconcile the Application to render it again`, Exit.error, { cause: err });
   }
   if (!Array.isArray(objects)) throw new CliError(`the rendered artifact of ${ref} is not a JSON array of objects`);
   return objects as KubeObject[];
@@ -135,6 +150,13 @@ export async function diffApplication(client: Client, o: DiffOptions): Promise<{
   const app = await client.get<App>(ApplicationKind, o.name, o.namespace);
   if (!app) throw new CliError(`Application ${o.namespace}/${o.name} not found`);
   const rendered = await fetchRendered(app, o.downloadTimeoutMs ?? 30_000);
+  const reveal = o.showSecrets ?? revealByDefault;
+  // Every Secret value met (rendered, live or dry-run), to keep them out of error messages and notes too.
+  const secretValues = new Set<string>(rendered.flatMap(secretValuesOf));
+  const masked = (before: KubeObject | undefined, after: KubeObject | undefined): [KubeObject | undefined, KubeObject | undefined] => {
+    for (const x of [before, after]) for (const v of secretValuesOf(x)) secretValues.add(v);
+    return reveal ? [before, after] : maskSecretPair(before, after);
+  };
   const policy = await policyOf(client, app);
   const owner = applicationLabelValue(app);
   const defaultNs = app.spec.targetNamespace ?? o.namespace;
@@ -211,8 +233,8 @@ export async function diffApplication(client: Client, o: DiffOptions): Promise<{
           note = `apply conflict (${conflictText(err)}): the sync fails here unless the SyncPolicy sets options.force`;
         }
       }
-      const before = strip(normalize(live));
-      const patch = yamlPatch(id, before, strip(normalize(after, !live)), o.context);
+      const [before, next] = masked(strip(normalize(live)), strip(normalize(after, !live)));
+      const patch = yamlPatch(id, before, next, o.context);
       if (!patch) diffs.push({ id, change: "unchanged" });
       else diffs.push({ id, change: live ? "changed" : "created", patch, ...(note ? { note } : {}) });
     } catch (err) {
@@ -230,13 +252,16 @@ export async function diffApplication(client: Client, o: DiffOptions): Promise<{
           throw err;
         });
         if (!live) continue;
-        diffs.push({ id: e.id, change: "pruned", patch: yamlPatch(e.id, normalize(live), undefined, o.context), note: "no longer rendered: the sync deletes it" });
+        diffs.push({ id: e.id, change: "pruned", patch: yamlPatch(e.id, masked(normalize(live), undefined)[0], undefined, o.context), note: "no longer rendered: the sync deletes it" });
       } catch (err) {
         diffs.push({ id: e.id, change: "error", message: describeError(err) });
       }
     }
   }
-  return { app, diffs };
+  if (reveal) return { app, diffs };
+  // The API server's messages can quote a field's value (an invalid value, a conflict): never a Secret's.
+  const clean = (t: string) => redactSecretValues(t, secretValues);
+  return { app, diffs: diffs.map((d) => (d.change === "error" ? { ...d, message: clean(d.message) } : "note" in d && d.note ? { ...d, note: clean(d.note) } : d)) };
 }
 
 /** Prints the diffs and returns 0 (no difference), 1 (differences) or 2 (some object could not be compared). */

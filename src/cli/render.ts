@@ -1,12 +1,15 @@
 // `mooring render <dir>`: prints the objects a directory renders to, exactly as the controller would produce them
 // (same renderers, same post-render steps, same canonical serialisation), so users can review a change before
-// pushing it. Exit code 1 with the renderer's message (file, line, template) on error.
+// pushing it. Exit code 1 with the renderer's message (file, line, template) on error. Secret values (data,
+// stringData, a last-applied-configuration copy) are printed as `***` unless --show-secrets; the --digest is the
+// controller's, of the unmasked objects.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command, Option } from "commander";
-import { parse as parseYaml } from "yaml";
+import { YAMLParseError, parse as parseYaml } from "yaml";
 import { render, serialize, type RenderType } from "../render/index.js";
 import { isRenderError } from "../render/errors.js";
+import { maskSecrets } from "./format.js";
 
 /**
  * The root a path renders in, like the controller's artifact: the enclosing Git work tree (so overlays can use
@@ -33,6 +36,8 @@ interface RenderCliOptions {
   output: "yaml" | "json";
   application?: string;
   digest?: boolean;
+  /** Print Secret values instead of `***`. */
+  showSecrets?: boolean;
 }
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -40,8 +45,10 @@ const collect = (v: string, prev: string[]): string[] => [...prev, v];
 /** `a.b.c=value` into a nested object; the value is read as a YAML scalar (so 3 is a number, true a boolean). */
 export function setPath(target: Record<string, unknown>, assignment: string): void {
   const eq = assignment.indexOf("=");
-  if (eq <= 0) throw new Error(`--set ${JSON.stringify(assignment)} is not key=value`);
-  const keys = assignment.slice(0, eq).split(".");
+  // Messages quote the key only: the value may be a password typed on the command line.
+  if (eq <= 0) throw new Error(`--set takes key=value; one of them has no "=" or no key${eq < 0 ? "" : ` (${JSON.stringify(assignment.slice(0, eq))})`}`);
+  const key = assignment.slice(0, eq);
+  const keys = key.split(".");
   const raw = assignment.slice(eq + 1);
   let value: unknown;
   try {
@@ -51,7 +58,7 @@ export function setPath(target: Record<string, unknown>, assignment: string): vo
   }
   let node = target;
   keys.forEach((k, i) => {
-    if (!k || k === "__proto__" || k === "constructor" || k === "prototype") throw new Error(`--set ${JSON.stringify(assignment)}: bad key`);
+    if (!k || k === "__proto__" || k === "constructor" || k === "prototype") throw new Error(`--set ${JSON.stringify(key)}=…: bad key`);
     if (i === keys.length - 1) node[k] = value;
     else {
       const next = node[k];
@@ -68,7 +75,17 @@ function readValuesFile(file: string): Record<string, unknown> {
   } catch (err) {
     throw new Error(`--values ${file}: ${(err as Error).message}`);
   }
-  const v: unknown = parseYaml(text, { maxAliasCount: 100 });
+  let v: unknown;
+  try {
+    v = parseYaml(text, { maxAliasCount: 100, prettyErrors: false });
+  } catch (err) {
+    // Without prettyErrors the message quotes no line of the file (values files hold passwords too).
+    if (!(err instanceof YAMLParseError)) throw err;
+    const before = text.slice(0, err.pos[0]);
+    const line = before.split("\n").length;
+    const col = before.length - before.lastIndexOf("\n");
+    throw new Error(`--values ${file}:${line}:${col}: not valid YAML: ${err.message}`);
+  }
   if (v === null || v === undefined) return {};
   if (typeof v !== "object" || Array.isArray(v)) throw new Error(`--values ${file}: must be a YAML map`);
   return v as Record<string, unknown>;
@@ -97,7 +114,7 @@ export function runRender(dir: string, opts: RenderCliOptions): string {
       values: inline,
     },
   });
-  const body = serialize(out.objects, opts.output);
+  const body = serialize(opts.showSecrets ? out.objects : out.objects.map((o) => maskSecrets(o)), opts.output);
   return opts.digest ? `${body}${opts.output === "yaml" ? `# digest: ${out.digest}\n` : ""}` : body;
 }
 
@@ -114,6 +131,7 @@ export function registerRenderCommands(program: Command): void {
     .option("--release <name>", "chart release name (default: the chart name)")
     .option("--application <namespace/name>", "add Mooring's labels as for this Application")
     .option("--digest", "print the output digest as a trailing YAML comment")
+    .option("--show-secrets", "print Secret values (data, stringData) instead of ***")
     .addOption(new Option("-o, --output <format>", "output format").choices(["yaml", "json"]).default("yaml"))
     .action((dir: string, opts: RenderCliOptions) => {
       try {

@@ -32,8 +32,11 @@ export function secretDataDigest(data: unknown): string {
   return createHash("sha256").update(stable(data ?? null)).digest("hex");
 }
 
-/** Every form a value of the Secret can appear in elsewhere: as stored (base64) and decoded, plus stringData. */
-function secretValues(obj: { data?: unknown; stringData?: unknown }): string[] {
+/**
+ * Every form a value of the Secret can appear in elsewhere: as stored (base64) and decoded, plus stringData.
+ * (The CLI uses these to keep values out of what it prints.)
+ */
+export function secretValues(obj: { data?: unknown; stringData?: unknown }): string[] {
   const out = new Set<string>();
   for (const [field, map] of [["data", obj.data], ["stringData", obj.stringData]] as const) {
     if (!map || typeof map !== "object") continue;
@@ -54,7 +57,7 @@ function secretValues(obj: { data?: unknown; stringData?: unknown }): string[] {
  * Secret's values. Values under four characters count only when the whole annotation equals them, since such short
  * strings occur in ordinary text by chance (dropping an annotation from a data-less view costs nothing anyway).
  */
-function holdsData(key: string, value: string, values: readonly string[]): boolean {
+export function annotationHoldsData(key: string, value: string, values: readonly string[]): boolean {
   if (DATA_COPY_ANNOTATIONS.includes(key)) return true;
   return values.some((v) => (v.length >= 4 ? value.includes(v) : value === v));
 }
@@ -67,7 +70,7 @@ export function secretWithoutData(obj: KubeObject): KubeObject {
   const { data, stringData, ...rest } = obj as KubeObject & { data?: unknown; stringData?: unknown };
   const values = secretValues({ data, stringData });
   const { managedFields: _mf, annotations, ...meta } = rest.metadata ?? {};
-  const kept = Object.entries(annotations ?? {}).filter(([k, v]) => !holdsData(k, String(v), values));
+  const kept = Object.entries(annotations ?? {}).filter(([k, v]) => !annotationHoldsData(k, String(v), values));
   const metadata = kept.length ? { ...meta, annotations: Object.fromEntries(kept) } : meta;
   return { ...rest, ...(rest.metadata ? { metadata } : {}), dataDigest: secretDataDigest(data) } as KubeObject;
 }
