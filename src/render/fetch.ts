@@ -2,18 +2,20 @@
 // the digest in the GitRepository's status, and extract it once per digest into a local cache that renders read.
 //   download: streamed to a temp file while hashing, bounded in size and time; a mismatch is never extracted
 //   extract:  plain names only (no `..`, absolute paths, NUL); files and directories first, symlinks last (so no
-//             file is ever written through one), symlinks pointing outside the tree skipped; bounded entry count
+//             file is ever written through one), symlinks pointing outside the tree skipped (also chains of links
+//             that each look inside, checked as the kernel resolves them once all exist); bounded entry count
 //             and total size; into a temp directory renamed into place, so a half tree is never seen
 //   cache:    one directory per digest, shared by every Application on that artifact, least recently used
 //             ones removed beyond `keep` (never one a render is reading)
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, readdir, rename, rm, stat, symlink, utimes } from "node:fs/promises";
+import { lstat, mkdir, readdir, realpath, rename, rm, stat, symlink, unlink, utimes } from "node:fs/promises";
 import path from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import zlib from "node:zlib";
 import tar from "tar-stream";
+import { walkInside } from "./fs.js";
 
 export interface SourceLimits {
   /** Largest download (bytes of the tar.gz). Default 256 MiB. */
@@ -182,20 +184,57 @@ export async function extractTarGz(file: string, dir: string, o: { limits?: Part
     throw fail(`cannot be extracted: ${(err as Error).message}`);
   }
   // Symlinks last: every file above was written through real directories only.
+  const created: { name: string; abs: string }[] = [];
   for (const l of links) {
     if (!symlinkStaysInside(l.name, l.target)) {
       result.skippedSymlinks.push(l.name);
       continue;
     }
+    // Through real directories only: a link under another link (which Git cannot even hold) could otherwise be
+    // planted wherever that link leads, outside the tree.
+    if (!(await mkdirNoFollow(dir, path.posix.dirname(l.name)))) {
+      result.skippedSymlinks.push(l.name);
+      continue;
+    }
     const abs = path.join(dir, ...l.name.split("/"));
-    await mkdir(path.dirname(abs), { recursive: true });
     try {
       await symlink(l.target, abs);
     } catch (err) {
       throw fail(`cannot create symlink "${l.name}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
+    created.push({ name: l.name, abs });
+  }
+  // The check above is lexical, one link at a time, and so cannot see a chain: `d -> .` and `q -> d/..` both look
+  // inside, yet the kernel resolves q to the tree's parent. With every link in place, resolve each as the kernel
+  // does and remove those that leave the tree (all found first, so a link is judged with the links it goes through
+  // still in place). The renderers' resolver refuses them anyway; this keeps them out of the cache altogether.
+  if (created.length > 0) {
+    const real = await realpath(dir);
+    const leaving = created.filter((l) => {
+      const w = walkInside(real, l.name);
+      return !w.ok && w.reason === "outside";
+    });
+    for (const l of leaving) {
+      await unlink(l.abs);
+      result.skippedSymlinks.push(l.name);
+    }
   }
   return result;
+}
+
+/** Creates `rel` (a plain relative path, "." for `root`) below `root`, one component at a time, never through a symlink; false when a component is not a real directory. */
+async function mkdirNoFollow(root: string, rel: string): Promise<boolean> {
+  let at = root;
+  for (const part of rel === "." ? [] : rel.split("/")) {
+    at = path.join(at, part);
+    try {
+      if (!(await lstat(at)).isDirectory()) return false;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      await mkdir(at);
+    }
+  }
+  return true;
 }
 
 export interface SourceCacheOptions {
