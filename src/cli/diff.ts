@@ -22,18 +22,8 @@ export interface DiffOptions {
   context?: number;
   /** Timeout for the artifact download (default 30 s). */
   downloadTimeoutMs?: number;
-  /** Print Secret values instead of masks (default: revealSecretsByDefault's setting, else false). */
+  /** Print Secret values instead of masks (default false: `mooring diff --show-secrets`). */
   showSecrets?: boolean;
-}
-
-let revealByDefault = false;
-
-/**
- * Sets what diffApplication does when its caller does not say: the `mooring diff` command is wired in ./ops.ts and
- * its --show-secrets flag in ./main.ts, which sets this before the command runs. Off unless asked for.
- */
-export function revealSecretsByDefault(on: boolean): void {
-  revealByDefault = on;
 }
 
 type App = Application & KubeObject;
@@ -150,7 +140,7 @@ export async function diffApplication(client: Client, o: DiffOptions): Promise<{
   const app = await client.get<App>(ApplicationKind, o.name, o.namespace);
   if (!app) throw new CliError(`Application ${o.namespace}/${o.name} not found`);
   const rendered = await fetchRendered(app, o.downloadTimeoutMs ?? 30_000);
-  const reveal = o.showSecrets ?? revealByDefault;
+  const reveal = o.showSecrets ?? false;
   // Every Secret value met (rendered, live or dry-run), to keep them out of error messages and notes too.
   const secretValues = new Set<string>(rendered.flatMap(secretValuesOf));
   const masked = (before: KubeObject | undefined, after: KubeObject | undefined): [KubeObject | undefined, KubeObject | undefined] => {

@@ -7,7 +7,6 @@ import { Command } from "commander";
 import { addOperatorOptions, toOperatorConfig } from "../config.js";
 import { configureLogging } from "../log.js";
 import { runOperator, StartupError } from "../operator.js";
-import { revealSecretsByDefault } from "./diff.js";
 import { registerOpsCommands } from "./ops.js";
 import { registerRenderCommands } from "./render.js";
 import { registerValidateCommand } from "./validate.js";
@@ -33,20 +32,7 @@ export function buildCli(): Command {
   registerRenderCommands(program);
   registerValidateCommand(program);
   registerOpsCommands(program);
-  addShowSecretsToDiff(program);
   return program;
-}
-
-/**
- * `mooring diff` masks Secret values; --show-secrets reveals them. The command itself is wired in ./ops.ts, so the
- * flag is added here and handed to ./diff.ts before the command runs.
- */
-function addShowSecretsToDiff(program: Command): void {
-  const diff = program.commands.find((c) => c.name() === "diff");
-  if (!diff || diff.options.some((o) => o.long === "--show-secrets")) return;
-  diff
-    .option("--show-secrets", "print Secret values (data, stringData, last-applied-configuration) instead of masks", false)
-    .hook("preAction", (cmd) => revealSecretsByDefault(cmd.opts().showSecrets === true));
 }
 
 // Run only when executed as the `mooring` command, so tests can import buildCli().

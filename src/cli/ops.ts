@@ -395,13 +395,14 @@ export function registerOpsCommands(program: Command, deps: OpsDeps = {}): void 
     .argument("<app>", "Application name")
     .option("-U, --unified <lines>", "lines of context", "3")
     .addOption(new Option("--color <when>", "colour the diff").choices(["auto", "always", "never"]).default("auto"))
+    .option("--show-secrets", "print Secret values (data, stringData, last-applied-configuration) instead of masks", false)
     .addHelpText("after", "\nExit codes: 0 no differences, 1 differences, 2 error (some object could not be compared, artifact missing or corrupt).")
     .action(
       action(io, async (kube, f, name) => {
         const context = Number(f.unified);
         if (!Number.isInteger(context) || context < 0) throw new CliError(`--unified must be a whole number of lines, got "${String(f.unified)}"`);
         const color = f.color === "always" ? true : f.color === "never" ? false : io.color;
-        const { diffs } = await diffApplication(kube.client, { namespace: kube.namespace, name: name!, context });
+        const { diffs } = await diffApplication(kube.client, { namespace: kube.namespace, name: name!, context, showSecrets: f.showSecrets === true });
         return printDiffs(diffs, { ...io, color });
       }),
     );

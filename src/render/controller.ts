@@ -12,7 +12,6 @@
 //   status:        computed once, written once by server-side apply as mooring-render, and only when it differs
 // A render failure keeps the last good artifact in status, sets Rendered=False with the renderer's message and
 // records an event; the same failing input is not rendered again until something in it changes.
-import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -47,8 +46,8 @@ import {
   type ReconcileContext,
   type Request,
   type Result,
-  type Selection,
 } from "../runtime/index.js";
+import { SECRETS_WITHOUT_DATA, secretDataDigest } from "../runtime/secret-view.js";
 import { artifactBytes } from "./canonical.js";
 import { isRenderError } from "./errors.js";
 import { SourceArtifactError, SourceCache, type SourceLimits } from "./fetch.js";
@@ -172,25 +171,9 @@ export const dataChanged: Predicate<KubeObject & { data?: unknown; binaryData?: 
   update: (o, n) => stable(o.data ?? null) !== stable(n.data ?? null) || stable(o.binaryData ?? null) !== stable(n.binaryData ?? null) || o.dataDigest !== n.dataDigest,
 };
 
-/** sha256 of a Secret's data (as the API returns it, base64 values): what stands in for the data in the cache. */
-export function secretDataDigest(data: unknown): string {
-  return createHash("sha256").update(stable(data ?? null)).digest("hex");
-}
-
-/**
- * The render controller's view of Secrets: everything but the data, plus its digest. A cluster's Secrets (Helm
- * release records, tokens, certificates) are mostly large and never read by us; holding them all in memory was both
- * a memory and an exposure cost. The few that Applications read are fetched live when their digest changes.
- */
-export const SECRETS_WITHOUT_DATA: Selection = {
-  view: {
-    name: "secrets-without-data",
-    transform: (obj) => {
-      const { data, stringData: _s, ...rest } = obj as KubeObject & { data?: unknown; stringData?: unknown };
-      return { ...rest, dataDigest: secretDataDigest(data) } as KubeObject;
-    },
-  },
-};
+// The render controller's view of Secrets: everything but the data (and the annotations that copy it), plus a digest
+// of the data. The few Secrets Applications read are fetched live when their digest changes (src/runtime/secret-view.ts).
+export { SECRETS_WITHOUT_DATA, secretDataDigest } from "../runtime/secret-view.js";
 
 /** Application updates that need a render: a spec change or a reconcile request (not status writes by anyone). */
 export const applicationEvents: Predicate = or(generationChanged, {

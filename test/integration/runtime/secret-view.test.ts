@@ -87,7 +87,7 @@ describe("Secrets without data (cache view)", () => {
     await checkView(SECRETS_WITHOUT_DATA);
   });
 
-  it("is the view the render controller watches Secrets through", { todo: "src/render/controller.ts: SECRETS_WITHOUT_DATA from src/runtime/secret-view.ts" }, async () => {
+  it("is the view the render controller watches Secrets through", async () => {
     await c.core.deleteNamespacedSecret({ name: "applied", namespace: ns.name });
     await checkView(renderController.SECRETS_WITHOUT_DATA);
   });

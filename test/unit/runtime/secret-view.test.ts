@@ -83,7 +83,7 @@ describe("secretWithoutData (the data-less Secret cache view)", () => {
     assert.equal(SECRETS_WITHOUT_DATA.view?.transform, secretWithoutData);
   });
 
-  it("is the view the render controller watches Secrets through", { todo: "src/render/controller.ts: SECRETS_WITHOUT_DATA from src/runtime/secret-view.ts" }, () => {
+  it("is the view the render controller watches Secrets through", () => {
     checkView(renderController.SECRETS_WITHOUT_DATA.view!.transform);
   });
 });
