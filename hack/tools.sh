@@ -77,9 +77,13 @@ build() {
   for spec in "$@"; do name=${spec%%=*}; [ -x "$TOOLS/$name-$version-$k" ] || { missing+=("$name"); pkgs+=("${spec#*=}"); }; done
   if [ ${#missing[@]} -gt 0 ]; then
     say "building ${missing[*]} $version (cold builds take minutes on 2 cores; later runs reuse the Go build cache)"
-    local out; out=$(mktemp -d "$TOOLS/.build-XXXXXX")
-    (cd "$MODS/$mod" && go build -trimpath -ldflags "-s -w $ld" -o "$out/" "${pkgs[@]}" >&2) \
-      || { rm -rf "$out"; die "building ${missing[*]} $version failed (see the go output above); check GOPROXY and the network"; }
+    local out i; out=$(mktemp -d "$TOOLS/.build-XXXXXX")
+    # One build per binary, named explicitly (a package path ending in /v3 would otherwise name it "server");
+    # the later builds reuse the first one's compiled packages from the Go build cache.
+    for i in "${!missing[@]}"; do
+      (cd "$MODS/$mod" && go build -trimpath -ldflags "-s -w $ld" -o "$out/${missing[$i]}" "${pkgs[$i]}" >&2) \
+        || { rm -rf "$out"; die "building ${missing[$i]} $version failed (see the go output above); check GOPROXY and the network"; }
+    done
     for name in "${missing[@]}"; do mv "$out/$name" "$TOOLS/$name-$version-$k"; done
     rm -rf "$out"
   fi
