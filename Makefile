@@ -9,7 +9,7 @@ export PATH := $(MOORING_CACHE)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 
 NODE_TEST := node --import tsx --test --test-reporter=spec
 UNIT_TESTS = $(shell find test/unit -name '*.test.ts' 2>/dev/null | sort)
-INTEGRATION_TESTS = $(shell find test/integration examples -name '*.test.ts' -not -path '*/node_modules/*' 2>/dev/null | sort)
+INTEGRATION_TESTS = $(shell find test/integration test/security examples -name '*.test.ts' -not -path '*/node_modules/*' 2>/dev/null | sort)
 E2E_TESTS = $(shell find e2e -name '*.test.ts' 2>/dev/null | sort)
 TEST_CLUSTER ?= mooring-test
 # bench/apply-operator.ts is started by apply-scale; bench/render-kustomize-diff.ts is a comparison tool.

@@ -16,6 +16,8 @@ export interface OperatorConfig {
   healthAddr: string;
   leaderElect: boolean;
   leaderElectionNamespace: string;
+  /** Name of the leader-election Lease: one per set of controllers, so split Deployments each elect a leader. */
+  leaderElectionId: string;
   storagePath: string;
   artifactAddr: string;
   advertisedArtifactAddr: string | undefined;
@@ -61,6 +63,14 @@ export function parseSize(value: string): number {
   return n;
 }
 
+/** A Lease name is a DNS subdomain (RFC 1123): lower-case alphanumerics, '-' and '.', at most 253 characters. */
+function leaseName(value: string): string {
+  if (value.length > 253 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(value)) {
+    throw new InvalidArgumentError(`"${value}" is not a valid Lease name (lower-case letters, digits, '-' and '.', at most 253 characters)`);
+  }
+  return value;
+}
+
 function address(value: string): string {
   if (value === "0") return value; // disables the listener
   if (!/^([^:]*):(\d{1,5})$/.test(value)) throw new InvalidArgumentError(`expected host:port (e.g. ":8080"), got "${value}"`);
@@ -87,6 +97,7 @@ export function addOperatorOptions(cmd: Command): Command {
     .addOption(opt("--health-addr <addr>", "/healthz and /readyz listen address").argParser(address).default(":8081"))
     .addOption(opt("--leader-elect", "use a Lease so only one replica reconciles").default(false))
     .addOption(opt("--leader-election-namespace <ns>", "namespace of the leader-election Lease").default("mooring-system"))
+    .addOption(opt("--leader-election-id <name>", "name of the leader-election Lease; processes that run different controllers need different names").argParser(leaseName).default("mooring-leader"))
     .addOption(opt("--storage-path <dir>", "where artifacts are stored").default("/tmp/mooring-artifacts"))
     .addOption(opt("--artifact-addr <addr>", "artifact server listen address").argParser(address).default(":9090"))
     .addOption(opt("--advertised-artifact-addr <host:port>", "address other controllers use to fetch artifacts (the Service name in a cluster)"))
@@ -114,6 +125,7 @@ export function toOperatorConfig(o: Record<string, unknown>): OperatorConfig {
     healthAddr: o.healthAddr as string,
     leaderElect: Boolean(o.leaderElect),
     leaderElectionNamespace: o.leaderElectionNamespace as string,
+    leaderElectionId: o.leaderElectionId as string,
     storagePath: o.storagePath as string,
     artifactAddr: o.artifactAddr as string,
     advertisedArtifactAddr: o.advertisedArtifactAddr as string | undefined,

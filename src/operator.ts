@@ -7,8 +7,12 @@ import { CONTROLLER_MODULES } from "./controllers.js";
 import type { Logger } from "./log.js";
 import { type Permission, waitForKinds, waitForPermissions } from "./preflight.js";
 import { KubeConfig } from "./runtime/kubeconfig.js";
+import { addLeaderLabel } from "./runtime/leaderlabel.js";
 import { Manager } from "./runtime/manager.js";
 import { RestClient } from "./runtime/rest.js";
+
+/** On the leader's Pod, valued with its Lease name; the chart's artifact Services select on it. */
+export const LEADER_LABEL = "mooring.dev/leader";
 
 /** A start-up failure with a message fit for one log line (no stack trace). */
 export class StartupError extends Error {}
@@ -80,9 +84,17 @@ export async function runOperator(config: OperatorConfig, logger: Logger, signal
     metricsAddr: config.metricsAddr,
     healthAddr: config.healthAddr,
     logger,
-    leaderElection: config.leaderElect ? { name: "mooring-leader", namespace: config.leaderElectionNamespace } : undefined,
+    leaderElection: config.leaderElect ? { name: config.leaderElectionId, namespace: config.leaderElectionNamespace } : undefined,
   });
   for (const name of config.controllers) await CONTROLLER_MODULES[name].setup(mgr, { config, logger });
+  // In a Pod with leader election, the leader labels its Pod: the chart's artifact Services select it, because only
+  // the leader holds artifacts. Outside a Pod (no downward-API variables) there is no Service to steer.
+  const pod = process.env.POD_NAME;
+  const podNamespace = process.env.POD_NAMESPACE;
+  if (config.leaderElect && pod && podNamespace) {
+    if (config.leaderElectionId.length <= 63) addLeaderLabel(mgr, { pod, namespace: podNamespace, key: LEADER_LABEL, value: config.leaderElectionId }, logger);
+    else logger.warn("the leader-election id is longer than a label value may be; the leader's Pod is not labelled", { id: config.leaderElectionId });
+  }
   try {
     await mgr.start(signal);
   } catch (err) {

@@ -13,13 +13,16 @@ export const Annotations = {
   reconcileRequestedAt: "mooring.dev/reconcile-requested-at",
   /** Any new value asks for a manual sync of an Application: honoured when automation is off, or a window is closed but allows manual syncs. */
   syncRequestedAt: "delivery.mooring.dev/sync-requested-at",
+  /** On every object Mooring applies: `<namespace>/<name>` of the owning Application (the label may be shortened). */
+  applicationRef: "delivery.mooring.dev/application-ref",
 } as const;
 
 export const Labels = {
-  /** Set on every object Mooring applies; the value is the owning Application's name (its namespace is in the next label). */
+  /**
+   * Set on every object Mooring applies: `<namespace>.<name>` of the owning Application, or, past the 63 characters a
+   * label value may hold, a prefix of it and a hash (src/api/ownership.ts). The full identity is in the annotation.
+   */
   application: "delivery.mooring.dev/application",
-  /** Namespace of the Application that applied the object. */
-  applicationNamespace: "delivery.mooring.dev/application-namespace",
   /** The standard label; Mooring sets it to `mooring` on what it applies. */
   managedBy: "app.kubernetes.io/managed-by",
 } as const;

@@ -68,6 +68,11 @@ export interface ApplyOptions {
    * used to keep ignoreDifferences fields at their live values.
    */
   transform?: (body: KubeObject, live: KubeObject | undefined) => KubeObject;
+  /**
+   * options.applyOutOfSyncOnly: true when the live object (ours) already holds everything the body sets, so the
+   * object is reported "unchanged" without a request.
+   */
+  inSync?: (body: KubeObject, live: KubeObject) => boolean;
   /** Objects applied at once within a run of independent objects (default 8). */
   concurrency?: number;
   signal?: AbortSignal;
@@ -257,6 +262,7 @@ export class Applier {
       if (other) {
         return { ref, kind: "ownership", message: `${describeRef(ref)} is managed by Application ${other}; it was left untouched (remove it from one of the two Applications)` };
       }
+      if (before && !this.o.force && this.o.inSync?.(body, before)) return { ref, action: "unchanged", live: before, rendered: body };
       const sent = this.o.transform ? this.o.transform(body, before) : body;
       try {
         const live = await this.o.client.apply(sent, { force: this.o.force || !!this.o.forceConflicts, fieldManager: this.o.fieldManager, signal: this.o.signal });

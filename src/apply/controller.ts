@@ -13,6 +13,7 @@
 import { type Application, ApplicationDefaults, type HealthStatus, type SyncStatus } from "../api/application.js";
 import { Annotations, ConditionTypes, FieldManagers, Finalizers, Labels, Reasons } from "../api/constants.js";
 import { formatDuration, parseDuration } from "../api/duration.js";
+import { ownerOf } from "../api/ownership.js";
 import { ApplicationKind, SyncPolicyKind } from "../api/kinds.js";
 import type { SyncPolicy } from "../api/syncpolicy.js";
 import { canonicalJson } from "../render/canonical.js";
@@ -60,6 +61,10 @@ export interface ApplyControllerDeps {
 }
 
 interface OwnedStatus {
+  /** The generation this controller last acted on (docs/api.md: the apply controller's). */
+  observedGeneration?: number;
+  /** The last reconcile request (mooring.dev/reconcile-requested-at) handled: what `mooring reconcile --wait` waits for. */
+  lastHandledReconcileAt?: string;
   sync: { status: SyncStatus; revision?: string; lastAppliedAt?: string; inventory: InventoryEntry[]; drifted?: string[] };
   health: { status: HealthStatus; message?: string };
   history: HistoryEntry[];
@@ -155,12 +160,10 @@ function desiredObjects(json: string): Map<string, KubeObject> {
   return new Map(JSON.parse(json) as [string, KubeObject][]);
 }
 
-/** Request for the Application named by an applied object's label (`<namespace>.<name>`; namespaces have no dots). */
+/** Request for the Application that owns an applied object (its annotation, or the label of older objects). */
 function requestForLabel(obj: KubeObject): Request[] {
-  const v = obj.metadata?.labels?.[Labels.application];
-  if (!v) return [];
-  const i = v.indexOf(".");
-  return i > 0 ? [{ namespace: v.slice(0, i), name: v.slice(i + 1) }] : [];
+  const owner = ownerOf(obj);
+  return owner ? [owner] : [];
 }
 
 export class ApplyReconciler {
@@ -866,6 +869,7 @@ export class ApplyReconciler {
       force: eff.force,
       fieldManager: FieldManagers.apply,
       transform: this.ignoreTransform(app),
+      inSync: eff.applyOutOfSyncOnly ? (body, live) => objectDrift(body, live, app.spec.ignoreDifferences as IgnoreRule[] | undefined).length === 0 : undefined,
       lookup: (kind, n, namespace) => (this.visible(kind, namespace) ? this.cached(kind, n, namespace, ctx.signal) : client.live().get(kind, n, namespace, { signal: ctx.signal })),
       signal: ctx.signal,
     });
@@ -975,6 +979,8 @@ export class ApplyReconciler {
   private currentOwned(app: Application): OwnedStatus {
     const s = app.status ?? {};
     return {
+      ...(s.observedGeneration !== undefined ? { observedGeneration: s.observedGeneration } : {}),
+      ...(s.lastHandledReconcileAt !== undefined ? { lastHandledReconcileAt: s.lastHandledReconcileAt } : {}),
       sync: { ...(s.sync ?? {}), status: s.sync?.status ?? "Unknown", inventory: s.sync?.inventory ?? [] } as OwnedStatus["sync"],
       health: (s.health as OwnedStatus["health"]) ?? { status: "Unknown" },
       history: (s.history ?? []) as HistoryEntry[],
@@ -983,7 +989,14 @@ export class ApplyReconciler {
   }
 
   /** Server-side apply of the owned status, skipped when it equals what the Application already shows. */
-  private async writeStatus(app: Application & KubeObject, owned: OwnedStatus, ctx: ReconcileContext): Promise<void> {
+  private async writeStatus(app: Application & KubeObject, composed: OwnedStatus, ctx: ReconcileContext): Promise<void> {
+    // Every status this controller writes was decided on this generation and after any pending reconcile request.
+    const requested = app.metadata?.annotations?.[Annotations.reconcileRequestedAt];
+    const owned: OwnedStatus = {
+      ...composed,
+      ...(app.metadata?.generation !== undefined ? { observedGeneration: app.metadata.generation } : {}),
+      ...(requested !== undefined ? { lastHandledReconcileAt: requested } : {}),
+    };
     const current = this.currentOwned(app);
     const norm = (o: OwnedStatus) => canonicalJson({ ...o, conditions: [...o.conditions].sort((a, b) => (a.type < b.type ? -1 : 1)) });
     if (norm(current) === norm(owned)) return;
@@ -998,7 +1011,18 @@ export class ApplyReconciler {
 /** The Application with the owned part of its status replaced by `owned` (other managers' conditions kept). */
 function overlayOwned(app: Application & KubeObject, owned: OwnedStatus): Application & KubeObject {
   const others = ((app.status?.conditions ?? []) as Condition[]).filter((c) => !(OWNED_CONDITIONS as readonly string[]).includes(c.type));
-  return { ...app, status: { ...(app.status ?? {}), sync: owned.sync, health: owned.health, history: owned.history, conditions: [...others, ...owned.conditions] } };
+  return {
+    ...app,
+    status: {
+      ...(app.status ?? {}),
+      observedGeneration: owned.observedGeneration,
+      lastHandledReconcileAt: owned.lastHandledReconcileAt,
+      sync: owned.sync,
+      health: owned.health,
+      history: owned.history,
+      conditions: [...others, ...owned.conditions],
+    },
+  };
 }
 
 /** Application names that reference a SyncPolicy (for its watch). */

@@ -3,6 +3,7 @@
 import type { Application } from "../api/application.js";
 import { HISTORY_LIMIT, Labels } from "../api/constants.js";
 import { parseDuration } from "../api/duration.js";
+import { ownerLabelValue } from "../api/ownership.js";
 import type { PropagationPolicy, SyncPolicy } from "../api/syncpolicy.js";
 import { applyDefaults, defaultSyncPolicySpec } from "../api/validate.js";
 
@@ -21,6 +22,8 @@ export interface EffectivePolicy {
   pruneLast: boolean;
   propagationPolicy: "Foreground" | "Background" | "Orphan";
   force: boolean;
+  /** options.applyOutOfSyncOnly: objects whose live state already matches the render are not sent. */
+  applyOutOfSyncOnly: boolean;
   healthWait: boolean;
   /** health.timeout, else the Application's spec.timeout. */
   healthTimeoutMs: number;
@@ -56,6 +59,7 @@ export function effectivePolicy(app: Pick<Application, "spec">, policy?: Pick<Sy
     pruneLast: o.pruneLast ?? false,
     propagationPolicy: PROPAGATION[o.prunePropagationPolicy ?? "background"],
     force: o.force ?? false,
+    applyOutOfSyncOnly: o.applyOutOfSyncOnly ?? false,
     healthWait: h.wait ?? true,
     healthTimeoutMs: parseDuration(h.timeout ?? appTimeout),
   };
@@ -73,7 +77,7 @@ export function retryDelay(attempt: number, retry: EffectivePolicy["retry"]): nu
 
 /** The value of the application label on objects an Application applies (the render controller sets it). */
 export function applicationLabelValue(app: { metadata?: { namespace?: string; name?: string } }): string {
-  return `${app.metadata?.namespace ?? ""}.${app.metadata?.name ?? ""}`;
+  return ownerLabelValue(app.metadata?.namespace ?? "", app.metadata?.name ?? "");
 }
 
 interface Labelled {

@@ -3,6 +3,8 @@
 import { canonicalJson, digestObjects, serialize, type OutputFormat } from "./canonical.js";
 import { RenderError } from "./errors.js";
 import type { ArtifactRoot } from "./fs.js";
+import { Annotations } from "../api/constants.js";
+import { ownerLabelValue, ownerRef } from "../api/ownership.js";
 import { applyOverrides, type Overrides } from "./kustomize/index.js";
 import { describe, isClusterScoped, isMap, objectKey, originOf, type KubeObject, type ScopeResolver } from "./objects.js";
 
@@ -42,8 +44,13 @@ export function postRender(root: ArtifactRoot, objects: KubeObject[], opts: Post
     }
   }
   if (opts.application) {
-    const value = `${opts.application.namespace}.${opts.application.name}`;
-    for (const o of out) o.metadata.labels = { ...(o.metadata.labels ?? {}), [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [APPLICATION_LABEL]: value };
+    const { namespace, name } = opts.application;
+    const value = ownerLabelValue(namespace, name);
+    const ref = ownerRef(namespace, name);
+    for (const o of out) {
+      o.metadata.labels = { ...(o.metadata.labels ?? {}), [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [APPLICATION_LABEL]: value };
+      o.metadata.annotations = { ...(o.metadata.annotations ?? {}), [Annotations.applicationRef]: ref };
+    }
   }
   validateOutput(out, root.limits);
   return out;

@@ -57,6 +57,7 @@ export { Controller, type ControllerOptions, type MapFunc, requestForObject, isT
 export { ControllerBuilder, type ControllerHost, type SourceOptions, type OwnsOptions, type BuilderOptions, ownerRequests } from "./builder.js";
 export { runtimeMetrics, type RuntimeMetrics } from "./metrics.js";
 export { LeaderElector, type LeaderElectionOptions, LeaderElectionLostError, microTime } from "./leaderelection.js";
+export { addLeaderLabel, type LeaderLabelOptions } from "./leaderlabel.js";
 export { Manager, type ManagerOptions, type Runnable, type Check, shutdownSignal } from "./manager.js";
 export { hasFinalizer, isDeleting, addFinalizer, removeFinalizer, withFinalizer, type FinalizerHandlers } from "./finalizers.js";
 export { setOwnerReference, setControllerReference, controllerOf, isOwnedBy, AlreadyOwnedError } from "./owners.js";

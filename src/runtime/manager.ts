@@ -95,6 +95,8 @@ export class Manager implements ControllerHost {
   private readonly servers: http.Server[] = [];
   private readonly recorders: EventRecorder[] = [];
   private startedOnce = false;
+  /** The caches registered before start() have synced (latched: later informers do not change it). */
+  private startupSynced = false;
   private leaderResolve!: () => void;
   /** Resolves when this manager becomes leader (at once without leader election). */
   readonly elected: Promise<void> = new Promise((r) => (this.leaderResolve = r));
@@ -128,8 +130,11 @@ export class Manager implements ControllerHost {
       );
     }
     this.healthChecks.set("ping", () => {});
+    // Ready once the informers the controllers need at start have synced. Informers added later (one
+    // Application's applied kinds or health checks) never take the Pod out of its Services: one kind the operator
+    // may not list would otherwise make every replica unready. They report their own failures on the object.
     this.readyChecks.set("informers-synced", () => {
-      if (!this.cache.hasSynced()) throw new Error("caches have not synced yet");
+      if (!this.startupSynced) throw new Error(`caches have not synced yet (waiting for: ${this.cache.unsynced().join(", ") || "start"})`);
     });
   }
 
@@ -188,6 +193,7 @@ export class Manager implements ControllerHost {
       await this.startServers();
       this.cache.start(stop.signal);
       await this.waitForCaches(stop.signal);
+      this.startupSynced = !stop.signal.aborted;
       this.logger.info("caches synced");
       for (const r of this.runnables.filter((r) => !r.needLeader)) tasks.push(this.guard("runnable", r.run(stop.signal)));
       if (this.elector && !stop.signal.aborted) {

@@ -3,6 +3,7 @@
 //   sync: commit-pinned + artifact present → no network; same commit → nothing to write; else fetch + store
 //   status: computed once from the outcome (or the error) and written once, with server-side apply as mooring-source
 // Failures keep the last good artifact in status and on disk, and say why in FetchFailed.
+import { randomBytes } from "node:crypto";
 import { ArtifactStorage, artifactUrl, type ArtifactKey } from "../artifact/storage.js";
 import {
   Annotations,
@@ -263,12 +264,18 @@ export function setupSourceController(mgr: Manager, opts: SourceControllerOption
       );
     });
 
+  // A push is recorded on each matching GitRepository as a reconcile request (the annotation `mooring reconcile`
+  // sets), not put on this process's queue: any replica may receive the webhook, and the annotation reaches the
+  // leader through its watch, so a push that lands on a replica that is not leading is still fetched.
+  let pushes = 0;
   const triggerPush = async (event: PushEvent): Promise<number> => {
     const all = await client.list<GitRepositoryObject>(GitRepositoryKind);
+    // Unique per push: two replicas receiving two pushes in the same millisecond still write different values.
+    const value = `webhook ${new Date().toISOString()} ${++pushes} ${randomBytes(4).toString("hex")}`;
     let n = 0;
     for (const o of all) {
       if (o.spec?.suspend || !pushMatches(event, o.spec.url, o.spec.ref)) continue;
-      controller.enqueue({ namespace: o.metadata?.namespace ?? "", name: o.metadata?.name ?? "" });
+      await live.patch(o, { metadata: { annotations: { [Annotations.reconcileRequestedAt]: value } } }, "merge", { fieldManager: FieldManagers.source });
       n++;
     }
     return n;

@@ -1,6 +1,7 @@
 // Test harness for the apply controller on the real cluster. It plays the render controller's part: stores
 // canonicalJson(objects) in an ArtifactStorage served on a loopback port, and writes Application.status.render
 // through the status subresource under `mooring-render`, exactly as the contract between the two controllers says.
+import { ownerLabelValue, ownerRef } from "../../../src/api/ownership.js";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -110,7 +111,11 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
     async publish(app, objects, revision) {
       const labelled = objects.map((obj) => ({
         ...obj,
-        metadata: { ...obj.metadata, labels: { ...(obj.metadata?.labels ?? {}), "app.kubernetes.io/managed-by": "mooring", "delivery.mooring.dev/application": `${ns.name}.${app}` } },
+        metadata: {
+          ...obj.metadata,
+          labels: { ...(obj.metadata?.labels ?? {}), "app.kubernetes.io/managed-by": "mooring", "delivery.mooring.dev/application": ownerLabelValue(ns.name, app) },
+          annotations: { ...(obj.metadata?.annotations ?? {}), "delivery.mooring.dev/application-ref": ownerRef(ns.name, app) },
+        },
       }));
       const bytes = Buffer.from(canonicalJson(labelled));
       const stored = await storage.write({ kind: "application", namespace: ns.name, name: app }, (async function* () { yield bytes; })(), ".json");

@@ -9,7 +9,7 @@ import { testCluster, type TestCluster } from "../../support/cluster.js";
 import { createTestNamespace, type TestNamespace } from "../../support/namespace.js";
 import { waitFor } from "../../support/wait.js";
 import { createLogger } from "../../../src/log.js";
-import { Kinds, type KubeObject, LeaderElectionLostError, Manager, type ManagerOptions, labelSelector, microTime } from "../../../src/runtime/index.js";
+import { Kinds, type KubeObject, LeaderElectionLostError, Manager, type ManagerOptions, addLeaderLabel, labelSelector, microTime } from "../../../src/runtime/index.js";
 
 const quiet = createLogger({ level: "error", stream: new Writable({ write: (_c, _e, cb) => cb() }) });
 
@@ -54,6 +54,13 @@ describe("manager", () => {
     assert.equal((await http(`${health}/healthz`)).status, 200);
     const ready = await http(`${health}/readyz`);
     assert.equal(ready.status, 200, ready.text);
+    // An informer added after start for a kind that can never be listed (as one Application's unlistable kind
+    // would add) must not take the Pod out of its Services.
+    const never = mgr.cache.informerFor({ group: "nowhere.mooring.dev", version: "v1", kind: "Nothing", plural: "nothings", namespaced: true });
+    await sleep(1_500);
+    assert.equal(never.hasSynced(), false, "the added informer cannot sync");
+    const still = await http(`${health}/readyz`);
+    assert.equal(still.status, 200, `/readyz after an unsyncable informer was added: ${still.text}`);
 
     const parent = await c.core.createNamespacedConfigMap({ namespace: ns.name, body: cm("parent", { role: "parent" }) });
     await waitFor("the parent to be reconciled", () => seen.includes("parent"));
@@ -172,6 +179,42 @@ describe("leader election", () => {
     const firstB = Math.min(...log.filter((l) => l.who === "b").map((l) => l.start));
     assert.ok(lastA <= firstB, "no reconcile of B overlapped one of A");
     console.log(`leader takeover after the leader stopped without releasing: ${takeover} ms (lease ${lease.leaseDurationMs} ms)`);
+  });
+
+  it("the leader labels its Pod; a restarted replica drops a stale label; a new leader takes the label from the old", async () => {
+    const podsOf = async () =>
+      (await c.core.listNamespacedPod({ namespace: ns.name, labelSelector: "mooring.dev/leader=le-pods" })).items.map((p) => p.metadata!.name!).sort();
+    const pod = (name: string, labels: Record<string, string> = {}) => ({
+      metadata: { name, namespace: ns.name, labels },
+      spec: { containers: [{ name: "c", image: "example.invalid/none" }] },
+    });
+    // pod-b carries the label from an earlier life (a container restarted while it led).
+    await c.core.createNamespacedPod({ namespace: ns.name, body: pod("pod-a") });
+    await c.core.createNamespacedPod({ namespace: ns.name, body: pod("pod-b", { "mooring.dev/leader": "le-pods" }) });
+    const log: { who: string; start: number; end: number }[] = [];
+    const labelled = (name: string, podName: string) => {
+      const m = candidate(name, "le-pods", log, { leaderElection: { namespace: ns.name, name: "le-pods", identity: name, releaseOnCancel: false, ...lease } });
+      addLeaderLabel(m, { pod: podName, namespace: ns.name, key: "mooring.dev/leader", value: "le-pods" }, quiet);
+      return m;
+    };
+    const a = labelled("a", "pod-a");
+    const stopA = new AbortController();
+    const runA = a.start(stopA.signal);
+    await a.elected;
+    await waitFor("pod-a alone labelled as the leader", async () => ((await podsOf()).join() === "pod-a" ? true : undefined));
+    // pod-b starts as a follower and keeps no label; A stops without releasing, as a crashed leader would, and its
+    // Pod keeps the label: B, once elected, labels itself and removes A's.
+    const b = labelled("b", "pod-b");
+    const stopB = new AbortController();
+    const runB = b.start(stopB.signal);
+    await sleep(1_000);
+    assert.deepEqual(await podsOf(), ["pod-a"], "a follower does not label its Pod");
+    stopA.abort();
+    await runA;
+    assert.deepEqual(await podsOf(), ["pod-a"], "the crashed leader's Pod still carries the label");
+    await waitFor("pod-b alone labelled after the takeover", async () => ((await podsOf()).join() === "pod-b" ? true : undefined), { timeoutMs: 15_000 });
+    stopB.abort();
+    await runB;
   });
 
   it("a graceful stop releases the lease so the next leader takes over at once", async () => {

@@ -14,7 +14,7 @@ describe("effective sync policy", () => {
     assert.deepEqual(p, {
       automated: true, prune: true, selfHeal: true, allowEmpty: false,
       retry: { limit: 5, durationMs: 5_000, factor: 2, maxDurationMs: 180_000 },
-      createNamespace: false, pruneLast: false, propagationPolicy: "Background", force: false, healthWait: true, healthTimeoutMs: 300_000,
+      createNamespace: false, pruneLast: false, propagationPolicy: "Background", force: false, applyOutOfSyncOnly: false, healthWait: true, healthTimeoutMs: 300_000,
     });
   });
   it("takes the SyncPolicy's values and defaults the rest; health timeout falls back to the Application's timeout", () => {

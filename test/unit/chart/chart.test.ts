@@ -5,6 +5,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { parseOperatorArgs } from "../../../src/config.js";
+import { LEADER_LABEL } from "../../../src/operator.js";
 import { CHART_DIR, parseObjects, renderChart, runHelm, type K8sObject } from "../../support/helm.js";
 import { restrictedViolations } from "./pss.js";
 
@@ -64,11 +65,17 @@ function assertProbes(deployments: K8sObject[]) {
 }
 
 /** Every Service selects the Pods of some Deployment, and its targetPort is a port those Pods declare. */
+/** A Pod's labels once it leads: the operator adds mooring.dev/leader=<its Lease> (src/runtime/leaderlabel.ts). */
+function leaderPodLabels(d: K8sObject): Record<string, string> {
+  const cfg = parseOperatorArgs(container(d).args.slice(1));
+  return cfg.leaderElect ? { ...podLabels(d), [LEADER_LABEL]: cfg.leaderElectionId } : podLabels(d);
+}
+
 function assertServicesReachPods(objs: K8sObject[]) {
   const deployments = of(objs, "Deployment");
   for (const svc of of(objs, "Service")) {
     const spec = svc.spec as { selector: Record<string, string>; ports: { targetPort: string }[] };
-    const targets = deployments.filter((d) => matches(spec.selector, podLabels(d)));
+    const targets = deployments.filter((d) => matches(spec.selector, leaderPodLabels(d)));
     assert.ok(targets.length > 0, `Service ${svc.metadata.name} selects no Deployment's Pods`);
     for (const p of spec.ports) {
       for (const d of targets) assert.ok(container(d).ports?.some((cp) => cp.name === p.targetPort), `Service ${svc.metadata.name}: Pods of ${d.metadata.name} have no port ${p.targetPort}`);
@@ -135,6 +142,15 @@ void describe("chart: split mode (the default)", () => {
     }
   });
 
+  void it("gives each controller its own Lease, named from the release and the controller, so each elects a leader", () => {
+    const leases = deployments.map((d) => parseOperatorArgs(container(d).args.slice(1)).leaderElectionId);
+    assert.deepEqual(leases.sort(), ["mooring-apply-leader", "mooring-render-leader", "mooring-source-leader"]);
+    // The chart creates the Leases, so `helm uninstall` removes them with the rest.
+    assert.deepEqual(of(objs, "Lease").map((l) => `${l.metadata.namespace}/${l.metadata.name}`).sort(), leases.map((l) => `${NS}/${l}`));
+    const other = of(renderChart({}, { release: "other" }), "Deployment").map((d) => parseOperatorArgs(container(d).args.slice(1)).leaderElectionId);
+    assert.equal(other.filter((l) => leases.includes(l)).length, 0, `a second release in the namespace uses other Leases: ${other.join(", ")}`);
+  });
+
   void it("gives the source and render controllers artifact storage on an emptyDir and an advertised Service address", () => {
     for (const name of ["mooring-source", "mooring-render"]) {
       const d = named(objs, "Deployment", name);
@@ -145,7 +161,9 @@ void describe("chart: split mode (the default)", () => {
       assert.ok(podSpec(d).volumes?.some((v) => v.name === mount.name && "emptyDir" in v), `${name}: /data is an emptyDir`);
       assert.equal(cfg.advertisedArtifactAddr, `${name}.${NS}.svc.cluster.local:80`);
       const svc = named(objs, "Service", name);
-      assert.ok(matches((svc.spec as { selector: Record<string, string> }).selector, podLabels(d)), `Service ${name} selects the ${name} Pods`);
+      const selector = (svc.spec as { selector: Record<string, string> }).selector;
+      assert.ok(matches(selector, leaderPodLabels(d)), `Service ${name} selects the leading ${name} Pod`);
+      assert.ok(!matches(selector, podLabels(d)), `Service ${name} does not select a ${name} Pod that is not leading (it has no artifacts)`);
     }
     const apply = named(objs, "Deployment", "mooring-apply");
     assert.equal(flag(container(apply), "advertised-artifact-addr"), undefined, "the apply controller serves no artifacts");
