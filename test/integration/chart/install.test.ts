@@ -104,11 +104,23 @@ void describe("chart installed on the local cluster: split mode with 2 replicas"
     const names = svcs.items.map((s) => s.metadata?.name).sort();
     assert.deepEqual(names, ["metrics", "render", "source", "webhook"].map((n) => `${inst!.fullname}-${n}`));
     const discovery = c.kc.makeApiClient(k8s.DiscoveryV1Api);
-    await waitFor(`endpoints of ${inst!.fullname}-source`, async () => {
-      const slices = await discovery.listNamespacedEndpointSlice({ namespace: inst!.ns.name, labelSelector: `kubernetes.io/service-name=${inst!.fullname}-source` });
-      const ready = slices.items.flatMap((s) => s.endpoints ?? []).filter((e) => e.conditions?.ready);
-      return ready.length === 2;
-    }, { timeoutMs: 90_000 }); // the EndpointSlice controller lags under a loaded 2-core machine
+    const readyEndpoints = async (svc: string) => {
+      const slices = await discovery.listNamespacedEndpointSlice({ namespace: inst!.ns.name, labelSelector: `kubernetes.io/service-name=${inst!.fullname}-${svc}` });
+      return slices.items.flatMap((s) => s.endpoints ?? []).filter((e) => e.conditions?.ready);
+    };
+    // The webhook Service balances over both replicas (a push is recorded on the GitRepository, which the leader sees).
+    // the EndpointSlice controller lags under a loaded 2-core machine
+    await waitFor(`endpoints of ${inst!.fullname}-webhook`, async () => (await readyEndpoints("webhook")).length === 2, { timeoutMs: 90_000 });
+    // The artifact Service reaches only the leader, which labels its own Pod (no operator runs here: the label is
+    // put on one Pod by hand, as src/runtime/leaderlabel.ts does): a replica that is not leading has no artifacts.
+    assert.equal((await readyEndpoints("source")).length, 0, "no endpoint before a leader labelled its Pod");
+    const pods = await c.core.listNamespacedPod({ namespace: inst!.ns.name, labelSelector: "app.kubernetes.io/component=source" });
+    const leader = pods.items[0]!;
+    await c.core.patchNamespacedPod({ name: leader.metadata!.name!, namespace: inst!.ns.name, body: { metadata: { labels: { "mooring.dev/leader": `${inst!.fullname}-source-leader` } } } }, k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch));
+    await waitFor(`the leader alone as the endpoint of ${inst!.fullname}-source`, async () => {
+      const ready = await readyEndpoints("source");
+      return ready.length === 1 && ready[0]!.addresses.includes(leader.status!.podIP!);
+    }, { timeoutMs: 90_000 });
   });
 
   void it("gives each ServiceAccount exactly its rights, as the API server's authorizer sees them", async () => {
