@@ -564,6 +564,10 @@ export class ApplyReconciler {
       c = cond(c, ConditionTypes.ready, "Unknown", Reasons.progressing, outcome.message);
       c = cond(c, ConditionTypes.reconciling, "True", Reasons.progressing, outcome.message);
       c = removeCondition(c, ConditionTypes.stalled);
+    } else if (!artifact && renderFailure(app)) {
+      // Never rendered: the render controller's failure is the reason, not a wait for an artifact that cannot come.
+      c = cond(c, ConditionTypes.ready, "False", Reasons.renderFailed, renderFailure(app)!);
+      c = removeCondition(removeCondition(c, ConditionTypes.reconciling), ConditionTypes.stalled);
     } else if (synced?.status === "False" && outcome.kind === "failed") {
       c = cond(c, ConditionTypes.ready, "False", Reasons.syncFailed, synced.message ?? "sync failed");
       c = cond(c, ConditionTypes.reconciling, "True", Reasons.progressingWithRetry, `retrying at ${metaTime(retryAt ?? now)}`);

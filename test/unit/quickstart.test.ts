@@ -34,10 +34,11 @@ void describe("examples/quickstart", () => {
   void it("quickstart.yaml holds a Namespace, a GitRepository and three valid Applications in it", () => {
     assert.deepEqual(
       docs.map((d) => `${d.kind}/${d.metadata.name}`),
-      ["Namespace/quickstart", "GitRepository/quickstart", "Application/hello", "Application/echo", "Application/greeter"],
+      ["Namespace/quickstart", "ServiceAccount/deployer", "RoleBinding/deployer-edit", "GitRepository/quickstart", "Application/hello", "Application/echo", "Application/greeter"],
     );
-    for (const d of docs.filter((x) => x.kind !== "Namespace")) {
-      assert.equal(d.metadata.namespace, "quickstart");
+    for (const a of apps) assert.equal(a.spec.serviceAccountName, "deployer", `${a.metadata.name} is applied as the namespace's deployer, not the operator`);
+    for (const d of docs.filter((x) => x.kind !== "Namespace")) assert.equal(d.metadata.namespace, "quickstart");
+    for (const d of docs.filter((x) => x.apiVersion.includes("mooring.dev"))) {
       const r = validate(d);
       assert.ok(r.valid, `${d.kind}/${d.metadata.name} is invalid: ${JSON.stringify(r)}`);
     }
