@@ -31,6 +31,10 @@ deps: node_modules/.installed ## install npm dependencies from the lock file
 tools: ## build the pinned Kubernetes, etcd, kwok and helm binaries (cached in ~/.cache/mooring)
 	@bash hack/tools.sh >/dev/null
 
+.PHONY: node-deps
+node-deps: ## Debian packages the process node needs (iptables, conntrack, tini), installed only when missing
+	@bash hack/process-node-deps.sh
+
 .PHONY: cluster
 cluster: tools ## start the local cluster (kwok fake nodes) and print its kubeconfig path
 	@bash hack/cluster.sh up $(or $(CLUSTER),mooring)
@@ -60,7 +64,7 @@ unit: deps ## unit tests (no cluster)
 	$(NODE_TEST) $(UNIT_TESTS)
 
 .PHONY: integration
-integration: deps tools ## integration tests against the real local cluster
+integration: deps tools node-deps ## integration tests against the real local cluster
 	bash hack/with-cluster.sh $(TEST_CLUSTER) $(MAKE) --no-print-directory integration-only
 
 .PHONY: integration-only
@@ -68,7 +72,7 @@ integration-only:
 	$(NODE_TEST) --test-concurrency=2 $(INTEGRATION_TESTS)
 
 .PHONY: e2e
-e2e: deps tools ## end-to-end suite on the local cluster
+e2e: deps tools node-deps ## end-to-end suite on the local cluster (the chart as installed, its Pods run by the process node)
 	bash hack/with-cluster.sh $(TEST_CLUSTER) $(MAKE) --no-print-directory e2e-only
 
 .PHONY: e2e-only
@@ -76,7 +80,7 @@ e2e-only:
 	@if [ -n "$(E2E_TESTS)" ]; then $(NODE_TEST) --test-concurrency=1 $(E2E_TESTS); fi
 
 .PHONY: test
-test: deps tools ## the whole suite: typecheck, lint, unit, integration, e2e
+test: deps tools node-deps ## the whole suite: typecheck, lint, unit, integration, e2e
 	$(MAKE) --no-print-directory typecheck lint unit
 	bash hack/with-cluster.sh $(TEST_CLUSTER) $(MAKE) --no-print-directory integration-only e2e-only
 

@@ -66,6 +66,12 @@ up() {
     fi
     port_args=(--kube-apiserver-port "$MOORING_APISERVER_PORT")
   fi
+  # Service IPs get a range of their own: kwok hands out Pod IPs from the node's podCIDR 10.0.0.0/24, which is also
+  # kube-apiserver's default Service range, so a Pod could get a Service's IP (the first one gets 10.0.0.1, the
+  # kubernetes Service). And the kubernetes Service's IP goes into the serving certificate, so Pods (the process node,
+  # test/support/process-node.ts) verify the API server at KUBERNETES_SERVICE_HOST exactly as a kubelet sets it.
+  local kwok_config="$CACHE/kwokctl-$name.yaml"
+  printf '%s\n' 'apiVersion: config.kwok.x-k8s.io/v1alpha1' 'kind: KwokctlConfiguration' 'options:' '  kubeApiserverCertSANs:' '  - 10.96.0.1' > "$kwok_config"
   local start=$SECONDS
   say "creating cluster $name (Kubernetes $KUBERNETES_VERSION, etcd $ETCD_VERSION, kwok $KWOK_VERSION)"
   if ! "$BIN/kwokctl" create cluster --name "$name" --runtime binary --kubeconfig "" \
@@ -75,6 +81,7 @@ up() {
       --kwok-controller-binary "$BIN/kwok" \
       --etcd-binary "$BIN/etcd" \
       --kube-authorization --kube-admission \
+      -c "$kwok_config" --extra-args kube-apiserver=service-cluster-ip-range=10.96.0.0/16 \
       "${port_args[@]}" --wait 90s >"$CACHE/cluster-$name.log" 2>&1; then
     tail -n 20 "$CACHE/cluster-$name.log" >&2
     down >/dev/null 2>&1 || true

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the pinned Kubernetes control-plane binaries, etcd, kwok/kwokctl and helm from the Go module proxy,
+# Builds the pinned Kubernetes control-plane binaries (and kube-proxy, for the process node), etcd, kwok/kwokctl and helm from the Go module proxy,
 # into a cache outside the clone so every clone (and CI) reuses them. Idempotent: a binary already built for
 # its pinned module graph is not rebuilt. Prints the directory of the binaries on the last line of stdout.
 #
@@ -39,7 +39,7 @@ if [ "${1:-}" = "--update" ]; then
   { echo "module mooring.dev/tools/kubernetes"; echo
     grep -m1 '^go ' "$gomod"; echo
     grep -m1 '^godebug' "$gomod" && echo
-    echo "tool ("; for t in kube-apiserver kube-controller-manager kube-scheduler; do printf '\tk8s.io/kubernetes/cmd/%s\n' "$t"; done; echo ")"; echo
+    echo "tool ("; for t in kube-apiserver kube-controller-manager kube-scheduler kube-proxy; do printf '\tk8s.io/kubernetes/cmd/%s\n' "$t"; done; echo ")"; echo
     echo "require k8s.io/kubernetes $KUBERNETES_VERSION"; echo
     echo "replace ("
     sed -n '/^replace (/,/^)/p' "$gomod" | grep '=> ./staging' | awk -v v="$staging_version" '{print "\t" $1 " => " $1 " " v}'
@@ -98,7 +98,8 @@ done
 build kubernetes "$KUBERNETES_VERSION" "$k8s_ld" \
   kube-apiserver=k8s.io/kubernetes/cmd/kube-apiserver \
   kube-controller-manager=k8s.io/kubernetes/cmd/kube-controller-manager \
-  kube-scheduler=k8s.io/kubernetes/cmd/kube-scheduler
+  kube-scheduler=k8s.io/kubernetes/cmd/kube-scheduler \
+  kube-proxy=k8s.io/kubernetes/cmd/kube-proxy
 build etcd "$ETCD_VERSION" "" etcd=go.etcd.io/etcd/server/v3
 build kwok "$KWOK_VERSION" "-X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION" \
   kwok=sigs.k8s.io/kwok/cmd/kwok kwokctl=sigs.k8s.io/kwok/cmd/kwokctl

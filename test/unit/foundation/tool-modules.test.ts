@@ -34,7 +34,7 @@ function tools(gomod: string): string[] {
 }
 
 const MODULES: { dir: string; module: string; version: string; tools: string[] }[] = [
-  { dir: "kubernetes", module: "k8s.io/kubernetes", version: versions.KUBERNETES_VERSION!, tools: ["k8s.io/kubernetes/cmd/kube-apiserver", "k8s.io/kubernetes/cmd/kube-controller-manager", "k8s.io/kubernetes/cmd/kube-scheduler"] },
+  { dir: "kubernetes", module: "k8s.io/kubernetes", version: versions.KUBERNETES_VERSION!, tools: ["k8s.io/kubernetes/cmd/kube-apiserver", "k8s.io/kubernetes/cmd/kube-controller-manager", "k8s.io/kubernetes/cmd/kube-proxy", "k8s.io/kubernetes/cmd/kube-scheduler"] },
   { dir: "etcd", module: "go.etcd.io/etcd/server/v3", version: versions.ETCD_VERSION!, tools: ["go.etcd.io/etcd/server/v3"] },
   { dir: "kwok", module: "sigs.k8s.io/kwok", version: versions.KWOK_VERSION!, tools: ["sigs.k8s.io/kwok/cmd/kwok", "sigs.k8s.io/kwok/cmd/kwokctl"] },
   { dir: "helm", module: "helm.sh/helm/v3", version: versions.HELM_VERSION!, tools: ["helm.sh/helm/v3/cmd/helm"] },
