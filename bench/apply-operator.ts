@@ -22,7 +22,7 @@ const kc = KubeConfig.fromFile(kubeconfig);
 const logger = createLogger({ level: "error", stream: new Writable({ write: (_c, _e, cb) => cb() }) });
 const registry = new Registry();
 const mgr = new Manager({ kubeConfig: kc, namespace, registry, qps, burst, logger });
-const { controller } = registerApplyController(mgr, { defaultServiceAccount: undefined, forbidCrossNamespaceRefs: false, watchNamespace: namespace, concurrency });
+const { controller } = registerApplyController(mgr, { defaultServiceAccount: undefined, watchNamespace: namespace, concurrency });
 const stop = new AbortController();
 const running = mgr.start(stop.signal);
 

@@ -76,7 +76,7 @@ const server = await startArtifactServer("127.0.0.1:0", { root: dir });
 const registry = new Registry();
 const logger = createLogger({ level: "warn", format: "text" });
 const mgr = new Manager({ kubeConfig: kc, namespace: ns, registry, qps: 200, burst: 400, logger, gracefulShutdownTimeoutMs: 10_000 });
-const { controller } = registerApplyController(mgr, { defaultServiceAccount: undefined, forbidCrossNamespaceRefs: false, watchNamespace: ns, concurrency: 4 });
+const { controller } = registerApplyController(mgr, { defaultServiceAccount: undefined, watchNamespace: ns, concurrency: 4 });
 const stop = new AbortController();
 const running = mgr.start(stop.signal);
 const sum = async (name: string, filter: (l: Record<string, string | number>) => boolean = () => true) => {

@@ -23,8 +23,18 @@ export interface OperatorConfig {
   advertisedArtifactAddr: string | undefined;
   webhookAddr: string;
   watchNamespace: string | undefined;
+  /**
+   * ServiceAccount (in the Application's namespace) impersonated for an Application that names none
+   * (--default-service-account, default "default"). Undefined only with the explicit single-tenant opt-out
+   * (`--default-service-account=""`): such Applications are then applied with the apply controller's own identity.
+   */
   defaultServiceAccount: string | undefined;
-  forbidCrossNamespaceRefs: boolean;
+  /**
+   * Let Applications name objects in other namespaces: spec.sourceRef.namespace, spec.dependsOn[].namespace and
+   * spec.healthChecks outside the Application's namespace and target namespace (--allow-cross-namespace-refs,
+   * default false: refused, as Flux's multi-tenancy lockdown).
+   */
+  allowCrossNamespaceRefs: boolean;
   concurrency: number;
   qps: number;
   burst: number;
@@ -32,7 +42,10 @@ export interface OperatorConfig {
   maxSourceBytes?: number;
   /** Artifacts kept per object, the newest included (--keep-artifacts, default 2). */
   keepArtifacts?: number;
-  /** Secret (key `token`) holding the webhook receiver's HMAC secret (--webhook-secret, default mooring-webhook). */
+  /**
+   * Secret (key `token`, in the operator's namespace) holding the operator-wide webhook secret (--webhook-secret,
+   * default mooring-webhook). It never triggers a GitRepository that has a receiver of its own (spec.webhook).
+   */
   webhookSecret?: string;
 }
 
@@ -62,6 +75,29 @@ export function parseSize(value: string): number {
   if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a size such as 512Mi, 1Gi or 1048576, got "${value}"`);
   return n;
 }
+
+/** The ServiceAccount name of --default-service-account: a DNS subdomain, or "" for the controller's own identity. */
+function serviceAccountName(value: string): string {
+  if (value === "") return value;
+  if (value.length > 253 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(value)) {
+    throw new InvalidArgumentError(`"${value}" is not a valid ServiceAccount name (lower-case letters, digits, '-' and '.'); pass "" to apply with the controller's own identity`);
+  }
+  return value;
+}
+
+/**
+ * A boolean flag's value: commander gives a bare boolean flag `true` whenever its environment variable is set, even
+ * to "false"; a security setting must read "false" as false.
+ */
+function bool(value: string): boolean {
+  const v = value.trim().toLowerCase();
+  if (["true", "1", "yes"].includes(v)) return true;
+  if (["false", "0", "no", ""].includes(v)) return false;
+  throw new InvalidArgumentError(`expected true or false, got "${value}"`);
+}
+
+/** The ServiceAccount impersonated when an Application names none (as Flux's lockdown: the namespace's `default`). */
+export const DEFAULT_SERVICE_ACCOUNT = "default";
 
 /** A Lease name is a DNS subdomain (RFC 1123): lower-case alphanumerics, '-' and '.', at most 253 characters. */
 function leaseName(value: string): string {
@@ -103,14 +139,26 @@ export function addOperatorOptions(cmd: Command): Command {
     .addOption(opt("--advertised-artifact-addr <host:port>", "address other controllers use to fetch artifacts (the Service name in a cluster)"))
     .addOption(opt("--webhook-addr <addr>", "webhook receiver listen address").argParser(address).default(":9292"))
     .addOption(opt("--watch-namespace <ns>", "only reconcile objects in this namespace (default: all)"))
-    .addOption(opt("--default-service-account <name>", "ServiceAccount to impersonate when an Application names none"))
-    .addOption(opt("--forbid-cross-namespace-refs", "forbid sourceRef/dependsOn in other namespaces").default(false))
+    .addOption(
+      opt("--default-service-account <name>", 'ServiceAccount, in the Application\'s namespace, impersonated when an Application names none; "" applies those with the apply controller\'s own identity (single-tenant clusters only)')
+        .argParser(serviceAccountName)
+        .default(DEFAULT_SERVICE_ACCOUNT),
+    )
+    .addOption(
+      opt("--allow-cross-namespace-refs [bool]", "let Applications name sources, dependencies and health checks in other namespaces (refused by default)")
+        .argParser(bool)
+        .preset("true")
+        .default(false),
+    )
+    // Before cross-namespace references were refused by default, this flag refused them; still accepted (and still
+    // refusing them, even beside --allow-cross-namespace-refs) so existing Deployments keep starting.
+    .addOption(opt("--forbid-cross-namespace-refs [bool]", "deprecated: refusing cross-namespace references is now the default").argParser(bool).preset("true").default(false).hideHelp())
     .addOption(opt("--concurrency <n>", "concurrent reconciles per controller").argParser(positiveInt).default(4))
     .addOption(opt("--qps <n>", "client-side API request rate limit").argParser(positiveInt).default(50))
     .addOption(opt("--burst <n>", "client-side API request burst").argParser(positiveInt).default(100))
     .addOption(opt("--max-source-size <size>", "largest Git fetch the source controller accepts (e.g. 512Mi)").argParser(parseSize).default(512 * 1024 ** 2, "512Mi"))
     .addOption(opt("--keep-artifacts <n>", "artifacts kept per object, the newest included").argParser(positiveInt).default(2))
-    .addOption(opt("--webhook-secret <name>", "Secret (key token, in the operator's namespace) with the webhook HMAC secret").default("mooring-webhook"));
+    .addOption(opt("--webhook-secret <name>", "Secret (key token, in the operator's namespace) with the operator-wide webhook HMAC secret; a GitRepository with spec.webhook has its own receiver instead").default("mooring-webhook"));
 }
 
 /** Converts commander's parsed options into the typed configuration. */
@@ -131,8 +179,9 @@ export function toOperatorConfig(o: Record<string, unknown>): OperatorConfig {
     advertisedArtifactAddr: o.advertisedArtifactAddr as string | undefined,
     webhookAddr: o.webhookAddr as string,
     watchNamespace: o.watchNamespace as string | undefined,
-    defaultServiceAccount: o.defaultServiceAccount as string | undefined,
-    forbidCrossNamespaceRefs: Boolean(o.forbidCrossNamespaceRefs),
+    // "" is the explicit opt-out (the controller's own identity); an absent flag is the default ServiceAccount.
+    defaultServiceAccount: (o.defaultServiceAccount as string | undefined) || undefined,
+    allowCrossNamespaceRefs: o.allowCrossNamespaceRefs === true && o.forbidCrossNamespaceRefs !== true,
     concurrency: o.concurrency as number,
     qps: o.qps as number,
     burst: o.burst as number,

@@ -79,7 +79,7 @@ export const CONTROLLER_MODULES: Record<ControllerName, ControllerModule> = {
         advertisedAddr: advertisedArtifactAddr(config),
         // Extracted sources must not sit under the storage root, which is served over HTTP.
         cacheDir: path.join(os.tmpdir(), "mooring-render-cache"),
-        forbidCrossNamespaceRefs: config.forbidCrossNamespaceRefs,
+        allowCrossNamespaceRefs: config.allowCrossNamespaceRefs,
         concurrency: config.concurrency,
       });
       if (!config.controllers.includes("source")) {

@@ -35,7 +35,7 @@ import { type AppliedObject, type ApplyResult, Applier, type PruneResult, prune,
 import { dependenciesOf, dependencyKey, findCycle, notReadyReason } from "./depends.js";
 import { type IgnoreRule, applyBody, groupWaves, ignoredPointers, objectDrift } from "./drift.js";
 import { fetchRendered } from "./artifact.js";
-import { type Health, type NamedHealth, aggregateHealth, assessHealth } from "./health.js";
+import { type Health, type NamedHealth, aggregateHealth, assessHealth, healthCheckNamespace, healthCheckOutside } from "./health.js";
 import { type InventoryEntry, type ObjectRef, describeRef, idOf, inventoryOf, refOf, refOfEntry, staleEntries } from "./inventory.js";
 import { applyMetrics, type ApplyMetrics } from "./metrics.js";
 import {
@@ -49,7 +49,7 @@ const OWNED_CONDITIONS = [ConditionTypes.synced, ConditionTypes.healthy, Conditi
 const APPLIED_SELECTOR = Labels.application;
 
 /** The operator settings the apply controller reads. */
-export type ApplyConfig = Pick<OperatorConfig, "defaultServiceAccount" | "forbidCrossNamespaceRefs"> & Partial<Pick<OperatorConfig, "watchNamespace">>;
+export type ApplyConfig = Pick<OperatorConfig, "defaultServiceAccount"> & Partial<Pick<OperatorConfig, "watchNamespace" | "allowCrossNamespaceRefs">>;
 
 export interface ApplyControllerDeps {
   /** Downloads and verifies a rendered artifact (tests may wrap it). */
@@ -300,12 +300,30 @@ export class ApplyReconciler {
     return policy ? { policy } : { missing: ref.name };
   }
 
-  private specProblem(app: Application): string | undefined {
-    if (!this.config.forbidCrossNamespaceRefs) return undefined;
-    const ns = app.metadata!.namespace;
-    if (app.spec.sourceRef.namespace && app.spec.sourceRef.namespace !== ns) return `sourceRef names namespace ${app.spec.sourceRef.namespace}, but this operator forbids cross-namespace references (--forbid-cross-namespace-refs)`;
-    const dep = (app.spec.dependsOn ?? []).find((d) => d.namespace && d.namespace !== ns);
-    if (dep) return `dependsOn names ${dep.namespace}/${dep.name}, but this operator forbids cross-namespace references (--forbid-cross-namespace-refs)`;
+  /**
+   * The first reference of the spec that leaves the Application's namespace, or undefined: spec.sourceRef.namespace,
+   * spec.dependsOn[].namespace, and spec.healthChecks outside the namespace and its targetNamespace (health is read
+   * with the operator's identity). Refused unless --allow-cross-namespace-refs, as Flux's multi-tenancy lockdown:
+   * a tenant must not render another tenant's source, wait on (and so learn the state of) another tenant's
+   * Application, or read the health of objects it cannot see.
+   */
+  private async crossNamespaceRef(app: Application): Promise<string | undefined> {
+    if (this.config.allowCrossNamespaceRefs) return undefined;
+    const ns = app.metadata!.namespace!;
+    const refused = (what: string) =>
+      `${what}; cross-namespace references are refused unless the operator runs with --allow-cross-namespace-refs (Helm value allowCrossNamespaceRefs)`;
+    const src = app.spec.sourceRef;
+    if (src.namespace && src.namespace !== ns) return refused(`spec.sourceRef.namespace names ${src.kind} ${src.namespace}/${src.name} in another namespace`);
+    const deps = app.spec.dependsOn ?? [];
+    const d = deps.findIndex((x) => x.namespace && x.namespace !== ns);
+    if (d >= 0) return refused(`spec.dependsOn[${d}] names Application ${deps[d]!.namespace}/${deps[d]!.name} in another namespace`);
+    const checks = app.spec.healthChecks ?? [];
+    for (let i = 0; i < checks.length; i++) {
+      const hc = checks[i]!;
+      const kind = await this.kindOf({ apiVersion: hc.apiVersion, kind: hc.kind, name: hc.name, namespace: healthCheckNamespace(app, hc) });
+      const outside = healthCheckOutside(app, hc, i, kind?.namespaced);
+      if (outside) return refused(outside);
+    }
     return undefined;
   }
 
@@ -347,10 +365,11 @@ export class ApplyReconciler {
       setCondition(list, { type, status: s, reason, message: clip(message), observedGeneration: generation }, now);
 
     // Guards that stop before any sync: each ends with a status (written only if it changed).
+    const crossRef = await this.crossNamespaceRef(app);
     const { policy, missing } = await this.policyOf(app);
-    const problem = missing ? `SyncPolicy ${app.metadata!.namespace}/${missing} does not exist; create it or fix spec.syncPolicyRef` : this.specProblem(app);
+    const problem = crossRef ?? (missing ? `SyncPolicy ${app.metadata!.namespace}/${missing} does not exist; create it or fix spec.syncPolicyRef` : undefined);
     if (problem) {
-      const reason = missing ? Reasons.syncPolicyNotFound : Reasons.invalidSpec;
+      const reason = crossRef ? Reasons.crossNamespaceRefForbidden : Reasons.syncPolicyNotFound;
       let c = cond(conditions, ConditionTypes.ready, "False", reason, problem);
       c = cond(c, ConditionTypes.stalled, "True", reason, problem);
       c = removeCondition(c, ConditionTypes.reconciling);
@@ -787,7 +806,7 @@ export class ApplyReconciler {
       items.push({ object: describeRef(ref), ...assessHealth(live) });
     }
     for (const hc of app.spec.healthChecks ?? []) {
-      const namespace = hc.namespace ?? app.spec.targetNamespace ?? app.metadata!.namespace!;
+      const namespace = healthCheckNamespace(app, hc);
       const ref: ObjectRef = { apiVersion: hc.apiVersion, kind: hc.kind, name: hc.name, namespace };
       const kind = await this.kindOf(ref);
       if (!kind) {
@@ -1049,6 +1068,9 @@ function renderFailure(app: Application & KubeObject): string | undefined {
  * watch events of every object they applied (label-selected informers, one per kind).
  */
 export function registerApplyController(mgr: Manager, config: ApplyConfig & Pick<OperatorConfig, "concurrency">, deps: ApplyControllerDeps = {}): { controller: Controller; reconciler: ApplyReconciler } {
+  // The single-tenant opt-out: said once at start-up, since it gives every tenant the controller's own rights.
+  if (!config.defaultServiceAccount) mgr.logger.info("Applications without spec.serviceAccountName are applied with the apply controller's own identity (--default-service-account is empty: the single-tenant opt-out)");
+  if (config.allowCrossNamespaceRefs) mgr.logger.info("cross-namespace references are allowed (--allow-cross-namespace-refs): Applications may name sources, dependencies and health checks in other namespaces");
   const reconciler = new ApplyReconciler(mgr, config, deps);
   const controller = mgr
     .controller(APPLY_CONTROLLER_NAME)

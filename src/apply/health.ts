@@ -1,7 +1,7 @@
 // Health assessment of applied objects, following kstatus (sigs.k8s.io/cli-utils/pkg/kstatus) and Argo CD's
 // built-in checks: a kind-specific check for the built-in kinds, otherwise the generic rules (observedGeneration,
 // Stalled/Ready conditions). An object with nothing to wait for (a ConfigMap) is Healthy as soon as it exists.
-import type { HealthStatus } from "../api/application.js";
+import type { Application, HealthStatus } from "../api/application.js";
 import { parseApiVersion } from "../runtime/kinds.js";
 
 export interface Health {
@@ -257,4 +257,27 @@ export function aggregateHealth(items: readonly NamedHealth[]): Health {
   const others = unhealthy - 1;
   const more = others > 0 ? ` (and ${others} other object${others === 1 ? "" : "s"} not healthy)` : "";
   return { status: worst.status, message: `${worst.object}: ${worst.message ?? worst.status}${more}` };
+}
+
+type HealthCheck = NonNullable<Application["spec"]["healthChecks"]>[number];
+
+/** The namespace a spec.healthChecks entry names: its own, else spec.targetNamespace, else the Application's. */
+export function healthCheckNamespace(app: Pick<Application, "metadata" | "spec">, hc: HealthCheck): string {
+  return hc.namespace ?? app.spec.targetNamespace ?? app.metadata!.namespace!;
+}
+
+/**
+ * Why spec.healthChecks[index] lies outside the namespaces an Application may look at (its own and its
+ * targetNamespace), or undefined when it does not. Health checks are read with the operator's identity, so without
+ * this a tenant could read the health (and messages) of any object in the cluster. `namespaced` is undefined when
+ * the kind is not served: it is then judged by its namespace alone (and reported Missing later).
+ */
+export function healthCheckOutside(app: Pick<Application, "metadata" | "spec">, hc: HealthCheck, index: number, namespaced: boolean | undefined): string | undefined {
+  const own = app.metadata!.namespace!;
+  const allowed = new Set([own, app.spec.targetNamespace ?? own]);
+  const what = `spec.healthChecks[${index}] (${hc.kind} ${hc.name})`;
+  if (namespaced === false) return `${what} names a cluster-scoped object, outside the Application's namespace`;
+  const ns = healthCheckNamespace(app, hc);
+  if (!allowed.has(ns)) return `${what} names namespace ${ns}, outside the Application's namespace${app.spec.targetNamespace && app.spec.targetNamespace !== own ? ` and its targetNamespace` : ""}`;
+  return undefined;
 }

@@ -64,8 +64,8 @@ export interface RenderControllerOptions {
   /** Working directory for extracted source artifacts and the render index; never under the storage root
    * (the artifact server would serve it). Default: <tmpdir>/mooring-render. */
   cacheDir?: string;
-  /** Refuse a sourceRef in another namespace (OperatorConfig.forbidCrossNamespaceRefs). */
-  forbidCrossNamespaceRefs?: boolean;
+  /** Accept a sourceRef in another namespace (OperatorConfig.allowCrossNamespaceRefs); refused by default. */
+  allowCrossNamespaceRefs?: boolean;
   concurrency?: number;
   /** Per-render deadline and worker heap cap (defaults 60 s, 512 MiB). */
   renderTimeoutMs?: number;
@@ -356,12 +356,14 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
     // The source.
     const ref = app.spec.sourceRef;
     const srcNs = ref.namespace ?? ns;
-    if (srcNs !== ns && opts.forbidCrossNamespaceRefs) {
+    // Checked before the GitRepository is read: a tenant must not learn whether another namespace's source exists,
+    // nor render (and so read through its artifact) another tenant's repository.
+    if (srcNs !== ns && !opts.allowCrossNamespaceRefs) {
       cond(
         ConditionTypes.sourceReady,
         "False",
         RenderReasons.crossNamespaceRefForbidden,
-        `spec.sourceRef names GitRepository ${srcNs}/${ref.name} in another namespace, which this operator forbids (--forbid-cross-namespace-refs); put the GitRepository in namespace ${ns}`,
+        `spec.sourceRef.namespace names GitRepository ${srcNs}/${ref.name} in another namespace, and cross-namespace references are refused unless the operator runs with --allow-cross-namespace-refs (Helm value allowCrossNamespaceRefs); put the GitRepository in namespace ${ns}`,
       );
       return finish({});
     }

@@ -50,7 +50,8 @@ export interface Harness {
 export interface HarnessOptions {
   prefix: string;
   defaultServiceAccount?: string;
-  forbidCrossNamespaceRefs?: boolean;
+  /** Let Applications reference other namespaces (--allow-cross-namespace-refs; default: refused). */
+  allowCrossNamespaceRefs?: boolean;
   /** The controller's clock (sync windows). */
   now?: () => number;
   /** Run the manager as this user (impersonated from the cluster's admin), to test the operator's own rights. */
@@ -83,7 +84,7 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
     const mgr = new Manager({ kubeConfig: managerKubeConfig, namespace: ns.name, registry, qps: 100, burst: 200, logger, gracefulShutdownTimeoutMs: 10_000 });
     const { controller, reconciler } = registerApplyController(
       mgr,
-      { defaultServiceAccount: o.defaultServiceAccount, forbidCrossNamespaceRefs: o.forbidCrossNamespaceRefs ?? false, watchNamespace: ns.name, concurrency: 4 },
+      { defaultServiceAccount: o.defaultServiceAccount, allowCrossNamespaceRefs: o.allowCrossNamespaceRefs ?? false, watchNamespace: ns.name, concurrency: 4 },
       { ...(o.now ? { now: o.now } : {}), ...(o.cacheSyncTimeoutMs ? { cacheSyncTimeoutMs: o.cacheSyncTimeoutMs } : {}) },
     );
     const stop = new AbortController();

@@ -1,6 +1,6 @@
 // Impersonation: every write on an Application's objects is made as its ServiceAccount (here given by the
-// operator's --default-service-account), so a tenant cannot apply what that ServiceAccount may not; and the
-// --forbid-cross-namespace-refs flag.
+// operator's --default-service-account), so a tenant cannot apply what that ServiceAccount may not; and
+// cross-namespace references, refused by default (--allow-cross-namespace-refs).
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Kinds, type KubeObject } from "../../../src/runtime/index.js";
@@ -9,7 +9,7 @@ import { condition, configMap, startHarness, type Harness } from "./harness.js";
 let h: Harness;
 
 before(async () => {
-  h = await startHarness({ prefix: "apply-id", defaultServiceAccount: "deployer", forbidCrossNamespaceRefs: true });
+  h = await startHarness({ prefix: "apply-id", defaultServiceAccount: "deployer" });
   const ns = h.ns.name;
   await h.admin.create({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "deployer", namespace: ns } });
   await h.admin.create({
@@ -56,12 +56,12 @@ describe("impersonation", () => {
 });
 
 describe("cross-namespace references", () => {
-  it("are refused (Stalled, InvalidSpec) when the operator forbids them, and nothing is applied", async () => {
+  it("are refused by default (Stalled, CrossNamespaceRefForbidden), and nothing is applied", async () => {
     await h.createApp("cross", { sourceRef: { kind: "GitRepository", name: "repo", namespace: "elsewhere" } });
     await h.publish("cross", [configMap("cross-cm", { a: "1" })]);
     const a = await h.waitApp("cross", "Stalled", (a) => condition(a, "Stalled")?.status === "True" && a);
-    assert.equal(condition(a, "Stalled")?.reason, "InvalidSpec");
-    assert.match(condition(a, "Stalled")!.message, /forbids cross-namespace references/);
+    assert.equal(condition(a, "Stalled")?.reason, "CrossNamespaceRefForbidden");
+    assert.match(condition(a, "Stalled")!.message, /spec\.sourceRef\.namespace names GitRepository elsewhere\/repo .*--allow-cross-namespace-refs/);
     assert.equal(await h.admin.get(Kinds.ConfigMap, "cross-cm", h.ns.name), undefined);
   });
 });

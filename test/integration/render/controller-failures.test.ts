@@ -1,5 +1,5 @@
 // The render controller when things go wrong, on the real cluster: a missing GitRepository, a missing values
-// ConfigMap, a cross-namespace source when those are forbidden, a chart whose `required` value is missing, and broken
+// ConfigMap, a cross-namespace source (refused by default), a chart whose `required` value is missing, and broken
 // YAML pushed over a good render (Rendered=False naming file and line, the last good artifact kept, an event), then
 // fixed. Each recovers as soon as the cause is gone, through the watches alone.
 import assert from "node:assert/strict";
@@ -16,7 +16,7 @@ let head: string;
 const rendered = (rev: string) => (a: App) => cond(a, "Rendered")?.status === "True" && a.status?.render?.artifact?.revision === `main@sha1:${rev}`;
 
 before(async () => {
-  env = await RenderEnv.start("rctlf", { forbidCrossNamespaceRefs: true });
+  env = await RenderEnv.start("rctlf");
   repo = await env.git.createRepo("app", {
     files: {
       "plain/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\ndata:\n  v: one\n",
@@ -48,11 +48,12 @@ void describe("render controller failures", () => {
     assert.equal((await download(ok.status!.render!.artifact!))[0]?.metadata.name, "plain");
   });
 
-  void it("refuses a source in another namespace when cross-namespace references are forbidden", async () => {
+  void it("refuses a source in another namespace by default, naming the field and the flag", async () => {
     await env.createApp("elsewhere", { sourceRef: { kind: "GitRepository", name: "later", namespace: "default" }, path: "plain" });
     const a = await env.waitApp("elsewhere", "SourceReady=False", (x) => cond(x, "SourceReady")?.status === "False");
     assert.equal(cond(a, "SourceReady")?.reason, "CrossNamespaceRefForbidden");
-    assert.match(cond(a, "SourceReady")!.message, /default\/later/);
+    assert.match(cond(a, "SourceReady")!.message, /spec\.sourceRef\.namespace names GitRepository default\/later/);
+    assert.match(cond(a, "SourceReady")!.message, /--allow-cross-namespace-refs/);
   });
 
   void it("waits for a missing valuesFrom ConfigMap and renders when it is created", async () => {

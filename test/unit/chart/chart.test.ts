@@ -317,17 +317,18 @@ void describe("chart: values", () => {
   void it("passes the default ServiceAccount to the apply controller only", () => {
     const objs = renderChart({ defaultServiceAccount: "deployer" });
     for (const d of of(objs, "Deployment")) {
-      const expected = d.metadata.name === "mooring-apply" ? "deployer" : undefined;
-      assert.equal(parseOperatorArgs(container(d).args.slice(1)).defaultServiceAccount, expected, d.metadata.name);
+      const apply = d.metadata.name === "mooring-apply";
+      assert.equal(flag(container(d), "default-service-account"), apply ? "--default-service-account=deployer" : undefined, d.metadata.name);
+      if (apply) assert.equal(parseOperatorArgs(container(d).args.slice(1)).defaultServiceAccount, "deployer");
     }
   });
 
   void it("passes the operator settings through as flags", () => {
-    const objs = renderChart({ watchNamespace: "team-a", forbidCrossNamespaceRefs: true, concurrency: 8, qps: 20, burst: 40, logLevel: "debug", logFormat: "text", "extraArgs[0]": "--log-level=warn" });
+    const objs = renderChart({ watchNamespace: "team-a", allowCrossNamespaceRefs: true, concurrency: 8, qps: 20, burst: 40, logLevel: "debug", logFormat: "text", "extraArgs[0]": "--log-level=warn" });
     for (const d of of(objs, "Deployment")) {
       const cfg = parseOperatorArgs(container(d).args.slice(1));
       assert.equal(cfg.watchNamespace, "team-a");
-      assert.equal(cfg.forbidCrossNamespaceRefs, true);
+      assert.equal(cfg.allowCrossNamespaceRefs, true);
       assert.deepEqual([cfg.concurrency, cfg.qps, cfg.burst, cfg.logFormat], [8, 20, 40, "text"]);
       assert.equal(cfg.logLevel, "warn", "extraArgs come last, so they override");
     }

@@ -64,7 +64,8 @@ void describe("chart: values.yaml and values.schema.json", () => {
     assert.equal(values.concurrency, defaults.concurrency);
     assert.equal(values.qps, defaults.qps);
     assert.equal(values.burst, defaults.burst);
-    assert.equal(values.forbidCrossNamespaceRefs, defaults.forbidCrossNamespaceRefs);
+    assert.equal(values.allowCrossNamespaceRefs, defaults.allowCrossNamespaceRefs);
+    assert.equal(values.defaultServiceAccount, defaults.defaultServiceAccount);
     const ports = values.ports as Record<string, number>;
     assert.equal(`:${ports.metrics}`, defaults.metricsAddr);
     assert.equal(`:${ports.health}`, defaults.healthAddr);
