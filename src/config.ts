@@ -47,6 +47,20 @@ export interface OperatorConfig {
    * default mooring-webhook). It never triggers a GitRepository that has a receiver of its own (spec.webhook).
    */
   webhookSecret?: string;
+  /** Largest inflated git object the source controller accepts, bytes (--max-object-size, default 64Mi). */
+  maxObjectBytes?: number;
+  /** Most bytes the artifact storage may hold (--max-storage-size; default: no limit but the disk's). */
+  maxStorageBytes?: number;
+  /** Heap of each render worker, bytes (--render-worker-heap, default 512Mi). */
+  renderWorkerHeapBytes?: number;
+  /** Largest rendered output (canonical JSON) of one Application, bytes (--max-rendered-size, default 128Mi). */
+  maxRenderedBytes?: number;
+  /** Largest source artifact the render controller downloads and extracts, bytes (--max-extracted-size, default 1Gi). */
+  maxExtractedBytes?: number;
+  /** Extracted source artifacts the render controller keeps while unused (--render-keep-sources, default 16). */
+  renderKeepSources?: number;
+  /** Render controller: watch Secrets cluster-wide (data dropped) to re-render at once when one changes (--watch-secrets). */
+  watchSecrets?: boolean;
 }
 
 function parseControllers(value: string): ControllerName[] {
@@ -158,7 +172,20 @@ export function addOperatorOptions(cmd: Command): Command {
     .addOption(opt("--burst <n>", "client-side API request burst").argParser(positiveInt).default(100))
     .addOption(opt("--max-source-size <size>", "largest Git fetch the source controller accepts (e.g. 512Mi)").argParser(parseSize).default(512 * 1024 ** 2, "512Mi"))
     .addOption(opt("--keep-artifacts <n>", "artifacts kept per object, the newest included").argParser(positiveInt).default(2))
-    .addOption(opt("--webhook-secret <name>", "Secret (key token, in the operator's namespace) with the operator-wide webhook HMAC secret; a GitRepository with spec.webhook has its own receiver instead").default("mooring-webhook"));
+    .addOption(opt("--webhook-secret <name>", "Secret (key token, in the operator's namespace) with the operator-wide webhook HMAC secret; a GitRepository with spec.webhook has its own receiver instead").default("mooring-webhook"))
+    // Limits the Helm chart derives from the containers' memory and volume sizes (charts/mooring/templates/_limits.tpl).
+    .addOption(opt("--max-object-size <size>", "largest git object (inflated) the source controller accepts").argParser(parseSize).default(64 * 1024 ** 2, "64Mi"))
+    .addOption(opt("--max-storage-size <size>", "most bytes the artifact storage may hold (default: the disk's)").argParser(parseSize))
+    .addOption(opt("--render-worker-heap <size>", "heap of each render worker thread").argParser(parseSize).default(512 * 1024 ** 2, "512Mi"))
+    .addOption(opt("--max-rendered-size <size>", "largest rendered output of one Application").argParser(parseSize).default(128 * 1024 ** 2, "128Mi"))
+    .addOption(opt("--max-extracted-size <size>", "largest source artifact the render controller downloads and extracts").argParser(parseSize).default(1024 ** 3, "1Gi"))
+    .addOption(opt("--render-keep-sources <n>", "extracted source artifacts the render controller keeps while unused").argParser(positiveInt).default(16))
+    .addOption(
+      opt("--watch-secrets [bool]", "render controller: watch Secrets cluster-wide (needs list/watch on secrets) to re-render when one changes; otherwise the Secrets Applications read are fetched with get at each reconcile")
+        .argParser(bool)
+        .preset("true")
+        .default(false),
+    );
 }
 
 /** Converts commander's parsed options into the typed configuration. */
@@ -188,6 +215,13 @@ export function toOperatorConfig(o: Record<string, unknown>): OperatorConfig {
     maxSourceBytes: o.maxSourceSize as number,
     keepArtifacts: o.keepArtifacts as number,
     webhookSecret: o.webhookSecret as string,
+    maxObjectBytes: o.maxObjectSize as number,
+    ...(o.maxStorageSize !== undefined ? { maxStorageBytes: o.maxStorageSize as number } : {}),
+    renderWorkerHeapBytes: o.renderWorkerHeap as number,
+    maxRenderedBytes: o.maxRenderedSize as number,
+    maxExtractedBytes: o.maxExtractedSize as number,
+    renderKeepSources: o.renderKeepSources as number,
+    watchSecrets: Boolean(o.watchSecrets),
   };
 }
 

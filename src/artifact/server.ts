@@ -1,12 +1,15 @@
 // The artifact HTTP server: read-only, by exact path only. No directory listing, no path traversal (`..`,
-// encoded or not), no dotfiles (temp files of in-progress writes), GET and HEAD only. Shared by the source and
-// render controllers; consumers verify the digest they were given in status.
+// encoded or not), no dotfiles (temp files of in-progress writes), GET and HEAD only, and only files named as
+// storage names artifacts: `<sha256>.<random token><ext>` (./storage.ts), so a URL cannot be derived from an
+// artifact's content or guessed; it is known only to those who read it from a status. Shared by the source and
+// render controllers; consumers verify the digest they were given in status. Every refusal is the same 404.
 import { createReadStream } from "node:fs";
 import { realpath, stat } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import type { Logger } from "../log.js";
+import { isArtifactName } from "./storage.js";
 
 export interface ArtifactServerOptions {
   /** The storage root to serve. */
@@ -37,6 +40,7 @@ export function resolveRequestPath(root: string, urlPath: string): string | unde
   if (!decoded.startsWith("/") || decoded.includes("\0") || decoded.includes("\\")) return undefined;
   const parts = decoded.slice(1).split("/");
   if (parts.length === 0 || parts.some((p) => p === "" || p === "." || p === ".." || p.startsWith("."))) return undefined;
+  if (!isArtifactName(parts[parts.length - 1]!)) return undefined;
   const abs = path.resolve(root, ...parts);
   if (!abs.startsWith(path.resolve(root) + path.sep)) return undefined;
   return abs;
@@ -63,8 +67,9 @@ export function artifactHandler(opts: ArtifactServerOptions): http.RequestListen
       } catch {
         return send(404, "not found");
       }
-      // A symlink planted in storage must not lead outside it; directories are never listed.
-      if (!real.startsWith(root + path.sep) || !st.isFile()) return send(404, "not found");
+      // A symlink planted in storage must not lead outside it (nor to a file not named as an artifact); directories
+      // are never listed.
+      if (!real.startsWith(root + path.sep) || !st.isFile() || !isArtifactName(path.basename(real))) return send(404, "not found");
       res.writeHead(200, {
         "content-type": contentType(real),
         "content-length": String(st.size),

@@ -1,11 +1,14 @@
-// Artifact storage: one directory per object (`<kind>/<namespace>/<name>/`), files named by their sha256 digest.
-// Writes are atomic (temp file in the same directory, fsync, rename, fsync the directory), so a reader or a
-// crash never sees half an artifact, and a failed write (disk full) leaves the last good artifact in place.
-// The last N artifacts per object are kept; older ones are garbage-collected after each successful write.
+// Artifact storage: one directory per object (`<kind>/<namespace>/<name>/`), files named by their sha256 digest and
+// a random token (`<sha256>.<token><ext>`): the token makes a URL impossible to guess from the content (a public
+// repository's deterministic tarball has a digest anyone can compute), and the artifact server serves nothing
+// without one. Writes are atomic (temp file in the same directory, fsync, rename, fsync the directory), so a reader
+// or a crash never sees half an artifact, and a failed write (disk full, or past `maxBytes`) leaves the last good
+// artifact in place. The last N artifacts per object are kept; older ones are garbage-collected after each write.
 import { createHash, randomBytes } from "node:crypto";
 import { constants, createReadStream } from "node:fs";
 import { mkdir, open, readdir, rename, rm, stat, unlink, utimes } from "node:fs/promises";
 import path from "node:path";
+import { formatSize } from "../units.js";
 
 export interface ArtifactKey {
   kind: string;
@@ -34,6 +37,12 @@ export interface StorageOptions {
   keep?: number;
   /** Opens a new file for writing; default: fs.promises.open(path, "wx"). */
   openFile?: (path: string) => Promise<StorageFile>;
+  /**
+   * Most bytes the whole root may hold (--max-storage-size; the chart sets it under the volume's sizeLimit, which the
+   * kubelet enforces by evicting the Pod). A write that would pass it fails with StorageError EDQUOT instead.
+   * Every ArtifactStorage of one process on the same root shares the count.
+   */
+  maxBytes?: number;
 }
 
 export class StorageError extends Error {
@@ -45,22 +54,73 @@ export class StorageError extends Error {
 
 const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/i;
 const TEMP_PREFIX = ".tmp-";
+/** `<sha256 hex>.<token: 32 base64url characters (192 random bits)><ext>`. */
+const ARTIFACT_NAME = /^([a-f0-9]{64})\.([A-Za-z0-9_-]{32})(\.[a-z0-9][a-z0-9.]*)$/;
+
+/** True for the file name of a stored artifact (digest and token); anything else is never served. */
+export function isArtifactName(name: string): boolean {
+  return ARTIFACT_NAME.test(name);
+}
+
+function newToken(): string {
+  return randomBytes(24).toString("base64url");
+}
+
+/** Bytes held under each storage root by this process's ArtifactStorages (shared: all-in-one runs two on one root). */
+class Usage {
+  used = 0;
+  constructor(readonly ready: Promise<void>) {}
+}
+const usageByRoot = new Map<string, Usage>();
+
+async function treeSize(dir: string, depth = 0): Promise<number> {
+  if (depth > 6) return 0;
+  let total = 0;
+  for (const ent of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    const p = path.join(dir, ent.name);
+    if (ent.isDirectory()) total += await treeSize(p, depth + 1);
+    else if (ent.isFile()) total += (await stat(p).catch(() => undefined))?.size ?? 0;
+  }
+  return total;
+}
 
 export class ArtifactStorage {
   readonly root: string;
   readonly keep: number;
+  readonly maxBytes: number | undefined;
   private readonly openFile: (p: string) => Promise<StorageFile>;
 
   constructor(opts: StorageOptions) {
     this.root = path.resolve(opts.root);
     this.keep = Math.max(1, opts.keep ?? 2);
+    this.maxBytes = opts.maxBytes;
     this.openFile = opts.openFile ?? ((p) => open(p, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644));
   }
 
-  /** Creates the root and removes temp files a crash left behind. */
+  /**
+   * Creates the root and removes temp files a crash left behind, and files that are not artifacts of this format
+   * (an older version's artifacts, named without a token: their URLs would be guessable; they are fetched again).
+   */
   async init(): Promise<void> {
     await mkdir(this.root, { recursive: true });
-    await this.sweepTemp(this.root, 0);
+    await this.sweep(this.root, 0);
+    await this.usage().ready;
+  }
+
+  /** Bytes stored under the root, as this process counts them. */
+  async usedBytes(): Promise<number> {
+    const u = this.usage();
+    await u.ready;
+    return u.used;
+  }
+
+  private usage(): Usage {
+    let u = usageByRoot.get(this.root);
+    if (!u) {
+      const fresh: Usage = new Usage(treeSize(this.root).then((n) => void (fresh.used += n)));
+      usageByRoot.set(this.root, (u = fresh));
+    }
+    return u;
   }
 
   /** The directory of an object's artifacts, relative to the root. */
@@ -91,6 +151,9 @@ export class ArtifactStorage {
     let size = 0;
     let file: StorageFile | undefined;
     let sourceFailed = false;
+    const usage = this.usage();
+    await usage.ready;
+    let counted = 0; // bytes of this write in usage.used, until they are kept or given back
     const it = data[Symbol.asyncIterator]();
     try {
       file = await this.openFile(tmp);
@@ -105,21 +168,33 @@ export class ArtifactStorage {
         if (next.done) break;
         hash.update(next.value);
         size += next.value.length;
+        usage.used += next.value.length;
+        counted += next.value.length;
+        if (this.maxBytes !== undefined && usage.used > this.maxBytes) {
+          throw new StorageError(
+            `artifact storage ${this.root} would grow past its limit of ${formatSize(this.maxBytes)} (--max-storage-size, set by the chart from storage.sizeLimit); the previous artifact is still served; raise storage.sizeLimit or remove unused objects`,
+            "EDQUOT",
+          );
+        }
         await file.write(next.value);
       }
       await file.sync();
       await file.close();
       file = undefined;
       const hex = hash.digest("hex");
-      const name = `${hex}${ext}`;
+      const existing = (await readdir(dir)).find((n) => n.startsWith(`${hex}.`) && n.endsWith(ext) && ARTIFACT_NAME.exec(n)?.[3] === ext);
+      const name = existing ?? `${hex}.${newToken()}${ext}`;
       const final = path.join(dir, name);
-      if (await exists(final)) {
-        // Same bytes as an artifact we already have: keep that one, mark it newest.
+      if (existing) {
+        // Same bytes as an artifact we already have: keep that one (and its URL), mark it newest.
         await unlink(tmp);
+        usage.used -= counted;
+        counted = 0;
         const now = new Date();
         await utimes(final, now, now);
       } else {
         await rename(tmp, final);
+        counted = 0;
         await fsyncDir(dir);
       }
       const stored = { path: `${dirRel}/${name}`, digest: `sha256:${hex}`, size };
@@ -130,13 +205,14 @@ export class ArtifactStorage {
       if (!sourceFailed) await it.return?.().catch(() => {});
       await file?.close().catch(() => {});
       await rm(tmp, { force: true }).catch(() => {});
+      usage.used -= counted;
       // The producer's own failure (an unsafe tree, a read error) is not a storage problem: pass it on as it is.
       if (sourceFailed) throw err;
+      if (err instanceof StorageError) throw err;
       const e = err as NodeJS.ErrnoException;
       if (e.code === "ENOSPC" || e.code === "EDQUOT") {
         throw new StorageError(`artifact storage ${this.root} is full (${e.code}); the previous artifact is still served; free space or enlarge the volume`, e.code, { cause: err });
       }
-      if (err instanceof StorageError) throw err;
       throw new StorageError(`cannot write artifact under ${this.root}: ${e.message}`, e.code, { cause: err });
     }
   }
@@ -149,7 +225,7 @@ export class ArtifactStorage {
     } catch {
       return false;
     }
-    if (!(await exists(abs))) return false;
+    if (!isArtifactName(path.basename(abs)) || !(await exists(abs))) return false;
     if (digest === undefined) return true;
     return (await this.digestOf(rel)) === digest;
   }
@@ -171,7 +247,7 @@ export class ArtifactStorage {
       throw err;
     }
     const files = await Promise.all(
-      names.filter((n) => !n.startsWith(".")).map(async (n) => ({ n, t: (await stat(path.join(this.absolute(dirRel), n))).mtimeMs })),
+      names.filter((n) => isArtifactName(n)).map(async (n) => ({ n, t: (await stat(path.join(this.absolute(dirRel), n))).mtimeMs })),
     );
     return files.sort((a, b) => b.t - a.t || (a.n < b.n ? -1 : 1)).map((f) => `${dirRel}/${f.n}`);
   }
@@ -184,7 +260,7 @@ export class ArtifactStorage {
     const removed: string[] = [];
     for (const rel of all) {
       if (keep.has(rel)) continue;
-      await rm(this.absolute(rel), { force: true });
+      await this.removeFile(this.absolute(rel));
       removed.push(rel);
     }
     return removed;
@@ -192,15 +268,29 @@ export class ArtifactStorage {
 
   /** Removes every artifact of the object (on deletion of the object). */
   async remove(key: ArtifactKey): Promise<void> {
-    await rm(this.absolute(this.dirOf(key)), { recursive: true, force: true });
+    const dir = this.absolute(this.dirOf(key));
+    const size = await treeSize(dir);
+    await rm(dir, { recursive: true, force: true });
+    const u = this.usage();
+    await u.ready;
+    u.used = Math.max(0, u.used - size);
   }
 
-  private async sweepTemp(dir: string, depth: number): Promise<void> {
+  private async removeFile(abs: string): Promise<void> {
+    const size = (await stat(abs).catch(() => undefined))?.size ?? 0;
+    await rm(abs, { force: true });
+    const u = this.usage();
+    await u.ready;
+    u.used = Math.max(0, u.used - size);
+  }
+
+  /** Removes temp files (at any depth) and files that are not token-named artifacts (at an artifact's depth). */
+  private async sweep(dir: string, depth: number): Promise<void> {
     if (depth > 4) return;
     for (const ent of await readdir(dir, { withFileTypes: true })) {
       const p = path.join(dir, ent.name);
-      if (ent.isDirectory()) await this.sweepTemp(p, depth + 1);
-      else if (ent.name.startsWith(TEMP_PREFIX)) await rm(p, { force: true });
+      if (ent.isDirectory()) await this.sweep(p, depth + 1);
+      else if (ent.name.startsWith(TEMP_PREFIX) || (depth === 3 && !isArtifactName(ent.name))) await rm(p, { force: true });
     }
   }
 }

@@ -48,6 +48,8 @@ export interface SourceControllerOptions {
   /** host:port (or base URL) consumers use to download artifacts; goes into status.artifact.url. */
   advertisedAddr: string;
   maxSourceBytes?: number;
+  /** Largest inflated git object (--max-object-size): a pack bomb is refused with a condition naming it. */
+  maxObjectBytes?: number;
   tmpDir?: string;
   concurrency?: number;
   /** Fraction of the interval added at random to each requeue, so objects created together do not poll together (default 0.1). */
@@ -113,6 +115,7 @@ export function setupSourceController(mgr: Manager, opts: SourceControllerOption
     storage: opts.storage,
     logger,
     ...(opts.maxSourceBytes !== undefined ? { maxSourceBytes: opts.maxSourceBytes } : {}),
+    ...(opts.maxObjectBytes !== undefined ? { maxObjectBytes: opts.maxObjectBytes } : {}),
     ...(opts.tmpDir ? { tmpDir: opts.tmpDir } : {}),
   });
   const events: EventRecorder = mgr.eventRecorder(FieldManagers.source);

@@ -19,6 +19,8 @@ export interface GitOptions {
   timeoutMs: number;
   /** Abort a download larger than this many bytes. */
   maxBytes?: number;
+  /** Refuse a pack whose objects inflate past this many bytes each (./packindex.ts; default 64 MiB). */
+  maxObjectBytes?: number;
   /** Cancels the operation (controller shutdown). */
   signal?: AbortSignal;
   /** Parent directory for temporary git directories (default: the OS temp dir). */
@@ -124,6 +126,7 @@ export async function listRemoteRefs(url: string, opts: GitOptions): Promise<Rem
  */
 export async function fetchCommit(url: string, resolved: ResolvedRef, remote: RemoteRefs | undefined, opts: GitOptions): Promise<FetchedCommit> {
   const gitdir = await mkdtemp(path.join(opts.tmpDir ?? os.tmpdir(), "mooring-fetch-"));
+  const packLimits = opts.maxObjectBytes !== undefined ? { maxObjectBytes: opts.maxObjectBytes } : {};
   const cache = {};
   let objects: ObjectReader | undefined;
   const dispose = async () => {
@@ -140,11 +143,11 @@ export async function fetchCommit(url: string, resolved: ResolvedRef, remote: Re
         const caps = remote.capabilities!;
         const tipOid = tipRef ? remote.refs.get(tipRef)?.oid : undefined;
         if (tipOid) {
-          objects = (await fetchPack(http, url, gitdir, tipOid, caps, 1)).store;
+          objects = (await fetchPack(http, url, gitdir, tipOid, caps, 1, packLimits)).store;
           return peel(objects, tipOid);
         }
         try {
-          objects = (await fetchPack(http, url, gitdir, resolved.commit, caps, 1)).store;
+          objects = (await fetchPack(http, url, gitdir, resolved.commit, caps, 1, packLimits)).store;
           return resolved.commit;
         } catch (err) {
           if (!(err instanceof SourceError && err.reason === "RefNotFound") || http.failure) throw err;
@@ -152,7 +155,7 @@ export async function fetchCommit(url: string, resolved: ResolvedRef, remote: Re
         // The server refused a want for an unadvertised SHA: fetch the default branch's history and look there.
         const head = remote.head ? remote.refs.get(remote.head) : remote.refs.get("HEAD");
         if (!head) throw new SourceError("RefNotFound", `commit ${resolved.commit} is not a ref's tip and ${redactUrl(url)} has no default branch to search`);
-        objects = (await fetchPack(http, url, gitdir, head.oid, caps, undefined)).store;
+        objects = (await fetchPack(http, url, gitdir, head.oid, caps, undefined, packLimits)).store;
         return resolved.commit;
       }
       // Servers that do not advertise side-band/shallow: isomorphic-git's own fetch (its own discovery request).

@@ -42,13 +42,14 @@ export async function setupSource(
   const keep = opts.keepArtifacts ?? config.keepArtifacts;
   const maxSourceBytes = opts.maxSourceBytes ?? config.maxSourceBytes;
   const secretName = config.webhookSecret ?? WEBHOOK_SECRET_NAME;
-  const storage = new ArtifactStorage({ root: config.storagePath, ...(keep ? { keep } : {}) });
+  const storage = new ArtifactStorage({ root: config.storagePath, ...(keep ? { keep } : {}), ...(config.maxStorageBytes ? { maxBytes: config.maxStorageBytes } : {}) });
   await storage.init();
   const source = setupSourceController(mgr, {
     storage,
     advertisedAddr: advertised(config),
     concurrency: config.concurrency,
     ...(maxSourceBytes !== undefined ? { maxSourceBytes } : {}),
+    ...(config.maxObjectBytes !== undefined ? { maxObjectBytes: config.maxObjectBytes } : {}),
   });
 
   const secretNamespace = opts.secretNamespace ?? process.env.POD_NAMESPACE ?? config.leaderElectionNamespace;

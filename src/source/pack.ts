@@ -9,7 +9,7 @@ import path from "node:path";
 import { Errors } from "isomorphic-git";
 import { SourceError } from "./errors.js";
 import type { Transport } from "./http.js";
-import { PackStore } from "./packindex.js";
+import { PackStore, type PackLimits } from "./packindex.js";
 
 /** Capabilities a server must advertise for the streaming path; otherwise isomorphic-git's fetch is used. */
 export function supportsStreamingPack(capabilities: readonly string[] | undefined, depth: number | undefined): boolean {
@@ -73,7 +73,15 @@ export interface PackResult {
  * Downloads the objects for `want` (with `depth` commits of history, or all when undefined) into `gitdir`'s pack
  * directory and indexes them. `url` is the repository URL (credentials are the transport's headers).
  */
-export async function fetchPack(http: Transport, url: string, gitdir: string, want: string, capabilities: readonly string[], depth: number | undefined): Promise<PackResult> {
+export async function fetchPack(
+  http: Transport,
+  url: string,
+  gitdir: string,
+  want: string,
+  capabilities: readonly string[],
+  depth: number | undefined,
+  limits: PackLimits = {},
+): Promise<PackResult> {
   const band = capabilities.includes("side-band-64k") ? "side-band-64k" : "side-band";
   const caps = [band, "ofs-delta", ...(depth !== undefined ? ["shallow"] : []), ...(capabilities.includes("no-progress") ? ["no-progress"] : []), "agent=mooring"];
   const body = Buffer.concat([
@@ -157,7 +165,7 @@ export async function fetchPack(http: Transport, url: string, gitdir: string, wa
   const rel = `objects/pack/pack-${sha}.pack`;
   await rename(tmp, path.join(gitdir, rel));
   if (shallows.length) await writeFile(path.join(gitdir, "shallow"), shallows.join("\n") + "\n");
-  const store = await PackStore.open(path.join(gitdir, rel));
+  const store = await PackStore.open(path.join(gitdir, rel), limits);
   try {
     await store.index(path.join(gitdir, rel.replace(/\.pack$/, ".idx")), () => http.aborted);
   } catch (err) {

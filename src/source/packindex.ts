@@ -1,20 +1,35 @@
 // A pack indexer that reads the pack from disk one object at a time, with Node's native zlib and SHA-1, and writes
 // a version-2 .idx that isomorphic-git (and git) read. isomorphic-git's indexPack loads the whole pack into memory
 // plus a 32 MiB resolve cache; this keeps one object (and a bounded cache of delta bases) in memory instead.
+//
+// A pack is hostile input: a few KB of compressed zeros can declare (or inflate to) gigabytes. Every object is
+// inflated as a stream, 64 KiB at a time, into a buffer of its declared size, and refused before any memory is
+// taken when it declares more than the per-object limit (--max-object-size, which the chart derives from the
+// container's memory), or when it inflates past what it declared; delta results are held to the same limit.
 import { createHash } from "node:crypto";
 import { open, writeFile, type FileHandle } from "node:fs/promises";
 import zlib from "node:zlib";
+import { formatSize } from "../units.js";
 import { SourceError } from "./errors.js";
 
 const OBJ_TYPES: Record<number, string> = { 1: "commit", 2: "tree", 3: "blob", 4: "tag" };
 const OFS_DELTA = 6;
 const REF_DELTA = 7;
-/** Bytes of resolved delta bases kept in memory. */
+/** Bytes of resolved delta bases kept in memory (at most; never more than the per-object limit). */
 const BASE_CACHE_BYTES = 16 * 1024 * 1024;
-/** Objects larger than this are refused (a hostile pack could declare or inflate to any size). */
-export const MAX_OBJECT_BYTES = 512 * 1024 * 1024;
+/** The default largest inflated object (and delta result): far below any container's memory. */
+export const DEFAULT_MAX_OBJECT_BYTES = 64 * 1024 * 1024;
 /** Delta chains longer than this are refused (git's default pack.depth is 50). */
 const MAX_DELTA_DEPTH = 1000;
+/** Compressed bytes read (and fed to zlib) at a time. */
+const READ_CHUNK = 64 * 1024;
+/** Objects up to this size are inflated in one synchronous call (fast; memory a small multiple of this). */
+const SYNC_INFLATE_MAX = 1024 * 1024;
+
+export interface PackLimits {
+  /** Largest inflated object or delta result, bytes (default 64 MiB). */
+  maxObjectBytes?: number;
+}
 
 interface RawObject {
   type: number;
@@ -34,8 +49,16 @@ function corrupt(what: string): SourceError {
   return new SourceError("FetchFailed", `the downloaded pack is invalid: ${what}`);
 }
 
-/** Applies a git delta (copy/insert instructions) to its base. */
-export function applyDelta(base: Buffer, delta: Buffer): Buffer {
+/** The refusal of an object over the limit: names the limit and the flag (and Helm value) that sets it. */
+export function tooLarge(what: string, bytes: number, limit: number): SourceError {
+  return new SourceError(
+    "FetchFailed",
+    `the downloaded pack is refused: ${what} inflates past the ${formatSize(limit)} limit on one object (${bytes} bytes; --max-object-size, which the chart derives from the source controller's memory limit)`,
+  );
+}
+
+/** Applies a git delta (copy/insert instructions) to its base; a result over `maxBytes` is refused before it is allocated. */
+export function applyDelta(base: Buffer, delta: Buffer, maxBytes = DEFAULT_MAX_OBJECT_BYTES): Buffer {
   let p = 0;
   const varint = () => {
     let r = 0;
@@ -50,7 +73,7 @@ export function applyDelta(base: Buffer, delta: Buffer): Buffer {
   const srcSize = varint();
   if (srcSize !== base.length) throw corrupt(`delta base size ${srcSize} differs from the base (${base.length})`);
   const dstSize = varint();
-  if (dstSize > MAX_OBJECT_BYTES) throw corrupt(`delta result of ${dstSize} bytes exceeds the object size limit`);
+  if (dstSize > maxBytes) throw tooLarge("a delta result", dstSize, maxBytes);
   const out = Buffer.allocUnsafe(dstSize);
   let o = 0;
   while (p < delta.length) {
@@ -86,6 +109,7 @@ class Reader {
   constructor(
     private readonly fh: FileHandle,
     readonly end: number,
+    readonly maxObjectBytes: number,
   ) {}
 
   async at(pos: number, len: number): Promise<Buffer> {
@@ -98,6 +122,73 @@ class Reader {
       got += bytesRead;
     }
     return buf.subarray(0, got);
+  }
+
+  /**
+   * Inflates the zlib stream at `pos` into a buffer of exactly `size` bytes, feeding it 64 KiB of compressed input at
+   * a time; fails as soon as the output would pass `size`. Returns the data and the compressed bytes consumed.
+   */
+  private async inflate(pos: number, size: number, offset: number): Promise<{ data: Buffer; consumed: number }> {
+    if (size <= SYNC_INFLATE_MAX) {
+      // zlib never grows data by more than ~0.03% + a few bytes, so this window holds the whole compressed object.
+      const window = await this.at(pos, size + (size >> 10) + 64);
+      let inflated: { buffer: Buffer; engine: zlib.Inflate };
+      try {
+        // maxOutputLength: an object that inflates past its declared size fails here, before it can fill memory.
+        inflated = zlib.inflateSync(window, { info: true, maxOutputLength: Math.max(size, 1) }) as unknown as { buffer: Buffer; engine: zlib.Inflate };
+      } catch (err) {
+        throw corrupt(`object at ${offset} does not inflate: ${(err as Error).message}`);
+      }
+      if (inflated.buffer.length !== size) throw corrupt(`object at ${offset} inflates to ${inflated.buffer.length} bytes, not ${size}`);
+      return { data: inflated.buffer, consumed: inflated.engine.bytesWritten };
+    }
+    const out = Buffer.allocUnsafe(size);
+    let o = 0;
+    let failure: Error | undefined;
+    const inf = zlib.createInflate({ chunkSize: READ_CHUNK });
+    let ended = false;
+    const done = new Promise<void>((resolve, reject) => {
+      inf.on("data", (chunk: Buffer) => {
+        if (failure) return;
+        if (o + chunk.length > size) {
+          failure = size >= this.maxObjectBytes ? tooLarge(`the object at offset ${offset}`, o + chunk.length, this.maxObjectBytes) : corrupt(`object at ${offset} inflates past its declared ${size} bytes`);
+          inf.destroy();
+          return reject(failure);
+        }
+        chunk.copy(out, o);
+        o += chunk.length;
+      });
+      inf.once("end", () => {
+        ended = true;
+        resolve();
+      });
+      inf.once("error", (err: Error) => reject(failure ?? corrupt(`object at ${offset} does not inflate: ${err.message}`)));
+    });
+    done.catch(() => {});
+    let p = pos;
+    while (!ended && !failure && !inf.destroyed && p < this.end) {
+      const chunk = await this.at(p, READ_CHUNK);
+      p += chunk.length;
+      if (!inf.write(chunk)) {
+        await new Promise<void>((resolve) => {
+          const go = () => {
+            inf.off("drain", go);
+            inf.off("end", go);
+            inf.off("close", go);
+            resolve();
+          };
+          inf.on("drain", go);
+          inf.on("end", go);
+          inf.on("close", go);
+        });
+      }
+      // Let zlib run on what it has before reading more: an object usually ends inside the first chunk.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    if (!ended && !failure && !inf.destroyed) inf.end();
+    await done;
+    if (o !== size) throw corrupt(`object at ${offset} inflates to ${o} bytes, not ${size}`);
+    return { data: out, consumed: inf.bytesWritten };
   }
 
   /** Reads and inflates the object at `offset`. */
@@ -129,20 +220,13 @@ class Reader {
     } else if (!OBJ_TYPES[type]) {
       throw corrupt(`unknown object type ${type} at ${offset}`);
     }
-    if (size > MAX_OBJECT_BYTES) throw corrupt(`object at ${offset} declares ${size} bytes, over the object size limit`);
-    // zlib never grows data by more than ~0.03% + a few bytes, so this window holds the whole compressed object.
-    const window = await this.at(offset + p, size + (size >> 10) + 64);
-    let inflated: { buffer: Buffer; engine: zlib.Inflate };
-    try {
-      // maxOutputLength: an object that inflates past its declared size fails here, before it can fill memory.
-      inflated = zlib.inflateSync(window, { info: true, maxOutputLength: Math.max(size, 1) }) as unknown as { buffer: Buffer; engine: zlib.Inflate };
-    } catch (err) {
-      throw corrupt(`object at ${offset} does not inflate: ${(err as Error).message}`);
-    }
-    if (inflated.buffer.length !== size) throw corrupt(`object at ${offset} inflates to ${inflated.buffer.length} bytes, not ${size}`);
-    const consumed = inflated.engine.bytesWritten;
-    const crc = zlib.crc32(window.subarray(0, consumed), zlib.crc32(hdr.subarray(0, p)));
-    return { type, data: inflated.buffer, ...(baseOffset !== undefined ? { baseOffset } : {}), ...(baseOid ? { baseOid } : {}), rawLen: p + consumed, crc };
+    // Refused before a byte is allocated or inflated: a pack of compressed zeros declares its size honestly.
+    if (size > this.maxObjectBytes) throw tooLarge(`the ${OBJ_TYPES[type] ?? "delta"} at offset ${offset}`, size, this.maxObjectBytes);
+    const { data, consumed } = await this.inflate(offset + p, size, offset);
+    // The entry's CRC-32 (header and compressed bytes), read again in chunks: the page cache has them.
+    let crc = zlib.crc32(hdr.subarray(0, p));
+    for (let at = 0; at < consumed; at += READ_CHUNK) crc = zlib.crc32(await this.at(offset + p + at, Math.min(READ_CHUNK, consumed - at)), crc);
+    return { type, data, ...(baseOffset !== undefined ? { baseOffset } : {}), ...(baseOid ? { baseOid } : {}), rawLen: p + consumed, crc };
   }
 }
 
@@ -169,12 +253,12 @@ export class PackStore implements ObjectReader {
     private readonly trailer: Buffer,
   ) {}
 
-  static async open(packPath: string): Promise<PackStore> {
+  static async open(packPath: string, limits: PackLimits = {}): Promise<PackStore> {
     const fh = await open(packPath, "r");
     try {
       const { size: fileSize } = await fh.stat();
       if (fileSize < 32) throw corrupt("too short");
-      const reader = new Reader(fh, fileSize - 20);
+      const reader = new Reader(fh, fileSize - 20, limits.maxObjectBytes ?? DEFAULT_MAX_OBJECT_BYTES);
       const head = await reader.at(0, 12);
       if (head.toString("latin1", 0, 4) !== "PACK") throw corrupt("no PACK signature");
       const version = head.readUInt32BE(4);
@@ -204,8 +288,9 @@ export class PackStore implements ObjectReader {
   private remember(offset: number, r: Resolved): void {
     this.cache.set(offset, r);
     this.cached += r.data.length;
+    const budget = Math.min(BASE_CACHE_BYTES, this.reader.maxObjectBytes);
     for (const [k, v] of this.cache) {
-      if (this.cached <= BASE_CACHE_BYTES) break;
+      if (this.cached <= budget) break;
       this.cache.delete(k);
       this.cached -= v.data.length;
     }
@@ -224,7 +309,7 @@ export class PackStore implements ObjectReader {
       base = await this.resolve(await this.reader.object(baseAt), depth + 1);
       this.remember(baseAt, base);
     }
-    return { type: base.type, data: applyDelta(base.data, raw.data) };
+    return { type: base.type, data: applyDelta(base.data, raw.data, this.reader.maxObjectBytes) };
   }
 
   /** Scans the whole pack, fills `offsetByOid` and writes the .idx to `idxPath`. */
@@ -285,8 +370,8 @@ export class ObjectMissingError extends Error {
 }
 
 /** Indexes the pack at `packPath` into `idxPath` (see PackStore). */
-export async function indexPackFile(packPath: string, idxPath: string): Promise<{ objects: number }> {
-  const store = await PackStore.open(packPath);
+export async function indexPackFile(packPath: string, idxPath: string, limits: PackLimits = {}): Promise<{ objects: number }> {
+  const store = await PackStore.open(packPath, limits);
   try {
     return { objects: await store.index(idxPath) };
   } finally {

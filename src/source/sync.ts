@@ -47,6 +47,8 @@ export interface SyncerOptions {
   storage: ArtifactStorage;
   /** Abort a fetch that downloads more than this many bytes (default 512 MiB). */
   maxSourceBytes?: number;
+  /** Refuse a git object that inflates past this many bytes (default 64 MiB): a pack bomb fails, never an OOM. */
+  maxObjectBytes?: number;
   /** Parent of temporary git directories. */
   tmpDir?: string;
   logger?: Logger;
@@ -65,6 +67,7 @@ export class SourceSyncer {
     const gitOpts: GitOptions = {
       timeoutMs: spec.timeoutMs,
       maxBytes: this.opts.maxSourceBytes ?? DEFAULT_MAX_SOURCE_BYTES,
+      ...(this.opts.maxObjectBytes !== undefined ? { maxObjectBytes: this.opts.maxObjectBytes } : {}),
       ...(input.credentials ? { credentials: input.credentials } : {}),
       ...(input.signal ? { signal: input.signal } : {}),
       ...(this.opts.tmpDir ? { tmpDir: this.opts.tmpDir } : {}),

@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startArtifactServer, type RunningServer } from "../../../src/artifact/server.js";
-import { ArtifactStorage, StorageError, artifactUrl, type StorageFile } from "../../../src/artifact/storage.js";
+import { ArtifactStorage, StorageError, artifactUrl, isArtifactName, type StorageFile } from "../../../src/artifact/storage.js";
 
 const key = { kind: "GitRepository", namespace: "team-a", name: "app" };
 
@@ -20,17 +20,20 @@ void describe("ArtifactStorage", () => {
   });
   after(() => rm(root, { recursive: true, force: true }));
 
-  void it("writes atomically under <kind>/<ns>/<name>/<sha256>.tar.gz with the digest of the bytes", async () => {
+  void it("writes atomically under <kind>/<ns>/<name>/<sha256>.<token>.tar.gz with the digest of the bytes", async () => {
     const s = new ArtifactStorage({ root: path.join(root, "a") });
     await s.init();
     const stored = await s.write(key, chunks("hello ", "world"));
     const hex = createHash("sha256").update("hello world").digest("hex");
-    assert.deepEqual(stored, { path: `gitrepository/team-a/app/${hex}.tar.gz`, digest: `sha256:${hex}`, size: 11 });
+    assert.match(stored.path, new RegExp(`^gitrepository/team-a/app/${hex}\\.[A-Za-z0-9_-]{32}\\.tar\\.gz$`));
+    assert.ok(isArtifactName(path.basename(stored.path)));
+    assert.deepEqual({ ...stored, path: "" }, { path: "", digest: `sha256:${hex}`, size: 11 });
     assert.equal(await readFile(s.absolute(stored.path), "utf8"), "hello world");
     assert.equal(await s.exists(stored.path), true);
     assert.equal(await s.exists(stored.path, stored.digest), true);
     assert.equal(await s.exists(stored.path, "sha256:" + "0".repeat(64)), false);
     assert.equal(await s.exists("gitrepository/team-a/app/missing.tar.gz"), false);
+    assert.equal(await s.exists(`gitrepository/team-a/app/${hex}.tar.gz`), false, "the name without its token is not the artifact");
     assert.equal(await s.exists("../../etc/passwd"), false);
     assert.deepEqual((await readdir(s.absolute("gitrepository/team-a/app"))).filter((n) => n.startsWith(".")), []);
   });
@@ -90,12 +93,51 @@ void describe("ArtifactStorage", () => {
     await assert.rejects(s.write(key, bad()), RangeError);
   });
 
-  void it("init removes temp files left by a crash", async () => {
+  void it("init removes temp files left by a crash, and artifacts named without a token (an older version's)", async () => {
     const dir = path.join(root, "crash", "gitrepository/ns/n");
     await mkdir(dir, { recursive: true });
     await writeFile(path.join(dir, ".tmp-deadbeef"), "half");
+    await writeFile(path.join(dir, `${"a".repeat(64)}.tar.gz`), "guessable");
+    const kept = `${"b".repeat(64)}.${"T".repeat(32)}.tar.gz`;
+    await writeFile(path.join(dir, kept), "tokened");
     await new ArtifactStorage({ root: path.join(root, "crash") }).init();
-    assert.deepEqual(await readdir(dir), []);
+    assert.deepEqual(await readdir(dir), [kept]);
+  });
+
+  void it("keeps the name (and so the URL) of an artifact written again with the same bytes; other objects get other tokens", async () => {
+    const s = new ArtifactStorage({ root: path.join(root, "same") });
+    await s.init();
+    const first = await s.write(key, chunks("same bytes"));
+    const again = await s.write(key, chunks("same ", "bytes"));
+    assert.equal(again.path, first.path);
+    const other = await s.write({ ...key, name: "other" }, chunks("same bytes"));
+    assert.notEqual(path.basename(other.path), path.basename(first.path), "the token is per artifact, not derived from the bytes");
+    assert.equal(other.digest, first.digest);
+  });
+
+  void it("refuses a write past maxBytes with StorageError EDQUOT naming the limit, counts shared by every storage on the root", async () => {
+    const r = path.join(root, "quota");
+    const a = new ArtifactStorage({ root: r, maxBytes: 40, keep: 1 });
+    const b = new ArtifactStorage({ root: r, maxBytes: 40, keep: 1 });
+    await a.init();
+    await b.init();
+    const good = await a.write(key, chunks("x".repeat(20)));
+    assert.equal(await a.usedBytes(), 20);
+    await assert.rejects(b.write({ ...key, kind: "Application" }, chunks("y".repeat(25))), (err: unknown) => {
+      assert.ok(err instanceof StorageError);
+      assert.equal(err.code, "EDQUOT");
+      assert.match(err.message, /would grow past its limit of 40 bytes \(--max-storage-size/);
+      return true;
+    });
+    assert.equal(await a.usedBytes(), 20, "the refused write is not counted");
+    assert.deepEqual((await readdir(b.absolute("application/team-a/app"))).length, 0, "no temp file left");
+    // Replacing the artifact: the old one is collected (keep: 1), so the count follows what is on disk.
+    const next = await a.write(key, chunks("z".repeat(15)));
+    assert.equal(await a.usedBytes(), 15);
+    assert.deepEqual(await a.list(key), [next.path]);
+    assert.equal(await a.exists(good.path), false);
+    await a.remove(key);
+    assert.equal(await b.usedBytes(), 0);
   });
 
   void it("builds URLs from the advertised address", () => {
@@ -114,7 +156,9 @@ void describe("artifact server", () => {
     await s.init();
     stored = await s.write(key, chunks("artifact bytes"));
     await writeFile(path.join(root, "outside.txt"), "secret");
-    await symlink(path.join(root, "outside.txt"), path.join(root, "store", "gitrepository", "team-a", "escape.tar.gz"));
+    await symlink(path.join(root, "outside.txt"), path.join(root, "store", "gitrepository", "team-a", "app", `${"c".repeat(64)}.${"E".repeat(32)}.tar.gz`));
+    // A file under the root but not named as an artifact (no token): never served.
+    await writeFile(path.join(root, "store", "gitrepository", "team-a", "app", `${"d".repeat(64)}.tar.gz`), "secret");
     await writeFile(path.join(root, "store", "gitrepository", "team-a", "app", ".tmp-x"), "partial");
     srv = await startArtifactServer("127.0.0.1:0", { root: path.join(root, "store") });
   });
@@ -137,11 +181,36 @@ void describe("artifact server", () => {
 
   void it("answers 404 for directories, missing files, dotfiles, traversal and symlinks out of the root", async () => {
     for (const p of ["/", "/gitrepository/", "/gitrepository/team-a/app", "/gitrepository/team-a/app/nope.tar.gz", "/gitrepository/team-a/app/.tmp-x",
-      "/..%2foutside.txt", "/gitrepository/..%2F..%2Foutside.txt", "/%2e%2e/outside.txt", "/gitrepository/team-a/escape.tar.gz", "/a%00b", "/%zz"]) {
+      "/..%2foutside.txt", "/gitrepository/..%2F..%2Foutside.txt", "/%2e%2e/outside.txt", `/gitrepository/team-a/app/${"c".repeat(64)}.${"E".repeat(32)}.tar.gz`, "/a%00b", "/%zz",
+      `/gitrepository/team-a/app/${"d".repeat(64)}.tar.gz`]) {
       const res = await get(p);
       assert.equal(res.status, 404, p);
       assert.doesNotMatch(await res.text(), /secret|artifact bytes/, p);
     }
+  });
+
+  void it("answers 404 to a URL without its token, with a forged or altered token, or another object's path with this token", async () => {
+    const name = path.basename(stored.path);
+    const [hex, token] = name.split(".") as [string, string];
+    const dir = path.dirname(stored.path);
+    const flip = (t: string, i: number) => t.slice(0, i) + (t[i] === "A" ? "B" : "A") + t.slice(i + 1);
+    const forged = [
+      `/${dir}/${hex}.tar.gz`,
+      `/${dir}/${hex}.${"A".repeat(32)}.tar.gz`,
+      `/${dir}/${hex}.${flip(token, 0)}.tar.gz`,
+      `/${dir}/${hex}.${flip(token, 31)}.tar.gz`,
+      `/${dir}/${hex}.${token.slice(0, 31)}.tar.gz`,
+      `/${dir}/${hex}.${token}x.tar.gz`,
+      `/${dir}/${hex}.${token}.json`,
+      `/gitrepository/team-a/other/${name}`,
+      `/${dir}/${name}?token=${token}`.replace(name, `${hex}.tar.gz`),
+    ];
+    for (const p of forged) {
+      const res = await get(p);
+      assert.equal(res.status, 404, p);
+      assert.doesNotMatch(await res.text(), /artifact bytes/, p);
+    }
+    assert.equal((await get("/" + stored.path)).status, 200, "the URL from status works");
   });
 
   void it("is read-only", async () => {
