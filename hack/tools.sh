@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the pinned Kubernetes control-plane binaries (and kube-proxy, for the process node), etcd, kwok/kwokctl and helm from the Go module proxy,
+# Builds the pinned Kubernetes control-plane binaries (and kube-proxy, for the process node), etcd, kwok/kwokctl, helm and
+# toxiproxy-server (for test/faults) from the Go module proxy,
 # into a cache outside the clone so every clone (and CI) reuses them. Idempotent: a binary already built for
 # its pinned module graph is not rebuilt. Prints the directory of the binaries on the last line of stdout.
 #
@@ -56,6 +57,7 @@ if [ "${1:-}" = "--update" ]; then
   wrap etcd "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
   wrap kwok "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwokctl@$KWOK_VERSION"
   wrap helm "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  wrap toxiproxy "github.com/Shopify/toxiproxy/v2/cmd/server@$TOXIPROXY_VERSION"
   say "wrapper modules rewritten in $MODS; review and commit them"
   exit 0
 fi
@@ -106,6 +108,9 @@ build kwok "$KWOK_VERSION" "-X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION
 build helm "$HELM_VERSION" \
   "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$minor" \
   helm=helm.sh/helm/v3/cmd/helm
+# Toxiproxy: the TCP proxy the fault-injection suite (test/faults, `make faults`) cuts and slows connections with.
+build toxiproxy "$TOXIPROXY_VERSION" "-X github.com/Shopify/toxiproxy/v2.Version=$TOXIPROXY_VERSION" \
+  toxiproxy-server=github.com/Shopify/toxiproxy/v2/cmd/server
 
 say "ready in $BIN"
 echo "$BIN"
