@@ -201,7 +201,7 @@ export const ApplicationSpec = Obj(
       Obj({ name: DnsName("Name of a SyncPolicy in the Application's namespace.") }, "The SyncPolicy that decides when and how to sync. Without one: automated sync with prune and self-heal."),
     ),
     dependsOn: Optional(List(ObjectReference("Application"), "Applications that must be Ready before this one is synced.", 64)),
-    serviceAccountName: Optional(DnsName("ServiceAccount (in the Application's namespace) to impersonate when applying; defaults to the operator's own identity.")),
+    serviceAccountName: Optional(DnsName("ServiceAccount (in the Application's namespace) to impersonate when applying; defaults to the operator's --default-service-account (\"default\" unless the operator opted out of it).")),
     interval: Optional(Duration("How often to re-render and re-check for drift even when nothing changed.", { default: ApplicationDefaults.interval, min: "10s", field: "interval" })),
     timeout: Optional(Duration("How long to wait for the applied objects to become healthy.", { default: ApplicationDefaults.timeout, min: "1s", max: "24h", field: "timeout" })),
     suspend: Optional(Bool("Stop rendering and syncing; what is applied stays as it is.", ApplicationDefaults.suspend)),

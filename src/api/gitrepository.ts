@@ -68,6 +68,17 @@ export const SecretReference = Obj(
   "A Secret in the same namespace with credentials for the repository: 'username' and 'password' (basic auth, or a token as password), or 'bearerToken'; optionally 'ca.crt', a PEM bundle to trust for the server's TLS certificate.",
 );
 
+export const WebhookReceiver = Obj(
+  {
+    secretRef: Obj(
+      { name: DnsName("Name of a Secret in the GitRepository's namespace; its key 'token' holds the webhook secret.") },
+      "The Secret holding this receiver's secret: the HMAC key of GitHub's X-Hub-Signature-256 and of X-Mooring-Signature-256, or GitLab's X-Gitlab-Token.",
+    ),
+  },
+  "A webhook receiver of this GitRepository's own, at /hook/<namespace>/<name> on the operator's webhook Service: a push signed with its secret triggers this GitRepository only, and the operator-wide secret no longer triggers it.",
+);
+export type WebhookReceiver = Static<typeof WebhookReceiver>;
+
 export const GitRepositorySpec = Obj(
   {
     url: Str("URL of the repository. Supported schemes: https, and http (for in-cluster servers and tests). ssh:// and user@host:path addresses are not supported.", 2048, {
@@ -94,6 +105,7 @@ export const GitRepositorySpec = Obj(
       field: "timeout",
     })),
     secretRef: Optional(SecretReference),
+    webhook: Optional(WebhookReceiver),
     ignore: Optional(
       Str(
         "Paths to leave out of the artifact, in .gitignore format (one pattern a line, '#' comments, '!' to re-include). Applied on top of a .mooringignore file in the repository, if any.",

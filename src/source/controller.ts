@@ -41,7 +41,7 @@ import {
 import { credentialsFromSecret, type Credentials } from "./credentials.js";
 import { SourceError, isSourceError } from "./errors.js";
 import { SourceSyncer, type CurrentArtifact, type SyncOutcome } from "./sync.js";
-import { pushMatches, type PushEvent } from "./webhook.js";
+import { pushMatches, type PushEvent, type WebhookReceiverRef } from "./webhook.js";
 
 export interface SourceControllerOptions {
   storage: ArtifactStorage;
@@ -62,8 +62,12 @@ export interface SourceControllerOptions {
 export interface SourceController {
   controller: Controller;
   syncer: SourceSyncer;
-  /** Enqueues every GitRepository a push matches (the webhook receiver's onPush); returns how many. */
-  triggerPush(event: PushEvent): Promise<number>;
+  /**
+   * Requests a reconcile of the GitRepositories a push matches (the webhook receiver's onPush); returns how many.
+   * With `receiver` (a push to a GitRepository's own receiver, verified with its secret) only that GitRepository
+   * may match; without, only GitRepositories without a receiver of their own (spec.webhook) may.
+   */
+  triggerPush(event: PushEvent, receiver?: WebhookReceiverRef): Promise<number>;
 }
 
 type GitRepositoryObject = GitRepository & KubeObject;
@@ -271,12 +275,16 @@ export function setupSourceController(mgr: Manager, opts: SourceControllerOption
   // sets), not put on this process's queue: any replica may receive the webhook, and the annotation reaches the
   // leader through its watch, so a push that lands on a replica that is not leading is still fetched.
   let pushes = 0;
-  const triggerPush = async (event: PushEvent): Promise<number> => {
-    const all = await client.list<GitRepositoryObject>(GitRepositoryKind);
+  const triggerPush = async (event: PushEvent, receiver?: WebhookReceiverRef): Promise<number> => {
+    // A receiver's secret speaks for its GitRepository only; the operator-wide secret for those without one, so a
+    // tenant that gave its GitRepository a secret of its own is never triggered by a secret others hold.
+    const candidates = receiver
+      ? [await client.get<GitRepositoryObject>(GitRepositoryKind, receiver.name, receiver.namespace)].filter((o): o is GitRepositoryObject => !!o?.spec?.webhook)
+      : (await client.list<GitRepositoryObject>(GitRepositoryKind)).filter((o) => !o.spec?.webhook);
     // Unique per push: two replicas receiving two pushes in the same millisecond still write different values.
     const value = `webhook ${new Date().toISOString()} ${++pushes} ${randomBytes(4).toString("hex")}`;
     let n = 0;
-    for (const o of all) {
+    for (const o of candidates) {
       if (o.spec?.suspend || !pushMatches(event, o.spec.url, o.spec.ref)) continue;
       await live.patch(o, { metadata: { annotations: { [Annotations.reconcileRequestedAt]: value } } }, "merge", { fieldManager: FieldManagers.source });
       n++;

@@ -4,9 +4,10 @@ import type { OperatorConfig } from "../config.js";
 import type { Logger } from "../log.js";
 import { listenHttp, artifactHandler } from "../artifact/server.js";
 import { ArtifactStorage } from "../artifact/storage.js";
+import { GitRepositoryKind, type GitRepository } from "../api/index.js";
 import { Kinds, type KubeObject, type Manager } from "../runtime/index.js";
 import { setupSourceController, type SourceController } from "./controller.js";
-import { webhookHandler } from "./webhook.js";
+import { webhookHandler, type WebhookReceiverRef } from "./webhook.js";
 
 export { setupSourceController, type SourceController } from "./controller.js";
 export { SourceSyncer, type SyncOutcome } from "./sync.js";
@@ -27,10 +28,17 @@ function advertised(config: OperatorConfig): string {
   return `localhost:${port}`;
 }
 
+/** How long a webhook secret read from a Secret is used before it is read again (a rotation takes this long). */
+const SECRET_TTL_MS = 10_000;
+/** Receiver secrets remembered at most (one per GitRepository with spec.webhook; the cache restarts past it). */
+const MAX_CACHED_SECRETS = 1024;
+
 /**
  * Registers the source controller and its two servers on `mgr`. The servers run on every replica (a Service may
- * route to any); only the leader fetches. The webhook secret is read from the Secret `--webhook-secret` (key
- * `token`) in `secretNamespace` (default: $POD_NAMESPACE, else the leader-election namespace), cached for 10 s.
+ * route to any); only the leader fetches. The operator-wide webhook secret is read from the Secret
+ * `--webhook-secret` (key `token`) in `secretNamespace` (default: $POD_NAMESPACE, else the leader-election
+ * namespace); a GitRepository's own receiver (/hook/<namespace>/<name>) reads the Secret its spec.webhook.secretRef
+ * names, in its own namespace. Both are cached for 10 s.
  */
 export async function setupSource(
   mgr: Manager,
@@ -53,19 +61,35 @@ export async function setupSource(
   });
 
   const secretNamespace = opts.secretNamespace ?? process.env.POD_NAMESPACE ?? config.leaderElectionNamespace;
-  let cached: { value: string | undefined; at: number } | undefined;
-  const secret = async (): Promise<string | undefined> => {
-    if (cached && Date.now() - cached.at < 10_000) return cached.value;
-    const s = await mgr.client.live().get<KubeObject & { data?: Record<string, string> }>(Kinds.Secret, secretName, secretNamespace);
+  // Secrets are read live (caching every Secret of the cluster would cost memory and a wider watch), remembered
+  // briefly by namespace/name so a burst of pushes costs one read.
+  const cached = new Map<string, { value: string | undefined; at: number }>();
+  const readToken = async (namespace: string, name: string): Promise<string | undefined> => {
+    const key = `${namespace}/${name}`;
+    const hit = cached.get(key);
+    if (hit && Date.now() - hit.at < SECRET_TTL_MS) return hit.value;
+    const s = await mgr.client.live().get<KubeObject & { data?: Record<string, string> }>(Kinds.Secret, name, namespace);
     const raw = s?.data?.[WEBHOOK_SECRET_KEY];
-    cached = { value: raw ? Buffer.from(raw, "base64").toString("utf8") : undefined, at: Date.now() };
-    return cached.value;
+    if (cached.size >= MAX_CACHED_SECRETS) cached.clear();
+    const value = raw ? Buffer.from(raw, "base64").toString("utf8") : undefined;
+    cached.set(key, { value, at: Date.now() });
+    return value;
+  };
+  const secret = async (): Promise<string | undefined> => (secretName ? readToken(secretNamespace, secretName) : undefined);
+  const receiverSecret = async (ref: WebhookReceiverRef): Promise<{ secret: string } | { missing: string }> => {
+    // From the cache: an unauthenticated sender must not be able to make the receiver send API requests at will.
+    const repo = await mgr.client.get<GitRepository & KubeObject>(GitRepositoryKind, ref.name, ref.namespace);
+    if (!repo) return { missing: `no GitRepository ${ref.namespace}/${ref.name}${config.watchNamespace && config.watchNamespace !== ref.namespace ? ` (this operator watches only namespace ${config.watchNamespace})` : ""}` };
+    const name = repo.spec?.webhook?.secretRef?.name;
+    if (!name) return { missing: `GitRepository ${ref.namespace}/${ref.name} has no spec.webhook.secretRef` };
+    const value = await readToken(ref.namespace, name);
+    return value ? { secret: value } : { missing: `Secret ${ref.namespace}/${name} (spec.webhook.secretRef of GitRepository ${ref.name}) does not exist or has no key ${WEBHOOK_SECRET_KEY}` };
   };
 
   mgr.addRunnable(
     async (signal) => {
       const artifacts = await listenHttp(config.artifactAddr, artifactHandler({ root: storage.root, logger }));
-      const hooks = await listenHttp(config.webhookAddr, webhookHandler({ secret, onPush: source.triggerPush, logger }));
+      const hooks = await listenHttp(config.webhookAddr, webhookHandler({ secret, receiverSecret, onPush: source.triggerPush, logger }));
       logger.info("artifact and webhook servers listening", { artifactAddr: config.artifactAddr, webhookAddr: config.webhookAddr, advertised: advertised(config) });
       await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
       await Promise.all([artifacts.close(), hooks.close()]);

@@ -1,7 +1,17 @@
 // The webhook receiver: a push to the git host is applied in seconds instead of at the next poll. Accepts
 // GitHub (X-Hub-Signature-256), GitLab (X-Gitlab-Token) and a generic form (X-Mooring-Signature-256: HMAC-SHA256
-// of the body), verifies it in constant time against a secret, caps the body size, and hands the push's
-// repository URLs and ref to a callback that triggers the matching GitRepositories.
+// of the body), verifies it in constant time against a secret, and hands the push's repository URLs and ref to a
+// callback that triggers the matching GitRepositories.
+//
+// Two kinds of receivers share the port:
+//   /hook/<namespace>/<name>  a GitRepository's own (spec.webhook.secretRef, a Secret in its namespace): a push
+//                             verified with that secret triggers that GitRepository only, so one tenant's secret can
+//                             never trigger another tenant's objects;
+//   any other path            the operator-wide secret (--webhook-secret), which triggers the matching
+//                             GitRepositories that have no receiver of their own.
+// Every request is bounded before any secret is read: one body size (413), one read deadline (408), and a number
+// of requests handled at once (429). A refused signature is logged with the receiver and the sender's address,
+// never the body or a header value.
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type http from "node:http";
 import type { Logger } from "../log.js";
@@ -19,17 +29,70 @@ export interface PushEvent {
   tag?: string;
 }
 
+/** A GitRepository with a receiver of its own: the one object a push to /hook/<namespace>/<name> may trigger. */
+export interface WebhookReceiverRef {
+  namespace: string;
+  name: string;
+}
+
 export interface WebhookOptions {
-  /** The shared secret; read on each request so a rotated Secret takes effect. Undefined: reject everything. */
+  /** The operator-wide secret; read on each request so a rotated Secret takes effect. Undefined: 503. */
   secret: () => Promise<string | undefined> | string | undefined;
-  /** Called for each verified push; returns how many objects were triggered (reported to the sender). */
-  onPush: (event: PushEvent) => Promise<number> | number;
+  /**
+   * The secret of a GitRepository's own receiver (its spec.webhook.secretRef), or a reason it has none (no such
+   * GitRepository, no spec.webhook, no Secret or no key): the reason is logged, the sender only gets 401.
+   */
+  receiverSecret?: (ref: WebhookReceiverRef) => Promise<{ secret: string } | { missing: string }>;
+  /**
+   * Called for each verified push; returns how many objects were triggered (reported to the sender). `receiver` is
+   * set for a push to a GitRepository's own receiver: only that GitRepository may be triggered.
+   */
+  onPush: (event: PushEvent, receiver?: WebhookReceiverRef) => Promise<number> | number;
   /** Largest accepted body (default 1 MiB). */
   maxBodyBytes?: number;
+  /** Requests handled at once; more are answered 429 (default 16). */
+  maxConcurrent?: number;
+  /** How long a sender may take to send its body (default 10 s): a slow sender holds one of maxConcurrent. */
+  bodyTimeoutMs?: number;
   logger?: Logger;
 }
 
 export const DEFAULT_MAX_WEBHOOK_BODY = 1024 * 1024;
+export const DEFAULT_MAX_WEBHOOK_CONCURRENT = 16;
+export const DEFAULT_WEBHOOK_BODY_TIMEOUT_MS = 10_000;
+
+/** The path of a GitRepository's own receiver. */
+export function receiverPath(ref: WebhookReceiverRef): string {
+  return `/hook/${ref.namespace}/${ref.name}`;
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/**
+ * Which receiver a request path names: a GitRepository's own (/hook/<namespace>/<name>), the operator-wide one
+ * (any path outside /hook/…/…, as before per-GitRepository receivers existed), or none (a malformed /hook/ path).
+ */
+export function routeOf(url: string | undefined): { receiver: WebhookReceiverRef } | "operator" | undefined {
+  let pathname: string;
+  try {
+    pathname = new URL(url ?? "/", "http://receiver").pathname;
+  } catch {
+    return undefined;
+  }
+  if (!pathname.startsWith("/hook/")) return "operator";
+  const parts = pathname.slice("/hook/".length).replace(/\/$/, "").split("/");
+  if (parts.length !== 2) return parts.length === 1 && parts[0] === "" ? "operator" : undefined;
+  const [namespace, name] = parts.map((p) => {
+    try {
+      return decodeURIComponent(p);
+    } catch {
+      return "";
+    }
+  }) as [string, string];
+  if (namespace.length > 63 || !DNS_LABEL.test(namespace) || name.length > 253 || !DNS_SUBDOMAIN.test(name)) return undefined;
+  return { receiver: { namespace, name } };
+}
 
 /** Host and path of a repository URL, lower-cased, without scheme, credentials, `.git` or trailing slash. */
 export function normalizeRepoUrl(url: string): string {
@@ -82,24 +145,32 @@ function header(req: http.IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
+function readBody(req: http.IncomingMessage, limit: number, timeoutMs: number): Promise<Buffer> {
   const declared = Number(header(req, "content-length") ?? "0");
   if (declared > limit) return Promise.reject(new HttpFailure(413, `body larger than ${limit} bytes`));
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
     let size = 0;
+    const stop = (err: HttpFailure) => {
+      clearTimeout(timer);
+      req.removeAllListeners("data");
+      req.resume();
+      reject(err);
+    };
+    const timer = setTimeout(() => stop(new HttpFailure(408, `body not received within ${timeoutMs} ms`)), timeoutMs);
     req.on("data", (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) {
-        req.removeAllListeners("data");
-        req.resume();
-        reject(new HttpFailure(413, `body larger than ${limit} bytes`));
-        return;
-      }
+      if (size > limit) return stop(new HttpFailure(413, `body larger than ${limit} bytes`));
       parts.push(chunk);
     });
-    req.on("end", () => resolve(Buffer.concat(parts)));
-    req.on("error", reject);
+    req.on("end", () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(parts));
+    });
+    req.on("error", (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
   });
 }
 
@@ -175,33 +246,64 @@ export function parsePush(provider: WebhookProvider, eventName: string | undefin
 
 export function webhookHandler(opts: WebhookOptions): http.RequestListener {
   const limit = opts.maxBodyBytes ?? DEFAULT_MAX_WEBHOOK_BODY;
+  const maxConcurrent = opts.maxConcurrent ?? DEFAULT_MAX_WEBHOOK_CONCURRENT;
+  const bodyTimeoutMs = opts.bodyTimeoutMs ?? DEFAULT_WEBHOOK_BODY_TIMEOUT_MS;
+  let inFlight = 0;
   return (req, res) => {
-    const reply = (status: number, body: Record<string, unknown>) => {
-      res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body) + "\n");
+    const reply = (status: number, body: Record<string, unknown>, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { "content-type": "application/json", ...headers }).end(JSON.stringify(body) + "\n");
     };
+    // Guards before anything is read: the method, the route, and the number of requests in progress.
+    if (req.method !== "POST") return reply(405, { error: "use POST" });
+    const route = routeOf(req.url);
+    if (!route) return reply(404, { error: "no receiver at this path: use /hook/<namespace>/<gitrepository> or /hook" });
+    if (inFlight >= maxConcurrent) {
+      opts.logger?.warn("webhook refused: too many requests at once", { limit: maxConcurrent, remote: req.socket.remoteAddress });
+      // The body is not read: close the connection rather than drain it.
+      return reply(429, { error: "too many requests; retry later" }, { "retry-after": "1", connection: "close" });
+    }
+    inFlight++;
+    const receiver = route === "operator" ? undefined : route.receiver;
+    const where = receiver ? `GitRepository ${receiver.namespace}/${receiver.name}` : "operator-wide";
     const handle = async () => {
-      if (req.method !== "POST") throw new HttpFailure(405, "use POST");
-      const body = await readBody(req, limit);
-      const secret = await opts.secret();
-      if (!secret) throw new HttpFailure(503, "webhook secret not configured");
+      const body = await readBody(req, limit, bodyTimeoutMs);
+      let secret: string | undefined;
+      if (receiver) {
+        const found = opts.receiverSecret ? await opts.receiverSecret(receiver) : { missing: "per-GitRepository receivers are not enabled" };
+        if ("missing" in found) {
+          // The sender learns nothing about which GitRepositories exist or have receivers: the same 401 as a
+          // wrong signature. The operator's log says why.
+          opts.logger?.warn("webhook rejected: no receiver secret", { receiver: where, reason: found.missing, remote: req.socket.remoteAddress });
+          throw new HttpFailure(401, "signature mismatch");
+        }
+        secret = found.secret;
+      } else {
+        secret = await opts.secret();
+        if (!secret) throw new HttpFailure(503, "webhook secret not configured");
+      }
       const provider = detect(req);
-      if (!verify(provider, req, body, secret)) throw new HttpFailure(401, "signature mismatch");
+      if (!verify(provider, req, body, secret)) {
+        opts.logger?.warn("webhook rejected: signature mismatch", { receiver: where, provider, remote: req.socket.remoteAddress });
+        throw new HttpFailure(401, "signature mismatch");
+      }
       const eventName = provider === "github" ? header(req, "x-github-event") : provider === "gitlab" ? header(req, "x-gitlab-event") : "push";
       const event = parsePush(provider, eventName, parseJson(req, body));
       if (!event) return reply(202, { ignored: eventName ?? "unknown event" });
-      const triggered = await opts.onPush(event);
-      opts.logger?.info("webhook push received", { provider, ref: event.ref, urls: event.urls, triggered });
+      const triggered = await opts.onPush(event, receiver);
+      opts.logger?.info("webhook push received", { receiver: where, provider, ref: event.ref, urls: event.urls, triggered });
       reply(202, { triggered });
     };
-    handle().catch((err: unknown) => {
-      if (err instanceof HttpFailure) {
-        if (err.status === 401) opts.logger?.warn("webhook rejected: signature mismatch", { remote: req.socket.remoteAddress });
-        if (!res.headersSent) reply(err.status, { error: err.message });
-        if (err.status === 413) req.socket.destroySoon?.();
-        return;
-      }
-      opts.logger?.error("webhook handling failed", { error: (err as Error).message });
-      if (!res.headersSent) reply(500, { error: "internal error" });
-    });
+    handle()
+      .catch((err: unknown) => {
+        if (err instanceof HttpFailure) {
+          const close = err.status === 413 || err.status === 408;
+          if (!res.headersSent) reply(err.status, { error: err.message }, close ? { connection: "close" } : {});
+          if (close) req.socket.destroySoon?.();
+          return;
+        }
+        opts.logger?.error("webhook handling failed", { receiver: where, error: (err as Error).message });
+        if (!res.headersSent) reply(500, { error: "internal error" });
+      })
+      .finally(() => inFlight--);
   };
 }
