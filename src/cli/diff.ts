@@ -4,6 +4,9 @@
 // result — so defaulting, admission and ownership are the API server's own, not a guess. Objects in the inventory
 // that the render no longer has are shown as deletions when the policy prunes. Secret values are masked (kubectl
 // diff's `***`, `*** (before)`/`*** (after)`) in the diff and in every message, unless showSecrets.
+// The dry runs are made as the Application's identity, as the apply controller makes its writes: impersonating its
+// spec.serviceAccountName, else the operator's default ServiceAccount in its namespace (defaultServiceAccount), so a
+// user sees what the controller would be allowed to do, including what it would be refused.
 import { createHash } from "node:crypto";
 import { createTwoFilesPatch } from "diff";
 import { type Application, type SyncPolicy } from "../api/index.js";
@@ -11,7 +14,7 @@ import { FieldManagers } from "../api/constants.js";
 import { ApplicationKind, SyncPolicyKind } from "../api/kinds.js";
 import { idOf, refOf, refOfEntry, type InventoryEntry } from "../apply/inventory.js";
 import { applicationLabelValue, effectivePolicy, otherOwner, type EffectivePolicy } from "../apply/policy.js";
-import { ApiError, NoKindMatchError, isConflict, isNotFound, parseApiVersion, type Client, type KubeObject } from "../runtime/index.js";
+import { ApiError, NoKindMatchError, isConflict, isNotFound, parseApiVersion, serviceAccountUser, type Client, type KubeObject } from "../runtime/index.js";
 import { colourDiff, maskSecretPair, paint, redactSecretValues, secretValuesOf, toYaml } from "./format.js";
 import { CliError, Exit, describeError, type ExitCode, type Io } from "./kube.js";
 
@@ -24,6 +27,34 @@ export interface DiffOptions {
   downloadTimeoutMs?: number;
   /** Print Secret values instead of masks (default false: `mooring diff --show-secrets`). */
   showSecrets?: boolean;
+  /**
+   * The ServiceAccount the operator applies an Application without spec.serviceAccountName as: its
+   * --default-service-account (`mooring diff --default-service-account`, default "default"). Empty or undefined:
+   * such an Application is dry-run with the caller's own credentials (the single-tenant opt-out, where the operator
+   * applies it with its own identity).
+   */
+  defaultServiceAccount?: string;
+}
+
+/** Whom the dry runs are made as: a ServiceAccount user and why, or the caller's own credentials. */
+export interface DiffIdentity {
+  /** `system:serviceaccount:<namespace>:<name>`, or undefined for the caller's own credentials. */
+  user?: string;
+  /** Where the identity comes from, for messages. */
+  source: string;
+}
+
+/** The identity the apply controller writes an Application's objects as (docs/tenancy.md). */
+export function diffIdentity(app: { metadata?: { namespace?: string }; spec: { serviceAccountName?: string } }, defaultServiceAccount: string | undefined): DiffIdentity {
+  const ns = app.metadata?.namespace ?? "";
+  if (app.spec.serviceAccountName) return { user: serviceAccountUser(ns, app.spec.serviceAccountName), source: "the Application's spec.serviceAccountName" };
+  if (defaultServiceAccount) return { user: serviceAccountUser(ns, defaultServiceAccount), source: "the operator's default ServiceAccount, as the Application names none (--default-service-account)" };
+  return { source: "your own credentials, as the Application names no ServiceAccount and --default-service-account is empty" };
+}
+
+/** The API server refused to let the caller act as someone else (the impersonate verb), not the dry run itself. */
+function impersonationRefused(err: unknown): boolean {
+  return err instanceof ApiError && err.code === 403 && /cannot impersonate/.test(err.status.message ?? err.message);
 }
 
 type App = Application & KubeObject;
@@ -135,10 +166,29 @@ function conflictText(err: unknown): string {
   return causes.map((c) => c.message ?? c.field).filter(Boolean).join("; ") || (err as Error).message;
 }
 
-/** Compares every rendered object (and every prune candidate) with the cluster. */
-export async function diffApplication(client: Client, o: DiffOptions): Promise<{ app: App; diffs: ObjectDiff[] }> {
+/**
+ * Compares every rendered object (and every prune candidate) with the cluster. Reads are made with the caller's
+ * credentials (the controller reads with its own); the dry-run applies as the Application's identity.
+ */
+export async function diffApplication(client: Client, o: DiffOptions): Promise<{ app: App; diffs: ObjectDiff[]; identity: DiffIdentity }> {
   const app = await client.get<App>(ApplicationKind, o.name, o.namespace);
   if (!app) throw new CliError(`Application ${o.namespace}/${o.name} not found`);
+  const identity = diffIdentity(app, o.defaultServiceAccount);
+  const writer = identity.user ? client.impersonate(identity.user) : client;
+  const dryRun = async (body: KubeObject, force: boolean): Promise<KubeObject> => {
+    try {
+      return await writer.apply(body, { dryRun: true, fieldManager: FieldManagers.apply, force });
+    } catch (err) {
+      if (!identity.user || !impersonationRefused(err)) throw err;
+      const sa = identity.user.split(":").pop();
+      throw new CliError(
+        `cannot dry-run as ${identity.user} (${identity.source}): ${describeError(err)}; the diff needs the impersonate verb on serviceaccounts "${sa}" in namespace ${o.namespace} (docs/tenancy.md)` +
+          (app.spec.serviceAccountName ? "" : ", or pass --default-service-account with the ServiceAccount the operator really uses"),
+        Exit.error,
+        { cause: err },
+      );
+    }
+  };
   const rendered = await fetchRendered(app, o.downloadTimeoutMs ?? 30_000);
   const reveal = o.showSecrets ?? false;
   // Every Secret value met (rendered, live or dry-run), to keep them out of error messages and notes too.
@@ -215,11 +265,11 @@ export async function diffApplication(client: Client, o: DiffOptions): Promise<{
         note = kindKnown ? `its namespace ${obj.metadata?.namespace} is created by this sync: not dry-run` : `kind ${obj.kind} is not served yet (its CRD is in this sync): not dry-run`;
       } else {
         try {
-          after = await client.apply(body, { dryRun: true, fieldManager: FieldManagers.apply, force: policy.force });
+          after = await dryRun(body, policy.force);
         } catch (err) {
           if (!isConflict(err) || policy.force) throw err;
           // Show what would change, and that the sync itself stops at the conflict.
-          after = await client.apply(body, { dryRun: true, fieldManager: FieldManagers.apply, force: true });
+          after = await dryRun(body, true);
           note = `apply conflict (${conflictText(err)}): the sync fails here unless the SyncPolicy sets options.force`;
         }
       }
@@ -228,6 +278,7 @@ export async function diffApplication(client: Client, o: DiffOptions): Promise<{
       if (!patch) diffs.push({ id, change: "unchanged" });
       else diffs.push({ id, change: live ? "changed" : "created", patch, ...(note ? { note } : {}) });
     } catch (err) {
+      if (err instanceof CliError) throw err; // the identity cannot be used at all: no object can be compared
       diffs.push({ id, change: "error", message: describeError(err) });
     }
   }
@@ -248,10 +299,10 @@ export async function diffApplication(client: Client, o: DiffOptions): Promise<{
       }
     }
   }
-  if (reveal) return { app, diffs };
+  if (reveal) return { app, diffs, identity };
   // The API server's messages can quote a field's value (an invalid value, a conflict): never a Secret's.
   const clean = (t: string) => redactSecretValues(t, secretValues);
-  return { app, diffs: diffs.map((d) => (d.change === "error" ? { ...d, message: clean(d.message) } : "note" in d && d.note ? { ...d, note: clean(d.note) } : d)) };
+  return { app, identity, diffs: diffs.map((d) => (d.change === "error" ? { ...d, message: clean(d.message) } : "note" in d && d.note ? { ...d, note: clean(d.note) } : d)) };
 }
 
 /** Prints the diffs and returns 0 (no difference), 1 (differences) or 2 (some object could not be compared). */

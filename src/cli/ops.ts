@@ -17,6 +17,7 @@ import { describeRef, refOfEntry } from "../apply/inventory.js";
 import { manualMarker, manualRequestHandled, type HistoryEntry } from "../apply/policy.js";
 import { NoKindMatchError, type Condition, type KindDescriptor, type KubeObject } from "../runtime/index.js";
 import { windowState, type SyncWindow } from "../policy/windows.js";
+import { DEFAULT_SERVICE_ACCOUNT } from "../config.js";
 import { diffApplication, printDiffs } from "./diff.js";
 import { oneLine, paint, shortRevision, table, toJson, toYaml } from "./format.js";
 import {
@@ -396,13 +397,19 @@ export function registerOpsCommands(program: Command, deps: OpsDeps = {}): void 
     .option("-U, --unified <lines>", "lines of context", "3")
     .addOption(new Option("--color <when>", "colour the diff").choices(["auto", "always", "never"]).default("auto"))
     .option("--show-secrets", "print Secret values (data, stringData, last-applied-configuration) instead of masks", false)
-    .addHelpText("after", "\nExit codes: 0 no differences, 1 differences, 2 error (some object could not be compared, artifact missing or corrupt).")
+    .addOption(
+      new Option("--default-service-account <name>", 'the operator\'s --default-service-account: dry-run an Application without spec.serviceAccountName as this ServiceAccount of its namespace; "" uses your own credentials (single-tenant operators)')
+        .env("MOORING_DEFAULT_SERVICE_ACCOUNT")
+        .default(DEFAULT_SERVICE_ACCOUNT),
+    )
+    .addHelpText("after", "\nThe dry runs impersonate the Application's identity (spec.serviceAccountName, else --default-service-account), as the apply controller does.\nExit codes: 0 no differences, 1 differences, 2 error (some object could not be compared, artifact missing or corrupt, the identity cannot be impersonated).")
     .action(
       action(io, async (kube, f, name) => {
         const context = Number(f.unified);
         if (!Number.isInteger(context) || context < 0) throw new CliError(`--unified must be a whole number of lines, got "${String(f.unified)}"`);
         const color = f.color === "always" ? true : f.color === "never" ? false : io.color;
-        const { diffs } = await diffApplication(kube.client, { namespace: kube.namespace, name: name!, context, showSecrets: f.showSecrets === true });
+        const { diffs, identity } = await diffApplication(kube.client, { namespace: kube.namespace, name: name!, context, showSecrets: f.showSecrets === true, defaultServiceAccount: String(f.defaultServiceAccount ?? "") });
+        io.err(identity.user ? `dry-run as ${identity.user} (${identity.source})` : `dry-run with ${identity.source}`);
         return printDiffs(diffs, { ...io, color });
       }),
     );

@@ -172,6 +172,15 @@ before(async () => {
   ns = await createTestNamespace(c, "cli-ctl");
   away = await createTestNamespace(c, "cli-away");
   kube = connect({ kubeconfig: c.kubeconfigPath, namespace: ns.name });
+  // The Applications name no ServiceAccount: the operator applies them, and `mooring diff` dry-runs them, as the
+  // namespace's default ServiceAccount (--default-service-account's default), which may edit this namespace only.
+  await kube.client.create({
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "RoleBinding",
+    metadata: { name: "default-edit", namespace: ns.name },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "edit" },
+    subjects: [{ kind: "ServiceAccount", name: "default", namespace: ns.name }],
+  } as KubeObject);
   git = await GitServer.start();
   appsRepo = await git.createRepo("apps", { files: APPS_FILES });
   manualRepo = await git.createRepo("manual", { files: MANUAL_FILES });
