@@ -70,7 +70,8 @@ if [ "$proxy" != "off" ] && [ "$proxy" != "direct" ] && command -v curl >/dev/nu
 fi
 
 # A binary's cache key is its version plus a digest of its wrapper module, so a reviewed change to go.sum rebuilds.
-key() { cat "$MODS/$1/go.mod" "$MODS/$1/go.sum" | sha256sum | cut -c1-12; }
+# A module with Go sources of its own (mooring-helm) has them in its key too.
+key() { cat "$MODS/$1/go.mod" "$MODS/$1/go.sum" $(find "$MODS/$1" -maxdepth 1 -name '*.go' | sort) | sha256sum | cut -c1-12; }
 # build <module dir> <version> <ldflags> <binary=package>...: builds the binaries missing from the cache and links them.
 build() {
   local mod=$1 version=$2 ld=$3; shift 3
@@ -108,6 +109,8 @@ build kwok "$KWOK_VERSION" "-X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION
 build helm "$HELM_VERSION" \
   "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$minor" \
   helm=helm.sh/helm/v3/cmd/helm
+# Our own: runs `helm template` for the Go-template chart renderer and prints its documents as JSON (docs/render.md).
+build mooring-helm "$HELM_VERSION" "" mooring-helm=mooring.dev/tools/mooring-helm
 # Toxiproxy: the TCP proxy the fault-injection suite (test/faults, `make faults`) cuts and slows connections with.
 build toxiproxy "$TOXIPROXY_VERSION" "-X github.com/Shopify/toxiproxy/v2.Version=$TOXIPROXY_VERSION" \
   toxiproxy-server=github.com/Shopify/toxiproxy/v2/cmd/server
