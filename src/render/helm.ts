@@ -1,12 +1,19 @@
-// The helm-style renderer: a chart laid out like Helm's (Chart.yaml, values.yaml, values.schema.json, templates/,
-// charts/) whose templates are Handlebars. Compiled in strict mode (a missing value is an error naming the template
-// and line), without HTML escaping (YAML is not HTML), with prototype access off.
+// The helm renderer. A chart is either a real Helm v3 chart (Go templates: rendered by the pinned `helm template`,
+// src/render/helm/go.ts) or one of Mooring's own Handlebars charts, laid out like Helm's (Chart.yaml, values.yaml,
+// values.schema.json, templates/, charts/) and rendered here; src/render/helm/detect.ts says which. Handlebars
+// templates are compiled in strict mode (a missing value is an error naming the template and line), without HTML
+// escaping (YAML is not HTML), with prototype access off.
 import { createHash } from "node:crypto";
 import Ajv from "ajv";
+import Ajv2019 from "ajv/dist/2019.js";
+import Ajv2020 from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import Handlebars from "handlebars";
 import { RenderError } from "./errors.js";
 import type { ArtifactRoot } from "./fs.js";
+import { detectEngine, type HelmEngineChoice } from "./helm/detect.js";
+import { renderGoChart } from "./helm/go.js";
+import { ChartFiles } from "./helm/stage.js";
 import { DEFAULT_LIMITS } from "./limits.js";
 import { isMap, type JsonMap, type KubeObject } from "./objects.js";
 import { objectsFromText } from "./plain.js";
@@ -23,8 +30,27 @@ export interface HelmOptions {
   valuesFrom?: JsonMap[];
   /** Inline values, merged last. */
   values?: JsonMap;
-  /** Reported as capabilities.kubeVersion (default v1.32.0). */
+  /**
+   * Kubernetes version the chart sees: .Capabilities.KubeVersion (Go charts; default the pinned v1.36.3, the render
+   * controller passes the target cluster's), capabilities.kubeVersion (Handlebars charts; default v1.32.0).
+   */
   kubeVersion?: string;
+  /** Template engine: auto (default; the rule in src/render/helm/detect.ts), go or handlebars. */
+  engine?: HelmEngineChoice;
+  /** Go charts: API versions .Capabilities.APIVersions has besides Helm's built-in list ("group/version" or "group/version/Kind"). */
+  apiVersions?: string[];
+  /** Go charts: leave out the chart's crds/ directory (default: included, like `helm install`). */
+  skipCrds?: boolean;
+  /** Go charts: an upgrade render (.Release.IsUpgrade true, IsInstall false; upgrade hooks run instead of install hooks). */
+  isUpgrade?: boolean;
+  /** Go charts: map hooks onto sync waves (render() sets it when rendering for an Application); test hooks are always dropped. */
+  hookWaves?: boolean;
+  /** Go charts: the helm binary (default: $MOORING_HELM_BINARY, the pinned one in ~/.cache/mooring/bin, `helm` on PATH). */
+  helmBinary?: string;
+  /** Go charts: deadline of the helm run in ms (default 60 s). */
+  timeoutMs?: number;
+  /** Go charts: memory limit of the helm run in MiB (default 512). */
+  maxMemoryMb?: number;
 }
 
 export function isChart(root: ArtifactRoot, dir: string): boolean {
@@ -93,6 +119,12 @@ function readChart(root: ArtifactRoot, dir: string): ChartMeta {
 }
 
 export function renderHelm(root: ArtifactRoot, dir: string, opts: HelmOptions = {}): KubeObject[] {
+  const files = new ChartFiles(root);
+  if (detectEngine(files, dir, opts.engine).engine === "go") return renderGoChart(files, dir, opts);
+  return renderHandlebars(root, dir, opts);
+}
+
+function renderHandlebars(root: ArtifactRoot, dir: string, opts: HelmOptions): KubeObject[] {
   const chart = readChart(root, dir);
   let values = readYamlMap(root, join(dir, "values.yaml"), true);
   // valuesFiles are relative to the chart directory (spec.path), and may not leave the artifact.
@@ -206,11 +238,9 @@ function validateSchema(root: ArtifactRoot, dir: string, values: JsonMap): void 
   } catch (err) {
     throw new RenderError(`is not valid JSON: ${(err as Error).message}`, { file }, { cause: err });
   }
-  const ajv = new Ajv.default({ allErrors: true, strict: false });
-  addFormats.default(ajv);
   let validate;
   try {
-    validate = ajv.compile(schema as object);
+    validate = schemaValidator(schema);
   } catch (err) {
     throw new RenderError(`is not a valid JSON schema: ${(err as Error).message}`, { file }, { cause: err });
   }
@@ -222,6 +252,27 @@ function validateSchema(root: ArtifactRoot, dir: string, values: JsonMap): void 
     });
     throw new RenderError(`values do not match the chart's schema: ${msgs.join("; ")}`, { file });
   }
+}
+
+/**
+ * A validator for a chart's values.schema.json of any draft, as Helm accepts them: `$schema` picks the dialect
+ * (draft 2020-12 and 2019-09 by their own Ajv classes; draft-07, -06 and -04 and none by the default one), written
+ * with http or https, with or without the trailing `#`. The `$schema` keyword itself is then left out, so a spelling
+ * Ajv does not know by that exact URI is not refused.
+ */
+export function schemaValidator(schema: unknown): ReturnType<InstanceType<typeof Ajv.default>["compile"]> {
+  if (!isMap(schema) && typeof schema !== "boolean") throw new Error("a JSON schema must be an object or a boolean");
+  const declared = isMap(schema) && typeof schema.$schema === "string" ? schema.$schema : "";
+  const dialect = /draft\/2020-12/.test(declared) ? "2020" : /draft\/2019-09/.test(declared) ? "2019" : "07";
+  const opts = { allErrors: true, strict: false } as const;
+  const ajv = dialect === "2020" ? new Ajv2020.default(opts) : dialect === "2019" ? new Ajv2019.default(opts) : new Ajv.default(opts);
+  addFormats.default(ajv as InstanceType<typeof Ajv.default>);
+  let body: unknown = schema;
+  if (isMap(schema) && "$schema" in schema) {
+    const { $schema: _declared, ...rest } = schema;
+    body = rest;
+  }
+  return ajv.compile(body as object) as ReturnType<InstanceType<typeof Ajv.default>["compile"]>;
 }
 
 function templateError(err: unknown, file: string): RenderError {

@@ -53,7 +53,8 @@ export function render(rootDir: string, path: string, opts: RenderOptions = {}):
       break;
     case "helm":
       if (!isChart(root, dir)) throw new RenderError("is not a chart: Chart.yaml is missing", { file: dir || "." });
-      objects = renderHelm(root, dir, { namespace: opts.targetNamespace, ...(opts.helm ?? {}) });
+      // Rendering for an Application maps Helm hooks onto sync waves (src/render/helm/hooks.ts).
+      objects = renderHelm(root, dir, { namespace: opts.targetNamespace, hookWaves: opts.application !== undefined, ...(opts.helm ?? {}) });
       break;
     default:
       throw new RenderError(`unknown render type "${String(type)}" (use auto, plain, kustomize or helm)`);

@@ -1,0 +1,223 @@
+// Go-template (real Helm v3) charts, rendered by the pinned `helm template` run as a subprocess, as Argo CD does:
+// the output is helm's own, so it is what `helm template` prints for the same chart, values, release, namespace and
+// versions. The chart is first copied out of the artifact through ArtifactRoot (stage.ts), so helm reads nothing
+// outside the chart; helm gets an environment of empty temporary directories (no repositories, registries,
+// plugins, kubeconfig or credentials, nothing from the operator's environment), renders client-only (`lookup`
+// answers empty, as in `helm template`), and runs under mooring-helm (hack/tools/mooring-helm): a memory limit, a
+// deadline, a bound on its output, JSON out. docs/render.md "Helm charts" says why.
+import { spawnSync, type SpawnSyncReturns } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { RenderError } from "../errors.js";
+import { isMap, setOrigin, type JsonMap, type KubeObject } from "../objects.js";
+import { checkDepth, parseYamlDocs } from "../yaml.js";
+import { findHelm, PINNED_HELM_VERSION } from "./binary.js";
+import { helmError, toArtifactPath, type ErrorContext } from "./errors.js";
+import { applyHooks } from "./hooks.js";
+import { joinRel, stageChart, type ChartFiles } from "./stage.js";
+
+/** .Capabilities.KubeVersion when neither the Application nor the caller names one: the pinned Kubernetes (hack/versions.env). */
+export const DEFAULT_KUBE_VERSION = "v1.36.3";
+/** Default deadline of one helm run. */
+export const DEFAULT_HELM_TIMEOUT_MS = 60_000;
+/** Default memory limit of one helm run (its data segment, which bounds a Go program's heap). */
+export const DEFAULT_HELM_MEMORY_MB = 512;
+
+export interface GoChartOptions {
+  releaseName?: string;
+  namespace?: string;
+  valuesFiles?: string[];
+  valuesFrom?: JsonMap[];
+  values?: JsonMap;
+  kubeVersion?: string;
+  apiVersions?: string[];
+  skipCrds?: boolean;
+  isUpgrade?: boolean;
+  hookWaves?: boolean;
+  helmBinary?: string;
+  timeoutMs?: number;
+  maxMemoryMb?: number;
+}
+
+/** Exit statuses of mooring-helm (hack/tools/mooring-helm/main.go). */
+const DRIVER = { helm: 10, output: 11, deadline: 12, memory: 13, yaml: 14 } as const;
+
+interface Rendered {
+  source: string;
+  object: unknown;
+}
+
+function chartName(files: ChartFiles, dir: string): string {
+  const file = joinRel(dir, "Chart.yaml");
+  const c = parseYamlDocs(files.bytes(file).toString("utf8"), file, files.root.limits)[0]?.value;
+  if (!isMap(c)) throw new RenderError("must be a YAML map", { file });
+  if (typeof c.name !== "string" || !c.name) throw new RenderError("Chart.yaml needs a name", { file });
+  return c.name;
+}
+
+export function renderGoChart(files: ChartFiles, dir: string, opts: GoChartOptions = {}): KubeObject[] {
+  const root = files.root;
+  const name = chartName(files, dir);
+  const programs = findHelm(opts.helmBinary);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "mooring-helm-"));
+  try {
+    const chartDir = path.join(tmp, "chart");
+    stageChart(files, dir, chartDir);
+    // Values: the chart's values.yaml (helm reads it), then valuesFiles verbatim (so helm reads them as it reads
+    // any values file), then valuesFrom and inline values as JSON (already parsed), in Mooring's order.
+    const valuesDir = path.join(tmp, "values");
+    fs.mkdirSync(valuesDir, { mode: 0o700 });
+    const renames: [string, string][] = [[chartDir, dir || "."]];
+    const valueArgs: string[] = [];
+    let n = 0;
+    const addValues = (content: Buffer | string, ext: string, shownAs: string): void => {
+      const p = path.join(valuesDir, `${String(n++).padStart(3, "0")}${ext}`);
+      fs.writeFileSync(p, content, { mode: 0o600, flag: "wx" });
+      valueArgs.push("--values", p);
+      renames.push([p, shownAs]);
+    };
+    for (const f of opts.valuesFiles ?? []) {
+      const rel = root.resolve(f, dir, "valuesFiles entry", undefined, "file");
+      addValues(root.readBytes(rel), ".yaml", rel);
+    }
+    (opts.valuesFrom ?? []).forEach((v, i) => addValues(JSON.stringify(v), ".json", `valuesFrom[${i}]`));
+    if (opts.values && Object.keys(opts.values).length > 0) addValues(JSON.stringify(opts.values), ".json", "values");
+
+    const release = opts.releaseName ?? name;
+    const args = [
+      "template",
+      release,
+      chartDir,
+      "--namespace",
+      opts.namespace ?? "default",
+      "--kube-version",
+      opts.kubeVersion ?? DEFAULT_KUBE_VERSION,
+      "--skip-tests",
+      ...(opts.skipCrds ? [] : ["--include-crds"]),
+      ...(opts.isUpgrade ? ["--is-upgrade"] : []),
+      ...(opts.apiVersions ?? []).flatMap((a) => ["--api-versions", a]),
+      ...valueArgs,
+    ];
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_HELM_TIMEOUT_MS;
+    const memoryBytes = (opts.maxMemoryMb ?? DEFAULT_HELM_MEMORY_MB) * 1024 * 1024;
+    const maxOutput = root.limits.maxOutputBytes;
+    const env = helmEnv(tmp, memoryBytes);
+    const spawnOpts = { env, timeout: timeoutMs + 5_000, killSignal: "SIGKILL" as const, maxBuffer: maxOutput * 2 + (1 << 20), windowsHide: true };
+    const r: SpawnSyncReturns<Buffer> = programs.driver
+      ? spawnSync(programs.driver, ["-timeout", `${timeoutMs}ms`, "-max-output", String(maxOutput), "-max-memory", String(memoryBytes), "--", programs.helm, ...args], spawnOpts)
+      : fs.existsSync("/bin/sh")
+        ? spawnSync("/bin/sh", ["-c", `ulimit -d ${Math.ceil(memoryBytes / 1024)} && exec "$0" "$@"`, programs.helm, ...args], { ...spawnOpts, maxBuffer: maxOutput })
+        : spawnSync(programs.helm, args, { ...spawnOpts, maxBuffer: maxOutput });
+
+    const ctx: ErrorContext = {
+      dir,
+      chartName: name,
+      source: (helmPath) => {
+        try {
+          return files.bytes(toArtifactPath(helmPath, { dir, chartName: name })).toString("utf8");
+        } catch {
+          return undefined;
+        }
+      },
+    };
+    const unstage = (s: string): string => renames.reduce((acc, [from, to]) => acc.split(from).join(to), s);
+    const what = `helm template of ${dir || "."}`;
+    const err = r.error as NodeJS.ErrnoException | undefined;
+    if (err?.code === "ENOENT") throw new RenderError(`${programs.driver ?? programs.helm} could not be started (${err.message}); run 'make tools' or set --helm-binary`);
+    if (err?.code === "ENOBUFS") throw new RenderError(`${what} printed more than the ${maxOutput}-byte output limit`, { file: dir || "." });
+    if (err?.code === "ETIMEDOUT" || (r.status === DRIVER.deadline && programs.driver)) {
+      throw new RenderError(`${what} took longer than ${timeoutMs} ms and was killed; simplify the templates or split the Application`, { file: dir || "." });
+    }
+    if (err) throw new RenderError(`${what} could not run: ${err.message}`, { file: dir || "." });
+    const stderr = unstage(r.stderr.toString("utf8"));
+    const outOfMemory = /fatal error: out of memory|runtime: out of memory|out of memory allocating/.test(stderr);
+    if ((programs.driver && r.status === DRIVER.memory) || (r.status !== 0 && outOfMemory)) {
+      throw new RenderError(`${what} needed more than ${Math.round(memoryBytes / 1024 / 1024)} MiB of memory and was stopped`, { file: dir || "." });
+    }
+    if (programs.driver && r.status === DRIVER.output) throw new RenderError(`${what} printed more than the ${maxOutput}-byte output limit`, { file: dir || "." });
+    if (programs.driver && r.status === DRIVER.yaml) throw new RenderError(`helm printed a document that is not valid YAML: ${stderr.trim()}`, { file: dir || "." });
+    if (r.signal) throw new RenderError(`${what} was killed by ${r.signal}`, { file: dir || "." });
+    if (r.status !== 0) {
+      if (r.status === DRIVER.helm || r.status === 1 || !programs.driver) throw helmError(stderr, ctx);
+      throw new RenderError(`${what} failed (exit ${r.status}): ${stderr.trim()}`, { file: dir || "." });
+    }
+    const rendered = programs.driver ? parseDriverOutput(r.stdout) : parseHelmYaml(r.stdout.toString("utf8"), root.limits);
+    const objects: KubeObject[] = [];
+    for (const { source, object } of rendered) {
+      const file = source ? toArtifactPath(source, ctx) : dir || ".";
+      if (!isMap(object)) {
+        const kind = Array.isArray(object) ? "a list" : `a ${typeof object}`;
+        throw new RenderError(`the template rendered a document that is ${kind}, not a Kubernetes object`, { file, template: file });
+      }
+      checkDepth(object, root.limits.maxDepth, file);
+      flatten(objects, object, file);
+    }
+    return applyHooks(objects, { waves: opts.hookWaves ?? false, isUpgrade: opts.isUpgrade });
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+function flatten(out: KubeObject[], value: JsonMap, file: string): void {
+  if (typeof value.kind === "string" && value.kind.endsWith("List") && Array.isArray(value.items)) {
+    for (const item of value.items) {
+      if (!isMap(item)) throw new RenderError(`an item of ${value.kind} is not an object`, { file, template: file });
+      flatten(out, item, file);
+    }
+    return;
+  }
+  setOrigin(value, { file });
+  out.push(value as KubeObject);
+}
+
+/** helm's environment: empty private directories for everything it may read or write, nothing inherited. */
+function helmEnv(tmp: string, memoryBytes: number): NodeJS.ProcessEnv {
+  const h = path.join(tmp, "helm");
+  return {
+    PATH: "/usr/local/bin:/usr/bin:/bin",
+    HOME: path.join(h, "home"),
+    TMPDIR: tmp,
+    HELM_CACHE_HOME: path.join(h, "cache"),
+    HELM_CONFIG_HOME: path.join(h, "config"),
+    HELM_DATA_HOME: path.join(h, "data"),
+    HELM_PLUGINS: path.join(h, "plugins"),
+    HELM_NO_PLUGINS: "1",
+    HELM_REPOSITORY_CONFIG: path.join(h, "config", "repositories.yaml"),
+    HELM_REPOSITORY_CACHE: path.join(h, "cache", "repository"),
+    HELM_REGISTRY_CONFIG: path.join(h, "config", "registry.json"),
+    KUBECONFIG: path.join(h, "kubeconfig"),
+    // The Go heap's soft limit, under the hard one, so the collector works before the limit kills helm.
+    GOMEMLIMIT: String(Math.floor(memoryBytes * 0.75)),
+  };
+}
+
+function parseDriverOutput(stdout: Buffer): Rendered[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(stdout.toString("utf8"));
+  } catch (err) {
+    throw new RenderError(`mooring-helm printed output that is not JSON (${(err as Error).message}); is it the build for Helm ${PINNED_HELM_VERSION}?`, {}, { cause: err });
+  }
+  if (!Array.isArray(parsed)) throw new RenderError("mooring-helm printed output that is not a JSON array");
+  return parsed as Rendered[];
+}
+
+/** Without mooring-helm: helm's YAML, split at its `---` lines and parsed here (slower for large charts). */
+export function parseHelmYaml(text: string, limits: Parameters<typeof parseYamlDocs>[2]): Rendered[] {
+  const out: Rendered[] = [];
+  const docs: string[] = [];
+  let cur: string[] = [];
+  for (const line of text.split("\n")) {
+    if (/^---(?:[ \t#].*)?\s*$/.test(line)) {
+      docs.push(cur.join("\n"));
+      cur = [];
+    } else cur.push(line);
+  }
+  docs.push(cur.join("\n"));
+  for (const doc of docs) {
+    const source = doc.match(/^\s*# Source: (.*)$/m)?.[1]?.trim() ?? "";
+    for (const d of parseYamlDocs(doc, source || "helm output", limits)) if (d.value !== null && d.value !== undefined) out.push({ source, object: d.value });
+  }
+  return out;
+}
