@@ -12,6 +12,8 @@ export const APPLICATION_API_VERSION = `${DELIVERY_GROUP}/${API_VERSION}` as con
 
 export const RENDER_TYPES = ["auto", "plain", "kustomize", "helm"] as const;
 export type RenderType = (typeof RENDER_TYPES)[number];
+export const HELM_ENGINES = ["auto", "go", "handlebars"] as const;
+export type HelmEngine = (typeof HELM_ENGINES)[number];
 export const SYNC_STATUSES = ["Synced", "OutOfSync", "Unknown"] as const;
 export type SyncStatus = (typeof SYNC_STATUSES)[number];
 export const HEALTH_STATUSES = ["Healthy", "Progressing", "Degraded", "Suspended", "Missing", "Unknown"] as const;
@@ -47,6 +49,25 @@ const HelmRender = Obj(
       List(Str("A path to a values file, relative to spec.path.", 1024, { minLength: 1 }), "Values files in the source, relative to spec.path, merged in order after the chart's values.yaml.", 32),
     ),
     valuesFrom: Optional(List(ValuesReference, "Values from ConfigMaps and Secrets, merged in order after valuesFiles and before values.", 32)),
+    engine: Optional(
+      StrEnum(
+        HELM_ENGINES,
+        "Template engine of the chart. go: a Helm v3 chart (Go templates, Sprig and Helm functions), rendered by Helm itself as helm template does. handlebars: one of Mooring's own Handlebars charts. auto (the default): handlebars when Chart.yaml has no apiVersion, or when the chart's templates use Handlebars syntax and no Go-template syntax; otherwise go.",
+      ),
+    ),
+    kubeVersion: Optional(
+      Str("Kubernetes version the chart sees in .Capabilities.KubeVersion (Go-template charts), such as v1.31.2. Defaults to the target cluster's version when the render controller knows it, else v1.36.3.", 64, {
+        pattern: "^v?[0-9]+\\.[0-9]+(\\.[0-9]+)?([-+][0-9A-Za-z.+-]*)?$",
+      }),
+    ),
+    apiVersions: Optional(
+      List(
+        Str("An API version, group/version or group/version/Kind (monitoring.coreos.com/v1, or monitoring.coreos.com/v1/ServiceMonitor).", 253, { minLength: 1, pattern: "^[A-Za-z0-9.-]+(/[A-Za-z0-9.-]+){0,2}$" }),
+        "API versions the chart sees in .Capabilities.APIVersions besides Helm's built-in list (Go-template charts), for charts that render ServiceMonitors and the like only when their API exists.",
+        512,
+      ),
+    ),
+    skipCrds: Optional(Bool("Leave out the CustomResourceDefinitions in the chart's crds/ directory (Go-template charts); by default they are rendered, as helm install creates them.")),
   },
   "Helm options, for a chart at spec.path (a directory with Chart.yaml).",
 );

@@ -16,6 +16,13 @@ export interface ResolvedInputs {
   valuesFrom?: JsonMap[];
   /** Variables from spec.render.substituteFrom, later references already winning over earlier ones. */
   substituteFrom?: Record<string, string>;
+  /**
+   * What the target cluster serves, for Go-template charts' .Capabilities: its version (GET /version) and API
+   * versions (discovery). spec.render.helm.kubeVersion wins over kubeVersion; apiVersions adds to the spec's.
+   */
+  capabilities?: { kubeVersion?: string; apiVersions?: string[] };
+  /** The Application was applied before: render Go-template charts as an upgrade (.Release.IsUpgrade, upgrade hooks). */
+  isUpgrade?: boolean;
 }
 
 export interface ApplicationRender {
@@ -39,6 +46,15 @@ export function renderOptionsFor(app: ApplicationRef, spec: Pick<ApplicationSpec
       values: r.helm?.values as JsonMap | undefined,
     },
   };
+  // Go-template charts (src/render/helm/go.ts): only what is set, so other renders keep their options as they were.
+  const helm = options.helm!;
+  if (r.helm?.engine) helm.engine = r.helm.engine;
+  const kubeVersion = r.helm?.kubeVersion ?? resolved.capabilities?.kubeVersion;
+  if (kubeVersion) helm.kubeVersion = kubeVersion;
+  const apiVersions = [...new Set([...(r.helm?.apiVersions ?? []), ...(resolved.capabilities?.apiVersions ?? [])])];
+  if (apiVersions.length > 0) helm.apiVersions = apiVersions;
+  if (r.helm?.skipCrds) helm.skipCrds = true;
+  if (resolved.isUpgrade) helm.isUpgrade = true;
   if (r.kustomize) options.overrides = { ...r.kustomize };
   // Substitution is on only when the Application asks for it, so `${…}` in ordinary manifests stays as written.
   if (r.substitute !== undefined || r.substituteFrom !== undefined) {
