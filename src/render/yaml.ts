@@ -1,6 +1,6 @@
 // YAML and JSON parsing with the protections a renderer of untrusted repositories needs: a cap on aliases
 // (billion laughs), on nesting depth, and errors that carry the file and line.
-import { parseAllDocuments, stringify, YAMLParseError, type Document, type ScalarTag } from "yaml";
+import { isScalar, parseAllDocuments, stringify, visit, YAMLParseError, type Document, type ScalarTag } from "yaml";
 import { RenderError } from "./errors.js";
 import type { RenderLimits } from "./limits.js";
 
@@ -14,6 +14,16 @@ const LEGACY_OCTAL: ScalarTag = {
   format: "OCT",
   test: /^[-+]?0[0-7]+$/,
   resolve: (s: string) => parseInt(s, 8),
+};
+
+// Kustomization files are read by Kustomize with sigs.k8s.io/yaml (go-yaml v2, YAML 1.1), where `yes`, `on`, `y`
+// and the like are booleans: `commonLabels: {enabled: on}` is refused there, so it must be here too.
+const YAML11_BOOL: ScalarTag = {
+  identify: () => false,
+  default: true,
+  tag: "tag:yaml.org,2002:bool",
+  test: /^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$/,
+  resolve: (s: string) => /^(?:y|yes|on)$/i.test(s),
 };
 
 // When writing, quote every string that any YAML reader (1.1 or 1.2) could take for something else ("yes", "0644",
@@ -45,8 +55,17 @@ export interface ParsedDoc {
   line: number;
 }
 
-/** Parses every document of a multi-document YAML (or JSON) text; empty documents are dropped. */
-export function parseYamlDocs(text: string, file: string, limits: Pick<RenderLimits, "maxAliasCount" | "maxDepth">): ParsedDoc[] {
+export interface ParseOptions {
+  /** Read `yes`/`no`/`on`/`off`/`y`/`n` as booleans (YAML 1.1, as sigs.k8s.io/yaml does for kustomization files). */
+  yaml11Booleans?: boolean;
+}
+
+/**
+ * Parses every document of a multi-document YAML (or JSON) text; empty documents are dropped. Scalars follow Go YAML
+ * (go-yaml v3, which Kustomize and kubectl use): duplicate keys are errors, tabs may not indent, `0644` is octal, and
+ * a block scalar (`|`, `>`) on the last line of a file without a final newline gets no newline either.
+ */
+export function parseYamlDocs(text: string, file: string, limits: Pick<RenderLimits, "maxAliasCount" | "maxDepth">, opts: ParseOptions = {}): ParsedDoc[] {
   const lineOf = lineIndex(text);
   let docs: Document.Parsed[];
   try {
@@ -55,12 +74,13 @@ export function parseYamlDocs(text: string, file: string, limits: Pick<RenderLim
       uniqueKeys: true,
       merge: true,
       intAsBigInt: false,
-      customTags: (tags) => [LEGACY_OCTAL, ...tags],
+      customTags: (tags) => (opts.yaml11Booleans ? [LEGACY_OCTAL, YAML11_BOOL, ...tags] : [LEGACY_OCTAL, ...tags]),
     }) as Document.Parsed[];
   } catch (err) {
     throw wrapYamlError(err, file, lineOf);
   }
   if (!Array.isArray(docs)) docs = [docs];
+  if (docs.length > 0 && !text.endsWith("\n")) unclipFinalBlockScalar(docs[docs.length - 1]!, text);
   const out: ParsedDoc[] = [];
   for (const doc of docs) {
     // The line of the document's first content (after any `---` marker or comments).
@@ -80,6 +100,25 @@ export function parseYamlDocs(text: string, file: string, limits: Pick<RenderLim
     out.push({ value, line });
   }
   return out;
+}
+
+/**
+ * The `yaml` library keeps a clipped (`|`, `>`) or kept (`|+`) block scalar's final line break even when the text
+ * ends on that line without one; go-yaml does not add it (there is no line break to keep). One byte, but it changes a
+ * ConfigMap's value and its name hash, so the last block scalar of a text without a final newline loses it here.
+ */
+function unclipFinalBlockScalar(doc: Document.Parsed, text: string): void {
+  const lastLine = text.slice(text.lastIndexOf("\n") + 1);
+  if (lastLine.trim() === "") return;
+  visit(doc, {
+    Scalar(_key, node) {
+      if (!isScalar(node) || (node.type !== "BLOCK_LITERAL" && node.type !== "BLOCK_FOLDED")) return;
+      const end = node.range?.[1];
+      if (end !== text.length || typeof node.value !== "string" || !node.value.endsWith("\n")) return;
+      node.value = node.value.slice(0, -1);
+      return visit.BREAK;
+    },
+  });
 }
 
 function wrapYamlError(err: unknown, file: string, lineOf: (offset: number) => number, docLine?: number): RenderError {

@@ -1,197 +1,748 @@
-// Where Kustomize's transformers write: field specs (a path plus the kinds it applies to), as in Kustomize's
-// built-in configuration. Paths traverse lists implicitly, like Kustomize's.
+// Where Kustomize's transformers write: field specs (a path plus the group/version/kind it applies to) and the
+// transformer configuration they form, as in Kustomize's built-in configuration (api/konfig/builtinpluginconsts) and
+// its `configurations:` files. A path's segments are separated by "/" ("\/" is a slash inside a key); lists met on
+// the way are traversed element by element, and "[]" marks a segment that must be a list.
+import { parse } from "yaml";
+import { RenderError } from "../errors.js";
 import { groupOf, isMap, versionOf, type JsonMap } from "../objects.js";
 
-export interface FieldSpec {
-  path: string;
-  kind?: string;
+export interface Gvk {
   group?: string;
   version?: string;
+  kind?: string;
+}
+
+export interface FieldSpec extends Gvk {
+  path: string;
   create?: boolean;
 }
 
-export function specApplies(fs: FieldSpec, apiVersion: string, kind: string): boolean {
-  if (fs.kind !== undefined && fs.kind !== kind) return false;
-  if (fs.group !== undefined && fs.group !== groupOf(apiVersion)) return false;
-  if (fs.version !== undefined && fs.version !== versionOf(apiVersion)) return false;
+/** A name reference rule: objects of `gvk` are referred to by the fields in `fieldSpecs`. */
+export interface NameBackRef extends Gvk {
+  fieldSpecs: FieldSpec[];
+}
+
+export interface TransformerConfig {
+  namePrefix: FieldSpec[];
+  nameSuffix: FieldSpec[];
+  namespace: FieldSpec[];
+  commonLabels: FieldSpec[];
+  labels: FieldSpec[];
+  templateLabels: FieldSpec[];
+  commonAnnotations: FieldSpec[];
+  nameReference: NameBackRef[];
+  varReference: FieldSpec[];
+  images: FieldSpec[];
+  replicas: FieldSpec[];
+}
+
+const FS_FIELDS = [
+  "namePrefix",
+  "nameSuffix",
+  "namespace",
+  "commonLabels",
+  "labels",
+  "templateLabels",
+  "commonAnnotations",
+  "varReference",
+  "images",
+  "replicas",
+] as const;
+
+export function emptyConfig(): TransformerConfig {
+  return {
+    namePrefix: [],
+    nameSuffix: [],
+    namespace: [],
+    commonLabels: [],
+    labels: [],
+    templateLabels: [],
+    commonAnnotations: [],
+    nameReference: [],
+    varReference: [],
+    images: [],
+    replicas: [],
+  };
+}
+
+/** Kustomize's Gvk.IsSelected: every non-empty field of the selector must equal the id's. */
+export function gvkSelected(group: string, version: string, kind: string, sel: Gvk): boolean {
+  if (sel.group && sel.group !== group) return false;
+  if (sel.version && sel.version !== version) return false;
+  if (sel.kind && sel.kind !== kind) return false;
   return true;
 }
 
-/** Calls `visit(parent, key)` for every value at `path` (segments separated by "/", "[]" marks a list). */
-export function walkPath(obj: JsonMap, path: string, create: boolean, visit: (parent: JsonMap, key: string) => void): void {
-  const segs = splitPath(path);
-  const rec = (node: unknown, i: number): void => {
-    if (Array.isArray(node)) {
-      for (const el of node) rec(el, i);
-      return;
-    }
-    if (!isMap(node)) return;
-    const seg = segs[i]!;
-    if (i === segs.length - 1) {
-      if (node[seg] !== undefined || create) visit(node, seg);
-      return;
-    }
-    if (node[seg] === undefined || node[seg] === null) {
-      if (!create) return;
-      node[seg] = {};
-    }
-    rec(node[seg], i + 1);
-  };
-  rec(obj, 0);
+export function specApplies(fs: Gvk, apiVersion: string, kind: string): boolean {
+  return gvkSelected(groupOf(apiVersion), versionOf(apiVersion), kind, fs);
 }
 
-function splitPath(path: string): string[] {
-  // "a/b\/c" keeps escaped slashes inside a segment (annotation keys).
-  const out: string[] = [];
-  let cur = "";
-  for (let i = 0; i < path.length; i++) {
-    const c = path[i]!;
-    if (c === "\\" && path[i + 1] === "/") {
-      cur += "/";
-      i++;
-    } else if (c === "/") {
-      out.push(cur);
-      cur = "";
-    } else cur += c;
+// ---- merging (Kustomize's FsSlice.MergeAll and TransformerConfig.Merge) --------------------------------------
+
+const ORDER_FIRST = [
+  "Namespace",
+  "ResourceQuota",
+  "StorageClass",
+  "CustomResourceDefinition",
+  "ServiceAccount",
+  "PodSecurityPolicy",
+  "Role",
+  "ClusterRole",
+  "RoleBinding",
+  "ClusterRoleBinding",
+  "ConfigMap",
+  "Secret",
+  "Endpoints",
+  "Service",
+  "LimitRange",
+  "PriorityClass",
+  "PersistentVolume",
+  "PersistentVolumeClaim",
+  "Deployment",
+  "StatefulSet",
+  "CronJob",
+  "PodDisruptionBudget",
+];
+const ORDER_LAST = ["MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"];
+
+function typeOrder(kind: string | undefined): number {
+  const f = ORDER_FIRST.indexOf(kind ?? "");
+  if (f >= 0) return f - ORDER_FIRST.length;
+  const l = ORDER_LAST.indexOf(kind ?? "");
+  return l >= 0 ? 1 + l : 0;
+}
+
+/** Gvk.IsLessThan: the legacy kind order, then "group_version_kind" with "~G", "~V", "~K" for empty fields. */
+export function gvkLess(a: Gvk, b: Gvk): boolean {
+  const ia = typeOrder(a.kind);
+  const ib = typeOrder(b.kind);
+  if (ia !== ib) return ia < ib;
+  const s = (x: Gvk): string => `${x.group || "~G"}_${x.version || "~V"}_${x.kind || "~K"}`;
+  return s(a) < s(b);
+}
+
+/** Go's sort.Sort is not stable; for equal keys we keep insertion order, which is what the tests observe. */
+function sortByGvk<T extends Gvk>(list: T[]): T[] {
+  return list
+    .map((x, i) => ({ x, i }))
+    .sort((p, q) => (gvkLess(p.x, q.x) ? -1 : gvkLess(q.x, p.x) ? 1 : p.i - q.i))
+    .map((p) => p.x);
+}
+
+function sameSpec(a: FieldSpec, b: FieldSpec): boolean {
+  // effectivelyEquals: a is selected by b's gvk and the paths are equal.
+  return gvkSelected(a.group ?? "", a.version ?? "", a.kind ?? "", b) && a.path === b.path;
+}
+
+export function mergeSpecs(base: FieldSpec[], incoming: FieldSpec[], where?: string): FieldSpec[] {
+  const out = [...base];
+  for (const x of incoming) {
+    const hit = out.find((s) => sameSpec(s, x));
+    if (hit) {
+      if (Boolean(hit.create) !== Boolean(x.create)) {
+        throw new RenderError(`conflicting fieldspecs for path ${JSON.stringify(x.path)}${x.kind ? ` (kind ${x.kind})` : ""}: create is both true and false`, where ? { file: where } : {});
+      }
+      continue;
+    }
+    out.push(x);
   }
-  out.push(cur);
-  return out.map((s) => s.replace(/\[\]$/, ""));
+  return out;
 }
 
-const WORKLOADS_TEMPLATE: [string, string | undefined][] = [
-  ["ReplicationController", undefined],
-  ["Deployment", undefined],
-  ["ReplicaSet", undefined],
-  ["DaemonSet", undefined],
-  ["StatefulSet", "apps"],
-  ["Job", "batch"],
-];
-
-/** Labels on pod templates (Kustomize's `includeTemplates` set, also part of commonLabels). */
-export const TEMPLATE_LABEL_SPECS: FieldSpec[] = [
-  ...WORKLOADS_TEMPLATE.map(([kind, group]) => ({ path: "spec/template/metadata/labels", kind, group, create: true })),
-  { path: "spec/volumeClaimTemplates[]/metadata/labels", kind: "StatefulSet", group: "apps", create: true },
-  { path: "spec/jobTemplate/metadata/labels", kind: "CronJob", group: "batch", create: true },
-  { path: "spec/jobTemplate/spec/template/metadata/labels", kind: "CronJob", group: "batch", create: true },
-];
-
-const AFFINITY_PATHS = [
-  "spec/template/spec/affinity/podAffinity/preferredDuringSchedulingIgnoredDuringExecution/podAffinityTerm/labelSelector/matchLabels",
-  "spec/template/spec/affinity/podAffinity/requiredDuringSchedulingIgnoredDuringExecution/labelSelector/matchLabels",
-  "spec/template/spec/affinity/podAntiAffinity/preferredDuringSchedulingIgnoredDuringExecution/podAffinityTerm/labelSelector/matchLabels",
-  "spec/template/spec/affinity/podAntiAffinity/requiredDuringSchedulingIgnoredDuringExecution/labelSelector/matchLabels",
-  "spec/template/spec/topologySpreadConstraints/labelSelector/matchLabels",
-];
-
-/** Selectors (commonLabels, and `labels` with includeSelectors). */
-export const SELECTOR_LABEL_SPECS: FieldSpec[] = [
-  { path: "spec/selector", kind: "Service", version: "v1", create: true },
-  { path: "spec/selector", kind: "ReplicationController", version: "v1", create: true },
-  { path: "spec/selector/matchLabels", kind: "Deployment", create: true },
-  ...AFFINITY_PATHS.map((path) => ({ path, kind: "Deployment", group: "apps" })),
-  { path: "spec/selector/matchLabels", kind: "ReplicaSet", create: true },
-  { path: "spec/selector/matchLabels", kind: "DaemonSet", create: true },
-  { path: "spec/selector/matchLabels", kind: "StatefulSet", group: "apps", create: true },
-  ...AFFINITY_PATHS.map((path) => ({ path, kind: "StatefulSet", group: "apps" })),
-  { path: "spec/selector/matchLabels", kind: "Job", group: "batch" },
-  { path: "spec/jobTemplate/spec/selector/matchLabels", kind: "CronJob", group: "batch" },
-  { path: "spec/selector/matchLabels", kind: "PodDisruptionBudget", group: "policy" },
-  { path: "spec/podSelector/matchLabels", kind: "NetworkPolicy", group: "networking.k8s.io" },
-  { path: "spec/ingress/from/podSelector/matchLabels", kind: "NetworkPolicy", group: "networking.k8s.io" },
-  { path: "spec/egress/to/podSelector/matchLabels", kind: "NetworkPolicy", group: "networking.k8s.io" },
-];
-
-export const METADATA_LABEL_SPECS: FieldSpec[] = [{ path: "metadata/labels", create: true }];
-
-export const ANNOTATION_SPECS: FieldSpec[] = [
-  { path: "metadata/annotations", create: true },
-  ...WORKLOADS_TEMPLATE.map(([kind, group]) => ({ path: "spec/template/metadata/annotations", kind, group, create: true })),
-  { path: "spec/jobTemplate/metadata/annotations", kind: "CronJob", group: "batch", create: true },
-  { path: "spec/jobTemplate/spec/template/metadata/annotations", kind: "CronJob", group: "batch", create: true },
-];
-
-// ---- name references -------------------------------------------------------------------------------------------
-
-export interface NameRefSpec {
-  /** Kind (and group) of the object being referred to. */
-  refKind: string;
-  refGroup: string;
-  /** Referrer kind, optional group, and the path of the name field. */
-  kind: string;
-  group?: string;
-  path: string;
+function sameGvk(a: Gvk, b: Gvk): boolean {
+  return (a.group ?? "") === (b.group ?? "") && (a.version ?? "") === (b.version ?? "") && (a.kind ?? "") === (b.kind ?? "");
 }
 
-/** Where each kind of workload keeps its pod spec. */
-const POD_SPEC_PATHS: [string, string][] = [
+function mergeBackRefs(base: NameBackRef[], incoming: NameBackRef[], where?: string): NameBackRef[] {
+  let out = base.map((b) => ({ ...b }));
+  for (const o of incoming) {
+    let found = false;
+    out = out.map((c) => {
+      if (!sameGvk(c, o)) return c;
+      found = true;
+      return { ...c, fieldSpecs: mergeSpecs(c.fieldSpecs, o.fieldSpecs, where) };
+    });
+    if (!found) out.push(o);
+  }
+  return out;
+}
+
+export function mergeConfig(a: TransformerConfig, b: TransformerConfig, where?: string): TransformerConfig {
+  const out = emptyConfig();
+  for (const f of FS_FIELDS) out[f] = sortByGvk(mergeSpecs(a[f], b[f], where));
+  out.nameReference = sortByGvk(mergeBackRefs(a.nameReference, b.nameReference, where));
+  return out;
+}
+
+// ---- reading configuration files --------------------------------------------------------------------------------
+
+const SPEC_KEYS = new Set(["group", "version", "kind", "path", "create"]);
+
+function readSpec(v: unknown, file: string, field: string): FieldSpec {
+  if (!isMap(v)) throw new RenderError(`${field}: each entry must be a map with a path`, { file });
+  for (const k of Object.keys(v)) if (!SPEC_KEYS.has(k)) throw new RenderError(`${field}: unknown field "${k}" in a field spec`, { file });
+  const str = (k: string): string | undefined => {
+    const x = v[k];
+    if (x === undefined || x === null) return undefined;
+    if (typeof x !== "string") throw new RenderError(`${field}: "${k}" must be a string`, { file });
+    return x;
+  };
+  const spec: FieldSpec = { path: str("path") ?? "" };
+  const g = str("group");
+  const ver = str("version");
+  const kind = str("kind");
+  if (g) spec.group = g;
+  if (ver) spec.version = ver;
+  if (kind) spec.kind = kind;
+  if (v.create !== undefined && v.create !== null) {
+    if (typeof v.create !== "boolean") throw new RenderError(`${field}: "create" must be true or false`, { file });
+    if (v.create) spec.create = true;
+  }
+  return spec;
+}
+
+function readSpecs(v: unknown, file: string, field: string): FieldSpec[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw new RenderError(`${field} must be a list of field specs`, { file });
+  return v.map((x) => readSpec(x, file, field));
+}
+
+/** A transformer configuration (a `configurations:` file), read strictly like Kustomize (unknown fields refused). */
+export function readConfig(value: unknown, file: string): TransformerConfig {
+  if (value === undefined || value === null) return emptyConfig();
+  if (!isMap(value)) throw new RenderError("a transformer configuration must be a map", { file });
+  const out = emptyConfig();
+  for (const [k, v] of Object.entries(value)) {
+    if ((FS_FIELDS as readonly string[]).includes(k)) {
+      out[k as (typeof FS_FIELDS)[number]] = readSpecs(v, file, k);
+    } else if (k === "nameReference") {
+      if (v === null) continue;
+      if (!Array.isArray(v)) throw new RenderError("nameReference must be a list", { file });
+      out.nameReference = v.map((e) => {
+        if (!isMap(e)) throw new RenderError("nameReference: each entry must be a map", { file });
+        for (const key of Object.keys(e)) {
+          if (!["group", "version", "kind", "fieldSpecs"].includes(key)) throw new RenderError(`nameReference: unknown field "${key}"`, { file });
+        }
+        const ref: NameBackRef = { fieldSpecs: readSpecs(e.fieldSpecs, file, "nameReference.fieldSpecs") };
+        for (const key of ["group", "version", "kind"] as const) {
+          const x = e[key];
+          if (x === undefined || x === null || x === "") continue;
+          if (typeof x !== "string") throw new RenderError(`nameReference: "${key}" must be a string`, { file });
+          ref[key] = x;
+        }
+        return ref;
+      });
+    } else {
+      throw new RenderError(`unknown field "${k}" in a transformer configuration (known: ${[...FS_FIELDS, "nameReference"].join(", ")})`, { file });
+    }
+  }
+  // Kustomize sorts each list when it reads a file.
+  for (const f of FS_FIELDS) out[f] = sortByGvk(out[f]);
+  out.nameReference = sortByGvk(out.nameReference);
+  return out;
+}
+
+let defaultConfig: TransformerConfig | undefined;
+
+/** Kustomize's default configuration (a fresh copy; callers may not share it mutably). */
+export function makeDefaultConfig(): TransformerConfig {
+  defaultConfig ??= readConfig(parse(DEFAULT_CONFIG_YAML), "(kustomize built-in configuration)");
+  return structuredClone(defaultConfig);
+}
+
+// ---- walking a field spec (kyaml's fieldspec filter) ---------------------------------------------------------
+
+export type Slot = { parent: JsonMap | unknown[]; key: string | number };
+export type CreateKind = "map" | "scalar" | "seq" | undefined;
+
+/** Splits a field spec path on "/", keeping "\/" as a slash inside a segment (kyaml's PathSplitter). */
+export function splitPath(path: string): string[] {
+  const parts = path.split("/");
+  if (parts.length > 1 && parts[0] === "") parts.shift();
+  const out: string[] = [parts[0]!];
+  for (let i = 1; i < parts.length; i++) {
+    const last = out[out.length - 1]!;
+    if (last.endsWith("\\")) out[out.length - 1] = `${last.slice(0, -1)}/${parts[i]}`;
+    else out.push(parts[i]!);
+  }
+  return out;
+}
+
+export class FieldSpecError extends Error {}
+
+/**
+ * Calls `set` on every value `fs.path` reaches in `obj` (when the object's group/version/kind match the spec).
+ * With `fs.create` and a `createKind`, missing fields on the way are created (maps in between, `createKind` at the
+ * end); a null value on the way is turned into what would have been created. Lists are traversed element by element.
+ */
+export function visitFieldSpec(obj: JsonMap, fs: FieldSpec, createKind: CreateKind, set: (slot: Slot) => void): void {
+  if (!specApplies(fs, typeof obj.apiVersion === "string" ? obj.apiVersion : "", typeof obj.kind === "string" ? obj.kind : "")) return;
+  const segs = splitPath(fs.path);
+  const create = fs.create === true && createKind !== undefined;
+  const rec = (slot: Slot, value: unknown, i: number): void => {
+    if (i === segs.length) {
+      set(slot);
+      return;
+    }
+    if (value === null || value === undefined) return;
+    if (Array.isArray(value)) {
+      value.forEach((el, idx) => rec({ parent: value, key: idx }, el, i));
+      return;
+    }
+    if (!isMap(value)) throw new FieldSpecError(`expected sequence or mapping node at ${segs.slice(0, i).join("/") || "."} (path ${fs.path})`);
+    const raw = segs[i]!;
+    const isSeq = raw.endsWith("[]");
+    const name = isSeq ? raw.slice(0, -2) : raw;
+    if (name === "") throw new FieldSpecError(`cannot set or create an empty field name (path ${fs.path})`);
+    let kind: CreateKind;
+    if (!create || isSeq) kind = isSeq ? "seq" : undefined;
+    else kind = i === segs.length - 1 ? createKind : "map";
+    let child = value[name];
+    if (child === undefined) {
+      if (!create || isSeq) return;
+      child = kind === "map" ? {} : kind === "seq" ? [] : "";
+      value[name] = child;
+    } else if (child === null && kind !== undefined && (create || isSeq)) {
+      if (!create) return;
+      child = kind === "map" ? {} : kind === "seq" ? [] : "";
+      value[name] = child;
+    }
+    rec({ parent: value, key: name }, child, i + 1);
+  };
+  rec({ parent: { obj }, key: "obj" }, obj, 0);
+}
+
+export function slotGet(s: Slot): unknown {
+  return (s.parent as Record<string | number, unknown>)[s.key];
+}
+
+export function slotSet(s: Slot, v: unknown): void {
+  (s.parent as Record<string | number, unknown>)[s.key] = v;
+}
+
+// ---- Kustomize's default configuration (kustomize v5, api/konfig/builtinpluginconsts) --------------------------
+
+const METADATA_LABELS = `
+- path: metadata/labels
+  create: true
+- path: spec/template/metadata/labels
+  create: true
+  version: v1
+  kind: ReplicationController
+- path: spec/template/metadata/labels
+  create: true
+  kind: Deployment
+- path: spec/template/metadata/labels
+  create: true
+  kind: ReplicaSet
+- path: spec/template/metadata/labels
+  create: true
+  kind: DaemonSet
+- path: spec/template/metadata/labels
+  create: true
+  group: apps
+  kind: StatefulSet
+- path: spec/volumeClaimTemplates[]/metadata/labels
+  create: true
+  group: apps
+  kind: StatefulSet
+- path: spec/template/metadata/labels
+  create: true
+  group: batch
+  kind: Job
+- path: spec/jobTemplate/metadata/labels
+  create: true
+  group: batch
+  kind: CronJob
+- path: spec/jobTemplate/spec/template/metadata/labels
+  create: true
+  group: batch
+  kind: CronJob
+`;
+
+function affinity(kind: string): string {
+  return [
+    "spec/template/spec/affinity/podAffinity/preferredDuringSchedulingIgnoredDuringExecution/podAffinityTerm/labelSelector/matchLabels",
+    "spec/template/spec/affinity/podAffinity/requiredDuringSchedulingIgnoredDuringExecution/labelSelector/matchLabels",
+    "spec/template/spec/affinity/podAntiAffinity/preferredDuringSchedulingIgnoredDuringExecution/podAffinityTerm/labelSelector/matchLabels",
+    "spec/template/spec/affinity/podAntiAffinity/requiredDuringSchedulingIgnoredDuringExecution/labelSelector/matchLabels",
+    "spec/template/spec/topologySpreadConstraints/labelSelector/matchLabels",
+  ]
+    .map((p) => `- path: ${p}\n  group: apps\n  kind: ${kind}\n`)
+    .join("");
+}
+
+const COMMON_LABELS = `
+commonLabels:
+- path: spec/selector
+  create: true
+  version: v1
+  kind: Service
+- path: spec/selector
+  create: true
+  version: v1
+  kind: ReplicationController
+- path: spec/selector/matchLabels
+  create: true
+  kind: Deployment
+${affinity("Deployment")}- path: spec/selector/matchLabels
+  create: true
+  kind: ReplicaSet
+- path: spec/selector/matchLabels
+  create: true
+  kind: DaemonSet
+- path: spec/selector/matchLabels
+  create: true
+  group: apps
+  kind: StatefulSet
+${affinity("StatefulSet")}- path: spec/selector/matchLabels
+  group: batch
+  kind: Job
+- path: spec/jobTemplate/spec/selector/matchLabels
+  group: batch
+  kind: CronJob
+- path: spec/selector/matchLabels
+  group: policy
+  kind: PodDisruptionBudget
+- path: spec/podSelector/matchLabels
+  group: networking.k8s.io
+  kind: NetworkPolicy
+- path: spec/ingress/from/podSelector/matchLabels
+  group: networking.k8s.io
+  kind: NetworkPolicy
+- path: spec/egress/to/podSelector/matchLabels
+  group: networking.k8s.io
+  kind: NetworkPolicy
+${METADATA_LABELS}
+templateLabels:
+${METADATA_LABELS}`;
+
+const ANNOTATIONS = `
+commonAnnotations:
+- path: metadata/annotations
+  create: true
+- path: spec/template/metadata/annotations
+  create: true
+  version: v1
+  kind: ReplicationController
+- path: spec/template/metadata/annotations
+  create: true
+  kind: Deployment
+- path: spec/template/metadata/annotations
+  create: true
+  kind: ReplicaSet
+- path: spec/template/metadata/annotations
+  create: true
+  kind: DaemonSet
+- path: spec/template/metadata/annotations
+  create: true
+  kind: StatefulSet
+- path: spec/template/metadata/annotations
+  create: true
+  group: batch
+  kind: Job
+- path: spec/jobTemplate/metadata/annotations
+  create: true
+  group: batch
+  kind: CronJob
+- path: spec/jobTemplate/spec/template/metadata/annotations
+  create: true
+  group: batch
+  kind: CronJob
+`;
+
+const NAMESPACE = `
+namespace:
+- path: metadata/name
+  kind: Namespace
+  create: true
+- path: spec/service/namespace
+  group: apiregistration.k8s.io
+  kind: APIService
+  create: true
+- path: spec/conversion/webhook/clientConfig/service/namespace
+  group: apiextensions.k8s.io
+  kind: CustomResourceDefinition
+`;
+
+const WORKLOADS: [string, string][] = [
+  ["CronJob", "spec/jobTemplate/spec/template/spec"],
+  ["DaemonSet", "spec/template/spec"],
+  ["Deployment", "spec/template/spec"],
+  ["Job", "spec/template/spec"],
   ["Pod", "spec"],
-  ["PodTemplate", "template/spec"],
+  ["ReplicaSet", "spec/template/spec"],
+  ["StatefulSet", "spec/template/spec"],
+];
+
+function varRefs(): string {
+  let out = "";
+  for (const [kind, base] of WORKLOADS) {
+    if (kind === "Pod" || kind === "StatefulSet") continue;
+    for (const c of ["containers", "initContainers"]) {
+      for (const f of ["args", "command", "env/value", "volumeMounts/mountPath"]) out += `- path: ${base}/${c}/${f}\n  kind: ${kind}\n`;
+    }
+    out += `- path: ${base}/volumes/nfs/server\n  kind: ${kind}\n`;
+  }
+  return out;
+}
+
+function varRefsFor(kind: string, base: string, volumes: string): string {
+  let out = "";
+  for (const c of ["containers", "initContainers"]) {
+    for (const f of ["args", "command", "env/value", "volumeMounts/mountPath"]) out += `- path: ${base}/${c}/${f}\n  kind: ${kind}\n`;
+  }
+  return out + `- path: ${volumes}\n  kind: ${kind}\n`;
+}
+
+const VAR_REFERENCE = `
+varReference:
+${varRefs()}- path: spec/rules/host
+  kind: Ingress
+- path: spec/tls/hosts
+  kind: Ingress
+- path: spec/tls/secretName
+  kind: Ingress
+${varRefsFor("Pod", "spec", "spec/volumes/nfs/server")}- path: spec/ports/port
+  kind: Service
+- path: spec/ports/targetPort
+  kind: Service
+${varRefsFor("StatefulSet", "spec/template/spec", "spec/volumeClaimTemplates/spec/nfs/server")}- path: spec/nfs/server
+  kind: PersistentVolume
+- path: metadata/labels
+- path: metadata/annotations
+`;
+
+const POD_HOLDERS: [string, string, string?][] = [
   ["Deployment", "spec/template/spec"],
   ["ReplicaSet", "spec/template/spec"],
   ["DaemonSet", "spec/template/spec"],
   ["StatefulSet", "spec/template/spec"],
   ["Job", "spec/template/spec"],
-  ["ReplicationController", "spec/template/spec"],
   ["CronJob", "spec/jobTemplate/spec/template/spec"],
 ];
 
-function podRefs(refKind: string, refGroup: string, rels: string[]): NameRefSpec[] {
-  return POD_SPEC_PATHS.flatMap(([kind, base]) => rels.map((rel) => ({ refKind, refGroup, kind, path: `${base}/${rel}` })));
+function podRefs(rels: string[]): string {
+  let out = rels.map((r) => `  - path: spec/${r}\n    version: v1\n    kind: Pod\n`).join("");
+  for (const [kind, base] of POD_HOLDERS) out += rels.map((r) => `  - path: ${base}/${r}\n    kind: ${kind}\n`).join("");
+  return out;
 }
 
-const CONTAINER_SETS = ["containers", "initContainers"];
-
-export const NAME_REF_SPECS: NameRefSpec[] = [
-  ...["Deployment", "ReplicationController", "ReplicaSet", "StatefulSet"].map((refKind) => ({
-    refKind,
-    refGroup: refKind === "ReplicationController" ? "" : "apps",
-    kind: "HorizontalPodAutoscaler",
-    path: "spec/scaleTargetRef/name",
-  })),
-  ...podRefs("ConfigMap", "", [
-    "volumes/configMap/name",
-    "volumes/projected/sources/configMap/name",
-    ...CONTAINER_SETS.flatMap((c) => [`${c}/env/valueFrom/configMapKeyRef/name`, `${c}/envFrom/configMapRef/name`]),
-  ]),
-  { refKind: "ConfigMap", refGroup: "", kind: "Role", path: "rules/resourceNames" },
-  { refKind: "ConfigMap", refGroup: "", kind: "ClusterRole", path: "rules/resourceNames" },
-  ...podRefs("Secret", "", [
-    "volumes/secret/secretName",
-    "volumes/projected/sources/secret/name",
-    "imagePullSecrets/name",
-    ...CONTAINER_SETS.flatMap((c) => [`${c}/env/valueFrom/secretKeyRef/name`, `${c}/envFrom/secretRef/name`]),
-  ]),
-  { refKind: "Secret", refGroup: "", kind: "Ingress", path: "spec/tls/secretName" },
-  { refKind: "Secret", refGroup: "", kind: "ServiceAccount", path: "imagePullSecrets/name" },
-  { refKind: "Secret", refGroup: "", kind: "Role", path: "rules/resourceNames" },
-  { refKind: "Secret", refGroup: "", kind: "ClusterRole", path: "rules/resourceNames" },
-  { refKind: "Service", refGroup: "", kind: "StatefulSet", group: "apps", path: "spec/serviceName" },
-  { refKind: "Service", refGroup: "", kind: "Ingress", path: "spec/rules/http/paths/backend/service/name" },
-  { refKind: "Service", refGroup: "", kind: "Ingress", path: "spec/defaultBackend/service/name" },
-  { refKind: "Service", refGroup: "", kind: "Ingress", path: "spec/rules/http/paths/backend/serviceName" },
-  { refKind: "Service", refGroup: "", kind: "Ingress", path: "spec/backend/serviceName" },
-  { refKind: "Service", refGroup: "", kind: "APIService", path: "spec/service/name" },
-  { refKind: "Service", refGroup: "", kind: "HTTPRoute", path: "spec/rules/backendRefs/name" },
-  { refKind: "Role", refGroup: "rbac.authorization.k8s.io", kind: "RoleBinding", path: "roleRef/name" },
-  { refKind: "ClusterRole", refGroup: "rbac.authorization.k8s.io", kind: "RoleBinding", path: "roleRef/name" },
-  { refKind: "ClusterRole", refGroup: "rbac.authorization.k8s.io", kind: "ClusterRoleBinding", path: "roleRef/name" },
-  ...POD_SPEC_PATHS.filter(([k]) => k !== "PodTemplate").map(([kind, base]) => ({
-    refKind: "ServiceAccount",
-    refGroup: "",
-    kind,
-    path: `${base}/serviceAccountName`,
-  })),
-  ...podRefs("PersistentVolumeClaim", "", ["volumes/persistentVolumeClaim/claimName"]),
-  { refKind: "PersistentVolume", refGroup: "", kind: "PersistentVolumeClaim", path: "spec/volumeName" },
-  { refKind: "StorageClass", refGroup: "storage.k8s.io", kind: "PersistentVolume", path: "spec/storageClassName" },
-  { refKind: "StorageClass", refGroup: "storage.k8s.io", kind: "PersistentVolumeClaim", path: "spec/storageClassName" },
-  { refKind: "StorageClass", refGroup: "storage.k8s.io", kind: "StatefulSet", path: "spec/volumeClaimTemplates/spec/storageClassName" },
-  ...POD_SPEC_PATHS.filter(([k]) => k !== "PodTemplate").map(([kind, base]) => ({
-    refKind: "PriorityClass",
-    refGroup: "scheduling.k8s.io",
-    kind,
-    path: `${base}/priorityClassName`,
-  })),
-  // Kustomize lists IngressClass → Ingress spec/ingressClassName with group "networking.k8s.io/v1", which never
-  // matches, so `kubectl kustomize` does not update it; neither do we.
+const CM_RELS = [
+  "volumes/configMap/name",
+  "containers/env/valueFrom/configMapKeyRef/name",
+  "initContainers/env/valueFrom/configMapKeyRef/name",
+  "containers/envFrom/configMapRef/name",
+  "initContainers/envFrom/configMapRef/name",
+  "volumes/projected/sources/configMap/name",
 ];
+const SECRET_RELS = [
+  "volumes/secret/secretName",
+  "containers/env/valueFrom/secretKeyRef/name",
+  "initContainers/env/valueFrom/secretKeyRef/name",
+  "containers/envFrom/secretRef/name",
+  "initContainers/envFrom/secretRef/name",
+  "imagePullSecrets/name",
+  "volumes/projected/sources/secret/name",
+];
+
+function simpleRefs(rel: string, kinds: [string, string][]): string {
+  return kinds.map(([kind, base]) => `  - path: ${base}/${rel}\n    kind: ${kind}\n`).join("");
+}
+
+const SA_HOLDERS: [string, string][] = [
+  ["Pod", "spec"],
+  ["StatefulSet", "spec/template/spec"],
+  ["Deployment", "spec/template/spec"],
+  ["ReplicationController", "spec/template/spec"],
+  ["CronJob", "spec/jobTemplate/spec/template/spec"],
+  ["Job", "spec/template/spec"],
+  ["DaemonSet", "spec/template/spec"],
+];
+
+const NAME_REFERENCE = `
+nameReference:
+- kind: Deployment
+  fieldSpecs:
+  - path: spec/scaleTargetRef/name
+    kind: HorizontalPodAutoscaler
+- kind: ReplicationController
+  fieldSpecs:
+  - path: spec/scaleTargetRef/name
+    kind: HorizontalPodAutoscaler
+- kind: ReplicaSet
+  fieldSpecs:
+  - path: spec/scaleTargetRef/name
+    kind: HorizontalPodAutoscaler
+- kind: StatefulSet
+  fieldSpecs:
+  - path: spec/scaleTargetRef/name
+    kind: HorizontalPodAutoscaler
+- kind: ConfigMap
+  version: v1
+  fieldSpecs:
+${podRefs(CM_RELS)}  - path: spec/configSource/configMap
+    kind: Node
+  - path: rules/resourceNames
+    kind: Role
+  - path: rules/resourceNames
+    kind: ClusterRole
+  - path: metadata/annotations/nginx.ingress.kubernetes.io\\/fastcgi-params-configmap
+    kind: Ingress
+  - path: spec/template/spec/containers/env/valueFrom/configMapKeyRef/name
+    kind: Service
+    group: serving.knative.dev
+    version: v1
+  - path: spec/template/spec/containers/envFrom/configMapRef/name
+    kind: Service
+    group: serving.knative.dev
+    version: v1
+- kind: Secret
+  version: v1
+  fieldSpecs:
+${podRefs(SECRET_RELS)}  - path: spec/tls/secretName
+    kind: Ingress
+  - path: metadata/annotations/ingress.kubernetes.io\\/auth-secret
+    kind: Ingress
+  - path: metadata/annotations/nginx.ingress.kubernetes.io\\/auth-secret
+    kind: Ingress
+  - path: metadata/annotations/nginx.ingress.kubernetes.io\\/auth-tls-secret
+    kind: Ingress
+  - path: imagePullSecrets/name
+    kind: ServiceAccount
+  - path: parameters/secretName
+    kind: StorageClass
+  - path: parameters/adminSecretName
+    kind: StorageClass
+  - path: parameters/userSecretName
+    kind: StorageClass
+  - path: parameters/secretRef
+    kind: StorageClass
+  - path: rules/resourceNames
+    kind: Role
+  - path: rules/resourceNames
+    kind: ClusterRole
+  - path: spec/template/spec/containers/env/valueFrom/secretKeyRef/name
+    kind: Service
+    group: serving.knative.dev
+    version: v1
+  - path: spec/azureFile/secretName
+    kind: PersistentVolume
+- kind: Service
+  version: v1
+  fieldSpecs:
+  - path: spec/serviceName
+    kind: StatefulSet
+    group: apps
+  - path: spec/rules/http/paths/backend/serviceName
+    kind: Ingress
+  - path: spec/backend/serviceName
+    kind: Ingress
+  - path: spec/rules/http/paths/backend/service/name
+    kind: Ingress
+  - path: spec/defaultBackend/service/name
+    kind: Ingress
+  - path: spec/service/name
+    kind: APIService
+    group: apiregistration.k8s.io
+  - path: webhooks/clientConfig/service
+    kind: ValidatingWebhookConfiguration
+    group: admissionregistration.k8s.io
+  - path: webhooks/clientConfig/service
+    kind: MutatingWebhookConfiguration
+    group: admissionregistration.k8s.io
+- kind: Role
+  group: rbac.authorization.k8s.io
+  fieldSpecs:
+  - path: roleRef/name
+    kind: RoleBinding
+    group: rbac.authorization.k8s.io
+- kind: ClusterRole
+  group: rbac.authorization.k8s.io
+  fieldSpecs:
+  - path: roleRef/name
+    kind: RoleBinding
+    group: rbac.authorization.k8s.io
+  - path: roleRef/name
+    kind: ClusterRoleBinding
+    group: rbac.authorization.k8s.io
+- kind: ServiceAccount
+  version: v1
+  fieldSpecs:
+  - path: subjects
+    kind: RoleBinding
+    group: rbac.authorization.k8s.io
+  - path: subjects
+    kind: ClusterRoleBinding
+    group: rbac.authorization.k8s.io
+${simpleRefs("serviceAccountName", SA_HOLDERS)}- kind: PersistentVolumeClaim
+  version: v1
+  fieldSpecs:
+${simpleRefs("volumes/persistentVolumeClaim/claimName", SA_HOLDERS)}- kind: PersistentVolume
+  version: v1
+  fieldSpecs:
+  - path: spec/volumeName
+    kind: PersistentVolumeClaim
+  - path: rules/resourceNames
+    kind: ClusterRole
+- kind: StorageClass
+  version: v1
+  group: storage.k8s.io
+  fieldSpecs:
+  - path: spec/storageClassName
+    kind: PersistentVolume
+  - path: spec/storageClassName
+    kind: PersistentVolumeClaim
+  - path: spec/volumeClaimTemplates/spec/storageClassName
+    kind: StatefulSet
+- kind: PriorityClass
+  version: v1
+  group: scheduling.k8s.io
+  fieldSpecs:
+${simpleRefs("priorityClassName", SA_HOLDERS)}- kind: IngressClass
+  version: v1
+  group: networking.k8s.io/v1
+  fieldSpecs:
+  - path: spec/ingressClassName
+    kind: Ingress
+`;
+
+const IMAGES = `
+images:
+- path: spec/containers[]/image
+  create: true
+- path: spec/initContainers[]/image
+  create: true
+- path: spec/template/spec/containers[]/image
+  create: true
+- path: spec/template/spec/initContainers[]/image
+  create: true
+`;
+
+const REPLICAS = `
+replicas:
+- path: spec/replicas
+  create: true
+  kind: Deployment
+- path: spec/replicas
+  create: true
+  kind: ReplicationController
+- path: spec/replicas
+  create: true
+  kind: ReplicaSet
+- path: spec/replicas
+  create: true
+  kind: StatefulSet
+`;
+
+const DEFAULT_CONFIG_YAML = [
+  "namePrefix:\n- path: metadata/name\n",
+  "nameSuffix:\n- path: metadata/name\n",
+  COMMON_LABELS,
+  ANNOTATIONS,
+  NAMESPACE,
+  VAR_REFERENCE,
+  NAME_REFERENCE,
+  IMAGES,
+  REPLICAS,
+].join("\n");

@@ -1,46 +1,83 @@
-// The kustomize renderer: a kustomization.yaml interpreted natively, following `kubectl kustomize` (Kustomize v5):
-// resources and components accumulate, then generators run, then the transformers in Kustomize's order; at the top
-// level, content hashes are appended to generated names and every name reference is updated.
+// The kustomize renderer: a kustomization interpreted natively, following `kubectl kustomize` (Kustomize v5) step by
+// step (api/internal/target/kusttarget.go): resources and their sub-kustomizations accumulate, generators run,
+// components apply, then the builtin transformers in Kustomize's order, then the `transformers:` plugins, the
+// validators, and the vars are recorded. At the top level, content hashes are appended to generated names, every
+// name reference is updated, vars are substituted, local-config objects are dropped and the output is sorted.
 import * as path from "node:path";
-import jsonPatch, { type Operation } from "fast-json-patch";
 import { RenderError } from "../errors.js";
 import type { ArtifactRoot } from "../fs.js";
-import { clone, groupOf, isClusterScoped, isMap, versionOf, type JsonMap, type KubeObject, type ScopeResolver } from "../objects.js";
-import { objectsFromText } from "../plain.js";
-import { parseYamlDocs } from "../yaml.js";
-import {
-  ANNOTATION_SPECS,
-  METADATA_LABEL_SPECS,
-  NAME_REF_SPECS,
-  SELECTOR_LABEL_SPECS,
-  TEMPLATE_LABEL_SPECS,
-  specApplies,
-  walkPath,
-  type FieldSpec,
-} from "./fieldspecs.js";
+import { clone, isMap, setOrigin, type JsonMap, type KubeObject, type ScopeResolver } from "../objects.js";
+import { parseYamlDocs, toYamlText } from "../yaml.js";
+import { makeDefaultConfig, mergeConfig, readConfig, emptyConfig, type FieldSpec, type TransformerConfig } from "./fieldspecs.js";
 import { kustomizeHash } from "./hash.js";
-import { DELETE, strategicMerge } from "./smp.js";
+import { fixNameReferences } from "./nameref.js";
+import { loadCustomSchema, type CustomSchema } from "./openapi.js";
+import { applyJson6902Patch, applyPatch, applyStrategicMergePatches, type PatchEnv } from "./patches.js";
+import { applyReplacement, replacementsFromFile } from "./replacements.js";
+import {
+  allIds,
+  checkResource,
+  cloneRes,
+  curId,
+  idEquals,
+  idString,
+  newRes,
+  storePreviousId,
+  type Origin,
+  type Res,
+} from "./resource.js";
+import {
+  addAnnotations,
+  addLabels,
+  addPrefixSuffix,
+  namespaceOne,
+  selectRes,
+  setImages,
+  setNamespace,
+  setReplicas,
+  valueAdd,
+  type ImageSpec,
+  type SubjectMode,
+} from "./transformers.js";
+import { mergeVars, readVars, resolveVars, type Var } from "./vars.js";
+
+export { parseSelector, splitImage } from "./transformers.js";
 
 export const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 export interface KustomizeOptions {
-  /** Decides scope for kinds the built-in list does not know (CRDs); default: namespaced. */
+  /** Decides scope for kinds Kustomize's built-in list does not know (CRDs); default: namespaced, as in Kustomize. */
   scope?: ScopeResolver;
-}
-
-/** One resource as it moves through the build: the object plus every name it has had (for references). */
-interface Res {
-  obj: KubeObject;
-  names: string[];
-  namespaces: (string | undefined)[];
-  file: string;
-  hash: boolean;
+  /** Receives Kustomize's warnings (unused vars); default: ignored. */
+  warn?: (message: string) => void;
 }
 
 interface Ctx {
   root: ArtifactRoot;
   scope?: ScopeResolver;
   stack: string[];
+  /** The kustomization `openapi` schema in force (Kustomize's is global to a build: the first one set wins). */
+  schema?: CustomSchema;
+  schemaSet: boolean;
+  /** buildMetadata asks for origin or transformer annotations: track where each object came from. */
+  origins: boolean;
+  warn: (message: string) => void;
+}
+
+interface Acc {
+  res: Res[];
+  config: TransformerConfig;
+  vars: Map<string, Var>;
+}
+
+interface Kust {
+  dir: string;
+  file: string;
+  k: JsonMap;
+}
+
+function emptyAcc(): Acc {
+  return { res: [], config: emptyConfig(), vars: new Map() };
 }
 
 export function findKustomization(root: ArtifactRoot, dir: string): string | undefined {
@@ -49,15 +86,66 @@ export function findKustomization(root: ArtifactRoot, dir: string): string | und
   return found[0];
 }
 
+const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
+/** What `kubectl kustomize` (kubectl v1.32, Kustomize v5.5 built in) writes for buildMetadata: [managedByLabel]. */
+const MANAGED_BY_VALUE = "kustomize-(devel)";
+const ORIGIN_ANNOTATION = "config.kubernetes.io/origin";
+const TRANSFORMATIONS_ANNOTATION = "alpha.config.kubernetes.io/transformations";
+const LOCAL_CONFIG_ANNOTATION = "config.kubernetes.io/local-config";
+const BUILD_METADATA = ["originAnnotations", "transformerAnnotations", "managedByLabel"];
+
 /** Renders the kustomization in `dir` (root-relative). */
 export function renderKustomize(root: ArtifactRoot, dir: string, opts: KustomizeOptions = {}): KubeObject[] {
-  const ctx: Ctx = { root, scope: opts.scope, stack: [] };
-  const resources = buildTarget(ctx, dir, "Kustomization", []);
-  for (const r of resources) {
-    if (r.hash) rename(r, `${r.obj.metadata.name}-${kustomizeHash(r.obj)}`);
+  const ctx: Ctx = { root, scope: opts.scope, stack: [], schemaSet: false, origins: false, warn: opts.warn ?? (() => undefined) };
+  const top = loadKustomization(ctx, dir);
+  setSchema(ctx, top, true);
+  const buildMetadata = strings(top.k.buildMetadata, top.file, "buildMetadata");
+  for (const b of buildMetadata) {
+    if (!BUILD_METADATA.includes(b)) throw new RenderError(`buildMetadata: unknown option ${JSON.stringify(b)} (known: ${BUILD_METADATA.join(", ")})`, { file: top.file });
   }
-  fixNameReferences(resources, ctx);
-  return legacySort(resources.map((r) => r.obj));
+  ctx.origins = buildMetadata.length > 0;
+  const acc = accumulate(ctx, top, emptyAcc(), "");
+  for (const r of acc.res) {
+    if (!r.needsHash) continue;
+    const h = kustomizeHash(r.obj);
+    storePreviousId(r, ctx.scope);
+    r.obj.metadata.name = `${r.obj.metadata.name}-${h}`;
+  }
+  fixNameReferences(acc.res, acc.config.nameReference, top.file, ctx.scope);
+  resolveVars(acc.res, acc.vars, acc.config.varReference, ctx.warn, ctx.scope);
+  let res = acc.res.filter((r) => {
+    const v = r.obj.metadata.annotations?.[LOCAL_CONFIG_ANNOTATION];
+    return v === undefined || v === "false";
+  });
+  res = sortResources(res, top);
+  if (buildMetadata.includes("managedByLabel")) {
+    for (const r of res) r.obj.metadata.labels = { ...(r.obj.metadata.labels ?? {}), [MANAGED_BY_LABEL]: MANAGED_BY_VALUE };
+  }
+  return res.map((r) => {
+    const annotations: Record<string, string> = {};
+    if (buildMetadata.includes("originAnnotations") && r.origin) annotations[ORIGIN_ANNOTATION] = toYamlText(originYaml(r.origin));
+    if (buildMetadata.includes("transformerAnnotations") && r.transformations?.length) {
+      annotations[TRANSFORMATIONS_ANNOTATION] = toYamlText(r.transformations.map(originYaml));
+    }
+    if (Object.keys(annotations).length) r.obj.metadata.annotations = { ...(r.obj.metadata.annotations ?? {}), ...annotations };
+    setOrigin(r.obj, { file: r.file, line: r.line });
+    return r.obj;
+  });
+}
+
+function originYaml(o: Origin): JsonMap {
+  const out: JsonMap = {};
+  if (o.path) out.path = o.path;
+  if (o.repo) out.repo = o.repo;
+  if (o.ref) out.ref = o.ref;
+  if (o.configuredIn) out.configuredIn = o.configuredIn;
+  if (o.configuredBy) {
+    const by: JsonMap = { apiVersion: o.configuredBy.apiVersion, kind: o.configuredBy.kind };
+    if (o.configuredBy.name) by.name = o.configuredBy.name;
+    if (o.configuredBy.namespace) by.namespace = o.configuredBy.namespace;
+    out.configuredBy = by;
+  }
+  return out;
 }
 
 // ---- loading ---------------------------------------------------------------------------------------------------
@@ -66,57 +154,107 @@ const KNOWN_FIELDS = new Set([
   "apiVersion",
   "kind",
   "metadata",
-  "resources",
-  "bases",
-  "components",
-  "namespace",
+  "openapi",
   "namePrefix",
   "nameSuffix",
+  "namespace",
   "commonLabels",
   "labels",
   "commonAnnotations",
-  "images",
-  "replicas",
-  "patches",
   "patchesStrategicMerge",
   "patchesJson6902",
+  "patches",
+  "images",
+  "imageTags",
+  "replacements",
+  "replicas",
+  "vars",
+  "sortOptions",
+  "resources",
+  "components",
+  "crds",
+  "bases",
   "configMapGenerator",
   "secretGenerator",
   "generatorOptions",
-  "sortOptions",
-  "replacements",
-]);
-const UNSUPPORTED_FIELDS = new Set([
-  "vars",
-  "helmCharts",
-  "helmGlobals",
-  "helmChartInflationGenerator",
+  "configurations",
   "generators",
   "transformers",
   "validators",
-  "openapi",
-  "configurations",
-  "crds",
-  "inventory",
   "buildMetadata",
 ]);
 
-function loadKustomization(ctx: Ctx, dir: string): { file: string; k: JsonMap } {
+/** Fields `kubectl kustomize` accepts that need what Mooring never does in a render (running helm, the network). */
+const REFUSED_FIELDS: Record<string, string> = {
+  helmCharts: "it runs the helm binary and downloads charts; render the chart with Mooring's helm renderer or commit its output",
+  helmGlobals: "it configures helmCharts, which run the helm binary; render the chart with Mooring's helm renderer or commit its output",
+  helmChartInflationGenerator: "it runs the helm binary; render the chart with Mooring's helm renderer or commit its output",
+};
+
+function loadKustomization(ctx: Ctx, dir: string): Kust {
   const file = findKustomization(ctx.root, dir);
   if (!file) {
     throw new RenderError(`directory has no kustomization.yaml (looked for ${KUSTOMIZATION_FILES.join(", ")})`, { file: dir || "." });
   }
-  const docs = parseYamlDocs(ctx.root.readText(file), file, ctx.root.limits);
+  const docs = parseYamlDocs(ctx.root.readText(file), file, ctx.root.limits, { yaml11Booleans: true });
+  if (docs.length === 0) throw new RenderError("kustomization.yaml is empty", { file });
   if (docs.length !== 1 || !isMap(docs[0]!.value)) throw new RenderError("a kustomization must be exactly one YAML map", { file });
   const k = docs[0]!.value;
   for (const key of Object.keys(k)) {
-    if (UNSUPPORTED_FIELDS.has(key)) throw new RenderError(`kustomization field "${key}" is not supported by Mooring's kustomize renderer`, { file });
+    const why = REFUSED_FIELDS[key];
+    if (why) throw new RenderError(`kustomization field "${key}" is not supported by Mooring: ${why}`, { file });
     if (!KNOWN_FIELDS.has(key)) throw new RenderError(`unknown kustomization field "${key}"`, { file });
   }
-  return { file, k };
+  const kind = k.kind ?? "Kustomization";
+  if (kind !== "Kustomization" && kind !== "Component") throw new RenderError("kind should be Kustomization or Component", { file });
+  const want = kind === "Component" ? "kustomize.config.k8s.io/v1alpha1" : "kustomize.config.k8s.io/v1beta1";
+  if (k.apiVersion !== undefined && k.apiVersion !== null && k.apiVersion !== want) throw new RenderError(`apiVersion for ${String(kind)} should be ${want}`, { file });
+  if (Object.keys(k).every((key) => key === "apiVersion" || key === "kind")) throw new RenderError("kustomization.yaml is empty", { file });
+  return { dir, file, k };
+}
+
+function setSchema(ctx: Ctx, kust: Kust, reset: boolean): void {
+  const oa = kust.k.openapi;
+  if (oa === undefined || oa === null) {
+    if (reset) {
+      ctx.schema = undefined;
+      ctx.schemaSet = false;
+    }
+    return;
+  }
+  if (!isMap(oa)) throw new RenderError('"openapi" must be a map with path (a schema file) or version', { file: kust.file });
+  for (const key of Object.keys(oa)) {
+    if (key !== "path" && key !== "version") throw new RenderError(`openapi: unknown field "${key}" (use path or version)`, { file: kust.file });
+  }
+  if (ctx.schemaSet && !reset) return;
+  if (typeof oa.path === "string" && oa.path) {
+    if (oa.version !== undefined) throw new RenderError("openapi: builtin version and custom schema provided, cannot use both", { file: kust.file });
+    const what = "openapi path";
+    const p = underKustomization(ctx.root.resolve(oa.path, kust.dir, what, kust.file, "file"), oa.path, kust.dir, kust.file, what);
+    const text = ctx.root.readText(p);
+    const docs = parseYamlDocs(text, p, ctx.root.limits);
+    if (docs.length !== 1) throw new RenderError("an openapi schema file must hold one JSON or YAML document", { file: p });
+    ctx.schema = loadCustomSchema(docs[0]!.value, p);
+    ctx.schemaSet = true;
+    return;
+  }
+  if (oa.version !== undefined && oa.version !== null && oa.version !== "") {
+    if (oa.version !== "v1.21.2") {
+      throw new RenderError(`openapi: the specified OpenAPI version ${JSON.stringify(oa.version)} is not built in (Kustomize has v1.21.2)`, { file: kust.file });
+    }
+    ctx.schema = undefined;
+    ctx.schemaSet = true;
+  }
 }
 
 const REMOTE = /^(https?:\/\/|git@|ssh:\/\/|git::|github\.com\/|gitlab\.com\/|bitbucket\.org\/)|\?ref=|\.git(\/\/|$)/;
+
+function remoteError(r: string, file: string): RenderError {
+  return new RenderError(
+    `remote base ${JSON.stringify(r)} is not supported: Mooring renders only what is in the source artifact; vendor the base into the repository or add it as its own source`,
+    { file },
+  );
+}
 
 function strings(v: unknown, file: string, field: string): string[] {
   if (v === undefined || v === null) return [];
@@ -130,65 +268,33 @@ function list(v: unknown, file: string, field: string): JsonMap[] {
   return v as JsonMap[];
 }
 
-function stringMap(v: unknown, file: string, field: string): Record<string, string> {
+function str(v: unknown, file: string, field: string): string {
+  if (v === undefined || v === null) return "";
+  if (typeof v !== "string") throw new RenderError(`"${field}" must be a string`, { file });
+  return v;
+}
+
+function stringMap(v: unknown, file: string, field: string, lenient = false): Record<string, string> {
   if (v === undefined || v === null) return {};
   if (!isMap(v)) throw new RenderError(`"${field}" must be a map`, { file });
   const out: Record<string, string> = {};
   for (const [k, x] of Object.entries(v)) {
-    if (typeof x !== "string") throw new RenderError(`"${field}.${k}" must be a string; quote the value (${JSON.stringify(x)})`, { file });
-    out[k] = x;
+    if (typeof x === "string") out[k] = x;
+    else if (lenient && (typeof x === "number" || typeof x === "boolean")) out[k] = String(x);
+    else if (lenient && x === null) out[k] = "";
+    else throw new RenderError(`"${field}.${k}" must be a string; quote the value (${JSON.stringify(x)})`, { file });
   }
   return out;
 }
 
-function buildTarget(ctx: Ctx, dir: string, expected: "Kustomization" | "Component", input: Res[]): Res[] {
-  if (ctx.stack.includes(dir)) {
-    throw new RenderError(`kustomization cycle: ${[...ctx.stack, dir].map((d) => d || ".").join(" -> ")}`, { file: dir || "." });
-  }
-  if (ctx.stack.length > 50) throw new RenderError("kustomizations nest more than 50 levels deep", { file: dir || "." });
-  ctx.stack.push(dir);
-  try {
-    const { file, k } = loadKustomization(ctx, dir);
-    const kind = (k.kind as string | undefined) ?? "Kustomization";
-    if (kind !== expected) {
-      throw new RenderError(
-        expected === "Component" ? `is listed under "components" but is a ${kind}` : `is a ${kind}; list it under "components", not "resources"`,
-        { file },
-      );
-    }
-    const res = [...input];
-    for (const [field, what] of [
-      ["bases", "base"],
-      ["resources", "resource"],
-    ] as const) {
-      for (const r of strings(k[field], file, field)) addResources(res, loadResource(ctx, dir, file, r, what), file);
-    }
-    let acc = res;
-    for (const c of strings(k.components, file, "components")) {
-      if (REMOTE.test(c)) throw remoteError(c, file);
-      const cdir = ctx.root.resolve(c, dir, "component", file, "directory");
-      acc = buildTarget(ctx, cdir, "Component", acc);
-    }
-    runGenerators(ctx, dir, file, k, acc);
-    return runTransformers(ctx, dir, file, k, acc);
-  } finally {
-    ctx.stack.pop();
-  }
+function bool(v: unknown, file: string, field: string): boolean {
+  if (v === undefined || v === null) return false;
+  if (typeof v !== "boolean") throw new RenderError(`"${field}" must be true or false`, { file });
+  return v;
 }
 
-function remoteError(r: string, file: string): RenderError {
-  return new RenderError(
-    `remote base ${JSON.stringify(r)} is not supported: Mooring renders only what is in the source artifact; vendor the base into the repository or add it as its own source`,
-    { file },
-  );
-}
-
-function loadResource(ctx: Ctx, dir: string, file: string, r: string, what: "resource" | "base"): Res[] {
-  if (REMOTE.test(r)) throw remoteError(r, file);
-  const p = ctx.root.resolve(r, dir, what, file);
-  if (ctx.root.isDir(p)) return buildTarget(ctx, p, "Kustomization", []);
-  underKustomization(p, r, dir, file, what);
-  return objectsFromText(ctx.root.readText(p), p, ctx.root.limits).map((obj) => newRes(obj, p, false));
+function checkKeys(m: JsonMap, known: string[], file: string, what: string): void {
+  for (const k of Object.keys(m)) if (!known.includes(k)) throw new RenderError(`${what}: unknown field "${k}" (known: ${known.join(", ")})`, { file });
 }
 
 /**
@@ -203,111 +309,291 @@ function underKustomization(p: string, rel: string, dir: string, file: string, w
   );
 }
 
-function newRes(obj: KubeObject, file: string, hash: boolean): Res {
-  if (typeof obj.apiVersion !== "string" || typeof obj.kind !== "string" || !isMap(obj.metadata) || typeof obj.metadata.name !== "string") {
-    throw new RenderError("object has no apiVersion, kind or metadata.name", { file });
+function readFileUnder(ctx: Ctx, kust: Kust, rel: string, what: string): { text: string; where: string } {
+  const where = underKustomization(ctx.root.resolve(rel, kust.dir, what, kust.file, "file"), rel, kust.dir, kust.file, what);
+  return { text: ctx.root.readText(where), where };
+}
+
+function joinOrigin(base: string, p: string): string {
+  const j = path.posix.normalize(path.posix.join(base || ".", p));
+  return j === "." ? "" : j;
+}
+
+// ---- accumulation ---------------------------------------------------------------------------------------------
+
+function accumulate(ctx: Ctx, kust: Kust, acc: Acc, origin: string): Acc {
+  const { dir, file, k } = kust;
+  if (ctx.stack.includes(dir)) {
+    throw new RenderError(`kustomization cycle: ${[...ctx.stack, dir].map((d) => d || ".").join(" -> ")}`, { file: dir || "." });
   }
-  return { obj, names: [obj.metadata.name], namespaces: [obj.metadata.namespace], file, hash };
-}
-
-function idOf(o: KubeObject): string {
-  return `${groupOf(o.apiVersion)}|${o.kind}|${o.metadata.namespace ?? ""}|${o.metadata.name}`;
-}
-
-function addResource(res: Res[], r: Res, file: string): void {
-  addResources(res, [r], file);
-}
-
-/** Appends resources, refusing one whose id (group, kind, namespace, name) is already present. */
-function addResources(res: Res[], added: Res[], file: string): void {
-  const ids = new Map<string, Res>(res.map((x) => [idOf(x.obj), x]));
-  for (const r of added) {
-    const id = idOf(r.obj);
-    const dup = ids.get(id);
-    if (dup) {
-      throw new RenderError(
-        `may not add resource ${r.obj.kind} ${r.obj.metadata.namespace ? r.obj.metadata.namespace + "/" : ""}${r.obj.metadata.name} from ${r.file}: already added from ${dup.file}`,
-        { file },
-      );
+  if (ctx.stack.length > 50) throw new RenderError("kustomizations nest more than 50 levels deep", { file: dir || "." });
+  ctx.stack.push(dir);
+  try {
+    for (const r of [...strings(k.resources, file, "resources"), ...strings(k.bases, file, "bases")]) accumulateResource(ctx, acc, kust, r, origin);
+    let tc = makeDefaultConfig();
+    const configs = strings(k.configurations, file, "configurations");
+    if (configs.length) {
+      let loaded = emptyConfig();
+      for (const c of configs) {
+        const { text, where } = readFileUnder(ctx, kust, c, "configurations entry");
+        const docs = parseYamlDocs(text, where, ctx.root.limits, { yaml11Booleans: true });
+        loaded = mergeConfig(loaded, readConfig(docs[0]?.value, where), where);
+      }
+      tc = mergeConfig(tc, loaded, file);
     }
-    ids.set(id, r);
+    acc.config = mergeConfig(acc.config, tc, file);
+    for (const c of strings(k.crds, file, "crds")) {
+      const { text, where } = readFileUnder(ctx, kust, c, "crds entry");
+      acc.config = mergeConfig(acc.config, configFromCrds(parseYamlDocs(text, where, ctx.root.limits)[0]?.value, where), where);
+    }
+    runGenerators(ctx, acc, kust, origin);
+    for (const c of strings(k.components, file, "components")) {
+      if (REMOTE.test(c)) throw remoteError(c, file);
+      const cdir = ctx.root.resolve(c, dir, "component", file, "directory");
+      const sub = loadKustomization(ctx, cdir);
+      if (sub.k.kind !== "Component") throw new RenderError(`is listed under "components" but is a ${String(sub.k.kind ?? "Kustomization")}`, { file: sub.file });
+      setSchema(ctx, sub, false);
+      acc = accumulate(ctx, sub, acc, joinOrigin(origin, c));
+    }
+    runTransformers(ctx, acc, kust, origin);
+    runValidators(ctx, acc, kust, origin);
+    mergeVars(acc.res, acc.vars, readVars(k.vars, file), ctx.scope);
+    return acc;
+  } finally {
+    ctx.stack.pop();
+  }
+}
+
+function accumulateResource(ctx: Ctx, acc: Acc, kust: Kust, rel: string, origin: string): void {
+  if (REMOTE.test(rel)) throw remoteError(rel, kust.file);
+  const p = ctx.root.resolve(rel, kust.dir, "resource", kust.file);
+  if (ctx.root.isDir(p)) {
+    const sub = loadKustomization(ctx, p);
+    if (sub.k.kind === "Component") throw new RenderError(`is a Component; list it under "components", not "resources"`, { file: sub.file });
+    setSchema(ctx, sub, false);
+    const subAcc = accumulate(ctx, sub, emptyAcc(), joinOrigin(origin, rel));
+    appendAll(acc.res, subAcc.res, kust.file, ctx);
+    acc.config = mergeConfig(acc.config, subAcc.config, kust.file);
+    for (const [name, v] of subAcc.vars) {
+      if (acc.vars.has(name)) throw new RenderError(`var '${name}' already encountered`, { file: kust.file });
+      acc.vars.set(name, v);
+    }
+    return;
+  }
+  underKustomization(p, rel, kust.dir, kust.file, "resource");
+  const loaded = resourcesFromText(ctx.root.readText(p), p, ctx);
+  if (ctx.origins) for (const r of loaded) r.origin = { path: joinOrigin(origin, rel) };
+  appendAll(acc.res, loaded, kust.file, ctx);
+}
+
+/** Kustomize's reading of a resource file: documents, Lists inlined (after the file's other documents), checks. */
+function resourcesFromText(text: string, file: string, ctx: Ctx): Res[] {
+  const queue: { value: unknown; line?: number }[] = parseYamlDocs(text, file, ctx.root.limits).map((d) => ({ value: d.value, line: d.line }));
+  const out: Res[] = [];
+  while (queue.length) {
+    const { value, line } = queue.shift()!;
+    if (!isMap(value)) throw new RenderError(`document is ${Array.isArray(value) ? "a list" : `a ${typeof value}`}, not a Kubernetes object`, { file, line });
+    if (Object.keys(value).length === 0) continue;
+    if (typeof value.kind !== "string" || !value.kind) throw new RenderError("missing kind in object (every resource needs kind and metadata.name)", { file, line });
+    if (value.kind.endsWith("List") && "items" in value) {
+      const items = value.items;
+      if (items === null || items === undefined) continue;
+      if (!Array.isArray(items)) throw new RenderError(`expected array in ${value.kind}/items`, { file, line });
+      for (const item of items) {
+        if (item === null || (isMap(item) && Object.keys(item).length === 0)) continue;
+        queue.push({ value: item, line });
+      }
+      continue;
+    }
+    if (!value.kind.endsWith("List")) checkResource(value, file, line);
+    else if (!isMap(value.metadata)) value.metadata = { name: "" };
+    const obj = value as KubeObject;
+    setOrigin(obj, { file, line });
+    out.push(newRes(obj, file, line));
+  }
+  return out;
+}
+
+/** AppendAll: refuses a resource whose current id equals one already there. */
+function appendAll(res: Res[], added: Res[], file: string, ctx: Ctx): void {
+  for (const r of added) {
+    const id = curId(r, ctx.scope);
+    const dup = res.find((x) => idEquals(curId(x, ctx.scope), id));
+    if (dup) {
+      throw new RenderError(`may not add resource with an already registered id: ${idString(id)} (from ${r.file}; already added from ${dup.file})`, { file });
+    }
     res.push(r);
   }
 }
 
-function rename(r: Res, name: string): void {
-  r.obj.metadata.name = name;
-  if (!r.names.includes(name)) r.names.push(name);
-}
-
 // ---- generators ------------------------------------------------------------------------------------------------
 
-function runGenerators(ctx: Ctx, dir: string, file: string, k: JsonMap, res: Res[]): void {
-  const globalOpts = isMap(k.generatorOptions) ? k.generatorOptions : {};
+interface GenOptions {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  disableNameSuffixHash: boolean;
+  immutable: boolean;
+}
+
+function readGenOptions(v: unknown, file: string, field: string): GenOptions | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!isMap(v)) throw new RenderError(`"${field}" must be a map`, { file });
+  checkKeys(v, ["labels", "annotations", "disableNameSuffixHash", "immutable"], file, field);
+  return {
+    labels: stringMap(v.labels, file, `${field}.labels`),
+    annotations: stringMap(v.annotations, file, `${field}.annotations`),
+    disableNameSuffixHash: bool(v.disableNameSuffixHash, file, `${field}.disableNameSuffixHash`),
+    immutable: bool(v.immutable, file, `${field}.immutable`),
+  };
+}
+
+/** MergeGlobalOptionsIntoLocal: the generator's own labels and annotations win; either one disables the hash. */
+function mergeGenOptions(local: GenOptions | undefined, global: GenOptions | undefined): GenOptions | undefined {
+  if (!global) return local;
+  const l = local ?? { labels: {}, annotations: {}, disableNameSuffixHash: false, immutable: false };
+  return {
+    labels: { ...global.labels, ...l.labels },
+    annotations: { ...global.annotations, ...l.annotations },
+    disableNameSuffixHash: l.disableNameSuffixHash || global.disableNameSuffixHash,
+    immutable: l.immutable || global.immutable,
+  };
+}
+
+interface GenArgs {
+  kind: "ConfigMap" | "Secret";
+  name: string;
+  namespace: string;
+  behavior: string;
+  literals: string[];
+  files: string[];
+  envs: string[];
+  options?: GenOptions;
+  type: string;
+}
+
+const GEN_KEYS = ["name", "namespace", "behavior", "literals", "files", "envs", "env", "options"];
+
+function readGenArgs(g: JsonMap, kind: "ConfigMap" | "Secret", file: string, field: string, extra: string[] = []): GenArgs {
+  checkKeys(g, [...GEN_KEYS, ...(kind === "Secret" ? ["type"] : []), ...extra], file, field);
+  const name = str(g.name, file, `${field}.name`);
+  const env = str(g.env, file, `${field}.env`);
+  return {
+    kind,
+    name,
+    namespace: str(g.namespace, file, `${field}.namespace`),
+    behavior: str(g.behavior, file, `${field}.behavior`),
+    literals: strings(g.literals, file, `${field}.literals`),
+    files: strings(g.files, file, `${field}.files`),
+    envs: [...strings(g.envs, file, `${field}.envs`), ...(env ? [env] : [])],
+    options: readGenOptions(g.options, file, `${field}.options`),
+    type: kind === "Secret" ? str(g.type, file, `${field}.type`) : "",
+  };
+}
+
+function runGenerators(ctx: Ctx, acc: Acc, kust: Kust, origin: string): void {
+  const { file, k } = kust;
+  const global = readGenOptions(k.generatorOptions, file, "generatorOptions");
+  const configuredIn = joinOrigin(origin, path.posix.basename(file));
   for (const [field, kind] of [
     ["configMapGenerator", "ConfigMap"],
     ["secretGenerator", "Secret"],
   ] as const) {
     for (const g of list(k[field], file, field)) {
-      const gen = generate(ctx, dir, file, g, field, kind, globalOpts);
-      const behavior = (g.behavior as string | undefined) ?? "create";
-      const name = gen.obj.metadata.name;
-      const ns = gen.obj.metadata.namespace;
-      const existing = res.find(
-        (r) => r.obj.kind === kind && r.names.includes(name) && (ns === undefined || r.obj.metadata.namespace === ns),
-      );
-      if (behavior === "create") {
-        addResource(res, gen, file);
-      } else if (behavior === "merge" || behavior === "replace") {
-        if (!existing) throw new RenderError(`${field} "${name}" has behavior ${behavior} but there is no ${kind} "${name}" to ${behavior}`, { file });
-        const o = existing.obj;
-        if (behavior === "merge") {
-          for (const key of ["data", "binaryData"]) {
-            if (isMap(gen.obj[key])) o[key] = { ...(isMap(o[key]) ? o[key] : {}), ...gen.obj[key] };
-          }
-          mergeMeta(o, gen.obj, "labels");
-          mergeMeta(o, gen.obj, "annotations");
-        } else {
-          for (const key of ["data", "binaryData"]) {
-            if (gen.obj[key] === undefined) delete o[key];
-            else o[key] = gen.obj[key];
-          }
-          mergeMeta(o, gen.obj, "labels");
-          mergeMeta(o, gen.obj, "annotations");
-        }
-        if (gen.obj.immutable !== undefined) o.immutable = gen.obj.immutable;
-        existing.hash = existing.hash && gen.hash;
-      } else {
-        throw new RenderError(`${field} "${name}": unknown behavior "${behavior}" (use create, merge or replace)`, { file });
-      }
+      const args = readGenArgs(g, kind, file, field);
+      args.options = mergeGenOptions(args.options, global);
+      const r = generate(ctx, kust, args, field);
+      if (ctx.origins) r.origin = { configuredIn, configuredBy: { apiVersion: "builtin", kind: `${kind}Generator` } };
+      absorb(acc.res, r, file, ctx);
+    }
+  }
+  for (const cfg of pluginConfigs(ctx, kust, "generators", origin)) {
+    const rs = runGeneratorPlugin(ctx, kust, cfg);
+    for (const r of rs) {
+      if (ctx.origins && !r.origin) r.origin = pluginOrigin(cfg);
+      absorb(acc.res, r, cfg.file, ctx);
     }
   }
 }
 
-function mergeMeta(target: JsonMap, src: JsonMap, key: "labels" | "annotations"): void {
-  const sm = (src.metadata as JsonMap)[key];
-  if (!isMap(sm)) return;
-  const md = target.metadata as JsonMap;
-  md[key] = { ...(isMap(md[key]) ? md[key] : {}), ...sm };
+/** AbsorbAll: a generated resource is added, or merged into / replaces the one with the same id (behavior). */
+function absorb(res: Res[], gen: Res, file: string, ctx: Ctx): void {
+  const id = curId(gen, ctx.scope);
+  const matches = res.filter((r) => allIds(r, ctx.scope).some((x) => idEquals(x, id)));
+  const behavior = gen.behavior || "create";
+  if (matches.length === 0) {
+    if (behavior === "merge" || behavior === "replace") {
+      throw new RenderError(`${gen.obj.kind} "${gen.obj.metadata.name}" has behavior ${behavior}, but there is no ${gen.obj.kind} ${idString(id)} to ${behavior}`, { file });
+    }
+    appendAll(res, [gen], file, ctx);
+    return;
+  }
+  if (matches.length > 1) throw new RenderError(`found multiple objects that could accept the merge of ${idString(id)}`, { file });
+  const old = matches[0]!;
+  if (behavior !== "merge" && behavior !== "replace") {
+    throw new RenderError(
+      `${gen.obj.kind} ${idString(id)} already exists; a generator for it needs behavior: merge or replace (it has ${gen.behavior ? `behavior: ${gen.behavior}` : "none"})`,
+      { file },
+    );
+  }
+  // CopyMergeMetaDataFieldsFrom: labels and annotations merged (the generator's win), name, namespace and build
+  // state from the old object; the hash stays only when both want it. Everything else is the generated object's.
+  const o = gen.obj;
+  const labels = { ...(old.obj.metadata.labels ?? {}), ...(o.metadata.labels ?? {}) };
+  const annotations = { ...(old.obj.metadata.annotations ?? {}), ...(o.metadata.annotations ?? {}) };
+  if (Object.keys(labels).length) o.metadata.labels = labels;
+  else delete o.metadata.labels;
+  if (Object.keys(annotations).length) o.metadata.annotations = annotations;
+  else delete o.metadata.annotations;
+  o.metadata.name = old.obj.metadata.name;
+  if (old.obj.metadata.namespace) o.metadata.namespace = old.obj.metadata.namespace;
+  else delete o.metadata.namespace;
+  if (behavior === "merge") {
+    for (const key of ["data", "binaryData"]) {
+      const merged: Record<string, string> = {};
+      for (const src of [old.obj[key], o[key]]) {
+        if (isMap(src)) for (const [dk, dv] of Object.entries(src)) merged[dk] = dv === null || dv === undefined ? "" : String(dv);
+      }
+      if (Object.keys(merged).length) o[key] = merged;
+      else delete o[key];
+    }
+  }
+  const next: Res = {
+    ...gen,
+    prev: old.prev,
+    prefixes: old.prefixes,
+    suffixes: old.suffixes,
+    needsHash: old.needsHash && gen.needsHash,
+    behavior: old.behavior,
+    refVarNames: old.refVarNames,
+    origin: behavior === "merge" && old.origin ? old.origin : gen.origin ?? old.origin,
+    transformations: old.transformations,
+  };
+  res[res.indexOf(old)] = next;
 }
 
-function generate(ctx: Ctx, dir: string, file: string, g: JsonMap, field: string, kind: "ConfigMap" | "Secret", globalOpts: JsonMap): Res {
-  const name = g.name;
-  if (typeof name !== "string" || !name) throw new RenderError(`a ${kind} generator has no name`, { file });
+function generate(ctx: Ctx, kust: Kust, g: GenArgs, field: string): Res {
+  const { file, dir } = kust;
+  const { kind, name } = g;
+  if (!name) throw new RenderError(`a ${kind} generator has no name`, { file });
   const data: Record<string, string> = {};
   const binary: Record<string, string> = {};
   const put = (key: string, value: string | Buffer, from: string): void => {
-    if (key in data || key in binary) throw new RenderError(`${kind} generator "${name}": key "${key}" is set twice (${from})`, { file });
+    if (key in data || key in binary) throw new RenderError(`${kind.toLowerCase()} ${name} illegally repeats the key \`${key}\` (${from})`, { file });
+    if (!/^[-._a-zA-Z0-9]+$/.test(key)) throw new RenderError(`${kind} generator "${name}": ${JSON.stringify(key)} is not a valid key name (letters, digits, "-", "_", ".")`, { file });
     if (typeof value === "string") data[key] = value;
     else if (!isBinaryBuf(value)) data[key] = value.toString("utf8");
     else binary[key] = value.toString("base64");
   };
-  for (const lit of strings(g.literals, file, `${name}.literals`)) {
+  for (const lit of g.literals) {
     const i = lit.indexOf("=");
     if (i <= 0) throw new RenderError(`${kind} generator "${name}": literal ${JSON.stringify(lit)} is not key=value`, { file });
     put(lit.slice(0, i), unquote(lit.slice(i + 1)), "literals");
   }
-  for (const f of strings(g.files, file, `${name}.files`)) {
+  for (const f of g.files) {
+    const eqs = f.split("=").length - 1;
+    if (eqs > 1) throw new RenderError(`${kind} generator "${name}": source ${JSON.stringify(f)} key name or file path contains '='`, { file });
+    if (f.startsWith("=")) throw new RenderError(`${kind} generator "${name}": missing key name for file path in source ${JSON.stringify(f)}`, { file });
+    if (eqs === 1 && f.endsWith("=")) throw new RenderError(`${kind} generator "${name}": missing file path in source ${JSON.stringify(f)}`, { file });
     const i = f.indexOf("=");
     const key = i > 0 ? f.slice(0, i) : path.posix.basename(f);
     const src = i > 0 ? f.slice(i + 1) : f;
@@ -315,38 +601,36 @@ function generate(ctx: Ctx, dir: string, file: string, g: JsonMap, field: string
     const p = underKustomization(ctx.root.resolve(src, dir, what, file, "file"), src, dir, file, what);
     put(key, ctx.root.readBytes(p), p);
   }
-  const envs = [...strings(g.envs, file, `${name}.envs`), ...(typeof g.env === "string" ? [g.env] : [])];
-  for (const e of envs) {
+  for (const e of g.envs) {
     const what = `${field} ${JSON.stringify(name)} env file`;
     const p = underKustomization(ctx.root.resolve(e, dir, what, file, "file"), e, dir, file, what);
     parseEnvFile(ctx.root.readText(p), p).forEach(([key, value]) => put(key, value, p));
   }
-  const local = isMap(g.options) ? g.options : {};
-  const labels = { ...stringMap(globalOpts.labels, file, "generatorOptions.labels"), ...stringMap(local.labels, file, `${name}.options.labels`) };
-  const annotations = {
-    ...stringMap(globalOpts.annotations, file, "generatorOptions.annotations"),
-    ...stringMap(local.annotations, file, `${name}.options.annotations`),
-  };
-  // Kustomize ORs the two: a generator cannot re-enable a hash the kustomization disabled.
-  const disableHash = local.disableNameSuffixHash === true || globalOpts.disableNameSuffixHash === true;
-  const immutable = (local.immutable ?? globalOpts.immutable) === true;
+  const opts = g.options;
   const metadata: KubeObject["metadata"] = { name };
-  if (typeof g.namespace === "string") metadata.namespace = g.namespace;
-  if (Object.keys(labels).length) metadata.labels = labels;
-  if (Object.keys(annotations).length) metadata.annotations = annotations;
+  if (g.namespace) metadata.namespace = g.namespace;
+  if (opts && Object.keys(opts.labels).length) metadata.labels = { ...opts.labels };
+  if (opts && Object.keys(opts.annotations).length) metadata.annotations = { ...opts.annotations };
   const obj: KubeObject = { apiVersion: "v1", kind, metadata };
   if (kind === "Secret") {
     const enc: Record<string, string> = {};
     for (const [k2, v] of Object.entries(data)) enc[k2] = wrapBase64(Buffer.from(v, "utf8").toString("base64"));
     for (const [k2, v] of Object.entries(binary)) enc[k2] = wrapBase64(v);
     if (Object.keys(enc).length) obj.data = enc;
-    obj.type = typeof g.type === "string" ? g.type : "Opaque";
+    obj.type = g.type || "Opaque";
   } else {
     if (Object.keys(data).length) obj.data = data;
     if (Object.keys(binary).length) obj.binaryData = binary;
   }
-  if (immutable) obj.immutable = true;
-  return newRes(obj, file, !disableHash);
+  if (opts?.immutable) obj.immutable = true;
+  if (g.behavior && !["create", "merge", "replace"].includes(g.behavior)) {
+    throw new RenderError(`${field} "${name}": unknown behavior "${g.behavior}" (use create, merge or replace)`, { file });
+  }
+  setOrigin(obj, { file });
+  const r = newRes(obj, file);
+  r.needsHash = !opts?.disableNameSuffixHash;
+  r.behavior = (g.behavior || "create") as Res["behavior"];
+  return r;
 }
 
 /** Kustomize breaks Secret values longer than 70 base64 characters into newline-terminated lines. */
@@ -357,9 +641,11 @@ function wrapBase64(b64: string): string {
   return out;
 }
 
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
 function isBinaryBuf(b: Buffer): boolean {
   try {
-    new TextDecoder("utf-8", { fatal: true }).decode(b);
+    utf8.decode(b);
     return false;
   } catch {
     return true;
@@ -393,583 +679,466 @@ function parseEnvFile(text: string, file: string): [string, string][] {
   return out;
 }
 
-// ---- transformers ----------------------------------------------------------------------------------------------
+// ---- transformers --------------------------------------------------------------------------------------------
 
-function runTransformers(ctx: Ctx, dir: string, file: string, k: JsonMap, res: Res[]): Res[] {
-  let out = res;
-  // patchesStrategicMerge, then patches: both before namespace/prefix, so patches name objects as the bases do.
-  for (const s of strings(k.patchesStrategicMerge, file, "patchesStrategicMerge")) {
-    // An entry is a file path, or (legacy) the patch itself inline.
-    const looksInline = s.includes("\n") || /^\s*(apiVersion|kind|metadata)\s*:/.test(s);
-    const what = "patchesStrategicMerge entry";
-    const where = looksInline ? file : underKustomization(ctx.root.resolve(s, dir, what, file, "file"), s, dir, file, what);
-    const text = looksInline ? s : ctx.root.readText(where);
-    out = applyPatchText(ctx, out, text, where, undefined, "smp");
-  }
-  for (const p of list(k.patches, file, "patches")) {
-    if (isMap(p.options) && Object.values(p.options).some((v) => v === true)) {
-      throw new RenderError(`patch options ${JSON.stringify(p.options)} are not supported (a patch may not rename or re-kind its target)`, { file });
-    }
-    const { text, where } = patchSource(ctx, dir, file, p, "patches");
-    const target = p.target === undefined ? undefined : (p.target as JsonMap);
-    out = applyPatchText(ctx, out, text, where, target, "auto");
-  }
-  if (typeof k.namespace === "string" && k.namespace) setNamespace(ctx, out, k.namespace);
-  const prefix = typeof k.namePrefix === "string" ? k.namePrefix : "";
-  const suffix = typeof k.nameSuffix === "string" ? k.nameSuffix : "";
-  if (prefix || suffix) {
-    for (const r of out) {
-      if (skipsPrefix(r.obj)) continue;
-      rename(r, `${prefix}${r.obj.metadata.name}${suffix}`);
-    }
-  }
-  const common = stringMap(k.commonLabels, file, "commonLabels");
-  if (Object.keys(common).length) addToFields(out, common, [...METADATA_LABEL_SPECS, ...SELECTOR_LABEL_SPECS, ...TEMPLATE_LABEL_SPECS]);
-  for (const l of list(k.labels, file, "labels")) {
-    const pairs = stringMap(l.pairs, file, "labels.pairs");
-    const specs: FieldSpec[] = [...METADATA_LABEL_SPECS];
-    if (l.includeSelectors === true) specs.push(...SELECTOR_LABEL_SPECS, ...TEMPLATE_LABEL_SPECS);
-    else if (l.includeTemplates === true) specs.push(...TEMPLATE_LABEL_SPECS);
-    for (const f of list(l.fields, file, "labels.fields")) specs.push(f as unknown as FieldSpec);
-    addToFields(out, pairs, specs);
-  }
-  const annotations = stringMap(k.commonAnnotations, file, "commonAnnotations");
-  if (Object.keys(annotations).length) addToFields(out, annotations, ANNOTATION_SPECS);
-  for (const p of list(k.patchesJson6902, file, "patchesJson6902")) {
-    const { text, where } = patchSource(ctx, dir, file, p, "patchesJson6902");
-    if (!isMap(p.target)) throw new RenderError("a patchesJson6902 entry needs a target", { file });
-    out = applyPatchText(ctx, out, text, where, p.target, "json6902");
-  }
-  for (const rep of list(k.replicas, file, "replicas")) setReplicas(out, rep, file);
-  for (const img of list(k.images, file, "images")) setImages(out, img, file);
-  for (const entry of list(k.replacements, file, "replacements")) {
-    if (typeof entry.path === "string") {
-      const what = "replacements path";
-      const where = underKustomization(ctx.root.resolve(entry.path, dir, what, file, "file"), entry.path, dir, file, what);
-      for (const doc of parseYamlDocs(ctx.root.readText(where), where, ctx.root.limits)) {
-        for (const r of Array.isArray(doc.value) ? doc.value : [doc.value]) {
-          if (!isMap(r)) throw new RenderError("a replacement must be a map with source and targets", { file: where, line: doc.line });
-          applyReplacement(out, r, where);
-        }
-      }
-    } else applyReplacement(out, entry, file);
-  }
-  return out;
+function env(ctx: Ctx): PatchEnv {
+  return { scope: ctx.scope, schema: ctx.schema, limits: ctx.root.limits };
 }
 
-function patchSource(ctx: Ctx, dir: string, file: string, p: JsonMap, field: string): { text: string; where: string } {
-  if (typeof p.patch === "string") return { text: p.patch, where: file };
-  if (typeof p.path === "string") {
-    const what = `${field} path`;
-    const where = underKustomization(ctx.root.resolve(p.path, dir, what, file, "file"), p.path, dir, file, what);
-    return { text: ctx.root.readText(where), where };
-  }
-  throw new RenderError("a patch needs either `path` or `patch`", { file });
-}
-
-function skipsPrefix(o: KubeObject): boolean {
-  const g = groupOf(o.apiVersion);
-  return (
-    (o.kind === "CustomResourceDefinition" && g === "apiextensions.k8s.io") ||
-    (o.kind === "APIService" && g === "apiregistration.k8s.io") ||
-    (o.kind === "Namespace" && g === "")
-  );
-}
-
-function setNamespace(ctx: Ctx, res: Res[], ns: string): void {
+/** Records that a transformer ran (buildMetadata: transformerAnnotations), as Kustomize's multi-transformer does. */
+function recordTransformer(ctx: Ctx, res: Res[], o: Origin | undefined): void {
+  if (!ctx.origins || !o) return;
   for (const r of res) {
-    const o = r.obj;
-    if (o.kind === "Namespace" && groupOf(o.apiVersion) === "") {
-      rename(r, ns);
-      continue;
-    }
-    if (o.kind === "RoleBinding" || o.kind === "ClusterRoleBinding") {
-      // Kustomize's default: subjects named "default" follow the namespace.
-      if (Array.isArray(o.subjects)) {
-        for (const s of o.subjects) if (isMap(s) && s.name === "default" && s.kind === "ServiceAccount") s.namespace = ns;
-      }
-    }
-    if (isClusterScoped(o.apiVersion, o.kind, ctx.scope)) continue;
-    o.metadata.namespace = ns;
-    r.namespaces.push(ns);
+    if (!r.origin) r.origin = o;
+    else (r.transformations ??= []).push(o);
   }
 }
 
-function addToFields(res: Res[], pairs: Record<string, string>, specs: FieldSpec[]): void {
-  for (const r of res) {
-    for (const fs of specs) {
-      if (!specApplies(fs, r.obj.apiVersion, r.obj.kind)) continue;
-      walkPath(r.obj, fs.path, fs.create === true, (parent, key) => {
-        const cur = parent[key];
-        parent[key] = { ...(isMap(cur) ? cur : {}), ...pairs };
-      });
-    }
-  }
+function patchSource(ctx: Ctx, kust: Kust, p: JsonMap, field: string): { text: string; where: string } {
+  const hasPatch = typeof p.patch === "string" && p.patch.trim() !== "";
+  const hasPath = typeof p.path === "string" && p.path !== "";
+  if (hasPatch && hasPath) throw new RenderError(`${field}: patch and path can't be set at the same time`, { file: kust.file });
+  // Kustomize trims an inline patch (not one read from a file): a block scalar ending it loses its final newline.
+  if (hasPatch) return { text: (p.patch as string).trim(), where: kust.file };
+  if (hasPath) return readFileUnder(ctx, kust, p.path as string, `${field} path`);
+  throw new RenderError(`${field}: must specify one of patch and path`, { file: kust.file });
 }
 
-const SCALABLE = ["Deployment", "ReplicationController", "ReplicaSet", "StatefulSet"];
-
-function setReplicas(res: Res[], rep: JsonMap, file: string): void {
-  const name = rep.name;
-  const count = rep.count;
-  if (typeof name !== "string" || typeof count !== "number") throw new RenderError("a replicas entry needs name and count", { file });
-  if (!res.some((r) => r.names.includes(name))) throw new RenderError(`replicas: no resource named ${name}`, { file });
-  for (const r of res) {
-    if (!r.names.includes(name)) continue;
-    const o = r.obj;
-    if (!SCALABLE.includes(o.kind)) {
-      throw new RenderError(`replicas: ${o.kind} ${name} is not one of the kinds whose replicas Kustomize sets (${SCALABLE.join(", ")})`, { file });
-    }
-    o.spec = { ...(isMap(o.spec) ? o.spec : {}), replicas: count };
-  }
+function readPatchOptions(v: unknown, file: string): { allowNameChange?: boolean; allowKindChange?: boolean } {
+  if (v === undefined || v === null) return {};
+  if (!isMap(v)) throw new RenderError('"patches[].options" must be a map', { file });
+  checkKeys(v, ["allowNameChange", "allowKindChange"], file, "patch options");
+  return { allowNameChange: bool(v.allowNameChange, file, "allowNameChange"), allowKindChange: bool(v.allowKindChange, file, "allowKindChange") };
 }
 
-export function splitImage(image: string): { name: string; tag: string; digest: string } {
-  const slash = image.indexOf("/");
-  const base = slash > 0 ? slash : 0;
-  const search = image.slice(base);
-  let id = search.indexOf("@");
-  let ic = search.indexOf(":");
-  if (ic < 0 && id < 0) return { name: image, tag: "", digest: "" };
-  if (id >= 0 && (id < ic || ic < 0)) {
-    id += base;
-    return { name: image.slice(0, id), tag: "", digest: image.slice(id + 1) };
-  }
-  if (id >= 0 && ic >= 0) {
-    id += base;
-    ic += base;
-    return { name: image.slice(0, ic), tag: image.slice(ic + 1, id), digest: image.slice(id + 1) };
-  }
-  ic += base;
-  return { name: image.slice(0, ic), tag: image.slice(ic + 1), digest: "" };
-}
-
-function setImages(res: Res[], img: JsonMap, file: string): void {
-  const match = img.name;
-  if (typeof match !== "string") throw new RenderError("an images entry needs a name", { file });
-  const newName = typeof img.newName === "string" ? img.newName : "";
-  const newTag = img.newTag === undefined ? "" : String(img.newTag);
-  const digest = typeof img.digest === "string" ? img.digest : "";
-  const update = (value: string): string => {
-    const parts = splitImage(value);
-    if (parts.name !== match) return value;
-    let { name, tag, digest: d } = parts;
-    if (newName) name = newName;
-    if (newTag && digest) {
-      tag = newTag;
-      d = digest;
-    } else if (newTag) {
-      tag = newTag;
-      d = "";
-    } else if (digest) {
-      tag = "";
-      d = digest;
-    }
-    return `${name}${tag ? `:${tag}` : ""}${d ? `@${d}` : ""}`;
-  };
-  const visit = (node: unknown): void => {
-    if (Array.isArray(node)) node.forEach(visit);
-    else if (isMap(node)) {
-      for (const [key, v] of Object.entries(node)) {
-        if ((key === "containers" || key === "initContainers") && Array.isArray(v)) {
-          for (const c of v) if (isMap(c) && typeof c.image === "string") c.image = update(c.image);
-        }
-        visit(v);
-      }
-    }
-  };
-  for (const r of res) visit(r.obj);
-}
-
-// ---- replacements ----------------------------------------------------------------------------------------------
-
-type PathSeg = { kind: "key"; key: string } | { kind: "match"; key: string; value: string } | { kind: "all" };
-
-/** Kustomize field paths: dot-separated; `[k=v]` picks list items, `[a.b/c]` is a map key with dots, `*` every item. */
-function parseFieldPath(fp: string, file: string): PathSeg[] {
-  const segs: string[] = [];
-  let cur = "";
-  let depth = 0;
-  for (const c of fp) {
-    if (c === "[") depth++;
-    if (c === "]") depth--;
-    if (c === "." && depth === 0) {
-      segs.push(cur);
-      cur = "";
-    } else cur += c;
-  }
-  segs.push(cur);
-  return segs.map((s) => {
-    if (!s) throw new RenderError(`field path ${JSON.stringify(fp)} has an empty segment`, { file });
-    if (s === "*") return { kind: "all" };
-    const m = s.match(/^\[([^=\]]+)=([^\]]*)\]$/);
-    if (m) return { kind: "match", key: m[1]!, value: m[2]! };
-    const b = s.match(/^\[([^\]]+)\]$/);
-    return { kind: "key", key: b ? b[1]! : s };
-  });
-}
-
-/** Every (container, key) a field path reaches; with `create`, missing maps, keys and `[k=v]` items are made. */
-function reach(node: unknown, segs: PathSeg[], create: boolean): { parent: JsonMap | unknown[]; key: string | number }[] {
-  const out: { parent: JsonMap | unknown[]; key: string | number }[] = [];
-  const walk = (n: unknown, i: number): void => {
-    const seg = segs[i]!;
-    const last = i === segs.length - 1;
-    const step = (parent: JsonMap | unknown[], key: string | number): void => {
-      if (last) out.push({ parent, key });
-      else {
-        const child = (parent as Record<string | number, unknown>)[key];
-        if ((child === undefined || child === null) && create && !Array.isArray(parent)) {
-          // The next segment says what to make: a list for an index or an item match, else a map.
-          const next = segs[i + 1]!;
-          const listNext = next.kind === "match" || next.kind === "all" || (next.kind === "key" && /^\d+$/.test(next.key));
-          (parent as JsonMap)[key as string] = listNext ? [] : {};
-        }
-        walk((parent as Record<string | number, unknown>)[key], i + 1);
-      }
-    };
-    if (seg.kind === "all") {
-      if (Array.isArray(n)) n.forEach((_, idx) => step(n, idx));
-      return;
-    }
-    if (seg.kind === "match") {
-      if (!Array.isArray(n)) return;
-      let found = false;
-      n.forEach((el, idx) => {
-        if (isMap(el) && String(el[seg.key]) === seg.value) {
-          found = true;
-          step(n, idx);
-        }
-      });
-      if (!found && create) {
-        n.push({ [seg.key]: seg.value });
-        step(n, n.length - 1);
-      }
-      return;
-    }
-    if (Array.isArray(n) && /^\d+$/.test(seg.key)) {
-      const idx = Number(seg.key);
-      if (idx < n.length || (create && idx === n.length)) step(n, idx);
-      return;
-    }
-    if (!isMap(n)) return;
-    if (n[seg.key] === undefined && !create) return;
-    step(n, seg.key);
-  };
-  walk(node, 0);
-  return out.filter(({ parent, key }) => create || (parent as Record<string | number, unknown>)[key] !== undefined);
-}
-
-function applyReplacement(res: Res[], rep: JsonMap, file: string): void {
-  const src = isMap(rep.source) ? rep.source : undefined;
-  if (!src) throw new RenderError("a replacement needs a source", { file });
-  const sources = select(res, src);
-  const srcDesc = `${String(src.kind ?? "?")} ${String(src.name ?? "?")}`;
-  if (sources.length === 0) throw new RenderError(`replacement source ${srcDesc} selects nothing`, { file });
-  if (sources.length > 1) throw new RenderError(`replacement source ${srcDesc} selects ${sources.length} resources; narrow it`, { file });
-  const fp = typeof src.fieldPath === "string" ? src.fieldPath : "metadata.name";
-  const hits = reach(sources[0]!.obj, parseFieldPath(fp, file), false);
-  if (hits.length === 0) throw new RenderError(`replacement source ${srcDesc} has no field ${fp}`, { file });
-  let value: unknown = clone((hits[0]!.parent as Record<string | number, unknown>)[hits[0]!.key]);
-  const so = isMap(src.options) ? src.options : {};
-  if (typeof so.delimiter === "string" && so.delimiter) {
-    const parts = String(value).split(so.delimiter);
-    const idx = typeof so.index === "number" ? so.index : 0;
-    if (idx < 0 || idx >= parts.length) throw new RenderError(`replacement source ${srcDesc} ${fp}: index ${idx} is out of range for ${JSON.stringify(value)}`, { file });
-    value = parts[idx];
-  }
-  for (const t of list(rep.targets, file, "replacement targets")) {
-    if (!isMap(t.select)) throw new RenderError("a replacement target needs select", { file });
-    const rejects = list(t.reject, file, "reject");
-    const targets = select(res, t.select).filter((r) => !rejects.some((rj) => select([r], rj).length > 0));
-    const opts = isMap(t.options) ? t.options : {};
-    const create = opts.create === true;
-    for (const r of targets) {
-      for (const path of strings(t.fieldPaths, file, "fieldPaths")) {
-        const spots = reach(r.obj, parseFieldPath(path, file), create);
-        if (spots.length === 0) throw new RenderError(`replacement target ${describeRes(r)} has no field ${path} (set options.create to add it)`, { file });
-        for (const { parent, key } of spots) {
-          const p = parent as Record<string | number, unknown>;
-          p[key] = replacedValue(p[key], value, opts, `${describeRes(r)} ${path}`, file);
-        }
-      }
-    }
-  }
-}
-
-/** The new value: the target keeps its type (a number stays a number); a created field takes the value's YAML type. */
-function replacedValue(current: unknown, value: unknown, opts: JsonMap, where: string, file: string): unknown {
-  let v = value;
-  if (typeof opts.delimiter === "string" && opts.delimiter) {
-    const parts = String(current ?? "").split(opts.delimiter);
-    const idx = typeof opts.index === "number" ? opts.index : 0;
-    const text = String(value);
-    if (idx < 0) parts.unshift(text);
-    else if (idx >= parts.length) parts.push(text);
-    else parts[idx] = text;
-    v = parts.join(opts.delimiter);
-  }
-  if (isMap(v) || Array.isArray(v)) return clone(v);
-  const text = String(v);
-  if (typeof current === "string") return text;
-  if (typeof current === "number") {
-    const n = Number(text);
-    if (text.trim() === "" || !Number.isFinite(n)) throw new RenderError(`replacement: ${where} is a number and cannot take ${JSON.stringify(text)}`, { file });
-    return n;
-  }
-  if (typeof current === "boolean") {
-    if (text !== "true" && text !== "false") throw new RenderError(`replacement: ${where} is a boolean and cannot take ${JSON.stringify(text)}`, { file });
-    return text === "true";
-  }
-  if (current === undefined || current === null) {
-    if (typeof v !== "string") return v;
-    return parseYamlDocs(`v: ${JSON.stringify(text) === `"${text}"` && /^[\w.:/@-]*$/.test(text) ? text : JSON.stringify(text)}`, file, { maxAliasCount: 0, maxDepth: 3 })
-      .map((d) => (d.value as JsonMap).v)[0];
-  }
+function readTarget(v: unknown, file: string, field: string): JsonMap | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!isMap(v)) throw new RenderError(`${field}.target must be a map`, { file });
+  checkKeys(v, ["group", "version", "kind", "name", "namespace", "labelSelector", "annotationSelector"], file, `${field}.target`);
   return v;
 }
 
-// ---- patches ---------------------------------------------------------------------------------------------------
+function readImage(img: JsonMap, file: string): ImageSpec {
+  checkKeys(img, ["name", "newName", "newTag", "digest", "tagSuffix"], file, "images entry");
+  const name = str(img.name, file, "images[].name");
+  if (!name) throw new RenderError("an images entry needs a name", { file });
+  return {
+    name,
+    newName: str(img.newName, file, "images[].newName"),
+    newTag: str(img.newTag, file, "images[].newTag (quote it)"),
+    digest: str(img.digest, file, "images[].digest"),
+    tagSuffix: str(img.tagSuffix, file, "images[].tagSuffix"),
+  };
+}
 
-function applyPatchText(ctx: Ctx, res: Res[], text: string, where: string, target: JsonMap | undefined, mode: "smp" | "json6902" | "auto"): Res[] {
-  const docs = parseYamlDocs(text, where, ctx.root.limits);
-  if (docs.length === 0) throw new RenderError("patch is empty", { file: where });
-  const isJson6902 = mode === "json6902" || (mode === "auto" && Array.isArray(docs[0]!.value));
-  if (isJson6902) {
-    if (!target) throw new RenderError("a JSON 6902 patch needs a `target`", { file: where });
-    const ops = docs[0]!.value;
-    if (!Array.isArray(ops)) throw new RenderError("a JSON 6902 patch must be a list of operations", { file: where });
-    const matched = select(res, target);
-    if (matched.length === 0 && mode === "json6902") throw noTarget(target, where);
-    for (const r of matched) {
-      try {
-        r.obj = applyJson6902(r.obj, ops as Operation[]);
-      } catch (err) {
-        throw new RenderError(`JSON 6902 patch failed on ${describeRes(r)}: ${(err as Error).message.split("\n")[0]}`, { file: where }, { cause: err });
-      }
-    }
-    return res;
+function runTransformers(ctx: Ctx, acc: Acc, kust: Kust, origin: string): void {
+  const { file, k } = kust;
+  const tc = acc.config;
+  const builtin = (kind: string): Origin | undefined =>
+    ctx.origins ? { configuredIn: joinOrigin(origin, path.posix.basename(file)), configuredBy: { apiVersion: "builtin", kind } } : undefined;
+  // PatchStrategicMergeTransformer: every entry is a file, or (legacy) the patch itself inline.
+  const psm = strings(k.patchesStrategicMerge, file, "patchesStrategicMerge");
+  if (psm.length) {
+    const patches = psm.map((s) => (looksInline(s) ? { text: s, where: file } : readFileUnder(ctx, kust, s, "patchesStrategicMerge entry")));
+    acc.res = applyStrategicMergePatches(acc.res, patches, env(ctx));
+    recordTransformer(ctx, acc.res, builtin("PatchStrategicMergeTransformer"));
   }
-  let out = res;
-  for (const doc of docs) {
-    if (!isMap(doc.value)) throw new RenderError("a strategic merge patch must be a map", { file: where, line: doc.line });
-    const patch = doc.value;
-    let matched: Res[];
-    if (target) matched = select(out, target);
-    else {
-      const md = isMap(patch.metadata) ? patch.metadata : {};
-      if (typeof patch.kind !== "string" || typeof md.name !== "string") {
-        throw new RenderError("a strategic merge patch without a target needs kind and metadata.name", { file: where, line: doc.line });
+  for (const p of list(k.patches, file, "patches")) {
+    checkKeys(p, ["path", "patch", "target", "options"], file, "patches entry");
+    const { text, where } = patchSource(ctx, kust, p, "patches");
+    acc.res = applyPatch(acc.res, text, where, readTarget(p.target, file, "patches"), readPatchOptions(p.options, file), env(ctx));
+    recordTransformer(ctx, acc.res, builtin("PatchTransformer"));
+  }
+  const ns = str(k.namespace, file, "namespace");
+  if (ns) {
+    setNamespace(acc.res, { namespace: ns, specs: tc.namespace, scope: ctx.scope, file });
+    recordTransformer(ctx, acc.res, builtin("NamespaceTransformer"));
+  }
+  const prefix = str(k.namePrefix, file, "namePrefix");
+  if (prefix) {
+    addPrefixSuffix(acc.res, prefix, undefined, tc.namePrefix, file, ctx.scope);
+    recordTransformer(ctx, acc.res, builtin("PrefixTransformer"));
+  }
+  const suffix = str(k.nameSuffix, file, "nameSuffix");
+  if (suffix) {
+    addPrefixSuffix(acc.res, undefined, suffix, tc.nameSuffix, file, ctx.scope);
+    recordTransformer(ctx, acc.res, builtin("SuffixTransformer"));
+  }
+  const common = stringMap(k.commonLabels, file, "commonLabels");
+  const labels = list(k.labels, file, "labels");
+  if (labels.length || Object.keys(common).length) {
+    for (const l of labels) {
+      checkKeys(l, ["pairs", "includeSelectors", "includeTemplates", "fields"], file, "labels entry");
+      const pairs = stringMap(l.pairs, file, "labels.pairs");
+      let fss: FieldSpec[] = list(l.fields, file, "labels.fields").map((f) => readConfig({ labels: [f] }, file).labels[0]!);
+      fss = mergeSpecsFlat(fss, tc.labels, file);
+      if (bool(l.includeSelectors, file, "labels.includeSelectors")) fss = mergeSpecsFlat(fss, tc.commonLabels, file);
+      else {
+        if (bool(l.includeTemplates, file, "labels.includeTemplates")) fss = mergeSpecsFlat(fss, tc.templateLabels, file);
+        fss = mergeSpecsFlat(fss, [{ path: "metadata/labels", create: true }], file);
       }
-      const g = typeof patch.apiVersion === "string" ? groupOf(patch.apiVersion) : undefined;
-      matched = out.filter(
-        (r) =>
-          r.obj.kind === patch.kind &&
-          (g === undefined || groupOf(r.obj.apiVersion) === g) &&
-          r.names.includes(md.name as string) &&
-          (md.namespace === undefined || r.obj.metadata.namespace === md.namespace || r.namespaces.includes(md.namespace as string)),
-      );
-      if (matched.length === 0) {
-        throw new RenderError(`patch targets ${patch.kind} ${md.namespace ? `${String(md.namespace)}/` : ""}${md.name}, which is not among the resources`, {
-          file: where,
-          line: doc.line,
-        });
-      }
-      if (matched.length > 1) throw new RenderError(`patch matches ${matched.length} resources named ${md.name}; add a namespace`, { file: where, line: doc.line });
+      addLabels(acc.res, pairs, fss, file);
+      recordTransformer(ctx, acc.res, builtin("LabelTransformer"));
     }
-    const deleted = new Set<Res>();
-    for (const r of matched) {
-      const body: JsonMap = { ...patch };
-      // The patch may not rename or re-kind its target.
-      delete body.apiVersion;
-      delete body.kind;
-      if (isMap(body.metadata)) {
-        const md: JsonMap = { ...body.metadata };
-        delete md.name;
-        delete md.namespace;
-        body.metadata = md;
-      }
-      const merged = strategicMerge(r.obj, body, { apiVersion: r.obj.apiVersion, kind: r.obj.kind });
-      if (merged === DELETE) deleted.add(r);
-      else r.obj = merged as KubeObject;
+    addLabels(acc.res, common, tc.commonLabels, file);
+    recordTransformer(ctx, acc.res, builtin("LabelTransformer"));
+  }
+  const annotations = stringMap(k.commonAnnotations, file, "commonAnnotations");
+  if (Object.keys(annotations).length) {
+    addAnnotations(acc.res, annotations, tc.commonAnnotations, file);
+    recordTransformer(ctx, acc.res, builtin("AnnotationsTransformer"));
+  }
+  for (const p of list(k.patchesJson6902, file, "patchesJson6902")) {
+    checkKeys(p, ["path", "patch", "target"], file, "patchesJson6902 entry");
+    const target = readTarget(p.target, file, "patchesJson6902");
+    if (!target) throw new RenderError("a patchesJson6902 entry needs a target", { file });
+    const { text, where } = patchSource(ctx, kust, p, "patchesJson6902");
+    acc.res = applyJson6902Patch(acc.res, text, where, target, env(ctx));
+    recordTransformer(ctx, acc.res, builtin("PatchJson6902Transformer"));
+  }
+  for (const rep of list(k.replicas, file, "replicas")) {
+    checkKeys(rep, ["name", "count"], file, "replicas entry");
+    const count = rep.count ?? 0;
+    if (typeof count !== "number" || !Number.isInteger(count)) throw new RenderError('"replicas[].count" must be an integer', { file });
+    setReplicas(acc.res, str(rep.name, file, "replicas[].name"), count, tc.replicas, file, ctx.scope);
+    recordTransformer(ctx, acc.res, builtin("ReplicaCountTransformer"));
+  }
+  for (const img of [...list(k.images, file, "images"), ...list(k.imageTags, file, "imageTags")]) {
+    setImages(acc.res, readImage(img, file), tc.images, file);
+    recordTransformer(ctx, acc.res, builtin("ImageTagTransformer"));
+  }
+  const reps = list(k.replacements, file, "replacements");
+  if (reps.length) {
+    for (const r of expandReplacements(ctx, kust, reps)) applyReplacement(acc.res, r.rep, r.where, ctx.scope);
+    recordTransformer(ctx, acc.res, builtin("ReplacementTransformer"));
+  }
+  for (const cfg of pluginConfigs(ctx, kust, "transformers", origin)) {
+    acc.res = runTransformerPlugin(ctx, kust, cfg, acc.res);
+    recordTransformer(ctx, acc.res, pluginOrigin(cfg));
+  }
+}
+
+function mergeSpecsFlat(a: FieldSpec[], b: FieldSpec[], file: string): FieldSpec[] {
+  return mergeConfig({ ...emptyConfig(), labels: a }, { ...emptyConfig(), labels: b }, file).labels;
+}
+
+function looksInline(s: string): boolean {
+  return s.includes("\n") || /^\s*(apiVersion|kind|metadata)\s*:/.test(s);
+}
+
+function expandReplacements(ctx: Ctx, kust: Kust, entries: JsonMap[]): { rep: JsonMap; where: string }[] {
+  const out: { rep: JsonMap; where: string }[] = [];
+  for (const entry of entries) {
+    if (typeof entry.path === "string" && entry.path) {
+      if (entry.source !== undefined || entry.targets !== undefined) throw new RenderError("cannot specify both path and inline replacement", { file: kust.file });
+      const { text, where } = readFileUnder(ctx, kust, entry.path, "replacements path");
+      for (const rep of replacementsFromFile(text, where, ctx.root.limits)) out.push({ rep, where });
+    } else {
+      checkKeys(entry, ["source", "targets", "sourceValue"], kust.file, "replacements entry");
+      out.push({ rep: entry, where: kust.file });
     }
-    if (deleted.size) out = out.filter((r) => !deleted.has(r));
   }
   return out;
 }
 
-/**
- * JSON 6902 as Kustomize applies it: while transforming, every object carries (internal) annotations, so paths under
- * /metadata/annotations exist even when the source had none; and `replace` of a missing key in an existing map adds
- * it. An annotations map left empty is dropped again.
- */
-function applyJson6902(obj: KubeObject, ops: Operation[]): KubeObject {
-  let doc = clone(obj);
-  const hadAnnotations = isMap(doc.metadata.annotations);
-  if (!hadAnnotations) doc.metadata.annotations = {};
-  for (const op of ops) {
-    let effective = op;
-    if (op.op === "replace") {
-      const parentPath = op.path.slice(0, op.path.lastIndexOf("/"));
-      let exists = true;
-      try {
-        exists = jsonPatch.getValueByPointer(doc, op.path) !== undefined;
-      } catch {
-        exists = false;
-      }
-      let parent: unknown;
-      try {
-        parent = parentPath === "" ? doc : jsonPatch.getValueByPointer(doc, parentPath);
-      } catch {
-        parent = undefined;
-      }
-      if (!exists && isMap(parent)) effective = { op: "add", path: op.path, value: op.value };
+function runValidators(ctx: Ctx, acc: Acc, kust: Kust, origin: string): void {
+  for (const cfg of pluginConfigs(ctx, kust, "validators", origin)) {
+    const before = acc.res.map((r) => JSON.stringify(r.obj));
+    const after = runTransformerPlugin(ctx, kust, cfg, acc.res.map(cloneRes)).map((r) => {
+      const o = clone(r.obj);
+      if (o.metadata.labels) delete o.metadata.labels["validated-by"];
+      if (o.metadata.labels && Object.keys(o.metadata.labels).length === 0) delete o.metadata.labels;
+      return JSON.stringify(o);
+    });
+    if (before.length !== after.length || before.some((b, i) => b !== after[i])) {
+      throw new RenderError(`validator ${cfg.obj.kind} ${cfg.obj.metadata.name} shouldn't modify the resource map`, { file: cfg.file });
     }
-    doc = jsonPatch.applyOperation(doc, effective, true, true, false).newDocument;
-  }
-  if (!hadAnnotations && isMap(doc.metadata) && isMap(doc.metadata.annotations) && Object.keys(doc.metadata.annotations).length === 0) {
-    delete doc.metadata.annotations;
-  }
-  return doc;
-}
-
-function describeRes(r: Res): string {
-  return `${r.obj.kind} ${r.obj.metadata.namespace ? r.obj.metadata.namespace + "/" : ""}${r.obj.metadata.name}`;
-}
-
-function noTarget(target: JsonMap, where: string): RenderError {
-  return new RenderError(`patch target ${JSON.stringify(target)} matches no resource`, { file: where });
-}
-
-function anchored(pattern: unknown): RegExp | undefined {
-  if (pattern === undefined || pattern === null || pattern === "") return undefined;
-  // Patterns come from the repository: refuse nested quantifiers, which can backtrack for minutes on one name.
-  if (/\([^)]*[+*}][^)]*\)\s*[+*{]/.test(String(pattern)) || String(pattern).length > 500) {
-    throw new RenderError(`patch target pattern ${JSON.stringify(pattern)} is too complex (nested quantifiers or over 500 characters)`);
-  }
-  try {
-    return new RegExp(`^(?:${String(pattern)})$`);
-  } catch {
-    return new RegExp(`^${String(pattern).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`);
   }
 }
 
-function select(res: Res[], t: JsonMap): Res[] {
-  const group = anchored(t.group);
-  const version = anchored(t.version);
-  const kind = anchored(t.kind);
-  const name = anchored(t.name);
-  const ns = anchored(t.namespace);
-  const labels = t.labelSelector === undefined ? undefined : parseSelector(String(t.labelSelector));
-  const annotations = t.annotationSelector === undefined ? undefined : parseSelector(String(t.annotationSelector));
-  return res.filter((r) => {
-    const o = r.obj;
-    if (group && !group.test(groupOf(o.apiVersion))) return false;
-    if (version && !version.test(versionOf(o.apiVersion))) return false;
-    if (kind && !kind.test(o.kind)) return false;
-    if (name && !r.names.some((n) => name.test(n))) return false;
-    if (ns && !r.namespaces.some((n) => ns.test(n ?? ""))) return false;
-    if (labels && !labels(o.metadata.labels ?? {})) return false;
-    if (annotations && !annotations(o.metadata.annotations ?? {})) return false;
-    return true;
+// ---- plugin configurations (generators, transformers, validators) ----------------------------------------------
+
+interface PluginConfig {
+  obj: KubeObject;
+  file: string;
+  /** Directory of the kustomization that lists the plugin (files it reads are relative to it). */
+  kust: Kust;
+  origin?: Origin;
+}
+
+function pluginOrigin(cfg: PluginConfig): Origin | undefined {
+  if (!cfg.origin?.path) return undefined;
+  const by: Origin["configuredBy"] = { apiVersion: cfg.obj.apiVersion, kind: cfg.obj.kind };
+  if (cfg.obj.metadata.name) by.name = cfg.obj.metadata.name;
+  if (cfg.obj.metadata.namespace) by.namespace = cfg.obj.metadata.namespace;
+  return { configuredIn: cfg.origin.path, configuredBy: by };
+}
+
+/** The configurations listed in `generators`, `transformers` or `validators`: inline YAML, files or kustomizations. */
+function pluginConfigs(ctx: Ctx, kust: Kust, field: "generators" | "transformers" | "validators", origin: string): PluginConfig[] {
+  const entries = strings(kust.k[field], kust.file, field);
+  if (entries.length === 0) return [];
+  const inline: Res[] = [];
+  const paths: string[] = [];
+  for (const e of entries) {
+    let docs: Res[] | undefined;
+    if (e.includes("\n") || /^\s*(apiVersion|kind)\s*:/.test(e)) {
+      try {
+        docs = resourcesFromText(e, kust.file, ctx);
+      } catch {
+        docs = undefined;
+      }
+    }
+    if (docs && docs.length) {
+      if (ctx.origins) for (const d of docs) d.origin = { path: joinOrigin(origin, path.posix.basename(kust.file)) };
+      inline.push(...docs);
+    } else paths.push(e);
+  }
+  const acc = emptyAcc();
+  appendAll(acc.res, inline, kust.file, ctx);
+  for (const p of paths) accumulateResource(ctx, acc, kust, p, origin);
+  return acc.res.map((r) => {
+    const obj = r.obj;
+    if (obj.apiVersion !== "builtin" || !BUILTIN_PLUGINS.has(obj.kind)) {
+      throw new RenderError(
+        `${field}: ${String(obj.apiVersion)}/${obj.kind} ${obj.metadata.name} is not a builtin plugin configuration; Mooring runs no exec, Go or KRM function plugins (builtin kinds: ${[...BUILTIN_PLUGINS].join(", ")})`,
+        { file: r.file },
+      );
+    }
+    const isGen = GENERATOR_PLUGINS.has(obj.kind);
+    if (field === "generators" && !isGen) throw new RenderError(`generators: builtin ${obj.kind} is a transformer, not a generator`, { file: r.file });
+    if (field !== "generators" && isGen) throw new RenderError(`${field}: builtin ${obj.kind} is a generator; list it under "generators"`, { file: r.file });
+    return { obj, file: r.file, kust, origin: r.origin };
   });
 }
 
-/** Kubernetes label selector syntax: `a=b`, `a==b`, `a!=b`, `a`, `!a`, `a in (x,y)`, `a notin (x,y)`. */
-export function parseSelector(sel: string): (labels: Record<string, string>) => boolean {
-  const terms: ((l: Record<string, string>) => boolean)[] = [];
-  const parts = sel.match(/[^,(]+(\([^)]*\))?/g) ?? [];
-  for (const raw of parts.map((p) => p.trim()).filter(Boolean)) {
-    let m: RegExpMatchArray | null;
-    if ((m = raw.match(/^(\S+)\s+(in|notin)\s+\(([^)]*)\)$/))) {
-      const [, key, op, vals] = m;
-      const set = new Set(vals!.split(",").map((v) => v.trim()));
-      terms.push(op === "in" ? (l) => key! in l && set.has(l[key!]!) : (l) => !(key! in l) || !set.has(l[key!]!));
-    } else if ((m = raw.match(/^([^=!\s]+)\s*!=\s*(\S*)$/))) {
-      const [, key, val] = m;
-      terms.push((l) => l[key!] !== val);
-    } else if ((m = raw.match(/^([^=!\s]+)\s*==?\s*(\S*)$/))) {
-      const [, key, val] = m;
-      terms.push((l) => l[key!] === val);
-    } else if ((m = raw.match(/^!\s*(\S+)$/))) {
-      const key = m[1]!;
-      terms.push((l) => !(key in l));
-    } else if (/^\S+$/.test(raw)) {
-      terms.push((l) => raw in l);
-    } else throw new RenderError(`cannot parse selector ${JSON.stringify(sel)}`);
-  }
-  return (l) => terms.every((t) => t(l));
+const GENERATOR_PLUGINS = new Set(["ConfigMapGenerator", "SecretGenerator", "IAMPolicyGenerator", "HelmChartInflationGenerator"]);
+const BUILTIN_PLUGINS = new Set([
+  ...GENERATOR_PLUGINS,
+  "AnnotationsTransformer",
+  "HashTransformer",
+  "ImageTagTransformer",
+  "LabelTransformer",
+  "NamespaceTransformer",
+  "PatchJson6902Transformer",
+  "PatchStrategicMergeTransformer",
+  "PatchTransformer",
+  "PrefixSuffixTransformer",
+  "PrefixTransformer",
+  "SuffixTransformer",
+  "ReplacementTransformer",
+  "ReplicaCountTransformer",
+  "ValueAddTransformer",
+]);
+
+const META_KEYS = ["apiVersion", "kind", "metadata"];
+
+function pluginSpecs(v: unknown, file: string, field: string): FieldSpec[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw new RenderError(`${field} must be a list of field specs`, { file });
+  return v.map((x) => readConfig({ labels: [x] }, file).labels[0]!);
 }
 
-// ---- name references -------------------------------------------------------------------------------------------
-
-function fixNameReferences(res: Res[], ctx: Ctx): void {
-  const renamed = res.filter((r) => r.names.length > 1 || r.namespaces.length > 1);
-  if (renamed.length === 0) return;
-  const byKind = new Map<string, Res[]>();
-  for (const r of renamed) {
-    const key = `${groupOf(r.obj.apiVersion)}|${r.obj.kind}`;
-    byKind.set(key, [...(byKind.get(key) ?? []), r]);
+function runGeneratorPlugin(ctx: Ctx, kust: Kust, cfg: PluginConfig): Res[] {
+  const { obj, file } = cfg;
+  const md = obj.metadata;
+  switch (obj.kind) {
+    case "ConfigMapGenerator":
+    case "SecretGenerator": {
+      const kind = obj.kind === "ConfigMapGenerator" ? "ConfigMap" : "Secret";
+      const body: JsonMap = { ...obj };
+      for (const k of META_KEYS) delete body[k];
+      const args = readGenArgs(body, kind, file, obj.kind);
+      args.name ||= md.name;
+      args.namespace ||= typeof md.namespace === "string" ? md.namespace : "";
+      return [generate(ctx, kust, args, obj.kind)];
+    }
+    case "IAMPolicyGenerator": {
+      checkKeys(obj, [...META_KEYS, "cloud", "kubernetesService", "serviceAccount"], file, obj.kind);
+      if (obj.cloud !== "gke") throw new RenderError(`IAMPolicyGenerator: cloud provider ${String(obj.cloud)} not supported yet`, { file });
+      const ks = isMap(obj.kubernetesService) ? obj.kubernetesService : {};
+      const sa = isMap(obj.serviceAccount) ? obj.serviceAccount : {};
+      const out: KubeObject = {
+        apiVersion: "v1",
+        kind: "ServiceAccount",
+        metadata: {
+          annotations: { "iam.gke.io/gcp-service-account": `${String(sa.name ?? "")}@${String(sa.projectId ?? "")}.iam.gserviceaccount.com` },
+          name: String(ks.name ?? ""),
+        },
+      };
+      if (typeof ks.namespace === "string" && ks.namespace) out.metadata.namespace = ks.namespace;
+      return [newRes(out, file)];
+    }
+    default:
+      throw new RenderError(`${obj.kind} is not supported: it runs the helm binary; render the chart with Mooring's helm renderer or commit its output`, { file });
   }
-  const find = (refGroup: string, refKind: string, name: string, referrer: Res): Res | undefined => {
-    const cands = (byKind.get(`${refGroup}|${refKind}`) ?? []).filter((c) => c.names.includes(name) && c !== referrer);
-    return sameScope(cands, referrer, ctx)[0];
-  };
-  for (const r of res) {
-    const o = r.obj;
-    for (const spec of NAME_REF_SPECS) {
-      if (spec.kind !== o.kind || (spec.group !== undefined && spec.group !== groupOf(o.apiVersion))) continue;
-      if (!byKind.has(`${spec.refGroup}|${spec.refKind}`)) continue;
-      if (spec.path === "roleRef/name" && isMap(o.roleRef) && o.roleRef.kind !== spec.refKind) continue;
-      if (spec.path === "spec/scaleTargetRef/name") {
-        const st = isMap(o.spec) && isMap(o.spec.scaleTargetRef) ? o.spec.scaleTargetRef : {};
-        if (st.kind !== spec.refKind) continue;
+}
+
+function runTransformerPlugin(ctx: Ctx, kust: Kust, cfg: PluginConfig, res: Res[]): Res[] {
+  const { obj: c, file } = cfg;
+  const keys = (extra: string[]): void => checkKeys(c, [...META_KEYS, ...extra], file, c.kind);
+  switch (c.kind) {
+    case "AnnotationsTransformer":
+      keys(["annotations", "fieldSpecs"]);
+      addAnnotations(res, stringMap(c.annotations, file, "annotations", true), pluginSpecs(c.fieldSpecs, file, "fieldSpecs"), file);
+      return res;
+    case "LabelTransformer":
+      keys(["labels", "fieldSpecs"]);
+      addLabels(res, stringMap(c.labels, file, "labels", true), pluginSpecs(c.fieldSpecs, file, "fieldSpecs"), file);
+      return res;
+    case "NamespaceTransformer": {
+      keys(["fieldSpecs", "unsetOnly", "setRoleBindingSubjects"]);
+      const mode = str(c.setRoleBindingSubjects, file, "setRoleBindingSubjects") || "defaultOnly";
+      if (!["defaultOnly", "allServiceAccounts", "none"].includes(mode)) {
+        throw new RenderError(`invalid value "${mode}" for setRoleBindingSubjects: must be one of "defaultOnly", "none" or "allServiceAccounts"`, { file });
       }
-      walkPath(o, spec.path, false, (parent, key) => {
-        const v = parent[key];
-        if (typeof v === "string") {
-          const hit = find(spec.refGroup, spec.refKind, v, r);
-          if (hit) parent[key] = hit.obj.metadata.name;
-        } else if (Array.isArray(v)) {
-          parent[key] = v.map((x) => (typeof x === "string" ? (find(spec.refGroup, spec.refKind, x, r)?.obj.metadata.name ?? x) : x));
+      const ns = typeof c.metadata.namespace === "string" ? c.metadata.namespace : "";
+      setNamespace(res, { namespace: ns, specs: pluginSpecs(c.fieldSpecs, file, "fieldSpecs"), unsetOnly: bool(c.unsetOnly, file, "unsetOnly"), subjects: mode as SubjectMode, scope: ctx.scope, file });
+      return res;
+    }
+    case "PrefixTransformer":
+    case "SuffixTransformer":
+    case "PrefixSuffixTransformer": {
+      keys(c.kind === "PrefixTransformer" ? ["prefix", "fieldSpecs"] : c.kind === "SuffixTransformer" ? ["suffix", "fieldSpecs"] : ["prefix", "suffix", "fieldSpecs"]);
+      if (c.fieldSpecs === undefined || c.fieldSpecs === null) throw new RenderError(`${c.kind}: fieldSpecs is not expected to be nil`, { file });
+      const specs = pluginSpecs(c.fieldSpecs, file, "fieldSpecs");
+      const prefix = c.kind === "SuffixTransformer" ? undefined : str(c.prefix, file, "prefix");
+      const suffix = c.kind === "PrefixTransformer" ? undefined : str(c.suffix, file, "suffix");
+      addPrefixSuffix(res, prefix, suffix, specs, file, ctx.scope);
+      return res;
+    }
+    case "ImageTagTransformer": {
+      keys(["imageTag", "fieldSpecs"]);
+      const img = isMap(c.imageTag) ? c.imageTag : {};
+      setImages(res, readImage(img, file), pluginSpecs(c.fieldSpecs, file, "fieldSpecs"), file);
+      return res;
+    }
+    case "ReplicaCountTransformer": {
+      keys(["replica", "fieldSpecs"]);
+      const rep = isMap(c.replica) ? c.replica : {};
+      const count = rep.count ?? 0;
+      if (typeof count !== "number" || !Number.isInteger(count)) throw new RenderError("ReplicaCountTransformer: replica.count must be an integer", { file });
+      setReplicas(res, str(rep.name, file, "replica.name"), count, pluginSpecs(c.fieldSpecs, file, "fieldSpecs"), file, ctx.scope);
+      return res;
+    }
+    case "PatchTransformer": {
+      keys(["path", "patch", "target", "options"]);
+      const { text, where } = patchSource(ctx, kust, c, "PatchTransformer");
+      return applyPatch(res, text, where, readTarget(c.target, file, "PatchTransformer"), readPatchOptions(c.options, file), env(ctx));
+    }
+    case "PatchStrategicMergeTransformer": {
+      keys(["paths", "patches"]);
+      const patches = strings(c.paths, file, "paths").map((s) => (looksInline(s) ? { text: s, where: file } : readFileUnder(ctx, kust, s, "PatchStrategicMergeTransformer path")));
+      if (typeof c.patches === "string" && c.patches.trim()) patches.push({ text: c.patches, where: file });
+      if (patches.length === 0) throw new RenderError("PatchStrategicMergeTransformer: empty file path and empty patch content", { file });
+      return applyStrategicMergePatches(res, patches, env(ctx));
+    }
+    case "PatchJson6902Transformer": {
+      keys(["target", "path", "jsonOp"]);
+      const target = readTarget(c.target, file, "PatchJson6902Transformer");
+      if (!target) throw new RenderError("PatchJson6902Transformer: must specify a target", { file });
+      const hasPath = typeof c.path === "string" && c.path;
+      const hasOp = typeof c.jsonOp === "string" && c.jsonOp;
+      if (hasPath && hasOp) throw new RenderError("PatchJson6902Transformer: must specify a file path or jsonOp, not both", { file });
+      if (!hasPath && !hasOp) throw new RenderError("PatchJson6902Transformer: empty file path and empty jsonOp", { file });
+      const { text, where } = hasPath ? readFileUnder(ctx, kust, c.path as string, "PatchJson6902Transformer path") : { text: c.jsonOp as string, where: file };
+      return applyJson6902Patch(res, text, where, target, env(ctx));
+    }
+    case "ReplacementTransformer": {
+      keys(["replacements"]);
+      for (const r of expandReplacements(ctx, kust, list(c.replacements, file, "replacements"))) applyReplacement(res, r.rep, r.where, ctx.scope);
+      return res;
+    }
+    case "ValueAddTransformer": {
+      keys(["value", "targets", "targetFilePath"]);
+      let value = str(c.value, file, "value").trim();
+      if (!value) value = path.posix.basename(kust.dir || ".") === "." ? path.basename(ctx.root.dir) : path.posix.basename(kust.dir);
+      const targets = list(c.targets, file, "targets");
+      if (typeof c.targetFilePath === "string" && c.targetFilePath) {
+        const { text, where } = readFileUnder(ctx, kust, c.targetFilePath, "ValueAddTransformer targetFilePath");
+        const doc = parseYamlDocs(text, where, ctx.root.limits)[0]?.value;
+        targets.push(...list(isMap(doc) ? doc.targets : undefined, where, "targets"));
+      }
+      if (targets.length === 0) throw new RenderError("ValueAddTransformer: must specify at least one target", { file });
+      for (const t of targets) {
+        checkKeys(t, ["selector", "fieldPath", "filePathPosition"], file, "ValueAddTransformer target");
+        const fieldPath = str(t.fieldPath, file, "fieldPath");
+        if (!fieldPath) throw new RenderError("ValueAddTransformer: fieldPath cannot be empty", { file });
+        const pos = t.filePathPosition ?? 0;
+        if (typeof pos !== "number" || pos < 0) throw new RenderError(`ValueAddTransformer: value of FilePathPosition (${String(pos)}) cannot be negative`, { file });
+        const selected = isMap(t.selector) ? selectRes(res, t.selector, ctx.scope, file) : res;
+        for (const r of selected) {
+          if (fieldPath === "metadata/namespace") namespaceOne(r, { namespace: value, specs: [], scope: ctx.scope, file });
+          else valueAdd(r, value, fieldPath, pos, file);
         }
-      });
+      }
+      return res;
     }
-    // References that carry both name and namespace: both follow the referent (Kustomize matches any subject kind).
-    const g = groupOf(o.apiVersion);
-    if ((o.kind === "RoleBinding" || o.kind === "ClusterRoleBinding") && g === "rbac.authorization.k8s.io") {
-      walkPath(o, "subjects", false, (parent, key) => {
-        const v = parent[key];
-        if (Array.isArray(v)) for (const s of v) fixNamespacedRef(s, byKind.get("|ServiceAccount"));
-      });
-    }
-    if ((o.kind === "ValidatingWebhookConfiguration" || o.kind === "MutatingWebhookConfiguration") && g === "admissionregistration.k8s.io") {
-      walkPath(o, "webhooks/clientConfig/service", false, (parent, key) => fixNamespacedRef(parent[key], byKind.get("|Service")));
-    }
-    if (o.kind === "APIService" && g === "apiregistration.k8s.io") {
-      walkPath(o, "spec/service", false, (parent, key) => fixNamespacedRef(parent[key], byKind.get("|Service")));
-    }
+    case "HashTransformer":
+      keys([]);
+      for (const r of res) {
+        if (!r.needsHash) continue;
+        const h = kustomizeHash(r.obj);
+        storePreviousId(r, ctx.scope);
+        r.obj.metadata.name = `${r.obj.metadata.name}-${h}`;
+      }
+      return res;
+    default:
+      throw new RenderError(`${c.kind} cannot be used as a transformer`, { file });
   }
 }
 
-function fixNamespacedRef(ref: unknown, candidates: Res[] | undefined): void {
-  if (!isMap(ref) || typeof ref.name !== "string" || !candidates) return;
-  const hit = candidates.find(
-    (c) => c.names.includes(ref.name as string) && (ref.namespace === undefined || c.namespaces.some((n) => (n ?? "default") === ref.namespace)),
-  );
-  if (!hit) return;
-  ref.name = hit.obj.metadata.name;
-  if (hit.obj.metadata.namespace !== undefined) ref.namespace = hit.obj.metadata.namespace;
+// ---- crds: name references declared in OpenAPI definitions --------------------------------------------------
+
+function configFromCrds(doc: unknown, file: string): TransformerConfig {
+  let tc = emptyConfig();
+  if (!isMap(doc)) throw new RenderError("unable to parse open API definition: expected a map of type names to definitions", { file });
+  for (const [typeName, api] of Object.entries(doc)) {
+    const props = schemaProps(api);
+    if (!props || !("kind" in props) || !("apiVersion" in props) || !("metadata" in props)) continue;
+    const kind = typeName.split(".").pop()!;
+    const one = emptyConfig();
+    loadCrdInto(one, kind, doc, typeName, [], file, 0);
+    tc = mergeConfig(tc, one, file);
+  }
+  return tc;
 }
 
-function sameScope(cands: Res[], referrer: Res, ctx: Ctx): Res[] {
-  if (isClusterScoped(referrer.obj.apiVersion, referrer.obj.kind, ctx.scope)) return cands;
-  return cands.filter((c) => isClusterScoped(c.obj.apiVersion, c.obj.kind, ctx.scope) || c.obj.metadata.namespace === referrer.obj.metadata.namespace);
+function schemaProps(api: unknown): JsonMap | undefined {
+  if (!isMap(api)) return undefined;
+  const schema = isMap(api.Schema) ? api.Schema : api;
+  return isMap(schema.properties) ? schema.properties : undefined;
+}
+
+function loadCrdInto(tc: TransformerConfig, kind: string, all: JsonMap, typeName: string, at: string[], file: string, depth: number): void {
+  if (depth > 20) return;
+  const props = schemaProps(all[typeName]);
+  if (!props) return;
+  for (const [name, prop] of Object.entries(props)) {
+    if (!isMap(prop)) continue;
+    const p = [...at, name];
+    const fs = (extra: string[] = []): FieldSpec => ({ kind, path: [...p, ...extra].join("/") });
+    if (typeof prop["x-kubernetes-annotation"] === "string") tc.commonAnnotations = mergeConfig({ ...emptyConfig(), commonAnnotations: tc.commonAnnotations }, { ...emptyConfig(), commonAnnotations: [fs()] }, file).commonAnnotations;
+    if (typeof prop["x-kubernetes-label-selector"] === "string") tc.commonLabels = mergeConfig({ ...emptyConfig(), commonLabels: tc.commonLabels }, { ...emptyConfig(), commonLabels: [fs()] }, file).commonLabels;
+    if (typeof prop["x-kubernetes-identity"] === "string") tc.namePrefix = mergeConfig({ ...emptyConfig(), namePrefix: tc.namePrefix }, { ...emptyConfig(), namePrefix: [fs()] }, file).namePrefix;
+    const version = prop["x-kubernetes-object-ref-api-version"];
+    const refKind = prop["x-kubernetes-object-ref-kind"];
+    if (typeof version === "string" && typeof refKind === "string") {
+      const nameKey = typeof prop["x-kubernetes-object-ref-name-key"] === "string" ? (prop["x-kubernetes-object-ref-name-key"] as string) : "name";
+      tc.nameReference = mergeConfig(
+        { ...emptyConfig(), nameReference: tc.nameReference },
+        { ...emptyConfig(), nameReference: [{ kind: refKind, version, fieldSpecs: [fs([nameKey])] }] },
+        file,
+      ).nameReference;
+    }
+    const ref = prop.$ref;
+    if (typeof ref === "string" && ref) loadCrdInto(tc, kind, all, ref, p, file, depth + 1);
+  }
 }
 
 // ---- output order ----------------------------------------------------------------------------------------------
 
-const ORDER_FIRST = [
+const DEFAULT_ORDER_FIRST = [
   "Namespace",
   "ResourceQuota",
   "StorageClass",
@@ -993,25 +1162,58 @@ const ORDER_FIRST = [
   "CronJob",
   "PodDisruptionBudget",
 ];
-const ORDER_LAST = ["MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"];
+const DEFAULT_ORDER_LAST = ["MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"];
+
+function sortResources(res: Res[], top: Kust): Res[] {
+  const so = top.k.sortOptions;
+  if (so === undefined || so === null) return sortLegacy(res, DEFAULT_ORDER_FIRST, DEFAULT_ORDER_LAST);
+  if (!isMap(so)) throw new RenderError('"sortOptions" must be a map', { file: top.file });
+  checkKeys(so, ["order", "legacySortOptions"], top.file, "sortOptions");
+  const order = so.order;
+  if (order !== "legacy" && order !== "fifo") throw new RenderError("the field 'sortOptions.order' must be one of [fifo, legacy]", { file: top.file });
+  const lso = so.legacySortOptions;
+  if (order === "fifo") {
+    if (lso !== undefined && lso !== null) throw new RenderError("the field 'sortOptions.legacySortOptions' is set but the selected sort order is 'fifo', not 'legacy'", { file: top.file });
+    return res;
+  }
+  if (lso === undefined || lso === null) return sortLegacy(res, DEFAULT_ORDER_FIRST, DEFAULT_ORDER_LAST);
+  if (!isMap(lso)) throw new RenderError('"sortOptions.legacySortOptions" must be a map', { file: top.file });
+  checkKeys(lso, ["orderFirst", "orderLast"], top.file, "sortOptions.legacySortOptions");
+  return sortLegacy(res, strings(lso.orderFirst, top.file, "orderFirst"), strings(lso.orderLast, top.file, "orderLast"));
+}
+
+function sortLegacy(res: Res[], first: string[], last: string[]): Res[] {
+  const orders = new Map<string, number>();
+  first.forEach((k, i) => orders.set(k, -first.length + i));
+  last.forEach((k, i) => orders.set(k, 1 + i));
+  const gvkString = (g: string, v: string, k: string): string => `${g || "~G"}_${v || "~V"}_${k || "~K"}`;
+  const keyed = res.map((r, i) => {
+    const id = curId(r);
+    return { r, i, id, rank: orders.get(id.kind) ?? 0, gvk: gvkString(id.group, id.version, id.kind), rest: `${id.namespace || "~X"}|${id.name || "~N"}` };
+  });
+  const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+  keyed.sort((a, b) => {
+    const sameGvk = a.id.group === b.id.group && a.id.version === b.id.version && a.id.kind === b.id.kind;
+    if (!sameGvk) {
+      if (a.rank !== b.rank) return a.rank - b.rank;
+      if (a.id.kind === "Namespace" && b.id.kind === "Namespace" && (a.id.group === "" || b.id.group === "")) return -cmp(a.gvk, b.gvk);
+      return cmp(a.gvk, b.gvk);
+    }
+    return cmp(a.rest, b.rest) || a.i - b.i;
+  });
+  return keyed.map((k) => k.r);
+}
 
 /**
  * Kustomize's "legacy" order: well-known kinds first (namespaces before what lives in them), webhooks last, the rest
  * by "group_version_kind" (a missing group sorts as "~G", after every letter), then namespace and name.
  */
 export function legacySort(objs: KubeObject[]): KubeObject[] {
-  const rank = (k: string): number => {
-    const f = ORDER_FIRST.indexOf(k);
-    if (f >= 0) return f - ORDER_FIRST.length;
-    const l = ORDER_LAST.indexOf(k);
-    return l >= 0 ? 1 + l : 0;
-  };
-  const gvk = (o: KubeObject): string => `${groupOf(o.apiVersion) || "~G"}_${versionOf(o.apiVersion) || "~V"}_${o.kind || "~K"}`;
-  const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-  return objs
-    .map((o, i) => ({ o, i, r: rank(o.kind), g: gvk(o), n: `${o.metadata.namespace || "~X"}|${o.metadata.name}` }))
-    .sort((a, b) => a.r - b.r || cmp(a.g, b.g) || cmp(a.n, b.n) || a.i - b.i)
-    .map((x) => x.o);
+  return sortLegacy(
+    objs.map((o) => newRes(o, "")),
+    DEFAULT_ORDER_FIRST,
+    DEFAULT_ORDER_LAST,
+  ).map((r) => r.obj);
 }
 
 // ---- overrides on top of any renderer --------------------------------------------------------------------------
@@ -1029,16 +1231,16 @@ export interface Overrides {
  * name prefix/suffix (with name references updated), then images.
  */
 export function applyOverrides(root: ArtifactRoot, objects: KubeObject[], ov: Overrides, opts: KustomizeOptions = {}, source = "spec.render"): KubeObject[] {
-  const ctx: Ctx = { root, scope: opts.scope, stack: [] };
-  let res = objects.map((o) => newRes(clone(o), source, false));
+  const pe: PatchEnv = { scope: opts.scope, limits: root.limits };
+  let res = objects.map((o) => newRes(clone(o), source));
   (ov.patches ?? []).forEach((p, i) => {
     const text = typeof p.patch === "string" ? p.patch : JSON.stringify(p.patch);
-    res = applyPatchText(ctx, res, text, `${source}.patches[${i}]`, p.target, "auto");
+    res = applyPatch(res, text, `${source}.patches[${i}]`, p.target, {}, pe);
   });
-  if (ov.namePrefix || ov.nameSuffix) {
-    for (const r of res) if (!skipsPrefix(r.obj)) rename(r, `${ov.namePrefix ?? ""}${r.obj.metadata.name}${ov.nameSuffix ?? ""}`);
-  }
-  for (const img of ov.images ?? []) setImages(res, img as unknown as JsonMap, source);
-  fixNameReferences(res, ctx);
+  const config = makeDefaultConfig();
+  if (ov.namePrefix) addPrefixSuffix(res, ov.namePrefix, undefined, config.namePrefix, source, opts.scope);
+  if (ov.nameSuffix) addPrefixSuffix(res, undefined, ov.nameSuffix, config.nameSuffix, source, opts.scope);
+  for (const img of ov.images ?? []) setImages(res, { ...img }, config.images, source);
+  fixNameReferences(res, config.nameReference, source, opts.scope);
   return res.map((r) => r.obj);
 }

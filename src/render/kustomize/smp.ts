@@ -4,6 +4,7 @@
 // items first (in patch order), then the target's remaining items — the order `kubectl kustomize` produces; lists
 // keyed by a pair of fields follow kyaml's own rules (mergeMultiKey).
 import { groupOf, isMap, type JsonMap } from "../objects.js";
+import type { CustomSchema } from "./openapi.js";
 
 export const DELETE = Symbol("delete");
 
@@ -98,6 +99,8 @@ function mergeMultiKey(target: unknown[], patch: unknown[], keys: string[], ctx:
 export interface SmpContext {
   apiVersion: string;
   kind: string;
+  /** A kustomization's `openapi` schema: when set, it alone decides how lists merge (as in Kustomize). */
+  schema?: CustomSchema;
 }
 
 /** Applies `patch` to `target` (neither is modified); returns DELETE when the patch deletes the whole value. */
@@ -127,13 +130,18 @@ export function strategicMerge(target: unknown, patch: unknown, ctx: SmpContext,
   if (Array.isArray(patch)) {
     // A `- $patch: replace` item makes the patch's other items the whole list.
     if (patch.some((e) => isMap(e) && e.$patch === "replace")) return stripDirectives(patch);
-    // metadata.finalizers is a set (patch strategy "merge"): the patch's values, then the target's others.
-    if (BUILTIN_GROUPS.has(groupOf(ctx.apiVersion)) && path.length === 2 && path[0] === "metadata" && path[1] === "finalizers" && Array.isArray(target)) {
-      const out = [...new Set(patch)];
-      for (const t of target) if (!out.includes(t)) out.push(t);
-      return out;
+    let keys: string[] | undefined;
+    if (ctx.schema) {
+      const st = ctx.schema.listStrategy(ctx.apiVersion, ctx.kind, path);
+      if (st.strategy === "merge" && st.keys.length === 0 && Array.isArray(target)) return mergeSet(target, patch);
+      keys = st.strategy === "merge" ? st.keys : undefined;
+    } else {
+      // metadata.finalizers is a set (patch strategy "merge"): the patch's values, then the target's others.
+      if (BUILTIN_GROUPS.has(groupOf(ctx.apiVersion)) && path.length === 2 && path[0] === "metadata" && path[1] === "finalizers" && Array.isArray(target)) {
+        return mergeSet(target, patch);
+      }
+      keys = mergeKeys(ctx.apiVersion, ctx.kind, path);
     }
-    const keys = mergeKeys(ctx.apiVersion, ctx.kind, path);
     if (keys === undefined || !Array.isArray(target)) {
       return patch.filter((e) => !(isMap(e) && e.$patch === "delete")).map(stripDirectives);
     }
@@ -158,6 +166,12 @@ export function strategicMerge(target: unknown, patch: unknown, ctx: SmpContext,
     return out;
   }
   return patch;
+}
+
+function mergeSet(target: unknown[], patch: unknown[]): unknown[] {
+  const out = [...new Set(patch)];
+  for (const t of target) if (!out.includes(t)) out.push(t);
+  return out;
 }
 
 export function stripDirectives(v: unknown): unknown {

@@ -1,0 +1,388 @@
+// Kustomize's builtin transformers over a list of resources, each as its builtin plugin does it (kustomize v5,
+// api/internal/builtins and api/filters): namespace, name prefix and suffix, labels, annotations, replica counts,
+// images, value-add and selection of targets. Patches and replacements live in patches.ts and replacements.ts.
+import { posix } from "node:path";
+import { RenderError } from "../errors.js";
+import { isMap, type JsonMap, type ScopeResolver } from "../objects.js";
+import { FieldSpecError, slotGet, slotSet, visitFieldSpec, type CreateKind, type FieldSpec, type Slot } from "./fieldspecs.js";
+import {
+  allIds,
+  curId,
+  describeRes,
+  effectiveNs,
+  idEquals,
+  idSelected,
+  idString,
+  kustomizeClusterScoped,
+  orgId,
+  storePreviousId,
+  type Res,
+} from "./resource.js";
+
+/** Runs a field-spec walk over one resource, turning walk errors into RenderErrors naming the field and object. */
+export function applySpec(r: Res, fs: FieldSpec, createKind: CreateKind, set: (s: Slot) => void, file: string): void {
+  try {
+    visitFieldSpec(r.obj, fs, createKind, set);
+  } catch (err) {
+    if (err instanceof FieldSpecError || (err instanceof Error && !(err instanceof RenderError))) {
+      throw new RenderError(`considering field '${fs.path}' of ${describeRes(r)}: ${err.message}`, { file }, { cause: err });
+    }
+    throw err;
+  }
+}
+
+function setMapEntry(s: Slot, key: string, value: string, what: string): void {
+  const node = slotGet(s);
+  if (node === null || node === undefined) return;
+  if (!isMap(node)) throw new FieldSpecError(`${what} must be a map to set ${JSON.stringify(key)} in it`);
+  node[key] = value;
+}
+
+/** Sorted keys, as Kustomize sets labels and annotations. */
+function sortedEntries(m: Record<string, string>): [string, string][] {
+  return Object.keys(m)
+    .sort()
+    .map((k) => [k, m[k]!]);
+}
+
+// ---- labels and annotations -------------------------------------------------------------------------------------
+
+export function addLabels(res: Res[], labels: Record<string, string>, specs: FieldSpec[], file: string): void {
+  if (Object.keys(labels).length === 0) return;
+  const entries = sortedEntries(labels);
+  for (const r of res) {
+    for (const [k, v] of entries) {
+      for (const fs of specs) applySpec(r, fs, "map", (s) => setMapEntry(s, k, v, `labels at ${fs.path}`), file);
+    }
+  }
+}
+
+export const addAnnotations = addLabels;
+
+// ---- namespace --------------------------------------------------------------------------------------------------
+
+export type SubjectMode = "defaultOnly" | "allServiceAccounts" | "none";
+
+export interface NamespaceOptions {
+  namespace: string;
+  specs: FieldSpec[];
+  unsetOnly?: boolean;
+  subjects?: SubjectMode;
+  scope?: ScopeResolver;
+  file: string;
+  /** ValueAddTransformer uses the namespace filter without storing previous ids or checking conflicts. */
+  plain?: boolean;
+}
+
+function setNs(s: Slot, ns: string, unsetOnly: boolean): void {
+  const cur = slotGet(s);
+  if (unsetOnly && typeof cur === "string" && cur !== "") return;
+  if (isMap(cur) || Array.isArray(cur)) throw new FieldSpecError("namespace field specs must target scalar nodes");
+  slotSet(s, ns);
+}
+
+/** Kustomize's namespace filter on one resource. */
+export function namespaceOne(r: Res, o: NamespaceOptions): void {
+  const { namespace: ns, unsetOnly = false } = o;
+  const apiVersion = typeof r.obj.apiVersion === "string" ? r.obj.apiVersion : "";
+  const kind = r.obj.kind;
+  let specs = o.specs.filter((fs) => fs.path !== "metadata/namespace" && !(apiVersion !== "v1" && fs.path === "metadata/name"));
+  if (!kustomizeClusterScoped(apiVersion, kind, o.scope)) {
+    applySpec(r, { path: "metadata/namespace", create: true }, "scalar", (s) => setNs(s, ns, unsetOnly), o.file);
+  }
+  if (kind === "RoleBinding" || kind === "ClusterRoleBinding") {
+    specs = specs.filter((fs) => !((fs.kind === "RoleBinding" || fs.kind === "ClusterRoleBinding") && fs.path === "subjects/namespace"));
+    const mode = o.subjects ?? "defaultOnly";
+    const subjects = r.obj.subjects;
+    if (mode !== "none" && Array.isArray(subjects)) {
+      for (const subj of subjects) {
+        if (!isMap(subj)) continue;
+        const hit = mode === "defaultOnly" ? subj.name === "default" : subj.kind === "ServiceAccount";
+        if (!hit) continue;
+        if (unsetOnly && typeof subj.namespace === "string" && subj.namespace !== "") continue;
+        subj.namespace = ns;
+      }
+    }
+  }
+  for (const fs of specs) applySpec(r, fs, "scalar", (s) => setNs(s, ns, unsetOnly), o.file);
+}
+
+export function setNamespace(res: Res[], o: NamespaceOptions): void {
+  if (!o.namespace) return;
+  for (const r of res) {
+    if (r.obj.metadata.annotations?.["kustomize.config.k8s.io/helm-generated"] === "true") continue;
+    storePreviousId(r, o.scope);
+    namespaceOne(r, o);
+    const id = curId(r, o.scope);
+    const same = res.filter((x) => idEquals(curId(x, o.scope), id));
+    if (same.length !== 1) {
+      throw new RenderError(`namespace transformation produces ID conflict: ${same.map((x) => idString(curId(x, o.scope))).join(", ")}`, { file: o.file });
+    }
+  }
+}
+
+// ---- name prefix and suffix -------------------------------------------------------------------------------------
+
+function skipsPrefix(r: Res, scope?: ScopeResolver): boolean {
+  const id = orgId(r, scope);
+  return id.kind === "CustomResourceDefinition" || (id.kind === "APIService" && id.group === "apiregistration.k8s.io") || id.kind === "Namespace";
+}
+
+export function addPrefixSuffix(res: Res[], prefix: string | undefined, suffix: string | undefined, specs: FieldSpec[], file: string, scope?: ScopeResolver): void {
+  for (const [affix, isPrefix] of [
+    [prefix, true],
+    [suffix, false],
+  ] as const) {
+    if (affix === undefined) continue;
+    for (const r of res) {
+      if (skipsPrefix(r, scope)) continue;
+      const id = orgId(r, scope);
+      for (const fs of specs) {
+        if (!idSelected(id, fs)) continue;
+        if (fs.path === "metadata/name") {
+          if (affix) (isPrefix ? r.prefixes : r.suffixes).push(affix);
+          if (affix !== "") storePreviousId(r, scope);
+        }
+        applySpec(
+          r,
+          fs,
+          "scalar",
+          (s) => {
+            const v = slotGet(s);
+            const text = v === null || v === undefined ? "" : typeof v === "object" ? undefined : String(v);
+            if (text === undefined) throw new FieldSpecError(`a name prefix or suffix needs a scalar at ${fs.path}`);
+            slotSet(s, isPrefix ? `${affix}${text}` : `${text}${affix}`);
+          },
+          file,
+        );
+      }
+    }
+  }
+}
+
+// ---- replicas ---------------------------------------------------------------------------------------------------
+
+export function setReplicas(res: Res[], name: string, count: number, specs: FieldSpec[], file: string, scope?: ScopeResolver): void {
+  let found = false;
+  for (const fs of specs) {
+    const matched = res.filter((r) => allIds(r, scope).some((id) => id.name === name && idSelected(id, fs)));
+    if (matched.length === 0) continue;
+    found = true;
+    for (const r of matched) applySpec(r, fs, "scalar", (s) => slotSet(s, count), file);
+  }
+  if (!found) {
+    const gvks = specs.map((fs) => `${fs.kind || "[noKind]"}.${fs.version || "[noVer]"}.${fs.group || "[noGrp]"}`);
+    throw new RenderError(`replicas: resource with name ${name} does not match a config with the following GVK [${gvks.join(" ")}]`, { file });
+  }
+}
+
+// ---- images -----------------------------------------------------------------------------------------------------
+
+export interface ImageSpec {
+  name: string;
+  newName?: string;
+  newTag?: string;
+  digest?: string;
+  tagSuffix?: string;
+}
+
+export function splitImage(image: string): { name: string; tag: string; digest: string } {
+  const slash = image.indexOf("/");
+  const base = slash > 0 ? slash : 0;
+  const search = image.slice(base);
+  let id = search.indexOf("@");
+  let ic = search.indexOf(":");
+  if (ic < 0 && id < 0) return { name: image, tag: "", digest: "" };
+  if (id >= 0 && (id < ic || ic < 0)) {
+    id += base;
+    return { name: image.slice(0, id), tag: "", digest: image.slice(id + 1) };
+  }
+  if (id >= 0 && ic >= 0) {
+    id += base;
+    ic += base;
+    return { name: image.slice(0, ic), tag: image.slice(ic + 1, id), digest: image.slice(id + 1) };
+  }
+  ic += base;
+  return { name: image.slice(0, ic), tag: image.slice(ic + 1), digest: "" };
+}
+
+function imageMatcher(name: string): (s: string) => boolean {
+  const tail = "(:[a-zA-Z0-9_.{}-]*)?(@sha256:[a-zA-Z0-9_.{}-]*)?$";
+  let re: RegExp;
+  try {
+    re = new RegExp(`^${name}${tail}`);
+  } catch {
+    re = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}${tail}`);
+  }
+  return (s) => re.test(s);
+}
+
+export function updateImage(value: string, img: ImageSpec, matches: (s: string) => boolean): string {
+  if (!matches(value)) return value;
+  let { name, tag, digest } = splitImage(value);
+  if (img.newName) name = img.newName;
+  if (img.newTag && img.digest) {
+    tag = img.newTag;
+    digest = img.digest;
+  } else if (img.newTag) {
+    tag = img.newTag;
+    digest = "";
+  } else if (img.digest) {
+    tag = "";
+    digest = img.digest;
+  } else if (img.tagSuffix) {
+    tag += img.tagSuffix;
+    digest = "";
+  }
+  return `${name}${tag ? `:${tag}` : ""}${digest ? `@${digest}` : ""}`;
+}
+
+export function setImages(res: Res[], img: ImageSpec, specs: FieldSpec[], file: string): void {
+  const matches = imageMatcher(img.name);
+  const legacy = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      node.forEach(legacy);
+      return;
+    }
+    if (!isMap(node)) return;
+    for (const [key, v] of Object.entries(node)) {
+      legacy(v);
+      if ((key === "containers" || key === "initContainers") && Array.isArray(v)) {
+        for (const c of v) if (isMap(c) && typeof c.image === "string") c.image = updateImage(c.image, img, matches);
+      }
+    }
+  };
+  for (const r of res) {
+    if (r.obj.kind === "CustomResourceDefinition") continue;
+    legacy(r.obj);
+    for (const fs of specs) {
+      applySpec(
+        r,
+        fs,
+        undefined,
+        (s) => {
+          const v = slotGet(s);
+          if (v === null || v === undefined) return;
+          if (typeof v === "object") throw new FieldSpecError(`an image must be a string at ${fs.path}`);
+          const next = updateImage(String(v), img, matches);
+          if (next !== String(v)) slotSet(s, next);
+        },
+        file,
+      );
+    }
+  }
+}
+
+// ---- value add ----------------------------------------------------------------------------------------------------
+
+function splitEscaped(path: string): string[] {
+  const out: string[] = [];
+  for (const f of path.split("/")) {
+    const last = out[out.length - 1];
+    if (last !== undefined && last.endsWith("\\")) out[out.length - 1] = `${last.slice(0, -1)}/${f}`;
+    else out.push(f);
+  }
+  return out;
+}
+
+/** filesys.InsertPathPart: `part` inserted at position `pos` of a slash-separated path (0 prefixes). */
+export function insertPathPart(p: string, pos: number, part: string): string {
+  if (part === "") return p;
+  const parts = p.split("/").filter((x) => x !== "");
+  if (p.startsWith("/")) parts.unshift("");
+  let at = Math.max(0, Math.min(pos, parts.length));
+  if (parts.length > 0 && parts[0] === "" && at < parts.length) at++;
+  const result = [...parts.slice(0, at), part, ...parts.slice(at)];
+  if (result[0] === "") return `/${posix.join(...result.slice(1))}`;
+  return posix.join(...result);
+}
+
+export function valueAdd(r: Res, value: string, fieldPath: string, filePathPosition: number, file: string): void {
+  const fields = splitEscaped(fieldPath);
+  let node: JsonMap = r.obj;
+  for (let i = 0; i < fields.length - 1; i++) {
+    const f = fields[i]!;
+    if (node[f] === undefined || node[f] === null) node[f] = {};
+    const next = node[f];
+    if (!isMap(next)) throw new RenderError(`ValueAddTransformer: ${fieldPath} of ${describeRes(r)} is not a map at ${f}`, { file });
+    node = next;
+  }
+  const last = fields[fields.length - 1]!;
+  const cur = node[last];
+  if (isMap(cur) || Array.isArray(cur)) throw new RenderError(`ValueAddTransformer: ${fieldPath} of ${describeRes(r)} is not a scalar`, { file });
+  const text = cur === undefined || cur === null ? "" : String(cur);
+  node[last] = filePathPosition > 0 ? insertPathPart(text, filePathPosition - 1, value) : value;
+}
+
+// ---- selecting targets (Kustomize's Selector: anchored regular expressions) -------------------------------------
+
+export function anchored(pattern: unknown, file?: string): RegExp | undefined {
+  if (pattern === undefined || pattern === null || pattern === "") return undefined;
+  const p = String(pattern);
+  // Patterns come from the repository: refuse nested quantifiers, which can backtrack for minutes on one name.
+  if (/\([^)]*[+*}][^)]*\)\s*[+*{]/.test(p) || p.length > 500) {
+    throw new RenderError(`target pattern ${JSON.stringify(p)} is too complex (nested quantifiers or over 500 characters)`, file ? { file } : {});
+  }
+  try {
+    return new RegExp(`^(?:${p})$`);
+  } catch {
+    return new RegExp(`^${p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`);
+  }
+}
+
+/** Kubernetes label selector syntax: `a=b`, `a==b`, `a!=b`, `a`, `!a`, `a in (x,y)`, `a notin (x,y)`. */
+export function parseSelector(sel: string): (labels: Record<string, string>) => boolean {
+  const terms: ((l: Record<string, string>) => boolean)[] = [];
+  const parts = sel.match(/[^,(]+(\([^)]*\))?/g) ?? [];
+  for (const raw of parts.map((p) => p.trim()).filter(Boolean)) {
+    let m: RegExpMatchArray | null;
+    if ((m = raw.match(/^(\S+)\s+(in|notin)\s+\(([^)]*)\)$/))) {
+      const [, key, op, vals] = m;
+      const set = new Set(vals!.split(",").map((v) => v.trim()));
+      terms.push(op === "in" ? (l) => key! in l && set.has(l[key!]!) : (l) => !(key! in l) || !set.has(l[key!]!));
+    } else if ((m = raw.match(/^([^=!\s]+)\s*!=\s*(\S*)$/))) {
+      const [, key, val] = m;
+      terms.push((l) => l[key!] !== val);
+    } else if ((m = raw.match(/^([^=!\s]+)\s*==?\s*(\S*)$/))) {
+      const [, key, val] = m;
+      terms.push((l) => l[key!] === val);
+    } else if ((m = raw.match(/^!\s*(\S+)$/))) {
+      const key = m[1]!;
+      terms.push((l) => !(key in l));
+    } else if (/^\S+$/.test(raw)) {
+      terms.push((l) => raw in l);
+    } else throw new RenderError(`cannot parse selector ${JSON.stringify(sel)}`);
+  }
+  return (l) => terms.every((t) => t(l));
+}
+
+/** Kustomize's ResMap.Select: namespace and name against the original and current ids, the current group/version/kind. */
+export function selectRes(res: Res[], t: JsonMap, scope?: ScopeResolver, file?: string): Res[] {
+  const group = anchored(t.group, file);
+  const version = anchored(t.version, file);
+  const kind = anchored(t.kind, file);
+  const name = anchored(t.name, file);
+  const ns = anchored(t.namespace, file);
+  const labels = t.labelSelector === undefined || t.labelSelector === null || t.labelSelector === "" ? undefined : parseSelector(String(t.labelSelector));
+  const annotations =
+    t.annotationSelector === undefined || t.annotationSelector === null || t.annotationSelector === "" ? undefined : parseSelector(String(t.annotationSelector));
+  return res.filter((r) => {
+    const cur = curId(r, scope);
+    const org = orgId(r, scope);
+    if (ns && !ns.test(effectiveNs(org)) && !ns.test(effectiveNs(cur))) return false;
+    if (name && !name.test(org.name) && !name.test(cur.name)) return false;
+    if (group && !group.test(cur.group)) return false;
+    if (version && !version.test(cur.version)) return false;
+    if (kind && !kind.test(cur.kind)) return false;
+    if (labels && !labels(stringMapOf(r.obj.metadata.labels))) return false;
+    if (annotations && !annotations(stringMapOf(r.obj.metadata.annotations))) return false;
+    return true;
+  });
+}
+
+function stringMapOf(v: unknown): Record<string, string> {
+  if (!isMap(v)) return {};
+  const out: Record<string, string> = {};
+  for (const [k, x] of Object.entries(v)) out[k] = typeof x === "string" ? x : String(x);
+  return out;
+}
