@@ -10,6 +10,7 @@ import type { Logger } from "./log.js";
 import { registerApplyController } from "./apply/controller.js";
 import { registerSyncPolicyController } from "./policy/controller.js";
 import { setupRenderController } from "./render/controller.js";
+import { DEFAULT_SOURCE_LIMITS } from "./render/fetch.js";
 import type { Permission } from "./preflight.js";
 import { setupSource } from "./source/index.js";
 import type { KindDescriptor } from "./runtime/kinds.js";
@@ -24,7 +25,7 @@ export interface ControllerModule {
   /** Mooring kinds that must be served before the controller starts. */
   kinds: readonly KindDescriptor[];
   /** What its identity must be allowed to do (checked at start-up, named when missing). */
-  permissions(ns: string | undefined): Permission[];
+  permissions(ns: string | undefined, config?: OperatorConfig): Permission[];
   /** Registers the module's controllers (and servers) on the manager. */
   setup(mgr: Manager, ctx: ControllerContext): Promise<void>;
 }
@@ -57,14 +58,15 @@ export const CONTROLLER_MODULES: Record<ControllerName, ControllerModule> = {
   },
   render: {
     kinds: [ApplicationKind, GitRepositoryKind],
-    permissions: (ns) => [
+    permissions: (ns, config) => [
       ...rw("delivery.mooring.dev", "applications", ns),
       ...["list", "watch"].flatMap((verb) => [
         { verb, group: "source.mooring.dev", resource: "gitrepositories", namespace: ns },
         { verb, group: "", resource: "configmaps", namespace: ns },
-        { verb, group: "", resource: "secrets", namespace: ns },
+        // With --watch-secrets, Secrets are watched without their data (the right to list them is needed still).
+        ...(config?.watchSecrets ? [{ verb, group: "", resource: "secrets", namespace: ns }] : []),
       ]),
-      // Secrets are watched without their data; the ones Applications read are fetched with get.
+      // The Secrets Applications read are fetched with get (never listed without --watch-secrets).
       { verb: "get", group: "", resource: "secrets", namespace: ns },
       { verb: "create", group: "events.k8s.io", resource: "events", namespace: ns },
     ],
@@ -72,8 +74,13 @@ export const CONTROLLER_MODULES: Record<ControllerName, ControllerModule> = {
       const { config } = ctx;
       // Rendered artifacts share the storage root (and so the artifact server) with source artifacts: their keys
       // live under different folders, and one process can bind the artifact port only once.
-      const storage = new ArtifactStorage({ root: config.storagePath, ...(config.keepArtifacts ? { keep: config.keepArtifacts } : {}) });
+      const storage = new ArtifactStorage({
+        root: config.storagePath,
+        ...(config.keepArtifacts ? { keep: config.keepArtifacts } : {}),
+        ...(config.maxStorageBytes ? { maxBytes: config.maxStorageBytes } : {}),
+      });
       await storage.init();
+      const extracted = config.maxExtractedBytes;
       setupRenderController(mgr, {
         storage,
         advertisedAddr: advertisedArtifactAddr(config),
@@ -81,6 +88,12 @@ export const CONTROLLER_MODULES: Record<ControllerName, ControllerModule> = {
         cacheDir: path.join(os.tmpdir(), "mooring-render-cache"),
         allowCrossNamespaceRefs: config.allowCrossNamespaceRefs,
         concurrency: config.concurrency,
+        // Limits the chart derives from the container's memory and /tmp size (charts/mooring/templates/_limits.tpl).
+        ...(config.renderWorkerHeapBytes ? { renderMaxHeapMb: Math.max(16, Math.floor(config.renderWorkerHeapBytes / 1024 ** 2)) } : {}),
+        ...(config.maxRenderedBytes ? { renderMaxOutputBytes: config.maxRenderedBytes } : {}),
+        ...(config.renderKeepSources ? { keepSources: config.renderKeepSources } : {}),
+        ...(extracted ? { sourceLimits: { maxExtractedBytes: extracted, maxDownloadBytes: Math.min(DEFAULT_SOURCE_LIMITS.maxDownloadBytes, extracted) } } : {}),
+        watchSecrets: config.watchSecrets ?? false,
       });
       if (!config.controllers.includes("source")) {
         mgr.addRunnable(async (signal) => {

@@ -53,7 +53,7 @@ async function preflight(rest: RestClient, config: OperatorConfig, logger: Logge
 
   const modules = config.controllers.map((name) => CONTROLLER_MODULES[name]);
   const ns = config.watchNamespace;
-  const permissions: Permission[] = modules.flatMap((m) => m.permissions(ns));
+  const permissions: Permission[] = modules.flatMap((m) => m.permissions(ns, config));
   if (config.leaderElect) {
     for (const verb of ["get", "create", "update"]) permissions.push({ verb, group: "coordination.k8s.io", resource: "leases", namespace: config.leaderElectionNamespace });
   }

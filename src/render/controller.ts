@@ -3,15 +3,18 @@
 //                  invalid spec → Rendered=False/InvalidSpec; suspended → nothing
 //   source:        sourceRef resolved (namespace defaults to the Application's; cross-namespace refused when
 //                  configured); no GitRepository or no artifact yet → SourceReady=False, wait for its watch event
-//   inputs:        valuesFrom / substituteFrom: ConfigMaps from the cache; Secrets are watched without their data
-//                  (a digest stands in) and read live only when that digest changed
+//   inputs:        valuesFrom / substituteFrom: ConfigMaps from the cache; Secrets read live with get at each
+//                  reconcile, or (--watch-secrets) watched without their data (a digest stands in) and read live
+//                  only when that digest changed
 
 //   render:        keyed by renderCacheKey; an unchanged key with its artifact still stored does no work at all;
 //                  otherwise the source is checked out (downloaded and extracted once per digest, ./fetch.ts) and
 //                  rendered in a worker (renderIsolated) and the canonical JSON stored as the Application's artifact
 //   status:        computed once, written once by server-side apply as mooring-render, and only when it differs
 // A render failure keeps the last good artifact in status, sets Rendered=False with the renderer's message and
-// records an event; the same failing input is not rendered again until something in it changes.
+// records an event; the same failing input is not rendered again until something in it changes. A failure a limit
+// caused (worker heap, deadline) is remembered across restarts, and so is a render the process died during
+// (./crashes.ts): after two such deaths that input is refused instead of taking the restarted process down again.
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -53,7 +56,8 @@ import { isRenderError } from "./errors.js";
 import { SourceArtifactError, SourceCache, type SourceLimits } from "./fetch.js";
 import { parseValues } from "./helm.js";
 import { renderCacheKey, renderOptionsFor, type ResolvedInputs } from "./application.js";
-import { renderIsolated } from "./isolated.js";
+import { RenderCrashJournal, RenderGate } from "./crashes.js";
+import { RenderLimitError, renderIsolated } from "./isolated.js";
 import type { JsonMap } from "./objects.js";
 
 export interface RenderControllerOptions {
@@ -70,6 +74,14 @@ export interface RenderControllerOptions {
   /** Per-render deadline and worker heap cap (defaults 60 s, 512 MiB). */
   renderTimeoutMs?: number;
   renderMaxHeapMb?: number;
+  /** Largest rendered output (default: a quarter of the worker heap, at most 128 MiB; --max-rendered-size). */
+  renderMaxOutputBytes?: number;
+  /**
+   * Watch Secrets (through the data-less view) so a change to one an Application reads re-renders it at once; needs
+   * list/watch on Secrets cluster-wide (--watch-secrets, Helm value rbac.render.watchSecrets). Default false: the
+   * Secrets Applications read are fetched with get at each reconcile (their interval, or `mooring reconcile`).
+   */
+  watchSecrets?: boolean;
   /** Custom kinds known to be cluster-scoped, as "group|Kind". */
   clusterScopedKinds?: string[];
   /** Extracted source trees kept while unused (default 16). */
@@ -186,7 +198,7 @@ class InputError extends Error {}
 /** What the controller remembers about an Application's last render (in memory, and on disk in cacheDir). */
 type Memo =
   | { key: string; ok: true; path: string; digest: string; size: number; objects: number; type: string }
-  | { key: string; ok: false; reason: string; message: string };
+  | { key: string; ok: false; reason: string; message: string; persist?: boolean; limits?: string };
 
 export function setupRenderController(mgr: Manager, opts: RenderControllerOptions): RenderController {
   const logger = mgr.logger.child({ controller: "render" });
@@ -202,6 +214,13 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
   const jitter = opts.jitter ?? 0.1;
   const stats: RenderStats = { renders: 0, cacheHits: 0, statusWrites: 0 };
   const memos = new Map<string, Memo>();
+  // Renders that never ended because the process died during them (./crashes.ts), next to the render index.
+  const crashes = new RenderCrashJournal(indexDir);
+  const gate = new RenderGate();
+  // The limits a render runs under: a failure they caused is retried when they change.
+  const heapMb = opts.renderMaxHeapMb ?? 512;
+  const timeoutMs = opts.renderTimeoutMs ?? 60_000;
+  const limitsKey = `heap=${heapMb}Mi,timeout=${timeoutMs}ms,output=${opts.renderMaxOutputBytes ?? "default"}`;
 
   const keyOf = (ns: string, name: string): ArtifactKey => ({ kind: ApplicationKind.kind, namespace: ns, name });
   const memoFile = (ns: string, name: string) => path.join(indexDir, ns, `${name}.json`);
@@ -212,7 +231,9 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
     if (m) return m;
     try {
       const disk = JSON.parse(await readFile(memoFile(ns, name), "utf8")) as Memo;
-      if (disk && disk.ok === true && typeof disk.key === "string") {
+      // A failure is kept across restarts only when a limit stopped it (the same input hits the same limit), and
+      // only under the same limits.
+      if (disk && typeof disk.key === "string" && (disk.ok === true || (disk.ok === false && disk.persist === true && disk.limits === limitsKey))) {
         memos.set(k, disk);
         return disk;
       }
@@ -224,7 +245,9 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
 
   const saveMemo = async (ns: string, name: string, m: Memo): Promise<void> => {
     memos.set(`${ns}/${name}`, m);
-    if (!m.ok) return; // failures are remembered in memory only: a restart tries again
+    // Failures are remembered in memory only (a restart tries again), except those a limit stopped (memory,
+    // deadline, a render that took the process down): trying those again after a restart would only hit it again.
+    if (!m.ok && !m.persist) return;
     const file = memoFile(ns, name);
     try {
       await mkdir(path.dirname(file), { recursive: true });
@@ -239,6 +262,7 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
   const forget = async (ns: string, name: string): Promise<void> => {
     memos.delete(`${ns}/${name}`);
     await rm(memoFile(ns, name), { force: true });
+    await crashes.end(ns, name);
     await opts.storage.remove(keyOf(ns, name));
   };
 
@@ -250,6 +274,12 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
       return cm ? (cm.data ?? {}) : undefined;
     }
     const k = `${ns}/${name}`;
+    if (!opts.watchSecrets) {
+      // No watch (and so no list/watch right on Secrets): read the Secret itself, each reconcile. Its value is held
+      // only for the render; a change is picked up at the Application's next interval (or `mooring reconcile`).
+      const live = await client.live().get<DataObject>(Kinds.Secret, name, ns);
+      return live ? Object.fromEntries(Object.entries(live.data ?? {}).map(([key, v]) => [key, Buffer.from(v, "base64").toString("utf8")])) : undefined;
+    }
     const view = mgr.cache.informerFor(Kinds.Secret, SECRETS_WITHOUT_DATA);
     if (!view.hasSynced()) await view.waitForSync();
     const seen = view.store.get(k) as (KubeObject & { dataDigest?: string }) | undefined;
@@ -416,7 +446,22 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
       stats.cacheHits++;
     } else {
       rendered = true;
-      memo = await renderOnce(app, key, art.url, art.digest, resolved, ctx);
+      const crashed = await crashes.crashed(ns, name, key, limitsKey);
+      if (crashes.gaveUp(crashed)) {
+        // This input took the process down every time it was rendered: do not try it again (a crash loop).
+        memo = {
+          key,
+          ok: false,
+          reason: Reasons.renderFailed,
+          message: `rendering this input stopped the operator ${crashed!.attempts} times (out of memory, or killed in the middle of the render; last at ${crashed!.startedAt}); it is not rendered again until the Application, its source or its values change, or the render limits do (worker heap ${heapMb} MiB: --render-worker-heap, deadline ${timeoutMs} ms)`,
+          persist: true,
+          limits: limitsKey,
+        };
+      } else {
+        // A suspect renders alone, so that if the process dies again the render that killed it is known.
+        if (crashed) ctx.log.warn("the last render of this input never ended (the process stopped during it); trying once more, alone", { attempts: crashed.attempts, since: crashed.startedAt });
+        memo = await gate.run(crashed !== undefined, () => renderOnce(app, key, art.url, art.digest, resolved, ctx));
+      }
       await saveMemo(ns, name, memo);
     }
     if (memo.ok) {
@@ -452,12 +497,19 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
       const { scope: _scope, ...isolated } = options;
       stats.renders++;
       const started = Date.now();
-      const result = await renderIsolated(
-        checkout.dir,
-        renderPath,
-        { ...isolated, ...(opts.clusterScopedKinds ? { clusterScopedKinds: opts.clusterScopedKinds } : {}) },
-        { timeoutMs: opts.renderTimeoutMs, maxHeapMb: opts.renderMaxHeapMb },
-      );
+      // The marker outlives the process if the process dies during the render (./crashes.ts).
+      await crashes.begin(ns, name, key, limitsKey);
+      let result;
+      try {
+        result = await renderIsolated(
+          checkout.dir,
+          renderPath,
+          { ...isolated, ...(opts.clusterScopedKinds ? { clusterScopedKinds: opts.clusterScopedKinds } : {}) },
+          { timeoutMs, maxHeapMb: heapMb, ...(opts.renderMaxOutputBytes ? { maxOutputBytes: opts.renderMaxOutputBytes } : {}) },
+        );
+      } finally {
+        await crashes.end(ns, name);
+      }
       const bytes = artifactBytes(result.objects);
       const stored = await opts.storage.write(keyOf(ns, name), single(bytes), ".json");
       if (stored.digest !== result.digest) {
@@ -467,6 +519,8 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
       ctx.log.info("rendered", { objects: result.objects.length, type: result.type, digest: stored.digest, ms: Date.now() - started });
       return { key, ok: true, path: stored.path, digest: stored.digest, size: stored.size, objects: result.objects.length, type: result.type };
     } catch (err) {
+      // Out of memory or past the deadline: the same input hits the same limit, so remember it across restarts.
+      if (err instanceof RenderLimitError) return { key, ok: false, reason: Reasons.renderFailed, message: err.message, persist: true, limits: limitsKey };
       if (isRenderError(err)) return { key, ok: false, reason: Reasons.renderFailed, message: err.message };
       if (ctx.signal.aborted) throw err;
       // Not the repository's fault (a worker crash, a full disk): say so, keep the last artifact, retry with backoff.
@@ -477,14 +531,19 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
     }
   };
 
-  const controller = mgr
+  const builder = mgr
     .controller("render")
     .for(ApplicationKind, { predicates: [applicationEvents] })
     .watches<GitRepositoryObject>(GitRepositoryKind, (repo) => appsBy(INDEX_SOURCE, `${repo.metadata?.namespace ?? ""}/${repo.metadata?.name ?? ""}`), {
       predicates: [gitRepositoryArtifactChanged],
     })
-    .watches(Kinds.ConfigMap, (cm) => appsBy(INDEX_INPUTS, `ConfigMap/${cm.metadata?.namespace ?? ""}/${cm.metadata?.name ?? ""}`), { predicates: [dataChanged] })
-    .watches(Kinds.Secret, (s) => appsBy(INDEX_INPUTS, `Secret/${s.metadata?.namespace ?? ""}/${s.metadata?.name ?? ""}`), { predicates: [dataChanged], selection: SECRETS_WITHOUT_DATA })
+    .watches(Kinds.ConfigMap, (cm) => appsBy(INDEX_INPUTS, `ConfigMap/${cm.metadata?.namespace ?? ""}/${cm.metadata?.name ?? ""}`), { predicates: [dataChanged] });
+  // Watching Secrets needs list/watch on every Secret of the cluster (the data is dropped, but the right is granted):
+  // only when asked for (--watch-secrets); otherwise they are read with get when an Application reconciles.
+  if (opts.watchSecrets) {
+    builder.watches(Kinds.Secret, (s) => appsBy(INDEX_INPUTS, `Secret/${s.metadata?.namespace ?? ""}/${s.metadata?.name ?? ""}`), { predicates: [dataChanged], selection: SECRETS_WITHOUT_DATA });
+  }
+  const controller = builder
     .withOptions({ maxConcurrentReconciles: opts.concurrency ?? 4 })
     .build(async (req: Request, ctx: ReconcileContext) => {
       try {

@@ -1,9 +1,15 @@
 // Rendering in a worker thread, for the controller: a slow or hostile render (a template that multiplies a big list
 // by itself) cannot block the operator's event loop, is stopped after a deadline, and is capped in memory — so one
 // Application's bad repository never affects the others.
+//
+// The heap cap is the worker's whole V8 heap (old and young generations), and the renderer's own limits (largest
+// file, total read, output) are derived from it unless given, so that what a render may read and produce fits the
+// memory it may use: the chart sizes the heap so that every concurrent worker fits the container (_limits.tpl).
 import { Worker } from "node:worker_threads";
+import { formatSize } from "../units.js";
 import { RenderError } from "./errors.js";
 import type { RenderOptions } from "./index.js";
+import { DEFAULT_LIMITS, type RenderLimits } from "./limits.js";
 import type { KubeObject } from "./objects.js";
 
 export interface IsolatedRenderOptions extends Omit<RenderOptions, "scope"> {
@@ -14,8 +20,46 @@ export interface IsolatedRenderOptions extends Omit<RenderOptions, "scope"> {
 export interface IsolationLimits {
   /** Stop the render after this long (default 60 s). */
   timeoutMs?: number;
-  /** Heap limit of the worker (default 512 MiB). */
+  /** Heap limit of the worker, old and young generations together (default 512 MiB). */
   maxHeapMb?: number;
+  /** Largest rendered output in bytes (default: a quarter of the heap, at most the renderer's 128 MiB). */
+  maxOutputBytes?: number;
+}
+
+/**
+ * A render stopped by its isolation limits (out of memory, or past its deadline): the input is not at fault in
+ * the way a template error is, but the same input will hit the same limit, so the controller remembers it across
+ * restarts until the input or the limits change.
+ */
+export class RenderLimitError extends RenderError {
+  constructor(
+    message: string,
+    readonly limit: "memory" | "timeout",
+    options?: { cause?: unknown },
+  ) {
+    super(message, {}, options);
+    this.name = "RenderLimitError";
+  }
+}
+
+/** V8's generations within a heap budget: a young generation of an eighth (4 to 32 MiB), the rest old. */
+export function heapSplit(maxHeapMb: number): { maxOldGenerationSizeMb: number; maxYoungGenerationSizeMb: number } {
+  const young = Math.min(32, Math.max(4, Math.floor(maxHeapMb / 8)));
+  return { maxYoungGenerationSizeMb: young, maxOldGenerationSizeMb: Math.max(16, maxHeapMb - young) };
+}
+
+/**
+ * The renderer's limits for a worker of `maxHeapMb`: a file at most an eighth of the heap, everything read at most
+ * half, the output at most a quarter (it is copied to the controller's thread and serialized there); never above the
+ * renderer's defaults. Explicit limits in the options win.
+ */
+export function limitsForHeap(maxHeapMb: number, maxOutputBytes?: number): Partial<RenderLimits> {
+  const heap = maxHeapMb * 1024 * 1024;
+  return {
+    maxFileBytes: Math.min(DEFAULT_LIMITS.maxFileBytes, Math.floor(heap / 8)),
+    maxTotalBytes: Math.min(DEFAULT_LIMITS.maxTotalBytes, Math.floor(heap / 2)),
+    maxOutputBytes: Math.min(DEFAULT_LIMITS.maxOutputBytes, maxOutputBytes ?? Math.floor(heap / 4)),
+  };
 }
 
 export interface IsolatedResult {
@@ -39,10 +83,11 @@ function newWorker(options: ConstructorParameters<typeof Worker>[1]): Worker {
 export function renderIsolated(rootDir: string, path: string, opts: IsolatedRenderOptions = {}, limits: IsolationLimits = {}): Promise<IsolatedResult> {
   const timeoutMs = limits.timeoutMs ?? 60_000;
   const maxHeapMb = limits.maxHeapMb ?? 512;
+  const workerOpts: IsolatedRenderOptions = { ...opts, limits: { ...limitsForHeap(maxHeapMb, limits.maxOutputBytes), ...(opts.limits ?? {}) } };
   return new Promise((resolve, reject) => {
     const worker = newWorker({
-      workerData: { rootDir, path, opts },
-      resourceLimits: { maxOldGenerationSizeMb: maxHeapMb },
+      workerData: { rootDir, path, opts: workerOpts },
+      resourceLimits: heapSplit(maxHeapMb),
       stdout: true,
       stderr: true,
     });
@@ -55,7 +100,7 @@ export function renderIsolated(rootDir: string, path: string, opts: IsolatedRend
       void worker.terminate();
     };
     const timer = setTimeout(
-      () => finish(() => reject(new RenderError(`render of ${path || "."} took longer than ${timeoutMs} ms and was stopped; simplify the templates or split the Application`))),
+      () => finish(() => reject(new RenderLimitError(`render of ${path || "."} took longer than ${timeoutMs} ms and was stopped; simplify the templates or split the Application`, "timeout"))),
       timeoutMs,
     );
     worker.once("message", (reply: WorkerReply) =>
@@ -68,7 +113,13 @@ export function renderIsolated(rootDir: string, path: string, opts: IsolatedRend
     worker.once("error", (err: Error & { code?: string }) =>
       finish(() => {
         if (err.code === "ERR_WORKER_OUT_OF_MEMORY") {
-          reject(new RenderError(`render of ${path || "."} needed more than ${maxHeapMb} MiB of memory and was stopped`, {}, { cause: err }));
+          reject(
+            new RenderLimitError(
+              `render of ${path || "."} needed more than ${maxHeapMb} MiB of memory and was stopped (the render worker's heap: --render-worker-heap=${formatSize(maxHeapMb * 1024 * 1024)}, which the chart derives from the render controller's memory limit and concurrency)`,
+              "memory",
+              { cause: err },
+            ),
+          );
         } else reject(new Error(`render worker for ${path || "."} failed: ${err.message}`, { cause: err }));
       }),
     );

@@ -26,7 +26,9 @@ const CHART_TEMPLATE = [
 const rendered = (rev: string) => (a: App) => cond(a, "Rendered")?.status === "True" && a.status?.render?.artifact?.revision === `main@sha1:${rev}`;
 
 before(async () => {
-  env = await RenderEnv.start("rctl");
+  // With --watch-secrets: a Secret's change re-renders through the watch (test/integration/render/limits.test.ts
+  // covers the default, get-only reads).
+  env = await RenderEnv.start("rctl", { watchSecrets: true });
   repo = await env.git.createRepo("app", {
     files: {
       "plain/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\ndata:\n  v: one\n",

@@ -180,26 +180,26 @@ void describe("chart: split mode (the default)", () => {
     assertServicesReachPods(objs);
   });
 
-  void it("grants the controllers their objects, status, events, leases and read-only Secrets, and the apply controller impersonation only", () => {
-    const ctrl = named(objs, "ClusterRole", "mooring-controller");
-    for (const [group, res] of [["source.mooring.dev", "gitrepositories"], ["delivery.mooring.dev", "applications"], ["delivery.mooring.dev", "syncpolicies"]] as const) {
-      assert.ok(grants(rules(ctrl), group, res, "watch"), `watch ${res}`);
-      assert.ok(grants(rules(ctrl), group, `${res}/status`, "patch"), `patch ${res}/status`);
+  // Every right, with its reason, is compared with docs/rbac.md in rbac.test.ts; these check the shape.
+  void it("gives each controller a ClusterRole of its own, bound to its ServiceAccount, and the apply controller impersonation only where granted", () => {
+    for (const c of ["source", "render", "apply"]) {
+      const role = named(objs, "ClusterRole", `mooring-${c}`);
+      assert.ok(grants(rules(role), "events.k8s.io", "events", "create"), `${c} records events`);
+      assert.deepEqual(subjects(named(objs, "ClusterRoleBinding", `mooring-${c}`)).map((s) => s.name), [`mooring-${c}`]);
+      for (const verb of ["create", "update", "patch", "delete", "list", "watch"]) assert.ok(!grants(rules(role), "", "secrets", verb), `${c}: secrets are read by name only, not ${verb}`);
     }
-    assert.ok(grants(rules(ctrl), "events.k8s.io", "events", "create"));
-    assert.ok(grants(rules(ctrl), "", "secrets", "get") && grants(rules(ctrl), "", "configmaps", "watch"));
-    for (const verb of ["create", "update", "patch", "delete"]) assert.ok(!grants(rules(ctrl), "", "secrets", verb), `secrets are read-only, not ${verb}`);
+    assert.ok(grants(rules(named(objs, "ClusterRole", "mooring-source")), "", "secrets", "get"));
+    assert.ok(grants(rules(named(objs, "ClusterRole", "mooring-render")), "", "configmaps", "watch"));
     const le = named(objs, "Role", "mooring-leader-election");
     assert.equal(le.metadata.namespace, NS);
     assert.ok(grants(rules(le), "coordination.k8s.io", "leases", "update"));
 
     const apply = named(objs, "ClusterRole", "mooring-apply");
-    assert.ok(grants(rules(apply), "", "serviceaccounts", "impersonate"), "apply controller may impersonate ServiceAccounts");
-    assert.equal(rules(apply).length, 2, "least privilege: impersonation and cluster-wide reads are the apply controller's only extra rights");
     const readAll = rules(apply).find((r) => (r.resources ?? []).includes("*"));
     assert.deepEqual(readAll?.verbs, ["get", "list", "watch"], "the apply controller reads every kind (health, drift) and writes none directly");
     for (const verb of ["create", "patch", "update", "delete"]) assert.ok(!grants(rules(apply), "apps", "deployments", verb), `no direct ${verb} on workloads`);
-    assert.deepEqual(subjects(named(objs, "ClusterRoleBinding", "mooring-apply")).map((s) => s.name), ["mooring-apply"]);
+    assert.ok(grants(rules(named(objs, "ClusterRole", "mooring-impersonate")), "", "serviceaccounts", "impersonate"), "the ClusterRole tenants bind");
+    assert.equal(of(objs, "RoleBinding").filter((b) => roleRef(b).name === "mooring-impersonate").length, 0, "bound nowhere by default");
     for (const role of [...of(objs, "ClusterRole"), ...of(objs, "Role")]) {
       for (const r of rules(role)) {
         assert.ok(!r.verbs.includes("*"), `${role.metadata.name}: no wildcard verbs`);
@@ -210,16 +210,16 @@ void describe("chart: split mode (the default)", () => {
     assertBindingsResolve(objs);
   });
 
-  void it("covers every CRD the chart ships: watch the kind, patch its status", () => {
+  void it("covers every CRD the chart ships: some controller watches the kind and patches its status", () => {
     const crdDir = path.join(CHART_DIR, "crds");
     const files = readdirSync(crdDir).filter((f) => f.endsWith(".yaml"));
     assert.ok(files.length >= 3, `the chart's crds/ holds the generated CRDs (found ${files.length}); run 'make generate'`);
-    const ctrl = rules(named(objs, "ClusterRole", "mooring-controller"));
+    const all = ["source", "render", "apply"].flatMap((c) => rules(named(objs, "ClusterRole", `mooring-${c}`)));
     for (const f of files) {
       for (const crd of parseObjects(readFileSync(path.join(crdDir, f), "utf8")).filter((o) => o.kind === "CustomResourceDefinition")) {
         const spec = crd.spec as { group: string; names: { plural: string } };
-        assert.ok(grants(ctrl, spec.group, spec.names.plural, "watch"), `watch ${spec.names.plural}.${spec.group}`);
-        assert.ok(grants(ctrl, spec.group, `${spec.names.plural}/status`, "patch"), `patch ${spec.names.plural}.${spec.group}/status`);
+        assert.ok(grants(all, spec.group, spec.names.plural, "watch"), `watch ${spec.names.plural}.${spec.group}`);
+        assert.ok(grants(all, spec.group, `${spec.names.plural}/status`, "patch"), `patch ${spec.names.plural}.${spec.group}/status`);
       }
     }
   });
@@ -263,10 +263,12 @@ void describe("chart: all-in-one mode", () => {
     assert.equal(cfg.advertisedArtifactAddr, `mooring-artifacts.${NS}.svc.cluster.local:80`);
   });
 
-  void it("binds impersonation to the one ServiceAccount", () => {
-    assert.ok(grants(rules(named(objs, "ClusterRole", "mooring-apply")), "", "serviceaccounts", "impersonate"));
-    assert.deepEqual(subjects(named(objs, "ClusterRoleBinding", "mooring-apply")).map((s) => s.name), ["mooring"]);
+  void it("binds every controller's role, and impersonation in the tenant namespaces, to the one ServiceAccount", () => {
+    for (const c of ["source", "render", "apply"]) assert.deepEqual(subjects(named(objs, "ClusterRoleBinding", `mooring-${c}`)).map((s) => s.name), ["mooring"]);
     assertBindingsResolve(objs);
+    const tenants = renderChart({ mode: "all-in-one" }, { extraArgs: ["--set-json", 'rbac.apply.tenantNamespaces=["team-a"]'] });
+    const rb = of(tenants, "RoleBinding").filter((b) => roleRef(b).name === "mooring-impersonate");
+    assert.deepEqual(rb.map((b) => `${b.metadata.namespace}: ${subjects(b).map((s) => s.name).join()}`), ["team-a: mooring"]);
   });
 });
 
