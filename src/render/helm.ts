@@ -51,6 +51,8 @@ export interface HelmOptions {
   timeoutMs?: number;
   /** Go charts: memory limit of the helm run in MiB (default 512). */
   maxMemoryMb?: number;
+  /** Go charts: run helm through mooring-helm when it is found (default true); false parses helm's YAML here. */
+  driver?: boolean;
 }
 
 export function isChart(root: ArtifactRoot, dir: string): boolean {

@@ -4,7 +4,7 @@
 //
 //   1. spec.render.helm.engine (go | handlebars) decides when set.
 //   2. A Chart.yaml without `apiVersion` is a Handlebars chart (Helm refuses such a chart, so no real one is misread).
-//   3. Otherwise the chart's own templates decide: any Go-template mark ({{- , -}}, an action starting with `.` or
+//   3. Otherwise the chart's own templates decide: any Go-template mark (`{{- `, ` -}}`, an action starting with `.` or
 //      `$`, a {{/* */}} comment, end/define/range/template/block, a bare `.` argument) → go; else any Handlebars mark
 //      ({{#…}}, {{/…}}, {{>…}}, {{!…}}, {{{…}}}, a `_*.hbs` partial, a lower-case `values.`/`release.`/`chart.`
 //      path) → handlebars; else go.
@@ -16,8 +16,8 @@ import { joinRel, type ChartFiles } from "./stage.js";
 export type HelmEngine = "go" | "handlebars";
 export type HelmEngineChoice = "auto" | HelmEngine;
 
-const GO_MARK = /\{\{-|-\}\}|\{\{\s*(?:[.$]|\/\*|(?:end|define|range|template|block)\b)|\{\{[^{}]*?\s\.(?:[A-Z$]|\s*(?:\}\}|\)))/;
-const HANDLEBARS_MARK = /\{\{[#>!^~]|\{\{\/(?!\*)|\{\{\{|\{\{[^{}]*?(?:^|[\s({])(?:values|release|chart|capabilities)\.[A-Za-z_]/m;
+const GO_MARK = /\{\{-\s|\s-\}\}|\{\{\s*(?:[.$]|\/\*|(?:end|define|range|template|block)\b)|\{\{[^{}]*?\s\.(?:[A-Z$]|\s*(?:\}\}|\)))/;
+const HANDLEBARS_MARK = /\{\{[#>!^~]|\{\{\/(?!\*)|\{\{\{|\{\{[^{}]*?(?<=[\s({])(?:values|release|chart|capabilities)\.[A-Za-z_]/;
 
 /** What detection concluded, and why (for errors and `mooring render` users wondering). */
 export interface EngineDecision {

@@ -115,13 +115,18 @@ export function helmError(stderr: string, ctx: ErrorContext): RenderError {
     const parse = msg.match(/^parse error at \([^)]*\):\s*([\s\S]*)$/);
     if (parse) return new RenderError(`template syntax error: ${rewritePaths(parse[1]!.trim(), ctx)}`, where);
     const executing = msg.slice(loc.index).match(/executing "[^"]*" at <(.*?)>:\s*([\s\S]*)$/);
-    if (executing) return new RenderError(`template failed at ${executing[1]}: ${rewritePaths(executing[2]!.trim(), ctx)}`, where);
+    if (executing) return new RenderError(`template failed at <${executing[1]}>: ${rewritePaths(executing[2]!.trim(), ctx)}`, where);
     return new RenderError(`template failed: ${rewritePaths(msg, ctx)}`, where);
   }
 
   const yamlErr = msg.match(/^YAML parse error on ([^:\s]+):\s*(?:error converting YAML to JSON:\s*)?([\s\S]*)$/);
   if (yamlErr) {
     const file = toArtifactPath(yamlErr[1]!, ctx);
+    const notObject = yamlErr[2]!.match(/cannot unmarshal (\w+) into Go value of type releaseutil\.SimpleHead/);
+    if (notObject) {
+      const what = notObject[1] === "array" ? "a list" : `a ${notObject[1]}`;
+      return new RenderError(`the template rendered a document that is ${what}, not a Kubernetes object`, { file, template: file });
+    }
     const detail = yamlErr[2]!.trim().replace(/^yaml: line (\d+):/, "line $1 of the rendered output:");
     return new RenderError(`the template's output is not valid YAML: ${detail}`, { file, template: file });
   }

@@ -38,6 +38,7 @@ export interface GoChartOptions {
   helmBinary?: string;
   timeoutMs?: number;
   maxMemoryMb?: number;
+  driver?: boolean;
 }
 
 /** Exit statuses of mooring-helm (hack/tools/mooring-helm/main.go). */
@@ -59,7 +60,8 @@ function chartName(files: ChartFiles, dir: string): string {
 export function renderGoChart(files: ChartFiles, dir: string, opts: GoChartOptions = {}): KubeObject[] {
   const root = files.root;
   const name = chartName(files, dir);
-  const programs = findHelm(opts.helmBinary);
+  const found = findHelm(opts.helmBinary);
+  const programs = opts.driver === false ? { helm: found.helm } : found;
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "mooring-helm-"));
   try {
     const chartDir = path.join(tmp, "chart");
@@ -103,7 +105,8 @@ export function renderGoChart(files: ChartFiles, dir: string, opts: GoChartOptio
     const memoryBytes = (opts.maxMemoryMb ?? DEFAULT_HELM_MEMORY_MB) * 1024 * 1024;
     const maxOutput = root.limits.maxOutputBytes;
     const env = helmEnv(tmp, memoryBytes);
-    const spawnOpts = { env, timeout: timeoutMs + 5_000, killSignal: "SIGKILL" as const, maxBuffer: maxOutput * 2 + (1 << 20), windowsHide: true };
+    // mooring-helm enforces the deadline itself (and kills helm); the outer timeout only guards against it hanging.
+    const spawnOpts = { env, timeout: programs.driver ? timeoutMs + 5_000 : timeoutMs, killSignal: "SIGKILL" as const, maxBuffer: maxOutput * 2 + (1 << 20), windowsHide: true };
     const r: SpawnSyncReturns<Buffer> = programs.driver
       ? spawnSync(programs.driver, ["-timeout", `${timeoutMs}ms`, "-max-output", String(maxOutput), "-max-memory", String(memoryBytes), "--", programs.helm, ...args], spawnOpts)
       : fs.existsSync("/bin/sh")
