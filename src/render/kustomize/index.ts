@@ -368,6 +368,10 @@ function accumulateResource(ctx: Ctx, acc: Acc, kust: Kust, rel: string, origin:
   if (REMOTE.test(rel)) throw remoteError(rel, kust.file);
   const p = ctx.root.resolve(rel, kust.dir, "resource", kust.file);
   if (ctx.root.isDir(p)) {
+    const inside = ctx.stack.find((d) => d !== p && (p === "" || d.startsWith(`${p}/`)));
+    if (inside !== undefined) {
+      throw new RenderError(`cycle detected: resource ${JSON.stringify(rel)} (${p || "."}) contains the kustomization ${inside || "."} that is being built`, { file: kust.file });
+    }
     const sub = loadKustomization(ctx, p);
     if (sub.k.kind === "Component") throw new RenderError(`is a Component; list it under "components", not "resources"`, { file: sub.file });
     setSchema(ctx, sub, false);
