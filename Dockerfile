@@ -14,6 +14,23 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 
+# --- helm: the pinned Helm (Go-template charts are rendered by `helm template`, docs/render.md "Helm charts") and
+# mooring-helm, which runs it under a memory limit and a deadline; built from the same committed wrapper modules
+# (go.mod + go.sum, -mod=readonly) and ldflags as `make tools`, so the image renders what the tests checked ---
+FROM golang:1.26-bookworm AS helm
+WORKDIR /src
+COPY hack/versions.env ./hack/versions.env
+COPY hack/tools/helm ./hack/tools/helm
+COPY hack/tools/mooring-helm ./hack/tools/mooring-helm
+ENV CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS="-buildvcs=false -mod=readonly" GOWORK=off
+RUN . hack/versions.env \
+ && minor=${KUBERNETES_VERSION#v1.} && minor=${minor%%.*} \
+ && cd hack/tools/helm \
+ && go build -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$minor" -o /out/helm helm.sh/helm/v3/cmd/helm \
+ && cd ../mooring-helm \
+ && go build -trimpath -ldflags "-s -w" -o /out/mooring-helm mooring.dev/tools/mooring-helm \
+ && /out/helm version --short
+
 # --- deps: production dependencies only, installed apart so npm's cache never reaches the runtime image ---
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
@@ -33,6 +50,9 @@ ENV NODE_ENV=production \
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY package.json ./
+# helm and mooring-helm on PATH; the render controller runs helm from --helm-binary (MOORING_HELM_BINARY).
+COPY --from=helm /out/helm /out/mooring-helm /usr/local/bin/
+ENV MOORING_HELM_BINARY=/usr/local/bin/helm
 # Artifacts live in a mounted volume (the chart mounts an emptyDir at /data, and one at /tmp), so the root
 # filesystem can be read-only. 65532 is the conventional "nonroot" id; numeric so runAsNonRoot can verify it.
 RUN mkdir -p /data && chown 65532:65532 /data

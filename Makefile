@@ -92,6 +92,17 @@ run: deps ## run the operator (with no KUBECONFIG: on the local cluster, started
 bench: deps tools ## benchmarks (figures printed, side by side with the peer tool)
 	bash hack/with-cluster.sh $(TEST_CLUSTER) bash -c 'for b in $(BENCHMARKS); do echo "== $$b"; node --expose-gc --import tsx "bench/$$b.ts"; done'
 
+# The real-world Helm corpus (read-only, outside the repository): 34 comparisons of `mooring render` with the pinned
+# `helm template`. --show-secrets: the comparison needs Secret values, which `mooring render` masks by default.
+HELM_CORPUS ?= ../shared/corpora/helm-real
+
+.PHONY: corpus-helm
+corpus-helm: deps tools ## compare Go-template charts with helm template on $(HELM_CORPUS), when it exists (CORPUS_ARGS: --strict, case ids)
+	@if [ -f "$(HELM_CORPUS)/compare.py" ]; then \
+	  MOORING_RENDER_ARGS='node --import tsx $(CURDIR)/src/cli/main.ts render {chart} --type helm --release {release} --namespace {namespace} {values} -o yaml --root {case} --show-secrets' \
+	    python3 "$(HELM_CORPUS)/compare.py" $(CORPUS_ARGS); \
+	else echo "corpus-helm: no corpus at $(HELM_CORPUS) (set HELM_CORPUS); nothing to compare"; fi
+
 .PHONY: e2e-kind
 e2e-kind: ## end-to-end suite on a kind cluster with the operator in-cluster (needs Docker; not run on our machines)
 	bash hack/e2e-kind.sh
