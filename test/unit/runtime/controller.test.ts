@@ -79,6 +79,8 @@ describe("Controller", () => {
     const perKey = new Map<string, number>();
     let overlap = false;
     let total = 0;
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
     const { c } = make(
       async (req) => {
         const n = (perKey.get(req.name) ?? 0) + 1;
@@ -86,6 +88,8 @@ describe("Controller", () => {
         if (n > 1) overlap = true;
         running++;
         maxRunning = Math.max(maxRunning, running);
+        // Held until every add is made, so the adds land while the objects are in flight on any machine load.
+        await gate;
         await sleep(10);
         running--;
         perKey.set(req.name, n - 1);
@@ -99,6 +103,7 @@ describe("Controller", () => {
       for (const k of ["a", "b", "c", "d"]) c.enqueue({ namespace: "", name: k });
       await sleep(3);
     }
+    open();
     await until("queue idle", () => c.queue.len() === 0 && c.queue.inFlight() === 0);
     stop.abort();
     await run;
