@@ -338,7 +338,11 @@ void describe("e2e: a user's first GitOps loop with Mooring", () => {
       assert.equal(ready.status, 200);
     }
     // The namespace the Application deploys into, and the ServiceAccount it is applied as: the chart's apply
-    // controller may only impersonate (least privilege), so the tenant grants its own ServiceAccount the rights.
+    // controller may only impersonate (least privilege), so the tenant grants its own ServiceAccount the rights,
+    // and lets the apply controller impersonate in its namespace (docs/rbac.md): the release's ClusterRole
+    // <fullname>-impersonate, bound to its apply ServiceAccount (<fullname>-apply in split mode, <fullname> in
+    // all-in-one mode).
+    const fullname = release?.fullname ?? process.env.MOORING_E2E_RELEASE ?? "mooring";
     await kubectl(["create", "namespace", ns]);
     await kubectl(["label", "namespace", ns, "mooring.dev/test=true"]);
     await kubectl(["apply", "-n", ns, "-f", "-"], {
@@ -359,6 +363,22 @@ subjects:
   - kind: ServiceAccount
     name: deployer
     namespace: ${ns}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: mooring-impersonate
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: ${fullname}-impersonate
+subjects:
+  - kind: ServiceAccount
+    name: ${fullname}
+    namespace: ${systemNs}
+  - kind: ServiceAccount
+    name: ${fullname}-apply
+    namespace: ${systemNs}
 `,
     });
   });

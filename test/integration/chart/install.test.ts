@@ -9,7 +9,7 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import * as k8s from "@kubernetes/client-node";
 import { testCluster, type TestCluster } from "../../support/cluster.js";
-import { impersonatingKubeconfig, installChart, type ChartRelease } from "../../support/helm.js";
+import { CHART_DIR, helmOk, impersonatingKubeconfig, installChart, type ChartRelease } from "../../support/helm.js";
 import { createTestNamespace, type TestNamespace } from "../../support/namespace.js";
 import { waitFor } from "../../support/wait.js";
 
@@ -75,16 +75,23 @@ async function assertPodsAdmittedAndReady(c: TestCluster, i: Install, expected: 
 void describe("chart installed on the local cluster: split mode with 2 replicas", () => {
   let c: TestCluster;
   let inst: Install | undefined;
+  // A tenant namespace the chart grants impersonation in (rbac.apply.tenantNamespaces), and one whose admin grants it.
+  let tenant: TestNamespace | undefined;
+  let other: TestNamespace | undefined;
 
   before(async () => {
     c = await testCluster();
-    inst = await install(c, "split", ["--set", "replicas=2"]);
+    tenant = await createTestNamespace(c, "tenant");
+    other = await createTestNamespace(c, "other");
+    inst = await install(c, "split", ["--set", "replicas=2", "--set-json", `rbac.apply.tenantNamespaces=${JSON.stringify([tenant.name])}`]);
   });
   after(async () => {
     if (inst) {
       inst.uninstall();
       await inst.ns.cleanup();
     }
+    await tenant?.cleanup();
+    await other?.cleanup();
   });
 
   void it("runs one available Deployment per controller, with restricted Pods admitted by PodSecurity", async () => {
@@ -125,19 +132,56 @@ void describe("chart installed on the local cluster: split mode with 2 replicas"
 
   void it("gives each ServiceAccount exactly its rights, as the API server's authorizer sees them", async () => {
     const sa = (n: string) => `system:serviceaccount:${inst!.ns.name}:${inst!.fullname}-${n}`;
-    const tenant = { group: "", resource: "serviceaccounts", verb: "impersonate", namespace: "some-tenant", name: "deployer" };
-    assert.equal(await canI(c, sa("apply"), tenant), true, "the apply controller impersonates tenants' ServiceAccounts");
-    assert.equal(await canI(c, sa("source"), tenant), false, "the source controller may not impersonate");
+    const impersonate = (namespace: string, name = "deployer") => ({ group: "", resource: "serviceaccounts", verb: "impersonate", namespace, name });
+    assert.equal(await canI(c, sa("apply"), impersonate(tenant!.name)), true, "the apply controller impersonates ServiceAccounts of a tenant namespace the chart granted");
+    assert.equal(await canI(c, sa("apply"), impersonate(tenant!.name, "default")), true);
+    for (const name of ["default", "deployer", "clusterrole-aggregation-controller", "replicaset-controller"]) {
+      assert.equal(await canI(c, sa("apply"), impersonate("kube-system", name)), false, `never kube-system's ServiceAccounts (${name})`);
+    }
+    assert.equal(await canI(c, sa("apply"), impersonate(other!.name)), false, "nor those of a namespace that did not grant it");
+    assert.equal(await canI(c, sa("apply"), { group: "", resource: "serviceaccounts", verb: "impersonate" }), false, "nor cluster-wide");
+    for (const n of ["source", "render"]) assert.equal(await canI(c, sa(n), impersonate(tenant!.name)), false, `the ${n} controller may not impersonate`);
     assert.equal(await canI(c, sa("apply"), { group: "apps", resource: "deployments", verb: "create", namespace: "default" }), false, "least privilege: no direct rights on workloads");
     for (const n of ["source", "render", "apply"]) {
-      assert.equal(await canI(c, sa(n), { group: "source.mooring.dev", resource: "gitrepositories", verb: "watch" }), true, `${n} watches GitRepositories`);
-      assert.equal(await canI(c, sa(n), { group: "delivery.mooring.dev", resource: "applications", subresource: "status", verb: "patch", namespace: "x" }), true, `${n} patches Application status`);
-      assert.equal(await canI(c, sa(n), { group: "", resource: "secrets", verb: "get", namespace: "x" }), true, `${n} reads Secrets`);
+      assert.equal(await canI(c, sa(n), { group: "", resource: "secrets", verb: "get", namespace: "x" }), true, `${n} reads Secrets by name`);
       assert.equal(await canI(c, sa(n), { group: "", resource: "secrets", verb: "create", namespace: "x" }), false, `${n} cannot write Secrets`);
       assert.equal(await canI(c, sa(n), { group: "coordination.k8s.io", resource: "leases", verb: "update", namespace: inst!.ns.name }), true, `${n} holds its Lease`);
       assert.equal(await canI(c, sa(n), { group: "coordination.k8s.io", resource: "leases", verb: "update", namespace: "kube-system" }), false, `${n} has no Lease rights elsewhere`);
       assert.equal(await canI(c, sa(n), { group: "events.k8s.io", resource: "events", verb: "create", namespace: "x" }), true, `${n} records events`);
     }
+    // No controller may list or watch Secrets, cluster-wide or in a namespace, but the apply controller through its
+    // read-everything rule (rbac.apply.clusterRead, default on; off below).
+    for (const n of ["source", "render"]) {
+      for (const verb of ["list", "watch"]) {
+        assert.equal(await canI(c, sa(n), { group: "", resource: "secrets", verb }), false, `${n} cannot ${verb} Secrets cluster-wide`);
+        assert.equal(await canI(c, sa(n), { group: "", resource: "secrets", verb, namespace: tenant!.name }), false, `${n} cannot ${verb} a namespace's Secrets`);
+      }
+    }
+    assert.equal(await canI(c, sa("apply"), { group: "", resource: "secrets", verb: "list" }), true, "rbac.apply.clusterRead reads every kind");
+    // Each controller its own objects: the source controller GitRepositories, render and apply Applications.
+    assert.equal(await canI(c, sa("source"), { group: "source.mooring.dev", resource: "gitrepositories", subresource: "status", verb: "patch", namespace: "x" }), true);
+    assert.equal(await canI(c, sa("source"), { group: "delivery.mooring.dev", resource: "applications", subresource: "status", verb: "patch", namespace: "x" }), false);
+    assert.equal(await canI(c, sa("render"), { group: "source.mooring.dev", resource: "gitrepositories", verb: "watch" }), true);
+    assert.equal(await canI(c, sa("render"), { group: "source.mooring.dev", resource: "gitrepositories", verb: "patch", namespace: "x" }), false, "render reads sources, never writes them");
+    for (const n of ["render", "apply"]) assert.equal(await canI(c, sa(n), { group: "delivery.mooring.dev", resource: "applications", subresource: "status", verb: "patch", namespace: "x" }), true, `${n} patches Application status`);
+    assert.equal(await canI(c, sa("apply"), { group: "source.mooring.dev", resource: "gitrepositories", verb: "patch", namespace: "x" }), false);
+  });
+
+  void it("lets a tenant's admin grant impersonation in their namespace with a RoleBinding", async () => {
+    const sa = `system:serviceaccount:${inst!.ns.name}:${inst!.fullname}-apply`;
+    const attrs = { group: "", resource: "serviceaccounts", verb: "impersonate", namespace: other!.name, name: "deployer" };
+    assert.equal(await canI(c, sa, attrs), false);
+    const rbac = c.kc.makeApiClient(k8s.RbacAuthorizationV1Api);
+    await rbac.createNamespacedRoleBinding({
+      namespace: other!.name,
+      body: {
+        metadata: { name: `${inst!.fullname}-impersonate` },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: `${inst!.fullname}-impersonate` },
+        subjects: [{ kind: "ServiceAccount", name: `${inst!.fullname}-apply`, namespace: inst!.ns.name }],
+      },
+    });
+    await waitFor("the grant seen by the authorizer", async () => canI(c, sa, attrs), { timeoutMs: 20_000 });
+    assert.equal(await canI(c, sa, { ...attrs, namespace: "kube-system" }), false, "kube-system still refused");
   });
 
   void it("lets a process run with exactly a chart ServiceAccount's rights through an impersonating kubeconfig", async () => {
@@ -148,11 +192,17 @@ void describe("chart installed on the local cluster: split mode with 2 replicas"
       kc.loadFromFile(kcPath);
       const core = kc.makeApiClient(k8s.CoreV1Api);
       const secrets = await core.listNamespacedSecret({ namespace: inst!.ns.name });
-      assert.ok(Array.isArray(secrets.items), "the ServiceAccount may list Secrets");
+      assert.ok(Array.isArray(secrets.items), "the apply ServiceAccount may list Secrets (rbac.apply.clusterRead)");
       await assert.rejects(core.createNamespacedConfigMap({ namespace: inst!.ns.name, body: { metadata: { name: "nope" } } }), (err: unknown) => {
         assert.match(String((err as Error).message), /403|forbidden/i);
         return true;
       });
+      const renderKc = new k8s.KubeConfig();
+      renderKc.loadFromFile(impersonatingKubeconfig(c.kubeconfigPath, inst!.serviceAccountUsers.render!, path.join(dir, "render-kubeconfig")));
+      await assert.rejects(renderKc.makeApiClient(k8s.CoreV1Api).listNamespacedSecret({ namespace: inst!.ns.name }), (err: unknown) => {
+        assert.match(String((err as Error).message), /403|forbidden/i);
+        return true;
+      }, "the render ServiceAccount may not list Secrets");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -165,6 +215,15 @@ void describe("chart installed on the local cluster: split mode with 2 replicas"
     assert.match(notes, /kind: Application/);
     assert.match(notes, new RegExp(`${inst!.fullname}-webhook`));
     assert.match(notes, /may only impersonate ServiceAccounts/);
+  });
+
+  void it("with rbac.apply.clusterRead=false, no ServiceAccount of the release may list Secrets", async () => {
+    helmOk(["upgrade", inst!.release, CHART_DIR, "--kubeconfig", c.kubeconfigPath, "--namespace", inst!.ns.name, "--reuse-values", "--set", "rbac.apply.clusterRead=false", "--wait", "--timeout", "120s"], { timeoutMs: 150_000 });
+    for (const n of ["source", "render", "apply"]) {
+      const user = `system:serviceaccount:${inst!.ns.name}:${inst!.fullname}-${n}`;
+      await waitFor(`${n} without list on Secrets`, async () => !(await canI(c, user, { group: "", resource: "secrets", verb: "list" })), { timeoutMs: 20_000 });
+      assert.equal(await canI(c, user, { group: "", resource: "secrets", verb: "watch", namespace: tenant!.name }), false);
+    }
   });
 
   void it("uninstalls cleanly, cluster-scoped objects included", async () => {
