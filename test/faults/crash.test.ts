@@ -15,55 +15,20 @@ import { after, before, describe, it } from "node:test";
 import { Labels } from "../../src/api/index.js";
 import type { KubeObject } from "../../src/runtime/index.js";
 import {
-  condOf, configMap, deployment, exactProblems, expectExact, idOf, manifests, push, secret, service, serviceAccount, stats, startFaultEnv, type FaultEnv,
+  condOf, configMap, exactProblems, expectExact, idOf, manifests, push, secret, serviceAccount, stats, startFaultEnv, type FaultEnv,
 } from "../support/fault-env.js";
 import { FaultOperator } from "../support/fault-operator.js";
+import { revision } from "../support/fault-content.js";
 import { faultSeed, type Rng } from "../support/fault-rng.js";
 import type { TestRepo } from "../support/git-server.js";
 
 const rng = faultSeed("test/faults/crash.test.ts");
 /** Kills during syncs, and during deletions (MOORING_FAULT_CRASH_KILLS=<syncs>,<deletions> to change them). */
 const [SYNC_KILLS, DELETE_KILLS] = (process.env.MOORING_FAULT_CRASH_KILLS ?? "16,4").split(",").map(Number) as [number, number];
-const PRUNE_OFF = { "mooring.dev/prune": "disabled" };
 
 let env: FaultEnv;
 let repo: TestRepo;
 const figures: { converge: number[]; requests: number[]; writes: number[]; midSync: number; restartMs: number[] } = { converge: [], requests: [], writes: [], midSync: 0, restartMs: [] };
-
-/** The pool the crash Application's revisions are drawn from: several kinds, four waves, one opted out of prune. */
-function revision(r: Rng, previous: readonly KubeObject[] | undefined): KubeObject[] {
-  const wave = () => r.pick([-1, 0, 0, 1, 2]);
-  const value = () => r.int(0, 1e6).toString(36);
-  const make: Record<string, () => KubeObject> = {
-    "cm-a": () => configMap("cm-a", { v: value() }, wave()),
-    "cm-b": () => configMap("cm-b", { v: value(), w: value() }, wave()),
-    "cm-c": () => configMap("cm-c", { v: value() }, wave()),
-    "cm-d": () => configMap("cm-d", { v: value() }, wave()),
-    "cm-e": () => configMap("cm-e", { v: value() }),
-    "sec-a": () => secret("sec-a", { token: value() }, wave()),
-    "sa-a": () => serviceAccount("sa-a", wave()),
-    "svc-a": () => service("svc-a", r.int(80, 90), wave()),
-    // A Deployment makes the next wave wait for its health (kwok's node runs its Pod).
-    web: () => deployment("web", `registry.example/web:${r.int(1, 9)}`, 1),
-    "keep-me": () => configMap("keep-me", { v: value() }, 0, PRUNE_OFF),
-  };
-  const names = Object.keys(make);
-  if (!previous) return names.filter(() => r.bool(0.6)).map((n) => make[n]!());
-  const had = previous.map((o) => o.metadata!.name!);
-  const absent = names.filter((n) => !had.includes(n));
-  // Always at least one add, one change and one prune (when the pool allows).
-  const removed = new Set(had.length > 2 ? [r.pick(had), ...had.filter(() => r.bool(0.2))] : []);
-  const changed = new Set([r.pick(had), ...had.filter(() => r.bool(0.4))]);
-  const added = absent.length ? [r.pick(absent), ...absent.filter(() => r.bool(0.3))] : [];
-  const next: KubeObject[] = [];
-  for (const o of previous) {
-    const n = o.metadata!.name!;
-    if (removed.has(n)) continue;
-    next.push(changed.has(n) ? make[n]!() : o);
-  }
-  for (const n of new Set(added)) next.push(make[n]!());
-  return next;
-}
 
 const OTHER = [configMap("other-1", { v: "1" }, 0), configMap("other-2", { v: "2" }, 1), secret("other-s", { k: "v" })];
 const GONE = [configMap("gone-1", { v: "1" }, 0), configMap("gone-2", { v: "2" }, 1), serviceAccount("gone-sa", 0), secret("gone-s", { k: "v" }, 2)];

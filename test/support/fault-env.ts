@@ -6,6 +6,10 @@
 // The objects a test commits are written as YAML documents; `expectExact` then checks the one promise every fault
 // test ends with: the cluster holds exactly what Git says (the inventory, the live objects carrying the
 // Application's label and their content), nothing more (no orphan) and nothing less.
+import { createHash } from "node:crypto";
+import { mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { Annotations, ApplicationKind, GitRepositoryKind, HISTORY_LIMIT, Labels, installCrds } from "../../src/api/index.js";
 import { ownerLabelValue } from "../../src/api/ownership.js";
 import { Client, RestClient, RestMapper, type KubeObject } from "../../src/runtime/index.js";
@@ -216,6 +220,12 @@ export async function startFaultEnv(o: FaultEnvOptions): Promise<FaultEnv> {
           await waitFor(`${kind.kind}s deleted`, async () => (await admin.list(kind, { namespace: ns.name })).length === 0, { timeoutMs: 30_000 }).catch(() => {});
         }
       }
+      // The operator's whole log, for reading a failure (or a figure) afterwards.
+      const logDir = path.join(os.tmpdir(), "mooring-faults-logs");
+      mkdirSync(logDir, { recursive: true });
+      const logFile = path.join(logDir, `${ns.name}.log`);
+      writeFileSync(logFile, op.logs());
+      console.log(`# operator log: ${logFile}`);
       await op.close();
       await git.close();
       // Anything left (a finalizer nobody removes) must not keep the namespace from going.
@@ -324,6 +334,34 @@ export async function push(env: FaultEnv, repo: TestRepo, gitRepository: string,
   const sha = await repo.commit(files, message);
   await env.requestReconcile("GitRepository", gitRepository);
   return sha;
+}
+
+/**
+ * Waits until GitRepository `name` says the fetch failed (FetchFailed=True, matching `reason` when given) while the
+ * last good artifact (of `goodRevision`) is still in storage and served, with the digest status names.
+ */
+export async function expectFetchFailed(env: FaultEnv, name: string, goodRevision: string, reason?: RegExp, timeoutMs = 90_000): Promise<Obj> {
+  const g = await env.converge(
+    `FetchFailed on GitRepository ${name}${reason ? ` (${reason})` : ""}, the last good artifact still served`,
+    async () => {
+      const r = await env.getRepo(name);
+      const ff = condOf(r, "FetchFailed");
+      if (ff?.status !== "True" || (reason && !reason.test(`${ff.reason}: ${ff.message}`))) throw new Error(describeConds(r));
+      return r;
+    },
+    timeoutMs,
+  );
+  const problems: string[] = [];
+  if (condOf(g, "ArtifactInStorage")?.status !== "True") problems.push(`ArtifactInStorage is not True: ${describeConds(g)}`);
+  if (!g.status?.artifact?.revision?.endsWith(goodRevision)) problems.push(`the artifact is not the last good one (${g.status?.artifact?.revision})`);
+  const res = await fetch(g.status!.artifact!.url, { signal: AbortSignal.timeout(10_000) });
+  if (res.status !== 200) problems.push(`the last good artifact is not served: HTTP ${res.status}`);
+  else {
+    const digest = `sha256:${createHash("sha256").update(Buffer.from(await res.arrayBuffer())).digest("hex")}`;
+    if (digest !== g.status!.artifact!.digest) problems.push(`the artifact served has digest ${digest}, status says ${g.status!.artifact!.digest}`);
+  }
+  if (problems.length) throw new Error(problems.join("; "));
+  return g;
 }
 
 /** A summary of numbers: min, median, p90 and max. */
