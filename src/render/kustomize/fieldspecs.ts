@@ -73,8 +73,23 @@ export function gvkSelected(group: string, version: string, kind: string, sel: G
   return true;
 }
 
+const gvCache = new Map<string, [string, string]>();
+
+/** [group, version] of an apiVersion, cached (the same few apiVersions are split millions of times). */
+export function splitApiVersion(apiVersion: string): [string, string] {
+  let gv = gvCache.get(apiVersion);
+  if (!gv) {
+    gv = [groupOf(apiVersion), versionOf(apiVersion)];
+    if (gvCache.size < 10000) gvCache.set(apiVersion, gv);
+  }
+  return gv;
+}
+
 export function specApplies(fs: Gvk, apiVersion: string, kind: string): boolean {
-  return gvkSelected(groupOf(apiVersion), versionOf(apiVersion), kind, fs);
+  if (fs.kind && fs.kind !== kind) return false;
+  if (!fs.group && !fs.version) return true;
+  const [g, v] = splitApiVersion(apiVersion);
+  return gvkSelected(g, v, kind, fs);
 }
 
 // ---- merging (Kustomize's FsSlice.MergeAll and TransformerConfig.Merge) --------------------------------------
@@ -256,7 +271,18 @@ export type Slot = { parent: JsonMap | unknown[]; key: string | number };
 export type CreateKind = "map" | "scalar" | "seq" | undefined;
 
 /** Splits a field spec path on "/", keeping "\/" as a slash inside a segment (kyaml's PathSplitter). */
+const pathCache = new Map<string, string[]>();
+
 export function splitPath(path: string): string[] {
+  let segs = pathCache.get(path);
+  if (!segs) {
+    segs = splitPathUncached(path);
+    if (pathCache.size < 10000) pathCache.set(path, segs);
+  }
+  return segs;
+}
+
+function splitPathUncached(path: string): string[] {
   const parts = path.split("/");
   if (parts.length > 1 && parts[0] === "") parts.shift();
   const out: string[] = [parts[0]!];

@@ -20,6 +20,7 @@ import {
   cloneRes,
   curId,
   idEquals,
+  idKey,
   idString,
   newRes,
   storePreviousId,
@@ -420,12 +421,17 @@ function resourcesFromText(text: string, file: string, ctx: Ctx): Res[] {
 
 /** AppendAll: refuses a resource whose current id equals one already there. */
 function appendAll(res: Res[], added: Res[], file: string, ctx: Ctx): void {
+  if (added.length === 0) return;
+  const index = new Map<string, Res>();
+  for (const x of res) index.set(idKey(curId(x, ctx.scope)), x);
   for (const r of added) {
     const id = curId(r, ctx.scope);
-    const dup = res.find((x) => idEquals(curId(x, ctx.scope), id));
+    const key = idKey(id);
+    const dup = index.get(key);
     if (dup) {
       throw new RenderError(`may not add resource with an already registered id: ${idString(id)} (from ${r.file}; already added from ${dup.file})`, { file });
     }
+    index.set(key, r);
     res.push(r);
   }
 }

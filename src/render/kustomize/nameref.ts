@@ -4,7 +4,7 @@
 import { RenderError } from "../errors.js";
 import { isMap, type JsonMap, type ScopeResolver } from "../objects.js";
 import { slotGet, slotSet, type FieldSpec, type Gvk, type NameBackRef, type Slot } from "./fieldspecs.js";
-import { curId, effectiveNs, idSelected, idString, orgId, prevIds, type Res } from "./resource.js";
+import { curId, effectiveNs, idSelected, idString, orgId, prevIds, type Res, type ResId } from "./resource.js";
 import { applySpec } from "./transformers.js";
 
 function sameEndingSubSlice(a: string[], b: string[]): boolean {
@@ -26,88 +26,123 @@ function affixesEqual(r: Res, o: Res, allowEmpty: boolean): boolean {
   return sameEndingSubSlice(r.prefixes, o.prefixes) && sameEndingSubSlice(r.suffixes, o.suffixes);
 }
 
-/** The resources a referrer could refer to: cluster-scoped ones, ones in its namespace, and a RoleBinding's subjects' namespaces. */
-function couldBeReferencedBy(res: Res[], referrer: Res, scope?: ScopeResolver): Res[] {
-  const rid = curId(referrer, scope);
-  if (rid.clusterScoped) return res;
+interface Filter {
+  spec: FieldSpec;
+  target: Gvk;
+}
+
+/** Ids computed once: the name-reference pass changes fields, never metadata. */
+interface Index {
+  cur: Map<Res, ResId>;
+  org: Map<Res, ResId>;
+  prev: Map<Res, ResId[]>;
+  /** Resources by every previous name (candidates must have had the referred name). */
+  byPrevName: Map<string, Res[]>;
+}
+
+function buildIndex(res: Res[], scope?: ScopeResolver): Index {
+  const idx: Index = { cur: new Map(), org: new Map(), prev: new Map(), byPrevName: new Map() };
+  for (const r of res) {
+    idx.cur.set(r, curId(r, scope));
+    idx.org.set(r, orgId(r, scope));
+    const prev = prevIds(r);
+    idx.prev.set(r, prev);
+    for (const name of new Set(prev.map((p) => p.name))) {
+      const list = idx.byPrevName.get(name);
+      if (list) list.push(r);
+      else idx.byPrevName.set(name, [r]);
+    }
+  }
+  return idx;
+}
+
+/** Whether a referrer could refer to a resource: cluster-scoped, same namespace, or a RoleBinding subject's namespace. */
+function referable(referrer: Res, idx: Index): (t: Res) => boolean {
+  const rid = idx.cur.get(referrer)!;
+  if (rid.clusterScoped) return () => true;
   const bindingNs = new Set<string>();
   if (referrer.obj.kind === "RoleBinding" && Array.isArray(referrer.obj.subjects)) {
     for (const s of referrer.obj.subjects) {
       if (isMap(s) && s.kind === "ServiceAccount" && typeof s.namespace === "string") bindingNs.add(s.namespace);
     }
   }
-  return res.filter((t) => {
-    const id = curId(t, scope);
-    if (id.clusterScoped) return true;
-    if (effectiveNs(id) === effectiveNs(rid)) return true;
-    return bindingNs.has(id.namespace);
-  });
-}
-
-interface Filter {
-  spec: FieldSpec;
-  target: Gvk;
+  const ns = effectiveNs(rid);
+  return (t) => {
+    const id = idx.cur.get(t)!;
+    return id.clusterScoped || effectiveNs(id) === ns || bindingNs.has(id.namespace);
+  };
 }
 
 export function fixNameReferences(res: Res[], rules: NameBackRef[], file: string, scope?: ScopeResolver): void {
-  const orgIds = res.map((r) => orgId(r, scope));
+  if (!res.some((r) => r.prev.length > 0)) return;
+  const idx = buildIndex(res, scope);
   const filters = new Map<Res, Filter[]>();
   for (const rule of rules) {
     for (const spec of rule.fieldSpecs) {
-      res.forEach((r, i) => {
-        if (!idSelected(orgIds[i]!, spec)) return;
+      for (const r of res) {
+        if (!idSelected(idx.org.get(r)!, spec)) continue;
         const list = filters.get(r) ?? [];
         list.push({ spec, target: rule });
         filters.set(r, list);
-      });
+      }
     }
   }
   for (const [referrer, list] of filters) {
-    const candidates = couldBeReferencedBy(res, referrer, scope);
+    const canRefer = referable(referrer, idx);
     for (const f of list) {
       // The filter matches the referrer whatever its current group/version/kind (Kustomize sets the spec's gvk to it).
       const spec: FieldSpec = { path: f.spec.path };
-      applySpec(referrer, spec, undefined, (s) => updateRef(s, referrer, f, candidates, file, scope), file);
+      applySpec(referrer, spec, undefined, (s) => updateRef(s, { referrer, f, canRefer, idx, file }), file);
     }
   }
 }
 
-function updateRef(s: Slot, referrer: Res, f: Filter, candidates: Res[], file: string, scope?: ScopeResolver): void {
+interface RefCtx {
+  referrer: Res;
+  f: Filter;
+  canRefer: (t: Res) => boolean;
+  idx: Index;
+  file: string;
+}
+
+function updateRef(s: Slot, c: RefCtx): void {
   const node = slotGet(s);
   if (node === null || node === undefined) return;
   if (Array.isArray(node)) {
     node.forEach((el, i) => {
       if (el === null || el === undefined) return;
-      if (isMap(el)) setMapping(el, referrer, f, candidates, file, scope);
-      else if (typeof el !== "object") setScalar({ parent: node, key: i }, referrer, f, candidates, file, scope);
-      else throw new RenderError(`name reference ${f.spec.path} of ${idString(curId(referrer, scope))}: a list item is neither a string nor a map`, { file });
+      if (isMap(el)) setMapping(el, c);
+      else if (typeof el !== "object") setScalar({ parent: node, key: i }, c);
+      else throw new RenderError(`name reference ${c.f.spec.path} of ${idString(c.idx.cur.get(c.referrer)!)}: a list item is neither a string nor a map`, { file: c.file });
     });
     return;
   }
-  if (isMap(node)) setMapping(node, referrer, f, candidates, file, scope);
-  else setScalar(s, referrer, f, candidates, file, scope);
+  if (isMap(node)) setMapping(node, c);
+  else setScalar(s, c);
 }
 
-function setScalar(s: Slot, referrer: Res, f: Filter, candidates: Res[], file: string, scope?: ScopeResolver): void {
+function setScalar(s: Slot, c: RefCtx): void {
   const v = slotGet(s);
   if (typeof v !== "string") return;
-  const hit = selectReferral(v, candidates, referrer, f, file, scope, (c) => c.every((x) => x.obj.metadata.name === c[0]!.obj.metadata.name));
+  const hit = selectReferral(v, undefined, c, (x) => x.every((r) => r.obj.metadata.name === x[0]!.obj.metadata.name));
   if (hit && hit.obj.metadata.name !== v) slotSet(s, hit.obj.metadata.name);
 }
 
-function setMapping(node: JsonMap, referrer: Res, f: Filter, candidates: Res[], file: string, scope?: ScopeResolver): void {
+function setMapping(node: JsonMap, c: RefCtx): void {
   if (!("name" in node)) {
-    throw new RenderError(`name reference ${f.spec.path} of ${idString(curId(referrer, scope))}: path config error; no 'name' field in node`, { file });
+    throw new RenderError(`name reference ${c.f.spec.path} of ${idString(c.idx.cur.get(c.referrer)!)}: path config error; no 'name' field in node`, { file: c.file });
   }
-  let cands = candidates;
+  let nsFilter: ((r: Res) => boolean) | undefined;
   if (node.namespace !== undefined && node.namespace !== null) {
     const ns = String(node.namespace);
-    const byOrg = candidates.filter((c) => effectiveNs(orgId(c, scope)) === ns);
-    cands = byOrg.length > 0 ? byOrg : candidates.filter((c) => effectiveNs(curId(c, scope)) === ns);
+    const all = [...c.idx.cur.keys()].filter(c.canRefer);
+    const byOrg = all.filter((r) => effectiveNs(c.idx.org.get(r)!) === ns);
+    const chosen = new Set(byOrg.length > 0 ? byOrg : all.filter((r) => effectiveNs(c.idx.cur.get(r)!) === ns));
+    nsFilter = (r) => chosen.has(r);
   }
   const oldName = typeof node.name === "string" ? node.name : String(node.name);
-  const hit = selectReferral(oldName, cands, referrer, f, file, scope, (c) =>
-    c.every((x) => x.obj.metadata.name === c[0]!.obj.metadata.name && (x.obj.metadata.namespace ?? "") === (c[0]!.obj.metadata.namespace ?? "")),
+  const hit = selectReferral(oldName, nsFilter, c, (x) =>
+    x.every((r) => r.obj.metadata.name === x[0]!.obj.metadata.name && (r.obj.metadata.namespace ?? "") === (x[0]!.obj.metadata.namespace ?? "")),
   );
   if (!hit) return;
   const ns = hit.obj.metadata.namespace ?? "";
@@ -116,39 +151,32 @@ function setMapping(node: JsonMap, referrer: Res, f: Filter, candidates: Res[], 
   if (ns !== "") node.namespace = ns;
 }
 
-function selectReferral(
-  oldName: string,
-  candidates: Res[],
-  referrer: Res,
-  f: Filter,
-  file: string,
-  scope: ScopeResolver | undefined,
-  identical: (c: Res[]) => boolean,
-): Res | undefined {
-  let c = candidates.filter((r) => prevIds(r).some((id) => id.name === oldName));
-  c = c.filter((r) => prevIds(r).some((id) => idSelected(id, f.target)));
+function selectReferral(oldName: string, extra: ((r: Res) => boolean) | undefined, c: RefCtx, identical: (x: Res[]) => boolean): Res | undefined {
+  const { idx, f, referrer } = c;
+  let cands = (idx.byPrevName.get(oldName) ?? []).filter((r) => c.canRefer(r) && (!extra || extra(r)));
+  cands = cands.filter((r) => idx.prev.get(r)!.some((id) => idSelected(id, f.target)));
   if (f.spec.path.endsWith("roleRef/name")) {
     const rr = referrer.obj.roleRef;
     if (isMap(rr) && typeof rr.apiGroup === "string" && typeof rr.kind === "string") {
       const gvk = { group: rr.apiGroup, kind: rr.kind };
-      c = c.filter((r) => prevIds(r).some((id) => idSelected(id, gvk)));
+      cands = cands.filter((r) => idx.prev.get(r)!.some((id) => idSelected(id, gvk)));
     }
   }
-  const rid = curId(referrer, scope);
+  const rid = idx.cur.get(referrer)!;
   if (!rid.clusterScoped) {
-    c = c.filter((r) => {
-      const id = curId(r, scope);
+    cands = cands.filter((r) => {
+      const id = idx.cur.get(r)!;
       return id.clusterScoped || r.obj.kind === "ServiceAccount" || effectiveNs(id) === effectiveNs(rid);
     });
   }
-  if (c.length === 1) return c[0];
-  c = c.filter((r) => affixesEqual(r, referrer, true));
-  if (c.length > 1) c = c.filter((r) => affixesEqual(r, referrer, false));
-  if (c.length === 1) return c[0];
-  if (c.length === 0) return undefined;
-  if (identical(c)) return c[0];
+  if (cands.length === 1) return cands[0];
+  cands = cands.filter((r) => affixesEqual(r, referrer, true));
+  if (cands.length > 1) cands = cands.filter((r) => affixesEqual(r, referrer, false));
+  if (cands.length === 1) return cands[0];
+  if (cands.length === 0) return undefined;
+  if (identical(cands)) return cands[0];
   throw new RenderError(
-    `found multiple possible referrals for ${f.spec.path} = ${JSON.stringify(oldName)} in ${idString(rid)}: ${c.map((x) => idString(curId(x, scope))).join(", ")}`,
-    { file },
+    `found multiple possible referrals for ${f.spec.path} = ${JSON.stringify(oldName)} in ${idString(rid)}: ${cands.map((x) => idString(idx.cur.get(x)!)).join(", ")}`,
+    { file: c.file },
   );
 }

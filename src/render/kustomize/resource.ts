@@ -2,8 +2,8 @@
 // the resource has had (previous kinds, names and namespaces), the name prefixes and suffixes added to it, whether
 // it is generated (content hash, generator behavior), the vars that refer to it, and where it came from.
 import { RenderError } from "../errors.js";
-import { groupOf, isMap, versionOf, type JsonMap, type KubeObject, type ScopeResolver } from "../objects.js";
-import { gvkSelected, type Gvk } from "./fieldspecs.js";
+import { groupOf, isMap, type JsonMap, type KubeObject, type ScopeResolver } from "../objects.js";
+import { gvkSelected, splitApiVersion, type Gvk } from "./fieldspecs.js";
 
 export interface Origin {
   path?: string;
@@ -107,10 +107,22 @@ const CLUSTER_SCOPED = new Set(
 );
 
 /** Whether Kustomize treats the kind as cluster-scoped; `scope` (the caller's knowledge) decides unknown kinds. */
+const scopeCache = new WeakMap<ScopeResolver, Map<string, boolean>>();
+
 export function kustomizeClusterScoped(apiVersion: string, kind: string, scope?: ScopeResolver): boolean {
-  if (CLUSTER_SCOPED.has(`${apiVersion} ${kind}`)) return true;
-  const answer = scope?.(groupOf(apiVersion), kind);
-  return answer === true;
+  const key = `${apiVersion} ${kind}`;
+  if (CLUSTER_SCOPED.has(key)) return true;
+  if (!scope) return false;
+  let cache = scopeCache.get(scope);
+  if (!cache) scopeCache.set(scope, (cache = new Map()));
+  let answer = cache.get(key);
+  if (answer === undefined) cache.set(key, (answer = scope(groupOf(apiVersion), kind) === true));
+  return answer;
+}
+
+/** A string that is equal for two ids exactly when Kustomize's ResId.Equals holds. */
+export function idKey(id: ResId): string {
+  return `${effectiveNs(id)}|${id.group}|${id.version}|${id.kind}|${id.name}`;
 }
 
 export function apiVersionOf(o: JsonMap): string {
@@ -120,9 +132,10 @@ export function apiVersionOf(o: JsonMap): string {
 export function curId(r: Res, scope?: ScopeResolver): ResId {
   const av = apiVersionOf(r.obj);
   const md: JsonMap = isMap(r.obj.metadata) ? r.obj.metadata : {};
+  const [group, version] = splitApiVersion(av);
   return {
-    group: groupOf(av),
-    version: versionOf(av),
+    group,
+    version,
     kind: typeof r.obj.kind === "string" ? r.obj.kind : "",
     name: typeof md.name === "string" ? md.name : "",
     namespace: typeof md.namespace === "string" ? md.namespace : "",
@@ -132,8 +145,9 @@ export function curId(r: Res, scope?: ScopeResolver): ResId {
 
 /** Previous ids: kinds, names and namespaces recorded, with the current group and version (as Kustomize does). */
 export function prevIds(r: Res): ResId[] {
-  const av = apiVersionOf(r.obj);
-  return r.prev.map((p) => ({ group: groupOf(av), version: versionOf(av), kind: p.kind, name: p.name, namespace: p.ns, clusterScoped: false }));
+  if (r.prev.length === 0) return [];
+  const [group, version] = splitApiVersion(apiVersionOf(r.obj));
+  return r.prev.map((p) => ({ group, version, kind: p.kind, name: p.name, namespace: p.ns, clusterScoped: false }));
 }
 
 export function allIds(r: Res, scope?: ScopeResolver): ResId[] {

@@ -10,7 +10,7 @@ import {
   curId,
   describeRes,
   effectiveNs,
-  idEquals,
+  idKey,
   idSelected,
   idString,
   kustomizeClusterScoped,
@@ -51,10 +51,21 @@ export function addLabels(res: Res[], labels: Record<string, string>, specs: Fie
   if (Object.keys(labels).length === 0) return;
   const entries = sortedEntries(labels);
   for (const r of res) {
+    const applicable = specsFor(r, specs);
     for (const [k, v] of entries) {
-      for (const fs of specs) applySpec(r, fs, "map", (s) => setMapEntry(s, k, v, `labels at ${fs.path}`), file);
+      for (const fs of applicable) applySpec(r, fs, "map", (s) => setMapEntry(s, k, v, `labels at ${fs.path}`), file);
     }
   }
+}
+
+/** The specs whose group/version/kind select the resource as it is now. */
+export function specsFor(r: Res, specs: FieldSpec[]): FieldSpec[] {
+  const av = typeof r.obj.apiVersion === "string" ? r.obj.apiVersion : "";
+  const slash = av.indexOf("/");
+  const group = slash < 0 ? "" : av.slice(0, slash);
+  const version = slash < 0 ? av : av.slice(slash + 1);
+  const kind = r.obj.kind;
+  return specs.filter((fs) => (!fs.kind || fs.kind === kind) && (!fs.group || fs.group === group) && (!fs.version || fs.version === version));
 }
 
 export const addAnnotations = addLabels;
@@ -113,11 +124,15 @@ export function setNamespace(res: Res[], o: NamespaceOptions): void {
     if (r.obj.metadata.annotations?.["kustomize.config.k8s.io/helm-generated"] === "true") continue;
     storePreviousId(r, o.scope);
     namespaceOne(r, o);
+  }
+  // Kustomize checks each resource after setting its namespace; a conflict found then remains at the end.
+  const seen = new Map<string, Res>();
+  for (const r of res) {
     const id = curId(r, o.scope);
-    const same = res.filter((x) => idEquals(curId(x, o.scope), id));
-    if (same.length !== 1) {
-      throw new RenderError(`namespace transformation produces ID conflict: ${same.map((x) => idString(curId(x, o.scope))).join(", ")}`, { file: o.file });
-    }
+    const key = idKey(id);
+    const other = seen.get(key);
+    if (other) throw new RenderError(`namespace transformation produces ID conflict: ${idString(id)} (from ${other.file} and ${r.file})`, { file: o.file });
+    seen.set(key, r);
   }
 }
 
