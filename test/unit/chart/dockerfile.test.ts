@@ -56,9 +56,13 @@ const json = (i: Instruction | undefined) => {
 };
 
 void describe("Dockerfile", () => {
-  void it("is multi-stage on a slim Node 20 image", () => {
+  void it("is multi-stage on a slim Node 20 image (the Go stage only builds helm)", () => {
     assert.ok(stages.length >= 2, "a build stage and a runtime stage");
-    for (const s of stages) assert.match(s.from, /^node:20[-.\w]*-slim$/, `stage ${s.name ?? "(runtime)"} uses ${s.from}`);
+    for (const s of stages) {
+      if (s.name === "helm") assert.match(s.from, /^golang:1\.\d+[-.\w]*$/, `stage helm builds with Go, from ${s.from}`);
+      else assert.match(s.from, /^node:20[-.\w]*-slim$/, `stage ${s.name ?? "(runtime)"} uses ${s.from}`);
+    }
+    assert.match(runtime.from, /^node:20[-.\w]*-slim$/, "the runtime is the slim Node image");
   });
 
   void it("builds with npm ci and npm run build in a stage that is not the runtime", () => {
