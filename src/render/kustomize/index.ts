@@ -330,7 +330,8 @@ function accumulate(ctx: Ctx, kust: Kust, acc: Acc, origin: string): Acc {
   if (ctx.stack.length > 50) throw new RenderError("kustomizations nest more than 50 levels deep", { file: dir || "." });
   ctx.stack.push(dir);
   try {
-    for (const r of [...strings(k.resources, file, "resources"), ...strings(k.bases, file, "bases")]) accumulateResource(ctx, acc, kust, r, origin);
+    for (const r of strings(k.resources, file, "resources")) accumulateResource(ctx, acc, kust, r, origin);
+    for (const r of strings(k.bases, file, "bases")) accumulateResource(ctx, acc, kust, r, origin, "base");
     let tc = makeDefaultConfig();
     const configs = strings(k.configurations, file, "configurations");
     if (configs.length) {
@@ -365,9 +366,9 @@ function accumulate(ctx: Ctx, kust: Kust, acc: Acc, origin: string): Acc {
   }
 }
 
-function accumulateResource(ctx: Ctx, acc: Acc, kust: Kust, rel: string, origin: string): void {
+function accumulateResource(ctx: Ctx, acc: Acc, kust: Kust, rel: string, origin: string, what: "resource" | "base" = "resource"): void {
   if (REMOTE.test(rel)) throw remoteError(rel, kust.file);
-  const p = ctx.root.resolve(rel, kust.dir, "resource", kust.file);
+  const p = ctx.root.resolve(rel, kust.dir, what, kust.file);
   if (ctx.root.isDir(p)) {
     const inside = ctx.stack.find((d) => d !== p && (p === "" || d.startsWith(`${p}/`)));
     if (inside !== undefined) {
@@ -385,7 +386,7 @@ function accumulateResource(ctx: Ctx, acc: Acc, kust: Kust, rel: string, origin:
     }
     return;
   }
-  underKustomization(p, rel, kust.dir, kust.file, "resource");
+  underKustomization(p, rel, kust.dir, kust.file, what);
   const loaded = resourcesFromText(ctx.root.readText(p), p, ctx);
   if (ctx.origins) for (const r of loaded) r.origin = { path: joinOrigin(origin, rel) };
   appendAll(acc.res, loaded, kust.file, ctx);
@@ -1241,7 +1242,7 @@ export interface Overrides {
  * name prefix/suffix (with name references updated), then images.
  */
 export function applyOverrides(root: ArtifactRoot, objects: KubeObject[], ov: Overrides, opts: KustomizeOptions = {}, source = "spec.render"): KubeObject[] {
-  const pe: PatchEnv = { scope: opts.scope, limits: root.limits };
+  const pe: PatchEnv = { scope: opts.scope, limits: root.limits, lenientTargets: true };
   let res = objects.map((o) => newRes(clone(o), source));
   (ov.patches ?? []).forEach((p, i) => {
     const text = typeof p.patch === "string" ? p.patch : JSON.stringify(p.patch);

@@ -7,7 +7,7 @@ import type { RenderLimits } from "../limits.js";
 import { clone, groupOf, isMap, versionOf, type JsonMap, type KubeObject, type ScopeResolver } from "../objects.js";
 import { parseYamlDocs } from "../yaml.js";
 import type { CustomSchema } from "./openapi.js";
-import { allIds, describeRes, idEquals, idString, kustomizeClusterScoped, storePreviousId, type Res, type ResId } from "./resource.js";
+import { allIds, describeRes, idEquals, kustomizeClusterScoped, storePreviousId, type Res, type ResId } from "./resource.js";
 import { DELETE, strategicMerge } from "./smp.js";
 import { selectRes } from "./transformers.js";
 
@@ -15,6 +15,11 @@ export interface PatchEnv {
   scope?: ScopeResolver;
   schema?: CustomSchema;
   limits: Pick<RenderLimits, "maxAliasCount" | "maxDepth">;
+  /**
+   * Mooring's own overrides (spec.render.patches) find a strategic merge patch's target by kind and name (group and
+   * namespace only when the patch gives them), whatever renderer made the objects; kustomizations match Kustomize.
+   */
+  lenientTargets?: boolean;
 }
 
 export interface PatchOptions {
@@ -117,11 +122,21 @@ export function applyPatch(res: Res[], text: string, where: string, target: Json
 /** A strategic merge patch without a target applies to the one resource whose (any) id equals the patch's. */
 function findPatchTarget(res: Res[], patch: JsonMap, where: string, line: number | undefined, env: PatchEnv): Res {
   const id = patchId(patch, env.scope);
-  const hits = res.filter((r) => allIds(r, env.scope).some((x) => idEquals(x, id)));
+  const hits = env.lenientTargets
+    ? res.filter((r) => {
+        const av = typeof r.obj.apiVersion === "string" ? r.obj.apiVersion : "";
+        if (r.obj.kind !== id.kind || (typeof patch.apiVersion === "string" && groupOf(av) !== id.group)) return false;
+        const ids = allIds(r, env.scope);
+        return ids.some((x) => x.name === id.name) && (!id.namespace || ids.some((x) => x.namespace === id.namespace));
+      })
+    : res.filter((r) => allIds(r, env.scope).some((x) => idEquals(x, id)));
   if (hits.length === 1) return hits[0]!;
-  const what = `${id.kind} ${id.namespace ? `${id.namespace}/` : ""}${id.name}${id.version ? ` (${id.group ? `${id.group}/` : ""}${id.version})` : ""}`;
-  if (hits.length === 0) throw new RenderError(`patch targets ${what}, which is not among the resources (no resource matches ${idString(id)})`, { file: where, line });
-  throw new RenderError(`patch matches ${hits.length} resources (${what}); add a namespace`, { file: where, line });
+  const what = `${id.kind} ${id.namespace ? `${id.namespace}/` : ""}${id.name}`;
+  if (hits.length === 0) {
+    const versioned = id.version ? ` with apiVersion ${id.group ? `${id.group}/` : ""}${id.version}` : " (the patch has no apiVersion)";
+    throw new RenderError(`patch targets ${what}, which is not among the resources (no ${id.kind}${versioned} in that namespace has that name)`, { file: where, line });
+  }
+  throw new RenderError(`patch matches ${hits.length} resources named ${id.name}; add a namespace`, { file: where, line });
 }
 
 /** patchesStrategicMerge (PatchStrategicMergeTransformer): every patch needs its target by id. */

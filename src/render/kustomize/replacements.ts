@@ -187,7 +187,7 @@ export function applyReplacement(res: Res[], rep: JsonMap, file: string, scope?:
       const paths = strings(t.fieldPaths, file, "fieldPaths");
       for (const path of paths.length ? paths : ["metadata.name"]) {
         const spots = reach(r.obj, parseFieldPath(path, file), create);
-        if (spots.length === 0) throw new RenderError(`unable to find field "${path}" in replacement target ${describeRes(r)} (set options.create to add it)`, { file });
+        if (spots.length === 0) throw new RenderError(`unable to find field "${path}": replacement target ${describeRes(r)} has no field ${path} (set options.create to add it)`, { file });
         for (const { parent, key } of spots) {
           const p = parent as Record<string | number, unknown>;
           p[key] = replacedValue(p[key], value, opts, `${describeRes(r)} ${path}`, file);

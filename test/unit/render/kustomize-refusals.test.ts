@@ -1,0 +1,162 @@
+// What the kustomize renderer refuses, and the inputs `kubectl kustomize` refuses too: every refusal is a RenderError
+// naming the field (or the offending value) and the file; nothing is silently dropped. Where kubectl also fails on
+// the input, the test checks that (kubectl on PATH, as for the oracle test).
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { ArtifactRoot } from "../../../src/render/fs.js";
+import { resolveLimits } from "../../../src/render/limits.js";
+import { renderKustomize } from "../../../src/render/kustomize/index.js";
+import { isRenderError } from "../../../src/render/errors.js";
+import { parseYamlDocs } from "../../../src/render/yaml.js";
+
+const run = promisify(execFile);
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "mooring-kustomize-refusals-"));
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+let n = 0;
+function tree(files: Record<string, string>): string {
+  const dir = path.join(tmp, `case-${n++}`);
+  for (const [rel, text] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    fs.writeFileSync(path.join(dir, rel), text);
+  }
+  return dir;
+}
+
+function refuses(dir: string, message: RegExp, file?: string): void {
+  assert.throws(
+    () => renderKustomize(new ArtifactRoot(dir, resolveLimits()), ""),
+    (err: unknown) => {
+      assert.ok(isRenderError(err), `not a RenderError: ${String(err)}`);
+      assert.match(err.message, message);
+      if (file !== undefined) assert.equal(err.file, file);
+      return true;
+    },
+  );
+}
+
+async function kubectlFails(dir: string): Promise<void> {
+  await assert.rejects(run("kubectl", ["kustomize", dir], { encoding: "utf8" }), "kubectl kustomize accepted the input");
+}
+
+const CM = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n";
+
+void describe("kustomize renderer refusals", () => {
+  for (const field of ["helmCharts", "helmGlobals", "helmChartInflationGenerator"]) {
+    void it(`refuses ${field}, naming the field and the file`, () => {
+      const dir = tree({ "kustomization.yaml": `resources: [cm.yaml]\n${field}: []\n`, "cm.yaml": CM });
+      refuses(dir, new RegExp(`kustomization field "${field}" is not supported`), "kustomization.yaml");
+    });
+  }
+
+  void it("refuses an unknown field, naming it and the file (kubectl refuses it too)", async () => {
+    const dir = tree({ "base/kustomization.yaml": "resources: [cm.yaml]\ninventory: {}\n", "base/cm.yaml": CM, "kustomization.yaml": "resources: [base]\n" });
+    refuses(dir, /unknown kustomization field "inventory"/, "base/kustomization.yaml");
+    await kubectlFails(dir);
+  });
+
+  void it("refuses plugins that are not builtin (exec, Go and KRM function plugins are never run)", () => {
+    const dir = tree({
+      "kustomization.yaml": "resources: [cm.yaml]\ntransformers: [plugin.yaml]\n",
+      "cm.yaml": CM,
+      "plugin.yaml": "apiVersion: someteam.example.com/v1\nkind: ChartInflator\nmetadata:\n  name: x\n",
+    });
+    refuses(dir, /someteam\.example\.com\/v1\/ChartInflator x is not a builtin plugin configuration/, "plugin.yaml");
+  });
+
+  void it("refuses an unknown field in a builtin plugin configuration", () => {
+    const dir = tree({
+      "kustomization.yaml": "resources: [cm.yaml]\ntransformers: [labels.yaml]\n",
+      "cm.yaml": CM,
+      "labels.yaml": "apiVersion: builtin\nkind: LabelTransformer\nmetadata:\n  name: l\nlabels: {a: b}\nfieldSpec: []\n",
+    });
+    refuses(dir, /LabelTransformer: unknown field "fieldSpec"/, "labels.yaml");
+  });
+
+  void it("refuses helm through a plugin configuration too", () => {
+    const dir = tree({
+      "kustomization.yaml": "generators: [helm.yaml]\n",
+      "helm.yaml": "apiVersion: builtin\nkind: HelmChartInflationGenerator\nmetadata:\n  name: h\nname: chart\n",
+    });
+    refuses(dir, /HelmChartInflationGenerator is not supported: it runs the helm binary/, "helm.yaml");
+  });
+
+  void it("fails when a validator would change the resources (kubectl fails too)", async () => {
+    const dir = tree({
+      "kustomization.yaml":
+        "resources: [cm.yaml]\nvalidators:\n- |-\n  apiVersion: builtin\n  kind: LabelTransformer\n  metadata:\n    name: v\n  labels: {team: a}\n  fieldSpecs:\n  - path: metadata/labels\n    create: true\n",
+      "cm.yaml": CM,
+    });
+    refuses(dir, /validator LabelTransformer v shouldn't modify the resource map/);
+    await kubectlFails(dir);
+  });
+
+  void it("refuses an openapi version Kustomize does not have built in, and buildMetadata options it does not know", () => {
+    refuses(tree({ "kustomization.yaml": "resources: [cm.yaml]\nopenapi:\n  version: v1.99.0\n", "cm.yaml": CM }), /not built in/, "kustomization.yaml");
+    refuses(tree({ "kustomization.yaml": "resources: [cm.yaml]\nbuildMetadata: [everything]\n", "cm.yaml": CM }), /buildMetadata: unknown option "everything"/, "kustomization.yaml");
+  });
+
+  void it("refuses a var declared twice and a var matching two resources (kubectl too)", async () => {
+    const twice = tree({
+      "kustomization.yaml": "resources: [cm.yaml]\nvars:\n- name: A\n  objref: {kind: ConfigMap, name: cm, apiVersion: v1}\n- name: A\n  objref: {kind: ConfigMap, name: cm, apiVersion: v1}\n",
+      "cm.yaml": CM,
+    });
+    refuses(twice, /var 'A' already encountered/);
+    await kubectlFails(twice);
+    const ambiguous = tree({
+      "kustomization.yaml": "resources: [cm.yaml]\nvars:\n- name: A\n  objref: {kind: ConfigMap, name: cm, apiVersion: v1}\n",
+      "cm.yaml": `${CM}  namespace: a\n---\n${CM}  namespace: b\n`,
+    });
+    refuses(ambiguous, /found 2 resId matches for var A/);
+    await kubectlFails(ambiguous);
+  });
+
+  void it("refuses a replicas entry that names nothing scalable and a merge generator with nothing to merge (kubectl too)", async () => {
+    const replicas = tree({ "kustomization.yaml": "resources: [cm.yaml]\nreplicas:\n- name: cm\n  count: 2\n", "cm.yaml": CM });
+    refuses(replicas, /replicas: resource with name cm does not match/);
+    await kubectlFails(replicas);
+    const merge = tree({ "kustomization.yaml": "configMapGenerator:\n- name: missing\n  behavior: merge\n  literals: [a=b]\n" });
+    refuses(merge, /has behavior merge, but there is no ConfigMap/);
+    await kubectlFails(merge);
+  });
+
+  void it("reads YAML as go-yaml does: duplicate keys and tab indentation are errors (kubectl too)", async () => {
+    const dup = tree({ "kustomization.yaml": "resources: [cm.yaml]\n", "cm.yaml": `${CM}  name: again\n` });
+    refuses(dup, /invalid YAML: Map keys must be unique/);
+    await kubectlFails(dup);
+    const tabs = tree({ "kustomization.yaml": "resources: [cm.yaml]\n", "cm.yaml": `${CM}data:\n\tx: y\n` });
+    refuses(tabs, /invalid YAML/);
+    await kubectlFails(tabs);
+  });
+
+  void it("reads kustomization files as YAML 1.1: `on` is a boolean there, so a label value `on` is refused (kubectl too)", async () => {
+    const dir = tree({ "kustomization.yaml": "resources: [cm.yaml]\ncommonLabels:\n  enabled: on\n", "cm.yaml": CM });
+    refuses(dir, /"commonLabels\.enabled" must be a string/);
+    await kubectlFails(dir);
+  });
+
+  void it("keeps a block scalar's final newline only when the text has one", () => {
+    const limits = resolveLimits();
+    const value = (text: string): unknown => (parseYamlDocs(text, "f.yaml", limits)[0]!.value as { x: unknown }).x;
+    assert.equal(value("x: |\n  a\n  b"), "a\nb");
+    assert.equal(value("x: |\n  a\n  b\n"), "a\nb\n");
+    assert.equal(value("x: |+\n  a\n  b"), "a\nb");
+    assert.equal(value("x: |+\n  a\n\n  "), "a\n\n");
+    assert.equal(value("x: >\n  a\n  b"), "a b");
+    assert.equal(value("x: |-\n  a\n  b"), "a\nb");
+    assert.equal(value("x: |\n  a\n  b   "), "a\nb   ");
+    assert.equal(value("x: |\n  a\n  b\n  "), "a\nb\n");
+  });
+
+  void it("reports unused vars through the warn callback, as kubectl logs them", () => {
+    const dir = tree({ "kustomization.yaml": "resources: [cm.yaml]\nvars:\n- name: UNUSED\n  objref: {kind: ConfigMap, name: cm, apiVersion: v1}\n", "cm.yaml": CM });
+    const warnings: string[] = [];
+    renderKustomize(new ArtifactRoot(dir, resolveLimits()), "", { warn: (m) => warnings.push(m) });
+    assert.deepEqual(warnings, ["well-defined vars that were never replaced: UNUSED"]);
+  });
+});
