@@ -103,6 +103,12 @@ corpus-helm: deps tools ## compare Go-template charts with helm template on $(HE
 	    python3 "$(HELM_CORPUS)/compare.py" $(CORPUS_ARGS); \
 	else echo "corpus-helm: no corpus at $(HELM_CORPUS) (set HELM_CORPUS); nothing to compare"; fi
 
+# The real-world Kustomize corpus (read-only, outside the repository): its compare.py renders 38 kustomizations with
+# `mooring render` and `kubectl kustomize` and compares the objects (CORPUS_ARGS: --strict, case ids).
+.PHONY: corpus
+corpus: deps ## compare the kustomize renderer with kubectl kustomize on ../shared/corpora/kustomize-real (fails when it is missing)
+	bash bench/corpus-kustomize.sh $(CORPUS_ARGS)
+
 .PHONY: e2e-kind
 e2e-kind: ## end-to-end suite on a kind cluster with the operator in-cluster (needs Docker; not run on our machines)
 	bash hack/e2e-kind.sh
