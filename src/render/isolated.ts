@@ -4,7 +4,9 @@
 //
 // The heap cap is the worker's whole V8 heap (old and young generations), and the renderer's own limits (largest
 // file, total read, output) are derived from it unless given, so that what a render may read and produce fits the
-// memory it may use: the chart sizes the heap so that every concurrent worker fits the container (_limits.tpl).
+// memory it may use; a Go-template chart's helm run (a subprocess of the worker) gets the same memory limit unless
+// given. The chart sizes the heap so that every concurrent worker, its helm run and its result fit the container
+// (_limits.tpl).
 import { Worker } from "node:worker_threads";
 import { formatSize } from "../units.js";
 import { RenderError } from "./errors.js";
@@ -80,10 +82,19 @@ function newWorker(options: ConstructorParameters<typeof Worker>[1]): Worker {
   return new Worker(bootstrap, { ...options, eval: true });
 }
 
+/** The options the worker renders with: the renderer's limits derived from the heap, and the helm run's memory. */
+export function workerOptions(opts: IsolatedRenderOptions, maxHeapMb: number, maxOutputBytes?: number): IsolatedRenderOptions {
+  return {
+    ...opts,
+    limits: { ...limitsForHeap(maxHeapMb, maxOutputBytes), ...(opts.limits ?? {}) },
+    ...(opts.helm ? { helm: { ...opts.helm, maxMemoryMb: opts.helm.maxMemoryMb ?? maxHeapMb } } : {}),
+  };
+}
+
 export function renderIsolated(rootDir: string, path: string, opts: IsolatedRenderOptions = {}, limits: IsolationLimits = {}): Promise<IsolatedResult> {
   const timeoutMs = limits.timeoutMs ?? 60_000;
   const maxHeapMb = limits.maxHeapMb ?? 512;
-  const workerOpts: IsolatedRenderOptions = { ...opts, limits: { ...limitsForHeap(maxHeapMb, limits.maxOutputBytes), ...(opts.limits ?? {}) } };
+  const workerOpts = workerOptions(opts, maxHeapMb, limits.maxOutputBytes);
   return new Promise((resolve, reject) => {
     const worker = newWorker({
       workerData: { rootDir, path, opts: workerOpts },

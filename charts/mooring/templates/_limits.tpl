@@ -4,9 +4,9 @@ may hold at once fits its container (docs/install.md, "Limits"; test/unit/chart/
 
 Memory: the container's limit (less storage.sizeLimit when the storage is in memory) is cut into shares: one for
 the process itself (at least 64Mi), and per concurrent reconcile (concurrency) one for each render worker, each
-render result on its way to storage, each Git fetch and each rendered-artifact download the controllers of this
-container may run.
-  --render-worker-heap  one share (the worker's whole V8 heap)
+Go-template chart's helm run (a subprocess of the worker), each render result on its way to storage, each Git
+fetch and each rendered-artifact download the controllers of this container may run.
+  --render-worker-heap  one share (the worker's whole V8 heap; its helm run gets the same memory limit)
   --max-rendered-size   a quarter share of the render container and of the apply container (the result is parsed
                         and copied: about four times its size)
   --max-object-size     a quarter share (a fetch holds an object, a delta base, a delta result and cache)
@@ -39,7 +39,7 @@ Storage: --max-storage-size is 90% of storage.sizeLimit (the artifacts, both con
 {{- end -}}
 
 {{/*
-The memory share of a workload (dict root, w): its memory limit divided by 1 + concurrency × (2 with render, +1
+The memory share of a workload (dict root, w): its memory limit divided by 1 + concurrency × (3 with render, +1
 with source, +1 with apply), the process keeping at least 64Mi (its caches) before the rest is shared; "0" when
 it has no memory limit. A limit too small for the concurrency fails the install, naming both.
 */}}
@@ -52,7 +52,7 @@ it has no memory limit. A limit too small for the concurrency fails the install,
 {{- $mem = sub $mem (int64 (include "mooring.bytes" $root.Values.storage.sizeLimit)) -}}
 {{- end -}}
 {{- $per := 0 -}}
-{{- if has "render" $c }}{{ $per = add $per 2 }}{{ end -}}
+{{- if has "render" $c }}{{ $per = add $per 3 }}{{ end -}}
 {{- if has "source" $c }}{{ $per = add $per 1 }}{{ end -}}
 {{- if has "apply" $c }}{{ $per = add $per 1 }}{{ end -}}
 {{- $n := mul (int64 $root.Values.concurrency) $per -}}

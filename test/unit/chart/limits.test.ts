@@ -2,9 +2,9 @@
 // controller may hold at once, worst case, fits its container's memory limit, what it writes to /tmp fits the tmp
 // emptyDir, and the artifact storage stays under its volume's sizeLimit, as the operator's own flag parser reads the
 // flags (a flag the chart does not set counts at the binary's default). The model (docs/install.md, "Limits"): per
-// concurrent reconcile, a render worker's heap plus its result (about four times the rendered size: copied, parsed,
-// serialized), four git objects per fetch, four times the rendered size per artifact download by the apply
-// controller; 64Mi for the process itself. On disk: concurrency+1 packs per fetch limit in /tmp, and
+// concurrent reconcile, a render worker's heap, a Go-template chart's helm run (as much: src/render/isolated.ts) and
+// the render's result (about four times the rendered size: copied, parsed, serialized), four git objects per
+// fetch, four times the rendered size per artifact download by the apply controller; 64Mi for the process itself. On disk: concurrency+1 packs per fetch limit in /tmp, and
 // renderKeepSources + 2 × concurrency extracted sources (and downloads) for the render controller.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -63,7 +63,7 @@ function assertFits(objs: K8sObject[]): string[] {
     // The rendered size an apply controller downloads is bounded by the render controller that produced it.
     const rendered = (render ?? w).cfg.maxRenderedBytes!;
     const perReconcile =
-      (has("render") ? cfg.renderWorkerHeapBytes! + 4 * cfg.maxRenderedBytes! : 0) + (has("source") ? 4 * cfg.maxObjectBytes! : 0) + (has("apply") ? 4 * rendered : 0);
+      (has("render") ? 2 * cfg.renderWorkerHeapBytes! + 4 * cfg.maxRenderedBytes! : 0) + (has("source") ? 4 * cfg.maxObjectBytes! : 0) + (has("apply") ? 4 * rendered : 0);
     const memoryNeeded = PROCESS + C * perReconcile;
     if (w.memory !== undefined) {
       const inMemoryStorage = w.storage?.medium === "Memory" ? w.storage.size : 0;
@@ -86,10 +86,10 @@ const CASES: { name: string; set?: Record<string, string | number | boolean>; js
   { name: "the default values (split)" },
   { name: "all-in-one", set: { mode: "all-in-one" } },
   { name: "concurrency 1", set: { concurrency: 1 } },
-  { name: "concurrency 8, all-in-one with 2Gi", set: { concurrency: 8, mode: "all-in-one", "allInOne.resources.limits.memory": "2Gi" } },
-  { name: "a small render controller (384Mi) and /tmp (256Mi)", set: { "controllers.render.resources.limits.memory": "384Mi", "tmp.sizeLimit": "256Mi" } },
+  { name: "concurrency 8, all-in-one with 4Gi", set: { concurrency: 8, mode: "all-in-one", "allInOne.resources.limits.memory": "4Gi" } },
+  { name: "a small render controller (512Mi) and /tmp (256Mi)", set: { "controllers.render.resources.limits.memory": "512Mi", "tmp.sizeLimit": "256Mi" } },
   { name: "decimal units and more sources kept", set: { "controllers.source.resources.limits.memory": "1G", "controllers.apply.resources.limits.memory": "0.75Gi", "tmp.sizeLimit": "3G", "limits.renderKeepSources": 10 } },
-  { name: "artifact storage in memory", set: { mode: "all-in-one", "storage.medium": "Memory", "storage.sizeLimit": "512Mi", "allInOne.resources.limits.memory": "2Gi" } },
+  { name: "artifact storage in memory", set: { mode: "all-in-one", "storage.medium": "Memory", "storage.sizeLimit": "512Mi", "allInOne.resources.limits.memory": "3Gi" } },
   { name: "a render controller without a memory limit", json: ["--set-json", "controllers.render.resources.limits.memory=null"] },
 ];
 
@@ -111,7 +111,7 @@ void describe("chart: limits fit the containers", () => {
   void it("passes the limits the model assumes to the controllers that use them", () => {
     const ws = workloads(renderChart());
     const by = (n: string) => ws.find((w) => w.name === `mooring-${n}`)!.cfg;
-    assert.equal(by("render").renderWorkerHeapBytes, 113 * MiB, "1Gi / (1 + 4 × 2) shares");
+    assert.equal(by("render").renderWorkerHeapBytes, 157 * MiB, "2Gi / (1 + 4 × 3) shares");
     assert.equal(by("render").maxRenderedBytes, 25 * MiB, "a quarter share of the apply controller's 512Mi / (1 + 4)");
     assert.equal(by("source").maxObjectBytes, 25 * MiB, "a quarter share of 512Mi / (1 + 4)");
     assert.equal(by("source").maxSourceBytes, 204 * MiB, "1Gi of /tmp / (4 + 1)");
