@@ -211,9 +211,10 @@ export function parseHelmYaml(text: string, limits: Parameters<typeof parseYamlD
   const out: Rendered[] = [];
   const docs: string[] = [];
   let cur: string[] = [];
+  // Each document keeps its last newline: a block scalar at its end (`|`) ends with one in helm's output.
   for (const line of text.split("\n")) {
     if (/^---(?:[ \t#].*)?\s*$/.test(line)) {
-      docs.push(cur.join("\n"));
+      docs.push(cur.join("\n") + "\n");
       cur = [];
     } else cur.push(line);
   }
