@@ -232,6 +232,16 @@ void describe("e2e: the chart as installed (default values), its Pods run by the
     return sha;
   }
 
+  /** The grant `helm install` prints in its NOTES, for the apply controller's ServiceAccount `sa`. */
+  async function grantImpersonation(sa: string): Promise<void> {
+    const notes = await helm(["get", "notes", release, "-n", system]);
+    const line = notes.split("\n").find((l) => l.includes("create rolebinding") && l.includes("impersonate"));
+    assert.ok(line, `the NOTES say how to grant impersonation:\n${notes}`);
+    const args = line.trim().replace(/^kubectl /, "").split(/\s+/).map((a) => (a === "default" ? TENANT : a));
+    assert.ok(args.includes(`--serviceaccount=${system}:${sa}`), `the NOTES' grant names ${system}:${sa}: ${line}`);
+    await kubectl(args);
+  }
+
   async function uninstall(): Promise<void> {
     await helm(["uninstall", release, "-n", system, "--wait", "--timeout", "180s"]);
     installed = undefined;
@@ -327,6 +337,10 @@ void describe("e2e: the chart as installed (default values), its Pods run by the
 
   void step("the quickstart, as a user applies it, reaches Ready: rendered by the render Pod from the source Pod's artifacts, applied by the apply Pod", async () => {
     const manifest = (await readFile(path.join(REPO_ROOT, "examples/quickstart/quickstart.yaml"), "utf8")).replace("http://127.0.0.1:19418/quickstart.git", repoUrl);
+    // The namespace's admin lets the apply controller impersonate its ServiceAccounts, with the command the chart's
+    // NOTES print (the chart grants impersonation nowhere by default).
+    await kubectl(["create", "namespace", TENANT]);
+    await grantImpersonation(`${release}-apply`);
     await kubectl(["apply", "-f", "-"], { input: manifest });
     const sha = await repo.head();
     await waitApps("the quickstart's Applications Ready at the first commit", readyAt(sha));
@@ -415,6 +429,10 @@ void describe("e2e: the chart as installed (default values), its Pods run by the
     await helm(["install", release, CHART_DIR, "-n", system, "--set", "mode=all-in-one", "--wait", "--timeout", "180s"]);
     installed = "all-in-one";
     await waitPodsReady(1);
+    // The all-in-one ServiceAccount is another identity: the tenant grants it too (the split release's grant went
+    // with nothing: it names a ServiceAccount that no longer exists).
+    await kubectl(["delete", "rolebinding", `${release}-impersonate`, "-n", TENANT, "--ignore-not-found"]);
+    await grantImpersonation(release);
     const sha = await pushThroughWebhook("pushed in all-in-one mode", `${release}-webhook`);
     await waitApps("the quickstart at the commit pushed in all-in-one mode", readyAt(sha), 240_000);
     assert.equal((await getObject("configmap", "hello-config", TENANT))?.data?.message, "pushed in all-in-one mode");
