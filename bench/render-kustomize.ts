@@ -1,5 +1,8 @@
 // Render throughput: Mooring's kustomize renderer vs `kubectl kustomize` on the same generated fixture (a base of
-// ~1,000 objects and an overlay with patches and generators), and the Handlebars chart renderer on ~1,000 objects.
+// ~1,000 objects and an overlay with patches and generators), and on the largest cases of the real-world corpus
+// (../shared/corpora/kustomize-real, or $KUSTOMIZE_CORPUS, when it is there: the one with the most output and the one
+// with the most objects), in the same run; then the Handlebars chart renderer on ~1,000 objects. Every comparison
+// first checks that both produce the same objects, then runs the contenders in turns and keeps medians.
 // Prints objects/s and the ratio. Run: node --import tsx bench/render-kustomize.ts [iterations]
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -175,11 +178,54 @@ metadata:
   );
 }
 
-function time(fn: () => number): { seconds: number; objects: number } {
-  let objects = 0;
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < iterations; i++) objects = fn();
-  return { seconds: Number(process.hrtime.bigint() - t0) / 1e9 / iterations, objects };
+/**
+ * Runs the contenders in turns (a, b, a, b, …), so each sees the same machine load, and keeps each one's median
+ * time per run: on a shared machine a mean follows whoever else is busy.
+ */
+function inTurns(fns: Record<string, () => number>): Record<string, { seconds: number; objects: number }> {
+  const samples: Record<string, number[]> = {};
+  const objects: Record<string, number> = {};
+  for (let i = 0; i < iterations; i++) {
+    for (const [name, fn] of Object.entries(fns)) {
+      const t0 = process.hrtime.bigint();
+      objects[name] = fn();
+      (samples[name] ??= []).push(Number(process.hrtime.bigint() - t0) / 1e9);
+    }
+  }
+  const median = (xs: number[]): number => {
+    const s2 = [...xs].sort((a, b) => a - b);
+    return s2.length % 2 ? s2[(s2.length - 1) / 2]! : (s2[s2.length / 2 - 1]! + s2[s2.length / 2]!) / 2;
+  };
+  return Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, { seconds: median(v), objects: objects[k]! }]));
+}
+
+function kubectlKustomize(dir: string): string {
+  return execFileSync("kubectl", ["kustomize", dir], { encoding: "utf8", maxBuffer: 1 << 28, stdio: ["ignore", "pipe", "ignore"] });
+}
+
+/** The corpus cases with the most output (bytes) and the most objects, as (case dir, kustomization path). */
+function corpusCases(): { label: string; root: string; sub: string }[] {
+  const corpus = process.env.KUSTOMIZE_CORPUS ?? path.join(import.meta.dirname, "..", "..", "shared", "corpora", "kustomize-real");
+  const list = path.join(corpus, "cases.txt");
+  if (!fs.existsSync(list)) {
+    console.log(`(no real-world corpus at ${corpus}: only the generated overlay is compared)`);
+    return [];
+  }
+  const sized = fs
+    .readFileSync(list, "utf8")
+    .split("\n")
+    .filter((l) => l.trim() && !l.startsWith("#"))
+    .map((l) => {
+      const [id, sub] = l.split(/\s+/) as [string, string];
+      const root = path.join(corpus, "cases", id);
+      const out = kubectlKustomize(path.join(root, sub));
+      return { id, root, sub, bytes: out.length, objects: out.split(/^kind: /m).length - 1 };
+    });
+  const byBytes = [...sized].sort((a, b) => b.bytes - a.bytes)[0]!;
+  const byObjects = [...sized].sort((a, b) => b.objects - a.objects)[0]!;
+  const picks = [{ ...byBytes, label: `corpus, largest output: ${byBytes.id} (${Math.round(byBytes.bytes / 1024)} KiB)` }];
+  if (byObjects.id !== byBytes.id) picks.push({ ...byObjects, label: `corpus, most objects: ${byObjects.id}` });
+  return picks.map((p) => ({ label: p.label, root: p.root, sub: p.sub }));
 }
 
 function canonicalSet(objs: unknown[]): string[] {
@@ -192,49 +238,58 @@ const work = keep ?? fs.mkdtempSync(path.join(os.tmpdir(), "mooring-bench-"));
 try {
   generateKustomize(path.join(work, "k"));
   generateChart(path.join(work, "chart"));
-  const overlay = path.join(work, "k", "overlay");
-
-  // Same output first: a benchmark of different work would mean nothing.
-  const oursObjs = renderKustomize(new ArtifactRoot(path.join(work, "k"), resolveLimits()), "overlay");
-  const theirsText = execFileSync("kubectl", ["kustomize", overlay], { encoding: "utf8", maxBuffer: 1 << 28, stdio: ["ignore", "pipe", "ignore"] });
-  const theirs = parseAllDocuments(theirsText).map((d) => d.toJS() as unknown);
-  const same = JSON.stringify(canonicalSet(oursObjs)) === JSON.stringify(canonicalSet(theirs));
-
-  const ours = time(() => {
-    // End to end in-process: read + render + serialise to YAML, like `kubectl kustomize` does.
-    const objs = renderKustomize(new ArtifactRoot(path.join(work, "k"), resolveLimits()), "overlay");
-    serialize(objs, "yaml");
-    return objs.length;
-  });
-  const kubectl = time(() => {
-    const out = execFileSync("kubectl", ["kustomize", overlay], { encoding: "utf8", maxBuffer: 1 << 28, stdio: ["ignore", "pipe", "ignore"] });
-    return out.split("\n---\n").length;
-  });
-  // The same as a process, like a user or CI runs it (tsx compiles TypeScript on the fly; a built binary starts faster).
-  const cliEntry = path.join(import.meta.dirname, "..", "src", "cli", "main.ts");
-  const cli = time(() => {
-    const out = execFileSync(process.execPath, ["--import", "tsx", cliEntry, "render", overlay, "--root", path.join(work, "k")], {
-      encoding: "utf8",
-      maxBuffer: 1 << 28,
-      cwd: path.join(import.meta.dirname, ".."),
-    });
-    return out.split("\n---\n").length;
-  });
-  const chart = time(() => {
-    const out = render(path.join(work, "chart"), "", { helm: { releaseName: "bench" }, targetNamespace: "prod" });
-    serialize(out.objects, "yaml");
-    return out.objects.length;
-  });
 
   const rate = (r: { seconds: number; objects: number }): string => `${Math.round(r.objects / r.seconds).toLocaleString("en-US")} objects/s`;
-  console.log(`iterations: ${iterations}; outputs identical: ${same ? "yes" : "NO"}`);
-  console.log(`kustomize (Mooring, in-process): ${ours.objects} objects in ${(ours.seconds * 1000).toFixed(1)} ms  ${rate(ours)}`);
-  console.log(`kubectl kustomize (process):     ${kubectl.objects} objects in ${(kubectl.seconds * 1000).toFixed(1)} ms  ${rate(kubectl)}`);
-  console.log(`ratio Mooring / kubectl: ${(kubectl.seconds / ours.seconds).toFixed(2)}x`);
-  console.log(`mooring render (process, tsx):   ${cli.objects} objects in ${(cli.seconds * 1000).toFixed(1)} ms  ${rate(cli)}`);
-  console.log(`ratio mooring render process / kubectl: ${(kubectl.seconds / cli.seconds).toFixed(2)}x`);
-  console.log(`helm-style chart (Mooring, in-process): ${chart.objects} objects in ${(chart.seconds * 1000).toFixed(1)} ms  ${rate(chart)}`);
-  if (!same) process.exitCode = 1;
+  const ms = (r: { seconds: number }): string => `${(r.seconds * 1000).toFixed(1)} ms`;
+  const cliEntry = path.join(import.meta.dirname, "..", "src", "cli", "main.ts");
+  let allSame = true;
+  const scenarios = [{ label: "generated overlay (1,000-object base)", root: path.join(work, "k"), sub: "overlay", cli: true }, ...corpusCases().map((c) => ({ ...c, cli: false }))];
+  console.log(`iterations: ${iterations} per contender, in turns, medians`);
+  for (const sc of scenarios) {
+    // Same output first: a benchmark of different work would mean nothing.
+    const oursObjs = renderKustomize(new ArtifactRoot(sc.root, resolveLimits()), sc.sub);
+    const theirs = parseAllDocuments(kubectlKustomize(path.join(sc.root, sc.sub))).map((d) => d.toJS() as unknown).filter((o) => o !== null);
+    const same = JSON.stringify(canonicalSet(oursObjs)) === JSON.stringify(canonicalSet(theirs));
+    allSame &&= same;
+    const fns: Record<string, () => number> = {
+      // End to end in-process: read + render + serialise to YAML, like `kubectl kustomize` does.
+      mooring: () => {
+        const objs = renderKustomize(new ArtifactRoot(sc.root, resolveLimits()), sc.sub);
+        serialize(objs, "yaml");
+        return objs.length;
+      },
+      kubectl: () => kubectlKustomize(path.join(sc.root, sc.sub)).split(/^kind: /m).length - 1,
+    };
+    if (sc.cli) {
+      // The same as a process, like a user or CI runs it (tsx compiles TypeScript on the fly; a built binary starts faster).
+      fns.cli = () => {
+        const out = execFileSync(process.execPath, ["--import", "tsx", cliEntry, "render", path.join(sc.root, sc.sub), "--root", sc.root], {
+          encoding: "utf8",
+          maxBuffer: 1 << 28,
+          cwd: path.join(import.meta.dirname, ".."),
+        });
+        return out.split("\n---\n").length;
+      };
+    }
+    const r = inTurns(fns);
+    console.log(`\n== ${sc.label}: outputs identical: ${same ? "yes" : "NO"}`);
+    console.log(`kustomize (Mooring, in-process): ${r.mooring!.objects} objects in ${ms(r.mooring!)}  ${rate(r.mooring!)}`);
+    console.log(`kubectl kustomize (process):     ${r.kubectl!.objects} objects in ${ms(r.kubectl!)}  ${rate(r.kubectl!)}`);
+    console.log(`ratio Mooring / kubectl: ${(r.kubectl!.seconds / r.mooring!.seconds).toFixed(2)}x`);
+    if (r.cli) {
+      console.log(`mooring render (process, tsx):   ${r.cli.objects} objects in ${ms(r.cli)}  ${rate(r.cli)}`);
+      console.log(`ratio mooring render process / kubectl: ${(r.kubectl!.seconds / r.cli.seconds).toFixed(2)}x`);
+    }
+  }
+  const chart = inTurns({
+    chart: () => {
+      const out = render(path.join(work, "chart"), "", { helm: { releaseName: "bench" }, targetNamespace: "prod" });
+      serialize(out.objects, "yaml");
+      return out.objects.length;
+    },
+  }).chart!;
+  console.log(`\nhelm-style chart (Mooring, in-process): ${chart.objects} objects in ${ms(chart)}  ${rate(chart)}`);
+  if (!allSame) process.exitCode = 1;
 } finally {
   if (!keep) fs.rmSync(work, { recursive: true, force: true });
 }

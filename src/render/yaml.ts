@@ -1,6 +1,6 @@
 // YAML and JSON parsing with the protections a renderer of untrusted repositories needs: a cap on aliases
 // (billion laughs), on nesting depth, and errors that carry the file and line.
-import { isScalar, parseAllDocuments, stringify, visit, YAMLParseError, type Document, type ScalarTag } from "yaml";
+import { isPair, isScalar, parseAllDocuments, stringify, YAMLParseError, type Document, type ScalarTag } from "yaml";
 import { RenderError } from "./errors.js";
 import type { RenderLimits } from "./limits.js";
 
@@ -110,15 +110,18 @@ export function parseYamlDocs(text: string, file: string, limits: Pick<RenderLim
 function unclipFinalBlockScalar(doc: Document.Parsed, text: string): void {
   const lastLine = text.slice(text.lastIndexOf("\n") + 1);
   if (lastLine.trim() === "") return;
-  visit(doc, {
-    Scalar(_key, node) {
-      if (!isScalar(node) || (node.type !== "BLOCK_LITERAL" && node.type !== "BLOCK_FOLDED")) return;
-      const end = node.range?.[1];
-      if (end !== text.length || typeof node.value !== "string" || !node.value.endsWith("\n")) return;
-      node.value = node.value.slice(0, -1);
-      return visit.BREAK;
-    },
-  });
+  // The scalar that ends the text is the last node in document order: follow the last item down.
+  let node: unknown = doc.contents;
+  for (let depth = 0; depth < 1000 && node; depth++) {
+    if (isScalar(node)) break;
+    const items = (node as { items?: unknown[] }).items;
+    if (!Array.isArray(items) || items.length === 0) return;
+    const last = items[items.length - 1];
+    node = isPair(last) ? (last.value ?? last.key) : last;
+  }
+  if (!isScalar(node) || (node.type !== "BLOCK_LITERAL" && node.type !== "BLOCK_FOLDED")) return;
+  if (node.range?.[1] !== text.length || typeof node.value !== "string" || !node.value.endsWith("\n")) return;
+  node.value = node.value.slice(0, -1);
 }
 
 function wrapYamlError(err: unknown, file: string, lineOf: (offset: number) => number, docLine?: number): RenderError {
