@@ -177,6 +177,7 @@ describe("detect-only (selfHeal: false)", () => {
     await kubectl("patch", "configmap", "observed", "--type", "merge", "-p", '{"data":{"mode":"a"}}');
     await kubectl("create", "configmap", "doomed", "--from-literal=x=1");
     await kubectl("label", "configmap", "doomed", "app.kubernetes.io/managed-by=mooring", `delivery.mooring.dev/application=${h.ns.name}.watcher`);
+    await kubectl("annotate", "configmap", "doomed", `delivery.mooring.dev/application-ref=${h.ns.name}/watcher`);
     const back = await h.waitApp("watcher", "in sync again", (a) => condition(a, "Synced")?.status === "True" && a, 15_000);
     assert.equal(back.status?.sync?.drifted, undefined);
   });
