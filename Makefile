@@ -84,6 +84,18 @@ test: deps tools node-deps ## the whole suite: typecheck, lint, unit, integratio
 	$(MAKE) --no-print-directory typecheck lint unit
 	bash hack/with-cluster.sh $(TEST_CLUSTER) $(MAKE) --no-print-directory integration-only e2e-only
 
+FAULT_TESTS = $(shell find test/faults -name '*.test.ts' 2>/dev/null | sort)
+FAULT_CLUSTER ?= mooring-faults
+FUZZ_SECONDS ?= 60
+
+.PHONY: faults
+faults: deps tools ## fault-injection suite on a cluster of its own: operator kills, API server/etcd restarts, network (Toxiproxy) and git faults (≤ 10 min; docs/reliability.md)
+	bash hack/with-cluster.sh $(FAULT_CLUSTER) $(NODE_TEST) --test-concurrency=1 $(FAULT_TESTS)
+
+.PHONY: fuzz
+fuzz: deps ## fuzz every parser of untrusted input for FUZZ_SECONDS (default 60); findings under /tmp/mooring-fuzz-findings
+	node --import tsx test/fuzz/run.ts --seconds $(FUZZ_SECONDS)
+
 .PHONY: run
 run: deps ## run the operator (with no KUBECONFIG: on the local cluster, started as needed)
 	bash hack/run.sh

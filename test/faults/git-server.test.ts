@@ -13,7 +13,7 @@ import { revision } from "../support/fault-content.js";
 import { condOf, describeConds, exactProblems, expectExact, expectFetchFailed, idOf, manifests, startFaultEnv, type FaultEnv } from "../support/fault-env.js";
 import { GitFaultProxy, type GitFault } from "../support/fault-git.js";
 import { faultSeed } from "../support/fault-rng.js";
-import type { TestRepo } from "../support/git-server.js";
+import { git, type TestRepo } from "../support/git-server.js";
 
 const rng = faultSeed("test/faults/git-server.test.ts");
 let env: FaultEnv;
@@ -45,18 +45,24 @@ async function untouched(objects: readonly KubeObject[], at: string): Promise<vo
  * Commits a new revision, turns `fault` on and asks for a fetch: FetchFailed (matching `reason`) with the last good
  * artifact served and the cluster untouched; then the fault off: exact convergence, FetchFailed gone.
  */
-async function serverFault(name: string, fault: GitFault, reason: RegExp, padBytes = 16 * 1024): Promise<void> {
+async function serverFault(name: string, fault: GitFault | { on: () => void; off: () => void }, reason: RegExp, padBytes = 16 * 1024): Promise<void> {
   const good = sha;
   const goodObjects = current;
   const next = await commitNext(padBytes);
-  proxy.fault = fault;
+  const on = "on" in fault ? fault.on : () => (proxy.fault = fault);
+  const off = "off" in fault ? fault.off : () => (proxy.fault = { kind: "none" });
+  on();
+  let g;
   const t0 = Date.now();
-  await env.requestReconcile("GitRepository", "src");
-  const g = await expectFetchFailed(env, "src", good, reason);
+  try {
+    await env.requestReconcile("GitRepository", "src");
+    g = await expectFetchFailed(env, "src", good, reason);
+    await untouched(goodObjects, good);
+  } finally {
+    off();
+  }
   const detectMs = Date.now() - t0;
   const ff = condOf(g, "FetchFailed")!;
-  await untouched(goodObjects, good);
-  proxy.fault = { kind: "none" };
   const t1 = Date.now();
   await exact(next);
   const recoverMs = Date.now() - t1;
@@ -87,14 +93,7 @@ after(async () => {
 void describe("git server faults: the last good artifact is kept and served, status says why, the cluster is untouched", { timeout: 900_000 }, () => {
   void it("the server answers 500", () => serverFault("status-500", { kind: "status", status: 500 }, /500/));
   void it("the server resets the connection", () => serverFault("reset", { kind: "reset" }, /reset|ECONNRESET|socket hang up|Unreachable/i));
-  void it("the server is slower than spec.timeout", async () => {
-    env.git.delayMs = 8_000;
-    try {
-      await serverFault("slow", { kind: "none" }, /timeout|Timeout/);
-    } finally {
-      env.git.delayMs = 0;
-    }
-  });
+  void it("the server is slower than spec.timeout", () => serverFault("slow", { on: () => (env.git.delayMs = 8_000), off: () => (env.git.delayMs = 0) }, /timeout|Timeout/));
   void it("the ref advertisement is garbage", () => serverFault("garbage-refs", { kind: "garbage-refs" }, /./));
   void it("the pack is random bytes", () => serverFault("garbage-pack", { kind: "garbage-pack" }, /./));
   void it("the pack is corrupted inside a well-framed answer", () => serverFault("corrupt-pack", { kind: "corrupt-pack" }, /pack|invalid|checksum|inflate|zlib|corrupt/i, 64 * 1024));
@@ -119,9 +118,9 @@ void describe("git server faults: the last good artifact is kept and served, sta
   void it("a force-push back to an older commit: the cluster goes back exactly, and history records it", async () => {
     const older = sha;
     const olderObjects = current;
-    await commitNext();
+    const newer = await commitNext();
     await env.requestReconcile("GitRepository", "src");
-    await exact(current);
+    await exact(newer);
     await repo.git(["reset", "-q", "--hard", older]);
     await repo.git(["push", "-q", "-f", "origin", "HEAD:main"]);
     sha = older;
@@ -134,6 +133,10 @@ void describe("git server faults: the last good artifact is kept and served, sta
 
   void it("the branch is deleted: the fetch fails naming the ref, the last good artifact is served, the cluster untouched; it converges once the branch is back", async () => {
     const good = sha;
+    // The bare repository's HEAD names main: let git delete it anyway, as a hosting service's branch deletion does.
+    await git(repo.bareDir, ["config", "receive.denyDeleteCurrent", "ignore"]);
+    // Another branch stays: the repository is not empty, only the branch the GitRepository follows is gone.
+    await repo.git(["push", "-q", "origin", "HEAD:refs/heads/keep"]);
     await repo.git(["push", "-q", "origin", ":main"]);
     await env.requestReconcile("GitRepository", "src");
     const g = await expectFetchFailed(env, "src", good, /main|ref|branch/i);
