@@ -149,9 +149,17 @@ function sameSpec(a: FieldSpec, b: FieldSpec): boolean {
   return gvkSelected(a.group ?? "", a.version ?? "", a.kind ?? "", b) && a.path === b.path;
 }
 
+function exactKey(f: FieldSpec): string {
+  return `${f.group ?? ""}|${f.version ?? ""}|${f.kind ?? ""}|${f.path}|${f.create === true}`;
+}
+
 export function mergeSpecs(base: FieldSpec[], incoming: FieldSpec[], where?: string): FieldSpec[] {
+  if (incoming.length === 0 || base === incoming) return base;
   const out = [...base];
+  const exact = new Set(base.map(exactKey));
   for (const x of incoming) {
+    // An identical spec is already there (the common case: the built-in configuration merged again).
+    if (exact.has(exactKey(x))) continue;
     const hit = out.find((s) => sameSpec(s, x));
     if (hit) {
       if (Boolean(hit.create) !== Boolean(x.create)) {
@@ -160,6 +168,7 @@ export function mergeSpecs(base: FieldSpec[], incoming: FieldSpec[], where?: str
       continue;
     }
     out.push(x);
+    exact.add(exactKey(x));
   }
   return out;
 }
@@ -169,23 +178,34 @@ function sameGvk(a: Gvk, b: Gvk): boolean {
 }
 
 function mergeBackRefs(base: NameBackRef[], incoming: NameBackRef[], where?: string): NameBackRef[] {
-  let out = base.map((b) => ({ ...b }));
+  if (incoming.length === 0 || base === incoming) return base;
+  let out = base;
+  let changed = false;
   for (const o of incoming) {
-    let found = false;
-    out = out.map((c) => {
-      if (!sameGvk(c, o)) return c;
-      found = true;
-      return { ...c, fieldSpecs: mergeSpecs(c.fieldSpecs, o.fieldSpecs, where) };
-    });
-    if (!found) out.push(o);
+    const i = out.findIndex((c) => sameGvk(c, o));
+    if (i < 0) {
+      out = [...out, o];
+      changed = true;
+      continue;
+    }
+    const merged = mergeSpecs(out[i]!.fieldSpecs, o.fieldSpecs, where);
+    if (merged === out[i]!.fieldSpecs || merged.length === out[i]!.fieldSpecs.length) continue;
+    out = out.map((c, j) => (j === i ? { ...c, fieldSpecs: merged } : c));
+    changed = true;
   }
-  return out;
+  return changed ? out : base;
 }
 
+/** Merges two configurations (neither is modified; unchanged lists are shared, so treat configurations as immutable). */
 export function mergeConfig(a: TransformerConfig, b: TransformerConfig, where?: string): TransformerConfig {
+  if (a === b) return a;
   const out = emptyConfig();
-  for (const f of FS_FIELDS) out[f] = sortByGvk(mergeSpecs(a[f], b[f], where));
-  out.nameReference = sortByGvk(mergeBackRefs(a.nameReference, b.nameReference, where));
+  for (const f of FS_FIELDS) {
+    const merged = mergeSpecs(a[f], b[f], where);
+    out[f] = merged === a[f] ? merged : sortByGvk(merged);
+  }
+  const refs = mergeBackRefs(a.nameReference, b.nameReference, where);
+  out.nameReference = refs === a.nameReference ? refs : sortByGvk(refs);
   return out;
 }
 
@@ -259,10 +279,18 @@ export function readConfig(value: unknown, file: string): TransformerConfig {
 
 let defaultConfig: TransformerConfig | undefined;
 
-/** Kustomize's default configuration (a fresh copy; callers may not share it mutably). */
+/** Kustomize's default configuration: one shared, frozen instance (configurations are never modified in place). */
 export function makeDefaultConfig(): TransformerConfig {
-  defaultConfig ??= readConfig(parse(DEFAULT_CONFIG_YAML), "(kustomize built-in configuration)");
-  return structuredClone(defaultConfig);
+  defaultConfig ??= deepFreeze(readConfig(parse(DEFAULT_CONFIG_YAML), "(kustomize built-in configuration)"));
+  return defaultConfig;
+}
+
+function deepFreeze<T>(v: T): T {
+  if (typeof v === "object" && v !== null) {
+    for (const x of Object.values(v)) deepFreeze(x);
+    Object.freeze(v);
+  }
+  return v;
 }
 
 // ---- walking a field spec (kyaml's fieldspec filter) ---------------------------------------------------------
