@@ -24,7 +24,7 @@ import type { TestRepo } from "../support/git-server.js";
 
 const rng = faultSeed("test/faults/crash.test.ts");
 /** Kills during syncs, and during deletions (MOORING_FAULT_CRASH_KILLS=<syncs>,<deletions> to change them). */
-const [SYNC_KILLS, DELETE_KILLS] = (process.env.MOORING_FAULT_CRASH_KILLS ?? "16,4").split(",").map(Number) as [number, number];
+const [SYNC_KILLS, DELETE_KILLS] = (process.env.MOORING_FAULT_CRASH_KILLS ?? "14,4").split(",").map(Number) as [number, number];
 
 let env: FaultEnv;
 let repo: TestRepo;
@@ -271,7 +271,7 @@ void describe("crash between an apply and the inventory record", { timeout: 300_
     await env.converge("the revert rendered", async () => (await env.getApp("window"))?.status?.render?.artifact?.revision?.endsWith(sha));
     await apply.start();
     // Undisturbed, this converges in seconds; the bound is short because the test is expected to fail until fixed.
-    await expectExact(env, "window", base, { sha, timeoutMs: 20_000 });
+    await expectExact(env, "window", base, { sha, timeoutMs: 15_000 });
   });
 
   void it("objects applied before the kill are deleted with the Application deleted while the apply controller was down", { todo: "src/apply/controller.ts finalize prunes only status.sync.inventory: objects a killed first sync applied but never recorded survive the Application's deletion (orphans)" }, async () => {
@@ -290,6 +290,6 @@ void describe("crash between an apply and the inventory record", { timeout: 300_
       const left = await env.labelled("doomed");
       if (left.length) throw new Error(`left behind: ${left.length} objects (${left.slice(0, 5).map((o) => o.metadata!.name).join(", ")}, …)`);
       return true;
-    }, 20_000);
+    }, 15_000);
   });
 });
