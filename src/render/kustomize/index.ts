@@ -7,7 +7,8 @@ import * as path from "node:path";
 import { RenderError } from "../errors.js";
 import type { ArtifactRoot } from "../fs.js";
 import { clone, isMap, setOrigin, type JsonMap, type KubeObject, type ScopeResolver } from "../objects.js";
-import { parseYamlDocs, toYamlText } from "../yaml.js";
+import { toYamlText } from "../yaml.js";
+import { parseManifestDocs } from "./fastyaml.js";
 import { makeDefaultConfig, mergeConfig, readConfig, emptyConfig, type FieldSpec, type TransformerConfig } from "./fieldspecs.js";
 import { kustomizeHash } from "./hash.js";
 import { fixNameReferences } from "./nameref.js";
@@ -197,7 +198,7 @@ function loadKustomization(ctx: Ctx, dir: string): Kust {
   if (!file) {
     throw new RenderError(`directory has no kustomization.yaml (looked for ${KUSTOMIZATION_FILES.join(", ")})`, { file: dir || "." });
   }
-  const docs = parseYamlDocs(ctx.root.readText(file), file, ctx.root.limits, { yaml11Booleans: true });
+  const docs = parseManifestDocs(ctx.root.readText(file), file, ctx.root.limits, { yaml11Booleans: true });
   if (docs.length === 0) throw new RenderError("kustomization.yaml is empty", { file });
   if (docs.length !== 1 || !isMap(docs[0]!.value)) throw new RenderError("a kustomization must be exactly one YAML map", { file });
   const k = docs[0]!.value;
@@ -233,7 +234,7 @@ function setSchema(ctx: Ctx, kust: Kust, reset: boolean): void {
     const what = "openapi path";
     const p = underKustomization(ctx.root.resolve(oa.path, kust.dir, what, kust.file, "file"), oa.path, kust.dir, kust.file, what);
     const text = ctx.root.readText(p);
-    const docs = parseYamlDocs(text, p, ctx.root.limits);
+    const docs = parseManifestDocs(text, p, ctx.root.limits);
     if (docs.length !== 1) throw new RenderError("an openapi schema file must hold one JSON or YAML document", { file: p });
     ctx.schema = loadCustomSchema(docs[0]!.value, p);
     ctx.schemaSet = true;
@@ -338,7 +339,7 @@ function accumulate(ctx: Ctx, kust: Kust, acc: Acc, origin: string): Acc {
       let loaded = emptyConfig();
       for (const c of configs) {
         const { text, where } = readFileUnder(ctx, kust, c, "configurations entry");
-        const docs = parseYamlDocs(text, where, ctx.root.limits, { yaml11Booleans: true });
+        const docs = parseManifestDocs(text, where, ctx.root.limits, { yaml11Booleans: true });
         loaded = mergeConfig(loaded, readConfig(docs[0]?.value, where), where);
       }
       tc = mergeConfig(tc, loaded, file);
@@ -346,7 +347,7 @@ function accumulate(ctx: Ctx, kust: Kust, acc: Acc, origin: string): Acc {
     acc.config = mergeConfig(acc.config, tc, file);
     for (const c of strings(k.crds, file, "crds")) {
       const { text, where } = readFileUnder(ctx, kust, c, "crds entry");
-      acc.config = mergeConfig(acc.config, configFromCrds(parseYamlDocs(text, where, ctx.root.limits)[0]?.value, where), where);
+      acc.config = mergeConfig(acc.config, configFromCrds(parseManifestDocs(text, where, ctx.root.limits)[0]?.value, where), where);
     }
     runGenerators(ctx, acc, kust, origin);
     for (const c of strings(k.components, file, "components")) {
@@ -394,7 +395,7 @@ function accumulateResource(ctx: Ctx, acc: Acc, kust: Kust, rel: string, origin:
 
 /** Kustomize's reading of a resource file: documents, Lists inlined (after the file's other documents), checks. */
 function resourcesFromText(text: string, file: string, ctx: Ctx): Res[] {
-  const queue: { value: unknown; line?: number }[] = parseYamlDocs(text, file, ctx.root.limits).map((d) => ({ value: d.value, line: d.line }));
+  const queue: { value: unknown; line?: number }[] = parseManifestDocs(text, file, ctx.root.limits).map((d) => ({ value: d.value, line: d.line }));
   const out: Res[] = [];
   while (queue.length) {
     const { value, line } = queue.shift()!;
@@ -1067,7 +1068,7 @@ function runTransformerPlugin(ctx: Ctx, kust: Kust, cfg: PluginConfig, res: Res[
       const targets = list(c.targets, file, "targets");
       if (typeof c.targetFilePath === "string" && c.targetFilePath) {
         const { text, where } = readFileUnder(ctx, kust, c.targetFilePath, "ValueAddTransformer targetFilePath");
-        const doc = parseYamlDocs(text, where, ctx.root.limits)[0]?.value;
+        const doc = parseManifestDocs(text, where, ctx.root.limits)[0]?.value;
         targets.push(...list(isMap(doc) ? doc.targets : undefined, where, "targets"));
       }
       if (targets.length === 0) throw new RenderError("ValueAddTransformer: must specify at least one target", { file });

@@ -5,7 +5,7 @@ import jsonPatch, { type Operation } from "fast-json-patch";
 import { RenderError } from "../errors.js";
 import type { RenderLimits } from "../limits.js";
 import { clone, groupOf, isMap, versionOf, type JsonMap, type KubeObject, type ScopeResolver } from "../objects.js";
-import { parseYamlDocs } from "../yaml.js";
+import { parseManifestDocs } from "./fastyaml.js";
 import type { CustomSchema } from "./openapi.js";
 import { allIds, describeRes, idEquals, kustomizeClusterScoped, storePreviousId, type Res, type ResId } from "./resource.js";
 import { DELETE, strategicMerge } from "./smp.js";
@@ -31,7 +31,7 @@ type Parsed = { kind: "sm"; docs: { obj: JsonMap; line: number }[] } | { kind: "
 
 /** Reads a patch the way PatchTransformer does: strategic merge objects or JSON 6902 operations, never both. */
 export function parsePatch(text: string, where: string, env: PatchEnv): Parsed {
-  const docs = parseYamlDocs(text, where, env.limits);
+  const docs = parseManifestDocs(text, where, env.limits);
   if (docs.length === 0) throw new RenderError("patch is empty", { file: where });
   if (docs.length === 1 && Array.isArray(docs[0]!.value)) {
     const ops = docs[0]!.value;
@@ -143,7 +143,7 @@ function findPatchTarget(res: Res[], patch: JsonMap, where: string, line: number
 export function applyStrategicMergePatches(res: Res[], patches: { text: string; where: string }[], env: PatchEnv): Res[] {
   let out = res;
   for (const p of patches) {
-    const docs = parseYamlDocs(p.text, p.where, env.limits);
+    const docs = parseManifestDocs(p.text, p.where, env.limits);
     if (docs.length === 0) throw new RenderError("patch appears to be empty", { file: p.where });
     for (const d of docs) {
       if (!isMap(d.value)) throw new RenderError("a strategic merge patch must be a map", { file: p.where, line: d.line });
@@ -161,7 +161,7 @@ export function applyStrategicMergePatches(res: Res[], patches: { text: string; 
 /** patchesJson6902 (PatchJson6902Transformer). */
 export function applyJson6902Patch(res: Res[], text: string, where: string, target: JsonMap, env: PatchEnv): Res[] {
   if (!target.name) throw new RenderError("a patchesJson6902 target must name its target (target.name)", { file: where });
-  const docs = parseYamlDocs(text, where, env.limits);
+  const docs = parseManifestDocs(text, where, env.limits);
   const ops = docs[0]?.value;
   if (docs.length !== 1 || !Array.isArray(ops)) throw new RenderError("a JSON 6902 patch must be a list of operations", { file: where });
   if (ops.length === 0) throw new RenderError("patch appears to be empty", { file: where });

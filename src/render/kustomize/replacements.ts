@@ -4,6 +4,7 @@
 import { RenderError } from "../errors.js";
 import { clone, isMap, type JsonMap, type ScopeResolver } from "../objects.js";
 import { parseYamlDocs } from "../yaml.js";
+import { parseManifestDocs } from "./fastyaml.js";
 import { gvkSelected } from "./fieldspecs.js";
 import { allIds, describeRes, effectiveNs, type Res, type ResId } from "./resource.js";
 import { anchored, parseSelector } from "./transformers.js";
@@ -50,7 +51,7 @@ function matchesMeta(r: Res, s: JsonMap): boolean {
 /** The replacements of a `replacements` list entry: inline, or read from a file (one replacement or a list). */
 export function replacementsFromFile(text: string, where: string, limits: { maxAliasCount: number; maxDepth: number }): JsonMap[] {
   const out: JsonMap[] = [];
-  for (const doc of parseYamlDocs(text, where, limits)) {
+  for (const doc of parseManifestDocs(text, where, limits)) {
     for (const r of Array.isArray(doc.value) ? doc.value : [doc.value]) {
       if (!isMap(r)) throw new RenderError("a replacement must be a map with source and targets", { file: where, line: doc.line });
       out.push(r);
