@@ -31,7 +31,12 @@ let repo: TestRepo;
 const figures: { converge: number[]; requests: number[]; writes: number[]; midSync: number; restartMs: number[] } = { converge: [], requests: [], writes: [], midSync: 0, restartMs: [] };
 
 const OTHER = [configMap("other-1", { v: "1" }, 0), configMap("other-2", { v: "2" }, 1), secret("other-s", { k: "v" })];
-const GONE = [configMap("gone-1", { v: "1" }, 0), configMap("gone-2", { v: "2" }, 1), serviceAccount("gone-sa", 0), secret("gone-s", { k: "v" }, 2)];
+// Enough objects that finalizing (one GET and one DELETE each, then a wait until they are gone) takes a while.
+const GONE = [
+  ...Array.from({ length: 20 }, (_, i) => configMap(`gone-${String(i).padStart(2, "0")}`, { v: String(i) }, i % 2)),
+  serviceAccount("gone-sa", 0),
+  secret("gone-s", { k: "v" }, 2),
+];
 
 /** uid of every live object of the namespace, by id. */
 async function uids(): Promise<Map<string, string>> {
@@ -180,10 +185,9 @@ void describe("crash anywhere: SIGKILL at random points, restart, exact converge
           await sleep(Math.max(0, killAfter - (Date.now() - t0)));
           notes.push(`killed ${killAfter} ms after the delete`);
         } else {
-          const ids = GONE.map((g) => idOf(g, ns()));
           for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
-            const live = await env.liveObjects();
-            if (ids.some((id) => !live.has(id))) break;
+            const cms = await env.admin.list({ apiVersion: "v1", kind: "ConfigMap" }, { namespace: ns(), labelSelector: `delivery.mooring.dev/application=${env.owner(name)}` });
+            if (cms.length < 20) break;
           }
           notes.push(`killed ${Date.now() - t0} ms after the delete, once the first object was gone`);
         }
