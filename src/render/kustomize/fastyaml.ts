@@ -17,6 +17,12 @@ export interface FastDoc {
 }
 
 class GiveUp extends Error {}
+
+// YAML's white space is the space and the tab only (String.prototype.trim would also eat U+00A0 and friends).
+const ltrim = (x: string): string => x.replace(/^[ \t]+/, "");
+const rtrim = (x: string): string => x.replace(/[ \t]+$/, "");
+const trimWs = (x: string): string => rtrim(ltrim(x));
+const blank = (x: string): boolean => /^[ \t]*$/.test(x);
 const giveUp = (): never => {
   throw new GiveUp();
 };
@@ -62,7 +68,7 @@ export function resolvePlain(s: string, yaml11Booleans: boolean): unknown {
 /** Where a plain scalar (or a key) ends on a line: before " #" (a comment). */
 function stripComment(t: string): string {
   const i = t.indexOf(" #");
-  return (i < 0 ? t : t.slice(0, i)).trimEnd();
+  return rtrim(i < 0 ? t : t.slice(0, i));
 }
 
 const ESCAPES: Record<string, string> = {
@@ -134,7 +140,7 @@ function readQuoted(t: string): [string, string] {
 
 /** The rest of a line after a scalar must be empty or a comment. */
 function onlyComment(rest: string): void {
-  const r = rest.trimStart();
+  const r = ltrim(rest);
   if (r === "") return;
   if (r[0] === "#" && rest.length > r.length) return;
   giveUp();
@@ -166,7 +172,7 @@ function checkPlain(s: string): void {
 function splitKey(t: string): [string, string] | undefined {
   if (t[0] === '"' || t[0] === "'") {
     const [k, rest] = readQuoted(t);
-    const r = rest.trimStart();
+    const r = ltrim(rest);
     if (r[0] !== ":") return undefined;
     if (r.length > 1 && r[1] !== " ") giveUp();
     return [k, r.slice(1)];
@@ -177,7 +183,7 @@ function splitKey(t: string): [string, string] | undefined {
     i = t.indexOf(":", i + 1);
   }
   if (i < 0) return undefined;
-  const key = t.slice(0, i).trimEnd();
+  const key = rtrim(t.slice(0, i));
   if (key.includes(" #")) return undefined;
   checkPlain(key);
   if (key === "" || key === "<<" || key === "__proto__") giveUp();
@@ -304,7 +310,7 @@ function flowPlain(p: FlowPos, key: boolean): string {
     if (ch === "#" || ch === "[" || ch === "{" || ch === '"' || ch === "'") giveUp();
     p.i++;
   }
-  const s = p.t.slice(start, p.i).trim();
+  const s = trimWs(p.t.slice(start, p.i));
   if (s === "") giveUp();
   checkPlain(s);
   return s;
@@ -341,8 +347,8 @@ class Reader {
     const out: unknown[] = [];
     for (let l = this.peek(); l && l.indent === indent && (l.text === "-" || l.text.startsWith("- ")); l = this.peek()) {
       const content = l.text === "-" ? "" : l.text.slice(2);
-      const pad = content.length - content.trimStart().length;
-      const rest = content.trimStart();
+      const rest = ltrim(content);
+      const pad = content.length - rest.length;
       if (rest === "" || rest[0] === "#") {
         this.i++;
         out.push(this.nested(indent, true));
@@ -372,7 +378,7 @@ class Reader {
       const key = keyString(k, l.text[0] === '"' || l.text[0] === "'", this.y11);
       if (Object.prototype.hasOwnProperty.call(out, key)) giveUp();
       this.i++;
-      const rest = v.trimStart();
+      const rest = ltrim(v);
       if (rest === "" || rest[0] === "#") {
         if (v !== "" && v[0] !== " ") giveUp();
         out[key] = this.nested(indent, false);
@@ -419,9 +425,10 @@ class Reader {
     let contentIndent = -1;
     for (; j < this.raw.length; j++) {
       const r = this.raw[j]!;
-      const trimmed = r.trimStart();
+      const trimmed = ltrim(r);
       const ind = r.length - trimmed.length;
       if (trimmed === "") {
+        if (r.includes("\t")) giveUp();
         body.push(r);
         continue;
       }
@@ -434,16 +441,16 @@ class Reader {
     // Leading blank lines may not be more indented than the content.
     if (contentIndent < 0) {
       // Only blank lines: the value is empty (keep: their line breaks).
-      for (const r of body) if (r.length > indent + 1 && r.trim() === "") giveUp();
+      for (const r of body) if (r.length > indent + 1 && blank(r)) giveUp();
       while (this.i < this.lines.length && this.lines[this.i]!.no < j) this.i++;
       if (chomp === "+") return "\n".repeat(Math.max(0, this.breaksIn(start, j)));
       return "";
     }
     // A whitespace-only line longer than the indentation is content (spaces), not a blank line: not ours.
-    for (const r of body) if (r.trim() === "" && r.length > contentIndent) giveUp();
+    for (const r of body) if (blank(r) && r.length > contentIndent) giveUp();
     // Drop trailing blank lines from the content; they only count as line breaks.
     let last = body.length - 1;
-    while (last >= 0 && body[last]!.trim() === "") last--;
+    while (last >= 0 && blank(body[last]!)) last--;
     const lines = body.slice(0, last + 1).map((r) => (r.length >= contentIndent ? r.slice(contentIndent) : ""));
     let text = lines.join("\n");
     // The line break ending the last content line exists unless that line ends the text without one.
@@ -516,17 +523,17 @@ export function fastParseDocs(text: string, yaml11Booleans = false): FastDoc[] |
     for (let n = 0; n < raw.length; n++) {
       const r = raw[n]!;
       if (r === "---" || r.startsWith("--- ") || r === "..." || r.startsWith("... ")) {
-        if (r.length > 3 && r.slice(4).trim() !== "" && !r.slice(4).trimStart().startsWith("#")) giveUp();
+        if (r.length > 3 && !blank(r.slice(4)) && !ltrim(r.slice(4)).startsWith("#")) giveUp();
         flush(false);
         curStart = n + 1;
         continue;
       }
       curRaw.push(r);
-      const trimmed = r.trimStart();
+      const trimmed = ltrim(r);
       if (trimmed === "" || trimmed[0] === "#") continue;
       const indent = r.length - trimmed.length;
-      if (r.slice(0, indent).includes("\t") || trimmed.startsWith("\t")) giveUp();
-      cur.push({ indent, text: trimmed.trimEnd(), no: n - curStart });
+      if (r.slice(0, indent).includes("\t")) giveUp();
+      cur.push({ indent, text: rtrim(trimmed), no: n - curStart });
     }
     flush(true);
     return docs;

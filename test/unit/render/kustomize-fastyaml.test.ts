@@ -111,13 +111,15 @@ void describe("fast YAML reader", () => {
       "a: {\"quoted key\": 1, 'other': [2]}\n",
       "a: [http://x]\n",
       "a: [1, 0644, true, null, ~, .5, \"0644\"]\n",
+      "a: x\u00a0\nb: \u00a0y\n\u00a0c: 1\nd: |\n  e\u00a0\n",
+      "a: |\n  x\n\t\n  y\n",
     ];
     texts.forEach((t, i) => agrees(t, `text ${i}: ${JSON.stringify(t)}`));
     assert.ok(agrees(texts[0]!, "scalars"), "the scalar sampler should take the fast path");
     assert.ok(agrees(texts[1]!, "lists"), "lists should take the fast path");
     assert.ok(agrees(texts[3]!, "literals"), "literal block scalars should take the fast path");
     assert.ok(agrees(texts[4]!, "literal at EOF"), "a literal at the end of the text should take the fast path");
-    assert.ok(agrees(texts[texts.length - 10]!, "flows"), "one-line flow collections should take the fast path");
+    assert.ok(agrees(texts.find((t) => t.startsWith("ports: [{"))!, "flows"), "one-line flow collections should take the fast path");
   });
 
   void it("resolves plain scalars as the full reader does, YAML 1.1 booleans included", () => {
