@@ -1118,7 +1118,8 @@ function configFromCrds(doc: unknown, file: string): TransformerConfig {
 
 function schemaProps(api: unknown): JsonMap | undefined {
   if (!isMap(api)) return undefined;
-  const schema = isMap(api.Schema) ? api.Schema : api;
+  // OpenAPIDefinition {Schema, Dependencies}, decoded by Go's JSON, which matches field names case-insensitively.
+  const schema = isMap(api.Schema) ? api.Schema : isMap(api.schema) ? api.schema : api;
   return isMap(schema.properties) ? schema.properties : undefined;
 }
 
