@@ -1,11 +1,11 @@
 // The operator as a process that fault tests kill and start again, as a container restart would: the same ports
-// (the advertised artifact address is a Service's and does not move), the same storage directory (an emptyDir
-// survives a container restart) unless the test asks for a fresh one (the Pod was replaced), and the same flags.
+// (the advertised artifact address is a Service's and does not move), the same storage directory and /tmp (emptyDirs
+// survive a container restart) unless the test asks for fresh ones (the Pod was replaced), and the same flags.
 // Unlike test/support/operator.ts (one process per test, stopped with SIGTERM), this one is SIGKILLed at any point
 // and restarted many times; its logs are kept across restarts, each start marked, and its /metrics are read
 // between kills to count the API requests a recovery cost.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { REPO_ROOT } from "./cluster.js";
@@ -60,12 +60,24 @@ export class FaultOperator {
   private constructor(
     private readonly o: FaultOperatorOptions,
     readonly ports: { health: number; metrics: number; artifact: number; webhook: number },
-    public storageDir: string,
+    /** The Pod's volumes: storage/ (--storage-path) and tmp/ (its TMPDIR: the render cache and crash journal). */
+    private home: string,
   ) {}
 
   static async create(o: FaultOperatorOptions): Promise<FaultOperator> {
     const ports = { health: await freePort(), metrics: await freePort(), artifact: await freePort(), webhook: await freePort() };
-    return new FaultOperator(o, ports, await mkdtemp(path.join(os.tmpdir(), "mooring-fault-op-")));
+    return new FaultOperator(o, ports, await FaultOperator.newHome());
+  }
+
+  private static async newHome(): Promise<string> {
+    const home = await mkdtemp(path.join(os.tmpdir(), "mooring-fault-op-"));
+    await mkdir(path.join(home, "storage"));
+    await mkdir(path.join(home, "tmp"));
+    return home;
+  }
+
+  get storageDir(): string {
+    return path.join(this.home, "storage");
   }
 
   get healthUrl(): string {
@@ -103,8 +115,8 @@ export class FaultOperator {
   async start(opts: { freshStorage?: boolean; waitReady?: boolean } = {}): Promise<void> {
     if (this.running) throw new Error("the operator is already running");
     if (opts.freshStorage) {
-      await rm(this.storageDir, { recursive: true, force: true });
-      this.storageDir = await mkdtemp(path.join(os.tmpdir(), "mooring-fault-op-"));
+      await rm(this.home, { recursive: true, force: true });
+      this.home = await FaultOperator.newHome();
     }
     const entry = this.o.tsx ? ["--import", "tsx", path.join(REPO_ROOT, "src/cli/main.ts")] : [await compiledOperator()];
     const args = [
@@ -125,6 +137,9 @@ export class FaultOperator {
     ];
     const env: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("MOORING_") && k !== "KUBECONFIG") env[k] = v;
+    // A /tmp of its own, as a Pod's: operators side by side on one host would otherwise share the render cache
+    // (see test/unit/property/fault-findings.test.ts).
+    env.TMPDIR = path.join(this.home, "tmp");
     this.starts++;
     this.log += `\n=== start #${this.starts} at ${new Date().toISOString()}${opts.freshStorage ? " (fresh storage)" : ""} ===\n`;
     const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
@@ -189,7 +204,7 @@ export class FaultOperator {
   /** Stops the process and removes its storage. */
   async close(): Promise<void> {
     await this.stop(5_000);
-    await rm(this.storageDir, { recursive: true, force: true });
+    await rm(this.home, { recursive: true, force: true });
   }
 
   /** The process's metrics, or [] when it does not answer. */
