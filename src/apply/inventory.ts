@@ -1,6 +1,12 @@
 // The inventory: the list of objects an Application applied, recorded in status.sync.inventory. Pruning trusts only
 // it, so an id must name exactly one object: `<namespace>_<name>_<group>_<Kind>` (namespace empty for cluster-scoped
 // objects, group empty for the core group) plus the apiVersion it was applied with (to address it again).
+//
+// Each field is escaped so that "_" only ever separates: "_" is written "%5F" and "%" "%25". Most names are DNS
+// names and hold neither, but RBAC objects are named by path segments, where "_" is valid (ClusterRole "read_only").
+// Path segment names and DNS names never hold "%", so every id written before the escaping (which the CRD's pattern
+// `^[^_]*_[^_]+_[^_]*_[^_]+$` kept free of a fifth "_") reads back unchanged, and an ordinary name's id is the same
+// as before: an upgrade neither re-reads an inventory differently nor sees its entries as stale (which would prune).
 import { parseApiVersion } from "../runtime/kinds.js";
 
 export interface InventoryEntry {
@@ -34,20 +40,26 @@ export function refOf(obj: Identifiable): ObjectRef {
   return { apiVersion, kind, name, namespace: typeof ns === "string" ? ns : "" };
 }
 
-/** `<namespace>_<name>_<group>_<Kind>`: the same object under two apiVersions has one id. */
+const escapeField = (s: string): string => s.replace(/%/g, "%25").replace(/_/g, "%5F");
+const unescapeField = (s: string): string => s.replace(/%(25|5F)/g, (_m, hex: string) => (hex === "25" ? "%" : "_"));
+
+/** `<namespace>_<name>_<group>_<Kind>`, each field escaped: the same object under two apiVersions has one id. */
 export function idOf(ref: ObjectRef): string {
-  return `${ref.namespace}_${ref.name}_${parseApiVersion(ref.apiVersion).group}_${ref.kind}`;
+  return [ref.namespace, ref.name, parseApiVersion(ref.apiVersion).group, ref.kind].map(escapeField).join("_");
 }
 
 export function entryOf(ref: ObjectRef): InventoryEntry {
   return { id: idOf(ref), v: ref.apiVersion };
 }
 
-/** Splits an inventory entry back into a reference. Names and namespaces never contain "_", so the split is exact. */
+/** Splits an inventory entry back into a reference. Fields are escaped, so every "_" is a separator. */
 export function refOfEntry(e: InventoryEntry): ObjectRef {
   const parts = e.id.split("_");
-  if (parts.length !== 4 || !parts[1] || !parts[3]) throw new Error(`inventory id "${e.id}" is not <namespace>_<name>_<group>_<Kind>`);
-  const [namespace, name, group, kind] = parts as [string, string, string, string];
+  // Only the form idOf writes is accepted (a stray "%" or a lowercase escape would make two ids for one object).
+  if (parts.length !== 4 || !parts[1] || !parts[3] || parts.some((p) => escapeField(unescapeField(p)) !== p)) {
+    throw new Error(`inventory id "${e.id}" is not <namespace>_<name>_<group>_<Kind>`);
+  }
+  const [namespace, name, group, kind] = parts.map(unescapeField) as [string, string, string, string];
   const fromV = parseApiVersion(e.v).group;
   if (fromV !== group) throw new Error(`inventory entry "${e.id}" has apiVersion "${e.v}" of another group ("${fromV}")`);
   return { apiVersion: e.v, kind, name, namespace };

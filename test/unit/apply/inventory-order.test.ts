@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { describeRef, duplicateIds, entryOf, idOf, inventoryOf, refOf, refOfEntry, sameInventory, staleEntries } from "../../../src/apply/inventory.js";
+import { INVENTORY_ID } from "../../../src/api/schema.js";
 import { compareObjects, orderObjects, phaseOf, runsOf } from "../../../src/apply/order.js";
 
 const obj = (apiVersion: string, kind: string, name: string, namespace?: string) => ({ apiVersion, kind, metadata: { name, ...(namespace ? { namespace } : {}) } });
@@ -19,8 +20,22 @@ describe("inventory ids", () => {
     assert.deepEqual(refOfEntry(e), r);
   });
 
+  it("escape '_' (as %5F, and '%' as %25) so RBAC names holding it round-trip, and the id still has three '_'", () => {
+    const r = refOf(obj("rbac.authorization.k8s.io/v1", "RoleBinding", "read_only", "team-a"));
+    assert.equal(idOf(r), "team-a_read%5Fonly_rbac.authorization.k8s.io_RoleBinding");
+    assert.match(idOf(r), new RegExp(INVENTORY_ID), "the CRD's pattern for status.sync.inventory[].id");
+    assert.deepEqual(refOfEntry(entryOf(r)), r);
+    assert.deepEqual(refOfEntry(entryOf(refOf(obj("rbac.authorization.k8s.io/v1", "ClusterRole", "a%_b")))).name, "a%_b");
+    // Ids written before the escaping (every name without "_" or "%") read back the same.
+    assert.deepEqual(refOfEntry({ id: "web_api_apps_Deployment", v: "apps/v1" }), { apiVersion: "apps/v1", kind: "Deployment", name: "api", namespace: "web" });
+    assert.deepEqual(refOfEntry({ id: "_system:aggregate-to-view_rbac.authorization.k8s.io_ClusterRole", v: "rbac.authorization.k8s.io/v1" }).name, "system:aggregate-to-view");
+  });
+
   it("rejects malformed entries and entries whose version names another group", () => {
     assert.throws(() => refOfEntry({ id: "a_b_c", v: "v1" }), /not <namespace>_<name>_<group>_<Kind>/);
+    // Only the escapes idOf writes: anything else would give one object two ids.
+    assert.throws(() => refOfEntry({ id: "n_a%5fb__ConfigMap", v: "v1" }), /not <namespace>_<name>_<group>_<Kind>/);
+    assert.throws(() => refOfEntry({ id: "n_a%b__ConfigMap", v: "v1" }), /not <namespace>_<name>_<group>_<Kind>/);
     assert.throws(() => refOfEntry({ id: "ns_x_apps_Deployment", v: "v1" }), /another group/);
   });
 
