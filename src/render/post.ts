@@ -5,7 +5,7 @@ import { RenderError } from "./errors.js";
 import type { ArtifactRoot } from "./fs.js";
 import { Annotations } from "../api/constants.js";
 import { ownerLabelValue, ownerRef } from "../api/ownership.js";
-import { applyOverrides, type Overrides } from "./kustomize/index.js";
+import { applyOverrides, isKustomizeOutput, type Overrides } from "./kustomize/index.js";
 import { describe, isClusterScoped, isMap, objectKey, originOf, type KubeObject, type ScopeResolver } from "./objects.js";
 
 export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
@@ -32,14 +32,15 @@ export interface PostRenderOptions {
 /** Runs the post-render steps in order; returns new objects (inputs are not modified by substitution/labels). */
 export function postRender(root: ArtifactRoot, objects: KubeObject[], opts: PostRenderOptions = {}): KubeObject[] {
   let out = objects;
-  validateShape(out);
+  const shape: ShapeOptions = { apiVersionOptional: isKustomizeOutput(objects) };
+  validateShape(out, shape);
   if (opts.overrides && hasOverrides(opts.overrides)) out = applyOverrides(root, out, opts.overrides, { scope: opts.scope });
   if (opts.substitute !== undefined) out = out.map((o) => substituteObject(o, opts.substitute!));
   if (opts.targetNamespace) {
     const scope = withRenderedCrds(out, opts.scope);
     const override = opts.namespaceMode === "override";
     for (const o of out) {
-      if (isClusterScoped(o.apiVersion, o.kind, scope)) continue;
+      if (isClusterScoped(apiVersionOf(o), o.kind, scope)) continue;
       if (override || !o.metadata.namespace) o.metadata.namespace = opts.targetNamespace;
     }
   }
@@ -52,8 +53,13 @@ export function postRender(root: ArtifactRoot, objects: KubeObject[], opts: Post
       o.metadata.annotations = { ...(o.metadata.annotations ?? {}), [Annotations.applicationRef]: ref };
     }
   }
-  validateOutput(out, root.limits);
+  validateOutput(out, root.limits, shape);
   return out;
+}
+
+/** The object's apiVersion, "" when it has none (only Kustomize's output may lack one: see ShapeOptions). */
+function apiVersionOf(o: KubeObject): string {
+  return typeof o.apiVersion === "string" ? o.apiVersion : "";
 }
 
 /** Scope of custom kinds defined by CustomResourceDefinitions in the same output, before the caller's resolver. */
@@ -76,11 +82,20 @@ function where(o: object): { file?: string; line?: number } {
   return origin ? { file: origin.file, line: origin.line } : {};
 }
 
-/** Every object has apiVersion, kind and metadata.name (strings). */
-export function validateShape(objects: readonly KubeObject[]): void {
+export interface ShapeOptions {
+  /**
+   * An object may have no apiVersion (or an empty one): true for the kustomize renderer's output, as Kustomize builds
+   * and prints such objects. A non-string apiVersion is refused all the same.
+   */
+  apiVersionOptional?: boolean;
+}
+
+/** Every object has apiVersion (unless optional), kind and metadata.name (strings). */
+export function validateShape(objects: readonly KubeObject[], opts: ShapeOptions = {}): void {
   for (const o of objects) {
     const missing: string[] = [];
-    if (typeof o.apiVersion !== "string" || !o.apiVersion) missing.push("apiVersion");
+    const versionless = opts.apiVersionOptional && (o.apiVersion === undefined || o.apiVersion === "");
+    if (!versionless && (typeof o.apiVersion !== "string" || !o.apiVersion)) missing.push("apiVersion");
     if (typeof o.kind !== "string" || !o.kind) missing.push("kind");
     if (!isMap(o.metadata) || typeof o.metadata.name !== "string" || !o.metadata.name) missing.push("metadata.name");
     if (missing.length) {
@@ -91,13 +106,15 @@ export function validateShape(objects: readonly KubeObject[]): void {
 }
 
 /** Shape, no duplicate (group, kind, namespace, name), and size limits. */
-export function validateOutput(objects: readonly KubeObject[], limits: ArtifactRoot["limits"]): void {
-  validateShape(objects);
+export function validateOutput(objects: readonly KubeObject[], limits: ArtifactRoot["limits"], shape: ShapeOptions = {}): void {
+  validateShape(objects, shape);
   if (objects.length > limits.maxObjects) throw new RenderError(`render produced ${objects.length} objects, over the limit of ${limits.maxObjects}`);
   const seen = new Map<string, KubeObject>();
   let total = 0;
   for (const o of objects) {
-    const key = objectKey(o);
+    // Without apiVersion an object is not of the core group: Kustomize keeps a versionless ConfigMap apart from a v1
+    // one of the same name, and prints both.
+    const key = apiVersionOf(o) ? objectKey(o) : `(no apiVersion)|${objectKey(o)}`;
     const prev = seen.get(key);
     if (prev) {
       const a = originOf(prev);

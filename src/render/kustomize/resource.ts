@@ -198,7 +198,11 @@ export function newRes(obj: KubeObject, file: string, line?: number): Res {
 export function checkResource(obj: unknown, file: string, line?: number): asserts obj is KubeObject {
   if (!isMap(obj)) throw new RenderError("a resource must be a map", { file, line });
   if (typeof obj.kind !== "string" || obj.kind === "") throw new RenderError("missing kind in object (every resource needs kind and metadata.name)", { file, line });
-  if (obj.apiVersion !== undefined && typeof obj.apiVersion !== "string") throw new RenderError("apiVersion must be a string", { file, line });
+  // Kustomize passes any apiVersion through (`apiVersion: 1` comes out as it went in); no API server accepts one that
+  // is not a string, so it is refused here, where the file and line are known. A missing one is kept (see post.ts).
+  if (obj.apiVersion !== undefined && typeof obj.apiVersion !== "string") {
+    throw new RenderError(`apiVersion must be a string, not ${JSON.stringify(obj.apiVersion)} (quote it, or leave the field out)`, { file, line });
+  }
   const md = obj.metadata;
   if (!isMap(md) || typeof md.name !== "string" || md.name === "") {
     throw new RenderError(`missing metadata.name in ${obj.kind} object (every resource needs kind and metadata.name)`, { file, line });

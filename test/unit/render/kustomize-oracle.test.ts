@@ -10,6 +10,7 @@ import { parseAllDocuments } from "yaml";
 import { ArtifactRoot } from "../../../src/render/fs.js";
 import { resolveLimits } from "../../../src/render/limits.js";
 import { renderKustomize } from "../../../src/render/kustomize/index.js";
+import { render } from "../../../src/render/index.js";
 import { sortKeys } from "../../../src/render/canonical.js";
 
 const FIXTURES = path.resolve(import.meta.dirname, "../../fixtures/render/kustomize");
@@ -81,6 +82,11 @@ void describe("kustomize renderer matches kubectl kustomize", () => {
       const actual = byId(renderKustomize(root, target));
       assert.deepEqual([...actual.keys()].sort(), [...expected.keys()].sort(), "object identities differ");
       for (const [id, obj] of expected) assert.deepEqual(actual.get(id), obj, `object ${id} differs`);
+      // The whole render (the post-render shape, duplicate and size checks included) is what `mooring render` prints
+      // and the controller stores: it must not refuse, or change, what kubectl kustomize outputs.
+      const whole = byId(render(dir, target, { type: "kustomize" }).objects);
+      assert.deepEqual([...whole.keys()].sort(), [...expected.keys()].sort(), "render(): object identities differ");
+      for (const [id, obj] of expected) assert.deepEqual(whole.get(id), obj, `render(): object ${id} differs`);
     });
   }
 });

@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { ArtifactRoot } from "../../../src/render/fs.js";
 import { resolveLimits } from "../../../src/render/limits.js";
 import { renderKustomize } from "../../../src/render/kustomize/index.js";
+import { render } from "../../../src/render/index.js";
 import { isRenderError } from "../../../src/render/errors.js";
 import { parseYamlDocs } from "../../../src/render/yaml.js";
 
@@ -158,5 +159,33 @@ void describe("kustomize renderer refusals", () => {
     const warnings: string[] = [];
     renderKustomize(new ArtifactRoot(dir, resolveLimits()), "", { warn: (m) => warnings.push(m) });
     assert.deepEqual(warnings, ["well-defined vars that were never replaced: UNUSED"]);
+  });
+
+  void it("keeps an object without apiVersion through every post-render step, as kubectl kustomize prints it", () => {
+    const coffee = "kind: Coffee\nmetadata:\n  name: cup\ntemperature: hot\n";
+    const dir = tree({ "kustomization.yaml": "resources: [coffee.yaml, cm.yaml]\n", "coffee.yaml": coffee, "cm.yaml": CM });
+    const out = render(dir, "", {
+      type: "kustomize",
+      targetNamespace: "shop",
+      application: { namespace: "apps", name: "breakfast" },
+      overrides: { namePrefix: "x-", patches: [{ patch: "kind: Coffee\nmetadata:\n  name: cup\nsugar: 2\n" }] },
+      substitute: {},
+    });
+    const cup = out.objects.find((o) => o.kind === "Coffee");
+    assert.ok(cup, "the Coffee object is in the output");
+    assert.equal("apiVersion" in cup, false);
+    assert.equal(cup.metadata.name, "x-cup");
+    assert.equal(cup.metadata.namespace, "shop");
+    assert.equal(cup.metadata.labels?.["app.kubernetes.io/managed-by"], "mooring");
+    assert.equal(cup.sugar, 2);
+    // The same object as a plain manifest has no tool behind it that prints it: refused, with its file.
+    assert.throws(() => render(dir, "coffee.yaml", { type: "plain" }), (err: unknown) => isRenderError(err) && err.file === "coffee.yaml" && /object Coffee cup has no apiVersion/.test(err.message));
+  });
+
+  void it("refuses an apiVersion that is not a string, though kubectl kustomize passes it through", async () => {
+    const dir = tree({ "kustomization.yaml": "resources: [coffee.yaml]\n", "coffee.yaml": "apiVersion: 1\nkind: Coffee\nmetadata:\n  name: cup\n" });
+    refuses(dir, /apiVersion must be a string, not 1/, "coffee.yaml");
+    const { stdout } = await run("kubectl", ["kustomize", dir], { encoding: "utf8" });
+    assert.match(stdout, /^apiVersion: 1$/m);
   });
 });
