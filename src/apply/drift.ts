@@ -226,24 +226,74 @@ function walk(want: Json, live: Json, path: string[], out: string[], limit: numb
       if (want.length !== live.length || want.some((w, i) => !sameScalar(w, live[i], [...path, String(i)]))) out.push(pathText(path));
       return;
     }
-    // Lists of objects: find each applied element's live counterpart — by name when it has one, else at the same
-    // index, else anywhere (the server may reorder); extra live elements belong to other managers.
-    want.forEach((w, i) => {
-      if (out.length >= limit) return;
-      const p = [...path, String(i)];
-      if (isObj(w) && typeof w.name === "string") {
-        const l = live.find((x) => isObj(x) && x.name === w.name);
-        if (l === undefined) out.push(pathText(p));
-        else walk(w, l, p, out, limit);
-        return;
-      }
-      if (driftedFields(w, live[i], 1).length === 0) return;
-      if (live.some((x) => driftedFields(w, x, 1).length === 0)) return;
-      out.push(pathText(p));
-    });
+    walkList(want, live, path, out, limit);
     return;
   }
   if (!sameScalar(want, live, path)) out.push(pathText(path));
+}
+
+/** Whether `live` holds everything of `want`, compared as if both sat at `path` (which decides what is a quantity). */
+const holds = (want: Json, live: Json, path: string[]): boolean => {
+  const out: string[] = [];
+  walk(want, live, path, out, 1);
+  return out.length === 0;
+};
+
+/**
+ * Lists holding objects. Each applied element needs a live counterpart of its own: among the live elements with its
+ * `name` when it has one (names are not always keys: RoleBinding subjects are an atomic list in which ServiceAccount
+ * "default" of two namespaces share a name), else among all of them (the server may merge other managers' elements
+ * in, and reorder by a key such as containerPort). One live element never counts for two applied ones, or a changed
+ * element would pass for another one containing its old value (two tolerations of one key). Pairs at the same index
+ * are taken first, then the rest is a maximum bipartite matching (augmenting paths), so no order of the server's
+ * makes an unchanged list drift. Elements are compared at their own path, so quantities inside them stay quantities.
+ * An applied element left without a counterpart is reported: inside its only same-named live element when it has
+ * one (the field that changed), else as a whole.
+ */
+function walkList(want: Json[], live: Json[], path: string[], out: string[], limit: number): void {
+  const nameOf = (v: Json): string | undefined => (isObj(v) && typeof v.name === "string" ? v.name : undefined);
+  const candidates = want.map((w) => {
+    const name = nameOf(w);
+    const all = live.map((_, j) => j);
+    return name === undefined ? all : all.filter((j) => nameOf(live[j]) === name);
+  });
+  const memo = new Map<number, boolean>();
+  const fits = (i: number, j: number): boolean => {
+    const k = i * live.length + j;
+    let v = memo.get(k);
+    if (v === undefined) memo.set(k, (v = holds(want[i], live[j], [...path, String(i)])));
+    return v;
+  };
+  const ownerOf = new Array<number>(live.length).fill(-1); // live index → applied index
+  const matchOf = new Array<number>(want.length).fill(-1); // applied index → live index
+  want.forEach((_, i) => {
+    if (i < live.length && candidates[i]!.includes(i) && fits(i, i)) {
+      ownerOf[i] = i;
+      matchOf[i] = i;
+    }
+  });
+  const augment = (i: number, seen: Set<number>): boolean => {
+    for (const j of candidates[i]!) {
+      if (seen.has(j) || !fits(i, j)) continue;
+      seen.add(j);
+      if (ownerOf[j] === -1 || augment(ownerOf[j]!, seen)) {
+        ownerOf[j] = i;
+        matchOf[i] = j;
+        return true;
+      }
+    }
+    return false;
+  };
+  want.forEach((_, i) => {
+    if (matchOf[i] === -1) augment(i, new Set());
+  });
+  want.forEach((w, i) => {
+    if (out.length >= limit || matchOf[i] !== -1) return;
+    const p = [...path, String(i)];
+    const free = candidates[i]!.filter((j) => ownerOf[j] === -1);
+    if (nameOf(w) !== undefined && free.length === 1) walk(w, live[free[0]!], p, out, limit);
+    else out.push(pathText(p));
+  });
 }
 
 /** Drifted fields of one object: the rendered object (namespace resolved) against the live one. */

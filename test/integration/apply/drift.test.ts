@@ -182,3 +182,44 @@ describe("detect-only (selfHeal: false)", () => {
     assert.equal(back.status?.sync?.drifted, undefined);
   });
 });
+
+// Lists whose elements are not keyed by a unique name (docs/reliability.md, fixed bugs 4 and 5): RoleBinding
+// subjects share "default" across namespaces, and tolerations of one key may hold one another.
+describe("lists without a unique key (detect-only)", () => {
+  const binding: KubeObject = {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "RoleBinding",
+    metadata: { name: "readers" },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "view" },
+    subjects: [
+      { kind: "ServiceAccount", name: "default", namespace: "team-a" },
+      { kind: "ServiceAccount", name: "default", namespace: "team-b" },
+    ],
+  };
+  const tolerant = (): KubeObject => {
+    const d = web("tolerant")[0]! as KubeObject & { spec: { template: { spec: { tolerations: unknown[] } } } };
+    d.spec.template.spec.tolerations.push({ key: "example.com/pool", operator: "Exists" }, { key: "example.com/pool", operator: "Exists", effect: "NoSchedule" });
+    return d;
+  };
+
+  it("subjects sharing a name are not drift once applied", async () => {
+    await h.createPolicy("lists-watch", { automated: { selfHeal: false } });
+    await h.createApp("lists", { syncPolicyRef: { name: "lists-watch" } });
+    await h.publish("lists", [binding, tolerant()]);
+    await h.waitApp("lists", "Synced", (a) => condition(a, "Synced")?.status === "True", 60_000);
+    // Managed objects' watch events and explicit reconciles both run the comparison.
+    await kubectl("annotate", "rolebinding", "readers", "someone.example/note=hello");
+    await reconcileOnce("lists");
+    await reconcileOnce("lists");
+    const a = await h.getApp("lists");
+    assert.equal(a?.status?.sync?.drifted, undefined, `drifted: ${JSON.stringify(a?.status?.sync?.drifted)}; Synced: ${condition(a!, "Synced")?.message}`);
+    assert.equal(condition(a!, "Synced")?.status, "True");
+  });
+
+  it("a changed toleration is drift although another toleration holds its old value", async () => {
+    await kubectl("patch", "deployment", "tolerant", "--type", "json", "-p", '[{"op":"replace","path":"/spec/template/spec/tolerations/1/key","value":"example.com/changed"}]');
+    const a = await h.waitApp("lists", "drift reported", (a) => (a.status?.sync?.drifted?.length ?? 0) > 0 && a, 15_000);
+    assert.deepEqual(a.status?.sync?.drifted, [`${h.ns.name}_tolerant_apps_Deployment`]);
+    assert.match(condition(a, "Synced")!.message, /\/spec\/template\/spec\/tolerations\/1/);
+  });
+});
