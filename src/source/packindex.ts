@@ -5,7 +5,8 @@
 // A pack is hostile input: a few KB of compressed zeros can declare (or inflate to) gigabytes. Every object is
 // inflated as a stream, 64 KiB at a time, into a buffer of its declared size, and refused before any memory is
 // taken when it declares more than the per-object limit (--max-object-size, which the chart derives from the
-// container's memory), or when it inflates past what it declared; delta results are held to the same limit.
+// container's memory), or when it inflates past what it declared; delta results are held to the same limit. The
+// header's object count is held to what the file can hold, since the indexer sizes its arrays by it.
 import { createHash } from "node:crypto";
 import { open, writeFile, type FileHandle } from "node:fs/promises";
 import zlib from "node:zlib";
@@ -23,6 +24,12 @@ export const DEFAULT_MAX_OBJECT_BYTES = 64 * 1024 * 1024;
 const MAX_DELTA_DEPTH = 1000;
 /** Compressed bytes read (and fed to zlib) at a time. */
 const READ_CHUNK = 64 * 1024;
+/**
+ * The fewest bytes one pack entry takes: a 1-byte type and size header and a zlib stream of at least 2 header bytes
+ * and 2 bytes of deflate data (the smallest block). The 4 bytes of Adler-32 git always writes are left out, so no
+ * valid pack is ever refused by this bound.
+ */
+const MIN_ENTRY_BYTES = 5;
 /** Objects up to this size are inflated in one synchronous call (fast; memory a small multiple of this). */
 const SYNC_INFLATE_MAX = 1024 * 1024;
 
@@ -263,9 +270,15 @@ export class PackStore implements ObjectReader {
       if (head.toString("latin1", 0, 4) !== "PACK") throw corrupt("no PACK signature");
       const version = head.readUInt32BE(4);
       if (version !== 2 && version !== 3) throw corrupt(`unsupported pack version ${version}`);
+      // index() allocates arrays of this count before it reads an entry: a few bytes declaring billions of objects
+      // would throw a RangeError (no FetchFailed), and tens of millions would take hundreds of MiB at once. Refused
+      // unless the entries fit between the 12-byte header and the 20-byte trailer, so memory follows the bytes fetched.
+      const count = head.readUInt32BE(8);
+      const room = fileSize - 32;
+      if (count * MIN_ENTRY_BYTES > room) throw corrupt(`its header declares ${count} objects, more than its ${room} bytes of entries can hold`);
       const trailer = Buffer.alloc(20);
       await fh.read(trailer, 0, 20, fileSize - 20);
-      return new PackStore(fh, reader, head.readUInt32BE(8), trailer);
+      return new PackStore(fh, reader, count, trailer);
     } catch (err) {
       await fh.close();
       throw err;

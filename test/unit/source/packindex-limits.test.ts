@@ -97,6 +97,32 @@ void describe("pack indexer limits", () => {
     await assert.rejects(indexPackFile(p, path.join(dir, "ok2.idx"), { maxObjectBytes: 4 * MiB }), /inflates past the 4Mi limit/);
   });
 
+  void it("refuses a header declaring more objects than the file can hold, as FetchFailed, before indexing (fuzz finding)", async () => {
+    const honest = craftPack([{ data: Buffer.from("a\n") }, { data: Buffer.alloc(0) }, { data: Buffer.from("b\n") }]);
+    const recount = (count: number) => {
+      const body = Buffer.from(honest.subarray(0, honest.length - 20));
+      body.writeUInt32BE(count, 8);
+      // A hostile server sends a valid checksum: the trailer is no defence.
+      return Buffer.concat([body, createHash("sha1").update(body).digest()]);
+    };
+    const room = honest.length - 32;
+    for (const count of [Math.floor(room / 5) + 1, 40_000_000, 0xffffffff]) {
+      const p = await write(`count-${count}`, recount(count));
+      await assert.rejects(PackStore.open(p), (e: unknown) => {
+        assert.ok(e instanceof SourceError, `count ${count}: ${String(e)}`);
+        assert.equal(e.reason, "FetchFailed");
+        assert.match(e.message, new RegExp(`pack is invalid: its header declares ${count} objects, more than its ${room} bytes of entries can hold`));
+        return true;
+      });
+    }
+    // The bound never refuses a real pack: an empty blob is git's smallest entry (9 bytes), and a count the entries
+    // can hold opens (an honest one indexes; one too high for them but within the bound fails as it reads).
+    const empties = await write("empty-blob", craftPack([{ data: Buffer.alloc(0) }]));
+    assert.equal((await indexPackFile(empties, path.join(dir, "empty-blob.idx"))).objects, 1);
+    assert.equal((await indexPackFile(await write("honest", honest), path.join(dir, "honest.idx"))).objects, 3);
+    await assert.rejects(indexPackFile(await write("within", recount(Math.floor(room / 5))), path.join(dir, "within.idx")), (e: unknown) => e instanceof SourceError && /ends after 3 of/.test(e.message));
+  });
+
   void it("refuses a delta whose result would pass the limit before allocating it", () => {
     const base = Buffer.from("hello world");
     // base size 11, result size 100 MiB (varint), then nothing
