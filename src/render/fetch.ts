@@ -7,6 +7,10 @@
 //             and total size; into a temp directory renamed into place, so a half tree is never seen
 //   cache:    one directory per digest, shared by every Application on that artifact, least recently used
 //             ones removed beyond `keep` (never one a render is reading)
+//   sharing:  the directory is os.tmpdir()/mooring-render-cache, which every operator process on a host shares
+//             unless each has a /tmp of its own (a Pod has; `make run` next to tests has not). Temporaries carry
+//             their process's pid, and a starting cache removes only those of processes that are gone; two
+//             processes extracting one digest at once both succeed (the tree is the same, by its digest)
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { lstat, mkdir, readdir, realpath, rename, rm, stat, symlink, unlink, utimes } from "node:fs/promises";
@@ -262,6 +266,8 @@ export class SourceCache {
   private readonly inUse = new Map<string, number>();
   private readonly inflight = new Map<string, Promise<void>>();
   private initialized: Promise<void> | undefined;
+  /** This cache's temporaries are `.tmp-<pid>-<token>-<random>`: whose they are, to the other caches on the host. */
+  private readonly token = randomBytes(4).toString("hex");
   /** Downloads and extractions done (for tests and metrics). */
   fetches = 0;
 
@@ -269,12 +275,16 @@ export class SourceCache {
     this.dir = path.resolve(o.dir);
     this.keep = Math.max(1, o.keep ?? 16);
     this.limits = o.limits ?? {};
+    LIVE_TOKENS.add(this.token);
   }
 
+  /** Creates the directory and removes the temporaries a process left when it died (never another's in flight). */
   private init(): Promise<void> {
     this.initialized ??= (async () => {
       await mkdir(this.dir, { recursive: true });
-      for (const n of await readdir(this.dir)) if (n.startsWith(".tmp-")) await rm(path.join(this.dir, n), { recursive: true, force: true });
+      for (const n of await readdir(this.dir)) {
+        if (n.startsWith(".tmp-") && (await abandonedTemporary(this.dir, n))) await rm(path.join(this.dir, n), { recursive: true, force: true });
+      }
     })();
     return this.initialized;
   }
@@ -316,12 +326,18 @@ export class SourceCache {
   }
 
   private async fetch(url: string, digest: string, dir: string, signal?: AbortSignal): Promise<void> {
-    const tmp = path.join(this.dir, `.tmp-${randomBytes(8).toString("hex")}`);
+    const tmp = path.join(this.dir, `.tmp-${process.pid}-${this.token}-${randomBytes(8).toString("hex")}`);
     const file = `${tmp}.tar.gz`;
     try {
       await downloadArtifact(url, digest, file, { signal, limits: this.limits });
       await extractTarGz(file, path.join(tmp, "tree"), { limits: this.limits, what: url });
-      await rename(path.join(tmp, "tree"), dir);
+      try {
+        await rename(path.join(tmp, "tree"), dir);
+      } catch (err) {
+        // Another process sharing the directory renamed its extraction of this digest first: the same tree.
+        const code = (err as NodeJS.ErrnoException).code;
+        if (!((code === "ENOTEMPTY" || code === "EEXIST") && (await isDir(dir)))) throw err;
+      }
       this.fetches++;
     } finally {
       await rm(file, { force: true });
@@ -342,6 +358,36 @@ export class SourceCache {
       removed.push(n);
     }
     return removed;
+  }
+}
+
+/** Tokens of the SourceCaches of this process (two caches of one process may share a directory, as in tests). */
+const LIVE_TOKENS = new Set<string>();
+
+/**
+ * A temporary nobody will finish: of a process that is gone, or of this process but of no cache alive in it (an
+ * earlier incarnation: a restarted container gets the same pid). A name without a pid (written by the release
+ * before) counts once untouched for an hour, far longer than the download deadline and any extraction.
+ */
+async function abandonedTemporary(dir: string, name: string): Promise<boolean> {
+  const m = /^\.tmp-(\d+)-([a-f0-9]{8})-/.exec(name);
+  if (m) {
+    const pid = Number(m[1]);
+    return pid === process.pid ? !LIVE_TOKENS.has(m[2]!) : !processAlive(pid);
+  }
+  const st = await lstat(path.join(dir, name)).catch(() => undefined);
+  return st !== undefined && Date.now() - st.mtimeMs > LEGACY_TEMPORARY_MS;
+}
+
+const LEGACY_TEMPORARY_MS = 60 * 60 * 1000;
+
+/** Whether a process with this pid exists (EPERM: it does, as another user's). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

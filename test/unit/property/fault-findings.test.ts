@@ -29,7 +29,7 @@ void describe("fault findings: the render controller's source cache", () => {
     }
   });
 
-  void it("starting a source cache leaves another process's in-flight download alone", { todo: "src/render/fetch.ts SourceCache init removes every .tmp-* entry of its directory, and src/controllers.ts puts that directory at os.tmpdir()/mooring-render-cache, shared by every operator process on the host: a second operator starting breaks the first one's extraction" }, async () => {
+  void it("starting a source cache leaves another process's in-flight download alone", async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "mooring-finding-"));
     try {
       // Another process's download, in progress right now.

@@ -4,7 +4,8 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, readdir, readlink, rm, writeFile } from "node:fs/promises";
+import { spawnSync } from "node:child_process";
+import { mkdir, mkdtemp, readFile, readdir, readlink, rm, utimes, writeFile } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
@@ -53,6 +54,8 @@ let tmp: string;
 let server: http.Server;
 let base: string;
 const served = new Map<string, Buffer>();
+/** A path whose answer stops halfway until its gate opens (a download in flight). */
+const gates = new Map<string, Promise<void>>();
 let requests = 0;
 
 before(async () => {
@@ -64,7 +67,14 @@ before(async () => {
       res.writeHead(404).end("not found");
       return;
     }
-    res.writeHead(200, { "content-length": String(body.length) }).end(body);
+    const gate = gates.get(req.url ?? "");
+    if (!gate) {
+      res.writeHead(200, { "content-length": String(body.length) }).end(body);
+      return;
+    }
+    res.writeHead(200, { "content-length": String(body.length) });
+    res.write(body.subarray(0, body.length >> 1));
+    void gate.then(() => res.end(body.subarray(body.length >> 1)));
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -209,6 +219,54 @@ void describe("SourceCache", () => {
     assert.ok(left.includes(digestOf(bodies[2]!).slice(7)), "the newest stays");
     assert.ok(!left.includes(digestOf(bodies[1]!).slice(7)), "the unused older one is collected");
     first.release();
+  });
+
+  void it("starting on a shared directory removes only abandoned temporaries, never another cache's download in flight", async () => {
+    const dir = fresh();
+    await mkdir(dir);
+    const gone = spawnSync(process.execPath, ["-e", ""]).pid!;
+    const abandoned = [`.tmp-${gone}-0badf00d-1`, `.tmp-${gone}-0badf00d-1.tar.gz`, `.tmp-${process.pid}-0badf00d-2`]; // a process gone; an earlier one with this pid
+    const kept = [`.tmp-${process.ppid}-0badf00d-3.tar.gz`, ".tmp-0123456789abcdef"]; // a live process's; a fresh one of the release before
+    const old = ".tmp-fedcba9876543210"; // of the release before, untouched for two hours
+    for (const n of [...abandoned, ...kept, old]) await (n.endsWith(".tar.gz") ? writeFile(path.join(dir, n), "partial") : mkdir(path.join(dir, n)));
+    const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+    await utimes(path.join(dir, old), twoHoursAgo, twoHoursAgo);
+
+    // Cache A downloads (halfway, held); cache B starts on the same directory meanwhile, as a second process would.
+    const body = await tgz([{ name: "cm.yaml", body: "kind: ConfigMap\n".repeat(5000) }]);
+    served.set("/held.tgz", body);
+    let open!: () => void;
+    gates.set("/held.tgz", new Promise<void>((r) => (open = r)));
+    const a = new SourceCache({ dir });
+    const pending = a.checkout(`${base}/held.tgz`, digestOf(body));
+    const mine = (names: string[]) => names.filter((x) => x.startsWith(`.tmp-${process.pid}-`) && !abandoned.includes(x));
+    for (let i = 0; mine(await readdir(dir)).length === 0; i++) {
+      assert.ok(i < 200, "cache A never started its download");
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const b = new SourceCache({ dir });
+    await assert.rejects(b.checkout(`${base}/missing.tgz`, `sha256:${"2".repeat(64)}`), /HTTP 404/);
+    open();
+    const got = await pending;
+    assert.equal(got.fetched, true, "cache A's download survived cache B's start");
+    assert.equal(await readFile(path.join(got.dir, "cm.yaml"), "utf8"), "kind: ConfigMap\n".repeat(5000));
+    got.release();
+    const left = await readdir(dir);
+    for (const n of kept) assert.ok(left.includes(n), `${n} kept`);
+    for (const n of [...abandoned, old]) assert.ok(!left.includes(n), `${n} removed`);
+    gates.delete("/held.tgz");
+  });
+
+  void it("two caches extracting one digest into a shared directory both succeed", async () => {
+    const dir = fresh();
+    const body = await tgz([{ name: "same.yaml", body: "x" }]);
+    served.set("/twice.tgz", body);
+    const [a, b] = [new SourceCache({ dir }), new SourceCache({ dir })];
+    const [x, y] = await Promise.all([a.checkout(`${base}/twice.tgz`, digestOf(body)), b.checkout(`${base}/twice.tgz`, digestOf(body))]);
+    assert.equal(x.dir, y.dir);
+    assert.equal(a.fetches + b.fetches, 2, "each downloaded and extracted it, and the second rename found the first's tree");
+    assert.equal(await readFile(path.join(x.dir, "same.yaml"), "utf8"), "x");
+    assert.deepEqual((await readdir(dir)).filter((n) => n.startsWith(".tmp-")), [], "no temporary left behind");
   });
 
   void it("does not keep a tree whose download failed", async () => {
