@@ -185,6 +185,7 @@ export async function extractTarGz(file: string, dir: string, o: { limits?: Part
   } catch (err) {
     extract.destroy();
     if (err instanceof SourceArtifactError) throw err;
+    if (localIoError(err)) throw new SourceArtifactError(`source artifact ${what} could not be extracted here (${(err as Error).message}); retrying`, true, { cause: err });
     throw fail(`cannot be extracted: ${(err as Error).message}`);
   }
   // Symlinks last: every file above was written through real directories only.
@@ -204,6 +205,7 @@ export async function extractTarGz(file: string, dir: string, o: { limits?: Part
     try {
       await symlink(l.target, abs);
     } catch (err) {
+      if (localIoError(err)) throw new SourceArtifactError(`source artifact ${what}: symlink "${l.name}" could not be created here (${(err as Error).message}); retrying`, true, { cause: err });
       throw fail(`cannot create symlink "${l.name}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
     created.push({ name: l.name, abs });
@@ -224,6 +226,19 @@ export async function extractTarGz(file: string, dir: string, o: { limits?: Part
     }
   }
   return result;
+}
+
+/**
+ * Errors of this machine's file system, not of the archive: the file or the temp directory gone (another process
+ * cleaning up), a full disk, no file descriptors, no permission. A later try may work, so they are never remembered
+ * as an invalid artifact. Not among them: errors of the gzip or tar stream (no syscall), and EEXIST, ENOTDIR,
+ * EISDIR, ENAMETOOLONG and ELOOP, which the archive's own entries cause (a duplicate, a file where a directory goes).
+ */
+const LOCAL_ERRNO = new Set(["ENOENT", "ENOSPC", "EDQUOT", "EIO", "EMFILE", "ENFILE", "EACCES", "EPERM", "EROFS", "ENOMEM", "EBUSY", "EAGAIN", "ESTALE", "EINTR"]);
+
+function localIoError(err: unknown): boolean {
+  const e = err as NodeJS.ErrnoException | undefined;
+  return typeof e?.syscall === "string" && typeof e.code === "string" && LOCAL_ERRNO.has(e.code);
 }
 
 /** Creates `rel` (a plain relative path, "." for `root`) below `root`, one component at a time, never through a symlink; false when a component is not a real directory. */

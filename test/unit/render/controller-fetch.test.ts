@@ -138,7 +138,8 @@ void describe("extractTarGz", () => {
   void it("refuses duplicate entries and enforces entry and size limits", async () => {
     const dup = fresh() + ".tgz";
     await writeFile(dup, await tgz([{ name: "a.yaml", body: "1" }, { name: "a.yaml", body: "2" }]));
-    await assert.rejects(extractTarGz(dup, fresh()), SourceArtifactError);
+    // The archive's own fault (EEXIST from the file system, but caused by its entries): never worth a retry.
+    await assert.rejects(extractTarGz(dup, fresh()), (e: unknown) => e instanceof SourceArtifactError && !e.retryable);
     const many = fresh() + ".tgz";
     await writeFile(many, await tgz([{ name: "a", body: "1" }, { name: "b", body: "2" }, { name: "c", body: "3" }]));
     await assert.rejects(extractTarGz(many, fresh(), { limits: { maxEntries: 2 } }), /more than 2 entries/);
@@ -150,7 +151,11 @@ void describe("extractTarGz", () => {
   void it("refuses a file that is not a tar.gz", async () => {
     const file = fresh() + ".tgz";
     await writeFile(file, "not gzip at all");
-    await assert.rejects(extractTarGz(file, fresh()), /cannot be extracted/);
+    await assert.rejects(extractTarGz(file, fresh()), (e: unknown) => e instanceof SourceArtifactError && !e.retryable && /cannot be extracted/.test(e.message));
+  });
+
+  void it("an error of this machine's file system is retryable (the archive gone), and says so", async () => {
+    await assert.rejects(extractTarGz(fresh() + ".gone.tgz", fresh()), (e: unknown) => e instanceof SourceArtifactError && e.retryable && /could not be extracted here \(ENOENT.*\); retrying/.test(e.message));
   });
 
   void it("classifies names and symlink targets", () => {
