@@ -252,11 +252,24 @@ const holds = (want: Json, live: Json, path: string[]): boolean => {
  */
 function walkList(want: Json[], live: Json[], path: string[], out: string[], limit: number): void {
   const nameOf = (v: Json): string | undefined => (isObj(v) && typeof v.name === "string" ? v.name : undefined);
-  const candidates = want.map((w) => {
-    const name = nameOf(w);
-    const all = live.map((_, j) => j);
-    return name === undefined ? all : all.filter((j) => nameOf(live[j]) === name);
+  const byName = new Map<string, number[]>();
+  live.forEach((l, j) => {
+    const name = nameOf(l);
+    if (name !== undefined) byName.set(name, [...(byName.get(name) ?? []), j]);
   });
+  // Nearest index first: a list another manager inserted into, or the server reordered a little, matches in about
+  // one comparison per element instead of a scan from the start (quadratic on long lists such as a role's rules).
+  const candidates = function* (i: number): Generator<number> {
+    const name = nameOf(want[i]);
+    if (name !== undefined) {
+      yield* [...(byName.get(name) ?? [])].sort((x, y) => Math.abs(x - i) - Math.abs(y - i));
+      return;
+    }
+    for (let d = 0; i + d < live.length || i - d >= 0; d++) {
+      if (i + d < live.length) yield i + d;
+      if (d > 0 && i - d >= 0) yield i - d;
+    }
+  };
   const memo = new Map<number, boolean>();
   const fits = (i: number, j: number): boolean => {
     const k = i * live.length + j;
@@ -266,14 +279,14 @@ function walkList(want: Json[], live: Json[], path: string[], out: string[], lim
   };
   const ownerOf = new Array<number>(live.length).fill(-1); // live index → applied index
   const matchOf = new Array<number>(want.length).fill(-1); // applied index → live index
-  want.forEach((_, i) => {
-    if (i < live.length && candidates[i]!.includes(i) && fits(i, i)) {
+  want.forEach((w, i) => {
+    if (i < live.length && (nameOf(w) === undefined || nameOf(w) === nameOf(live[i])) && fits(i, i)) {
       ownerOf[i] = i;
       matchOf[i] = i;
     }
   });
   const augment = (i: number, seen: Set<number>): boolean => {
-    for (const j of candidates[i]!) {
+    for (const j of candidates(i)) {
       if (seen.has(j) || !fits(i, j)) continue;
       seen.add(j);
       if (ownerOf[j] === -1 || augment(ownerOf[j]!, seen)) {
@@ -290,8 +303,9 @@ function walkList(want: Json[], live: Json[], path: string[], out: string[], lim
   want.forEach((w, i) => {
     if (out.length >= limit || matchOf[i] !== -1) return;
     const p = [...path, String(i)];
-    const free = candidates[i]!.filter((j) => ownerOf[j] === -1);
-    if (nameOf(w) !== undefined && free.length === 1) walk(w, live[free[0]!], p, out, limit);
+    const name = nameOf(w);
+    const free = name === undefined ? [] : (byName.get(name) ?? []).filter((j) => ownerOf[j] === -1);
+    if (free.length === 1) walk(w, live[free[0]!], p, out, limit);
     else out.push(pathText(p));
   });
 }
