@@ -24,6 +24,11 @@ export interface OperatorConfig {
   webhookAddr: string;
   watchNamespace: string | undefined;
   /**
+   * Only reconcile GitRepositories, Applications and SyncPolicies matching this label selector (--watch-label-selector,
+   * Flux's sharding flag): operators side by side on one cluster each take their own objects.
+   */
+  watchLabelSelector?: string | undefined;
+  /**
    * ServiceAccount (in the Application's namespace) impersonated for an Application that names none
    * (--default-service-account, default "default"). Undefined only with the explicit single-tenant opt-out
    * (`--default-service-account=""`): such Applications are then applied with the apply controller's own identity.
@@ -153,6 +158,7 @@ export function addOperatorOptions(cmd: Command): Command {
     .addOption(opt("--advertised-artifact-addr <host:port>", "address other controllers use to fetch artifacts (the Service name in a cluster)"))
     .addOption(opt("--webhook-addr <addr>", "webhook receiver listen address").argParser(address).default(":9292"))
     .addOption(opt("--watch-namespace <ns>", "only reconcile objects in this namespace (default: all)"))
+    .addOption(opt("--watch-label-selector <selector>", "only reconcile GitRepositories, Applications and SyncPolicies matching this label selector (sharding; default: all)"))
     .addOption(
       opt("--default-service-account <name>", 'ServiceAccount, in the Application\'s namespace, impersonated when an Application names none; "" applies those with the apply controller\'s own identity (single-tenant clusters only)')
         .argParser(serviceAccountName)
@@ -206,6 +212,7 @@ export function toOperatorConfig(o: Record<string, unknown>): OperatorConfig {
     advertisedArtifactAddr: o.advertisedArtifactAddr as string | undefined,
     webhookAddr: o.webhookAddr as string,
     watchNamespace: o.watchNamespace as string | undefined,
+    watchLabelSelector: (o.watchLabelSelector as string | undefined) || undefined,
     // "" is the explicit opt-out (the controller's own identity); an absent flag is the default ServiceAccount.
     defaultServiceAccount: (o.defaultServiceAccount as string | undefined) || undefined,
     allowCrossNamespaceRefs: o.allowCrossNamespaceRefs === true && o.forbidCrossNamespaceRefs !== true,

@@ -79,6 +79,7 @@ export async function runOperator(config: OperatorConfig, logger: Logger, signal
   const mgr = new Manager({
     kubeConfig: kc,
     namespace: config.watchNamespace,
+    shardLabelSelector: config.watchLabelSelector,
     qps: config.qps,
     burst: config.burst,
     metricsAddr: config.metricsAddr,
