@@ -260,6 +260,15 @@ export class Applier {
       const before = await this.lookup(kind, ref.name, ref.namespace || undefined);
       const other = otherOwner(before, this.o.owner);
       if (other) {
+        // The lookup may read with the controller's own identity (its cache sees every namespace): naming the other
+        // Application to an identity that may not even write the object would tell one tenant what another has
+        // (which objects exist, and which Application manages them). The same apply, dry-run, as this identity
+        // first: one it may not write is refused exactly as any other such object is, by the API server.
+        try {
+          await this.o.client.apply(body, { force: false, fieldManager: this.o.fieldManager, signal: this.o.signal, dryRun: true });
+        } catch (err) {
+          if (isForbidden(err)) throw err;
+        }
         return { ref, kind: "ownership", message: `${describeRef(ref)} is managed by Application ${other}; it was left untouched (remove it from one of the two Applications)` };
       }
       if (before && !this.o.force && this.o.inSync?.(body, before)) return { ref, action: "unchanged", live: before, rendered: body };

@@ -181,7 +181,8 @@ before(async () => {
       "steal-crs/gitrepository.yaml": `apiVersion: source.mooring.dev/v1alpha1\nkind: GitRepository\nmetadata:\n  name: repo\n  namespace: ${b.name}\nspec:\n  url: ${repoB.url.replace("/b.git", "/a.git")}\n  ref:\n    branch: main\n  interval: 1m\n`,
       "steal-crs/application.yaml": `apiVersion: delivery.mooring.dev/v1alpha1\nkind: Application\nmetadata:\n  name: app\n  namespace: ${b.name}\nspec:\n  sourceRef:\n    kind: GitRepository\n    name: repo\n  path: own\n`,
       "crb/crb.yaml": `apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: ${a.name}-cluster-admin\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: cluster-admin\nsubjects:\n- kind: ServiceAccount\n  name: deployer\n  namespace: ${a.name}\n`,
-      "takeover/cm.yaml": cmYaml("b-config", { owner: "a" }, b.name),
+      // B's own ConfigMap, and one B does not have: the answers must not tell them apart.
+      "takeover/cm.yaml": `${cmYaml("b-config", { owner: "a" }, b.name)}---\n${cmYaml("b-nothing", { owner: "a" }, b.name)}`,
       "yamlbomb/bomb.yaml": yamlBomb(),
       // A Handlebars chart whose partial includes itself: recursion without end.
       "loop/Chart.yaml": "name: loop\nversion: 0.1.0\n",
@@ -307,12 +308,18 @@ describe("tenant A attacks; each is refused naming the cause, B is untouched, th
     assert.notEqual(app.status?.health?.status, "Healthy");
   });
 
-  it("a rendered object that already belongs to B: SyncFailed, B's ConfigMap left as it was", async () => {
+  it("a rendered object that already belongs to B: SyncFailed, forbidden exactly as for an object B does not have; B's Application not named", async () => {
     await admin.create(application(a.name, "takeover", { path: "takeover" }));
     const app = await untilApp(a.name, "takeover", "sync failed", syncFailedAs);
-    assert.match(cond(app, "Synced")!.message, /b-config/);
-    assert.match(cond(app, "Synced")!.message, /forbidden|managed by Application/);
+    const msg = cond(app, "Synced")!.message;
+    // Before the fix the ownership check (read with the controller's own identity) answered "ConfigMap
+    // <b>/b-config is managed by Application <b>.app": which objects B has, and which Application manages them.
+    assert.doesNotMatch(msg, /managed by Application/, msg);
+    for (const name of ["b-config", "b-nothing"]) {
+      assert.match(msg, new RegExp(`ConfigMap ${b.name}/${name}: forbidden: configmaps "${name}" is forbidden: User "system:serviceaccount:${a.name}:deployer" cannot patch`), msg);
+    }
     assert.equal((await getCm(b.name, "b-config"))?.data?.owner, "b");
+    assert.equal(await getCm(b.name, "b-nothing"), undefined);
   });
 
   it("B's artifact: A cannot read B's status (its URL), and URLs built from A's own are refused", async () => {
