@@ -410,8 +410,16 @@ describe("after the attacks", () => {
     await assertBUntouched();
     await assertOperatorRunning();
     // Still working for everyone: A's own legitimate Application syncs.
+    // An Application outside the run's shard (no label), created first, is left alone (--watch-label-selector): the
+    // operator never touches objects of the other tests sharing the cluster.
+    const unlabelled = application(a.name, "other-shard", { path: "own" });
+    delete unlabelled.metadata!.labels;
+    await admin.create(unlabelled);
     await admin.create(application(a.name, "own", { path: "own" }));
     await untilApp(a.name, "own", "Ready", (x) => cond(x, "Ready")?.status === "True");
+    const other = await getApp(a.name, "other-shard");
+    assert.equal(other?.status, undefined, "the unlabelled Application got no status");
+    assert.deepEqual(other?.metadata?.finalizers ?? [], [], "nor a finalizer");
   });
 
   it("the canaries never appear in logs, events, statuses, artifacts or CLI output", async () => {
