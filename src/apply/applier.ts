@@ -216,6 +216,24 @@ export class Applier {
     return result;
   }
 
+  /**
+   * The references `apply` would give these objects (namespaces resolved), without writing anything: recorded
+   * before a sync so that objects applied by a sync killed halfway are still known to prune and finalize. Objects
+   * of a kind neither the API nor the render's CRDs define are left out (they cannot be created).
+   */
+  async plan(objects: readonly KubeObject[]): Promise<ObjectRef[]> {
+    const fromCrds = crdKinds(objects);
+    const refs: ObjectRef[] = [];
+    for (const obj of objects) {
+      const namespaced = await this.scopeOf(obj, fromCrds);
+      if (namespaced === undefined) continue;
+      const name = obj.metadata?.name;
+      if (typeof obj.apiVersion !== "string" || typeof obj.kind !== "string" || typeof name !== "string") continue;
+      refs.push({ apiVersion: obj.apiVersion, kind: obj.kind, name, namespace: namespaced ? (obj.metadata?.namespace || this.o.defaultNamespace) : "" });
+    }
+    return refs;
+  }
+
   private async scopeOf(obj: KubeObject, fromCrds: Map<string, boolean>): Promise<boolean | undefined> {
     try {
       return (await this.o.client.mapper.kindForObject(obj)).namespaced;

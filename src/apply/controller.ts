@@ -896,6 +896,13 @@ export class ApplyReconciler {
       lookup: (kind, n, namespace) => (this.visible(kind, namespace) ? this.cached(kind, n, namespace, ctx.signal) : client.live().get(kind, n, namespace, { signal: ctx.signal })),
       signal: ctx.signal,
     });
+    // Kustomize renders objects without apiVersion as kubectl kustomize does; they cannot be applied (no resource to
+    // map them to), and no retry changes that: refuse the sync naming them.
+    const unmapped = objects.filter((o) => typeof o.apiVersion !== "string" || !o.apiVersion);
+    if (unmapped.length) {
+      const names = unmapped.slice(0, 5).map((o) => `${o.kind ?? "object"} ${o.metadata?.namespace ? `${o.metadata.namespace}/` : ""}${o.metadata?.name ?? "?"}`);
+      return fail(`${unmapped.length} rendered object(s) have no apiVersion and cannot be applied: ${names.join(", ")}${unmapped.length > 5 ? ", …" : ""}; set apiVersion in the source`, inventory, false);
+    }
     let waves;
     try {
       waves = groupWaves(objects);
@@ -905,6 +912,16 @@ export class ApplyReconciler {
     // Waves in order (one wave when no object is annotated). With health.wait, each wave must be healthy before the
     // next is applied: the sync then returns "waiting" and resumes here on the next reconcile (woken by the wave's
     // watch events), without re-applying the waves already done.
+    // Write-ahead: the inventory in status names every object this sync may create before the first is applied, so
+    // a kill halfway leaves none unrecorded (a later commit or a deletion still prunes them).
+    let recorded: InventoryEntry[];
+    try {
+      const interrupted: HistoryEntry = { revision: artifact.revision, digest: artifact.digest, startedAt, finishedAt: startedAt, phase: "Failed", message: clip(`${prefix}interrupted: the sync started and did not finish (the apply controller stopped during it)`), initiatedBy: by };
+      recorded = await this.recordPlanned(app, inventory, await applier.plan(objects), interrupted, ctx);
+    } catch (err) {
+      if (ctx.signal.aborted) throw err;
+      return fail(`cannot record the objects about to be applied in status.sync.inventory: ${(err as Error).message}`, inventory);
+    }
     const progress = mem.waves?.digest === artifact.digest ? mem.waves : undefined;
     mem.waves = undefined;
     const result: ApplyResult = { applied: [...(progress?.applied ?? [])], failures: [] };
@@ -942,7 +959,7 @@ export class ApplyReconciler {
         r = await applier.apply(waves[i]!.objects);
       } catch (err) {
         if (ctx.signal.aborted) throw err;
-        return fail(`apply failed: ${(err as Error).message}`, inventory);
+        return fail(`apply failed: ${(err as Error).message}`, recorded);
       }
       for (const a of r.applied) {
         fresh.set(idOf(a.ref), a.live);
@@ -1012,10 +1029,25 @@ export class ApplyReconciler {
   }
 
   /** Server-side apply of the owned status, skipped when it equals what the Application already shows. */
-  private async writeStatus(app: Application & KubeObject, composed: OwnedStatus, ctx: ReconcileContext): Promise<void> {
-    // Every status this controller writes was decided on this generation and after any pending reconcile request.
+  /** Writes `inventory` plus the `planned` objects as status.sync.inventory when that adds any; returns the union. */
+  private async recordPlanned(app: Application & KubeObject, inventory: InventoryEntry[], planned: ObjectRef[], interrupted: HistoryEntry, ctx: ReconcileContext): Promise<InventoryEntry[]> {
+    const known = new Set(inventory.map((e) => e.id));
+    if (planned.every((r) => known.has(idOf(r)))) return inventory;
+    const union = inventoryOf([...inventory.map(refOfEntry), ...planned]);
+    const owned = this.currentOwned(app);
+    // Synced=Unknown/Progressing until the final status: a process started after a kill here sees an unfinished
+    // sync (not the last success) and syncs again, pruning what the next render no longer has. The history says
+    // "interrupted" until the final status replaces that entry with the outcome. An interim write: the generation
+    // and reconcile request are marked handled only by the sync's final status.
+    const conditions = setCondition(owned.conditions, { type: ConditionTypes.synced, status: "Unknown", reason: Reasons.progressing, message: `applying ${planned.length} object(s); ${union.length - inventory.length} not applied before are recorded in the inventory first`, observedGeneration: app.metadata?.generation }, this.now());
+    await this.writeStatus(app, { ...owned, sync: { ...owned.sync, inventory: union }, conditions, history: pushHistory(owned.history, interrupted) }, ctx, { interim: true });
+    return union;
+  }
+
+  private async writeStatus(app: Application & KubeObject, composed: OwnedStatus, ctx: ReconcileContext, o: { interim?: boolean } = {}): Promise<void> {
+    // Every final status this controller writes was decided on this generation and after any pending reconcile request.
     const requested = app.metadata?.annotations?.[Annotations.reconcileRequestedAt];
-    const owned: OwnedStatus = {
+    const owned: OwnedStatus = o.interim ? composed : {
       ...composed,
       ...(app.metadata?.generation !== undefined ? { observedGeneration: app.metadata.generation } : {}),
       ...(requested !== undefined ? { lastHandledReconcileAt: requested } : {}),

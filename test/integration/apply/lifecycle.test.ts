@@ -126,6 +126,18 @@ describe("apply, update, prune", () => {
     assert.ok(await h.admin.get(Kinds.Service, "web", h.ns.name), "the previous Service is still there");
     assert.equal(a.status?.sync?.inventory?.length, 3, "nothing pruned after a failed apply");
   });
+
+  it("a rendered object without apiVersion (as kubectl kustomize prints one) is refused naming it, not retried, and nothing changes", async () => {
+    const noVersion = { kind: "Coffee", metadata: { name: "morning-cup" }, spec: { size: "large" } } as unknown as KubeObject;
+    await h.publish(app, [deployment("web"), configMap("web-config", { greeting: "ciao" }), noVersion]);
+    const a = await h.waitApp(app, "sync refused", (a) => /no apiVersion/.test(condition(a, "Synced")?.message ?? "") && a);
+    assert.match(condition(a, "Synced")!.message, /1 rendered object\(s\) have no apiVersion and cannot be applied: Coffee morning-cup; set apiVersion in the source/);
+    assert.equal(condition(a, "Synced")?.status, "False");
+    assert.equal(condition(a, "Stalled")?.status, "True", "not retried: only a new render can fix it");
+    const cm = await h.admin.get<KubeObject & { data?: Record<string, string> }>(Kinds.ConfigMap, "web-config", h.ns.name);
+    assert.notEqual(cm?.data?.greeting, "ciao", "nothing of the refused render was applied");
+    assert.equal(a.status?.sync?.inventory?.length, 3, "the inventory is kept");
+  });
 });
 
 describe("events and metrics", () => {
