@@ -4,7 +4,9 @@
 //   extract:  plain names only (no `..`, absolute paths, NUL); files and directories first, symlinks last (so no
 //             file is ever written through one), symlinks pointing outside the tree skipped (also chains of links
 //             that each look inside, checked as the kernel resolves them once all exist); bounded entry count
-//             and total size; into a temp directory renamed into place, so a half tree is never seen
+//             and total size; into a temp directory renamed into place, so a half tree is never seen. The names of
+//             the links left out are kept beside the tree (`<digest>.skipped-links.json`, ./fs.ts), so a render
+//             that needs one says it is a link leaving the repository rather than that the file does not exist
 //   cache:    one directory per digest, shared by every Application on that artifact, least recently used
 //             ones removed beyond `keep` (never one a render is reading)
 //   sharing:  the directory is os.tmpdir()/mooring-render-cache, which every operator process on a host shares
@@ -13,13 +15,13 @@
 //             processes extracting one digest at once both succeed (the tree is the same, by its digest)
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { lstat, mkdir, readdir, realpath, rename, rm, stat, symlink, unlink, utimes } from "node:fs/promises";
+import { lstat, mkdir, readdir, realpath, rename, rm, stat, symlink, unlink, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import zlib from "node:zlib";
 import tar from "tar-stream";
-import { walkInside } from "./fs.js";
+import { skippedLinksFile, walkInside } from "./fs.js";
 
 export interface SourceLimits {
   /** Largest download (bytes of the tar.gz). Default 256 MiB. */
@@ -133,7 +135,7 @@ export function symlinkStaysInside(entry: string, target: string): boolean {
 export interface ExtractResult {
   files: number;
   bytes: number;
-  /** Symlinks left out because they point outside the tree. */
+  /** Symlinks left out because they point outside the tree (root-relative names; SourceCache keeps them beside it). */
   skippedSymlinks: string[];
 }
 
@@ -345,7 +347,14 @@ export class SourceCache {
     const file = `${tmp}.tar.gz`;
     try {
       await downloadArtifact(url, digest, file, { signal, limits: this.limits });
-      await extractTarGz(file, path.join(tmp, "tree"), { limits: this.limits, what: url });
+      const extracted = await extractTarGz(file, path.join(tmp, "tree"), { limits: this.limits, what: url });
+      if (extracted.skippedSymlinks.length > 0) {
+        // In place before the tree, so whoever sees the tree sees the list. One digest is one tree and one list, so
+        // replacing a list another process (or an earlier run whose tree was collected) left is harmless.
+        const list = `${tmp}.skipped-links.json`;
+        await writeFile(list, JSON.stringify([...extracted.skippedSymlinks].sort()));
+        await rename(list, skippedLinksFile(dir));
+      }
       try {
         await rename(path.join(tmp, "tree"), dir);
       } catch (err) {
@@ -356,6 +365,7 @@ export class SourceCache {
       this.fetches++;
     } finally {
       await rm(file, { force: true });
+      await rm(`${tmp}.skipped-links.json`, { force: true });
       await rm(tmp, { recursive: true, force: true });
     }
   }
@@ -370,6 +380,7 @@ export class SourceCache {
     for (const { n } of withTime.slice(this.keep)) {
       if (this.inUse.has(n) || this.inflight.has(n)) continue;
       await rm(path.join(this.dir, n), { recursive: true, force: true });
+      await rm(skippedLinksFile(path.join(this.dir, n)), { force: true });
       removed.push(n);
     }
     return removed;

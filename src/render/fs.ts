@@ -20,6 +20,12 @@
 //
 // The extracted artifact does not change while it is rendered (the render controller extracts each artifact once
 // into a directory nothing else writes), so the walk's answers are cached per render.
+//
+// Extraction (src/render/fetch.ts) leaves out the symlinks that leave the tree, so in the extracted tree they are
+// simply absent, and a renderer would say "does not exist" about a file the repository does have (as a link out).
+// Their names are kept beside the tree, in `<tree>.skipped-links.json` (outside it, where a repository cannot write);
+// ArtifactRoot reads that list and treats a walk that misses at one of those names as the link it was: "outside",
+// naming the link, exactly as when the link is present (a working copy given to `mooring render`).
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { RenderError } from "./errors.js";
@@ -36,7 +42,13 @@ export type Walk =
   | { ok: true; /** Absolute real path (no symlink in it). */ real: string; /** Root-relative real path. */ rel: string; stat: fs.Stats; kind: EntryKind }
   | { ok: false; reason: "missing"; /** Root-relative real path of the first component that does not exist. */ at: string }
   | { ok: false; reason: "not-a-directory"; /** Root-relative real path of the component that is not a directory. */ at: string }
-  | { ok: false; reason: "outside"; /** Root-relative path of the link whose target leaves the root. */ link: string; absolute: boolean }
+  | {
+      ok: false;
+      reason: "outside";
+      /** Root-relative path of the link whose target leaves the root. */ link: string;
+      absolute: boolean;
+      /** The link was left out at extraction (it is absent from the tree; its target is not known here). */ skipped?: boolean;
+    }
   | { ok: false; reason: "loop"; /** Root-relative path of the link that went over the limit. */ link: string }
   | { ok: false; reason: "unreadable"; at: string; code: string };
 
@@ -131,6 +143,12 @@ export function walkInside(rootReal: string, rootRel: string, cache?: Map<string
 export function describeFailure(w: WalkFailure, rootRel: string): string {
   switch (w.reason) {
     case "outside":
+      if (w.skipped) {
+        return (
+          `resolves outside the source root: ${w.link} is a symlink that leaves the repository (left out when the source artifact was extracted, so it is never followed); ` +
+          "Mooring reads only files inside the repository, so point the link at a relative path that stays inside it, or copy the file in"
+        );
+      }
       return (
         `resolves outside the source root: ${w.link} is a symlink pointing outside it${w.absolute ? " (absolute link targets are never followed)" : ""}; ` +
         "Mooring reads only files inside the repository, so point the link at a relative path that stays inside it, or copy the file in"
@@ -150,11 +168,38 @@ function kindPhrase(kind: EntryKind): string {
   return kind === "unknown" ? "not a regular file" : `a ${kind}`;
 }
 
+/** Where extraction keeps the names of the symlinks it left out of the tree at `treeDir` (beside it, not in it). */
+export function skippedLinksFile(treeDir: string): string {
+  return `${path.resolve(treeDir)}.skipped-links.json`;
+}
+
+/**
+ * The names in the skipped-links file of `treeDir` (empty when there is none: nothing was skipped, or the tree was
+ * not extracted by Mooring). A file that is not a JSON array of strings is ignored rather than failing the render:
+ * the list only improves error messages.
+ */
+export function readSkippedLinks(treeDir: string): Set<string> {
+  let text: string;
+  try {
+    text = fs.readFileSync(skippedLinksFile(treeDir), "utf8");
+  } catch {
+    return new Set();
+  }
+  try {
+    const names: unknown = JSON.parse(text);
+    return new Set(Array.isArray(names) ? names.filter((n): n is string => typeof n === "string") : []);
+  } catch {
+    return new Set();
+  }
+}
+
 export class ArtifactRoot {
   /** Real (symlink-resolved) absolute path of the root. */
   readonly dir: string;
   private bytesRead = 0;
   private readonly cache = new Map<string, WalkState>();
+  /** Root-relative names of the symlinks extraction left out because they leave the tree. */
+  private readonly skipped: Set<string>;
 
   constructor(
     root: string,
@@ -166,6 +211,7 @@ export class ArtifactRoot {
       throw new RenderError(`artifact root ${root} cannot be opened: ${(err as Error).message}`, {}, { cause: err });
     }
     if (!fs.statSync(this.dir).isDirectory()) throw new RenderError(`artifact root ${root} is not a directory`);
+    this.skipped = readSkippedLinks(root);
   }
 
   /**
@@ -196,7 +242,11 @@ export class ArtifactRoot {
   }
 
   private walk(rootRel: string): Walk {
-    return walkInside(this.dir, rootRel, this.cache);
+    const w = walkInside(this.dir, rootRel, this.cache);
+    // `at` is where the walk found nothing, as a real root-relative path: the place of a left-out link when the
+    // path (or a link on its way) went through it.
+    if (!w.ok && w.reason === "missing" && this.skipped.has(w.at)) return { ok: false, reason: "outside", link: w.at, absolute: false, skipped: true };
+    return w;
   }
 
   /**
@@ -295,6 +345,15 @@ export class ArtifactRoot {
       } else {
         out.push({ name: e.name, path: rel, dir: e.isDirectory() });
       }
+    }
+    // A link left out at extraction is missing from readdir; listed as present it would be the error above, so
+    // a renderer never silently renders the directory without it.
+    const prefix = w.rel ? `${w.rel}/` : "";
+    for (const s of [...this.skipped].sort()) {
+      const name = s.slice(prefix.length);
+      if (!s.startsWith(prefix) || name.includes("/") || name.startsWith(".")) continue;
+      const rel = rootRel ? `${rootRel}/${name}` : name;
+      throw new RenderError(`entry ${JSON.stringify(name)} ${describeFailure({ ok: false, reason: "outside", link: s, absolute: false, skipped: true }, rel)}`, fileOf(rootRel));
     }
     return out;
   }

@@ -26,6 +26,9 @@ import {
 import { ArtifactStorage } from "../../../src/artifact/storage.js";
 import { SourceArtifactError, SourceCache, downloadArtifact, extractTarGz, symlinkStaysInside, unsafeEntryName } from "../../../src/render/fetch.js";
 import { admits, type KubeObject } from "../../../src/runtime/index.js";
+import { RenderError } from "../../../src/render/errors.js";
+import { ArtifactRoot, skippedLinksFile } from "../../../src/render/fs.js";
+import { resolveLimits } from "../../../src/render/limits.js";
 
 type Entry = { name: string; type?: "file" | "directory" | "symlink" | "link"; body?: string; linkname?: string; mode?: number };
 
@@ -209,6 +212,56 @@ void describe("SourceCache", () => {
     assert.equal(c.fetched, false);
     assert.equal(await readFile(path.join(c.dir, "plain/cm.yaml"), "utf8"), "kind: ConfigMap\n");
     for (const x of [a, b, c]) x.release();
+  });
+
+  void it("keeps the names of the links it left out beside the tree, so the renderers' resolver names the link, not a missing file", async () => {
+    // The attack suite's chain: `.hop` points out of the repository (absolute), `.up -> .hop/..` and
+    // `evil -> .up/token` each look inside. Extraction leaves `.hop` out; without the list, a render reading `evil`
+    // found nothing at `.hop` and said "does not exist".
+    const body = await tgz([
+      { name: "chain/kustomization.yaml", body: "configMapGenerator:\n- name: stolen\n  files:\n  - token=evil\n" },
+      { name: "chain/token", body: "decoy\n" },
+      { name: "chain/.hop", type: "symlink", linkname: "/etc" },
+      { name: "chain/.up", type: "symlink", linkname: ".hop/.." },
+      { name: "chain/evil", type: "symlink", linkname: ".up/token" },
+      { name: "plain/out.yaml", type: "symlink", linkname: "../../x.yaml" },
+      { name: "plain/cm.yaml", body: "kind: ConfigMap\n" },
+      { name: "ok/cm.yaml", body: "kind: ConfigMap\n" },
+    ]);
+    served.set("/skipped.tgz", body);
+    const dir = fresh();
+    const cache = new SourceCache({ dir, keep: 1 });
+    const co = await cache.checkout(`${base}/skipped.tgz`, digestOf(body));
+    try {
+      assert.ok(!existsSync(path.join(co.dir, "chain/.hop")) && !existsSync(path.join(co.dir, "plain/out.yaml")), "the links that leave are not in the tree");
+      assert.deepEqual(JSON.parse(await readFile(skippedLinksFile(co.dir), "utf8")), ["chain/.hop", "plain/out.yaml"]);
+      const root = new ArtifactRoot(co.dir, resolveLimits());
+      // Through the chain: the field, its file, and the link at fault.
+      assert.throws(
+        () => root.resolve("evil", "chain", 'configMapGenerator "stolen" file', "chain/kustomization.yaml", "file"),
+        (e: unknown) =>
+          e instanceof RenderError &&
+          /^chain\/kustomization\.yaml: configMapGenerator "stolen" file "evil" resolves outside the source root: chain\/\.hop is a symlink that leaves the repository \(left out when the source artifact was extracted/.test(e.message) &&
+          !/does not exist/.test(e.message),
+        "the chain names .hop",
+      );
+      // The link itself, asked for directly, and probed (an optional file is not silently taken as absent).
+      assert.throws(() => root.readText("plain/out.yaml"), /plain\/out\.yaml: resolves outside the source root: plain\/out\.yaml is a symlink that leaves the repository/);
+      assert.throws(() => root.exists("plain/out.yaml"), /symlink that leaves the repository/);
+      // Listing its directory is refused as it is when the link is present, rather than rendering it without it.
+      assert.throws(() => root.list("plain"), /plain: entry "out\.yaml" resolves outside the source root: plain\/out\.yaml is a symlink that leaves the repository/);
+      // What does not exist still says so, and directories without a left-out link list as before.
+      assert.throws(() => root.readText("chain/nothing"), /chain\/nothing: does not exist/);
+      assert.deepEqual(root.list("ok").map((e) => e.name), ["cm.yaml"]);
+    } finally {
+      co.release();
+    }
+    // Collected with its tree.
+    const other = await tgz([{ name: "f", body: "1" }]);
+    served.set("/skipped-next.tgz", other);
+    (await cache.checkout(`${base}/skipped-next.tgz`, digestOf(other))).release();
+    assert.ok(!existsSync(path.join(dir, path.basename(co.dir))), "the tree was collected");
+    assert.ok(!existsSync(skippedLinksFile(co.dir)), "and its list with it");
   });
 
   void it("collects the least recently used trees beyond keep, never one in use", async () => {
