@@ -84,16 +84,17 @@ test: deps tools node-deps ## the whole suite: typecheck, lint, unit, integratio
 	$(MAKE) --no-print-directory typecheck lint unit
 	bash hack/with-cluster.sh $(TEST_CLUSTER) $(MAKE) --no-print-directory integration-only e2e-only
 
-# The control-plane faults kill the cluster's API server and etcd: they run alone, after the others (which share
-# the cluster, each in a namespace of its own with an operator of its own).
-FAULT_TESTS_ALONE = test/faults/control-plane.test.ts
+# The control-plane faults kill the cluster's API server and etcd, and the failover test loads it with 300
+# Applications and two operators: they run alone, one after the other, after the others (which share the cluster,
+# each in a namespace of its own with an operator of its own).
+FAULT_TESTS_ALONE = test/faults/control-plane.test.ts test/faults/failover.test.ts
 FAULT_TESTS = $(filter-out $(FAULT_TESTS_ALONE),$(shell find test/faults -name '*.test.ts' 2>/dev/null | sort))
 FAULT_CLUSTER ?= mooring-faults
 FUZZ_SECONDS ?= 60
 
 .PHONY: faults
-faults: deps tools ## fault-injection suite on a cluster of its own: operator kills, API server/etcd restarts, network (Toxiproxy) and git faults (≤ 10 min; docs/reliability.md)
-	bash hack/with-cluster.sh $(FAULT_CLUSTER) bash -c 'rc=0; $(NODE_TEST) --test-concurrency=3 $(FAULT_TESTS) || rc=1; $(NODE_TEST) $(FAULT_TESTS_ALONE) || rc=1; exit $$rc'
+faults: deps tools ## fault-injection suite on a cluster of its own: operator kills, API server/etcd restarts, network (Toxiproxy) and git faults, leader failover (≤ 17 min; docs/reliability.md)
+	bash hack/with-cluster.sh $(FAULT_CLUSTER) bash -c 'rc=0; $(NODE_TEST) --test-concurrency=3 $(FAULT_TESTS) || rc=1; $(NODE_TEST) --test-concurrency=1 $(FAULT_TESTS_ALONE) || rc=1; exit $$rc'
 
 .PHONY: fuzz
 fuzz: deps ## fuzz every parser of untrusted input for FUZZ_SECONDS (default 60); findings under /tmp/mooring-fuzz-findings
