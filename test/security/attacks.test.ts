@@ -189,6 +189,13 @@ before(async () => {
       "loop/values.yaml": "x: 1\n",
       "loop/templates/_loop.hbs": '{{include "loop" this}}\n',
       "loop/templates/cm.yaml": 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: loop\ndata:\n  x: "{{include "loop" this}}"\n',
+      // A Go-template chart (rendered by the helm subprocess) that loops 10^10 times over one list of 100, so it
+      // allocates nothing per iteration: neither a stack nor a memory limit stops it, only the render deadline.
+      // (Recursion through `include` would not do: helm stops nested includes itself, at once. Nested `until
+      // 100000` would not either: a new list per iteration hits helm's memory limit within seconds.)
+      "goloop/Chart.yaml": "apiVersion: v2\nname: goloop\nversion: 0.1.0\n",
+      "goloop/templates/cm.yaml":
+        "{{- $l := until 100 }}{{- range $a := $l }}{{ range $b := $l }}{{ range $c := $l }}{{ range $d := $l }}{{ range $e := $l }}{{ end }}{{ end }}{{ end }}{{ end }}{{ end }}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: goloop\n",
     },
   });
   await admin.create({ apiVersion: "v1", kind: "Secret", metadata: { name: "hook", namespace: a.name }, stringData: { token: HOOK_A } } as KubeObject);
@@ -387,6 +394,29 @@ describe("tenant A attacks; each is refused naming the cause, B is untouched, th
     const app = await untilApp(a.name, "loop", "render refused", (x) => cond(x, "Rendered")?.status === "False");
     // The worker's stack overflows first; the render deadline (60 s) would stop a loop that does not recurse.
     assert.match(cond(app, "Rendered")!.message, /loop\/templates\/cm\.yaml: template failed: Maximum call stack size exceeded/);
+  });
+
+  it("a Go-template chart that loops forever: Rendered=False naming the deadline, the helm subprocess killed", async () => {
+    // The operator has no flag for the render deadline, so this waits out the default 60 s (run concurrently with
+    // the other attacks, it adds about 40 s to the suite). The operator still running is checked after the attacks.
+    await admin.create(application(a.name, "goloop", { path: "goloop" }));
+    const app = await untilApp(a.name, "goloop", "render refused", (x) => cond(x, "Rendered")?.status === "False");
+    assert.match(cond(app, "Rendered")!.message, /goloop.* took longer than 60000 ms and was (stopped|killed)/, cond(app, "Rendered")!.message);
+    // helm reads the chart staged under the operator's TMPDIR: no process with that path in its command line may
+    // outlive the deadline for long (helm itself ignores SIGTERM while it renders; it must have been killed).
+    const opTmp = path.join(tmp, "op-tmp");
+    const helmLeft = async () => {
+      const left: string[] = [];
+      for (const pid of await readdir("/proc").catch(() => [] as string[])) {
+        if (!/^\d+$/.test(pid)) continue;
+        const cmd = (await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")).split("\0").join(" ");
+        if (cmd.includes(opTmp) && /helm/.test(cmd)) left.push(`${pid}: ${cmd}`);
+      }
+      return left;
+    };
+    await waitFor("no helm process of the operator left", async () => ((await helmLeft()).length === 0 ? true : undefined), { timeoutMs: 20_000, intervalMs: 500 }).catch(async (err: Error) => {
+      throw new Error(`${err.message}: ${(await helmLeft()).join("; ")}`, { cause: err });
+    });
   });
 
   it("webhooks with a forged signature, or A's secret at B's receiver: 401, nothing triggered", async () => {
