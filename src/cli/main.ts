@@ -6,7 +6,6 @@ import { pathToFileURL } from "node:url";
 import { Command } from "commander";
 import { addOperatorOptions, toOperatorConfig } from "../config.js";
 import { configureLogging } from "../log.js";
-import { runOperator, StartupError } from "../operator.js";
 import { registerOpsCommands } from "./ops.js";
 import { registerRenderCommands } from "./render.js";
 import { registerValidateCommand } from "./validate.js";
@@ -16,6 +15,8 @@ export function buildCli(): Command {
   addOperatorOptions(program.command("controller").description("run the operator's controllers")).action(async (opts: Record<string, unknown>) => {
     const config = toOperatorConfig(opts);
     const logger = configureLogging({ level: config.logLevel, format: config.logFormat });
+    // Loaded here, not at the top: every other command (render, get, diff…) starts without the operator's modules.
+    const { runOperator, StartupError } = await import("../operator.js");
     const stop = new AbortController();
     for (const sig of ["SIGTERM", "SIGINT"] as const) process.once(sig, () => stop.abort());
     try {
