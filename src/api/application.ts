@@ -257,7 +257,7 @@ const HistoryEntry = Obj(
     digest: Optional(Str("Digest of the rendered manifests synced.", 71)),
     startedAt: Time("When the sync started."),
     finishedAt: Optional(Time("When the sync finished.")),
-    phase: StrEnum(["Succeeded", "Failed"] as const, "Outcome of the sync."),
+    phase: StrEnum(["Succeeded", "Failed", "Running"] as const, "Outcome of the sync; Running while it is applied (an entry left Running by a stopped controller is read as Failed, interrupted)."),
     message: Optional(Str("What happened, in words.", 32768)),
     initiatedBy: StrEnum(["auto", "manual"] as const, "auto: by the controller (automated sync, self-heal); manual: by the delivery.mooring.dev/sync-requested-at annotation."),
   },

@@ -221,8 +221,9 @@ export class Applier {
    * before a sync so that objects applied by a sync killed halfway are still known to prune and finalize. Objects
    * of a kind neither the API nor the render's CRDs define are left out (they cannot be created).
    */
-  async plan(objects: readonly KubeObject[]): Promise<ObjectRef[]> {
-    const fromCrds = crdKinds(objects);
+  async plan(objects: readonly KubeObject[], all: readonly KubeObject[] = objects): Promise<ObjectRef[]> {
+    // The scope of a kind whose CRD is in the same render (maybe in an earlier wave) comes from that CRD.
+    const fromCrds = crdKinds(all);
     const refs: ObjectRef[] = [];
     for (const obj of objects) {
       const namespaced = await this.scopeOf(obj, fromCrds);

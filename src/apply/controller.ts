@@ -40,7 +40,7 @@ import { type InventoryEntry, type ObjectRef, describeRef, idOf, inventoryOf, re
 import { applyMetrics, type ApplyMetrics } from "./metrics.js";
 import {
   type EffectivePolicy, type HistoryEntry, applicationLabelValue, consecutiveFailures, effectivePolicy, emptyRenderRefusal, manualMarker, manualRequestHandled,
-  pushHistory, retryDelay,
+  pushHistory, retryDelay, settleInterrupted, IN_PROGRESS,
 } from "./policy.js";
 
 export const APPLY_CONTROLLER_NAME = "apply";
@@ -278,7 +278,8 @@ export class ApplyReconciler {
       if (!(err instanceof WatchNotReadyError)) throw err;
       // Say so on the Application, and look again soon (the informer keeps retrying meanwhile).
       const generation = app.metadata?.generation;
-      const owned = this.currentOwned(app);
+      // The status as last written, which may be this sync's write-ahead record: the inventory it added must stay.
+      const owned = this.mem(key).lastOwned ?? this.currentOwned(app);
       const conditions = setCondition(owned.conditions ?? [], { type: ConditionTypes.ready, status: "False", reason: Reasons.watchFailed, message: clip(err.message), observedGeneration: generation }, this.now());
       await this.writeStatus(app, { ...owned, conditions }, ctx);
       ctx.log.warn("cannot watch the Application's objects", { key, error: err.message });
@@ -358,7 +359,7 @@ export class ApplyReconciler {
     const mem = this.mem(key);
     const generation = app.metadata?.generation;
     const status = app.status ?? {};
-    const history = (status.history ?? []) as HistoryEntry[];
+    const history = settleInterrupted((status.history ?? []) as HistoryEntry[]);
     const inventory = status.sync?.inventory ?? [];
     const conditions = ((status.conditions ?? []) as Condition[]).filter((c) => (OWNED_CONDITIONS as readonly string[]).includes(c.type));
     const cond = (list: Condition[], type: string, s: Condition["status"], reason: string, message: string) =>
@@ -912,16 +913,11 @@ export class ApplyReconciler {
     // Waves in order (one wave when no object is annotated). With health.wait, each wave must be healthy before the
     // next is applied: the sync then returns "waiting" and resumes here on the next reconcile (woken by the wave's
     // watch events), without re-applying the waves already done.
-    // Write-ahead: the inventory in status names every object this sync may create before the first is applied, so
-    // a kill halfway leaves none unrecorded (a later commit or a deletion still prunes them).
-    let recorded: InventoryEntry[];
-    try {
-      const interrupted: HistoryEntry = { revision: artifact.revision, digest: artifact.digest, startedAt, finishedAt: startedAt, phase: "Failed", message: clip(`${prefix}interrupted: the sync started and did not finish (the apply controller stopped during it)`), initiatedBy: by };
-      recorded = await this.recordPlanned(app, inventory, await applier.plan(objects), interrupted, ctx);
-    } catch (err) {
-      if (ctx.signal.aborted) throw err;
-      return fail(`cannot record the objects about to be applied in status.sync.inventory: ${(err as Error).message}`, inventory);
-    }
+    // Write-ahead: before each wave is applied, the inventory in status names every object of it, so a kill halfway
+    // leaves none unrecorded (a later commit or a deletion still prunes them). Per wave, not for the whole render:
+    // objects of waves not applied yet are not reported missing, and a sync waiting for a wave writes nothing.
+    let recorded = inventory;
+    const running: HistoryEntry = { revision: artifact.revision, digest: artifact.digest, startedAt, phase: "Running", message: `${prefix}${IN_PROGRESS}`, initiatedBy: by };
     const progress = mem.waves?.digest === artifact.digest ? mem.waves : undefined;
     mem.waves = undefined;
     const result: ApplyResult = { applied: [...(progress?.applied ?? [])], failures: [] };
@@ -953,6 +949,12 @@ export class ApplyReconciler {
           mem.waves = { digest: artifact.digest, next: i, since, applied: result.applied, waveOf };
           return { kind: "waiting", message: `waiting for wave ${prev.wave} to be healthy before applying wave ${waves[i]!.wave} (${i} of ${waves.length} waves applied): ${h.message ?? h.status}`, inventory: merged, deadline };
         }
+      }
+      try {
+        recorded = await this.recordPlanned(app, recorded, await applier.plan(waves[i]!.objects, objects), running, ctx);
+      } catch (err) {
+        if (ctx.signal.aborted) throw err;
+        return fail(`cannot record the objects about to be applied in status.sync.inventory: ${(err as Error).message}`, recorded);
       }
       let r: ApplyResult;
       try {
@@ -1030,17 +1032,18 @@ export class ApplyReconciler {
 
   /** Server-side apply of the owned status, skipped when it equals what the Application already shows. */
   /** Writes `inventory` plus the `planned` objects as status.sync.inventory when that adds any; returns the union. */
-  private async recordPlanned(app: Application & KubeObject, inventory: InventoryEntry[], planned: ObjectRef[], interrupted: HistoryEntry, ctx: ReconcileContext): Promise<InventoryEntry[]> {
+  private async recordPlanned(app: Application & KubeObject, inventory: InventoryEntry[], planned: ObjectRef[], running: HistoryEntry, ctx: ReconcileContext): Promise<InventoryEntry[]> {
     const known = new Set(inventory.map((e) => e.id));
     if (planned.every((r) => known.has(idOf(r)))) return inventory;
     const union = inventoryOf([...inventory.map(refOfEntry), ...planned]);
     const owned = this.currentOwned(app);
     // Synced=Unknown/Progressing until the final status: a process started after a kill here sees an unfinished
-    // sync (not the last success) and syncs again, pruning what the next render no longer has. The history says
-    // "interrupted" until the final status replaces that entry with the outcome. An interim write: the generation
-    // and reconcile request are marked handled only by the sync's final status.
+    // sync (not the last success) and syncs again, pruning what the next render no longer has. The history entry is
+    // Running until the final status replaces it with the outcome; one still Running at the next reconcile is read
+    // as interrupted (settleInterrupted). An interim write: the generation and reconcile request are marked handled
+    // only by the sync's final status.
     const conditions = setCondition(owned.conditions, { type: ConditionTypes.synced, status: "Unknown", reason: Reasons.progressing, message: `applying ${planned.length} object(s); ${union.length - inventory.length} not applied before are recorded in the inventory first`, observedGeneration: app.metadata?.generation }, this.now());
-    await this.writeStatus(app, { ...owned, sync: { ...owned.sync, inventory: union }, conditions, history: pushHistory(owned.history, interrupted) }, ctx, { interim: true });
+    await this.writeStatus(app, { ...owned, sync: { ...owned.sync, inventory: union }, conditions, history: pushHistory(owned.history, running) }, ctx, { interim: true });
     return union;
   }
 

@@ -118,9 +118,25 @@ export interface HistoryEntry {
   digest?: string;
   startedAt: string;
   finishedAt?: string;
-  phase: "Succeeded" | "Failed";
+  /** Running: the sync's write-ahead record, written before the first object is applied and replaced by the outcome. */
+  phase: "Succeeded" | "Failed" | "Running";
   message?: string;
   initiatedBy: "auto" | "manual";
+}
+
+/** Text of a Running entry until the sync's outcome replaces it. */
+export const IN_PROGRESS = "in progress: the sync started and has not finished";
+
+/**
+ * The history with every Running entry read as the interrupted sync it is. Syncs of one Application never overlap,
+ * so a Running entry seen at the start of a reconcile is one whose process stopped before writing the outcome.
+ */
+export function settleInterrupted(history: readonly HistoryEntry[]): HistoryEntry[] {
+  return history.map((h) =>
+    h.phase !== "Running"
+      ? h
+      : { ...h, phase: "Failed", finishedAt: h.finishedAt ?? h.startedAt, message: (h.message ?? "").replace(IN_PROGRESS, "interrupted: the sync started and did not finish (the apply controller stopped during it)") },
+  );
 }
 
 /** Newest first, at most HISTORY_LIMIT entries. */
@@ -146,5 +162,5 @@ export function manualMarker(requestedAt: string): string {
 /** Whether some entry of the history already answered this manual-sync request. */
 export function manualRequestHandled(history: readonly HistoryEntry[] | undefined, requestedAt: string): boolean {
   const m = manualMarker(requestedAt);
-  return (history ?? []).some((h) => h.initiatedBy === "manual" && (h.message ?? "").startsWith(m));
+  return (history ?? []).some((h) => h.initiatedBy === "manual" && h.phase !== "Running" && (h.message ?? "").startsWith(m));
 }

@@ -188,8 +188,8 @@ function answerOf(app: App, requestedAt: string): { phase: "Succeeded" | "Failed
   const history = (app.status?.history ?? []) as HistoryEntry[];
   if (manualRequestHandled(history, requestedAt)) {
     const marker = manualMarker(requestedAt);
-    const entry = history.find((h) => h.initiatedBy === "manual" && (h.message ?? "").startsWith(marker))!;
-    return { phase: entry.phase, entry, message: entry.message ?? "" };
+    const entry = history.find((h) => h.initiatedBy === "manual" && h.phase !== "Running" && (h.message ?? "").startsWith(marker))!;
+    return { phase: entry.phase === "Succeeded" ? "Succeeded" : "Failed", entry, message: entry.message ?? "" };
   }
   const synced = cond(app.status?.conditions as Conds, ConditionTypes.synced);
   if (synced && synced.message.includes(manualMarker(requestedAt)) && synced.status !== "Unknown") {

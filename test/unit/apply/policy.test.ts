@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
-  applicationLabelValue, consecutiveFailures, effectivePolicy, emptyRenderRefusal, manualMarker, manualRequestHandled, otherOwner, pruneDecision, pushHistory, retryDelay,
+  applicationLabelValue, consecutiveFailures, effectivePolicy, emptyRenderRefusal, manualMarker, manualRequestHandled, otherOwner, pruneDecision, pushHistory, retryDelay, settleInterrupted, IN_PROGRESS,
   type HistoryEntry,
 } from "../../../src/apply/policy.js";
 import { HISTORY_LIMIT } from "../../../src/api/constants.js";
@@ -82,5 +82,17 @@ describe("history", () => {
     const h = pushHistory([], { revision: "r", startedAt: "t", phase: "Succeeded", initiatedBy: "manual", message: `${manualMarker("now-1")}: applied 3 objects` });
     assert.equal(manualRequestHandled(h, "now-1"), true);
     assert.equal(manualRequestHandled(h, "now-2"), false);
+  });
+  it("a Running entry (a sync's write-ahead record) answers no manual request, and one left by a stopped process reads as Failed, interrupted", () => {
+    const running: HistoryEntry = { revision: "r", digest: "sha256:1", startedAt: "2026-12-05T00:00:00Z", phase: "Running", initiatedBy: "manual", message: `${manualMarker("now-1")}: ${IN_PROGRESS}` };
+    const h = pushHistory([{ revision: "r0", startedAt: "t", phase: "Succeeded", initiatedBy: "auto" }], running);
+    assert.equal(manualRequestHandled(h, "now-1"), false, "still running: the CLI keeps waiting");
+    const settled = settleInterrupted(h);
+    assert.equal(settled[0]!.phase, "Failed");
+    assert.equal(settled[0]!.finishedAt, "2026-12-05T00:00:00Z");
+    assert.equal(settled[0]!.message, `${manualMarker("now-1")}: interrupted: the sync started and did not finish (the apply controller stopped during it)`);
+    assert.deepEqual(settled[1], h[1], "finished entries are kept as they are");
+    assert.equal(manualRequestHandled(settled, "now-1"), true, "the interrupted request is answered (Failed)");
+    assert.equal(consecutiveFailures(settled, "sha256:1"), 1, "an interrupted sync counts as a failure for the retry schedule");
   });
 });
