@@ -147,7 +147,12 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
         const app = await h.getApp(name);
         if (!app) return undefined;
         const v = probe(app);
-        if (v === undefined || v === false) throw new Error(`status: ${JSON.stringify({ sync: { ...app.status?.sync, inventory: app.status?.sync?.inventory?.length }, health: app.status?.health, conditions: app.status?.conditions?.map((c) => `${c.type}=${c.status}/${c.reason}: ${c.message}`), history: app.status?.history?.slice(0, 2) })}`);
+        if (v === undefined || v === false) {
+          // What the controller did so far, for a timeout that happens only on a loaded machine.
+          const results = ["success", "error", "requeue", "requeue_after"];
+          const done = await Promise.all(results.map(async (r) => `${r}=${await sumCounter("controller_runtime_reconcile_total", (l) => l.controller === "apply" && l.result === r)}`));
+          throw new Error(`status: ${JSON.stringify({ render: app.status?.render?.artifact?.digest ?? "none", sync: { ...app.status?.sync, inventory: app.status?.sync?.inventory?.length }, health: app.status?.health, conditions: app.status?.conditions?.map((c) => `${c.type}=${c.status}/${c.reason}: ${c.message}`), history: app.status?.history?.slice(0, 2) })}; apply reconciles ${done.join(" ")}`);
+        }
         return v;
       }, { timeoutMs, intervalMs: 250 });
     },
