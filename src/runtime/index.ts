@@ -79,4 +79,21 @@ export {
   computeStatus,
   metaTime,
 } from "./conditions.js";
+export {
+  type Outcome,
+  type Stamp,
+  type Summarized,
+  type StatusWriterOptions,
+  StalledError,
+  WaitingError,
+  StatusWriter,
+  ReconcileError,
+  ready,
+  waiting,
+  stalled,
+  outcomeOf,
+  resultOf,
+  summarize,
+  canonicalStatus,
+} from "./status.js";
 export { EventRecorder, type EventRecorderOptions, type EventType } from "./events.js";
