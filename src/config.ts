@@ -66,6 +66,8 @@ export interface OperatorConfig {
   renderKeepSources?: number;
   /** Render controller: watch Secrets cluster-wide (data dropped) to re-render at once when one changes (--watch-secrets). */
   watchSecrets?: boolean;
+  /** helm binary for Go-template charts (--helm-binary; default $MOORING_HELM_BINARY, the pinned one in the tool cache, helm on PATH). */
+  helmBinary?: string;
 }
 
 function parseControllers(value: string): ControllerName[] {
@@ -191,7 +193,8 @@ export function addOperatorOptions(cmd: Command): Command {
         .argParser(bool)
         .preset("true")
         .default(false),
-    );
+    )
+    .addOption(opt("--helm-binary <path>", "helm binary that renders Go-template charts (default: the image's /usr/local/bin/helm, else the pinned one from make tools, else helm on PATH)"));
 }
 
 /** Converts commander's parsed options into the typed configuration. */
@@ -229,6 +232,7 @@ export function toOperatorConfig(o: Record<string, unknown>): OperatorConfig {
     maxExtractedBytes: o.maxExtractedSize as number,
     renderKeepSources: o.renderKeepSources as number,
     watchSecrets: Boolean(o.watchSecrets),
+    ...(o.helmBinary ? { helmBinary: o.helmBinary as string } : {}),
   };
 }
 

@@ -94,6 +94,7 @@ export const CONTROLLER_MODULES: Record<ControllerName, ControllerModule> = {
         ...(config.renderKeepSources ? { keepSources: config.renderKeepSources } : {}),
         ...(extracted ? { sourceLimits: { maxExtractedBytes: extracted, maxDownloadBytes: Math.min(DEFAULT_SOURCE_LIMITS.maxDownloadBytes, extracted) } } : {}),
         watchSecrets: config.watchSecrets ?? false,
+        ...(config.helmBinary ? { helmBinary: config.helmBinary } : {}),
       });
       if (!config.controllers.includes("source")) {
         mgr.addRunnable(async (signal) => {

@@ -38,6 +38,12 @@ interface RenderCliOptions {
   digest?: boolean;
   /** Print Secret values instead of `***`. */
   showSecrets?: boolean;
+  /** Charts: .Capabilities.KubeVersion (helm template --kube-version). */
+  kubeVersion?: string;
+  /** Charts: added to .Capabilities.APIVersions (helm template --api-versions; repeatable, comma-separated). */
+  apiVersions?: string[];
+  /** Charts: render as an upgrade (.Release.IsUpgrade, upgrade hooks). */
+  isUpgrade?: boolean;
 }
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -112,6 +118,9 @@ export function runRender(dir: string, opts: RenderCliOptions): string {
       namespace: opts.namespace,
       valuesFrom: opts.values.map(readValuesFile),
       values: inline,
+      ...(opts.kubeVersion ? { kubeVersion: opts.kubeVersion } : {}),
+      ...(opts.apiVersions?.length ? { apiVersions: opts.apiVersions.flatMap((a) => a.split(",")).map((a) => a.trim()).filter(Boolean) } : {}),
+      ...(opts.isUpgrade ? { isUpgrade: true } : {}),
     },
   });
   const body = serialize(opts.showSecrets ? out.objects : out.objects.map((o) => maskSecrets(o)), opts.output);
@@ -132,6 +141,9 @@ export function registerRenderCommands(program: Command): void {
     .option("--application <namespace/name>", "add Mooring's labels as for this Application")
     .option("--digest", "print the output digest as a trailing YAML comment")
     .option("--show-secrets", "print Secret values (data, stringData) instead of ***")
+    .option("--kube-version <version>", "charts: Kubernetes version for .Capabilities.KubeVersion (default v1.36.3)")
+    .option("--api-versions <list>", "charts: API versions added to .Capabilities.APIVersions, comma-separated (repeatable)", collect, [])
+    .option("--is-upgrade", "charts: render as an upgrade (.Release.IsUpgrade, upgrade hooks)")
     .addOption(new Option("-o, --output <format>", "output format").choices(["yaml", "json"]).default("yaml"))
     .action((dir: string, opts: RenderCliOptions) => {
       try {

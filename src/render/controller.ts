@@ -16,6 +16,7 @@
 // caused (worker heap, deadline) is remembered across restarts, and so is a render the process died during
 // (./crashes.ts): after two such deaths that input is refused instead of taking the restarted process down again.
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import {
@@ -59,6 +60,9 @@ import { renderCacheKey, renderOptionsFor, type ResolvedInputs } from "./applica
 import { RenderCrashJournal, RenderGate } from "./crashes.js";
 import { RenderLimitError, renderIsolated } from "./isolated.js";
 import type { JsonMap } from "./objects.js";
+import { ClusterCapabilities, type Capabilities } from "./helm/capabilities.js";
+import { helmVersion } from "./helm/binary.js";
+import { cacheKey } from "./canonical.js";
 
 export interface RenderControllerOptions {
   /** Where rendered artifacts are stored (its own instance; may share the root with the source controller's). */
@@ -93,6 +97,10 @@ export interface RenderControllerOptions {
   /** Fraction of the interval added at random to each requeue (default 0.1). */
   jitter?: number;
   random?: () => number;
+  /** helm binary for Go-template charts (--helm-binary). */
+  helmBinary?: string;
+  /** The target cluster's version and API versions for charts (default: read from the manager's API server by discovery, cached 5 min). */
+  capabilities?: { get(signal?: AbortSignal): Promise<Capabilities> };
 }
 
 export interface RenderStats {
@@ -221,6 +229,20 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
   const heapMb = opts.renderMaxHeapMb ?? 512;
   const timeoutMs = opts.renderTimeoutMs ?? 60_000;
   const limitsKey = `heap=${heapMb}Mi,timeout=${timeoutMs}ms,output=${opts.renderMaxOutputBytes ?? "default"}`;
+  const capabilities = opts.capabilities ?? new ClusterCapabilities(mgr.rest);
+  // Charts (Go or Handlebars) see the target cluster (.Capabilities) and are rendered by one helm version: both go
+  // into the key of a chart's render. Other renders never read them, so they are not re-rendered when a CRD appears.
+  const chartInputs = async (resolved: ResolvedInputs, log: ReconcileContext["log"], signal: AbortSignal): Promise<void> => {
+    try {
+      resolved.capabilities = await capabilities.get(signal);
+    } catch (err) {
+      log.warn("cannot read the cluster's version and API versions (discovery); charts see the defaults", { error: (err as Error).message });
+    }
+  };
+  const keyFor = (digest: string, appRef: { namespace: string; name: string }, app: ApplicationObject, resolved: ResolvedInputs): string => {
+    const base = renderCacheKey(digest, appRef, app.spec, resolved);
+    return resolved.capabilities ? cacheKey({ base, helm: helmVersion(opts.helmBinary) }) : base;
+  };
 
   const keyOf = (ns: string, name: string): ArtifactKey => ({ kind: ApplicationKind.kind, namespace: ns, name });
   const memoFile = (ns: string, name: string) => path.join(indexDir, ns, `${name}.json`);
@@ -438,8 +460,10 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
 
     // Render, unless this exact input was rendered (or failed) before.
     const appRef = { namespace: ns, name };
-    const key = renderCacheKey(art.digest, appRef, app.spec, resolved);
     let memo = await loadMemo(ns, name);
+    const r = app.spec.render;
+    if (r?.type === "helm" || r?.helm?.engine === "go" || (memo?.ok && memo.type === "helm")) await chartInputs(resolved, ctx.log, ctx.signal);
+    const key = keyFor(art.digest, appRef, app, resolved);
     if (memo?.key === key && memo.ok && !(await opts.storage.exists(memo.path))) memo = undefined; // collected: publish it again
     let rendered = false;
     if (memo?.key === key) {
@@ -481,7 +505,14 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
   };
 
   /** Checks out the source and renders; returns the outcome to remember (throws Retry for a problem that is not the input's). */
-  const renderOnce = async (app: ApplicationObject, key: string, url: string, digest: string, resolved: ResolvedInputs, ctx: ReconcileContext): Promise<Memo> => {
+  const renderOnce = async (
+    app: ApplicationObject,
+    key: string,
+    url: string,
+    digest: string,
+    resolved: ResolvedInputs,
+    ctx: ReconcileContext,
+  ): Promise<Memo> => {
     const ns = app.metadata!.namespace!;
     const name = app.metadata!.name!;
     let checkout;
@@ -493,7 +524,16 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
       throw new Retry(ConditionTypes.sourceReady, RenderReasons.artifactFetchFailed, err.message);
     }
     try {
-      const { path: renderPath, options } = renderOptionsFor({ namespace: ns, name }, app.spec, resolved);
+      // A chart found only now (type auto, first render of this path): its key includes what charts see.
+      if (!resolved.capabilities && isChartDir(checkout.dir, app.spec.path ?? ApplicationDefaults.path)) {
+        await chartInputs(resolved, ctx.log, ctx.signal);
+        key = keyFor(digest, { namespace: ns, name }, app, resolved);
+      }
+      // An upgrade render once the Application has been applied (Helm's IsUpgrade, upgrade hooks). Not part of the
+      // key: the first render after the install would otherwise render again, as an upgrade, with no new input.
+      const { path: renderPath, options } = renderOptionsFor({ namespace: ns, name }, app.spec, { ...resolved, ...(appliedBefore(app) ? { isUpgrade: true } : {}) });
+      // helm gets the render's own deadline, so it never outlives the render it belongs to.
+      if (options.helm) options.helm = { ...options.helm, timeoutMs, deadlineAt: Date.now() + timeoutMs, ...(opts.helmBinary ? { helmBinary: opts.helmBinary } : {}) };
       const { scope: _scope, ...isolated } = options;
       stats.renders++;
       const started = Date.now();
@@ -623,6 +663,18 @@ class Retry extends Error {
   ) {
     super(message);
   }
+}
+
+/** The apply controller has applied this Application before (an install happened): renders are upgrades. */
+export function appliedBefore(app: { status?: ApplicationStatus }): boolean {
+  const sync = app.status?.sync;
+  return Boolean(sync?.lastAppliedAt || sync?.inventory?.length);
+}
+
+/** Whether `dir` (a path in an extracted checkout) is a chart directory. */
+function isChartDir(root: string, dir: string): boolean {
+  const p = path.resolve(root, dir, "Chart.yaml");
+  return p.startsWith(path.resolve(root) + path.sep) && existsSync(p);
 }
 
 async function* single(bytes: Uint8Array): AsyncIterable<Uint8Array> {

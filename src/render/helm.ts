@@ -49,6 +49,8 @@ export interface HelmOptions {
   helmBinary?: string;
   /** Go charts: deadline of the helm run in ms (default 60 s). */
   timeoutMs?: number;
+  /** Go charts: absolute deadline (epoch ms) of the whole render; helm is killed when it passes (the render controller's deadline). */
+  deadlineAt?: number;
   /** Go charts: memory limit of the helm run in MiB (default 512). */
   maxMemoryMb?: number;
   /** Go charts: run helm through mooring-helm when it is found (default true); false parses helm's YAML here. */

@@ -1,6 +1,7 @@
 // Where the Go-template chart renderer finds its programs: the pinned `helm` (v3, the engine) and `mooring-helm`
 // (our small Go driver from hack/tools/mooring-helm, which runs helm under a memory limit and a deadline and prints
 // its documents as JSON). The image ships both in /usr/local/bin; `make tools` builds both into ~/.cache/mooring/bin.
+import { spawnSync } from "node:child_process";
 import { accessSync, constants, statSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -75,4 +76,26 @@ export function findHelm(explicit?: string): HelmPrograms {
   const programs = { helm, driver };
   found.set(key, programs);
   return programs;
+}
+
+const versions = new Map<string, string>();
+
+/**
+ * The version of the helm that renders Go-template charts (`helm version`), for the render cache key: a different
+ * helm may print different objects for the same chart. "none" when no helm is found (a Go chart then fails anyway).
+ */
+export function helmVersion(explicit?: string): string {
+  let helm: string;
+  try {
+    helm = findHelm(explicit).helm;
+  } catch {
+    return "none";
+  }
+  const hit = versions.get(helm);
+  if (hit) return hit;
+  const r = spawnSync(helm, ["version", "--template", "{{.Version}}+{{.GitCommit}}"], { timeout: 10_000, env: { PATH: "/usr/local/bin:/usr/bin:/bin", HOME: "/nonexistent", HELM_NO_PLUGINS: "1" } });
+  const v = r.status === 0 ? r.stdout.toString("utf8").trim().replace(/\+$/, "") : "";
+  const out = v ? `helm ${v}` : `${helm} (version unknown)`;
+  if (v) versions.set(helm, out);
+  return out;
 }

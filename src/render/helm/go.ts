@@ -37,6 +37,11 @@ export interface GoChartOptions {
   hookWaves?: boolean;
   helmBinary?: string;
   timeoutMs?: number;
+  /**
+   * Absolute deadline (epoch ms) of the whole render, set by the render controller from its per-render deadline: helm
+   * is killed when it passes even if `timeoutMs` has not, so no helm outlives the render it belongs to.
+   */
+  deadlineAt?: number;
   maxMemoryMb?: number;
   driver?: boolean;
 }
@@ -102,13 +107,15 @@ export function renderGoChart(files: ChartFiles, dir: string, opts: GoChartOptio
       ...valueArgs,
     ];
     const timeoutMs = opts.timeoutMs ?? DEFAULT_HELM_TIMEOUT_MS;
+    // What helm may still use: the deadline of the render left after staging the chart, never more than timeoutMs.
+    const runMs = Math.max(1, Math.min(timeoutMs, opts.deadlineAt !== undefined ? opts.deadlineAt - Date.now() : timeoutMs));
     const memoryBytes = (opts.maxMemoryMb ?? DEFAULT_HELM_MEMORY_MB) * 1024 * 1024;
     const maxOutput = root.limits.maxOutputBytes;
     const env = helmEnv(tmp, memoryBytes);
     // mooring-helm enforces the deadline itself (and kills helm); the outer timeout only guards against it hanging.
-    const spawnOpts = { env, timeout: programs.driver ? timeoutMs + 5_000 : timeoutMs, killSignal: "SIGKILL" as const, maxBuffer: maxOutput * 2 + (1 << 20), windowsHide: true };
+    const spawnOpts = { env, timeout: programs.driver ? runMs + 5_000 : runMs, killSignal: "SIGKILL" as const, maxBuffer: maxOutput * 2 + (1 << 20), windowsHide: true };
     const r: SpawnSyncReturns<Buffer> = programs.driver
-      ? spawnSync(programs.driver, ["-timeout", `${timeoutMs}ms`, "-max-output", String(maxOutput), "-max-memory", String(memoryBytes), "--", programs.helm, ...args], spawnOpts)
+      ? spawnSync(programs.driver, ["-timeout", `${runMs}ms`, "-max-output", String(maxOutput), "-max-memory", String(memoryBytes), "--", programs.helm, ...args], spawnOpts)
       : fs.existsSync("/bin/sh")
         ? spawnSync("/bin/sh", ["-c", `ulimit -d ${Math.ceil(memoryBytes / 1024)} && exec "$0" "$@"`, programs.helm, ...args], { ...spawnOpts, maxBuffer: maxOutput })
         : spawnSync(programs.helm, args, { ...spawnOpts, maxBuffer: maxOutput });
@@ -134,16 +141,24 @@ export function renderGoChart(files: ChartFiles, dir: string, opts: GoChartOptio
     }
     if (err) throw new RenderError(`${what} could not run: ${err.message}`, { file: dir || "." });
     const stderr = unstage(r.stderr.toString("utf8"));
-    const outOfMemory = /fatal error: out of memory|runtime: out of memory|out of memory allocating/.test(stderr);
-    if ((programs.driver && r.status === DRIVER.memory) || (r.status !== 0 && outOfMemory)) {
-      throw new RenderError(`${what} needed more than ${Math.round(memoryBytes / 1024 / 1024)} MiB of memory and was stopped`, { file: dir || "." });
+    const memoryLimit = `${what} needed more than ${Math.round(memoryBytes / 1024 / 1024)} MiB of memory and was stopped`;
+    // Go reports running out of memory in several ways (a failed heap growth, a failed mmap of a stack or an arena,
+    // each followed by every goroutine's stack): any of them, from helm or from mooring-helm itself, is the limit.
+    if ((programs.driver && r.status === DRIVER.memory) || (r.status !== 0 && goOutOfMemory(stderr))) {
+      throw new RenderError(memoryLimit, { file: dir || "." });
     }
     if (programs.driver && r.status === DRIVER.output) throw new RenderError(`${what} printed more than the ${maxOutput}-byte output limit`, { file: dir || "." });
-    if (programs.driver && r.status === DRIVER.yaml) throw new RenderError(`helm printed a document that is not valid YAML: ${stderr.trim()}`, { file: dir || "." });
+    if (programs.driver && r.status === DRIVER.yaml) throw new RenderError(`helm printed a document that is not valid YAML: ${oneLine(stderr)}`, { file: dir || "." });
+    // A Go program that cannot map its first heap arena dies of SIGSEGV before it prints anything: under a memory
+    // limit that is the limit (mooring-helm reports a helm killed by a signal as a helm failure without a message).
+    if ((r.signal === "SIGSEGV" || (programs.driver && r.status === DRIVER.helm)) && !stderr.trim()) {
+      throw new RenderError(`${memoryLimit} (helm died at start without a message; the limit is too small for helm to start)`, { file: dir || "." });
+    }
     if (r.signal) throw new RenderError(`${what} was killed by ${r.signal}`, { file: dir || "." });
+    if (r.status !== 0 && isGoCrash(stderr)) throw new RenderError(`${what} crashed: ${oneLine(stderr)}`, { file: dir || "." });
     if (r.status !== 0) {
       if (r.status === DRIVER.helm || r.status === 1 || !programs.driver) throw helmError(stderr, ctx);
-      throw new RenderError(`${what} failed (exit ${r.status}): ${stderr.trim()}`, { file: dir || "." });
+      throw new RenderError(`${what} failed (exit ${r.status}): ${oneLine(stderr)}`, { file: dir || "." });
     }
     const rendered = programs.driver ? parseDriverOutput(r.stdout) : parseHelmYaml(r.stdout.toString("utf8"), root.limits);
     const objects: KubeObject[] = [];
@@ -160,6 +175,26 @@ export function renderGoChart(files: ChartFiles, dir: string, opts: GoChartOptio
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/** Go's fatal out-of-memory messages (runtime/malloc.go, mem_linux.go, proc.go). */
+export function goOutOfMemory(stderr: string): boolean {
+  return /fatal error: (?:runtime: )?(?:out of memory|cannot allocate memory)|runtime: out of memory|runtime: cannot allocate memory|out of memory allocating|failed to create new OS thread.*errno=(?:11|12)/.test(stderr);
+}
+
+/** A Go runtime crash (a fatal error or a panic with its goroutine dump), not an error helm reported. */
+function isGoCrash(stderr: string): boolean {
+  return /^(?:fatal error: |panic: |runtime: )/m.test(stderr) && /^goroutine \d+ \[/m.test(stderr);
+}
+
+/** The first meaningful line of a program's stderr: never a goroutine dump in a condition. */
+export function oneLine(stderr: string): string {
+  const line = stderr
+    .split("\n")
+    .map((l) => l.trim())
+    .find((l) => l && !/^(?:goroutine \d+|runtime stack:|\[signal )/.test(l));
+  const s = line ?? "no message";
+  return s.length > 300 ? `${s.slice(0, 300)}…` : s;
 }
 
 function flatten(out: KubeObject[], value: JsonMap, file: string): void {
