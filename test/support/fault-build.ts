@@ -5,7 +5,7 @@
 // repository's node_modules), keyed by a digest of src/, package.json and the lock file, so an unchanged tree is not
 // built again and an edited one always is.
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { build } from "esbuild";
 import { REPO_ROOT } from "./cluster.js";
@@ -22,16 +22,48 @@ function sources(dir: string): string[] {
 
 let built: Promise<string> | undefined;
 
-/** Compiles src/ (once per process and per content) and returns the path of the compiled `src/cli/main.js`. */
-export function compiledOperator(): Promise<string> {
-  built ??= (async () => {
+/**
+ * Builds of other trees unused for this long are removed. Not sooner: the checkout is shared, so a test process
+ * started after a commit to src/ builds a new tree while another one (a 10-minute fault file) still restarts its
+ * operator from the old one — removing it at once made that restart fail with MODULE_NOT_FOUND. Every start marks
+ * its build as used (the mtime of `.complete`).
+ */
+const STALE_BUILD_MS = 3 * 60 * 60 * 1000;
+
+function markUsed(dir: string): void {
+  const now = new Date();
+  try {
+    utimesSync(path.join(dir, ".complete"), now, now);
+  } catch {
+    // Removed meanwhile: compiledOperator() builds it again.
+  }
+}
+
+/**
+ * Compiles src/ (once per process and per content) and returns the path of the compiled `src/cli/main.js`; each call
+ * marks the build as in use, and builds it again if it went missing.
+ */
+export async function compiledOperator(): Promise<string> {
+  if (built) {
+    const entry = await built;
+    const dir = path.resolve(path.dirname(entry), "..", "..");
+    if (existsSync(path.join(dir, ".complete")) && existsSync(entry)) {
+      markUsed(dir);
+      return entry;
+    }
+    built = undefined;
+  }
+  built = (async () => {
     const files = sources(path.join(REPO_ROOT, "src"));
     const h = createHash("sha256");
     for (const f of [...files, path.join(REPO_ROOT, "package.json"), path.join(REPO_ROOT, "package-lock.json")]) h.update(path.relative(REPO_ROOT, f)).update("\0").update(readFileSync(f)).update("\0");
     const cache = path.join(REPO_ROOT, "node_modules", ".cache", "mooring-faults");
     const dir = path.join(cache, h.digest("hex").slice(0, 16));
     const entry = path.join(dir, "src", "cli", "main.js");
-    if (existsSync(path.join(dir, ".complete"))) return entry;
+    if (existsSync(path.join(dir, ".complete"))) {
+      markUsed(dir);
+      return entry;
+    }
     const tmp = `${dir}.tmp-${process.pid}`;
     rmSync(tmp, { recursive: true, force: true });
     // One file with every dependency in it: a start reads and compiles one script instead of hundreds of modules
@@ -52,8 +84,17 @@ export function compiledOperator(): Promise<string> {
     writeFileSync(path.join(tmp, "package.json"), JSON.stringify({ type: "module" }));
     writeFileSync(path.join(tmp, ".complete"), "");
     mkdirSync(cache, { recursive: true });
-    // Older builds of other trees are removed: only the newest is worth keeping.
-    for (const old of readdirSync(cache)) if (old !== path.basename(dir) && !old.includes(".tmp-")) rmSync(path.join(cache, old), { recursive: true, force: true });
+    // Builds of other trees that no process used for STALE_BUILD_MS are removed (a build in use stays).
+    for (const old of readdirSync(cache)) {
+      if (old === path.basename(dir) || old.includes(".tmp-")) continue;
+      let used = 0;
+      try {
+        used = statSync(path.join(cache, old, ".complete")).mtimeMs;
+      } catch {
+        // An incomplete or foreign entry: as old as can be.
+      }
+      if (Date.now() - used > STALE_BUILD_MS) rmSync(path.join(cache, old), { recursive: true, force: true });
+    }
     try {
       renameSync(tmp, dir);
     } catch {
