@@ -26,6 +26,7 @@ import {
   ConditionTypes,
   FieldManagers,
   GitRepositoryKind,
+  HelmChartKind,
   InvalidObjectError,
   Reasons,
   assertValid,
@@ -239,8 +240,8 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
       log.warn("cannot read the cluster's version and API versions (discovery); charts see the defaults", { error: (err as Error).message });
     }
   };
-  const keyFor = (digest: string, appRef: { namespace: string; name: string }, app: ApplicationObject, resolved: ResolvedInputs): string => {
-    const base = renderCacheKey(digest, appRef, app.spec, resolved);
+  const keyFor = (digest: string, appRef: { namespace: string; name: string }, spec: ApplicationObject["spec"], resolved: ResolvedInputs): string => {
+    const base = renderCacheKey(digest, appRef, spec, resolved);
     return resolved.capabilities ? cacheKey({ base, helm: helmVersion(opts.helmBinary) }) : base;
   };
 
@@ -419,16 +420,18 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
       );
       return finish({});
     }
-    let repo: GitRepositoryObject | undefined;
+    // A HelmChart's artifact is the chart's .tgz: the chart is its directory <status.chartName>, spec.path inside it.
+    const srcKind = ref.kind === "HelmChart" ? HelmChartKind : GitRepositoryKind;
+    let repo: (GitRepositoryObject & { status?: { chartName?: string } }) | undefined;
     try {
-      repo = await client.get<GitRepositoryObject>(GitRepositoryKind, ref.name, srcNs);
+      repo = await client.get<GitRepositoryObject>(srcKind, ref.name, srcNs);
     } catch (err) {
       // A namespace-scoped operator cannot see other namespaces: say so rather than retrying forever.
-      cond(ConditionTypes.sourceReady, "False", Reasons.sourceNotFound, `cannot read GitRepository ${srcNs}/${ref.name}: ${(err as Error).message}`);
+      cond(ConditionTypes.sourceReady, "False", Reasons.sourceNotFound, `cannot read ${srcKind.kind} ${srcNs}/${ref.name}: ${(err as Error).message}`);
       return finish(requeueAfter(app));
     }
     if (!repo) {
-      cond(ConditionTypes.sourceReady, "False", Reasons.sourceNotFound, `GitRepository ${srcNs}/${ref.name} (spec.sourceRef) does not exist; create it or fix spec.sourceRef`);
+      cond(ConditionTypes.sourceReady, "False", Reasons.sourceNotFound, `${srcKind.kind} ${srcNs}/${ref.name} (spec.sourceRef) does not exist; create it or fix spec.sourceRef`);
       return finish(requeueAfter(app));
     }
     const art = repo.status?.artifact;
@@ -438,11 +441,13 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
         ConditionTypes.sourceReady,
         "False",
         Reasons.sourceNotReady,
-        `GitRepository ${srcNs}/${ref.name} has no artifact yet${why ? `: ${why}` : "; waiting for the source controller to fetch it"}`,
+        `${srcKind.kind} ${srcNs}/${ref.name} has no artifact yet${why ? `: ${why}` : "; waiting for the source controller to fetch it"}`,
       );
       return finish(requeueAfter(app, 60_000));
     }
     cond(ConditionTypes.sourceReady, "True", Reasons.succeeded, `artifact for revision '${art.revision}' (${art.digest})`);
+    const chartDir = ref.kind === "HelmChart" ? (repo.status?.chartName ?? "") : undefined;
+    const spec = chartDir !== undefined ? { ...app.spec, path: chartPath(chartDir, app.spec.path) } : app.spec;
 
     // The inputs from the cluster.
     let resolved: ResolvedInputs;
@@ -462,8 +467,8 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
     const appRef = { namespace: ns, name };
     let memo = await loadMemo(ns, name);
     const r = app.spec.render;
-    if (r?.type === "helm" || r?.helm?.engine === "go" || (memo?.ok && memo.type === "helm")) await chartInputs(resolved, ctx.log, ctx.signal);
-    const key = keyFor(art.digest, appRef, app, resolved);
+    if (chartDir !== undefined || r?.type === "helm" || r?.helm?.engine === "go" || (memo?.ok && memo.type === "helm")) await chartInputs(resolved, ctx.log, ctx.signal);
+    const key = keyFor(art.digest, appRef, spec, resolved);
     if (memo?.key === key && memo.ok && !(await opts.storage.exists(memo.path))) memo = undefined; // collected: publish it again
     let rendered = false;
     if (memo?.key === key) {
@@ -484,7 +489,7 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
       } else {
         // A suspect renders alone, so that if the process dies again the render that killed it is known.
         if (crashed) ctx.log.warn("the last render of this input never ended (the process stopped during it); trying once more, alone", { attempts: crashed.attempts, since: crashed.startedAt });
-        memo = await gate.run(crashed !== undefined, () => renderOnce(app, key, art.url, art.digest, resolved, ctx));
+        memo = await gate.run(crashed !== undefined, () => renderOnce(app, spec, key, art.url, art.digest, resolved, ctx));
       }
       await saveMemo(ns, name, memo);
     }
@@ -495,7 +500,7 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
       current.source = { revision: art.revision, digest: art.digest };
       current.render = same ? prev : { artifact, objects: memo.objects, lastRenderedAt: metaTime(now) };
       if (rendered && !same) events.normal(app, "Rendered", "Render", `rendered ${memo.objects} objects from revision ${art.revision} (${memo.digest})`);
-      cond(ConditionTypes.rendered, "True", Reasons.succeeded, `rendered ${memo.objects} objects (${memo.type}) from '${app.spec.path ?? ApplicationDefaults.path}' at revision '${art.revision}'`);
+      cond(ConditionTypes.rendered, "True", Reasons.succeeded, `rendered ${memo.objects} objects (${memo.type}) from '${spec.path ?? ApplicationDefaults.path}' at revision '${art.revision}'`);
     } else {
       if (rendered) events.warning(app, memo.reason, "Render", memo.message);
       if (memo.reason === RenderReasons.artifactInvalid) cond(ConditionTypes.sourceReady, "False", memo.reason, memo.message);
@@ -507,6 +512,7 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
   /** Checks out the source and renders; returns the outcome to remember (throws Retry for a problem that is not the input's). */
   const renderOnce = async (
     app: ApplicationObject,
+    spec: ApplicationObject["spec"],
     key: string,
     url: string,
     digest: string,
@@ -525,13 +531,13 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
     }
     try {
       // A chart found only now (type auto, first render of this path): its key includes what charts see.
-      if (!resolved.capabilities && isChartDir(checkout.dir, app.spec.path ?? ApplicationDefaults.path)) {
+      if (!resolved.capabilities && isChartDir(checkout.dir, spec.path ?? ApplicationDefaults.path)) {
         await chartInputs(resolved, ctx.log, ctx.signal);
-        key = keyFor(digest, { namespace: ns, name }, app, resolved);
+        key = keyFor(digest, { namespace: ns, name }, spec, resolved);
       }
       // An upgrade render once the Application has been applied (Helm's IsUpgrade, upgrade hooks). Not part of the
       // key: the first render after the install would otherwise render again, as an upgrade, with no new input.
-      const { path: renderPath, options } = renderOptionsFor({ namespace: ns, name }, app.spec, { ...resolved, ...(appliedBefore(app) ? { isUpgrade: true } : {}) });
+      const { path: renderPath, options } = renderOptionsFor({ namespace: ns, name }, spec, { ...resolved, ...(appliedBefore(app) ? { isUpgrade: true } : {}) });
       // helm gets the render's own deadline, so it never outlives the render it belongs to.
       if (options.helm) options.helm = { ...options.helm, timeoutMs, deadlineAt: Date.now() + timeoutMs, ...(opts.helmBinary ? { helmBinary: opts.helmBinary } : {}) };
       const { scope: _scope, ...isolated } = options;
@@ -545,7 +551,8 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
           checkout.dir,
           renderPath,
           { ...isolated, ...(opts.clusterScopedKinds ? { clusterScopedKinds: opts.clusterScopedKinds } : {}) },
-          { timeoutMs, maxHeapMb: heapMb, ...(opts.renderMaxOutputBytes ? { maxOutputBytes: opts.renderMaxOutputBytes } : {}) },
+          // Workers are reused within a namespace only (./worker-pool.ts).
+          { timeoutMs, maxHeapMb: heapMb, reuseKey: ns, ...(opts.renderMaxOutputBytes ? { maxOutputBytes: opts.renderMaxOutputBytes } : {}) },
         );
       } finally {
         await crashes.end(ns, name);
@@ -575,6 +582,10 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
     .controller("render")
     .for(ApplicationKind, { predicates: [applicationEvents] })
     .watches<GitRepositoryObject>(GitRepositoryKind, (repo) => appsBy(INDEX_SOURCE, `${repo.metadata?.namespace ?? ""}/${repo.metadata?.name ?? ""}`), {
+      predicates: [gitRepositoryArtifactChanged],
+    })
+    // HelmCharts: their artifact is the chart (sourceRef.kind HelmChart); same index (namespace/name) as GitRepositories.
+    .watches<GitRepositoryObject>(HelmChartKind, (c) => appsBy(INDEX_SOURCE, `${c.metadata?.namespace ?? ""}/${c.metadata?.name ?? ""}`), {
       predicates: [gitRepositoryArtifactChanged],
     })
     .watches(Kinds.ConfigMap, (cm) => appsBy(INDEX_INPUTS, `ConfigMap/${cm.metadata?.namespace ?? ""}/${cm.metadata?.name ?? ""}`), { predicates: [dataChanged] });
@@ -669,6 +680,12 @@ class Retry extends Error {
 export function appliedBefore(app: { status?: ApplicationStatus }): boolean {
   const sync = app.status?.sync;
   return Boolean(sync?.lastAppliedAt || sync?.inventory?.length);
+}
+
+/** spec.path of an Application rendering a HelmChart: relative to the chart's directory in the .tgz. */
+function chartPath(chartDir: string, p: string | undefined): string {
+  const rest = (p ?? "./").replace(/^(\.\/)+/, "").replace(/^\.$/, "");
+  return rest ? `${chartDir}/${rest}` : chartDir;
 }
 
 /** Whether `dir` (a path in an extracted checkout) is a chart directory. */

@@ -9,6 +9,7 @@
 // (_limits.tpl).
 import { Worker } from "node:worker_threads";
 import { formatSize } from "../units.js";
+import { RenderWorkerPool } from "./worker-pool.js";
 import { RenderError } from "./errors.js";
 import type { RenderOptions } from "./index.js";
 import { DEFAULT_LIMITS, type RenderLimits } from "./limits.js";
@@ -26,6 +27,12 @@ export interface IsolationLimits {
   maxHeapMb?: number;
   /** Largest rendered output in bytes (default: a quarter of the heap, at most the renderer's 128 MiB). */
   maxOutputBytes?: number;
+  /**
+   * Renders with the same key may run in the same worker thread, one after the other (the render controller passes
+   * the Application's namespace: nothing a render leaves behind can reach another namespace's). Without one, each
+   * render gets a fresh worker.
+   */
+  reuseKey?: string;
 }
 
 /**
@@ -70,6 +77,13 @@ export interface IsolatedResult {
   type: "plain" | "kustomize" | "helm";
 }
 
+/** What the worker is sent: one render. */
+export interface WorkerRequest {
+  rootDir: string;
+  path: string;
+  opts: IsolatedRenderOptions;
+}
+
 /** What the worker posts back: a result, or a RenderError's fields (class identity does not cross threads). */
 export type WorkerReply = { ok: true; result: IsolatedResult } | { ok: false; message: string; file?: string; line?: number; template?: string; renderError: boolean };
 
@@ -91,37 +105,48 @@ export function workerOptions(opts: IsolatedRenderOptions, maxHeapMb: number, ma
   };
 }
 
+/** The worker pool of this process (./worker-pool.ts). */
+const pool = new RenderWorkerPool((heapMb) => newWorker({ resourceLimits: heapSplit(heapMb), stdout: true, stderr: true }));
+
+/** Render workers started and reuses of an idle one, since the process started (and how many are idle now). */
+export function renderWorkerStats(): { started: number; reused: number; idle: number } {
+  return { ...pool.stats, idle: pool.idleCount };
+}
+
+/** Terminates the idle render workers (a process that stops rendering need not wait for their idle timeout). */
+export function closeRenderWorkers(): Promise<void> {
+  return pool.close();
+}
+
 export function renderIsolated(rootDir: string, path: string, opts: IsolatedRenderOptions = {}, limits: IsolationLimits = {}): Promise<IsolatedResult> {
   const timeoutMs = limits.timeoutMs ?? 60_000;
   const maxHeapMb = limits.maxHeapMb ?? 512;
   const workerOpts = workerOptions(opts, maxHeapMb, limits.maxOutputBytes);
   return new Promise((resolve, reject) => {
-    const worker = newWorker({
-      workerData: { rootDir, path, opts: workerOpts },
-      resourceLimits: heapSplit(maxHeapMb),
-      stdout: true,
-      stderr: true,
-    });
+    const pooled = pool.acquire(limits.reuseKey, maxHeapMb);
+    const { worker } = pooled;
     let settled = false;
-    const finish = (fn: () => void): void => {
+    const finish = (fn: () => void, reusable: boolean): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      worker.off("message", onMessage);
+      worker.off("error", onError);
+      worker.off("exit", onExit);
       fn();
-      void worker.terminate();
+      pool.release(pooled, reusable);
     };
     const timer = setTimeout(
-      () => finish(() => reject(new RenderLimitError(`render of ${path || "."} took longer than ${timeoutMs} ms and was stopped; simplify the templates or split the Application`, "timeout"))),
+      () => finish(() => reject(new RenderLimitError(`render of ${path || "."} took longer than ${timeoutMs} ms and was stopped; simplify the templates or split the Application`, "timeout")), false),
       timeoutMs,
     );
-    worker.once("message", (reply: WorkerReply) =>
+    const onMessage = (reply: WorkerReply) =>
       finish(() => {
         if (reply.ok) resolve(reply.result);
         else if (reply.renderError) reject(new RenderError(stripLocation(reply), { file: reply.file, line: reply.line, template: reply.template }));
         else reject(new Error(`render of ${path || "."} failed: ${reply.message}`));
-      }),
-    );
-    worker.once("error", (err: Error & { code?: string }) =>
+      }, reply.ok || reply.renderError);
+    const onError = (err: Error & { code?: string }) =>
       finish(() => {
         if (err.code === "ERR_WORKER_OUT_OF_MEMORY") {
           reject(
@@ -132,9 +157,13 @@ export function renderIsolated(rootDir: string, path: string, opts: IsolatedRend
             ),
           );
         } else reject(new Error(`render worker for ${path || "."} failed: ${err.message}`, { cause: err }));
-      }),
-    );
-    worker.once("exit", (code) => finish(() => reject(new Error(`render worker for ${path || "."} exited with code ${code} before answering`))));
+      }, false);
+    const onExit = (code: number) => finish(() => reject(new Error(`render worker for ${path || "."} exited with code ${code} before answering`)), false);
+    worker.on("message", onMessage);
+    worker.once("error", onError);
+    worker.once("exit", onExit);
+    const request: WorkerRequest = { rootDir, path, opts: workerOpts };
+    worker.postMessage(request);
   });
 }
 

@@ -2,6 +2,7 @@ import { describe, it, after } from "node:test";
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import { render, renderIsolated, RenderError } from "../../../src/render/index.js";
+import { closeRenderWorkers, renderWorkerStats } from "../../../src/render/isolated.js";
 import { writeTree } from "./tree.js";
 
 const FIXTURES = path.resolve(import.meta.dirname, "../../fixtures/render");
@@ -51,5 +52,39 @@ void describe("rendering in a worker thread", () => {
     } finally {
       t2.cleanup();
     }
+  });
+
+  void it("reuses a warm worker for renders of the same reuse key only, and never one that timed out or ran out of memory", async () => {
+    await closeRenderWorkers();
+    const small = writeTree({ "a.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n" });
+    try {
+      const before = renderWorkerStats();
+      const once = async (key: string | undefined) => (await renderIsolated(small.dir, "", {}, { reuseKey: key })).objects.length;
+      assert.equal(await once("team-a"), 1);
+      assert.equal(await once("team-a"), 1);
+      let s = renderWorkerStats();
+      assert.equal(s.started - before.started, 1, "the second render of team-a ran in the first one's worker");
+      assert.equal(s.reused - before.reused, 1);
+      assert.equal(s.idle, 1, "the worker waits, idle, for team-a's next render");
+      assert.equal(await once("team-b"), 1);
+      s = renderWorkerStats();
+      assert.equal(s.started - before.started, 2, "another namespace never gets team-a's worker");
+      assert.equal(await once(undefined), 1);
+      assert.equal(renderWorkerStats().started - before.started, 3, "without a reuse key, a fresh worker");
+      // A render error (the input's fault) leaves the worker usable; a deadline or the memory limit does not.
+      await assert.rejects(renderIsolated(path.join(FIXTURES, "kustomize"), "", { type: "kustomize" }, { reuseKey: "team-a" }), RenderError);
+      assert.equal(renderWorkerStats().reused - before.reused, 2);
+      await assert.rejects(renderIsolated(t.dir, "", {}, { timeoutMs: 1, reuseKey: "team-a" }), /longer than 1 ms/);
+      await assert.rejects(renderIsolated(t.dir, "", {}, { maxHeapMb: 32, timeoutMs: 120_000, reuseKey: "team-c" }), /more than 32 MiB/);
+      const mid = renderWorkerStats();
+      assert.equal(await once("team-c"), 1);
+      assert.equal(renderWorkerStats().started - mid.started, 1, "the worker that ran out of memory was not reused");
+      assert.equal(await once("team-a"), 1);
+      assert.equal(renderWorkerStats().started - mid.started, 2, "the worker stopped at its deadline was not reused");
+    } finally {
+      small.cleanup();
+      await closeRenderWorkers();
+    }
+    assert.equal(renderWorkerStats().idle, 0);
   });
 });
