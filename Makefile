@@ -108,6 +108,15 @@ run: deps ## run the operator (with no KUBECONFIG: on the local cluster, started
 bench: deps tools ## benchmarks (figures printed, side by side with the peer tool)
 	bash hack/with-cluster.sh $(TEST_CLUSTER) bash -c 'for b in $(BENCHMARKS); do echo "== $$b"; node --expose-gc --import tsx "bench/$$b.ts"; done'
 
+# The full pipeline side by side with Flux (bench/pipeline.ts, docs/performance.md): hack/flux.sh builds Flux's
+# source-controller and kustomize-controller from the Go module proxy (cached; not part of `make tools`), and both run
+# against a cluster of their own. BENCH_N Applications (default 100); BENCH_ARGS for more (--steady, --latency, --tools).
+BENCH_N ?= 100
+.PHONY: bench-flux
+bench-flux: deps tools ## full pipeline, Mooring and Flux in one run on one cluster: time to Ready, steady state, commit latency, peak RSS, ratios
+	bash hack/flux.sh >/dev/null
+	bash hack/with-cluster.sh mooring-bench node --import tsx bench/pipeline.ts $(BENCH_N) $(BENCH_ARGS)
+
 # The real-world Helm corpus (read-only, outside the repository): 34 comparisons of `mooring render` with the pinned
 # `helm template`. --show-secrets: the comparison needs Secret values, which `mooring render` masks by default.
 HELM_CORPUS ?= ../shared/corpora/helm-real

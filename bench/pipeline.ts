@@ -1,0 +1,496 @@
+// The full pipeline, Mooring and Flux side by side on one cluster in one run (issue 18): N Applications (Flux:
+// Kustomizations) in the shape of Flux's own benchmark (fluxcd/flux-benchmark: a ServiceAccount, a Service, a
+// Deployment scaled to zero and an Ingress each), all from one Git repository on a loopback `git http-backend`,
+// through the controllers as they run in production: Mooring's source, render and apply controllers as three
+// processes (the chart's default split, each with its own Lease), Flux's source-controller and kustomize-controller
+// (built from the Go module proxy by hack/flux.sh), both out of cluster against the local cluster, the same
+// concurrency, both applying as the namespace's `default` ServiceAccount and waiting for health (Flux: wait: true).
+//
+// Per tool, one after the other on fresh namespaces:
+//   1. time from creating the N objects to all Ready at the commit;
+//   2. a steady-state window: API requests and writes (each controller's own rest_client_requests_total), CPU;
+//   3. one commit that changes every application: time until all are Ready at it (the source told at once: Mooring's
+//      webhook; Flux's reconcile annotation, which is what its notification-controller's Receiver sets);
+//   4. commit → applied for one application, K times: Mooring through its webhook receiver, Flux through the
+//      annotation; p50/p95;
+//   5. peak RSS (VmHWM) of every controller process, summed, and CPU time used over the whole run.
+// Prints both tools' figures and the ratios (Mooring / Flux: below 1 is Mooring better).
+//
+//   node --import tsx bench/pipeline.ts [N=100] [--tools mooring,flux] [--steady 60] [--latency 10] [--concurrency 4]
+//
+// `make bench-flux BENCH_N=100` builds Flux and runs this on a cluster of its own. An Ingress is Healthy for Mooring
+// only once an ingress controller has published its address (as in Argo CD): the benchmark plays that controller and
+// publishes one on every Ingress of the benchmark's namespaces, for both tools.
+import { spawn, type ChildProcess } from "node:child_process";
+import { createHmac } from "node:crypto";
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { parseAllDocuments } from "yaml";
+import { installCrds } from "../src/api/index.js";
+import { Client, RestClient, RestMapper, type KubeObject } from "../src/runtime/index.js";
+import { testCluster, type TestCluster } from "../test/support/cluster.js";
+import { FaultOperator, parseMetrics } from "../test/support/fault-operator.js";
+import { GitServer, type TestRepo } from "../test/support/git-server.js";
+import { createTestNamespace, type TestNamespace } from "../test/support/namespace.js";
+import { freePort } from "../test/support/operator.js";
+
+const args = process.argv.slice(2);
+const flag = (name: string, def: string): string => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? args[i + 1]! : def;
+};
+const N = Number(args.find((a) => /^\d+$/.test(a)) ?? 100);
+const TOOLS = flag("tools", "mooring,flux").split(",");
+const STEADY_S = Number(flag("steady", "60"));
+const LATENCY_RUNS = Number(flag("latency", "10"));
+const CONCURRENCY = Number(flag("concurrency", "4"));
+const READY_TIMEOUT_MS = Number(flag("timeout", String(Math.max(600, N * 3) * 1000)));
+const HOOK_SECRET = "bench-webhook-secret";
+const FLUX_DIR = process.env.MOORING_FLUX_DIR ?? path.join(process.env.MOORING_CACHE ?? path.join(os.homedir(), ".cache", "mooring"), "flux");
+
+type Obj = KubeObject & { spec?: Record<string, unknown>; status?: Record<string, unknown> & { conditions?: { type: string; status: string; message?: string }[] } };
+
+// ---------------------------------------------------------------------------------------------------------------
+// The repository: apps/app-<i>/ with a kustomization.yaml and Flux's four objects.
+
+function appFiles(i: number, generation: number): Record<string, string> {
+  const name = `app-${i}`;
+  const labels = `app: ${name}`;
+  return {
+    [`apps/${name}/kustomization.yaml`]: "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [objects.yaml]\n",
+    [`apps/${name}/objects.yaml`]: `apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: ${name}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: ${name}
+spec:
+  selector: {${labels}}
+  ports: [{port: 80, targetPort: 8080}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ${name}
+  annotations: {bench.mooring.dev/generation: "${generation}"}
+spec:
+  replicas: 0
+  selector: {matchLabels: {${labels}}}
+  template:
+    metadata: {labels: {${labels}}}
+    spec:
+      serviceAccountName: ${name}
+      containers: [{name: app, image: "ghcr.io/stefanprodan/podinfo:6.7.0", ports: [{containerPort: 8080}]}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: ${name}
+spec:
+  rules:
+  - host: ${name}.bench.example
+    http:
+      paths:
+      - path: /
+        pathType: Prefix
+        backend: {service: {name: ${name}, port: {number: 80}}}
+`,
+  };
+}
+
+function allApps(generation: number): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (let i = 0; i < N; i++) Object.assign(files, appFiles(i, generation));
+  return files;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Process figures from /proc: CPU (self and reaped children, e.g. git) and peak RSS.
+
+const TICK = 100; // USER_HZ
+function procCpuMs(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = f.slice(f.lastIndexOf(")") + 2).split(" ");
+  // utime stime cutime cstime are fields 14-17 (1-based); after the ")" the first field is 3 (state).
+  return ((Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) * 1000) / TICK;
+}
+function procKiB(pid: number, key: "VmHWM" | "VmRSS"): number {
+  const m = new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) : 0;
+}
+
+async function metricSum(url: string, filter: (labels: Record<string, string>) => boolean, name = "rest_client_requests_total"): Promise<number> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+  return parseMetrics(await res.text()).filter((s) => s.name === name && filter(s.labels)).reduce((a, s) => a + s.value, 0);
+}
+const isWrite = (l: Record<string, string>) => ["POST", "PUT", "PATCH", "DELETE"].includes((l.method ?? l.verb ?? "").toUpperCase());
+
+/** One controller process of either tool, as the benchmark sees it. */
+interface Proc {
+  name: string;
+  pid: () => number;
+  metricsUrl: string;
+}
+
+interface ToolRun {
+  /** Creates the source and the N applications. */
+  create(): Promise<void>;
+  /** How many applications are Ready at `sha`. */
+  readyAt(sha: string): Promise<number>;
+  /** Tells the source a push happened (Mooring: its webhook receiver; Flux: the annotation its Receiver sets). */
+  notify(): Promise<void>;
+  /** Whether application `i` is Ready at `sha` (one GET). */
+  oneReadyAt(i: number, sha: string): Promise<boolean>;
+  /** Where the time of the last one-application change went (Mooring only; BENCH_STAGES=1). */
+  stages?(i: number, t0: number): Promise<string>;
+  procs: Proc[];
+  stop(): Promise<void>;
+}
+
+interface Figures {
+  readyMs: number;
+  steadyRequests: number;
+  steadyWrites: number;
+  steadyCpuMs: number;
+  commitAllMs: number;
+  latencyP50: number;
+  latencyP95: number;
+  peakRssMiB: number;
+  cpuTotalS: number;
+  requestsTotal: number;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+async function setUpNamespace(c: TestCluster, admin: Client, prefix: string): Promise<TestNamespace> {
+  const ns = await createTestNamespace(c, prefix);
+  // Both tools apply as the namespace's default ServiceAccount (Mooring's default; Flux's lockdown mode).
+  await admin.create({
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "RoleBinding",
+    metadata: { name: "bench-apply", namespace: ns.name },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "admin" },
+    subjects: [{ kind: "ServiceAccount", name: "default", namespace: ns.name }],
+  } as KubeObject);
+  return ns;
+}
+
+const readyCond = (o: Obj) => o.status?.conditions?.find((x) => x.type === "Ready");
+
+async function mooring(c: TestCluster, admin: Client, repo: TestRepo): Promise<ToolRun> {
+  const ns = await setUpNamespace(c, admin, "bench-mooring");
+  await admin.create({ apiVersion: "v1", kind: "Secret", metadata: { name: "hook", namespace: ns.name }, stringData: { token: HOOK_SECRET } } as KubeObject);
+  const ops: FaultOperator[] = [];
+  for (const ctl of ["source", "render", "apply"]) {
+    const op = await FaultOperator.create({
+      kubeconfigPath: c.kubeconfigPath,
+      watchNamespace: ns.name,
+      controllers: [ctl],
+      logLevel: (process.env.BENCH_LOG_LEVEL as "info" | undefined) ?? "error",
+      args: ["--leader-elect", `--leader-election-namespace=${ns.name}`, `--leader-election-id=mooring-${ctl}`, `--concurrency=${CONCURRENCY}`],
+    });
+    ops.push(op);
+  }
+  // The render controller fetches from the source controller's server; apply from the render controller's. In a
+  // cluster both are one Service; here each process serves what it produced, and advertises its own address.
+  for (const op of ops) await op.start();
+  const gets = (sha: string) => (a: Obj) => readyCond(a)?.status === "True" && String((a.status?.sync as { revision?: string } | undefined)?.revision ?? "").endsWith(sha);
+  return {
+    async create() {
+      await admin.create({ apiVersion: "source.mooring.dev/v1alpha1", kind: "GitRepository", metadata: { name: "src", namespace: ns.name }, spec: { url: repo.url, ref: { branch: "main" }, interval: "10m", webhook: { secretRef: { name: "hook" } } } } as KubeObject);
+      for (let i = 0; i < N; i++) {
+        await admin.create({ apiVersion: "delivery.mooring.dev/v1alpha1", kind: "Application", metadata: { name: `app-${i}`, namespace: ns.name }, spec: { sourceRef: { kind: "GitRepository", name: "src" }, path: `apps/app-${i}`, interval: "10m" } } as KubeObject);
+      }
+    },
+    async readyAt(sha) {
+      const apps = await admin.list<Obj>({ apiVersion: "delivery.mooring.dev/v1alpha1", kind: "Application" }, { namespace: ns.name });
+      return apps.filter(gets(sha)).length;
+    },
+    async oneReadyAt(i, sha) {
+      const a = await admin.get<Obj>({ apiVersion: "delivery.mooring.dev/v1alpha1", kind: "Application" }, `app-${i}`, ns.name);
+      return !!a && gets(sha)(a);
+    },
+    async notify() {
+      const body = JSON.stringify({ url: repo.url, branch: "main" });
+      const res = await fetch(`${ops[0]!.webhookUrl}/hook/${ns.name}/src`, {
+        method: "POST",
+        body,
+        headers: { "content-type": "application/json", "x-mooring-signature-256": "sha256=" + createHmac("sha256", HOOK_SECRET).update(body).digest("hex") },
+        signal: AbortSignal.timeout(10_000),
+      });
+      if (res.status < 200 || res.status >= 300) throw new Error(`Mooring's webhook answered ${res.status}: ${await res.text()}`);
+    },
+    async stages(i, t0) {
+      const g = await admin.get<Obj>({ apiVersion: "source.mooring.dev/v1alpha1", kind: "GitRepository" }, "src", ns.name);
+      const a = await admin.get<Obj>({ apiVersion: "delivery.mooring.dev/v1alpha1", kind: "Application" }, `app-${i}`, ns.name);
+      const at = (v: unknown) => (typeof v === "string" ? `${Date.parse(v) - t0} ms` : "?");
+      const art = (g?.status as { artifact?: { lastUpdateTime?: string } } | undefined)?.artifact;
+      const h = (a?.status?.history as { startedAt?: string; finishedAt?: string }[] | undefined)?.[0];
+      return `source stored ${at(art?.lastUpdateTime)}, rendered ${at((a?.status?.render as { lastRenderedAt?: string } | undefined)?.lastRenderedAt)}, sync started ${at(h?.startedAt)}, finished ${at(h?.finishedAt)} (seconds resolution)`;
+    },
+    procs: ops.map((op, i) => ({ name: `mooring-${["source", "render", "apply"][i]}`, pid: () => op.pid!, metricsUrl: `http://127.0.0.1:${op.ports.metrics}/metrics` })),
+    async stop() {
+      // BENCH_LOG_LEVEL=info keeps each controller's log, for finding where the time goes.
+      if (process.env.BENCH_LOG_LEVEL) for (const [i, op] of ops.entries()) writeFileSync(path.join(os.tmpdir(), `bench-mooring-${["source", "render", "apply"][i]}.log`), op.logs());
+      for (const op of ops) await op.close();
+      await ns.cleanup();
+    },
+  };
+}
+
+async function installFluxCrds(admin: Client): Promise<void> {
+  for (const name of ["source-controller", "kustomize-controller"]) {
+    const dir = path.join(FLUX_DIR, `${name}-crds`);
+    if (!existsSync(dir)) throw new Error(`Flux's CRDs are not in ${dir}: run 'bash hack/flux.sh' (make bench-flux does)`);
+    for (const f of readdirSync(dir).filter((f) => f.endsWith(".yaml"))) {
+      for (const doc of parseAllDocuments(readFileSync(path.join(dir, f), "utf8"))) {
+        const crd = doc.toJS() as KubeObject | null;
+        if (!crd?.kind) continue;
+        const live = await admin.get({ apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition" }, crd.metadata!.name!);
+        if (!live) await admin.create(crd);
+      }
+    }
+  }
+  for (const crd of ["gitrepositories.source.toolkit.fluxcd.io", "kustomizations.kustomize.toolkit.fluxcd.io"]) {
+    await until(`CRD ${crd} established`, 60_000, async () => {
+      const o = await admin.get<Obj>({ apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition" }, crd);
+      return o?.status?.conditions?.some((x) => x.type === "Established" && x.status === "True") ?? false;
+    });
+  }
+}
+
+class GoController {
+  child: ChildProcess | undefined;
+  log = "";
+  constructor(
+    readonly name: string,
+    readonly metricsPort: number,
+    readonly healthPort: number,
+  ) {}
+  start(bin: string, argv: string[], env: NodeJS.ProcessEnv): void {
+    this.child = spawn(bin, argv, { env, stdio: ["ignore", "pipe", "pipe"] });
+    const add = (d: Buffer) => {
+      this.log = (this.log + d.toString()).slice(-64 * 1024);
+    };
+    this.child.stdout!.on("data", add);
+    this.child.stderr!.on("data", add);
+  }
+  async ready(): Promise<void> {
+    await until(`${this.name} ready`, 120_000, async () => {
+      if (this.child?.exitCode !== null) throw new Error(`${this.name} exited (${this.child?.exitCode}):\n${this.log}`);
+      const res = await fetch(`http://127.0.0.1:${this.healthPort}/readyz`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
+      return res?.status === 200;
+    });
+  }
+  async stop(): Promise<void> {
+    if (!this.child || this.child.exitCode !== null) return;
+    const exited = new Promise((r) => this.child!.once("exit", r));
+    this.child.kill("SIGTERM");
+    const t = setTimeout(() => this.child?.kill("SIGKILL"), 15_000);
+    await exited;
+    clearTimeout(t);
+  }
+}
+
+async function flux(c: TestCluster, admin: Client, repo: TestRepo): Promise<ToolRun> {
+  await installFluxCrds(admin);
+  const ns = await setUpNamespace(c, admin, "bench-flux");
+  const storage = await mkdtemp(path.join(os.tmpdir(), "bench-flux-storage-"));
+  const storagePort = await freePort();
+  const src = new GoController("flux-source-controller", await freePort(), await freePort());
+  const kus = new GoController("flux-kustomize-controller", await freePort(), await freePort());
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, RUNTIME_NAMESPACE: ns.name, TMPDIR: os.tmpdir() };
+  const common = (ctl: GoController) => [
+    `--kubeconfig=${c.kubeconfigPath}`,
+    "--watch-all-namespaces=false",
+    `--metrics-addr=127.0.0.1:${ctl.metricsPort}`,
+    `--health-addr=127.0.0.1:${ctl.healthPort}`,
+    "--enable-leader-election=true",
+    `--concurrent=${CONCURRENCY}`,
+    "--log-level=error",
+  ];
+  src.start(path.join(FLUX_DIR, "source-controller"), [...common(src), `--storage-path=${storage}`, `--storage-addr=127.0.0.1:${storagePort}`, `--storage-adv-addr=127.0.0.1:${storagePort}`], env);
+  kus.start(path.join(FLUX_DIR, "kustomize-controller"), [...common(kus), "--default-service-account=default"], env);
+  await src.ready();
+  await kus.ready();
+  const gets = (sha: string) => (k: Obj) => readyCond(k)?.status === "True" && String((k.status as { lastAppliedRevision?: string }).lastAppliedRevision ?? "").endsWith(sha);
+  const KUS = { apiVersion: "kustomize.toolkit.fluxcd.io/v1", kind: "Kustomization" };
+  return {
+    async create() {
+      await admin.create({ apiVersion: "source.toolkit.fluxcd.io/v1", kind: "GitRepository", metadata: { name: "src", namespace: ns.name }, spec: { url: repo.url, ref: { branch: "main" }, interval: "10m" } } as KubeObject);
+      for (let i = 0; i < N; i++) {
+        await admin.create({ ...KUS, metadata: { name: `app-${i}`, namespace: ns.name }, spec: { sourceRef: { kind: "GitRepository", name: "src" }, path: `./apps/app-${i}`, interval: "10m", prune: true, wait: true, timeout: "5m", targetNamespace: ns.name } } as KubeObject);
+      }
+    },
+    async readyAt(sha) {
+      return (await admin.list<Obj>(KUS, { namespace: ns.name })).filter(gets(sha)).length;
+    },
+    async oneReadyAt(i, sha) {
+      const k = await admin.get<Obj>(KUS, `app-${i}`, ns.name);
+      return !!k && gets(sha)(k);
+    },
+    async notify() {
+      const g = await admin.get<Obj>({ apiVersion: "source.toolkit.fluxcd.io/v1", kind: "GitRepository" }, "src", ns.name);
+      await admin.patch(g!, { metadata: { annotations: { "reconcile.fluxcd.io/requestedAt": new Date().toISOString() } } }, "merge");
+    },
+    procs: [src, kus].map((p) => ({ name: p.name, pid: () => p.child!.pid!, metricsUrl: `http://127.0.0.1:${p.metricsPort}/metrics` })),
+    async stop() {
+      await kus.stop();
+      await src.stop();
+      await ns.cleanup();
+      await rm(storage, { recursive: true, force: true });
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+async function until(what: string, timeoutMs: number, probe: () => Promise<boolean>, intervalMs = 250): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await probe()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** Plays the ingress controller: publishes an address on every Ingress of the benchmark's namespaces. */
+function ingressController(admin: Client, namespaces: () => string[]): () => void {
+  let stopped = false;
+  const done = new Set<string>();
+  void (async () => {
+    while (!stopped) {
+      for (const ns of namespaces()) {
+        const list = await admin.list<Obj>({ apiVersion: "networking.k8s.io/v1", kind: "Ingress" }, { namespace: ns }).catch(() => []);
+        for (const ing of list) {
+          const key = `${ns}/${ing.metadata!.name}/${ing.metadata!.uid}`;
+          if (done.has(key) || (ing.status as { loadBalancer?: { ingress?: unknown[] } } | undefined)?.loadBalancer?.ingress?.length) continue;
+          await admin.patch(ing, { status: { loadBalancer: { ingress: [{ ip: "192.0.2.10" }] } } }, "merge", { subresource: "status" }).then(() => done.add(key)).catch(() => {});
+        }
+      }
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  })();
+  return () => {
+    stopped = true;
+  };
+}
+
+const percentile = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+};
+
+async function measure(tool: string, run: ToolRun, repo: TestRepo): Promise<Figures> {
+  const sha0 = await repo.head();
+  const cpu0 = run.procs.map((p) => procCpuMs(p.pid()));
+  let t = Date.now();
+  await run.create();
+  await until(`${tool}: ${N} applications Ready at ${sha0.slice(0, 12)}`, READY_TIMEOUT_MS, async () => (await run.readyAt(sha0)) === N, 500);
+  const readyMs = Date.now() - t;
+  console.log(`# ${tool}: ${N} Ready in ${(readyMs / 1000).toFixed(1)} s`);
+
+  // Steady state: nothing changes; what do the controllers cost?
+  await new Promise((r) => setTimeout(r, 5_000));
+  const req0 = await Promise.all(run.procs.map((p) => metricSum(p.metricsUrl, () => true)));
+  const wr0 = await Promise.all(run.procs.map((p) => metricSum(p.metricsUrl, isWrite)));
+  const sCpu0 = run.procs.map((p) => procCpuMs(p.pid()));
+  await new Promise((r) => setTimeout(r, STEADY_S * 1000));
+  const req1 = await Promise.all(run.procs.map((p) => metricSum(p.metricsUrl, () => true)));
+  const wr1 = await Promise.all(run.procs.map((p) => metricSum(p.metricsUrl, isWrite)));
+  const sCpu1 = run.procs.map((p) => procCpuMs(p.pid()));
+  const sum = (a: number[], b: number[]) => a.reduce((s, v, i) => s + (v - b[i]!), 0);
+
+  // One commit changing every application.
+  const sha1 = await repo.commit(allApps(1), "change every application");
+  t = Date.now();
+  await run.notify();
+  await until(`${tool}: ${N} applications Ready at ${sha1.slice(0, 12)}`, READY_TIMEOUT_MS, async () => (await run.readyAt(sha1)) === N, 500);
+  const commitAllMs = Date.now() - t;
+  console.log(`# ${tool}: a commit changing all ${N}: Ready in ${(commitAllMs / 1000).toFixed(1)} s`);
+
+  // Commit → applied for one application.
+  const lat: number[] = [];
+  for (let k = 0; k < LATENCY_RUNS; k++) {
+    const sha = await repo.commit(appFiles(0, 100 + k), `app-0 #${k}`);
+    const t0 = Date.now();
+    await run.notify();
+    await until(`${tool}: app-0 Ready at ${sha.slice(0, 12)}`, 120_000, () => run.oneReadyAt(0, sha), 50);
+    lat.push(Date.now() - t0);
+    if (process.env.BENCH_STAGES && run.stages) console.log(`# ${tool}: app-0 #${k}: ${lat.at(-1)} ms; ${await run.stages(0, t0)}`);
+  }
+  const figures: Figures = {
+    readyMs,
+    steadyRequests: sum(req1, req0),
+    steadyWrites: sum(wr1, wr0),
+    steadyCpuMs: sum(sCpu1, sCpu0),
+    commitAllMs,
+    latencyP50: percentile(lat, 50),
+    latencyP95: percentile(lat, 95),
+    peakRssMiB: run.procs.reduce((s, p) => s + procKiB(p.pid(), "VmHWM"), 0) / 1024,
+    cpuTotalS: sum(run.procs.map((p) => procCpuMs(p.pid())), cpu0) / 1000,
+    requestsTotal: (await Promise.all(run.procs.map((p) => metricSum(p.metricsUrl, () => true)))).reduce((a, b) => a + b, 0),
+  };
+  console.log(`# ${tool}: ${JSON.stringify(figures)}`);
+  return figures;
+}
+
+async function main(): Promise<void> {
+  const c = await testCluster();
+  await installCrds(c.kc);
+  const rest = RestClient.fromKubeConfig(c.kc, { qps: 200, burst: 400 });
+  const admin = new Client({ rest, mapper: new RestMapper(rest), fieldManager: "bench" });
+  const git = await GitServer.start();
+  const namespaces: string[] = [];
+  const stopIngress = ingressController(admin, () => namespaces);
+  const results = new Map<string, Figures>();
+  try {
+    for (const tool of TOOLS) {
+      // A fresh repository per tool: both start from the same single commit of N applications.
+      const repo = await git.createRepo(`bench-${tool}`, { files: allApps(0) });
+      const run = tool === "mooring" ? await mooring(c, admin, repo) : tool === "flux" ? await flux(c, admin, repo) : undefined;
+      if (!run) throw new Error(`unknown tool "${tool}" (mooring, flux)`);
+      const nsList = await admin.list<Obj>({ apiVersion: "v1", kind: "Namespace" }, { labelSelector: "mooring.dev/test=true" });
+      for (const n of nsList) if (n.metadata!.name!.startsWith(`bench-${tool}`) && !namespaces.includes(n.metadata!.name!)) namespaces.push(n.metadata!.name!);
+      try {
+        results.set(tool, await measure(tool, run, repo));
+      } finally {
+        await run.stop();
+      }
+    }
+  } finally {
+    stopIngress();
+    await git.close();
+    rest.close();
+  }
+  const rows: [string, keyof Figures, (v: number) => string][] = [
+    ["time to all Ready", "readyMs", (v) => `${(v / 1000).toFixed(1)} s`],
+    [`steady state: API requests in ${STEADY_S} s`, "steadyRequests", (v) => String(v)],
+    [`steady state: writes in ${STEADY_S} s`, "steadyWrites", (v) => String(v)],
+    [`steady state: CPU in ${STEADY_S} s`, "steadyCpuMs", (v) => `${(v / 1000).toFixed(2)} s`],
+    ["a commit changing all: until all Ready", "commitAllMs", (v) => `${(v / 1000).toFixed(1)} s`],
+    [`commit → applied, one app, p50 (${LATENCY_RUNS} runs)`, "latencyP50", (v) => `${v} ms`],
+    ["commit → applied, one app, p95", "latencyP95", (v) => `${v} ms`],
+    ["peak RSS, all controllers summed", "peakRssMiB", (v) => `${v.toFixed(0)} MiB`],
+    ["CPU over the whole run", "cpuTotalS", (v) => `${v.toFixed(1)} s`],
+    ["API requests over the whole run", "requestsTotal", (v) => String(v)],
+  ];
+  const m = results.get("mooring");
+  const f = results.get("flux");
+  console.log(`\n## Full pipeline, N = ${N}, concurrency ${CONCURRENCY}, ${os.cpus().length} cores, ${new Date().toISOString().slice(0, 10)}\n`);
+  console.log("| measure | Mooring | Flux | Mooring / Flux |\n| --- | --- | --- | --- |");
+  for (const [label, key, fmt] of rows) {
+    const mv = m?.[key];
+    const fv = f?.[key];
+    const ratio = mv !== undefined && fv !== undefined ? (fv === 0 ? (mv === 0 ? "1.00×" : "∞") : `${(mv / fv).toFixed(2)}×`) : "";
+    console.log(`| ${label} | ${mv === undefined ? "" : fmt(mv)} | ${fv === undefined ? "" : fmt(fv)} | ${ratio} |`);
+  }
+}
+
+await main();
+process.exit(0);
