@@ -68,6 +68,8 @@ export interface OperatorConfig {
   watchSecrets?: boolean;
   /** helm binary for Go-template charts (--helm-binary; default $MOORING_HELM_BINARY, the pinned one in the tool cache, helm on PATH). */
   helmBinary?: string;
+  /** Largest Helm chart (.tgz) the source controller downloads, bytes (--max-chart-size, default 10Mi). */
+  maxChartBytes?: number;
 }
 
 function parseControllers(value: string): ControllerName[] {
@@ -194,6 +196,7 @@ export function addOperatorOptions(cmd: Command): Command {
         .preset("true")
         .default(false),
     )
+    .addOption(opt("--max-chart-size <size>", "largest Helm chart (.tgz) a HelmChart downloads").argParser(parseSize).default(10 * 1024 ** 2, "10Mi"))
     .addOption(opt("--helm-binary <path>", "helm binary that renders Go-template charts (default: the image's /usr/local/bin/helm, else the pinned one from make tools, else helm on PATH)"));
 }
 
@@ -233,6 +236,7 @@ export function toOperatorConfig(o: Record<string, unknown>): OperatorConfig {
     renderKeepSources: o.renderKeepSources as number,
     watchSecrets: Boolean(o.watchSecrets),
     ...(o.helmBinary ? { helmBinary: o.helmBinary as string } : {}),
+    maxChartBytes: o.maxChartSize as number,
   };
 }
 

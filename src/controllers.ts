@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { startArtifactServer } from "./artifact/server.js";
 import { ArtifactStorage } from "./artifact/storage.js";
-import { ApplicationKind, GitRepositoryKind, SyncPolicyKind } from "./api/kinds.js";
+import { ApplicationKind, GitRepositoryKind, HelmChartKind, HelmRepositoryKind, SyncPolicyKind } from "./api/kinds.js";
 import type { ControllerName, OperatorConfig } from "./config.js";
 import type { Logger } from "./log.js";
 import { registerApplyController } from "./apply/controller.js";
@@ -44,9 +44,11 @@ export function advertisedArtifactAddr(config: OperatorConfig): string {
 
 export const CONTROLLER_MODULES: Record<ControllerName, ControllerModule> = {
   source: {
-    kinds: [GitRepositoryKind],
+    kinds: [GitRepositoryKind, HelmRepositoryKind, HelmChartKind],
     permissions: (ns) => [
       ...rw("source.mooring.dev", "gitrepositories", ns),
+      ...rw("source.mooring.dev", "helmrepositories", ns),
+      ...rw("source.mooring.dev", "helmcharts", ns),
       // finalizers on GitRepositories (artifact clean-up on deletion)
       { verb: "patch", group: "source.mooring.dev", resource: "gitrepositories", namespace: ns },
       { verb: "get", group: "", resource: "secrets", namespace: ns },
@@ -57,11 +59,12 @@ export const CONTROLLER_MODULES: Record<ControllerName, ControllerModule> = {
     },
   },
   render: {
-    kinds: [ApplicationKind, GitRepositoryKind],
+    kinds: [ApplicationKind, GitRepositoryKind, HelmChartKind],
     permissions: (ns, config) => [
       ...rw("delivery.mooring.dev", "applications", ns),
       ...["list", "watch"].flatMap((verb) => [
         { verb, group: "source.mooring.dev", resource: "gitrepositories", namespace: ns },
+        { verb, group: "source.mooring.dev", resource: "helmcharts", namespace: ns },
         { verb, group: "", resource: "configmaps", namespace: ns },
         // With --watch-secrets, Secrets are watched without their data (the right to list them is needed still).
         ...(config?.watchSecrets ? [{ verb, group: "", resource: "secrets", namespace: ns }] : []),

@@ -170,7 +170,7 @@ const Render = Obj(
 
 const SourceReference = Obj(
   {
-    kind: StrEnum(["GitRepository"] as const, "Kind of the source. Only GitRepository (source.mooring.dev) exists today."),
+    kind: StrEnum(["GitRepository", "HelmChart"] as const, "Kind of the source (source.mooring.dev): GitRepository, or HelmChart (a chart from a Helm repository; spec.path is then relative to the chart's directory)."),
     name: DnsName("Name of the source."),
     namespace: Optional(DnsLabel("Namespace of the source; defaults to the Application's namespace.")),
   },

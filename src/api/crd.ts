@@ -5,7 +5,8 @@ import type { TSchema } from "@sinclair/typebox";
 import { stringify } from "yaml";
 import type { KindDescriptor } from "../runtime/kinds.js";
 import { CATEGORY } from "./constants.js";
-import { ApplicationKind, GitRepositoryKind, SyncPolicyKind } from "./kinds.js";
+import { ApplicationKind, GitRepositoryKind, HelmChartKind, HelmRepositoryKind, SyncPolicyKind } from "./kinds.js";
+import { HelmChartSchema, HelmRepositorySchema } from "./helm.js";
 import { GitRepositorySchema } from "./gitrepository.js";
 import { ApplicationSchema } from "./application.js";
 import { SyncPolicySchema } from "./syncpolicy.js";
@@ -75,6 +76,32 @@ export const KIND_DEFINITIONS: readonly KindDefinition[] = [
       { name: "Automated", type: "boolean", jsonPath: ".spec.automated.enabled", description: "Whether syncs are automated." },
       { name: "Window", type: "string", jsonPath: `.status.conditions[?(@.type=="WindowOpen")].reason`, description: "Why automated syncs are allowed or blocked now." },
       { name: "Apps", type: "integer", jsonPath: ".status.applications", description: "How many Applications reference the policy.", priority: 1 },
+      age,
+    ],
+  },
+  {
+    descriptor: HelmRepositoryKind,
+    singular: "helmrepository",
+    shortNames: ["helmrepo"],
+    schema: HelmRepositorySchema,
+    printerColumns: [
+      { name: "URL", type: "string", jsonPath: ".spec.url", description: "Repository URL." },
+      ready("Ready", "status", "Whether the index was read."),
+      ready("Status", "message", "The Ready condition's message."),
+      age,
+    ],
+  },
+  {
+    descriptor: HelmChartKind,
+    singular: "helmchart",
+    shortNames: ["hc"],
+    schema: HelmChartSchema,
+    printerColumns: [
+      { name: "Chart", type: "string", jsonPath: ".spec.chart", description: "Chart name." },
+      { name: "Version", type: "string", jsonPath: ".spec.version", description: "Semver range." },
+      { name: "Revision", type: "string", jsonPath: ".status.artifact.revision", description: "Chart version stored." },
+      ready("Ready", "status", "Whether the newest matching version is stored."),
+      ready("Status", "message", "The Ready condition's message."),
       age,
     ],
   },

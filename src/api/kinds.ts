@@ -7,8 +7,11 @@ export const GitRepositoryKind: KindDescriptor = { group: SOURCE_GROUP, version:
 export const ApplicationKind: KindDescriptor = { group: DELIVERY_GROUP, version: API_VERSION, kind: "Application", plural: "applications", namespaced: true };
 export const SyncPolicyKind: KindDescriptor = { group: DELIVERY_GROUP, version: API_VERSION, kind: "SyncPolicy", plural: "syncpolicies", namespaced: true };
 
+export const HelmRepositoryKind: KindDescriptor = { group: SOURCE_GROUP, version: API_VERSION, kind: "HelmRepository", plural: "helmrepositories", namespaced: true };
+export const HelmChartKind: KindDescriptor = { group: SOURCE_GROUP, version: API_VERSION, kind: "HelmChart", plural: "helmcharts", namespaced: true };
+
 /** Every kind Mooring defines, in the order the CRDs are documented. */
-export const MOORING_KINDS: readonly KindDescriptor[] = [GitRepositoryKind, ApplicationKind, SyncPolicyKind];
+export const MOORING_KINDS: readonly KindDescriptor[] = [GitRepositoryKind, ApplicationKind, SyncPolicyKind, HelmRepositoryKind, HelmChartKind];
 
 /** The descriptor for an apiVersion/kind pair, or undefined when it is not a Mooring kind. */
 export function mooringKindOf(apiVersion: unknown, kind: unknown): KindDescriptor | undefined {

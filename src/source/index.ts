@@ -8,6 +8,7 @@ import { GitRepositoryKind, type GitRepository } from "../api/index.js";
 import { Kinds, type KubeObject, type Manager } from "../runtime/index.js";
 import { setupSourceController, type SourceController } from "./controller.js";
 import { webhookHandler, type WebhookReceiverRef } from "./webhook.js";
+import { setupHelmControllers } from "./helmchart.js";
 
 export { setupSourceController, type SourceController } from "./controller.js";
 export { SourceSyncer, type SyncOutcome } from "./sync.js";
@@ -59,6 +60,9 @@ export async function setupSource(
     ...(maxSourceBytes !== undefined ? { maxSourceBytes } : {}),
     ...(config.maxObjectBytes !== undefined ? { maxObjectBytes: config.maxObjectBytes } : {}),
   });
+
+  // HelmRepositories and HelmCharts (./helmchart.ts): charts stored in the same storage, served by the same server.
+  setupHelmControllers(mgr, { storage, advertisedAddr: advertised(config), concurrency: config.concurrency, ...(config.maxChartBytes ? { maxChartBytes: config.maxChartBytes } : {}) });
 
   const secretNamespace = opts.secretNamespace ?? process.env.POD_NAMESPACE ?? config.leaderElectionNamespace;
   // Secrets are read live (caching every Secret of the cluster would cost memory and a wider watch), remembered
