@@ -86,8 +86,24 @@ export async function httpGet(
   url: string,
   o: HelmFetchOptions & { maxBytes: number; repoHost: string; what: "index" | "chart" },
 ): Promise<Buffer> {
-  const timeout = AbortSignal.timeout(o.timeoutMs);
-  const signal = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout;
+  // One controller for this request, aborted by the deadline or the caller; the caller's listener is removed after.
+  const local = new AbortController();
+  const timedOut = { value: false };
+  const timer = setTimeout(() => {
+    timedOut.value = true;
+    local.abort(new Error("timeout"));
+  }, o.timeoutMs);
+  const onAbort = () => local.abort(o.signal?.reason);
+  o.signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    return await get(url, o, local.signal, timedOut);
+  } finally {
+    clearTimeout(timer);
+    o.signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+async function get(url: string, o: HelmFetchOptions & { maxBytes: number; repoHost: string; what: "index" | "chart" }, signal: AbortSignal, timeout: { value: boolean }): Promise<Buffer> {
   let u = new URL(url);
   for (let hop = 0; ; hop++) {
     if (u.protocol !== "http:" && u.protocol !== "https:") {
@@ -103,7 +119,7 @@ export async function httpGet(
         req.end();
       });
     } catch (err) {
-      throw networkError(err as Error & { code?: string }, u, o.what, timeout.aborted, o.timeoutMs);
+      throw networkError(err as Error & { code?: string }, u, o.what, timeout.value, o.timeoutMs);
     }
     const code = res.statusCode ?? 0;
     if (code >= 300 && code < 400 && res.headers.location && hop < 5) {
@@ -137,7 +153,7 @@ export async function httpGet(
       }
     } catch (err) {
       if (err instanceof HelmSourceError) throw err;
-      throw networkError(err as Error & { code?: string }, u, o.what, timeout.aborted, o.timeoutMs);
+      throw networkError(err as Error & { code?: string }, u, o.what, timeout.value, o.timeoutMs);
     }
     return Buffer.concat(chunks);
   }

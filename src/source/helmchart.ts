@@ -44,6 +44,7 @@ import { DEFAULT_MAX_CHART_BYTES, HelmSourceError, downloadChart, fetchIndex, re
 
 type HelmRepositoryObject = HelmRepository & KubeObject;
 type HelmChartObject = HelmChart & KubeObject;
+type ChartArtifact = NonNullable<NonNullable<HelmChart["status"]>["artifact"]>;
 
 export interface HelmControllerOptions {
   storage: ArtifactStorage;
@@ -90,6 +91,9 @@ export function setupHelmControllers(mgr: Manager, opts: HelmControllerOptions):
   const maxChartBytes = opts.maxChartBytes ?? DEFAULT_MAX_CHART_BYTES;
   const firstBackoff = opts.failureBackoffMs ?? 5_000;
   const failures = new Map<string, number>();
+  // The artifact last stored per HelmChart: the cache may not show our own status write yet when the next reconcile
+  // runs, and a stale status must not cost a second download of the same chart.
+  const lastStored = new Map<string, { artifact: ChartArtifact; chartName: string; generation?: number }>();
 
   const every = (interval: string): Result => ({ requeueAfter: Math.round(parseDuration(interval) * (1 + jitter * random())) });
   const backoff = (key: string, interval: string): Result => {
@@ -201,18 +205,27 @@ export function setupHelmControllers(mgr: Manager, opts: HelmControllerOptions):
       const fkey = `c/${req.namespace}/${req.name}`;
       if (!chart) {
         failures.delete(fkey);
+        lastStored.delete(fkey);
         await opts.storage.remove(chartKey({ metadata: { namespace: req.namespace, name: req.name } }));
         return {};
       }
       if (chart.metadata?.deletionTimestamp || chart.spec.suspend) return {};
       const gen = chart.metadata?.generation;
-      const prev = chart.status ?? {};
+      const prev = { ...(chart.status ?? {}) }; // a copy: the cache's object is never changed
       let conditions = prev.conditions as Condition[] | undefined;
       const status: Record<string, unknown> = { ...prev, observedGeneration: gen };
       const requested = chart.metadata?.annotations?.[Annotations.reconcileRequestedAt];
       if (requested) status.lastHandledReconcileAt = requested;
       const interval = chart.spec.interval ?? HelmChartDefaults.interval;
       const range = chart.spec.version ?? HelmChartDefaults.version;
+      const mine = lastStored.get(fkey);
+      if (mine && mine.artifact.lastUpdateTime >= (prev.artifact?.lastUpdateTime ?? "")) {
+        prev.artifact = mine.artifact;
+        prev.chartName = mine.chartName;
+        if (mine.generation !== undefined) prev.observedGeneration = Math.max(prev.observedGeneration ?? 0, mine.generation);
+        status.artifact = mine.artifact;
+        status.chartName = mine.chartName;
+      }
       const stored = prev.artifact ? await opts.storage.exists(relPath(prev.artifact.url, opts.advertisedAddr) ?? "", prev.artifact.digest) : false;
       let result: Result;
       try {
@@ -230,6 +243,7 @@ export function setupHelmControllers(mgr: Manager, opts: HelmControllerOptions):
           if (art.digest !== got.digest) throw new Error(`stored chart digest ${art.digest} differs from the downloaded ${got.digest}`);
           status.artifact = { url: artifactUrl(opts.advertisedAddr, art.path), revision: entry.version, digest: art.digest, size: art.size, lastUpdateTime: metaTime(Date.now()) };
           status.chartName = got.chartName;
+          lastStored.set(fkey, { artifact: status.artifact as ChartArtifact, chartName: got.chartName, generation: gen });
           if (a?.digest !== art.digest) events.normal(chart, "NewArtifact", "FetchChart", `stored chart ${chart.spec.chart} version ${entry.version} (${art.digest})`);
         }
         const msg = `stored chart ${chart.spec.chart} version ${entry.version}${entry.digest ? " (digest verified against the index)" : ""}`;
