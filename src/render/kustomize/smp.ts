@@ -110,7 +110,9 @@ export function strategicMerge(target: unknown, patch: unknown, ctx: SmpContext,
     if (directive === "delete") return DELETE;
     if (directive === "replace") return stripDirectives(patch);
     if (!isMap(target)) return stripDirectives(patch);
-    const out: JsonMap = { ...target };
+    // kyaml walks the whole target, not only what the patch names: lists the patch leaves alone are normalized too.
+    const out: JsonMap = {};
+    for (const [k, tv] of Object.entries(target)) out[k] = k in patch ? tv : normalize(tv, ctx, [...path, k]);
     let deletedSome = false;
     for (const [k, pv] of Object.entries(patch)) {
       if (k.startsWith("$")) continue;
@@ -123,49 +125,87 @@ export function strategicMerge(target: unknown, patch: unknown, ctx: SmpContext,
       if (merged === DELETE) delete out[k];
       else out[k] = merged;
     }
-    // Kustomize drops a map that its patch emptied by deleting keys (annotations: {team: null}).
-    if (deletedSome && Object.keys(out).length === 0 && path.length > 0) return DELETE;
+    // Kustomize drops the object's annotations when its patch emptied them by deleting keys (annotations: {team:
+    // null}); any other map emptied that way stays, empty (data: {}, labels: {}, a template's annotations: {}).
+    if (deletedSome && Object.keys(out).length === 0 && path.length === 2 && path[0] === "metadata" && path[1] === "annotations") return DELETE;
     return out;
   }
   if (Array.isArray(patch)) {
     // A `- $patch: replace` item makes the patch's other items the whole list.
     if (patch.some((e) => isMap(e) && e.$patch === "replace")) return stripDirectives(patch);
-    let keys: string[] | undefined;
-    if (ctx.schema) {
-      const st = ctx.schema.listStrategy(ctx.apiVersion, ctx.kind, path);
-      if (st.strategy === "merge" && st.keys.length === 0 && Array.isArray(target)) return mergeSet(target, patch);
-      keys = st.strategy === "merge" ? st.keys : undefined;
-    } else {
-      // metadata.finalizers is a set (patch strategy "merge"): the patch's values, then the target's others.
-      if (BUILTIN_GROUPS.has(groupOf(ctx.apiVersion)) && path.length === 2 && path[0] === "metadata" && path[1] === "finalizers" && Array.isArray(target)) {
-        return mergeSet(target, patch);
-      }
-      keys = mergeKeys(ctx.apiVersion, ctx.kind, path);
-    }
-    if (keys === undefined || !Array.isArray(target)) {
+    const keys = listKeys(ctx, path);
+    if (keys === "set" && Array.isArray(target)) return mergeSet(target, patch);
+    if (keys === undefined || keys === "set" || !Array.isArray(target)) {
       return patch.filter((e) => !(isMap(e) && e.$patch === "delete")).map(stripDirectives);
     }
     if (keys.length > 1 && [...target, ...patch].some((e) => isMap(e) && keys.every((k) => has(e, k)))) {
       return mergeMultiKey(target, patch, keys, ctx, path);
     }
+    // As kyaml merges a list with one merge key: one element per key value, the patch's keys first (in patch order;
+    // a second patch element with a key already seen is ignored), then the target's. A key the target holds once
+    // merges with the patch's element; a key it holds several times comes out as its last duplicate, as it was
+    // (kyaml merges into the first and then overwrites it with each duplicate in turn), at the first one's place.
     const key = keys[0]!;
+    const kv = (e: unknown): string | undefined => (isMap(e) && e[key] !== undefined && e[key] !== null ? String(e[key]) : undefined);
+    const dupsOf = (k: string): unknown[] => target.filter((te) => kv(te) === k);
     const out: unknown[] = [];
-    const consumed = new Set<unknown>();
+    const handled = new Set<string>();
     for (const pe of patch) {
-      if (!isMap(pe) || pe[key] === undefined) {
+      const k = kv(pe);
+      if (k === undefined) {
         out.push(stripDirectives(pe));
         continue;
       }
-      const match = target.find((te) => isMap(te) && te[key] === pe[key] && !consumed.has(te));
-      if (match !== undefined) consumed.add(match);
-      if (pe.$patch === "delete") continue;
-      const merged = match === undefined ? stripDirectives(pe) : strategicMerge(match, pe, ctx, path);
+      if (handled.has(k)) continue;
+      handled.add(k);
+      if ((pe as JsonMap).$patch === "delete") continue;
+      const dups = dupsOf(k);
+      const merged = dups.length === 0 ? stripDirectives(pe) : dups.length > 1 ? dups[dups.length - 1] : strategicMerge(dups[0], pe, ctx, path);
       if (merged !== DELETE) out.push(merged);
     }
-    for (const te of target) if (!consumed.has(te)) out.push(te);
+    for (const te of target) {
+      const k = kv(te);
+      if (k === undefined) {
+        out.push(te);
+        continue;
+      }
+      if (handled.has(k)) continue;
+      handled.add(k);
+      const dups = dupsOf(k);
+      out.push(dups.length > 1 ? dups[dups.length - 1] : normalize(te, ctx, path));
+    }
     return out;
   }
   return patch;
+}
+
+/** How the list at `path` merges: by these keys, as a set of scalars, or (undefined) replaced. */
+function listKeys(ctx: SmpContext, path: readonly string[]): string[] | "set" | undefined {
+  if (ctx.schema) {
+    const st = ctx.schema.listStrategy(ctx.apiVersion, ctx.kind, [...path]);
+    if (st.strategy !== "merge") return undefined;
+    return st.keys.length === 0 ? "set" : st.keys;
+  }
+  // metadata.finalizers is a set (patch strategy "merge"): the patch's values, then the target's others.
+  if (BUILTIN_GROUPS.has(groupOf(ctx.apiVersion)) && path.length === 2 && path[0] === "metadata" && path[1] === "finalizers") return "set";
+  return mergeKeys(ctx.apiVersion, ctx.kind, path);
+}
+
+/**
+ * A part of the target the patch does not name, as kyaml's merge leaves it (it walks the whole target): lists with
+ * one merge key hold one element per key value (the last duplicate, as it was, at the first one's place); other
+ * values are unchanged. Lists keyed by a pair, sets and replaced lists are left as they are.
+ */
+function normalize(v: unknown, ctx: SmpContext, path: string[]): unknown {
+  if (isMap(v)) {
+    const out: JsonMap = {};
+    for (const [k, x] of Object.entries(v)) out[k] = normalize(x, ctx, [...path, k]);
+    return out;
+  }
+  if (!Array.isArray(v)) return v;
+  const keys = listKeys(ctx, path);
+  if (keys === undefined || keys === "set" || (keys.length > 1 && v.some((e) => isMap(e) && keys.every((k) => has(e, k))))) return v;
+  return strategicMerge(v, [], ctx, path);
 }
 
 function mergeSet(target: unknown[], patch: unknown[]): unknown[] {
