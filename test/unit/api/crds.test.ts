@@ -51,6 +51,8 @@ void describe("generated CRDs", () => {
       { name: "gitrepositories.source.mooring.dev", scope: "Namespaced", short: ["gitrepo"], categories: ["mooring"] },
       { name: "applications.delivery.mooring.dev", scope: "Namespaced", short: ["mapp"], categories: ["mooring"] },
       { name: "syncpolicies.delivery.mooring.dev", scope: "Namespaced", short: ["syncpolicy"], categories: ["mooring"] },
+      { name: "helmrepositories.source.mooring.dev", scope: "Namespaced", short: ["helmrepo"], categories: ["mooring"] },
+      { name: "helmcharts.source.mooring.dev", scope: "Namespaced", short: ["hc"], categories: ["mooring"] },
     ]);
     for (const c of allCrds() as Schema[]) assert.ok(!c.spec.names.shortNames.some((s: string) => ["app", "apps"].includes(s)), "app/apps belong to Argo CD");
   });
@@ -61,6 +63,8 @@ void describe("generated CRDs", () => {
       ["URL", "Revision", "Ready", "Status", "Age"],
       ["Revision", "Synced", "Health", "Ready", "Status", "Age"],
       ["Automated", "Window", "Age"],
+      ["URL", "Ready", "Status", "Age"],
+      ["Chart", "Version", "Revision", "Ready", "Status", "Age"],
     ]);
     for (const c of allCrds() as Schema[]) assert.deepEqual(c.spec.versions[0].subresources, { status: {} });
   });
