@@ -10,7 +10,7 @@ void describe("validate: examples", () => {
 
   void it("finds an example of every kind", () => {
     const kinds = new Set(examples.map((e) => e.object.kind));
-    assert.deepEqual([...kinds].sort(), ["Application", "GitRepository", "SyncPolicy"]);
+    assert.deepEqual([...kinds].sort(), ["Application", "GitRepository", "HelmChart", "HelmRepository", "SyncPolicy"]);
   });
 
   for (const { file, object } of examples) {
