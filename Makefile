@@ -80,9 +80,9 @@ e2e-only:
 	@if [ -n "$(E2E_TESTS)" ]; then $(NODE_TEST) --test-concurrency=1 $(E2E_TESTS); fi
 
 .PHONY: test
-test: deps tools node-deps ## the whole suite: typecheck, lint, unit, integration, e2e
+test: deps tools node-deps ## the whole suite: typecheck, lint, unit, integration, e2e, bounded faults (faults-smoke)
 	$(MAKE) --no-print-directory typecheck lint unit
-	bash hack/with-cluster.sh $(TEST_CLUSTER) $(MAKE) --no-print-directory integration-only e2e-only
+	bash hack/with-cluster.sh $(TEST_CLUSTER) $(MAKE) --no-print-directory integration-only e2e-only faults-smoke-only
 
 # The control-plane faults kill the cluster's API server and etcd, and the failover test loads it with 300
 # Applications and two operators: they run alone, one after the other, after the others (which share the cluster,
@@ -92,8 +92,21 @@ FAULT_TESTS = $(filter-out $(FAULT_TESTS_ALONE),$(shell find test/faults -name '
 FAULT_CLUSTER ?= mooring-faults
 FUZZ_SECONDS ?= 60
 
+# The bounded fault mode, part of `make test`: the crash test with FAULT_SMOKE_KILLS (<syncs>,<deletions>) operator
+# SIGKILLs, plus its two kills between an apply and the inventory record, on the test cluster (its own namespace and
+# operator), so every run exercises the operator-kill path. `make faults` is the long mode (every fault file).
+FAULT_SMOKE_KILLS ?= 3,1
+
+.PHONY: faults-smoke
+faults-smoke: deps tools ## bounded fault mode (part of make test): the crash test with FAULT_SMOKE_KILLS=3,1 kills on the test cluster (~1.5 min)
+	bash hack/with-cluster.sh $(TEST_CLUSTER) $(MAKE) --no-print-directory faults-smoke-only
+
+.PHONY: faults-smoke-only
+faults-smoke-only:
+	MOORING_FAULT_CRASH_KILLS=$(FAULT_SMOKE_KILLS) $(NODE_TEST) test/faults/crash.test.ts
+
 .PHONY: faults
-faults: deps tools ## fault-injection suite on a cluster of its own: operator kills, API server/etcd restarts, network (Toxiproxy) and git faults, leader failover (≤ 17 min; docs/reliability.md)
+faults: deps tools ## long fault mode, on a cluster of its own: operator kills (14,4), API server/etcd restarts, network (Toxiproxy) and git faults, leader failover (≤ 17 min; docs/reliability.md)
 	bash hack/with-cluster.sh $(FAULT_CLUSTER) bash -c 'rc=0; $(NODE_TEST) --test-concurrency=3 $(FAULT_TESTS) || rc=1; $(NODE_TEST) --test-concurrency=1 $(FAULT_TESTS_ALONE) || rc=1; exit $$rc'
 
 .PHONY: fuzz
