@@ -31,7 +31,7 @@ const semverRange: LocalCheck = {
 export const HelmRepositorySpec = Obj(
   {
     url: Str(
-      "URL of the repository: an HTTP(S) Helm repository (its index.yaml is <url>/index.yaml), or an OCI registry path (oci://host/path, with type: oci; not served yet).",
+      "URL of the repository: an HTTP(S) Helm repository (its index.yaml is <url>/index.yaml), or an OCI registry path (oci://host/path, with type: oci: a chart is oci://host/path/<chart>, its versions are its tags).",
       2048,
       {
         minLength: 1,

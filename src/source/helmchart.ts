@@ -40,6 +40,7 @@ import {
 } from "../runtime/index.js";
 import { credentialsFromSecret, type Credentials } from "./credentials.js";
 import { isSourceError, scrub } from "./errors.js";
+import { OciClient, downloadOciChart, ociLayer, ociRef, resolveOci } from "./helm-oci.js";
 import { DEFAULT_MAX_CHART_BYTES, HelmSourceError, downloadChart, fetchIndex, resolveVersion, type HelmStats, type RepositoryIndex } from "./helm-repo.js";
 
 type HelmRepositoryObject = HelmRepository & KubeObject;
@@ -127,10 +128,13 @@ export function setupHelmControllers(mgr: Manager, opts: HelmControllerOptions):
     return out;
   };
 
+  const isOci = (repo: HelmRepositoryObject) => repo.spec.type === "oci" || repo.spec.url.startsWith("oci://");
+  const ociClient = async (repo: HelmRepositoryObject, chart: string, signal: AbortSignal) => {
+    const a = await access(repo);
+    const timeoutMs = parseDuration(repo.spec.timeout ?? HelmRepositoryDefaults.timeout);
+    return { client: new OciClient(ociRef(repo.spec.url, chart).host, { ...a, timeoutMs, signal }), ...a };
+  };
   const readIndex = async (repo: HelmRepositoryObject, signal: AbortSignal): Promise<{ index: RepositoryIndex; creds?: Credentials; ca?: string }> => {
-    if (repo.spec.type === "oci" || repo.spec.url.startsWith("oci://")) {
-      throw new HelmSourceError("OCINotSupported", "OCI registries (type: oci) are not supported yet; use an HTTP(S) repository with an index.yaml");
-    }
     const a = await access(repo);
     const timeoutMs = parseDuration(repo.spec.timeout ?? HelmRepositoryDefaults.timeout);
     stats.indexFetches++;
@@ -170,6 +174,21 @@ export function setupHelmControllers(mgr: Manager, opts: HelmControllerOptions):
       status.observedGeneration = gen;
       let result: Result;
       try {
+        if (isOci(repo)) {
+          // An OCI registry has no index: Ready when it answers (the API root, with the credentials).
+          const { client, creds } = await ociClient(repo, "x", ctx.signal);
+          stats.indexFetches++;
+          const ping = await client.get("/v2/", { what: "index" });
+          if (ping.status === 401 || ping.status === 403) throw new HelmSourceError("AuthenticationFailed", `the registry ${ociRef(repo.spec.url, "x").host} answered HTTP ${ping.status}: ${creds ? "the credentials in spec.secretRef were refused" : "it needs credentials; set spec.secretRef"}`);
+          if (ping.status !== 200) throw new HelmSourceError("RepositoryUnreachable", `the registry ${ociRef(repo.spec.url, "x").host} answered HTTP ${ping.status} at /v2/`);
+          delete status.index;
+          conditions = setCondition(conditions, { type: ConditionTypes.ready, status: "True", reason: Reasons.succeeded, message: `OCI registry ${ociRef(repo.spec.url, "x").host} answers`, observedGeneration: gen });
+          conditions = removeCondition(conditions, ConditionTypes.fetchFailed);
+          failures.delete(`r/${req.namespace}/${req.name}`);
+          status.conditions = conditions;
+          await writeStatus(repo, repo.status, status, ctx.signal);
+          return every(interval);
+        }
         const { index } = await readIndex(repo, ctx.signal);
         const charts = index.entries.size;
         const same = prev.index?.digest === index.digest;
@@ -231,14 +250,28 @@ export function setupHelmControllers(mgr: Manager, opts: HelmControllerOptions):
       try {
         const repo = await client.get<HelmRepositoryObject>(HelmRepositoryKind, chart.spec.sourceRef.name, req.namespace);
         if (!repo) throw new HelmSourceError("RepositoryNotFound", `HelmRepository ${req.namespace}/${chart.spec.sourceRef.name} (spec.sourceRef) does not exist; create it or fix spec.sourceRef`);
-        const { index, creds, ca } = await readIndex(repo, ctx.signal);
-        const entry = resolveVersion(index, chart.spec.chart, range);
         const a = prev.artifact;
+        let entry: { version: string; digest?: string };
+        let download: () => Promise<{ bytes: Buffer; digest: string; chartName: string }>;
+        if (isOci(repo)) {
+          // tags → version, its manifest → the chart layer's digest; the layer is downloaded only when new.
+          const { client, creds } = await ociClient(repo, chart.spec.chart, ctx.signal);
+          stats.indexFetches++;
+          const { tag } = await resolveOci(client, repo.spec.url, chart.spec.chart, range, creds);
+          const layer = await ociLayer(client, repo.spec.url, chart.spec.chart, tag, creds);
+          entry = layer;
+          download = () => downloadOciChart(client, repo.spec.url, chart.spec.chart, layer, maxChartBytes);
+        } else {
+          const { index, creds, ca } = await readIndex(repo, ctx.signal);
+          const e = resolveVersion(index, chart.spec.chart, range);
+          entry = e;
+          const timeoutMs = parseDuration(repo.spec.timeout ?? HelmRepositoryDefaults.timeout);
+          download = () => downloadChart(index, chart.spec.chart, e, repo.spec.url, { creds, ca, timeoutMs, signal: ctx.signal, maxBytes: maxChartBytes });
+        }
         const unchanged = stored && a?.revision === entry.version && (!entry.digest || a.digest === `sha256:${entry.digest.replace(/^sha256:/, "").toLowerCase()}`) && prev.observedGeneration === gen;
         if (!unchanged) {
-          const timeoutMs = parseDuration(repo.spec.timeout ?? HelmRepositoryDefaults.timeout);
           stats.chartDownloads++;
-          const got = await downloadChart(index, chart.spec.chart, entry, repo.spec.url, { creds, ca, timeoutMs, signal: ctx.signal, maxBytes: maxChartBytes });
+          const got = await download();
           const art = await opts.storage.write(chartKey(chart), single(got.bytes), ".tgz");
           if (art.digest !== got.digest) throw new Error(`stored chart digest ${art.digest} differs from the downloaded ${got.digest}`);
           status.artifact = { url: artifactUrl(opts.advertisedAddr, art.path), revision: entry.version, digest: art.digest, size: art.size, lastUpdateTime: metaTime(Date.now()) };
@@ -246,7 +279,7 @@ export function setupHelmControllers(mgr: Manager, opts: HelmControllerOptions):
           lastStored.set(fkey, { artifact: status.artifact as ChartArtifact, chartName: got.chartName, generation: gen });
           if (a?.digest !== art.digest) events.normal(chart, "NewArtifact", "FetchChart", `stored chart ${chart.spec.chart} version ${entry.version} (${art.digest})`);
         }
-        const msg = `stored chart ${chart.spec.chart} version ${entry.version}${entry.digest ? " (digest verified against the index)" : ""}`;
+        const msg = `stored chart ${chart.spec.chart} version ${entry.version}${entry.digest ? ` (digest verified against the ${isOci(repo) ? "manifest" : "index"})` : ""}`;
         conditions = setCondition(conditions, { type: ConditionTypes.ready, status: "True", reason: Reasons.succeeded, message: msg, observedGeneration: gen });
         conditions = setCondition(conditions, { type: ConditionTypes.artifactInStorage, status: "True", reason: Reasons.succeeded, message: `chart version ${entry.version} is stored`, observedGeneration: gen });
         conditions = removeCondition(conditions, ConditionTypes.fetchFailed);
