@@ -59,7 +59,9 @@ import { SourceArtifactError, SourceCache, type SourceLimits } from "./fetch.js"
 import { parseValues } from "./helm.js";
 import { renderCacheKey, renderOptionsFor, type ResolvedInputs } from "./application.js";
 import { RenderCrashJournal, RenderGate } from "./crashes.js";
-import { RenderLimitError, renderIsolated } from "./isolated.js";
+import { RenderLimitError, limitsForHeap, renderIsolated } from "./isolated.js";
+import { replayReads } from "./fs.js";
+import { resolveLimits } from "./limits.js";
 import type { JsonMap } from "./objects.js";
 import { ClusterCapabilities, type Capabilities } from "./helm/capabilities.js";
 import { helmVersion } from "./helm/binary.js";
@@ -109,6 +111,8 @@ export interface RenderStats {
   renders: number;
   /** Reconciles answered from the render cache. */
   cacheHits: number;
+  /** New source revisions that changed nothing this Application's render reads: its last render stands, not re-run. */
+  unchanged: number;
   /** Status writes made. */
   statusWrites: number;
 }
@@ -204,9 +208,23 @@ export const applicationEvents: Predicate = or(generationChanged, {
 /** An input the controller could not read: a missing ConfigMap/Secret or key (not retried until it changes). */
 class InputError extends Error {}
 
+/** Renders that read more entries than this are not replayed (the memo stays small; such renders are rare). */
+const MAX_TRACED_READS = 5_000;
+
 /** What the controller remembers about an Application's last render (in memory, and on disk in cacheDir). */
 type Memo =
-  | { key: string; ok: true; path: string; digest: string; size: number; objects: number; type: string }
+  | {
+      key: string;
+      ok: true;
+      path: string;
+      digest: string;
+      size: number;
+      objects: number;
+      type: string;
+      /** What the render read of the source (ArtifactRoot.reads) and its key without the source digest: a new source that reads the same renders the same. */
+      reads?: Record<string, string>;
+      inputKey?: string;
+    }
   | { key: string; ok: false; reason: string; message: string; persist?: boolean; limits?: string };
 
 export function setupRenderController(mgr: Manager, opts: RenderControllerOptions): RenderController {
@@ -221,7 +239,7 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
   const client = mgr.client;
   const random = opts.random ?? Math.random;
   const jitter = opts.jitter ?? 0.1;
-  const stats: RenderStats = { renders: 0, cacheHits: 0, statusWrites: 0 };
+  const stats: RenderStats = { renders: 0, cacheHits: 0, unchanged: 0, statusWrites: 0 };
   const memos = new Map<string, Memo>();
   // Renders that never ended because the process died during them (./crashes.ts), next to the render index.
   const crashes = new RenderCrashJournal(indexDir);
@@ -243,6 +261,24 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
   const keyFor = (digest: string, appRef: { namespace: string; name: string }, spec: ApplicationObject["spec"], resolved: ResolvedInputs): string => {
     const base = renderCacheKey(digest, appRef, spec, resolved);
     return resolved.capabilities ? cacheKey({ base, helm: helmVersion(opts.helmBinary) }) : base;
+  };
+
+  /** The render's key with the source left out: a new source with the same reads and this key renders the same. */
+  const inputKeyFor = (appRef: { namespace: string; name: string }, spec: ApplicationObject["spec"], resolved: ResolvedInputs): string => keyFor("", appRef, spec, resolved);
+  const replayLimits = resolveLimits(limitsForHeap(heapMb, opts.renderMaxOutputBytes));
+  /** Whether the new source answers every read of the last render as the old one did (the source is checked out once per digest anyway). */
+  const readsUnchanged = async (reads: Record<string, string>, url: string, digest: string, signal: AbortSignal): Promise<boolean> => {
+    let checkout;
+    try {
+      checkout = await sources.checkout(url, digest, signal);
+    } catch {
+      return false; // the render path reports it
+    }
+    try {
+      return replayReads(checkout.dir, reads, replayLimits);
+    } finally {
+      checkout.release();
+    }
   };
 
   const keyOf = (ns: string, name: string): ArtifactKey => ({ kind: ApplicationKind.kind, namespace: ns, name });
@@ -468,11 +504,25 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
     let memo = await loadMemo(ns, name);
     const r = app.spec.render;
     if (chartDir !== undefined || r?.type === "helm" || r?.helm?.engine === "go" || (memo?.ok && memo.type === "helm")) await chartInputs(resolved, ctx.log, ctx.signal);
-    const key = keyFor(art.digest, appRef, spec, resolved);
+    let key = keyFor(art.digest, appRef, spec, resolved);
+    if (memo && memo.key !== key && !resolved.capabilities) {
+      // The last render may have found a chart at this path (type auto), whose key includes what charts see: a
+      // failure memo does not say so, and comparing without them would render it again at every reconcile.
+      await chartInputs(resolved, ctx.log, ctx.signal);
+      const chartKey = keyFor(art.digest, appRef, spec, resolved);
+      if (memo.key === chartKey || (memo.ok && memo.inputKey === inputKeyFor(appRef, spec, resolved))) key = chartKey;
+      else delete resolved.capabilities;
+    }
     if (memo?.key === key && memo.ok && !(await opts.storage.exists(memo.path))) memo = undefined; // collected: publish it again
     let rendered = false;
     if (memo?.key === key) {
       stats.cacheHits++;
+    } else if (memo?.ok && memo.reads && memo.inputKey === inputKeyFor(appRef, spec, resolved) && (await opts.storage.exists(memo.path)) && (await readsUnchanged(memo.reads, art.url, art.digest, ctx.signal))) {
+      // A new commit that changed nothing this render reads (another Application's directory): the same objects.
+      stats.unchanged++;
+      memo = { ...memo, key };
+      await saveMemo(ns, name, memo);
+      ctx.log.debug("source changed, nothing this Application renders from did; the last render stands", { revision: art.revision });
     } else {
       rendered = true;
       const crashed = await crashes.crashed(ns, name, key, limitsKey);
@@ -550,7 +600,7 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
         result = await renderIsolated(
           checkout.dir,
           renderPath,
-          { ...isolated, ...(opts.clusterScopedKinds ? { clusterScopedKinds: opts.clusterScopedKinds } : {}) },
+          { ...isolated, traceReads: true, ...(opts.clusterScopedKinds ? { clusterScopedKinds: opts.clusterScopedKinds } : {}) },
           // Workers are reused within a namespace only (./worker-pool.ts).
           { timeoutMs, maxHeapMb: heapMb, reuseKey: ns, ...(opts.renderMaxOutputBytes ? { maxOutputBytes: opts.renderMaxOutputBytes } : {}) },
         );
@@ -564,7 +614,8 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
         throw new Error(`rendered artifact of Application ${ns}/${name}: stored digest ${stored.digest} differs from the render's ${result.digest}`);
       }
       ctx.log.info("rendered", { objects: result.objects.length, type: result.type, digest: stored.digest, ms: Date.now() - started });
-      return { key, ok: true, path: stored.path, digest: stored.digest, size: stored.size, objects: result.objects.length, type: result.type };
+      const reads = result.reads && Object.keys(result.reads).length <= MAX_TRACED_READS ? { reads: result.reads, inputKey: inputKeyFor({ namespace: ns, name }, spec, resolved) } : {};
+      return { key, ok: true, path: stored.path, digest: stored.digest, size: stored.size, objects: result.objects.length, type: result.type, ...reads };
     } catch (err) {
       // Out of memory or past the deadline: the same input hits the same limit, so remember it across restarts.
       if (err instanceof RenderLimitError) return { key, ok: false, reason: Reasons.renderFailed, message: err.message, persist: true, limits: limitsKey };

@@ -26,6 +26,7 @@
 // Their names are kept beside the tree, in `<tree>.skipped-links.json` (outside it, where a repository cannot write);
 // ArtifactRoot reads that list and treats a walk that misses at one of those names as the link it was: "outside",
 // naming the link, exactly as when the link is present (a working copy given to `mooring render`).
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { RenderError } from "./errors.js";
@@ -201,10 +202,19 @@ export class ArtifactRoot {
   /** Root-relative names of the symlinks extraction left out because they leave the tree. */
   private readonly skipped: Set<string>;
 
+  /**
+   * With `trace`: everything this render learnt about the tree — what each path resolved to, each probe's answer,
+   * a digest of each file read and each directory listing — by "<op>:<path>". A render is a function of these and
+   * its options, so a new source where `replayReads` finds them all the same renders the same objects.
+   */
+  readonly reads: Map<string, string> | undefined;
+
   constructor(
     root: string,
     readonly limits: RenderLimits,
+    o: { trace?: boolean } = {},
   ) {
+    this.reads = o.trace ? new Map() : undefined;
     try {
       this.dir = fs.realpathSync.native(path.resolve(root));
     } catch (err) {
@@ -238,6 +248,7 @@ export class ArtifactRoot {
     }
     if (expect === "file" && w.kind === "directory") throw new RenderError(`${what} ${JSON.stringify(rel)} is a directory, not a file`, fileOf(at));
     if (expect === "directory" && w.kind === "file") throw new RenderError(`${what} ${JSON.stringify(rel)} is not a directory`, fileOf(at));
+    this.reads?.set(`r:${rootRel}`, w.kind);
     return rootRel;
   }
 
@@ -255,6 +266,12 @@ export class ArtifactRoot {
    * path, so a renderer never silently skips (or reads) what an attacker put there.
    */
   private probe(rootRel: string): "missing" | "file" | "directory" {
+    const kind = this.probeOnce(rootRel);
+    this.reads?.set(`p:${rootRel}`, kind);
+    return kind;
+  }
+
+  private probeOnce(rootRel: string): "missing" | "file" | "directory" {
     const w = this.walk(rootRel);
     if (!w.ok) {
       if (w.reason === "missing" || w.reason === "not-a-directory") return "missing";
@@ -310,7 +327,9 @@ export class ArtifactRoot {
         if (got === 0) break;
         n += got;
       }
-      return n === buf.length ? buf : buf.subarray(0, n);
+      const out = n === buf.length ? buf : buf.subarray(0, n);
+      this.reads?.set(`f:${rootRel}`, createHash("sha256").update(out).digest("hex"));
+      return out;
     } finally {
       fs.closeSync(fd);
     }
@@ -355,6 +374,7 @@ export class ArtifactRoot {
       const rel = rootRel ? `${rootRel}/${name}` : name;
       throw new RenderError(`entry ${JSON.stringify(name)} ${describeFailure({ ok: false, reason: "outside", link: s, absolute: false, skipped: true }, rel)}`, fileOf(rootRel));
     }
+    this.reads?.set(`d:${rootRel}`, out.map((e) => `${e.name}${e.dir ? "/" : ""}`).join("\0"));
     return out;
   }
 }
@@ -376,5 +396,39 @@ export function isBinary(buf: Buffer): boolean {
     return false;
   } catch {
     return true;
+  }
+}
+
+/**
+ * Whether the tree at `rootDir` answers every read of `reads` (an earlier render's ArtifactRoot.reads) the same way:
+ * then rendering it with the same options gives the same objects. Any difference, or any error (a path that now
+ * leaves the tree, a FIFO, a limit), is false: render it.
+ */
+export function replayReads(rootDir: string, reads: Readonly<Record<string, string>>, limits: RenderLimits): boolean {
+  try {
+    const root = new ArtifactRoot(rootDir, limits, { trace: true });
+    for (const [k, want] of Object.entries(reads)) {
+      const rel = k.slice(2);
+      switch (k.slice(0, 2)) {
+        case "r:":
+          root.resolve(rel);
+          break;
+        case "p:":
+          root.exists(rel);
+          break;
+        case "f:":
+          root.readBytes(rel);
+          break;
+        case "d:":
+          root.list(rel);
+          break;
+        default:
+          return false;
+      }
+      if (root.reads!.get(k) !== want) return false;
+    }
+    return true;
+  } catch {
+    return false;
   }
 }

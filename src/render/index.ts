@@ -10,7 +10,7 @@ import { renderPlain } from "./plain.js";
 import { finish, postRender, type PostRenderOptions, type RenderOutput } from "./post.js";
 
 export { RenderError, isRenderError } from "./errors.js";
-export { ArtifactRoot } from "./fs.js";
+export { ArtifactRoot, replayReads } from "./fs.js";
 export { DEFAULT_LIMITS, resolveLimits, type RenderLimits } from "./limits.js";
 export { artifactBytes, cacheKey, canonicalJson, digestObjects, serialize, sortKeys, type OutputFormat } from "./canonical.js";
 export type { KubeObject, ScopeResolver } from "./objects.js";
@@ -25,6 +25,8 @@ export interface RenderOptions extends PostRenderOptions {
   type?: RenderType;
   helm?: HelmOptions;
   limits?: Partial<RenderLimits>;
+  /** Also return everything the render read of the tree (ArtifactRoot.reads), for replayReads. */
+  traceReads?: boolean;
 }
 
 /** Which renderer `auto` picks: Chart.yaml → helm, a kustomization → kustomize, otherwise plain. */
@@ -39,8 +41,8 @@ export function detectType(root: ArtifactRoot, dir: string): Exclude<RenderType,
  * Renders `path` (relative to `rootDir`, the extracted artifact) and runs the post-render steps. Throws RenderError
  * (with file/line/template) on any bad input.
  */
-export function render(rootDir: string, path: string, opts: RenderOptions = {}): RenderOutput & { type: Exclude<RenderType, "auto"> } {
-  const root = new ArtifactRoot(rootDir, resolveLimits(opts.limits));
+export function render(rootDir: string, path: string, opts: RenderOptions = {}): RenderOutput & { type: Exclude<RenderType, "auto">; reads?: Record<string, string> } {
+  const root = new ArtifactRoot(rootDir, resolveLimits(opts.limits), { trace: opts.traceReads });
   const dir = root.resolve(path || ".", "", "path");
   const type = !opts.type || opts.type === "auto" ? detectType(root, dir) : opts.type;
   let objects: KubeObject[];
@@ -59,7 +61,8 @@ export function render(rootDir: string, path: string, opts: RenderOptions = {}):
     default:
       throw new RenderError(`unknown render type "${String(type)}" (use auto, plain, kustomize or helm)`);
   }
-  return { ...finish(postRender(root, objects, opts)), type };
+  const out = { ...finish(postRender(root, objects, opts)), type };
+  return root.reads ? { ...out, reads: Object.fromEntries(root.reads) } : out;
 }
 export { renderCacheKey, renderOptionsFor, type ApplicationRef, type ApplicationRender, type ResolvedInputs } from "./application.js";
 export { renderIsolated, type IsolatedRenderOptions, type IsolatedResult, type IsolationLimits } from "./isolated.js";

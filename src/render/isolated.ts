@@ -75,6 +75,8 @@ export interface IsolatedResult {
   objects: KubeObject[];
   digest: string;
   type: "plain" | "kustomize" | "helm";
+  /** With opts.traceReads: what the render read of the tree (replayReads). */
+  reads?: Record<string, string>;
 }
 
 /** What the worker is sent: one render. */

@@ -141,7 +141,11 @@ void describe("render controller", () => {
   });
 
   void it("re-renders on a push", async () => {
+    await env.settled();
     const old = await env.getApp("plain");
+    const kustBefore = await env.getApp("kust");
+    const renders = env.render.stats.renders;
+    const unchanged = env.render.stats.unchanged;
     const next = await repo.commit({ "plain/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\ndata:\n  v: two\n" }, "v two");
     await env.requestReconcile("GitRepository", "repo");
     const plain = await env.waitApp("plain", "rendered at the new commit", rendered(next));
@@ -154,6 +158,38 @@ void describe("render controller", () => {
     assert.equal(kust.status?.source?.revision, `main@sha1:${next}`);
     // The previous artifact is still served for a consumer mid-download (storage keeps two).
     assert.equal((await fetch(old!.status!.render!.artifact!.url)).status, 200);
+    // Only plain read what changed: the others' renders stand (nothing they read differs), none is run again.
+    for (const a of ["chart-a", "chart-b"]) await env.waitApp(a, "at the new commit", rendered(next));
+    assert.equal(env.render.stats.renders - renders, 1, "one render: plain's");
+    assert.ok(env.render.stats.unchanged - unchanged >= 3, "kust, chart-a and chart-b (and the Secret test's Application): unchanged, not rendered");
+    assert.equal(kust.status?.render?.artifact?.digest, kustBefore?.status?.render?.artifact?.digest);
+  });
+
+  void it("renders again what a commit changed for it: a file it reads, a new file in a directory it lists, a file a kustomization starts to name", async () => {
+    await env.settled();
+    const digests = async () => Object.fromEntries(await Promise.all(["plain", "kust", "chart-a"].map(async (n) => [n, (await env.getApp(n))?.status?.render?.artifact?.digest])));
+    const before = await digests();
+    let renders = env.render.stats.renders;
+    // A file kust reads changes; a file in plain/sub (which plain lists) appears; the chart is untouched.
+    let next = await repo.commit({ "kust/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\ndata:\n  a: c\n", "plain/sub/three.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain-three\n" }, "kust and plain");
+    await env.requestReconcile("GitRepository", "repo");
+    for (const a of ["plain", "kust", "chart-a", "chart-b"]) await env.waitApp(a, "at the new commit", rendered(next));
+    let after = await digests();
+    assert.equal(env.render.stats.renders - renders, 2, "plain and kust rendered again");
+    assert.notEqual(after.kust, before.kust);
+    assert.notEqual(after.plain, before.plain);
+    assert.ok((await download((await env.getApp("plain"))!.status!.render!.artifact!)).some((o) => o.metadata.name === "plain-three"));
+    assert.equal(after["chart-a"], before["chart-a"]);
+    // A file the kustomization did not read before (it did not exist) becomes one of its resources.
+    renders = env.render.stats.renders;
+    next = await repo.commit({ "kust/extra.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n", "kust/kustomization.yaml": "resources:\n  - cm.yaml\n  - extra.yaml\nnamePrefix: k-\ncommonLabels:\n  tier: web\n" }, "kust grows");
+    await env.requestReconcile("GitRepository", "repo");
+    const kust = await env.waitApp("kust", "at the new commit", rendered(next));
+    assert.ok((await download(kust.status!.render!.artifact!)).some((o) => o.metadata.name === "k-extra"));
+    for (const a of ["plain", "chart-a", "chart-b"]) await env.waitApp(a, "at the new commit", rendered(next));
+    assert.equal(env.render.stats.renders - renders, 1, "only kust");
+    after = await digests();
+    assert.equal(after.plain, (await digests()).plain);
   });
 
   void it("does not render again after a restart when nothing changed", async () => {
