@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the pinned Kubernetes control-plane binaries (and kube-proxy, for the process node), etcd, kwok/kwokctl, helm and
-# toxiproxy-server (for test/faults) from the Go module proxy,
+# toxiproxy-server (for test/faults) and the distribution registry (OCI, for HelmChart tests) from the Go module proxy,
 # into a cache outside the clone so every clone (and CI) reuses them. Idempotent: a binary already built for
 # its pinned module graph is not rebuilt. Prints the directory of the binaries on the last line of stdout.
 #
@@ -58,6 +58,7 @@ if [ "${1:-}" = "--update" ]; then
   wrap kwok "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwokctl@$KWOK_VERSION"
   wrap helm "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
   wrap toxiproxy "github.com/Shopify/toxiproxy/v2/cmd/server@$TOXIPROXY_VERSION"
+  wrap registry "github.com/distribution/distribution/v3/cmd/registry@$REGISTRY_VERSION"
   say "wrapper modules rewritten in $MODS; review and commit them"
   exit 0
 fi
@@ -114,6 +115,9 @@ build mooring-helm "$HELM_VERSION" "" mooring-helm=mooring.dev/tools/mooring-hel
 # Toxiproxy: the TCP proxy the fault-injection suite (test/faults, `make faults`) cuts and slows connections with.
 build toxiproxy "$TOXIPROXY_VERSION" "-X github.com/Shopify/toxiproxy/v2.Version=$TOXIPROXY_VERSION" \
   toxiproxy-server=github.com/Shopify/toxiproxy/v2/cmd/server
+# The CNCF distribution registry: the OCI registry the HelmChart tests push charts to and pull them from.
+build registry "$REGISTRY_VERSION" "-X github.com/distribution/distribution/v3/version.version=$REGISTRY_VERSION" \
+  registry=github.com/distribution/distribution/v3/cmd/registry
 
 say "ready in $BIN"
 echo "$BIN"

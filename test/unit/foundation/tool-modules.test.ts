@@ -39,6 +39,7 @@ const MODULES: { dir: string; module: string; version: string; tools: string[] }
   { dir: "kwok", module: "sigs.k8s.io/kwok", version: versions.KWOK_VERSION!, tools: ["sigs.k8s.io/kwok/cmd/kwok", "sigs.k8s.io/kwok/cmd/kwokctl"] },
   { dir: "helm", module: "helm.sh/helm/v3", version: versions.HELM_VERSION!, tools: ["helm.sh/helm/v3/cmd/helm"] },
   { dir: "toxiproxy", module: "github.com/Shopify/toxiproxy/v2", version: versions.TOXIPROXY_VERSION!, tools: ["github.com/Shopify/toxiproxy/v2/cmd/server"] },
+  { dir: "registry", module: "github.com/distribution/distribution/v3", version: versions.REGISTRY_VERSION!, tools: ["github.com/distribution/distribution/v3/cmd/registry"] },
 ];
 
 void describe("hack/tools: committed wrapper modules", () => {
