@@ -24,10 +24,9 @@ export type HelmSourceReason =
   | "ChartTooLarge" // the .tgz (or its content) is over the limit
   | "DigestMismatch" // the .tgz's sha256 differs from the index's digest
   | "InvalidChart" // the .tgz is not a chart archive (no <name>/Chart.yaml)
-  | "OCINotSupported" // type: oci
   | "StorageOperationFailed";
 
-const NOT_RETRYABLE: ReadonlySet<HelmSourceReason> = new Set(["OCINotSupported"]);
+const NOT_RETRYABLE: ReadonlySet<HelmSourceReason> = new Set([]);
 
 export class HelmSourceError extends Error {
   constructor(
