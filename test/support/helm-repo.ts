@@ -48,6 +48,8 @@ export class HelmRepoServer {
   readonly requests = new Map<string, number>();
   /** Answer every request with this status. */
   failStatus: number | undefined;
+  /** Wait this long before answering (a slow or hung server). */
+  delayMs = 0;
   /** Bodies served instead of the files, by path. */
   readonly overrides = new Map<string, Buffer | string>();
   readonly dir: string;
@@ -116,6 +118,15 @@ export class HelmRepoServer {
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (this.delayMs > 0) {
+      const t = setTimeout(() => this.answer(req, res), this.delayMs);
+      res.on("close", () => clearTimeout(t));
+      return;
+    }
+    this.answer(req, res);
+  }
+
+  private answer(req: http.IncomingMessage, res: http.ServerResponse): void {
     const p = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
     this.requests.set(p, (this.requests.get(p) ?? 0) + 1);
     if (this.opts.basicAuth) {

@@ -132,6 +132,19 @@ void describe("Helm repositories over HTTP(S)", () => {
     assert.match(untrusted.message, /TLS verification .* failed .*spec\.certSecretRef/);
   });
 
+  void it("a repository slower than the timeout is RepositoryUnreachable naming the timeout, and is not waited for", async () => {
+    plain.delayMs = 5_000;
+    const started = Date.now();
+    try {
+      const err = await failure(fetchIndex(plain.url, { timeoutMs: 500 }));
+      assert.equal(err.reason, "RepositoryUnreachable");
+      assert.match(err.message, /did not answer within 500 ms \(spec\.timeout of the HelmRepository\)/);
+      assert.ok(Date.now() - started < 4_000, `waited ${Date.now() - started} ms`);
+    } finally {
+      plain.delayMs = 0;
+    }
+  });
+
   void it("an archive without <name>/Chart.yaml, or not gzip at all, is InvalidChart", async () => {
     const { gzipSync } = await import("node:zlib");
     const notGzip = await failure(chartDirectory(Buffer.from("hello"), "x", "1.0.0"));

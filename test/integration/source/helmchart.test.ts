@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -261,5 +261,12 @@ void describe("HelmRepository and HelmChart on the cluster", () => {
     await requestReconcile(C, "demo");
     await waitCond(C, "demo", "Ready", "True", (o) => o.status?.artifact?.revision === "1.3.0");
     assert.ok(helm.stats.chartDownloads >= 3);
+  });
+
+  void it("a deleted HelmChart's stored charts are removed", async () => {
+    const where = path.join(dir, "storage", "helmchart", ns.name, "demo");
+    assert.ok(existsSync(where), "the chart is stored");
+    await custom.deleteNamespacedCustomObject({ ...C, namespace: ns.name, name: "demo" });
+    await waitFor("stored chart removed", async () => !existsSync(where), { timeoutMs: 30_000 });
   });
 });
