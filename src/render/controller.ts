@@ -281,6 +281,21 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
     }
   };
 
+  /** Whether the source has a chart at `dir` (the tree is checked out once per digest; a failure is the render's to report). */
+  const chartAt = async (url: string, digest: string, dir: string, signal: AbortSignal): Promise<boolean> => {
+    let checkout;
+    try {
+      checkout = await sources.checkout(url, digest, signal);
+    } catch {
+      return false;
+    }
+    try {
+      return isChartDir(checkout.dir, dir);
+    } finally {
+      checkout.release();
+    }
+  };
+
   const keyOf = (ns: string, name: string): ArtifactKey => ({ kind: ApplicationKind.kind, namespace: ns, name });
   const memoFile = (ns: string, name: string) => path.join(indexDir, ns, `${name}.json`);
 
@@ -505,13 +520,11 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
     const r = app.spec.render;
     if (chartDir !== undefined || r?.type === "helm" || r?.helm?.engine === "go" || (memo?.ok && memo.type === "helm")) await chartInputs(resolved, ctx.log, ctx.signal);
     let key = keyFor(art.digest, appRef, spec, resolved);
-    if (memo && memo.key !== key && !resolved.capabilities) {
-      // The last render may have found a chart at this path (type auto), whose key includes what charts see: a
-      // failure memo does not say so, and comparing without them would render it again at every reconcile.
+    if (memo?.key !== key && !resolved.capabilities && (await chartAt(art.url, art.digest, spec.path ?? ApplicationDefaults.path, ctx.signal))) {
+      // A chart found by type auto: its key includes what charts see, so that the memo, the crash journal and the
+      // render all use the same key (comparing without them rendered it again at every reconcile and restart).
       await chartInputs(resolved, ctx.log, ctx.signal);
-      const chartKey = keyFor(art.digest, appRef, spec, resolved);
-      if (memo.key === chartKey || (memo.ok && memo.inputKey === inputKeyFor(appRef, spec, resolved))) key = chartKey;
-      else delete resolved.capabilities;
+      key = keyFor(art.digest, appRef, spec, resolved);
     }
     if (memo?.key === key && memo.ok && !(await opts.storage.exists(memo.path))) memo = undefined; // collected: publish it again
     let rendered = false;
