@@ -2,18 +2,18 @@
 // acting as the Application's identity (an impersonating Client). It never takes over an object another
 // Application claims, reports conflicts with the other field manager and field, and — only when the policy says
 // force — takes over conflicting fields and re-creates objects whose immutable fields changed.
-// Prune and release (used when an Application is deleted) live here too, with the same safety rules.
+// Prune, release and waitGone, with the same safety rules, are in ./prune.ts (re-exported here).
 import { Labels, MANAGED_BY_VALUE } from "../api/constants.js";
 import type { Client } from "../runtime/client.js";
 import { type KindDescriptor, type KubeObject, Kinds, parseApiVersion } from "../runtime/kinds.js";
-import { ApiError, isConflict, isForbidden, isInvalid, isNotFound } from "../runtime/rest.js";
+import { isForbidden } from "../runtime/rest.js";
 import { NoKindMatchError } from "../runtime/restmapper.js";
-import { type InventoryEntry, type ObjectRef, describeRef, duplicateIds, entryOf, refOf, refOfEntry } from "./inventory.js";
+import { type ObjectRef, describeRef, duplicateIds, entryOf, refOf, refOfEntry } from "./inventory.js";
+import { type ApplyFailure, failure, isImmutableError, sleep } from "./failures.js";
 import { orderObjects, runsOf } from "./order.js";
-import { otherOwner, pruneDecision } from "./policy.js";
+import { otherOwner } from "./policy.js";
 
 export type ApplyAction = "created" | "configured" | "unchanged" | "recreated";
-export type FailureKind = "conflict" | "ownership" | "immutable" | "forbidden" | "invalid" | "unknownKind" | "other";
 
 export interface AppliedObject {
   ref: ObjectRef;
@@ -24,12 +24,6 @@ export interface AppliedObject {
   rendered: KubeObject;
   /** resourceVersion of the object as looked up before the apply (undefined: it did not exist). */
   beforeRv?: string;
-}
-
-export interface ApplyFailure {
-  ref: ObjectRef;
-  kind: FailureKind;
-  message: string;
 }
 
 export interface ApplyResult {
@@ -78,68 +72,12 @@ export interface ApplyOptions {
   signal?: AbortSignal;
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => (clearTimeout(t), reject(signal.reason)), { once: true });
-  });
-
 async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < items.length) await fn(items[next++]!);
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
-
-interface Conflict {
-  manager: string;
-  field: string;
-}
-
-/** The other managers and fields named in a 409 apply conflict. */
-export function conflictsOf(err: ApiError): Conflict[] {
-  const causes = (err.status.details?.causes ?? []) as { type?: string; message?: string; field?: string }[];
-  const out: Conflict[] = [];
-  for (const c of causes) {
-    if (c.type && c.type !== "FieldManagerConflict") continue;
-    const m = /conflict with "([^"]+)"/.exec(c.message ?? "");
-    out.push({ manager: m?.[1] ?? "another manager", field: c.field ?? "?" });
-  }
-  if (out.length === 0) {
-    const m = /conflict with "([^"]+)"[^:]*: ?(\S+)?/.exec(err.status.message ?? "");
-    if (m) out.push({ manager: m[1]!, field: m[2] ?? "?" });
-  }
-  return out;
-}
-
-const IMMUTABLE = /immutable|may not change once set|cannot be changed|is not allowed to change/i;
-
-export function isImmutableError(err: unknown): boolean {
-  if (!isInvalid(err)) return false;
-  const e = err as ApiError;
-  const causes = (e.status.details?.causes ?? []) as { message?: string }[];
-  return IMMUTABLE.test(e.status.message ?? "") || causes.some((c) => IMMUTABLE.test(c.message ?? ""));
-}
-
-function failure(ref: ObjectRef, err: unknown, force: boolean): ApplyFailure {
-  const what = describeRef(ref);
-  if (err instanceof ApiError && isConflict(err)) {
-    const cs = conflictsOf(err);
-    const list = cs.map((c) => `field ${c.field} is owned by field manager "${c.manager}"`).join("; ");
-    return { ref, kind: "conflict", message: `${what}: apply conflict: ${list || err.status.message}; remove that manager's change or set options.force in the SyncPolicy to take the fields over` };
-  }
-  if (isImmutableError(err)) {
-    return {
-      ref,
-      kind: "immutable",
-      message: `${what}: an immutable field changed (${(err as ApiError).status.message})${force ? "" : "; set options.force in the SyncPolicy to delete and re-create it"}`,
-    };
-  }
-  if (isForbidden(err)) return { ref, kind: "forbidden", message: `${what}: forbidden: ${(err as ApiError).status.message}` };
-  if (isInvalid(err)) return { ref, kind: "invalid", message: `${what}: invalid: ${(err as ApiError).status.message}` };
-  if (err instanceof NoKindMatchError) return { ref, kind: "unknownKind", message: `${what}: ${err.message}` };
-  return { ref, kind: "other", message: `${what}: ${(err as Error).message}` };
 }
 
 /** Descriptors of the kinds the render's own CRDs define, for objects applied before discovery knows them. */
@@ -347,104 +285,5 @@ export class Applier {
   }
 }
 
-export interface PruneResult {
-  pruned: ObjectRef[];
-  /** Left alone on purpose (opted out, claimed by another Application): dropped from the inventory. */
-  skipped: { ref: ObjectRef; reason: string }[];
-  /** Deletions that failed: kept in the inventory to be retried. */
-  failures: ApplyFailure[];
-}
-
-export interface PruneOptions {
-  client: Client;
-  owner: string;
-  propagationPolicy: "Foreground" | "Background" | "Orphan";
-  signal?: AbortSignal;
-}
-
-/** Deletes the stale inventory entries that pass the prune rules (never anything outside `stale`). */
-export async function prune(stale: readonly InventoryEntry[], o: PruneOptions): Promise<PruneResult> {
-  const out: PruneResult = { pruned: [], skipped: [], failures: [] };
-  const live = o.client.live();
-  // Namespaces and CRDs last, in reverse apply order: their contents go first.
-  const refs = stale.map(refOfEntry);
-  const order = orderObjects(
-    refs.map((r) => ({ apiVersion: r.apiVersion, kind: r.kind, metadata: { name: r.name, namespace: r.namespace }, r })),
-    (x) => x.metadata.namespace !== "",
-  )
-    .flat()
-    .reverse();
-  for (const { r: ref } of order) {
-    try {
-      let kind: KindDescriptor;
-      try {
-        kind = await live.mapper.kindFor(ref.apiVersion, ref.kind);
-      } catch (err) {
-        if (err instanceof NoKindMatchError) {
-          out.skipped.push({ ref, reason: "its kind is no longer served (CRD removed)" });
-          continue;
-        }
-        throw err;
-      }
-      const obj = await live.get(kind, ref.name, ref.namespace || undefined, { signal: o.signal });
-      const d = pruneDecision(obj, o.owner);
-      if (!d.prune) {
-        out.skipped.push({ ref, reason: d.reason });
-        continue;
-      }
-      const deleted = await o.client.delete(
-        { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace || undefined } },
-        { propagationPolicy: o.propagationPolicy, preconditions: { uid: obj!.metadata?.uid }, signal: o.signal },
-      );
-      if (deleted) out.pruned.push(ref);
-      else out.skipped.push({ ref, reason: "already gone" });
-    } catch (err) {
-      if (o.signal?.aborted) throw err;
-      if (isNotFound(err)) out.skipped.push({ ref, reason: "already gone" });
-      else out.failures.push(failure(ref, err, false));
-    }
-  }
-  return out;
-}
-
-/** Waits until none of `refs` exists any more, up to `timeoutMs`; returns those still present. */
-export async function waitGone(client: Client, refs: readonly ObjectRef[], timeoutMs: number, signal?: AbortSignal): Promise<ObjectRef[]> {
-  const live = client.live();
-  const deadline = Date.now() + timeoutMs;
-  let left = [...refs];
-  for (;;) {
-    const still: ObjectRef[] = [];
-    for (const r of left) {
-      try {
-        if (await live.get({ apiVersion: r.apiVersion, kind: r.kind }, r.name, r.namespace || undefined, { signal })) still.push(r);
-      } catch (err) {
-        if (!(err instanceof NoKindMatchError)) throw err;
-      }
-    }
-    left = still;
-    if (left.length === 0 || Date.now() > deadline) return left;
-    await sleep(250, signal);
-  }
-}
-
-/**
- * Gives up an Application's claim without deleting anything (Application deleted with prune off): removes the
- * application label from each object still claimed by `owner`, so another Application may adopt it.
- */
-export async function release(entries: readonly InventoryEntry[], o: { client: Client; owner: string; fieldManager: string; signal?: AbortSignal }): Promise<ApplyFailure[]> {
-  const failures: ApplyFailure[] = [];
-  const live = o.client.live();
-  for (const e of entries) {
-    const ref = refOfEntry(e);
-    try {
-      const obj = await live.get({ apiVersion: ref.apiVersion, kind: ref.kind }, ref.name, ref.namespace || undefined, { signal: o.signal });
-      if (!obj || obj.metadata?.labels?.[Labels.application] !== o.owner) continue;
-      await o.client.patch(obj, { metadata: { labels: { [Labels.application]: null } } }, "merge", { fieldManager: o.fieldManager, signal: o.signal });
-    } catch (err) {
-      if (o.signal?.aborted) throw err;
-      if (isNotFound(err) || err instanceof NoKindMatchError) continue;
-      failures.push(failure(ref, err, false));
-    }
-  }
-  return failures;
-}
+export { type ApplyFailure, type FailureKind, conflictsOf, isImmutableError } from "./failures.js";
+export { type PruneOptions, type PruneResult, prune, release, waitGone } from "./prune.js";

@@ -5,7 +5,8 @@ import { Annotations, ConditionTypes, Reasons } from "../api/constants.js";
 import { type Condition, getCondition, metaTime } from "../runtime/conditions.js";
 import type { KubeObject } from "../runtime/kinds.js";
 import type { Stamp } from "../runtime/status.js";
-import type { ApplyResult, PruneResult } from "./applier.js";
+import type { ApplyResult } from "./applier.js";
+import type { PruneResult } from "./prune.js";
 import { type InventoryEntry, type ObjectRef, describeRef } from "./inventory.js";
 import type { HistoryEntry } from "./policy.js";
 
