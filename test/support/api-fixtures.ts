@@ -16,6 +16,14 @@ export function minimalApplication(name = "app"): Obj {
   return { apiVersion: "delivery.mooring.dev/v1alpha1", kind: "Application", metadata: { name }, spec: { sourceRef: { kind: "GitRepository", name: "repo" } } };
 }
 
+export function minimalHelmRepository(name = "charts"): Obj {
+  return { apiVersion: "source.mooring.dev/v1alpha1", kind: "HelmRepository", metadata: { name }, spec: { url: "https://charts.example.com" } };
+}
+
+export function minimalHelmChart(name = "chart"): Obj {
+  return { apiVersion: "source.mooring.dev/v1alpha1", kind: "HelmChart", metadata: { name }, spec: { sourceRef: { kind: "HelmRepository", name: "charts" }, chart: "podinfo" } };
+}
+
 export function minimalSyncPolicy(name = "policy"): Obj {
   return { apiVersion: "delivery.mooring.dev/v1alpha1", kind: "SyncPolicy", metadata: { name }, spec: {} };
 }
@@ -204,6 +212,21 @@ export function fullStatus(kind: string, generation: number): Obj {
         conditions: ready([{ type: "WindowOpen", status: "True", observedGeneration: generation, lastTransitionTime: NOW, reason: "NoWindows", message: "no windows" }]),
         applications: 3,
         nextWindowChange: NOW,
+      };
+    case "HelmRepository":
+      return {
+        observedGeneration: generation,
+        conditions: ready([]),
+        index: { digest, charts: 3, lastUpdateTime: NOW },
+        lastHandledReconcileAt: "2026-01-02T15:00:00Z",
+      };
+    case "HelmChart":
+      return {
+        observedGeneration: generation,
+        conditions: ready([{ type: "ArtifactInStorage", status: "True", observedGeneration: generation, lastTransitionTime: NOW, reason: "Succeeded", message: "stored" }]),
+        artifact: { url: "http://mooring-source.mooring-system/helmchart/ns/chart/x.tgz", revision: "6.5.4", digest, size: 1234, lastUpdateTime: NOW },
+        chartName: "podinfo",
+        lastHandledReconcileAt: "2026-01-02T15:00:00Z",
       };
     default:
       throw new Error(`no status fixture for kind ${kind}`);

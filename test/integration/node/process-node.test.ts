@@ -78,6 +78,7 @@ void describe("the process node runs a namespace's Pods as real processes", () =
       metadata: { name: SA },
       rules: [
         { apiGroups: ["source.mooring.dev"], resources: ["gitrepositories", "gitrepositories/status", "gitrepositories/finalizers"], verbs: ["get", "list", "watch", "patch", "update"] },
+        { apiGroups: ["source.mooring.dev"], resources: ["helmrepositories", "helmrepositories/status", "helmcharts", "helmcharts/status"], verbs: ["get", "list", "watch", "patch"] },
         { apiGroups: [""], resources: ["secrets"], verbs: ["get"] },
         { apiGroups: [""], resources: ["configmaps"], verbs: ["get"] },
         { apiGroups: [""], resources: ["pods"], verbs: ["get", "patch"] },
