@@ -467,7 +467,7 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
         ConditionTypes.sourceReady,
         "False",
         RenderReasons.crossNamespaceRefForbidden,
-        `spec.sourceRef.namespace names GitRepository ${srcNs}/${ref.name} in another namespace, and cross-namespace references are refused unless the operator runs with --allow-cross-namespace-refs (Helm value allowCrossNamespaceRefs); put the GitRepository in namespace ${ns}`,
+        `spec.sourceRef.namespace names ${ref.kind} ${srcNs}/${ref.name} in another namespace, and cross-namespace references are refused unless the operator runs with --allow-cross-namespace-refs (Helm value allowCrossNamespaceRefs); put the ${ref.kind} in namespace ${ns}`,
       );
       return finish({});
     }
