@@ -2,7 +2,8 @@
 // Kustomizations) in the shape of Flux's own benchmark (fluxcd/flux-benchmark: a ServiceAccount, a Service, a
 // Deployment scaled to zero and an Ingress each), all from one Git repository on a loopback `git http-backend`,
 // through the controllers as they run in production: Mooring's source, render and apply controllers as three
-// processes (the chart's default split, each with its own Lease), Flux's source-controller and kustomize-controller
+// processes started as the image starts them (dist/ from `npm run build`, the Dockerfile's node flags; the chart's
+// default split, each with its own Lease), Flux's source-controller and kustomize-controller
 // (built from the Go module proxy by hack/flux.sh), both out of cluster against the local cluster, the same
 // concurrency, both applying as the namespace's `default` ServiceAccount and waiting for health (Flux: wait: true).
 //
@@ -24,14 +25,14 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseAllDocuments } from "yaml";
 import { installCrds } from "../src/api/index.js";
 import { Client, RestClient, RestMapper, type KubeObject } from "../src/runtime/index.js";
-import { testCluster, type TestCluster } from "../test/support/cluster.js";
-import { FaultOperator, parseMetrics } from "../test/support/fault-operator.js";
+import { REPO_ROOT, testCluster, type TestCluster } from "../test/support/cluster.js";
+import { parseMetrics } from "../test/support/fault-operator.js";
 import { GitServer, type TestRepo } from "../test/support/git-server.js";
 import { createTestNamespace, type TestNamespace } from "../test/support/namespace.js";
 import { freePort } from "../test/support/operator.js";
@@ -182,23 +183,94 @@ async function setUpNamespace(c: TestCluster, admin: Client, prefix: string): Pr
 
 const readyCond = (o: Obj) => o.status?.conditions?.find((x) => x.type === "Ready");
 
+/** TypeScript compiled to dist/ as the image builds it (npm run build), once per run. */
+let built: Promise<string> | undefined;
+function buildDist(): Promise<string> {
+  built ??= new Promise((resolve, reject) => {
+    const tsc = spawn(process.execPath, [path.join(REPO_ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"], { cwd: REPO_ROOT, stdio: "inherit" });
+    tsc.once("exit", (code) => (code === 0 ? resolve(path.join(REPO_ROOT, "dist/src/cli/main.js")) : reject(new Error(`npm run build failed (${code})`))));
+  });
+  return built;
+}
+
+/** One Mooring controller process, started as the image starts it (node flags and entry point of the Dockerfile). */
+class MooringController {
+  child: ChildProcess | undefined;
+  log = "";
+  readonly ports: Record<"health" | "metrics" | "artifact" | "webhook", number>;
+  constructor(
+    readonly controller: string,
+    ports: Record<"health" | "metrics" | "artifact" | "webhook", number>,
+  ) {
+    this.ports = ports;
+  }
+  static async create(controller: string): Promise<MooringController> {
+    return new MooringController(controller, { health: await freePort(), metrics: await freePort(), artifact: await freePort(), webhook: await freePort() });
+  }
+  get webhookUrl(): string {
+    return `http://127.0.0.1:${this.ports.webhook}`;
+  }
+  async start(entry: string, kubeconfig: string, ns: string, home: string): Promise<void> {
+    const a = `127.0.0.1:${this.ports.artifact}`;
+    const argv = [
+      "--max-semi-space-size=2", // as the Dockerfile's ENTRYPOINT
+      entry,
+      "controller",
+      `--controllers=${this.controller}`,
+      `--kubeconfig=${kubeconfig}`,
+      `--health-addr=127.0.0.1:${this.ports.health}`,
+      `--metrics-addr=127.0.0.1:${this.ports.metrics}`,
+      `--artifact-addr=${a}`,
+      `--advertised-artifact-addr=${a}`,
+      `--webhook-addr=127.0.0.1:${this.ports.webhook}`,
+      `--storage-path=${path.join(home, "storage")}`,
+      `--log-level=${process.env.BENCH_LOG_LEVEL ?? "error"}`,
+      "--log-format=json",
+      `--watch-namespace=${ns}`,
+      // The chart's default: leader election on, one Lease per controller.
+      "--leader-elect",
+      `--leader-election-namespace=${ns}`,
+      `--leader-election-id=mooring-${this.controller}`,
+      `--concurrency=${CONCURRENCY}`,
+    ];
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: path.join(home, "tmp") };
+    await mkdir(path.join(home, "storage"), { recursive: true });
+    await mkdir(path.join(home, "tmp"), { recursive: true });
+    this.child = spawn(process.execPath, argv, { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+    const add = (d: Buffer) => {
+      this.log = (this.log + d.toString()).slice(-4 * 1024 * 1024);
+    };
+    this.child.stdout!.on("data", add);
+    this.child.stderr!.on("data", add);
+    await until(`mooring ${this.controller} ready`, 120_000, async () => {
+      if (this.child?.exitCode !== null) throw new Error(`mooring ${this.controller} exited (${this.child?.exitCode}):\n${this.log.slice(-4000)}`);
+      const res = await fetch(`http://127.0.0.1:${this.ports.health}/readyz`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
+      return res?.status === 200;
+    });
+  }
+  async stop(): Promise<void> {
+    if (!this.child || this.child.exitCode !== null) return;
+    const exited = new Promise((r) => this.child!.once("exit", r));
+    this.child.kill("SIGTERM");
+    const t = setTimeout(() => this.child?.kill("SIGKILL"), 15_000);
+    await exited;
+    clearTimeout(t);
+  }
+}
+
 async function mooring(c: TestCluster, admin: Client, repo: TestRepo): Promise<ToolRun> {
+  const entry = await buildDist();
   const ns = await setUpNamespace(c, admin, "bench-mooring");
   await admin.create({ apiVersion: "v1", kind: "Secret", metadata: { name: "hook", namespace: ns.name }, stringData: { token: HOOK_SECRET } } as KubeObject);
-  const ops: FaultOperator[] = [];
+  const home = await mkdtemp(path.join(os.tmpdir(), "bench-mooring-"));
+  // The chart's default split: three Deployments, one controller each. The render controller fetches from the
+  // source controller's artifact server and apply from the render controller's; each advertises its own address.
+  const ops: MooringController[] = [];
   for (const ctl of ["source", "render", "apply"]) {
-    const op = await FaultOperator.create({
-      kubeconfigPath: c.kubeconfigPath,
-      watchNamespace: ns.name,
-      controllers: [ctl],
-      logLevel: (process.env.BENCH_LOG_LEVEL as "info" | undefined) ?? "error",
-      args: ["--leader-elect", `--leader-election-namespace=${ns.name}`, `--leader-election-id=mooring-${ctl}`, `--concurrency=${CONCURRENCY}`],
-    });
+    const op = await MooringController.create(ctl);
+    await op.start(entry, c.kubeconfigPath, ns.name, path.join(home, ctl));
     ops.push(op);
   }
-  // The render controller fetches from the source controller's server; apply from the render controller's. In a
-  // cluster both are one Service; here each process serves what it produced, and advertises its own address.
-  for (const op of ops) await op.start();
   const gets = (sha: string) => (a: Obj) => readyCond(a)?.status === "True" && String((a.status?.sync as { revision?: string } | undefined)?.revision ?? "").endsWith(sha);
   return {
     async create() {
@@ -233,11 +305,12 @@ async function mooring(c: TestCluster, admin: Client, repo: TestRepo): Promise<T
       const h = (a?.status?.history as { startedAt?: string; finishedAt?: string }[] | undefined)?.[0];
       return `source stored ${at(art?.lastUpdateTime)}, rendered ${at((a?.status?.render as { lastRenderedAt?: string } | undefined)?.lastRenderedAt)}, sync started ${at(h?.startedAt)}, finished ${at(h?.finishedAt)} (seconds resolution)`;
     },
-    procs: ops.map((op, i) => ({ name: `mooring-${["source", "render", "apply"][i]}`, pid: () => op.pid!, metricsUrl: `http://127.0.0.1:${op.ports.metrics}/metrics` })),
+    procs: ops.map((op) => ({ name: `mooring-${op.controller}`, pid: () => op.child!.pid!, metricsUrl: `http://127.0.0.1:${op.ports.metrics}/metrics` })),
     async stop() {
       // BENCH_LOG_LEVEL=info keeps each controller's log, for finding where the time goes.
-      if (process.env.BENCH_LOG_LEVEL) for (const [i, op] of ops.entries()) writeFileSync(path.join(os.tmpdir(), `bench-mooring-${["source", "render", "apply"][i]}.log`), op.logs());
-      for (const op of ops) await op.close();
+      if (process.env.BENCH_LOG_LEVEL) for (const op of ops) writeFileSync(path.join(os.tmpdir(), `bench-mooring-${op.controller}.log`), op.log);
+      for (const op of ops) await op.stop();
+      await rm(home, { recursive: true, force: true });
       await ns.cleanup();
     },
   };
@@ -436,7 +509,7 @@ async function measure(tool: string, run: ToolRun, repo: TestRepo): Promise<Figu
     cpuTotalS: sum(run.procs.map((p) => procCpuMs(p.pid())), cpu0) / 1000,
     requestsTotal: (await Promise.all(run.procs.map((p) => metricSum(p.metricsUrl, () => true)))).reduce((a, b) => a + b, 0),
   };
-  console.log(`# ${tool}: ${JSON.stringify(figures)}`);
+  console.log(`# ${tool}: ${JSON.stringify(figures)}; peak RSS per process: ${run.procs.map((p) => `${p.name} ${Math.round(procKiB(p.pid(), "VmHWM") / 1024)} MiB`).join(", ")}`);
   return figures;
 }
 
