@@ -28,19 +28,34 @@ export class ClusterCapabilities {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /**
+   * The cluster's capabilities. `signal` stops only this caller's wait: the read itself is shared by every caller
+   * (and bounded by the REST client's own request timeout), so one cancelled reconcile does not fail the others'.
+   */
   async get(signal?: AbortSignal): Promise<Capabilities> {
     if (this.value && this.now() - this.at < this.ttlMs) return this.value;
-    this.pending ??= this.read(signal).finally(() => (this.pending = undefined));
-    return this.pending;
+    this.pending ??= this.read().finally(() => (this.pending = undefined));
+    if (!signal) return this.pending;
+    signal.throwIfAborted();
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error("aborted"));
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([this.pending, aborted]);
+    } finally {
+      signal.removeEventListener("abort", onAbort!);
+    }
   }
 
-  private async read(signal?: AbortSignal): Promise<Capabilities> {
+  private async read(): Promise<Capabilities> {
     this.reads++;
-    const version = await this.rest.request<{ gitVersion?: string }>("GET", "/version", { signal });
+    const version = await this.rest.request<{ gitVersion?: string }>("GET", "/version");
     const gvs = new Set<string>();
-    const core = await this.rest.request<{ versions?: string[] }>("GET", "/api", { signal });
+    const core = await this.rest.request<{ versions?: string[] }>("GET", "/api");
     const paths: [string, string][] = (core.versions ?? []).map((v) => [v, `/api/${v}`]);
-    const groups = await this.rest.request<{ groups?: { versions?: { groupVersion: string }[] }[] }>("GET", "/apis", { signal });
+    const groups = await this.rest.request<{ groups?: { versions?: { groupVersion: string }[] }[] }>("GET", "/apis");
     for (const g of groups.groups ?? []) for (const v of g.versions ?? []) paths.push([v.groupVersion, `/apis/${v.groupVersion}`]);
     const out = new Set<string>();
     await Promise.all(
@@ -49,7 +64,7 @@ export class ClusterCapabilities {
         out.add(gv);
         let list: ResourceList;
         try {
-          list = await this.rest.request<ResourceList>("GET", p, { signal });
+          list = await this.rest.request<ResourceList>("GET", p);
         } catch {
           return; // an aggregated API that is down: its group/version is still listed, as Helm does
         }

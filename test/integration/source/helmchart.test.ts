@@ -17,6 +17,7 @@ import { ArtifactStorage } from "../../../src/artifact/storage.js";
 import { Annotations, ApplicationKind, FieldManagers, HelmChartKind, HelmRepositoryKind, installCrds } from "../../../src/api/index.js";
 import { createLogger } from "../../../src/log.js";
 import { setupRenderController, type RenderController } from "../../../src/render/controller.js";
+import { ClusterCapabilities } from "../../../src/render/helm/capabilities.js";
 import { Manager } from "../../../src/runtime/index.js";
 import { setupHelmControllers, type HelmControllers } from "../../../src/source/helmchart.js";
 import { testCluster, type TestCluster } from "../../support/cluster.js";
@@ -208,6 +209,27 @@ void describe("HelmRepository and HelmChart on the cluster", () => {
     const cm2 = (await renderedObjects(up)).find((o) => o.metadata.name === "web-demo")!;
     assert.equal(cm2.data!.version, "2.1.0");
     assert.equal(cm2.data!.upgrade, "true");
+  });
+
+  void it("the cluster's capabilities come from discovery, once per TTL for every caller", async () => {
+    let t = 0;
+    const caps = new ClusterCapabilities(mgr.rest, 1_000, () => t);
+    const [a, b] = await Promise.all([caps.get(), caps.get()]);
+    assert.equal(caps.reads, 1, "concurrent callers share one read");
+    assert.equal(a, b);
+    assert.equal(a.kubeVersion, "v1.36.3");
+    for (const v of ["v1", "v1/ConfigMap", "apps/v1/Deployment", "source.mooring.dev/v1alpha1/HelmChart"]) assert.ok(a.apiVersions!.includes(v), v);
+    assert.ok(!a.apiVersions!.some((v) => v.includes("/status")), "no subresources");
+    await caps.get();
+    assert.equal(caps.reads, 1, "cached within the TTL");
+    t = 2_000;
+    await caps.get();
+    assert.equal(caps.reads, 2, "read again after the TTL");
+    // A caller that gives up while a read is needed stops waiting (the shared read goes on for the others).
+    t = 4_000;
+    const gone = new AbortController();
+    gone.abort();
+    await assert.rejects(caps.get(gone.signal));
   });
 
   void it("each bad input has its own reason on its own object, and the others stay Ready", async () => {
