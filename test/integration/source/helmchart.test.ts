@@ -236,6 +236,7 @@ void describe("HelmRepository and HelmChart on the cluster", () => {
     await create(R, "closed", { url: "http://127.0.0.1:9/charts", interval: "10m" });
     await create(R, "wrongpw", { url: repo.url, secretRef: { name: "wrong-auth" }, interval: "10m" });
     await create(R, "nosecret", { url: repo.url, secretRef: { name: "does-not-exist" }, interval: "10m" });
+    await create(R, "nocert", { url: repo.url, secretRef: { name: "charts-auth" }, certSecretRef: { name: "charts-auth" }, interval: "10m" });
     await create(C, "unreachable", { sourceRef: { kind: "HelmRepository", name: "closed" }, chart: "demo", interval: "10m" });
     await create(C, "norange", { sourceRef: { kind: "HelmRepository", name: "charts" }, chart: "demo", version: "^9", interval: "10m" });
     await create(C, "nochart", { sourceRef: { kind: "HelmRepository", name: "charts" }, chart: "nope", interval: "10m" });
@@ -260,6 +261,10 @@ void describe("HelmRepository and HelmChart on the cluster", () => {
     }
     const miss = await waitCond(R, "nosecret", "Ready", "False");
     assert.equal(cond(miss, "Ready")!.reason, "CredentialsInvalid");
+    const nocert = await waitCond(R, "nocert", "Ready", "False");
+    assert.equal(cond(nocert, "Ready")!.reason, "CredentialsInvalid");
+    assert.match(cond(nocert, "Ready")!.message, /Secret "charts-auth" named by spec.certSecretRef has no PEM certificate in key ca.crt/);
+    assert.doesNotMatch(JSON.stringify(nocert.status), new RegExp(PASSWORD));
     assert.equal(cond(await get(R, "closed"), "Ready")?.reason, "RepositoryUnreachable");
     assert.equal(cond(await get(C, "demo"), "Ready")?.status, "True");
     assert.equal(cond(await get(R, "charts"), "Ready")?.status, "True");
