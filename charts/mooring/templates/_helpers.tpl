@@ -75,3 +75,47 @@ and webhooks (source), and the Service other controllers reach its artifact serv
 {{- end -}}
 {{- toYaml (dict "items" $items) -}}
 {{- end -}}
+
+{{/*
+The Deployments (each with its Lease and, when it serves artifacts, its artifact Service), as YAML under "items":
+the workloads above, then, for each of sharding.shards, a copy of every workload for that shard (docs/scaling.md).
+Each item adds "shard" ("" for the default shard) and "selector", the --watch-label-selector it runs with (empty when
+there are no shards: the default output is unchanged). A shard's Deployment, Lease and artifact Service are named
+"<workload>-<shard>", its Pods carry the component "<component>-<shard>" (so no other Deployment's selector matches
+them) and the label mooring.dev/shard; its source and render controllers advertise the shard's own artifact Services,
+so a shard's render fetches from its own source and its apply from its own render. ServiceAccounts and RBAC are shared.
+*/}}
+{{- define "mooring.deployments" -}}
+{{- $workloads := (include "mooring.workloads" . | fromYaml).items -}}
+{{- $key := .Values.sharding.key -}}
+{{- $shards := .Values.sharding.shards | default list -}}
+{{- $items := list -}}
+{{- if $shards -}}
+{{- if not (regexMatch "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$" $key) -}}
+{{- fail (printf "sharding.key: %q is not a valid label key" $key) -}}
+{{- end -}}
+{{- range $s := $shards -}}
+{{- if not (regexMatch "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" (toString $s)) -}}
+{{- fail (printf "sharding.shards: %q is not a valid shard name (lower-case letters, digits and '-', as a DNS label, for the Deployment and Service names)" (toString $s)) -}}
+{{- end -}}
+{{- end -}}
+{{- if ne (len $shards) (len (uniq $shards)) -}}
+{{- fail "sharding.shards: shard names must be unique" -}}
+{{- end -}}
+{{- end -}}
+{{- range $w := $workloads -}}
+{{- $sel := "" -}}
+{{- if $shards -}}{{- $sel = printf "%s notin (%s)" $key (join "," $shards) -}}{{- end -}}
+{{- $items = append $items (merge (dict "shard" "" "selector" $sel) $w) -}}
+{{- end -}}
+{{- range $s := $shards -}}
+{{- range $w := $workloads -}}
+{{- $name := printf "%s-%s" $w.name $s -}}
+{{- if gt (len (printf "%s-leader" $name)) 63 -}}
+{{- fail (printf "sharding.shards: %q makes the name %q too long (its Service must be a DNS label of at most 63 characters); use a shorter shard name or fullnameOverride" $s $name) -}}
+{{- end -}}
+{{- $items = append $items (merge (dict "name" $name "component" (printf "%s-%s" $w.component $s) "artifactService" (printf "%s-%s" $w.artifactService $s) "shard" $s "selector" (printf "%s=%s" $key $s)) $w) -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml (dict "items" $items) -}}
+{{- end -}}
