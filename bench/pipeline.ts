@@ -17,7 +17,7 @@
 //   5. peak RSS (VmHWM) of every controller process, summed, and CPU time used over the whole run.
 // Prints both tools' figures and the ratios (Mooring / Flux: below 1 is Mooring better).
 //
-//   node --import tsx bench/pipeline.ts [N=100] [--tools mooring,flux] [--steady 60] [--latency 10] [--concurrency 4]
+//   node --import tsx bench/pipeline.ts [N=100] [--tools mooring,flux] [--steady 60] [--latency 10] [--concurrency 4] [--leader-elect]
 //
 // `make bench-flux BENCH_N=100` builds Flux and runs this on a cluster of its own. An Ingress is Healthy for Mooring
 // only once an ingress controller has published its address (as in Argo CD): the benchmark plays that controller and
@@ -47,6 +47,7 @@ const TOOLS = flag("tools", "mooring,flux").split(",");
 const STEADY_S = Number(flag("steady", "60"));
 const LATENCY_RUNS = Number(flag("latency", "10"));
 const CONCURRENCY = Number(flag("concurrency", "4"));
+const LEADER_ELECT = args.includes("--leader-elect");
 const READY_TIMEOUT_MS = Number(flag("timeout", String(Math.max(600, N * 3) * 1000)));
 const HOOK_SECRET = "bench-webhook-secret";
 const FLUX_DIR = process.env.MOORING_FLUX_DIR ?? path.join(process.env.MOORING_CACHE ?? path.join(os.homedir(), ".cache", "mooring"), "flux");
@@ -227,10 +228,10 @@ class MooringController {
       `--log-level=${process.env.BENCH_LOG_LEVEL ?? "error"}`,
       "--log-format=json",
       `--watch-namespace=${ns}`,
-      // The chart's default: leader election on, one Lease per controller.
-      "--leader-elect",
-      `--leader-election-namespace=${ns}`,
-      `--leader-election-id=mooring-${this.controller}`,
+      // Leader election (the chart's default, a Lease per controller) only with --leader-elect: Flux's controllers
+      // cannot elect out of cluster (controller-runtime wants the Pod's namespace file), so by default neither does
+      // and the steady-state writes compare like with like.
+      ...(LEADER_ELECT ? ["--leader-elect", `--leader-election-namespace=${ns}`, `--leader-election-id=mooring-${this.controller}`] : []),
       `--concurrency=${CONCURRENCY}`,
     ];
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: path.join(home, "tmp") };
@@ -377,13 +378,13 @@ async function flux(c: TestCluster, admin: Client, repo: TestRepo): Promise<Tool
   const storagePort = await freePort();
   const src = new GoController("flux-source-controller", await freePort(), await freePort());
   const kus = new GoController("flux-kustomize-controller", await freePort(), await freePort());
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, RUNTIME_NAMESPACE: ns.name, TMPDIR: os.tmpdir() };
+  // controller-runtime reads the kubeconfig from $KUBECONFIG (Flux's binaries have no --kubeconfig flag).
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, RUNTIME_NAMESPACE: ns.name, TMPDIR: os.tmpdir(), KUBECONFIG: c.kubeconfigPath };
   const common = (ctl: GoController) => [
-    `--kubeconfig=${c.kubeconfigPath}`,
     "--watch-all-namespaces=false",
     `--metrics-addr=127.0.0.1:${ctl.metricsPort}`,
     `--health-addr=127.0.0.1:${ctl.healthPort}`,
-    "--enable-leader-election=true",
+    "--enable-leader-election=false",
     `--concurrent=${CONCURRENCY}`,
     "--log-level=error",
   ];
