@@ -97,13 +97,15 @@ export class ApplyReconciler {
       return {};
     }
     const mem = this.memory.claim(key, read.metadata?.uid);
+    // This reconcile's reads of the cluster are held for this Application (released when no longer read, or gone).
+    const env: ApplyEnv = { ...this.env, view: this.env.view.scoped(key) };
     // This controller is the only writer of its part of the status: its last write is the truth even while the
     // cache still shows an older object (a stale read must never re-run a sync or drop a history entry).
     const last = this.env.writer.lastWritten(read);
     const app = last ? overlayOwned(read, last) : read;
     if (isDeleting(app)) {
       if (hasFinalizer(app, Finalizers.application)) {
-        await finalize(this.env, app, await this.policyOf(app), ctx);
+        await finalize(env, app, await this.policyOf(app), ctx);
         this.forget(req);
       }
       return {};
@@ -113,7 +115,7 @@ export class ApplyReconciler {
       return {};
     }
     try {
-      return await this.sync(app, mem, ctx);
+      return await this.sync(env, app, mem, ctx);
     } catch (err) {
       if (!(err instanceof WatchNotReadyError)) throw err;
       return this.watchFailed(app, err, ctx);
@@ -122,6 +124,7 @@ export class ApplyReconciler {
 
   private forget(req: Request): void {
     this.memory.forget(requestKey(req));
+    this.env.view.forget(requestKey(req));
     this.env.writer.forget(req);
     this.metrics.forget(req.namespace, req.name);
   }
@@ -183,13 +186,13 @@ export class ApplyReconciler {
     return undefined;
   }
 
-  private async sync(app: AppObject, mem: Memory, ctx: ReconcileContext): Promise<Result> {
+  private async sync(env: ApplyEnv, app: AppObject, mem: Memory, ctx: ReconcileContext): Promise<Result> {
     const now = this.env.now();
     const refusal = await this.refusal(app, ctx);
     if (!refusal) return {};
     const owned = currentOwned(app);
     const history = settleInterrupted(owned.history);
-    const seen = await this.observe(app, mem, refusal.policy, history, ctx);
+    const seen = await this.observe(env, app, mem, refusal.policy, history, ctx);
     const decision = decide({
       now,
       generation: app.metadata?.generation,
@@ -206,13 +209,13 @@ export class ApplyReconciler {
       dependency: app.spec.dependsOn?.length ? dependencyProblem(this.env.mgr, app) : undefined,
     });
     if (decision.resetRetries) mem.retryResetAt = now;
-    const outcome = await this.execute(decision, app, mem, seen, owned, ctx);
+    const outcome = await this.execute(env, decision, app, mem, seen, owned, ctx);
     const part = syncPart({ now, generation: app.metadata?.generation, suspend: !!app.spec.suspend, artifact: seen.artifact, owned, history, policy: seen.eff, decision, outcome, drift: seen.drift.items, recheckAt: seen.drift.recheckAt, retryResetAt: mem.retryResetAt });
     this.record(app, part.notes);
     const labels = { namespace: app.metadata!.namespace!, name: app.metadata!.name! };
     if (part.newlyDrifted.length) this.metrics.driftDetected.inc(labels, part.newlyDrifted.length);
     this.metrics.drifted.set(labels, part.drifted.length);
-    const health = await this.healthAndPruneLast(app, mem, part, seen, outcome, ctx);
+    const health = await this.healthAndPruneLast(env, app, mem, part, seen, outcome, ctx);
     const summary = summarize(part, health, {
       now,
       generation: app.metadata?.generation,
@@ -228,27 +231,29 @@ export class ApplyReconciler {
     this.record(app, summary.notes);
     this.metrics.setHealth(labels.namespace, labels.name, summary.health.status);
     await this.env.writer.write(app, summary.owned, { signal: ctx.signal });
+    // Drift and health were read: informers this reconcile neither read nor applied objects of are not needed.
+    await env.view.releaseUnused(summary.owned.sync.inventory);
     return summary.requeueAfter === undefined ? {} : { requeueAfter: summary.requeueAfter };
   }
 
   /** The policy, the rendered artifact, the applied render and drift: everything decide() needs from outside. */
-  private async observe(app: AppObject, mem: Memory, policy: SyncPolicy | undefined, history: readonly HistoryEntry[], ctx: ReconcileContext): Promise<Observed> {
+  private async observe(env: ApplyEnv, app: AppObject, mem: Memory, policy: SyncPolicy | undefined, history: readonly HistoryEntry[], ctx: ReconcileContext): Promise<Observed> {
     const eff = effectivePolicy(app, policy);
     const artifact = app.status?.render?.artifact;
     const lastSuccess = history.find((h) => h.phase === "Succeeded");
-    const desired = app.spec.suspend || !artifact ? undefined : await desiredFor(this.env, app, mem, artifact, lastSuccess?.digest, ctx);
+    const desired = app.spec.suspend || !artifact ? undefined : await desiredFor(env, app, mem, artifact, lastSuccess?.digest, ctx);
     const inventory = app.status?.sync?.inventory ?? [];
-    const drift = app.spec.suspend ? { items: [] } : await detectDrift(this.env.view, this.env.now(), app, inventory, mem, desired, ctx.signal);
+    const drift = app.spec.suspend ? { items: [] } : await detectDrift(env.view, this.env.now(), app, inventory, mem, desired, ctx.signal);
     return { eff, policy, artifact, desired, drift };
   }
 
   /** Carries out the decision: a sync or a heal; a blocked decision becomes the outcome that says why. */
-  private async execute(decision: Decision, app: AppObject, mem: Memory, seen: Observed, owned: OwnedStatus, ctx: ReconcileContext): Promise<SyncOutcome> {
+  private async execute(env: ApplyEnv, decision: Decision, app: AppObject, mem: Memory, seen: Observed, owned: OwnedStatus, ctx: ReconcileContext): Promise<SyncOutcome> {
     switch (decision.kind) {
       case "heal":
-        return heal(this.env, app, mem, seen.eff, seen.drift.items, seen.desired!, ctx);
+        return heal(env, app, mem, seen.eff, seen.drift.items, seen.desired!, ctx);
       case "sync": {
-        const outcome = await runSync(this.env, app, mem, seen.eff, seen.artifact!, owned.sync.inventory, decision.manual, ctx);
+        const outcome = await runSync(env, app, mem, seen.eff, seen.artifact!, owned.sync.inventory, decision.manual, ctx);
         if (decision.manual) mem.handledManual = decision.manual;
         return outcome;
       }
@@ -270,18 +275,18 @@ export class ApplyReconciler {
    * Health of what is applied (pending prunes excluded), from the informer cache or the fresh apply answers; then
    * pruneLast: prune what left the render once everything else is healthy (part.inventory loses what was pruned).
    */
-  private async healthAndPruneLast(app: AppObject, mem: Memory, part: SyncPart, seen: Observed, outcome: SyncOutcome, ctx: ReconcileContext): Promise<Health> {
+  private async healthAndPruneLast(env: ApplyEnv, app: AppObject, mem: Memory, part: SyncPart, seen: Observed, outcome: SyncOutcome, ctx: ReconcileContext): Promise<Health> {
     const artifact = seen.artifact;
     const renderedIds = mem.rendered && artifact && mem.rendered.digest === artifact.digest ? mem.rendered.ids : undefined;
     const current = renderedIds ? part.inventory.filter((e) => renderedIds.has(e.id)) : part.inventory;
     const health: Health =
       part.inventory.length === 0 && !part.history.some((e) => e.phase === "Succeeded")
         ? { status: "Unknown", message: "nothing has been applied yet" }
-        : await assess(this.env.view, app, mem, current, part.fresh, ctx.signal);
+        : await assess(env.view, app, mem, current, part.fresh, ctx.signal);
     if (renderedIds && seen.eff.prune && seen.eff.pruneLast && outcome.kind !== "failed" && !app.spec.suspend && health.status === "Healthy") {
       const stale = part.inventory.filter((e) => !renderedIds.has(e.id));
       if (stale.length) {
-        const pr = await pruneStale(this.env, app, stale, seen.eff, ctx);
+        const pr = await pruneStale(env, app, stale, seen.eff, ctx);
         const keep = new Set(pr.failures.map((f) => idOf(f.ref)));
         part.inventory = part.inventory.filter((e) => renderedIds.has(e.id) || keep.has(e.id));
       }

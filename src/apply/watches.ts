@@ -1,17 +1,23 @@
 // How the apply controller sees the cluster: one label-selected informer per applied kind (shared by every
 // Application; its events wake the Application that owns the object) and one informer per health check, all read
 // from the shared cache. A kind the operator may not list is reported (WatchNotReadyError), never waited on forever.
+//
+// The informers are held, not pinned: each reconcile reads through a view scoped to its Application (scoped()), which
+// acquires what it reads with the Application as holder. At the end of a complete reconcile releaseUnused() gives back
+// what that reconcile did not read (a health check removed from the spec, a kind no longer applied), and forget()
+// gives back everything when the Application is gone, so the cache stops an informer once no Application needs it.
 import type { Application } from "../api/application.js";
 import { Labels } from "../api/constants.js";
 import { ownerOf } from "../api/ownership.js";
 import type { OperatorConfig } from "../config.js";
 import type { Controller } from "../runtime/controller.js";
+import type { Selection } from "../runtime/cache.js";
 import type { Informer } from "../runtime/informer.js";
 import type { KindDescriptor, KubeObject } from "../runtime/kinds.js";
 import type { Manager } from "../runtime/manager.js";
 import type { Request } from "../runtime/reconcile.js";
 import { NoKindMatchError } from "../runtime/restmapper.js";
-import type { ObjectRef } from "./inventory.js";
+import { type InventoryEntry, type ObjectRef, refOfEntry } from "./inventory.js";
 import type { Memory } from "./memory.js";
 
 /** Every object Mooring applies carries this label; one label-selected informer per kind serves every Application. */
@@ -26,44 +32,125 @@ function requestForLabel(obj: KubeObject): Request[] {
   return owner ? [owner] : [];
 }
 
+/** An informer an Application holds, and the handler that wakes it (health checks only). */
+interface Held {
+  kind: KindDescriptor;
+  sel: Selection;
+  informer: Informer;
+  unsubscribe?: () => void;
+}
+
+/** What every scoped view of one controller shares. */
+class Holdings {
+  controller!: Controller;
+  /** Applied-kind informers already feeding the controller (a released and re-acquired kind is a new informer). */
+  readonly watched = new WeakSet<Informer>();
+  /** By holder ("namespace/name" of the Application), by cache key. */
+  readonly byHolder = new Map<string, Map<string, Held>>();
+}
+
 export class ClusterView {
-  private controller!: Controller;
-  private readonly watched = new Set<string>();
+  /** Cache keys this view (one reconcile) read. */
+  private readonly touched = new Set<string>();
 
   constructor(
     private readonly mgr: Manager,
     private readonly config: Partial<Pick<OperatorConfig, "watchNamespace">>,
     private readonly cacheSyncTimeoutMs: number,
+    private readonly holdings = new Holdings(),
+    /** The Application this view reads for; unscoped views pin what they read. */
+    private readonly holder?: string,
   ) {}
 
   attach(controller: Controller): void {
-    this.controller = controller;
+    this.holdings.controller = controller;
   }
 
-  /** The shared label-selected informer of a kind, watched by this controller (registered once). */
-  async appliedInformer(kind: KindDescriptor, signal: AbortSignal): Promise<Informer> {
-    const inf = this.mgr.cache.informerFor(kind, { labelSelector: APPLIED_SELECTOR });
-    const key = `${kind.group}/${kind.version}/${kind.kind}`;
-    if (!this.watched.has(key)) {
-      this.watched.add(key);
-      this.controller.watch(inf, requestForLabel);
+  /** A view for one reconcile of one Application ("namespace/name"): what it reads is held for that Application. */
+  scoped(holder: string): ClusterView {
+    return new ClusterView(this.mgr, this.config, this.cacheSyncTimeoutMs, this.holdings, holder);
+  }
+
+  /** The informer for kind and selection, held by this view's Application (pinned when unscoped). */
+  private hold(kind: KindDescriptor, sel: Selection, wake?: Request): Informer {
+    const cache = this.mgr.cache;
+    if (!this.holder) return cache.informerFor(kind, sel);
+    const inf = cache.acquire(kind, sel, this.holder);
+    const key = `${kind.group}|${kind.version}|${kind.kind}|${sel.namespace ?? ""}|${sel.labelSelector ?? ""}|${sel.fieldSelector ?? ""}`;
+    this.touched.add(key);
+    let mine = this.holdings.byHolder.get(this.holder);
+    if (!mine) this.holdings.byHolder.set(this.holder, (mine = new Map()));
+    const held = mine.get(key);
+    if (held?.informer === inf) return inf;
+    held?.unsubscribe?.();
+    // A health check's events wake its Application only; removed with the hold (controller.watch cannot be undone).
+    const unsubscribe = wake ? inf.addEventHandler({ onAdd: () => this.holdings.controller.enqueue(wake), onUpdate: () => this.holdings.controller.enqueue(wake), onDelete: () => this.holdings.controller.enqueue(wake) }) : undefined;
+    mine.set(key, { kind, sel, informer: inf, unsubscribe });
+    return inf;
+  }
+
+  /** Gives back `holder`'s informers, all of them or those not in `keep`; the cache stops those nobody else holds. */
+  private releaseHeld(holder: string, keep?: ReadonlySet<string>): void {
+    const mine = this.holdings.byHolder.get(holder);
+    if (!mine) return;
+    for (const [key, held] of mine) {
+      if (keep?.has(key)) continue;
+      held.unsubscribe?.();
+      this.mgr.cache.release(held.kind, held.sel, holder);
+      mine.delete(key);
     }
+    if (mine.size === 0) this.holdings.byHolder.delete(holder);
+  }
+
+  /**
+   * Holds the applied-kind informers of `inventory` (what is applied must wake the Application when it drifts, also
+   * when this reconcile read the fresh apply answers instead of the cache) and releases what this view's Application
+   * held but neither read in this reconcile nor applied. Call only at the end of a complete reconcile (one that read
+   * drift and health), never after one that stopped early.
+   */
+  async releaseUnused(inventory: readonly InventoryEntry[]): Promise<void> {
+    if (!this.holder) return;
+    const seen = new Set<string>();
+    for (const e of inventory) {
+      const ref = refOfEntry(e);
+      if (seen.has(`${ref.apiVersion}/${ref.kind}`)) continue;
+      seen.add(`${ref.apiVersion}/${ref.kind}`);
+      const kind = await this.kindOf(ref);
+      if (kind && this.visible(kind, ref.namespace)) this.watchApplied(kind);
+    }
+    this.releaseHeld(this.holder, this.touched);
+  }
+
+  /** Releases every informer an Application held (it is gone, or no longer this controller's). */
+  forget(holder: string): void {
+    this.releaseHeld(holder);
+  }
+
+  /** Number of informers an Application holds (tests and debugging). */
+  heldBy(holder: string): number {
+    return this.holdings.byHolder.get(holder)?.size ?? 0;
+  }
+
+  /** The shared label-selected informer of a kind, watched by this controller (registered once per informer). */
+  async appliedInformer(kind: KindDescriptor, signal: AbortSignal): Promise<Informer> {
+    const inf = this.watchApplied(kind);
     await this.waitSynced(inf, kind, signal);
     return inf;
   }
 
-  /**
-   * The informer of one health check's object (registered once per Application and object: its events wake the
-   * Application), synced.
-   */
-  async healthCheckInformer(app: Application, mem: Memory, kind: KindDescriptor, namespace: string, name: string, signal: AbortSignal): Promise<Informer> {
-    const inf = this.mgr.cache.informerFor(kind, { namespace: kind.namespaced ? namespace : undefined, fieldSelector: `metadata.name=${name}` });
-    const hk = `${kind.group}/${kind.kind}/${namespace}/${name}`;
-    if (!mem.healthChecks.has(hk)) {
-      mem.healthChecks.add(hk);
-      const req = { namespace: app.metadata!.namespace!, name: app.metadata!.name! };
-      this.controller.watch(inf, () => [req]);
+  private watchApplied(kind: KindDescriptor): Informer {
+    const inf = this.hold(kind, { labelSelector: APPLIED_SELECTOR });
+    if (!this.holdings.watched.has(inf)) {
+      this.holdings.watched.add(inf);
+      this.holdings.controller.watch(inf, requestForLabel);
     }
+    return inf;
+  }
+
+  /** The informer of one health check's object (its events wake the Application), synced. */
+  async healthCheckInformer(app: Application, _mem: Memory, kind: KindDescriptor, namespace: string, name: string, signal: AbortSignal): Promise<Informer> {
+    const req = { namespace: app.metadata!.namespace!, name: app.metadata!.name! };
+    const inf = this.hold(kind, { namespace: kind.namespaced ? namespace : undefined, fieldSelector: `metadata.name=${name}` }, req);
     await this.waitSynced(inf, kind, signal);
     return inf;
   }

@@ -35,7 +35,7 @@ export { withRest, type Connection } from "./connect.js";
 export { RestMapper, NoKindMatchError } from "./restmapper.js";
 export { Store, type StoreChange, type IndexFunc, NamespaceIndex, OwnerIndex, byNamespace, byOwnerUid } from "./store.js";
 export { Informer, type InformerOptions, type InformerStats, type EventHandler, type WatchState, type Transform, dropManagedFields } from "./informer.js";
-export { Cache, type CacheOptions, type Selection } from "./cache.js";
+export { Cache, type CacheEntry, type CacheOptions, type Selection } from "./cache.js";
 export { Client, type ClientOptions, type PatchType, type WriteOptions, type ApplyOptions, type DeleteOptions, type ListOptions, type KindRef } from "./client.js";
 export { LabelSelector, type LabelSelectorObject, type Requirement } from "./labels.js";
 export {

@@ -109,6 +109,16 @@ export class Informer<T extends KubeObject = KubeObject> {
     return this.opts.namespace ?? "";
   }
 
+  /** The label selector watched ("" for none). */
+  get labelSelector(): string {
+    return this.opts.labelSelector ?? "";
+  }
+
+  /** The field selector watched ("" for none). */
+  get fieldSelector(): string {
+    return this.opts.fieldSelector ?? "";
+  }
+
   /** Why the last list or watch failed, until a list succeeds again (e.g. a 403: the identity may not list the kind). */
   get lastError(): Error | undefined {
     return this.failure;
