@@ -1,0 +1,222 @@
+// Sharding (issue 20, item 1) on the real local cluster: three shards plus the default shard, each the operator's
+// real entry point (compiled as the image runs it) as its own process with the flags the chart's all-in-one mode gives
+// it (charts/mooring, sharding.shards: --watch-label-selector=<key>=<shard>, the default `<key> notin (shards)`, a
+// leader-election Lease per shard). MOORING_SHARDING_APPS Applications (default 300; plain manifests, one ConfigMap
+// each, from a loopback git server) are spread over the four shards by label, each shard with its own GitRepository.
+// Proven: every Application is reconciled by exactly one process, its own shard's (per-Application apply metrics of
+// every process; the ConfigMap created once, by one apply), each Lease has its own holder, and a shard SIGKILLed in
+// the middle of a sync of a new commit loses nothing once restarted (every Application of every shard ends on the new
+// commit with the new content, the ConfigMaps keep their uid). Figures: time to all Ready per shard, peak RSS per
+// process (docs/scaling.md).
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import { after, before, describe, it } from "node:test";
+import type { KubeObject } from "../../src/runtime/index.js";
+import { condOf, configMap, manifests, startFaultEnv, type FaultEnv, type Obj } from "../support/fault-env.js";
+import { FaultOperator } from "../support/fault-operator.js";
+import type { TestRepo } from "../support/git-server.js";
+
+const KEY = "sharding.mooring.dev/key";
+const SHARDS = ["shard1", "shard2", "shard3"];
+const ALL = ["default", ...SHARDS];
+const APPS = Number(process.env.MOORING_SHARDING_APPS ?? 300);
+/** How long all Applications may take to be Ready (MOORING_SHARDING_TIMEOUT_MS). */
+const READY_TIMEOUT_MS = Number(process.env.MOORING_SHARDING_TIMEOUT_MS ?? 600_000);
+const APP_KIND = { apiVersion: "delivery.mooring.dev/v1alpha1", kind: "Application" };
+const REPO_KIND = { apiVersion: "source.mooring.dev/v1alpha1", kind: "GitRepository" };
+const CM_KIND = { apiVersion: "v1", kind: "ConfigMap" };
+
+let env: FaultEnv;
+let repo: TestRepo;
+const ops = new Map<string, FaultOperator>();
+const shardOf = (i: number) => ALL[i % ALL.length]!;
+const appName = (i: number) => `app-${String(i).padStart(3, "0")}`;
+const figures: Record<string, unknown> = {};
+
+/** The selector the chart gives each shard (charts/mooring/templates/_helpers.tpl, "mooring.deployments"). */
+const selectorOf = (shard: string) => (shard === "default" ? `${KEY} notin (${SHARDS.join(",")})` : `${KEY}=${shard}`);
+const labelsOf = (shard: string): Record<string, string> => (shard === "default" ? {} : { [KEY]: shard });
+
+function files(v: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i < APPS; i++) out[`apps/${appName(i)}/cm.yaml`] = manifests([configMap(`cm-${appName(i)}`, { v, app: appName(i) })]);
+  return out;
+}
+
+/** Peak and current RSS of a process, in MiB (Linux /proc). */
+function rss(pid: number | undefined): { hwm: number; rss: number } | undefined {
+  if (!pid) return undefined;
+  try {
+    const s = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, "m").exec(s)?.[1] ?? NaN);
+    return { hwm: Math.round(kb("VmHWM") / 1024), rss: Math.round(kb("VmRSS") / 1024) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Which Applications are Ready on commit `sha`, by shard; the time each shard got all of its Ready is recorded. */
+async function waitAllReady(sha: string, since: number, timeoutMs: number): Promise<Record<string, number>> {
+  const doneAt: Record<string, number> = {};
+  const deadline = Date.now() + timeoutMs;
+  let last = "";
+  for (;;) {
+    const apps = await env.admin.list<Obj>(APP_KIND, { namespace: env.ns.name });
+    const pending: Record<string, number> = Object.fromEntries(ALL.map((s) => [s, 0]));
+    for (let i = 0; i < APPS; i++) {
+      const a = apps.find((x) => x.metadata!.name === appName(i));
+      const ok = a && condOf(a, "Ready")?.status === "True" && (a.status?.sync?.revision ?? "").endsWith(sha);
+      if (!ok) pending[shardOf(i)]!++;
+    }
+    for (const s of ALL) if (pending[s] === 0 && doneAt[s] === undefined) doneAt[s] = Date.now() - since;
+    if (ALL.every((s) => doneAt[s] !== undefined)) return doneAt;
+    if (JSON.stringify(pending) !== last) process.stderr.write(`# ${Date.now() - since} ms: not yet Ready on ${sha.slice(0, 8)} per shard ${JSON.stringify(pending)}\n`);
+    last = JSON.stringify(pending);
+    if (Date.now() > deadline) {
+      const tails = ALL.map((s) => `--- ${s} ---\n${ops.get(s)!.tail(10)}`).join("\n");
+      throw new Error(`not all Applications Ready on ${sha.slice(0, 12)} after ${timeoutMs} ms; pending per shard ${last}\n${tails}`);
+    }
+    await sleep(500);
+  }
+}
+
+/** Per process, the Applications it applied (mooring_application_objects_applied_total samples), by action. */
+async function appliedBy(): Promise<Map<string, Map<string, Record<string, number>>>> {
+  const out = new Map<string, Map<string, Record<string, number>>>();
+  for (const s of ALL) {
+    const m = new Map<string, Record<string, number>>();
+    for (const x of await ops.get(s)!.metrics()) {
+      if (x.name !== "mooring_application_objects_applied_total" || x.labels.namespace !== env.ns.name || !x.value) continue;
+      const r = m.get(x.labels.name!) ?? {};
+      r[x.labels.action!] = (r[x.labels.action!] ?? 0) + x.value;
+      m.set(x.labels.name!, r);
+    }
+    out.set(s, m);
+  }
+  return out;
+}
+
+before(async () => {
+  env = await startFaultEnv({ prefix: "fault-shard", deferOperator: true });
+  repo = await env.git.createRepo("shards");
+  for (const s of ALL) {
+    const op = await FaultOperator.create({
+      kubeconfigPath: env.c.kubeconfigPath,
+      watchNamespace: env.ns.name,
+      logLevel: "info",
+      // What the chart's all-in-one Deployment of this shard runs with (leader election in the release namespace).
+      args: ["--leader-elect", `--leader-election-namespace=${env.ns.name}`, `--leader-election-id=mooring-${s}-leader`, `--watch-label-selector=${selectorOf(s)}`, "--concurrency=4"],
+    });
+    ops.set(s, op);
+  }
+  await Promise.all([...ops.values()].map((op) => op.start()));
+});
+
+after(async () => {
+  console.log(`# sharding figures: ${JSON.stringify(figures)}`);
+  if (env) {
+    // Delete while every shard runs: each removes the finalizers of its own objects.
+    for (const kind of [APP_KIND, REPO_KIND]) for (const o of await env.admin.list(kind, { namespace: env.ns.name }).catch(() => [])) await env.admin.delete(o).catch(() => {});
+    const t = Date.now();
+    while (Date.now() - t < 60_000 && (await env.admin.list(APP_KIND, { namespace: env.ns.name }).catch(() => [])).length > 0) await sleep(500);
+    for (const op of ops.values()) await op.close().catch(() => {});
+    await env.close();
+  }
+});
+
+void describe(`sharding: ${APPS} Applications over 3 shards and the default, each its own operator process`, { timeout: 900_000 }, () => {
+  let sha1 = "";
+  const uids = new Map<string, string>();
+
+  void it("each Application is reconciled by exactly one shard, its own; each shard holds its own Lease", async () => {
+    sha1 = await repo.commit(files("1"), "v1");
+    const ns = env.ns.name;
+    for (const s of ALL) {
+      await env.admin.create({ ...REPO_KIND, metadata: { name: `src-${s}`, namespace: ns, labels: labelsOf(s) }, spec: { url: repo.url, ref: { branch: "main" }, interval: "1h", timeout: "30s" } } as KubeObject);
+    }
+    const t0 = Date.now();
+    for (let i = 0; i < APPS; i += 25) {
+      await Promise.all(
+        Array.from({ length: Math.min(25, APPS - i) }, (_, k) => i + k).map((j) =>
+          env.admin.create({ ...APP_KIND, metadata: { name: appName(j), namespace: ns, labels: labelsOf(shardOf(j)) }, spec: { sourceRef: { kind: "GitRepository", name: `src-${shardOf(j)}` }, path: `apps/${appName(j)}`, interval: "10m" } } as KubeObject),
+        ),
+      );
+    }
+    figures.createMs = Date.now() - t0;
+    figures.coldReadyMsPerShard = await waitAllReady(sha1, t0, READY_TIMEOUT_MS);
+
+    const applied = await appliedBy();
+    const problems: string[] = [];
+    for (let i = 0; i < APPS; i++) {
+      const by = ALL.filter((s) => applied.get(s)!.has(appName(i)));
+      if (by.length !== 1 || by[0] !== shardOf(i)) problems.push(`${appName(i)} (shard ${shardOf(i)}) applied by [${by.join(", ")}]`);
+      else if ((applied.get(by[0])!.get(appName(i))!.created ?? 0) !== 1) problems.push(`${appName(i)}: ConfigMap created ${JSON.stringify(applied.get(by[0])!.get(appName(i)))}`);
+    }
+    assert.deepEqual(problems.slice(0, 20), [], `${problems.length} Applications not reconciled by exactly their own shard`);
+    figures.appliedPerProcess = Object.fromEntries(ALL.map((s) => [s, applied.get(s)!.size]));
+
+    // The ConfigMaps: one field manager each (the apply), and their uid, kept for the kill below.
+    for (const cm of await env.admin.list<Obj>(CM_KIND, { namespace: ns })) {
+      if (!cm.metadata!.name!.startsWith("cm-app-")) continue;
+      uids.set(cm.metadata!.name!, cm.metadata!.uid!);
+      const fields = (cm.metadata!.managedFields ?? []) as { manager?: string; operation?: string }[];
+      const applies = fields.filter((f) => f.operation === "Apply");
+      assert.equal(applies.length, 1, `${cm.metadata!.name}: ${JSON.stringify(fields.map((f) => f.manager))}`);
+    }
+    assert.equal(uids.size, APPS);
+
+    // A Lease per shard, each held by its own process (holders are distinct).
+    const holders = await Promise.all(ALL.map(async (s) => (await env.admin.get<Obj>({ apiVersion: "coordination.k8s.io/v1", kind: "Lease" }, `mooring-${s}-leader`, ns))?.spec?.holderIdentity as string | undefined));
+    assert.ok(holders.every(Boolean), `Leases without a holder: ${JSON.stringify(holders)}`);
+    assert.equal(new Set(holders).size, ALL.length, `Lease holders: ${JSON.stringify(holders)}`);
+    figures.rssMiBAfterCold = Object.fromEntries(ALL.map((s) => [s, rss(ops.get(s)!.pid)]));
+  });
+
+  void it("a shard SIGKILLed mid-sync of a new commit loses nothing once restarted; the other shards are not held up", async () => {
+    assert.ok(sha1, "the first step did not run");
+    const ns = env.ns.name;
+    const victim = ops.get("shard2")!;
+    const sha2 = await repo.commit(files("2"), "v2");
+    const t0 = Date.now();
+    // Webhook-style: a reconcile request on every shard's GitRepository (their interval is 1h).
+    for (const s of ALL) {
+      const r = await env.admin.get(REPO_KIND, `src-${s}`, ns);
+      await env.admin.patch(r!, { metadata: { annotations: { "mooring.dev/reconcile-requested-at": String(Date.now()) } } }, "merge");
+    }
+    // Kill shard2 once some, not all, of its Applications are on the new commit.
+    const mine = Array.from({ length: APPS }, (_, i) => i).filter((i) => shardOf(i) === "shard2").map(appName);
+    let onNew = 0;
+    const killDeadline = Date.now() + 120_000;
+    while (Date.now() < killDeadline) {
+      const apps = await env.admin.list<Obj>(APP_KIND, { namespace: ns, labelSelector: `${KEY}=shard2` });
+      onNew = apps.filter((a) => (a.status?.sync?.revision ?? "").endsWith(sha2)).length;
+      if (onNew > 0) break;
+      await sleep(50);
+    }
+    await victim.kill();
+    figures.killedAt = { appsOnNewCommit: onNew, of: mine.length, msAfterPush: Date.now() - t0 };
+    await sleep(2_000);
+    const tRestart = Date.now();
+    await victim.start();
+    figures.restartToReadyzMs = Date.now() - tRestart;
+    figures.syncReadyMsPerShard = await waitAllReady(sha2, t0, READY_TIMEOUT_MS);
+
+    const problems: string[] = [];
+    const cms = new Map((await env.admin.list<Obj>(CM_KIND, { namespace: ns })).map((c) => [c.metadata!.name!, c]));
+    for (let i = 0; i < APPS; i++) {
+      const cm = cms.get(`cm-${appName(i)}`);
+      if (!cm) problems.push(`cm-${appName(i)} is gone`);
+      else if (cm.data?.v !== "2") problems.push(`cm-${appName(i)} holds v=${cm.data?.v}`);
+      else if (cm.metadata!.uid !== uids.get(cm.metadata!.name!)) problems.push(`cm-${appName(i)} was re-created`);
+    }
+    assert.deepEqual(problems.slice(0, 20), [], `${problems.length} ConfigMaps not as Git says`);
+    // After the restart, still exactly one process per Application (the restarted one counts from zero).
+    const applied = await appliedBy();
+    for (let i = 0; i < APPS; i++) {
+      const by = ALL.filter((s) => applied.get(s)!.has(appName(i)));
+      assert.ok(by.every((s) => s === shardOf(i)), `${appName(i)} (shard ${shardOf(i)}) applied by [${by.join(", ")}]`);
+    }
+    figures.rssMiBEnd = Object.fromEntries(ALL.map((s) => [s, rss(ops.get(s)!.pid)]));
+  });
+});
