@@ -9,7 +9,9 @@
 // commit with the new content, the ConfigMaps keep their uid). Figures: time to all Ready per shard, peak RSS per
 // process (docs/scaling.md).
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
 import type { KubeObject } from "../../src/runtime/index.js";
@@ -120,6 +122,11 @@ after(async () => {
     for (const kind of [APP_KIND, REPO_KIND]) for (const o of await env.admin.list(kind, { namespace: env.ns.name }).catch(() => [])) await env.admin.delete(o).catch(() => {});
     const t = Date.now();
     while (Date.now() - t < 60_000 && (await env.admin.list(APP_KIND, { namespace: env.ns.name }).catch(() => [])).length > 0) await sleep(500);
+    // Each shard's whole log, for reading a failure afterwards (env.close() writes only its own, unused, operator's).
+    const logDir = path.join(os.tmpdir(), "mooring-faults-logs");
+    mkdirSync(logDir, { recursive: true });
+    for (const [s, op] of ops) writeFileSync(path.join(logDir, `${env.ns.name}-${s}.log`), op.logs());
+    console.log(`# shard logs: ${path.join(logDir, `${env.ns.name}-<shard>.log`)}`);
     for (const op of ops.values()) await op.close().catch(() => {});
     await env.close();
   }
