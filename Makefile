@@ -87,7 +87,7 @@ test: deps tools node-deps ## the whole suite: typecheck, lint, unit, integratio
 # The control-plane faults kill the cluster's API server and etcd, and the failover test loads it with 300
 # Applications and two operators: they run alone, one after the other, after the others (which share the cluster,
 # each in a namespace of its own with an operator of its own).
-FAULT_TESTS_ALONE = test/faults/control-plane.test.ts test/faults/failover.test.ts
+FAULT_TESTS_ALONE = test/faults/control-plane.test.ts test/faults/failover.test.ts test/faults/sharding.test.ts
 FAULT_TESTS = $(filter-out $(FAULT_TESTS_ALONE),$(shell find test/faults -name '*.test.ts' 2>/dev/null | sort))
 FAULT_CLUSTER ?= mooring-faults
 FUZZ_SECONDS ?= 60
