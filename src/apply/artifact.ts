@@ -1,8 +1,10 @@
 // Downloading a rendered artifact: one JSON array (canonicalJson of the rendered objects) named by URL and digest in
 // Application.status.render.artifact. The digest is checked before anything is parsed, so a truncated, stale or
 // tampered download is never applied.
-import { createHash } from "node:crypto";
+import { DownloadError, type DownloadFailure, download, sha256Digest } from "../artifact/download.js";
 import type { KubeObject } from "../runtime/kinds.js";
+
+export { sha256Digest };
 
 /** Rendered artifacts larger than this are refused (the API server would refuse the objects anyway). */
 export const MAX_RENDERED_BYTES = 128 * 1024 * 1024;
@@ -14,14 +16,18 @@ export class ArtifactError extends Error {
   }
 }
 
-export function sha256Digest(bytes: Uint8Array): string {
-  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+function digestMismatch(url: string, actual: string, digest: string): ArtifactError {
+  return new ArtifactError(`rendered artifact ${url} has digest ${actual}, not the ${digest} named in status.render.artifact; it changed since it was rendered — the next render will fix it`);
 }
 
 /** Checks the bytes against `digest` and parses them into the object list. */
 export function parseRendered(bytes: Uint8Array, digest: string, url = "the artifact"): KubeObject[] {
   const actual = sha256Digest(bytes);
-  if (actual !== digest) throw new ArtifactError(`rendered artifact ${url} has digest ${actual}, not the ${digest} named in status.render.artifact; it changed since it was rendered — the next render will fix it`);
+  if (actual !== digest) throw digestMismatch(url, actual, digest);
+  return parseObjects(bytes, url);
+}
+
+function parseObjects(bytes: Uint8Array, url: string): KubeObject[] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(bytes).toString("utf8"));
@@ -35,36 +41,30 @@ export function parseRendered(bytes: Uint8Array, digest: string, url = "the arti
   return parsed as KubeObject[];
 }
 
-/** Downloads and verifies a rendered artifact. */
+/** The apply controller's words for a failed download (what it means for an Application, what happens next). */
+function downloadFailure(url: string, f: DownloadFailure): ArtifactError {
+  const message = (e: unknown) => (e as Error).message;
+  switch (f.kind) {
+    case "unreachable":
+      return new ArtifactError(`cannot download the rendered artifact ${url}: ${message(f.cause)}; is the render controller's artifact server reachable?`, { cause: f.cause });
+    case "status":
+      return new ArtifactError(`downloading the rendered artifact ${url} answered HTTP ${f.status}; it may have been garbage-collected — the next render will publish it again`);
+    case "tooLarge":
+      return new ArtifactError(f.declared !== undefined ? `rendered artifact ${url} is ${f.declared} bytes, over the ${f.limit}-byte limit` : `rendered artifact ${url} is over the ${f.limit}-byte limit`);
+    case "interrupted":
+      return new ArtifactError(`download of the rendered artifact ${url} was interrupted: ${message(f.cause)}`, { cause: f.cause });
+    case "digest":
+      return digestMismatch(url, f.actual, f.expected);
+  }
+}
+
+/** Downloads and verifies a rendered artifact (src/artifact/download.ts: deadline, size cap, sha256). */
 export async function fetchRendered(url: string, digest: string, o: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<KubeObject[]> {
-  const timeout = AbortSignal.timeout(o.timeoutMs ?? 60_000);
-  const signal = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout;
-  let res: Response;
   try {
-    res = await fetch(url, { signal });
+    const { bytes } = await download(url, { digest, maxBytes: MAX_RENDERED_BYTES, timeoutMs: o.timeoutMs ?? 60_000, signal: o.signal });
+    return parseObjects(bytes, url);
   } catch (err) {
-    throw new ArtifactError(`cannot download the rendered artifact ${url}: ${(err as Error).message}; is the render controller's artifact server reachable?`, { cause: err });
+    if (err instanceof DownloadError) throw downloadFailure(url, err.failure);
+    throw err;
   }
-  if (!res.ok) {
-    await res.body?.cancel();
-    throw new ArtifactError(`downloading the rendered artifact ${url} answered HTTP ${res.status}; it may have been garbage-collected — the next render will publish it again`);
-  }
-  const declared = Number(res.headers.get("content-length") ?? "0");
-  if (declared > MAX_RENDERED_BYTES) {
-    await res.body?.cancel();
-    throw new ArtifactError(`rendered artifact ${url} is ${declared} bytes, over the ${MAX_RENDERED_BYTES}-byte limit`);
-  }
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      size += chunk.length;
-      if (size > MAX_RENDERED_BYTES) throw new ArtifactError(`rendered artifact ${url} is over the ${MAX_RENDERED_BYTES}-byte limit`);
-      chunks.push(chunk);
-    }
-  } catch (err) {
-    if (err instanceof ArtifactError) throw err;
-    throw new ArtifactError(`download of the rendered artifact ${url} was interrupted: ${(err as Error).message}`, { cause: err });
-  }
-  return parseRendered(Buffer.concat(chunks), digest, url);
 }

@@ -7,11 +7,12 @@
 // The dry runs are made as the Application's identity, as the apply controller makes its writes: impersonating its
 // spec.serviceAccountName, else the operator's default ServiceAccount in its namespace (defaultServiceAccount), so a
 // user sees what the controller would be allowed to do, including what it would be refused.
-import { createHash } from "node:crypto";
 import { createTwoFilesPatch } from "diff";
 import { type Application, type SyncPolicy } from "../api/index.js";
 import { FieldManagers } from "../api/constants.js";
 import { ApplicationKind, SyncPolicyKind } from "../api/kinds.js";
+import { DownloadError, download } from "../artifact/download.js";
+import { MAX_RENDERED_BYTES } from "../apply/artifact.js";
 import { idOf, refOf, refOfEntry, type InventoryEntry } from "../apply/inventory.js";
 import { applicationLabelValue, effectivePolicy, otherOwner, type EffectivePolicy } from "../apply/policy.js";
 import { ApiError, NoKindMatchError, isConflict, isNotFound, parseApiVersion, serviceAccountUser, type Client, type KubeObject } from "../runtime/index.js";
@@ -120,6 +121,19 @@ function causeText(err: unknown): string {
   return c && (c.code || c.message) ? `${e.message} (${[c.code, c.message].filter(Boolean).join(": ")})` : e.message;
 }
 
+/** Why the CLI could not download the rendered artifact of `ref`, in its own words (exit 2). */
+function downloadProblem(ref: string, expected: string, err: DownloadError): CliError {
+  const f = err.failure;
+  if (f.kind === "digest") return new CliError(`the rendered artifact of ${ref} does not match its digest (${expected} in status, ${f.actual} downloaded); it may have been replaced since — retry, or reconcile the Application`);
+  if (f.kind === "tooLarge") return new CliError(`the rendered artifact of ${ref} at ${err.url} is over the ${f.limit}-byte limit`);
+  const why = f.kind === "status" ? `HTTP ${f.status} ${f.statusText}` : causeText(f.cause);
+  return new CliError(
+    `cannot download the rendered artifact of ${ref} from ${err.url}: ${why}; the URL is the render controller's in-cluster address — run the CLI where it resolves, or port-forward the artifact service`,
+    Exit.error,
+    { cause: "cause" in f ? f.cause : err },
+  );
+}
+
 /** Downloads the rendered objects and checks their digest (the contract with the render controller). */
 export async function fetchRendered(app: App, timeoutMs: number): Promise<KubeObject[]> {
   const a = app.status?.render?.artifact;
@@ -127,18 +141,11 @@ export async function fetchRendered(app: App, timeoutMs: number): Promise<KubeOb
   if (!a?.url || !a.digest) throw new CliError(`${ref} has no rendered artifact yet (status.render.artifact is empty); wait for the render controller, then retry`);
   let bytes: Buffer;
   try {
-    const res = await fetch(a.url, { signal: AbortSignal.timeout(timeoutMs) });
-    if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`);
-    bytes = Buffer.from(await res.arrayBuffer());
+    ({ bytes } = await download(a.url, { digest: a.digest, maxBytes: MAX_RENDERED_BYTES, timeoutMs }));
   } catch (err) {
-    throw new CliError(
-      `cannot download the rendered artifact of ${ref} from ${a.url}: ${causeText(err)}; the URL is the render controller's in-cluster address — run the CLI where it resolves, or port-forward the artifact service`,
-      Exit.error,
-      { cause: err },
-    );
+    if (err instanceof DownloadError) throw downloadProblem(ref, a.digest, err);
+    throw err;
   }
-  const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
-  if (digest !== a.digest) throw new CliError(`the rendered artifact of ${ref} does not match its digest (${a.digest} in status, ${digest} downloaded); it may have been replaced since — retry, or reconcile the Application`);
   let objects: unknown;
   try {
     objects = JSON.parse(bytes.toString("utf8"));

@@ -13,14 +13,14 @@
 //             unless each has a /tmp of its own (a Pod has; `make run` next to tests has not). Temporaries carry
 //             their process's pid, and a starting cache removes only those of processes that are gone; two
 //             processes extracting one digest at once both succeed (the tree is the same, by its digest)
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { lstat, mkdir, readdir, realpath, rename, rm, stat, symlink, unlink, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import zlib from "node:zlib";
 import tar from "tar-stream";
+import { DownloadError, type DownloadFailure, causeText, download } from "../artifact/download.js";
 import { skippedLinksFile, walkInside } from "./fs.js";
 
 export interface SourceLimits {
@@ -61,59 +61,36 @@ export function digestHex(digest: string): string {
   return m[1]!;
 }
 
-/** Downloads `url` to `file`, verifying size and sha256 `digest`; removes the file on any failure. */
-export async function downloadArtifact(url: string, digest: string, file: string, o: { signal?: AbortSignal; limits?: Partial<SourceLimits> } = {}): Promise<number> {
-  const limits = { ...DEFAULT_SOURCE_LIMITS, ...(o.limits ?? {}) };
-  const want = digestHex(digest);
-  const timeout = AbortSignal.timeout(limits.timeoutMs);
-  const signal = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout;
-  let res: Response;
-  try {
-    res = await fetch(url, { signal });
-  } catch (err) {
-    throw new SourceArtifactError(`cannot download the source artifact ${url}: ${causeOf(err)}; is the source controller's artifact server reachable?`, true, { cause: err });
+/** The render controller's words for a failed source download, and whether the same artifact may work later. */
+function sourceFailure(url: string, f: DownloadFailure): SourceArtifactError {
+  switch (f.kind) {
+    case "unreachable":
+      return new SourceArtifactError(`cannot download the source artifact ${url}: ${causeText(f.cause)}; is the source controller's artifact server reachable?`, true, { cause: f.cause });
+    case "status":
+      return new SourceArtifactError(`downloading the source artifact ${url} answered HTTP ${f.status}; the source controller may have replaced it — retrying with the GitRepository's current artifact`, true);
+    case "tooLarge":
+      return new SourceArtifactError(f.declared !== undefined ? `source artifact ${url} is ${f.declared} bytes, over the ${f.limit}-byte limit` : `source artifact ${url} is over the ${f.limit}-byte limit`, false);
+    case "interrupted":
+      return new SourceArtifactError(`download of the source artifact ${url} was interrupted: ${causeText(f.cause)}`, true, { cause: f.cause });
+    case "digest":
+      return new SourceArtifactError(`source artifact ${url} has digest ${f.actual}, not the ${f.expected} named in the GitRepository's status; it was replaced or corrupted in transit — retrying`, true);
   }
-  if (!res.ok || !res.body) {
-    await res.body?.cancel().catch(() => {});
-    throw new SourceArtifactError(`downloading the source artifact ${url} answered HTTP ${res.status}; the source controller may have replaced it — retrying with the GitRepository's current artifact`, true);
-  }
-  const declared = Number(res.headers.get("content-length") ?? "0");
-  if (declared > limits.maxDownloadBytes) {
-    await res.body.cancel().catch(() => {});
-    throw new SourceArtifactError(`source artifact ${url} is ${declared} bytes, over the ${limits.maxDownloadBytes}-byte limit`, false);
-  }
-  const hash = createHash("sha256");
-  let size = 0;
-  const meter = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      size += chunk.length;
-      if (size > limits.maxDownloadBytes) return cb(new SourceArtifactError(`source artifact ${url} is over the ${limits.maxDownloadBytes}-byte limit`, false));
-      hash.update(chunk);
-      cb(null, chunk);
-    },
-  });
-  try {
-    await pipeline(Readable.fromWeb(res.body as import("node:stream/web").ReadableStream<Uint8Array>), meter, createWriteStream(file, { flags: "wx" }), { signal });
-  } catch (err) {
-    await rm(file, { force: true });
-    if (err instanceof SourceArtifactError) throw err;
-    throw new SourceArtifactError(`download of the source artifact ${url} was interrupted: ${causeOf(err)}`, true, { cause: err });
-  }
-  const got = hash.digest("hex");
-  if (got !== want) {
-    await rm(file, { force: true });
-    throw new SourceArtifactError(
-      `source artifact ${url} has digest sha256:${got}, not the ${digest} named in the GitRepository's status; it was replaced or corrupted in transit — retrying`,
-      true,
-    );
-  }
-  return size;
 }
 
-function causeOf(err: unknown): string {
-  const e = err as Error & { cause?: { message?: string; code?: string } };
-  if (e?.name === "TimeoutError" || e?.name === "AbortError") return "timed out or was cancelled";
-  return e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(err);
+/**
+ * Downloads `url` to `file`, verifying size and sha256 `digest` (src/artifact/download.ts); removes the file on any
+ * failure. Returns the size.
+ */
+export async function downloadArtifact(url: string, digest: string, file: string, o: { signal?: AbortSignal; limits?: Partial<SourceLimits> } = {}): Promise<number> {
+  const limits = { ...DEFAULT_SOURCE_LIMITS, ...(o.limits ?? {}) };
+  digestHex(digest);
+  try {
+    const got = await download(url, { file, digest, maxBytes: limits.maxDownloadBytes, timeoutMs: limits.timeoutMs, signal: o.signal });
+    return got.size;
+  } catch (err) {
+    if (err instanceof DownloadError) throw sourceFailure(url, err.failure);
+    throw err;
+  }
 }
 
 /** Why an entry name is unsafe, or undefined when it is a relative path of plain names. */
