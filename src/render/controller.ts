@@ -267,22 +267,13 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
   const inputKeyFor = (appRef: { namespace: string; name: string }, spec: ApplicationObject["spec"], resolved: ResolvedInputs): string => keyFor("", appRef, spec, resolved);
   const replayLimits = resolveLimits(limitsForHeap(heapMb, opts.renderMaxOutputBytes));
   /** Whether the new source answers every read of the last render as the old one did (the source is checked out once per digest anyway). */
-  const readsUnchanged = async (reads: Record<string, string>, url: string, digest: string, signal: AbortSignal): Promise<boolean> => {
-    let checkout;
-    try {
-      checkout = await sources.checkout(url, digest, signal);
-    } catch {
-      return false; // the render path reports it
-    }
-    try {
-      return replayReads(checkout.dir, reads, replayLimits);
-    } finally {
-      checkout.release();
-    }
-  };
-
-  /** Whether the source has a chart at `dir` (the tree is checked out once per digest; a failure is the render's to report). */
-  const chartAt = async (url: string, digest: string, dir: string, signal: AbortSignal): Promise<boolean> => {
+  const readsUnchanged = (reads: Record<string, string>, url: string, digest: string, signal: AbortSignal): Promise<boolean> =>
+    inCheckout(url, digest, signal, (dir) => replayReads(dir, reads, replayLimits));
+  /**
+   * `look` at the source's tree (checked out once per digest, shared with the render); false when it cannot be
+   * checked out: the render path reports that.
+   */
+  const inCheckout = async (url: string, digest: string, signal: AbortSignal, look: (dir: string) => boolean): Promise<boolean> => {
     let checkout;
     try {
       checkout = await sources.checkout(url, digest, signal);
@@ -290,11 +281,14 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
       return false;
     }
     try {
-      return isChartDir(checkout.dir, dir);
+      return look(checkout.dir);
     } finally {
       checkout.release();
     }
   };
+
+  /** Whether the source has a chart at `dir`. */
+  const chartAt = (url: string, digest: string, dir: string, signal: AbortSignal): Promise<boolean> => inCheckout(url, digest, signal, (root) => isChartDir(root, dir));
 
   const keyOf = (ns: string, name: string): ArtifactKey => ({ kind: ApplicationKind.kind, namespace: ns, name });
   const memoFile = (ns: string, name: string) => path.join(indexDir, ns, `${name}.json`);
