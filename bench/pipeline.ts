@@ -196,14 +196,14 @@ function buildDist(): Promise<string> {
 
 /** One Mooring controller process, started as the image starts it (node flags and entry point of the Dockerfile). */
 class MooringController {
-  child: ChildProcess | undefined;
-  log = "";
+  readonly proc: ControllerProcess;
   readonly ports: Record<"health" | "metrics" | "artifact" | "webhook", number>;
   constructor(
     readonly controller: string,
     ports: Record<"health" | "metrics" | "artifact" | "webhook", number>,
   ) {
     this.ports = ports;
+    this.proc = new ControllerProcess(`mooring ${controller}`);
   }
   static async create(controller: string): Promise<MooringController> {
     return new MooringController(controller, { health: await freePort(), metrics: await freePort(), artifact: await freePort(), webhook: await freePort() });
@@ -237,25 +237,11 @@ class MooringController {
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: path.join(home, "tmp") };
     await mkdir(path.join(home, "storage"), { recursive: true });
     await mkdir(path.join(home, "tmp"), { recursive: true });
-    this.child = spawn(process.execPath, argv, { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
-    const add = (d: Buffer) => {
-      this.log = (this.log + d.toString()).slice(-4 * 1024 * 1024);
-    };
-    this.child.stdout!.on("data", add);
-    this.child.stderr!.on("data", add);
-    await until(`mooring ${this.controller} ready`, 120_000, async () => {
-      if (this.child?.exitCode !== null) throw new Error(`mooring ${this.controller} exited (${this.child?.exitCode}):\n${this.log.slice(-4000)}`);
-      const res = await fetch(`http://127.0.0.1:${this.ports.health}/readyz`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
-      return res?.status === 200;
-    });
+    this.proc.start(process.execPath, argv, env);
+    await this.proc.ready(this.ports.health);
   }
-  async stop(): Promise<void> {
-    if (!this.child || this.child.exitCode !== null) return;
-    const exited = new Promise((r) => this.child!.once("exit", r));
-    this.child.kill("SIGTERM");
-    const t = setTimeout(() => this.child?.kill("SIGKILL"), 15_000);
-    await exited;
-    clearTimeout(t);
+  stop(): Promise<void> {
+    return this.proc.stop();
   }
 }
 
@@ -306,10 +292,10 @@ async function mooring(c: TestCluster, admin: Client, repo: TestRepo): Promise<T
       const h = (a?.status?.history as { startedAt?: string; finishedAt?: string }[] | undefined)?.[0];
       return `source stored ${at(art?.lastUpdateTime)}, rendered ${at((a?.status?.render as { lastRenderedAt?: string } | undefined)?.lastRenderedAt)}, sync started ${at(h?.startedAt)}, finished ${at(h?.finishedAt)} (seconds resolution)`;
     },
-    procs: ops.map((op) => ({ name: `mooring-${op.controller}`, pid: () => op.child!.pid!, metricsUrl: `http://127.0.0.1:${op.ports.metrics}/metrics` })),
+    procs: ops.map((op) => ({ name: `mooring-${op.controller}`, pid: () => op.proc.child!.pid!, metricsUrl: `http://127.0.0.1:${op.ports.metrics}/metrics` })),
     async stop() {
       // BENCH_LOG_LEVEL=info keeps each controller's log, for finding where the time goes.
-      if (process.env.BENCH_LOG_LEVEL) for (const op of ops) writeFileSync(path.join(os.tmpdir(), `bench-mooring-${op.controller}.log`), op.log);
+      if (process.env.BENCH_LOG_LEVEL) for (const op of ops) writeFileSync(path.join(os.tmpdir(), `bench-mooring-${op.controller}.log`), op.proc.log);
       for (const op of ops) await op.stop();
       await rm(home, { recursive: true, force: true });
       await ns.cleanup();
@@ -338,26 +324,23 @@ async function installFluxCrds(admin: Client): Promise<void> {
   }
 }
 
-class GoController {
+/** A controller process of either tool: started, its output kept (the tail), ready when /readyz answers 200. */
+class ControllerProcess {
   child: ChildProcess | undefined;
   log = "";
-  constructor(
-    readonly name: string,
-    readonly metricsPort: number,
-    readonly healthPort: number,
-  ) {}
+  constructor(readonly name: string) {}
   start(bin: string, argv: string[], env: NodeJS.ProcessEnv): void {
-    this.child = spawn(bin, argv, { env, stdio: ["ignore", "pipe", "pipe"] });
+    this.child = spawn(bin, argv, { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
     const add = (d: Buffer) => {
-      this.log = (this.log + d.toString()).slice(-64 * 1024);
+      this.log = (this.log + d.toString()).slice(-4 * 1024 * 1024);
     };
     this.child.stdout!.on("data", add);
     this.child.stderr!.on("data", add);
   }
-  async ready(): Promise<void> {
+  async ready(healthPort: number): Promise<void> {
     await until(`${this.name} ready`, 120_000, async () => {
-      if (this.child?.exitCode !== null) throw new Error(`${this.name} exited (${this.child?.exitCode}):\n${this.log}`);
-      const res = await fetch(`http://127.0.0.1:${this.healthPort}/readyz`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
+      if (this.child?.exitCode !== null) throw new Error(`${this.name} exited (${this.child?.exitCode}):\n${this.log.slice(-4000)}`);
+      const res = await fetch(`http://127.0.0.1:${healthPort}/readyz`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
       return res?.status === 200;
     });
   }
@@ -368,6 +351,17 @@ class GoController {
     const t = setTimeout(() => this.child?.kill("SIGKILL"), 15_000);
     await exited;
     clearTimeout(t);
+  }
+}
+
+/** A Flux controller and its ports. */
+class GoController extends ControllerProcess {
+  constructor(
+    name: string,
+    readonly metricsPort: number,
+    readonly healthPort: number,
+  ) {
+    super(name);
   }
 }
 
@@ -390,8 +384,8 @@ async function flux(c: TestCluster, admin: Client, repo: TestRepo): Promise<Tool
   ];
   src.start(path.join(FLUX_DIR, "source-controller"), [...common(src), `--storage-path=${storage}`, `--storage-addr=127.0.0.1:${storagePort}`, `--storage-adv-addr=127.0.0.1:${storagePort}`], env);
   kus.start(path.join(FLUX_DIR, "kustomize-controller"), [...common(kus), "--default-service-account=default"], env);
-  await src.ready();
-  await kus.ready();
+  await src.ready(src.healthPort);
+  await kus.ready(kus.healthPort);
   const gets = (sha: string) => (k: Obj) => readyCond(k)?.status === "True" && String((k.status as { lastAppliedRevision?: string }).lastAppliedRevision ?? "").endsWith(sha);
   const KUS = { apiVersion: "kustomize.toolkit.fluxcd.io/v1", kind: "Kustomization" };
   return {
