@@ -78,6 +78,11 @@ export interface ProcessNodeOptions {
   restartBackoff?: { initialMs: number; maxMs: number };
   /** How long start() waits for another process node on this machine to stop (default 60 s). */
   lockWaitMs?: number;
+  /**
+   * Called once the machine's lock is held and a crashed predecessor's leftovers are undone, before the node changes
+   * anything: the moment to record the host as it is (another process node may have held it until then).
+   */
+  onLocked?: () => void;
   /** Called for every event the node records (also kept in events()). */
   onEvent?: (e: NodeEvent) => void;
 }
@@ -210,6 +215,12 @@ export class ProcessNode {
     if (!existsSync(path.join(o.appDir, "package.json"))) throw new Error(`appDir ${o.appDir} is not the image's app dir (no package.json); build it with buildAppDir()`);
     if ((statSync(o.appDir).mode & 0o005) !== 0o005) throw new Error(`appDir ${o.appDir} must be world-readable (the container runs as a non-root uid)`);
     const lock = await acquireHostLock(o.lockWaitMs ?? 60_000);
+    try {
+      o.onLocked?.();
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
     const node = new ProcessNode(o, lock.ledger);
     node.tools = tools;
     node.release = lock.release;

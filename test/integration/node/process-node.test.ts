@@ -63,7 +63,6 @@ void describe("the process node runs a namespace's Pods as real processes", () =
     });
 
   before(async () => {
-    before_ = hostSnapshot();
     app = buildAppDir(REPO_ROOT);
     c = await testCluster();
     admin = RestClient.fromKubeConfig(KubeConfig.fromFile(c.kubeconfigPath));
@@ -133,7 +132,7 @@ void describe("the process node runs a namespace's Pods as real processes", () =
       },
     });
     await post(`/api/v1/namespaces/${n}/services`, { metadata: { name: APP }, spec: { selector: { app: APP }, ports: [{ name: "health", port: 80, targetPort: "health" }] } });
-    node = await ProcessNode.start({ kubeconfig: c.kubeconfigPath, namespace: n, appDir: app, restartBackoff: { initialMs: 2_000, maxMs: 10_000 } });
+    node = await ProcessNode.start({ kubeconfig: c.kubeconfigPath, namespace: n, appDir: app, restartBackoff: { initialMs: 2_000, maxMs: 10_000 }, onLocked: () => (before_ = hostSnapshot()) });
   });
 
   after(async () => {
@@ -170,10 +169,16 @@ void describe("the process node runs a namespace's Pods as real processes", () =
       assert.ok(env.some((e) => e.startsWith("PN_SOURCE_SERVICE_HOST=")), "Service links of the namespace");
     }
     assert.equal(nets.size, 2, "each replica has a network namespace of its own");
-    // The EndpointSlice the real kube-controller-manager made points at those IPs.
-    const slices = await admin.request<{ items: { endpoints?: { addresses: string[]; conditions?: { ready?: boolean } }[] }[] }>("GET", `/apis/discovery.k8s.io/v1/namespaces/${ns!.name}/endpointslices`, { query: { labelSelector: `kubernetes.io/service-name=${APP}` } });
-    const ready = slices.items.flatMap((s) => s.endpoints ?? []).filter((e) => e.conditions?.ready).flatMap((e) => e.addresses).sort();
-    assert.deepEqual(ready, pods.map((p) => p.status!.podIP!).sort());
+    // The EndpointSlice the real kube-controller-manager made points at those IPs (it follows the Pods' Ready
+    // condition a moment later, so wait for it).
+    const want = pods.map((p) => p.status!.podIP!).sort();
+    let ready: string[] = [];
+    await waitFor(`the ${APP} EndpointSlice's ready addresses to be ${want.join(", ")}`, async () => {
+      const slices = await admin.request<{ items: { endpoints?: { addresses: string[]; conditions?: { ready?: boolean } }[] }[] }>("GET", `/apis/discovery.k8s.io/v1/namespaces/${ns!.name}/endpointslices`, { query: { labelSelector: `kubernetes.io/service-name=${APP}` } });
+      ready = slices.items.flatMap((s) => s.endpoints ?? []).filter((e) => e.conditions?.ready).flatMap((e) => e.addresses).sort();
+      return ready.join() === want.join();
+    }, { timeoutMs: 30_000 }).catch(() => undefined);
+    assert.deepEqual(ready, want);
   });
 
   void it("gives each container its ServiceAccount's Pod-bound token, read by the operator's in-cluster config through the kubernetes Service", async (t) => {
@@ -333,7 +338,7 @@ void describe("the process node runs a namespace's Pods as real processes", () =
       assert.equal(status, "", `process ${p} still running`);
     }
     const now = hostSnapshot();
-    assert.deepEqual(now, before_, "the host is as it was before the node started");
+    for (const k of Object.keys(before_) as (keyof typeof before_)[]) assert.deepEqual(now[k], before_[k], `the host's ${k} as it was before the node started`);
     assert.deepEqual(JSON.parse(readFileSync(`${STATE_DIR}/ledger.json`, "utf8")), [], "nothing left in the ledger");
     assert.ok(!existsSync(`${STATE_DIR}/lock`), "the machine's process-node lock is released");
   });
