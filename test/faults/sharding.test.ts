@@ -6,7 +6,8 @@
 // Proven: every Application is reconciled by exactly one process, its own shard's (per-Application apply metrics of
 // every process; the ConfigMap created once, by one apply), each Lease has its own holder, and a shard SIGKILLed in
 // the middle of a sync of a new commit loses nothing once restarted (every Application of every shard ends on the new
-// commit with the new content, the ConfigMaps keep their uid). Figures: time to all Ready per shard, peak RSS per
+// commit with the new content, the ConfigMaps keep their uid), and relabelling one shard's GitRepository and
+// Applications to another hands them over with no prune, no re-create and no changing write. Figures: time to all Ready per shard, peak RSS per
 // process (docs/scaling.md).
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -225,5 +226,90 @@ void describe(`sharding: ${APPS} Applications over 3 shards and the default, eac
       assert.ok(by.every((s) => s === shardOf(i)), `${appName(i)} (shard ${shardOf(i)}) applied by [${by.join(", ")}]`);
     }
     figures.rssMiBEnd = Object.fromEntries(ALL.map((s) => [s, rss(ops.get(s)!.pid)]));
+  });
+
+  // docs/scaling.md, "Moving an Application between shards": the GitRepository and its Applications relabelled
+  // together. The old shard's caches lose them (a delete event to its controllers, which must not read it as a
+  // deletion: no prune, no finalizer run), the new shard's gain them and take over from the status the old one wrote.
+  void it("relabelling a GitRepository and its Applications to another shard hands them over: no prune, no re-create, no changing write, then only the new shard applies", async () => {
+    assert.ok(sha1, "the first step did not run");
+    const ns = env.ns.name;
+    const [from, to] = ["shard3", "shard1"] as const;
+    const moved = Array.from({ length: APPS }, (_, i) => i).filter((i) => shardOf(i) === from).map(appName);
+    const cmsBefore = new Map((await env.admin.list<Obj>(CM_KIND, { namespace: ns })).map((c) => [c.metadata!.name!, c]));
+    const appliedBefore = await appliedBy();
+    const fromAppliedBefore = JSON.stringify([...appliedBefore.get(from)!].filter(([n]) => moved.includes(n)));
+
+    const t0 = Date.now();
+    const relabel = { metadata: { labels: { [KEY]: to } } };
+    await env.admin.patch((await env.admin.get(REPO_KIND, `src-${from}`, ns))!, relabel, "merge");
+    await Promise.all(moved.map(async (n) => env.admin.patch((await env.admin.get(APP_KIND, n, ns))!, relabel, "merge")));
+
+    // Taken over: every moved Application's status.render and GitRepository artifact now come from the new shard's
+    // processes (their advertised artifact address), and it is Ready on the same commit.
+    const toAddr = ops.get(to)!.artifactAddr;
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    let pending: string[] = [];
+    for (;;) {
+      const apps = await env.admin.list<Obj>(APP_KIND, { namespace: ns, labelSelector: `${KEY}=${to}` });
+      pending = moved.filter((n) => {
+        const a = apps.find((x) => x.metadata!.name === n);
+        return !(a && condOf(a, "Ready")?.status === "True" && String(a.status?.render?.artifact?.url ?? "").includes(toAddr));
+      });
+      if (!pending.length) break;
+      if (Date.now() > deadline) assert.fail(`${pending.length} moved Applications not taken over by ${to}: ${pending.slice(0, 5).join(", ")}\n${ops.get(to)!.tail(10)}`);
+      await sleep(500);
+    }
+    figures.relabelHandoverMs = Date.now() - t0;
+    const gitRepo = await env.admin.get<Obj>(REPO_KIND, `src-${from}`, ns);
+    assert.match(String(gitRepo?.status?.artifact?.url ?? ""), new RegExp(toAddr.replace(/\./g, "\\.")), "the GitRepository's artifact is now served by the new shard");
+
+    // Nothing pruned, nothing re-created, no write at all to the applied objects (the new shard's apply is a no-op).
+    const problems: string[] = [];
+    const cms = new Map((await env.admin.list<Obj>(CM_KIND, { namespace: ns })).map((c) => [c.metadata!.name!, c]));
+    for (const n of moved) {
+      const was = cmsBefore.get(`cm-${n}`)!;
+      const cm = cms.get(`cm-${n}`);
+      if (!cm) problems.push(`cm-${n} is gone`);
+      else if (cm.metadata!.uid !== was.metadata!.uid) problems.push(`cm-${n} was re-created`);
+      else if (cm.metadata!.resourceVersion !== was.metadata!.resourceVersion) problems.push(`cm-${n} was written (resourceVersion ${was.metadata!.resourceVersion} → ${cm.metadata!.resourceVersion})`);
+    }
+    assert.deepEqual(problems.slice(0, 20), [], `${problems.length} objects of moved Applications touched by the hand-over`);
+    const afterMove = await appliedBy();
+    assert.equal(JSON.stringify([...afterMove.get(from)!].filter(([n]) => moved.includes(n))), fromAppliedBefore, `${from} applied moved Applications after the relabel`);
+    for (const n of moved) {
+      const r = afterMove.get(to)!.get(n);
+      // The new shard may apply nothing at all (the Application's status already records this digest as synced).
+      assert.ok(!r || (!r.created && !r.recreated && !r.configured), `${n}: the new shard's apply changed objects: ${JSON.stringify(r)}`);
+    }
+    // Finalizers stay (the old shard did not finalize what it no longer sees), and no Application was deleted.
+    const apps = await env.admin.list<Obj>(APP_KIND, { namespace: ns, labelSelector: `${KEY}=${to}` });
+    for (const n of moved) {
+      const a = apps.find((x) => x.metadata!.name === n)!;
+      assert.ok(!a.metadata!.deletionTimestamp && (a.metadata!.finalizers ?? []).length > 0, `${n}: ${JSON.stringify(a.metadata!.finalizers)}`);
+    }
+
+    // The next commit reaches the moved Applications through the new shard only.
+    const sha3 = await repo.commit(files("3"), "v3");
+    const t1 = Date.now();
+    for (const s of [to, ...ALL.filter((x) => x !== to && x !== from)]) {
+      const r = await env.admin.get(REPO_KIND, `src-${s}`, ns);
+      await env.admin.patch(r!, { metadata: { annotations: { "mooring.dev/reconcile-requested-at": String(Date.now()) } } }, "merge");
+    }
+    await env.admin.patch((await env.admin.get(REPO_KIND, `src-${from}`, ns))!, { metadata: { annotations: { "mooring.dev/reconcile-requested-at": String(Date.now()) } } }, "merge");
+    const left: string[] = [];
+    for (;;) {
+      const all = await env.admin.list<Obj>(APP_KIND, { namespace: ns });
+      left.length = 0;
+      for (const a of all) if (!(condOf(a, "Ready")?.status === "True" && (a.status?.sync?.revision ?? "").endsWith(sha3))) left.push(a.metadata!.name!);
+      if (!left.length) break;
+      if (Date.now() - t1 > READY_TIMEOUT_MS) assert.fail(`${left.length} Applications not Ready on the third commit: ${left.slice(0, 5).join(", ")}`);
+      await sleep(500);
+    }
+    figures.thirdCommitReadyMs = Date.now() - t1;
+    const final = await appliedBy();
+    assert.equal(JSON.stringify([...final.get(from)!].filter(([n]) => moved.includes(n))), fromAppliedBefore, `${from} applied moved Applications after they left it`);
+    for (const n of moved) assert.ok((final.get(to)!.get(n)?.configured ?? 0) >= 1, `${n}: the third commit was not applied by ${to}: ${JSON.stringify(final.get(to)!.get(n))}`);
+    for (const c of await env.admin.list<Obj>(CM_KIND, { namespace: ns })) if (c.metadata!.name!.startsWith("cm-app-")) assert.equal(c.data?.v, "3", `${c.metadata!.name} on the third commit`);
   });
 });
