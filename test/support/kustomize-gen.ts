@@ -264,22 +264,9 @@ function jsonOps(p: Present, variant: number, tag: number): Obj[] {
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 class Writer {
-  /**
-   * Label keys already set by a labels/commonLabels entry of the case: each key is set once. Kustomize gives the
-   * fields one label transformer creates in an object one shared YAML node, so a later transformer setting that key
-   * changes all of them, selectors included even without includeSelectors; Mooring does not (reliability bug 11, a
-   * todo test in the property test's file), so the generator does not set a key twice.
-   */
-  readonly labelKeys = new Set<string>();
   /** The label maps each level and component really wrote, for the levels above. */
   readonly written = new Map<LayerSpec, Record<string, string>[]>();
   constructor(readonly dir: string) {}
-  freshLabels(m: Record<string, string> | null): Record<string, string> | null {
-    if (!m) return null;
-    const out = Object.fromEntries(Object.entries(m).filter(([k]) => !this.labelKeys.has(k)));
-    for (const k of Object.keys(out)) this.labelKeys.add(k);
-    return Object.keys(out).length ? out : null;
-  }
   file(rel: string, content: string): void {
     const p = path.join(this.dir, rel);
     fs.mkdirSync(path.dirname(p), { recursive: true });
@@ -450,12 +437,12 @@ function writeLevel(w: Writer, kdir: string, layer: LayerSpec, present: Present[
       return { name: r.pick % 3 === 2 ? o.current : o.original, count: r.count };
     });
   }
-  const commonLabels = w.freshLabels(layer.commonLabels);
-  const labels = layer.labels.flatMap((l) => {
-    const pairs = w.freshLabels(l.pairs);
-    return pairs ? [{ pairs, includeSelectors: l.includeSelectors, includeTemplates: l.includeTemplates }] : [];
-  });
-  w.written.set(layer, [commonLabels ?? {}, ...labels.map((l) => l.pairs)]);
+  // A label key may be set again by a later entry or level, with other field specs: kustomize then writes the value
+  // it shares among the fields the first transformer created (reliability bug 11, fixed).
+  const commonLabels = layer.commonLabels;
+  const labels = layer.labels.map((l) => ({ pairs: l.pairs, includeSelectors: l.includeSelectors, includeTemplates: l.includeTemplates }));
+  // In Kustomize's order: the labels entries, then commonLabels.
+  w.written.set(layer, [...labels.map((l) => l.pairs), commonLabels ?? {}]);
   if (commonLabels) k.commonLabels = commonLabels;
   if (labels.length) k.labels = labels;
   // Components carry labels, not a name, namespace or annotations of their own here.

@@ -5,6 +5,7 @@
 import { parse } from "yaml";
 import { RenderError } from "../errors.js";
 import { groupOf, isMap, versionOf, type JsonMap } from "../objects.js";
+import { writeInPlace } from "./shared.js";
 
 export interface Gvk {
   group?: string;
@@ -370,8 +371,10 @@ export function slotGet(s: Slot): unknown {
   return (s.parent as Record<string | number, unknown>)[s.key];
 }
 
+/** Kustomize's setters write an existing scalar in place (SetYNode), so a value shared with other fields changes there too. */
 export function slotSet(s: Slot, v: unknown): void {
-  (s.parent as Record<string | number, unknown>)[s.key] = v;
+  if (isMap(s.parent) && typeof s.key === "string") writeInPlace(s.parent, s.key, v);
+  else (s.parent as Record<string | number, unknown>)[s.key] = v;
 }
 
 // ---- Kustomize's default configuration (kustomize v5, api/konfig/builtinpluginconsts) --------------------------

@@ -169,23 +169,32 @@ export function applyJson6902Patch(res: Res[], text: string, where: string, targ
   return res;
 }
 
+/**
+ * Whether Kustomize's copy of the resource holds build annotations (previous ids, prefixes and suffixes, a
+ * generator's behavior and hash flag): then it has metadata.annotations even when the source had none.
+ */
+function holdsBuildAnnotations(r: Res): boolean {
+  return r.prev.length > 0 || r.behavior !== "" || r.needsHash;
+}
+
 function applyJsonTo(r: Res, ops: Operation[], where: string): void {
   try {
-    r.obj = applyJson6902(r.obj, ops);
+    r.obj = applyJson6902(r.obj, ops, holdsBuildAnnotations(r));
   } catch (err) {
     throw new RenderError(`JSON 6902 patch failed on ${describeRes(r)}: ${(err as Error).message.split("\n")[0]}`, { file: where }, { cause: err });
   }
 }
 
 /**
- * JSON 6902 as Kustomize applies it: while transforming, every object carries (internal) annotations, so paths under
- * /metadata/annotations exist even when the source had none; and `replace` of a missing key in an existing map adds
- * it. An annotations map left empty is dropped again.
+ * JSON 6902 as Kustomize applies it: while transforming, an object holding build annotations (`buildAnnotations`:
+ * always after a `patches` entry, which records the previous id first; in `patchesJson6902` only when an earlier step
+ * recorded one, or for a generated object) has metadata.annotations, so paths under it exist even when the source had
+ * none; and `replace` of a missing key in an existing map adds it. An annotations map left empty is dropped again.
  */
-export function applyJson6902(obj: KubeObject, ops: Operation[]): KubeObject {
+export function applyJson6902(obj: KubeObject, ops: Operation[], buildAnnotations = true): KubeObject {
   let doc = clone(obj);
   const hadAnnotations = isMap(doc.metadata.annotations);
-  if (!hadAnnotations) doc.metadata.annotations = {};
+  if (!hadAnnotations && buildAnnotations) doc.metadata.annotations = {};
   for (const op of ops) {
     let effective = op;
     if (op.op === "replace") {

@@ -7,6 +7,7 @@ import { parseYamlDocs } from "../yaml.js";
 import { parseManifestDocs } from "./fastyaml.js";
 import { gvkSelected } from "./fieldspecs.js";
 import { allIds, describeRes, effectiveNs, type Res, type ResId } from "./resource.js";
+import { writeInPlace } from "./shared.js";
 import { anchored, parseSelector } from "./transformers.js";
 
 function strings(v: unknown, file: string, field: string): string[] {
@@ -191,7 +192,10 @@ export function applyReplacement(res: Res[], rep: JsonMap, file: string, scope?:
         if (spots.length === 0) throw new RenderError(`unable to find field "${path}": replacement target ${describeRes(r)} has no field ${path} (set options.create to add it)`, { file });
         for (const { parent, key } of spots) {
           const p = parent as Record<string | number, unknown>;
-          p[key] = replacedValue(p[key], value, opts, `${describeRes(r)} ${path}`, file);
+          const next = replacedValue(p[key], value, opts, `${describeRes(r)} ${path}`, file);
+          // kyaml writes the target's node in place: fields sharing it (shared.ts) change too.
+          if (isMap(parent) && typeof key === "string") writeInPlace(parent, key, next);
+          else p[key] = next;
         }
       }
     }

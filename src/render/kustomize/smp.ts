@@ -5,6 +5,7 @@
 // keyed by a pair of fields follow kyaml's own rules (mergeMultiKey).
 import { groupOf, isMap, type JsonMap } from "../objects.js";
 import type { CustomSchema } from "./openapi.js";
+import { carryShared, writeShared } from "./shared.js";
 
 export const DELETE = Symbol("delete");
 
@@ -103,7 +104,10 @@ export interface SmpContext {
   schema?: CustomSchema;
 }
 
-/** Applies `patch` to `target` (neither is modified); returns DELETE when the patch deletes the whole value. */
+/**
+ * Applies `patch` to `target`; returns DELETE when the patch deletes the whole value. Neither is modified, except a
+ * scalar of the target shared with other fields (shared.ts), which is written in place as kyaml does.
+ */
 export function strategicMerge(target: unknown, patch: unknown, ctx: SmpContext, path: string[] = []): unknown {
   if (isMap(patch)) {
     const directive = patch.$patch;
@@ -124,7 +128,10 @@ export function strategicMerge(target: unknown, patch: unknown, ctx: SmpContext,
       const merged = strategicMerge(target[k], pv, ctx, [...path, k]);
       if (merged === DELETE) delete out[k];
       else out[k] = merged;
+      // kyaml's merge writes a scalar into the target's existing node: fields sharing it change too (shared.ts).
+      if (merged !== DELETE && target[k] !== undefined) writeShared(target, k, merged);
     }
+    carryShared(target, out);
     // Kustomize drops the object's annotations when its patch emptied them by deleting keys (annotations: {team:
     // null}); any other map emptied that way stays, empty (data: {}, labels: {}, a template's annotations: {}).
     if (deletedSome && Object.keys(out).length === 0 && path.length === 2 && path[0] === "metadata" && path[1] === "annotations") return DELETE;
@@ -200,6 +207,7 @@ function normalize(v: unknown, ctx: SmpContext, path: string[]): unknown {
   if (isMap(v)) {
     const out: JsonMap = {};
     for (const [k, x] of Object.entries(v)) out[k] = normalize(x, ctx, [...path, k]);
+    carryShared(v, out);
     return out;
   }
   if (!Array.isArray(v)) return v;

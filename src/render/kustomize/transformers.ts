@@ -18,6 +18,7 @@ import {
   storePreviousId,
   type Res,
 } from "./resource.js";
+import { newCell, share, writeInPlace, type Cell } from "./shared.js";
 
 /** Runs a field-spec walk over one resource, turning walk errors into RenderErrors naming the field and object. */
 export function applySpec(r: Res, fs: FieldSpec, createKind: CreateKind, set: (s: Slot) => void, file: string): void {
@@ -31,11 +32,13 @@ export function applySpec(r: Res, fs: FieldSpec, createKind: CreateKind, set: (s
   }
 }
 
-function setMapEntry(s: Slot, key: string, value: string, what: string): void {
+/** kyaml FieldSetter with SetEntry's node: an existing field is written in place, a missing one gets the shared node. */
+function setMapEntry(s: Slot, key: string, cell: Cell, what: string): void {
   const node = slotGet(s);
   if (node === null || node === undefined) return;
   if (!isMap(node)) throw new FieldSpecError(`${what} must be a map to set ${JSON.stringify(key)} in it`);
-  node[key] = value;
+  if (node[key] === undefined) share(node, key, cell);
+  else writeInPlace(node, key, cell.value);
 }
 
 /** Sorted keys, as Kustomize sets labels and annotations. */
@@ -53,7 +56,9 @@ export function addLabels(res: Res[], labels: Record<string, string>, specs: Fie
   for (const r of res) {
     const applicable = specsFor(r, specs);
     for (const [k, v] of entries) {
-      for (const fs of applicable) applySpec(r, fs, "map", (s) => setMapEntry(s, k, v, `labels at ${fs.path}`), file);
+      // One node per resource and key, shared by every field it is created in (see shared.ts).
+      const cell = newCell(v);
+      for (const fs of applicable) applySpec(r, fs, "map", (s) => setMapEntry(s, k, cell, `labels at ${fs.path}`), file);
     }
   }
 }

@@ -9,67 +9,15 @@
 // 40 cases in `make unit` (kubectl is a process per case); FC_RUNS=<n> for a long run. A failure prints
 // fast-check's seed and path (FC_SEED=<seed> FC_PATH=<path> replays the case), the case's files and the directory it
 // was left in. Failures are not shrunk by default (each step runs kubectl: minutes); MOORING_KUSTOMIZE_SHRINK=1 shrinks.
-import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { promisify } from "node:util";
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { parseAllDocuments } from "yaml";
-import { render } from "../../../src/render/index.js";
-import { ArtifactRoot } from "../../../src/render/fs.js";
-import { resolveLimits } from "../../../src/render/limits.js";
-import { renderKustomize } from "../../../src/render/kustomize/index.js";
-import { sortKeys } from "../../../src/render/canonical.js";
 import { caseSpec, describeCase, materialize } from "../../support/kustomize-gen.js";
+import { difference, expectBothRefuse, expectSameAsKubectl, kubectlKustomize, mooring, writeCase } from "../render/kustomize/oracle.js";
 import { fcParams } from "./params.js";
-
-const run = promisify(execFile);
-
-type Obj = { apiVersion?: string; kind: string; metadata: { name: string; namespace?: string } };
-const idOf = (o: Obj) => `${o.apiVersion ?? ""}|${o.kind}|${o.metadata.namespace ?? ""}|${o.metadata.name}`;
-
-async function kubectlKustomize(dir: string): Promise<{ ok: true; objects: Obj[] } | { ok: false; error: string }> {
-  try {
-    const { stdout } = await run("kubectl", ["kustomize", dir], { encoding: "utf8", maxBuffer: 64 << 20 });
-    return { ok: true, objects: parseAllDocuments(stdout).map((d) => d.toJS() as Obj).filter((v) => v !== null) };
-  } catch (e) {
-    const err = e as { code?: unknown; stderr?: string; message: string };
-    if (err.code === "ENOENT") throw new Error("kubectl is not installed: the oracle of this test is `kubectl kustomize`", { cause: e });
-    return { ok: false, error: (err.stderr ?? err.message).trim() };
-  }
-}
-
-function mooring(dir: string, target: string): { ok: true; objects: Obj[]; viaRender: Obj[] } | { ok: false; error: string } {
-  try {
-    const objects = renderKustomize(new ArtifactRoot(dir, resolveLimits()), target) as unknown as Obj[];
-    const viaRender = render(dir, target, { type: "kustomize" }).objects as unknown as Obj[];
-    return { ok: true, objects, viaRender };
-  } catch (e) {
-    return { ok: false, error: (e as Error).message };
-  }
-}
-
-/** The first difference between two renders, as text; undefined when they are the same (order included). */
-function difference(want: Obj[], got: Obj[]): string | undefined {
-  const w = want.map(idOf);
-  const g = got.map(idOf);
-  const missing = w.filter((id) => !g.includes(id));
-  const extra = g.filter((id) => !w.includes(id));
-  if (missing.length || extra.length) return `objects differ: missing ${JSON.stringify(missing)}, extra ${JSON.stringify(extra)}`;
-  const byId = new Map(got.map((o) => [idOf(o), o]));
-  for (const o of want) {
-    try {
-      assert.deepEqual(sortKeys(byId.get(idOf(o))), sortKeys(o));
-    } catch (e) {
-      return `object ${idOf(o)} differs (actual: mooring, expected: kubectl):\n${(e as Error).message}`;
-    }
-  }
-  if (w.join(" ") !== g.join(" ")) return `order differs:\n  kubectl ${w.join(" ")}\n  mooring ${g.join(" ")}`;
-  return undefined;
-}
 
 void describe("kustomize renderer against kubectl kustomize on generated overlays", () => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "mooring-kustomize-property-"));
@@ -109,24 +57,6 @@ void describe("kustomize renderer against kubectl kustomize on generated overlay
     assert.ok(stats.built >= stats.cases * 0.6, `only ${stats.built} of ${stats.cases} generated cases were built by kubectl`);
   });
 });
-
-/** Writes `files` (relative path → YAML text) under a new directory of `work`. */
-function writeCase(work: string, files: Record<string, string>): string {
-  const dir = fs.mkdtempSync(path.join(work, "known-"));
-  for (const [rel, text] of Object.entries(files)) {
-    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-    fs.writeFileSync(path.join(dir, rel), text);
-  }
-  return dir;
-}
-
-async function expectSameAsKubectl(dir: string, target: string): Promise<void> {
-  const want = await kubectlKustomize(path.join(dir, target));
-  assert.ok(want.ok, `kubectl refuses the case: ${want.ok ? "" : want.error}`);
-  const got = mooring(dir, target);
-  assert.ok(got.ok, `mooring refuses the case: ${got.ok ? "" : got.error}`);
-  assert.equal(difference(want.objects, got.objects), undefined);
-}
 
 const DEPLOYMENT = `apiVersion: apps/v1
 kind: Deployment
@@ -196,19 +126,39 @@ void describe("kustomize differences from kubectl kustomize found by the propert
     await expectSameAsKubectl(dir, "");
   });
 
-  void it(
-    "reliability bug 11: a label key set by a later labels entry changes every field the earlier transformer created it in",
-    { todo: "reliability bug 11: kustomize shares one YAML node among the fields a label transformer creates in an object; Mooring updates only the fields the later transformer names" },
-    async () => {
-      // kubectl: commonLabels (o1) creates tier in metadata, the selector and the template with one shared node;
-      // labels without includeSelectors (o2) sets metadata's tier in place, so the selector and template change too.
-      const dir = writeCase(work, {
-        "base/deploy.yaml": DEPLOYMENT,
-        "base/kustomization.yaml": "resources: [deploy.yaml]\n",
-        "o1/kustomization.yaml": "resources: [../base]\ncommonLabels: {tier: a}\n",
-        "o2/kustomization.yaml": "resources: [../o1]\nlabels:\n- pairs: {tier: b}\n",
-      });
-      await expectSameAsKubectl(dir, "o2");
-    },
-  );
+  // Fixed: a legacy patchesJson6902 entry sees metadata.annotations only when the object holds Kustomize's build
+  // annotations (a previous id recorded by a namespace or a prefix, a generated object); so `add
+  // /metadata/annotations/note` fails on a plain object there, and works after a prefix or in `patches` (which records
+  // the previous id first). Mooring always added the map, so built what kubectl refuses.
+  void it("reliability bug 13 (fixed): a patchesJson6902 entry finds metadata.annotations only on an object holding build annotations", async () => {
+    const op = '[{"op": "add", "path": "/metadata/annotations/note", "value": "json"}]';
+    const legacy = (name: string): string => `patchesJson6902:\n- target: {group: apps, version: v1, kind: Deployment, name: ${name}}\n  patch: '${op}'\n`;
+    const dir = writeCase(work, {
+      "base/deploy.yaml": DEPLOYMENT,
+      "base/kustomization.yaml": "resources: [deploy.yaml]\n",
+      "plain/kustomization.yaml": `resources: [../base]\n${legacy("web")}`,
+      "prefixed/kustomization.yaml": `resources: [../base]\nnamePrefix: p-\n${legacy("p-web")}`,
+      "patches/kustomization.yaml": `resources: [../base]\npatches:\n- target: {kind: Deployment}\n  patch: '${op}'\n`,
+    });
+    assert.match(await expectBothRefuse(dir, "plain"), /missing path|annotations/);
+    for (const t of ["prefixed", "patches"]) {
+      const objs = await expectSameAsKubectl(dir, t);
+      assert.equal((objs[0]!.metadata as { annotations?: Record<string, string> }).annotations?.note, "json", t);
+    }
+  });
+
+  // Fixed: commonLabels (o1) creates tier in metadata, the selector and the template with one shared node; labels
+  // without includeSelectors (o2) sets metadata's tier in place, so kubectl prints tier: b in all three. Mooring
+  // changed only metadata's. More cases: test/unit/render/kustomize/shared-values.test.ts.
+  void it("reliability bug 11 (fixed): a label key set by a later labels entry changes every field the earlier transformer created it in", async () => {
+    const dir = writeCase(work, {
+      "base/deploy.yaml": DEPLOYMENT,
+      "base/kustomization.yaml": "resources: [deploy.yaml]\n",
+      "o1/kustomization.yaml": "resources: [../base]\ncommonLabels: {tier: a}\n",
+      "o2/kustomization.yaml": "resources: [../o1]\nlabels:\n- pairs: {tier: b}\n",
+    });
+    const objs = await expectSameAsKubectl(dir, "o2");
+    const d = objs[0] as unknown as { spec: { selector: { matchLabels: Record<string, string> } } };
+    assert.equal(d.spec.selector.matchLabels.tier, "b", "kubectl no longer shows the sharing: the case proves nothing");
+  });
 });
