@@ -57,6 +57,12 @@ export interface SourceControllerOptions {
   random?: () => number;
   /** First retry after a retryable fetch failure, doubled on each further failure up to the interval (default 5 s). */
   failureBackoffMs?: number;
+  /**
+   * Set when this process is one shard of several (--watch-label-selector): a push verified with the operator-wide
+   * secret is matched against every GitRepository the operator may see (`namespace`: --watch-namespace), read live,
+   * not only this shard's cache, so one webhook URL serves every shard; each shard picks up its own through its watch.
+   */
+  pushesAcrossShards?: { namespace?: string };
 }
 
 export interface SourceController {
@@ -278,9 +284,12 @@ export function setupSourceController(mgr: Manager, opts: SourceControllerOption
   const triggerPush = async (event: PushEvent, receiver?: WebhookReceiverRef): Promise<number> => {
     // A receiver's secret speaks for its GitRepository only; the operator-wide secret for those without one, so a
     // tenant that gave its GitRepository a secret of its own is never triggered by a secret others hold.
+    // The operator-wide case runs only after the signature was verified, so reading live there costs a sender
+    // nothing it could abuse; a receiver's secret is looked up from this shard's cache, before any verification.
+    const reader = opts.pushesAcrossShards ? live : client;
     const candidates = receiver
       ? [await client.get<GitRepositoryObject>(GitRepositoryKind, receiver.name, receiver.namespace)].filter((o): o is GitRepositoryObject => !!o?.spec?.webhook)
-      : (await client.list<GitRepositoryObject>(GitRepositoryKind)).filter((o) => !o.spec?.webhook);
+      : (await reader.list<GitRepositoryObject>(GitRepositoryKind, { namespace: opts.pushesAcrossShards?.namespace })).filter((o) => !o.spec?.webhook);
     // Unique per push: two replicas receiving two pushes in the same millisecond still write different values.
     const value = `webhook ${new Date().toISOString()} ${++pushes} ${randomBytes(4).toString("hex")}`;
     let n = 0;

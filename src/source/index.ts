@@ -57,6 +57,7 @@ export async function setupSource(
     storage,
     advertisedAddr: advertised(config),
     concurrency: config.concurrency,
+    ...(config.watchLabelSelector ? { pushesAcrossShards: { ...(config.watchNamespace ? { namespace: config.watchNamespace } : {}) } } : {}),
     ...(maxSourceBytes !== undefined ? { maxSourceBytes } : {}),
     ...(config.maxObjectBytes !== undefined ? { maxObjectBytes: config.maxObjectBytes } : {}),
   });

@@ -114,6 +114,10 @@ so a shard's render fetches from its own source and its apply from its own rende
 {{- if gt (len (printf "%s-leader" $name)) 63 -}}
 {{- fail (printf "sharding.shards: %q makes the name %q too long (its Service must be a DNS label of at most 63 characters); use a shorter shard name or fullnameOverride" $s $name) -}}
 {{- end -}}
+{{- $hook := printf "%s-webhook-%s" (include "mooring.fullname" $) $s -}}
+{{- if and $w.webhook (gt (len $hook) 63) -}}
+{{- fail (printf "sharding.shards: %q makes the webhook Service name %q too long (at most 63 characters); use a shorter shard name or fullnameOverride" $s $hook) -}}
+{{- end -}}
 {{- $items = append $items (merge (dict "name" $name "component" (printf "%s-%s" $w.component $s) "artifactService" (printf "%s-%s" $w.artifactService $s) "shard" $s "selector" (printf "%s=%s" $key $s)) $w) -}}
 {{- end -}}
 {{- end -}}

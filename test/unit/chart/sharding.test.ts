@@ -83,8 +83,14 @@ for (const mode of ["split", "all-in-one"] as const) {
           for (const o of deployments) assert.equal(matches(svcSelector(svc), { ...podLabels(o), "mooring.dev/leader": `${base(c)}-${s}-leader` }), o === d, `Service ${svc.metadata.name} vs ${o.metadata.name}`);
         }
       }
-      // One webhook Service, on the default shard.
-      assert.deepEqual(names(objs, "Service").filter((n) => n.endsWith("-webhook")), ["mooring-webhook"]);
+      // A webhook Service per shard, each selecting its own shard's source controller only (the default shard's
+      // takes operator-wide pushes for all shards; a shard's own serves its GitRepositories' receivers).
+      assert.deepEqual(names(objs, "Service").filter((n) => n.includes("-webhook")), ["mooring-webhook", "mooring-webhook-shard1", "mooring-webhook-shard2"]);
+      for (const s of ["", "-shard1", "-shard2"]) {
+        const svc = byName(objs, "Service", `mooring-webhook${s}`);
+        const source = byName(objs, "Deployment", `${base("source")}${s}`);
+        for (const o of deployments) assert.equal(matches(svcSelector(svc), podLabels(o)), o === source, `Service ${svc.metadata.name} vs ${o.metadata.name}`);
+      }
       // The ServiceAccounts and RBAC are shared: not one more than without shards.
       const plain = renderChart({ mode });
       for (const kind of ["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"]) assert.deepEqual(names(objs, kind), names(plain, kind), kind);
@@ -102,6 +108,10 @@ describe("chart sharding: values refused", () => {
     assert.throws(() => renderChart({ "sharding.shards": "{Shard_1}" }), /sharding|shards/);
     assert.throws(() => renderChart({ ...shards(["a", "a"]) }), /unique|shards/);
     assert.throws(() => renderChart({ ...shards(["x".repeat(40)]), fullnameOverride: "f".repeat(40) }), /too long|maxLength|shards/);
+    // All-in-one: "<f>-<s>-leader" is 63 characters, which fits, but the shard's webhook Service "<f>-webhook-<s>" is 64.
+    const edge = { mode: "all-in-one", fullnameOverride: "f".repeat(30) };
+    assert.doesNotThrow(() => renderChart({ ...edge, ...shards(["x".repeat(24)]) }));
+    assert.throws(() => renderChart({ ...edge, ...shards(["x".repeat(25)]) }), /webhook Service name .* too long/);
   });
 
   it("a custom key is used in every selector", () => {
