@@ -208,12 +208,19 @@ function smpBody(p: Present, variant: number): Obj {
       podPatch({ serviceAccountName: null, containers: [{ name: main, ports: [{ containerPort: 9090, name: "metrics" }] }] }),
       { spec: { template: { metadata: { labels: { extra: "1" } } } } },
       podPatch({ containers: [{ name: "sidecar", args: ["sleep", "60"] }], tolerations: [{ key: "k", operator: "Exists" }] }),
+      podPatch({ containers: [{ name: main, ports: [{ containerPort: 8080, protocol: "TCP", name: "main" }] }] }),
     ];
     return variants[variant % variants.length]!;
   }
   switch (p.kind) {
     case "Service":
-      return [{ spec: { ports: [{ name: "metrics", port: 9090 }] } }, { spec: { ports: [{ port: 80, targetPort: 8081 }] } }, { spec: { type: "NodePort" } }, { spec: { selector: { app: null, role: "web" } } }][variant % 4]!;
+      return [
+        { spec: { ports: [{ name: "metrics", port: 9090 }] } },
+        { spec: { ports: [{ port: 80, targetPort: 8081 }] } },
+        { spec: { type: "NodePort" } },
+        { spec: { selector: { app: null, role: "web" } } },
+        { spec: { ports: [{ port: 80, protocol: "TCP", name: "web" }] } },
+      ][variant % 5]!;
     case "ConfigMap":
       return [{ data: { level: "debug", added: "yes" } }, { data: { mode: null } }, { metadata: { annotations: { note: "patched" } } }][variant % 3]!;
     case "Secret":
@@ -236,9 +243,9 @@ function smpBody(p: Present, variant: number): Obj {
 }
 
 /**
- * Two patches adding the same env var leave duplicate merge keys, which a later strategic merge collapses as kyaml
- * does (reliability bug 10, fixed). `tag` makes the ports a patch adds unique in the case: duplicates in a list keyed
- * by a pair (ports) still differ (bug 10's remaining part, a todo test in the property test's file).
+ * Two patches adding the same env var or the same Service port leave duplicate merge keys, which a later strategic
+ * merge collapses as kyaml does (reliability bug 10, fixed, lists keyed by a pair included). `tag` varies the values
+ * added.
  */
 function jsonOps(p: Present, variant: number, tag: number): Obj[] {
   const generic: Obj[][] = [
@@ -252,7 +259,7 @@ function jsonOps(p: Present, variant: number, tag: number): Obj[] {
   const specific: Record<string, Obj[][]> = {
     Deployment: [[{ op: "replace", path: "/spec/replicas", value: 7 }], [{ op: "add", path: "/spec/template/spec/containers/0/env/-", value: { name: "ADDED", value: String(tag) } }], [{ op: "remove", path: "/spec/template/spec/containers/1" }]],
     StatefulSet: [[{ op: "replace", path: "/spec/serviceName", value: "headless" }], [{ op: "move", from: "/spec/template/spec/containers/0/env/0", path: "/spec/template/spec/containers/0/env/1" }]],
-    Service: [[{ op: "add", path: "/spec/ports/-", value: { name: `https-${tag}`, port: 8443 + tag } }], [{ op: "replace", path: "/spec/ports/0/port", value: 8080 }]],
+    Service: [[{ op: "add", path: "/spec/ports/-", value: { name: `https-${tag}`, port: 8443 } }], [{ op: "replace", path: "/spec/ports/0/port", value: 8080 }], [{ op: "add", path: "/spec/ports/-", value: { port: 80, protocol: "TCP" } }]],
     ConfigMap: [[{ op: "add", path: "/data/fromjson", value: "v" }], [{ op: "remove", path: "/data/level" }]],
     Widget: [[{ op: "add", path: "/spec/items/0", value: "z" }], [{ op: "replace", path: "/spec/size", value: "big" }]],
     CronJob: [[{ op: "replace", path: "/spec/jobTemplate/spec/template/spec/containers/0/image", value: "busybox:1.37" }]],

@@ -185,36 +185,39 @@ function applyJsonTo(r: Res, ops: Operation[], where: string): void {
   }
 }
 
+/** Whether `pointer` is missing from `doc` while its parent is a map (a missing key, not a missing path). */
+function missingKeyOfMap(doc: unknown, pointer: string): boolean {
+  const at = (p: string): unknown => {
+    try {
+      return p === "" ? doc : jsonPatch.getValueByPointer(doc, p);
+    } catch {
+      return undefined;
+    }
+  };
+  return at(pointer) === undefined && isMap(at(pointer.slice(0, pointer.lastIndexOf("/"))));
+}
+
+/**
+ * An operation as Kustomize's JSON patch library (evanphx/json-patch v4) performs it: `replace` of a missing key of a
+ * map adds it; `copy` from a missing key of a map copies null (its map lookup returns no node and no error).
+ */
+function kustomizeOperation(doc: unknown, op: Operation): Operation {
+  if (op.op === "replace" && missingKeyOfMap(doc, op.path)) return { op: "add", path: op.path, value: op.value };
+  if (op.op === "copy" && missingKeyOfMap(doc, op.from)) return { op: "add", path: op.path, value: null };
+  return op;
+}
+
 /**
  * JSON 6902 as Kustomize applies it: while transforming, an object holding build annotations (`buildAnnotations`:
  * always after a `patches` entry, which records the previous id first; in `patchesJson6902` only when an earlier step
  * recorded one, or for a generated object) has metadata.annotations, so paths under it exist even when the source had
- * none; and `replace` of a missing key in an existing map adds it. An annotations map left empty is dropped again.
+ * none; operations as kustomizeOperation() says. An annotations map left empty is dropped again.
  */
 export function applyJson6902(obj: KubeObject, ops: Operation[], buildAnnotations = true): KubeObject {
   let doc = clone(obj);
   const hadAnnotations = isMap(doc.metadata.annotations);
   if (!hadAnnotations && buildAnnotations) doc.metadata.annotations = {};
-  for (const op of ops) {
-    let effective = op;
-    if (op.op === "replace") {
-      const parentPath = op.path.slice(0, op.path.lastIndexOf("/"));
-      let exists = true;
-      try {
-        exists = jsonPatch.getValueByPointer(doc, op.path) !== undefined;
-      } catch {
-        exists = false;
-      }
-      let parent: unknown;
-      try {
-        parent = parentPath === "" ? doc : jsonPatch.getValueByPointer(doc, parentPath);
-      } catch {
-        parent = undefined;
-      }
-      if (!exists && isMap(parent)) effective = { op: "add", path: op.path, value: op.value };
-    }
-    doc = jsonPatch.applyOperation(doc, effective, true, true, false).newDocument;
-  }
+  for (const op of ops) doc = jsonPatch.applyOperation(doc, kustomizeOperation(doc, op), true, true, false).newDocument;
   if (!hadAnnotations && isMap(doc.metadata) && isMap(doc.metadata.annotations) && Object.keys(doc.metadata.annotations).length === 0) {
     delete doc.metadata.annotations;
   }

@@ -1,10 +1,11 @@
 // Strategic merge patch as Kustomize applies it: maps merge recursively, `null` deletes a key, lists of the
 // built-in kinds merge by their patch merge key (containers by name, ports by containerPort/port, …), other lists
 // are replaced, and `$patch: delete|replace` directives act on maps and list items. Merged lists put the patch's
-// items first (in patch order), then the target's remaining items — the order `kubectl kustomize` produces; lists
-// keyed by a pair of fields follow kyaml's own rules (mergeMultiKey).
+// items first (in patch order), then the target's remaining items — the order `kubectl kustomize` produces; duplicate
+// keys, items without a key and lists keyed by a pair follow kyaml's filters (assoc.ts).
 import { groupOf, isMap, type JsonMap } from "../objects.js";
 import type { CustomSchema } from "./openapi.js";
+import { mergeAssociative, type MergeItem } from "./assoc.js";
 import { carryShared, writeShared } from "./shared.js";
 
 export const DELETE = Symbol("delete");
@@ -56,47 +57,6 @@ function mergeKeys(apiVersion: string, kind: string, path: readonly string[]): s
   return key === undefined ? undefined : [key];
 }
 
-const has = (e: JsonMap, k: string): boolean => e[k] !== undefined && e[k] !== null && e[k] !== "";
-
-/**
- * Two-key lists where some item carries both keys, as Kustomize (kyaml) merges them: a patch item whose keys equal a
- * target item's (same keys present, same values) merges into it in place; one that agrees with a target item on the
- * keys both carry but not on all is dropped; any other is new, and new items go first, in patch order.
- */
-function mergeMultiKey(target: unknown[], patch: unknown[], keys: string[], ctx: SmpContext, path: string[]): unknown[] {
-  const out = [...target];
-  const added: unknown[] = [];
-  for (const pe of patch) {
-    if (!isMap(pe)) {
-      added.push(stripDirectives(pe));
-      continue;
-    }
-    const pk = keys.filter((k) => has(pe, k));
-    let exact = -1;
-    let partial = false;
-    out.forEach((te, i) => {
-      if (!isMap(te) || exact >= 0) return;
-      const common = pk.filter((k) => has(te, k));
-      if (common.length === 0 || common.some((k) => String(te[k]) !== String(pe[k]))) return;
-      const tk = keys.filter((k) => has(te, k));
-      if (tk.length === pk.length && common.length === pk.length) exact = i;
-      else partial = true;
-    });
-    if (exact >= 0) {
-      if (pe.$patch === "delete") {
-        out.splice(exact, 1);
-        continue;
-      }
-      const merged = strategicMerge(out[exact], pe, ctx, path);
-      if (merged === DELETE) out.splice(exact, 1);
-      else out[exact] = merged;
-    } else if (!partial && pe.$patch !== "delete") {
-      added.push(stripDirectives(pe));
-    }
-  }
-  return [...added, ...out];
-}
-
 export interface SmpContext {
   apiVersion: string;
   kind: string;
@@ -145,43 +105,7 @@ export function strategicMerge(target: unknown, patch: unknown, ctx: SmpContext,
     if (keys === undefined || keys === "set" || !Array.isArray(target)) {
       return patch.filter((e) => !(isMap(e) && e.$patch === "delete")).map(stripDirectives);
     }
-    if (keys.length > 1 && [...target, ...patch].some((e) => isMap(e) && keys.every((k) => has(e, k)))) {
-      return mergeMultiKey(target, patch, keys, ctx, path);
-    }
-    // As kyaml merges a list with one merge key: one element per key value, the patch's keys first (in patch order;
-    // a second patch element with a key already seen is ignored), then the target's. A key the target holds once
-    // merges with the patch's element; a key it holds several times comes out as its last duplicate, as it was
-    // (kyaml merges into the first and then overwrites it with each duplicate in turn), at the first one's place.
-    const key = keys[0]!;
-    const kv = (e: unknown): string | undefined => (isMap(e) && e[key] !== undefined && e[key] !== null ? String(e[key]) : undefined);
-    const dupsOf = (k: string): unknown[] => target.filter((te) => kv(te) === k);
-    const out: unknown[] = [];
-    const handled = new Set<string>();
-    for (const pe of patch) {
-      const k = kv(pe);
-      if (k === undefined) {
-        out.push(stripDirectives(pe));
-        continue;
-      }
-      if (handled.has(k)) continue;
-      handled.add(k);
-      if ((pe as JsonMap).$patch === "delete") continue;
-      const dups = dupsOf(k);
-      const merged = dups.length === 0 ? stripDirectives(pe) : dups.length > 1 ? dups[dups.length - 1] : strategicMerge(dups[0], pe, ctx, path);
-      if (merged !== DELETE) out.push(merged);
-    }
-    for (const te of target) {
-      const k = kv(te);
-      if (k === undefined) {
-        out.push(te);
-        continue;
-      }
-      if (handled.has(k)) continue;
-      handled.add(k);
-      const dups = dupsOf(k);
-      out.push(dups.length > 1 ? dups[dups.length - 1] : normalize(te, ctx, path));
-    }
-    return out;
+    return mergeAssociative(target, patch, keys, itemMerger(ctx, path));
   }
   return patch;
 }
@@ -200,8 +124,7 @@ function listKeys(ctx: SmpContext, path: readonly string[]): string[] | "set" | 
 
 /**
  * A part of the target the patch does not name, as kyaml's merge leaves it (it walks the whole target): lists with
- * one merge key hold one element per key value (the last duplicate, as it was, at the first one's place); other
- * values are unchanged. Lists keyed by a pair, sets and replaced lists are left as they are.
+ * merge keys go through the same associative merge, with an empty patch; other values are unchanged.
  */
 function normalize(v: unknown, ctx: SmpContext, path: string[]): unknown {
   if (isMap(v)) {
@@ -212,8 +135,18 @@ function normalize(v: unknown, ctx: SmpContext, path: string[]): unknown {
   }
   if (!Array.isArray(v)) return v;
   const keys = listKeys(ctx, path);
-  if (keys === undefined || keys === "set" || (keys.length > 1 && v.some((e) => isMap(e) && keys.every((k) => has(e, k))))) return v;
-  return strategicMerge(v, [], ctx, path);
+  if (keys === undefined || keys === "set") return v;
+  return mergeAssociative(v, [], keys, itemMerger(ctx, path));
+}
+
+/** How two items of a merge-keyed list merge (either may be missing); undefined when the result is deleted. */
+function itemMerger(ctx: SmpContext, path: string[]): MergeItem {
+  return (te, pe) => {
+    if (pe === undefined) return te === undefined ? undefined : normalize(te, ctx, path);
+    if (te === undefined) return isMap(pe) && pe.$patch === "delete" ? undefined : stripDirectives(pe);
+    const merged = strategicMerge(te, pe, ctx, path);
+    return merged === DELETE ? undefined : merged;
+  };
 }
 
 function mergeSet(target: unknown[], patch: unknown[]): unknown[] {

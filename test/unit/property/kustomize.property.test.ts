@@ -91,17 +91,17 @@ void describe("kustomize differences from kubectl kustomize found by the propert
     await expectSameAsKubectl(dir, "");
   });
 
-  void it(
-    "reliability bug 10, remaining part: duplicates in a list keyed by a pair (Service ports) once a patch item carries both keys",
-    { todo: "reliability bug 10 (remaining): kubectl keeps one port 80 (the last) and drops the patch's; Mooring keeps both duplicates" },
-    async () => {
-      const dir = writeCase(work, {
-        "svc.yaml": "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports:\n  - {port: 80, name: a}\n  - {port: 80, name: b}\n  - {port: 81}\n",
-        "kustomization.yaml": "resources: [svc.yaml]\npatches:\n- patch: |\n    apiVersion: v1\n    kind: Service\n    metadata: {name: s}\n    spec:\n      ports:\n      - {port: 80, protocol: TCP, name: c}\n",
-      });
-      await expectSameAsKubectl(dir, "");
-    },
-  );
+  // Fixed: kubectl keeps one port 80 (the last duplicate) and drops the patch's item; Mooring kept both duplicates.
+  // More cases (container ports, items without a key, lists the patch does not name):
+  // test/unit/render/kustomize/merge-keys.test.ts.
+  void it("reliability bug 10, remaining part (fixed): duplicates in a list keyed by a pair (Service ports) once a patch item carries both keys", async () => {
+    const dir = writeCase(work, {
+      "svc.yaml": "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports:\n  - {port: 80, name: a}\n  - {port: 80, name: b}\n  - {port: 81}\n",
+      "kustomization.yaml": "resources: [svc.yaml]\npatches:\n- patch: |\n    apiVersion: v1\n    kind: Service\n    metadata: {name: s}\n    spec:\n      ports:\n      - {port: 80, protocol: TCP, name: c}\n",
+    });
+    const objs = await expectSameAsKubectl(dir, "");
+    assert.deepEqual((objs[0] as unknown as { spec: { ports: unknown } }).spec.ports, [{ port: 80, name: "b" }, { port: 81 }]);
+  });
 
   // Fixed: kubectl keeps `data: {}`, `labels: {}` and a template's `nodeSelector: {}` that a patch emptied with nulls
   // (and so the ConfigMap's hash covers the empty data); only the object's own annotations are dropped. Mooring
@@ -145,6 +145,24 @@ void describe("kustomize differences from kubectl kustomize found by the propert
       const objs = await expectSameAsKubectl(dir, t);
       assert.equal((objs[0]!.metadata as { annotations?: Record<string, string> }).annotations?.note, "json", t);
     }
+  });
+
+  // Fixed: kustomize's JSON patch library copies null from a missing key of an existing map (its lookup returns no
+  // node and no error), so kubectl prints `copied: null`; a missing key under a missing map, or a move, still fails.
+  // Mooring refused every copy from a missing path.
+  void it("reliability bug 14 (fixed): a JSON 6902 copy from a missing key of a map copies null", async () => {
+    const patch = (op: string, from: string): string => `patches:\n- target: {kind: Deployment}\n  patch: '[{"op": "${op}", "from": "${from}", "path": "/metadata/labels/copied"}]'\n`;
+    const dir = writeCase(work, {
+      "base/deploy.yaml": DEPLOYMENT,
+      "base/kustomization.yaml": "resources: [deploy.yaml]\n",
+      "copy/kustomization.yaml": `resources: [../base]\n${patch("copy", "/metadata/labels/nope")}`,
+      "copydeep/kustomization.yaml": `resources: [../base]\n${patch("copy", "/metadata/nomap/nope")}`,
+      "move/kustomization.yaml": `resources: [../base]\n${patch("move", "/metadata/labels/nope")}`,
+    });
+    const objs = await expectSameAsKubectl(dir, "copy");
+    assert.equal((objs[0]!.metadata as { labels?: Record<string, unknown> }).labels?.copied, null);
+    await expectBothRefuse(dir, "copydeep");
+    await expectBothRefuse(dir, "move");
   });
 
   // Fixed: commonLabels (o1) creates tier in metadata, the selector and the template with one shared node; labels
