@@ -7,7 +7,7 @@ import { after, before, describe, it } from "node:test";
 import * as k8s from "@kubernetes/client-node";
 import type { TestRepo } from "../../support/git-server.js";
 import { waitFor } from "../../support/wait.js";
-import { cond, download, RenderEnv, type App } from "./controller-env.js";
+import { cond, download, RenderEnv, type App } from "./harness.js";
 
 let env: RenderEnv;
 let repo: TestRepo;

@@ -7,7 +7,7 @@ import { after, before, describe, it } from "node:test";
 import type { TestRepo } from "../../support/git-server.js";
 import { waitFor } from "../../support/wait.js";
 import type { Informer, KubeObject } from "../../../src/runtime/index.js";
-import { A, cond, download, RenderEnv, type App } from "./controller-env.js";
+import { A, cond, download, RenderEnv, type App } from "./harness.js";
 
 let env: RenderEnv;
 let repo: TestRepo;

@@ -15,7 +15,7 @@ import { GitServer, type TestRepo } from "../../support/git-server.js";
 import { createTestNamespace, type TestNamespace } from "../../support/namespace.js";
 import { startOperator, type RunningOperator } from "../../support/operator.js";
 import { waitFor } from "../../support/wait.js";
-import { A, G, cond, type App } from "./controller-env.js";
+import { A, G, cond, type App } from "./harness.js";
 
 let c: TestCluster;
 let ns: TestNamespace;

@@ -8,7 +8,7 @@ import * as k8s from "@kubernetes/client-node";
 import type { TestRepo } from "../../support/git-server.js";
 import { waitFor } from "../../support/wait.js";
 import type { Informer } from "../../../src/runtime/index.js";
-import { A, cond, download, RenderEnv, type App } from "./controller-env.js";
+import { A, cond, download, RenderEnv, type App } from "./harness.js";
 
 let env: RenderEnv;
 let repo: TestRepo;

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { credentialsFromSecret } from "../../../src/source/credentials.js";
 import { GitServer, selfSignedCert, type TestRepo } from "../../support/git-server.js";
-import { KEY, harness, sourceError, type Harness } from "./helpers.js";
+import { KEY, harness, sourceError, type Harness } from "./harness.js";
 
 const T = 20_000;
 const b64 = (s: string) => Buffer.from(s).toString("base64");

@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { open } from "node:fs/promises";
 import type { StorageFile } from "../../../src/artifact/storage.js";
 import { git, GitServer, type TestRepo } from "../../support/git-server.js";
-import { KEY, harness, readArtifact, sourceError, type Harness } from "./helpers.js";
+import { KEY, harness, readArtifact, sourceError, type Harness } from "./harness.js";
 
 const T = 20_000;
 

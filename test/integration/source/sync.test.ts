@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { GitServer, type TestRepo } from "../../support/git-server.js";
-import { KEY, harness, readArtifact, type Harness } from "./helpers.js";
+import { KEY, harness, readArtifact, type Harness } from "./harness.js";
 
 const T = 20_000;
 
