@@ -8,7 +8,7 @@ import { Writable } from "node:stream";
 import v8 from "node:v8";
 import { Registry } from "prom-client";
 import { ApplicationKind } from "../src/api/index.js";
-import { registerApplyController } from "../src/apply/controller.js";
+import { setupApplyController } from "../src/apply/controller.js";
 import { createLogger } from "../src/log.js";
 import { KubeConfig, Manager } from "../src/runtime/index.js";
 
@@ -22,7 +22,7 @@ const kc = KubeConfig.fromFile(kubeconfig);
 const logger = createLogger({ level: "error", stream: new Writable({ write: (_c, _e, cb) => cb() }) });
 const registry = new Registry();
 const mgr = new Manager({ kubeConfig: kc, namespace, registry, qps, burst, logger });
-const { controller } = registerApplyController(mgr, { defaultServiceAccount: undefined, watchNamespace: namespace, concurrency });
+const { controller } = setupApplyController(mgr, { defaultServiceAccount: undefined, watchNamespace: namespace, concurrency });
 const stop = new AbortController();
 const running = mgr.start(stop.signal);
 

@@ -19,7 +19,7 @@ import { parseArgs } from "node:util";
 import * as k8s from "@kubernetes/client-node";
 import { Registry } from "prom-client";
 import { ApplicationKind, FieldManagers, installCrds } from "../src/api/index.js";
-import { registerApplyController } from "../src/apply/controller.js";
+import { setupApplyController } from "../src/apply/controller.js";
 import { ArtifactStorage } from "../src/artifact/storage.js";
 import { startArtifactServer } from "../src/artifact/server.js";
 import { createLogger } from "../src/log.js";
@@ -76,7 +76,7 @@ const server = await startArtifactServer("127.0.0.1:0", { root: dir });
 const registry = new Registry();
 const logger = createLogger({ level: "warn", format: "text" });
 const mgr = new Manager({ kubeConfig: kc, namespace: ns, registry, qps: 200, burst: 400, logger, gracefulShutdownTimeoutMs: 10_000 });
-const { controller } = registerApplyController(mgr, { defaultServiceAccount: undefined, watchNamespace: ns, concurrency: 4 });
+const { controller } = setupApplyController(mgr, { defaultServiceAccount: undefined, watchNamespace: ns, concurrency: 4 });
 const stop = new AbortController();
 const running = mgr.start(stop.signal);
 const sum = async (name: string, filter: (l: Record<string, string | number>) => boolean = () => true) => {

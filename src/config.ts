@@ -99,10 +99,15 @@ export function parseSize(value: string): number {
   return n;
 }
 
+/** A DNS subdomain (RFC 1123), as ServiceAccount and Lease names are: lower-case alphanumerics, '-' and '.', at most 253. */
+function isDnsSubdomain(value: string): boolean {
+  return value.length <= 253 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(value);
+}
+
 /** The ServiceAccount name of --default-service-account: a DNS subdomain, or "" for the controller's own identity. */
 function serviceAccountName(value: string): string {
   if (value === "") return value;
-  if (value.length > 253 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(value)) {
+  if (!isDnsSubdomain(value)) {
     throw new InvalidArgumentError(`"${value}" is not a valid ServiceAccount name (lower-case letters, digits, '-' and '.'); pass "" to apply with the controller's own identity`);
   }
   return value;
@@ -122,9 +127,9 @@ function bool(value: string): boolean {
 /** The ServiceAccount impersonated when an Application names none (as Flux's lockdown: the namespace's `default`). */
 export const DEFAULT_SERVICE_ACCOUNT = "default";
 
-/** A Lease name is a DNS subdomain (RFC 1123): lower-case alphanumerics, '-' and '.', at most 253 characters. */
+/** A Lease name is a DNS subdomain. */
 function leaseName(value: string): string {
-  if (value.length > 253 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(value)) {
+  if (!isDnsSubdomain(value)) {
     throw new InvalidArgumentError(`"${value}" is not a valid Lease name (lower-case letters, digits, '-' and '.', at most 253 characters)`);
   }
   return value;
@@ -200,43 +205,39 @@ export function addOperatorOptions(cmd: Command): Command {
     .addOption(opt("--helm-binary <path>", "helm binary that renders Go-template charts (default: the image's /usr/local/bin/helm, else the pinned one from make tools, else helm on PATH)"));
 }
 
+/** Settings whose flag's parsed value is the setting itself (its argParser, choices or default gave it its type). */
+const AS_PARSED = [
+  "controllers", "logLevel", "logFormat", "metricsAddr", "healthAddr", "leaderElectionNamespace", "leaderElectionId", "storagePath", "artifactAddr",
+  "advertisedArtifactAddr", "webhookAddr", "watchNamespace", "concurrency", "qps", "burst", "keepArtifacts", "webhookSecret", "renderKeepSources",
+] as const satisfies readonly (keyof OperatorConfig)[];
+
+/** Settings in bytes, each from its size flag (parsed by parseSize). */
+const FROM_SIZE_FLAG = {
+  maxSourceBytes: "maxSourceSize",
+  maxObjectBytes: "maxObjectSize",
+  renderWorkerHeapBytes: "renderWorkerHeap",
+  maxRenderedBytes: "maxRenderedSize",
+  maxExtractedBytes: "maxExtractedSize",
+  maxChartBytes: "maxChartSize",
+} as const satisfies Partial<Record<keyof OperatorConfig, string>>;
+
 /** Converts commander's parsed options into the typed configuration. */
 export function toOperatorConfig(o: Record<string, unknown>): OperatorConfig {
+  const asParsed = Object.fromEntries(AS_PARSED.map((k) => [k, o[k]])) as Pick<OperatorConfig, (typeof AS_PARSED)[number]>;
+  const sizes = Object.fromEntries(Object.entries(FROM_SIZE_FLAG).map(([k, flag]) => [k, o[flag]])) as Pick<OperatorConfig, keyof typeof FROM_SIZE_FLAG>;
   return {
-    controllers: o.controllers as ControllerName[],
-    logLevel: o.logLevel as LogLevel,
-    logFormat: o.logFormat as "json" | "text" | undefined,
+    ...asParsed,
+    ...sizes,
     kubeconfig: (o.kubeconfig as string | undefined) ?? process.env.KUBECONFIG,
     installCrds: Boolean(o.installCrds),
-    metricsAddr: o.metricsAddr as string,
-    healthAddr: o.healthAddr as string,
     leaderElect: Boolean(o.leaderElect),
-    leaderElectionNamespace: o.leaderElectionNamespace as string,
-    leaderElectionId: o.leaderElectionId as string,
-    storagePath: o.storagePath as string,
-    artifactAddr: o.artifactAddr as string,
-    advertisedArtifactAddr: o.advertisedArtifactAddr as string | undefined,
-    webhookAddr: o.webhookAddr as string,
-    watchNamespace: o.watchNamespace as string | undefined,
     watchLabelSelector: (o.watchLabelSelector as string | undefined) || undefined,
     // "" is the explicit opt-out (the controller's own identity); an absent flag is the default ServiceAccount.
     defaultServiceAccount: (o.defaultServiceAccount as string | undefined) || undefined,
     allowCrossNamespaceRefs: o.allowCrossNamespaceRefs === true && o.forbidCrossNamespaceRefs !== true,
-    concurrency: o.concurrency as number,
-    qps: o.qps as number,
-    burst: o.burst as number,
-    maxSourceBytes: o.maxSourceSize as number,
-    keepArtifacts: o.keepArtifacts as number,
-    webhookSecret: o.webhookSecret as string,
-    maxObjectBytes: o.maxObjectSize as number,
     ...(o.maxStorageSize !== undefined ? { maxStorageBytes: o.maxStorageSize as number } : {}),
-    renderWorkerHeapBytes: o.renderWorkerHeap as number,
-    maxRenderedBytes: o.maxRenderedSize as number,
-    maxExtractedBytes: o.maxExtractedSize as number,
-    renderKeepSources: o.renderKeepSources as number,
     watchSecrets: Boolean(o.watchSecrets),
     ...(o.helmBinary ? { helmBinary: o.helmBinary as string } : {}),
-    maxChartBytes: o.maxChartSize as number,
   };
 }
 

@@ -3,18 +3,19 @@
 import os from "node:os";
 import path from "node:path";
 import { startArtifactServer } from "./artifact/server.js";
-import { ArtifactStorage } from "./artifact/storage.js";
+import { advertisedArtifactAddr, openArtifactStorage } from "./artifact/settings.js";
 import { ApplicationKind, GitRepositoryKind, HelmChartKind, HelmRepositoryKind, SyncPolicyKind } from "./api/kinds.js";
 import type { ControllerName, OperatorConfig } from "./config.js";
 import type { Logger } from "./log.js";
-import { registerApplyController } from "./apply/controller.js";
-import { registerSyncPolicyController } from "./policy/controller.js";
+import { setupApplyController } from "./apply/controller.js";
+import { setupSyncPolicyController } from "./policy/controller.js";
 import { setupRenderController } from "./render/controller.js";
 import { DEFAULT_SOURCE_LIMITS } from "./render/fetch.js";
 import type { Permission } from "./preflight.js";
 import { setupSource } from "./source/index.js";
 import type { KindDescriptor } from "./runtime/kinds.js";
 import type { Manager } from "./runtime/manager.js";
+import { untilAborted } from "./runtime/clock.js";
 
 export interface ControllerContext {
   config: OperatorConfig;
@@ -35,12 +36,9 @@ const rw = (group: string, resource: string, ns: string | undefined): Permission
   { verb: "watch", group, resource, namespace: ns },
   { verb: "patch", group, resource, subresource: "status", namespace: ns },
 ];
-
-/** The address other controllers use to download this process's artifacts (the Service name in a cluster). */
-export function advertisedArtifactAddr(config: OperatorConfig): string {
-  return config.advertisedArtifactAddr ?? `localhost:${config.artifactAddr.slice(config.artifactAddr.lastIndexOf(":") + 1)}`;
-}
-
+/** Patching the objects themselves: the finalizers a controller adds and removes. */
+const finalizers = (group: string, resource: string, ns: string | undefined): Permission => ({ verb: "patch", group, resource, namespace: ns });
+const events = (ns: string | undefined): Permission => ({ verb: "create", group: "events.k8s.io", resource: "events", namespace: ns });
 
 export const CONTROLLER_MODULES: Record<ControllerName, ControllerModule> = {
   source: {
@@ -50,9 +48,9 @@ export const CONTROLLER_MODULES: Record<ControllerName, ControllerModule> = {
       ...rw("source.mooring.dev", "helmrepositories", ns),
       ...rw("source.mooring.dev", "helmcharts", ns),
       // finalizers on GitRepositories (artifact clean-up on deletion)
-      { verb: "patch", group: "source.mooring.dev", resource: "gitrepositories", namespace: ns },
+      finalizers("source.mooring.dev", "gitrepositories", ns),
       { verb: "get", group: "", resource: "secrets", namespace: ns },
-      { verb: "create", group: "events.k8s.io", resource: "events", namespace: ns },
+      events(ns),
     ],
     setup: async (mgr, ctx) => {
       await setupSource(mgr, ctx);
@@ -71,18 +69,13 @@ export const CONTROLLER_MODULES: Record<ControllerName, ControllerModule> = {
       ]),
       // The Secrets Applications read are fetched with get (never listed without --watch-secrets).
       { verb: "get", group: "", resource: "secrets", namespace: ns },
-      { verb: "create", group: "events.k8s.io", resource: "events", namespace: ns },
+      events(ns),
     ],
     setup: async (mgr, ctx) => {
       const { config } = ctx;
       // Rendered artifacts share the storage root (and so the artifact server) with source artifacts: their keys
       // live under different folders, and one process can bind the artifact port only once.
-      const storage = new ArtifactStorage({
-        root: config.storagePath,
-        ...(config.keepArtifacts ? { keep: config.keepArtifacts } : {}),
-        ...(config.maxStorageBytes ? { maxBytes: config.maxStorageBytes } : {}),
-      });
-      await storage.init();
+      const storage = await openArtifactStorage(config);
       const extracted = config.maxExtractedBytes;
       setupRenderController(mgr, {
         storage,
@@ -102,7 +95,7 @@ export const CONTROLLER_MODULES: Record<ControllerName, ControllerModule> = {
       if (!config.controllers.includes("source")) {
         mgr.addRunnable(async (signal) => {
           const server = await startArtifactServer(config.artifactAddr, { root: storage.root, logger: ctx.logger });
-          await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
+          await untilAborted(signal);
           await server.close();
         }, { needLeaderElection: false });
       }
@@ -114,13 +107,13 @@ export const CONTROLLER_MODULES: Record<ControllerName, ControllerModule> = {
       ...rw("delivery.mooring.dev", "applications", ns),
       ...rw("delivery.mooring.dev", "syncpolicies", ns),
       // finalizers on Applications (prune on deletion)
-      { verb: "patch", group: "delivery.mooring.dev", resource: "applications", namespace: ns },
-      { verb: "create", group: "events.k8s.io", resource: "events", namespace: ns },
+      finalizers("delivery.mooring.dev", "applications", ns),
+      events(ns),
     ],
     setup: async (mgr, ctx) => {
       // SyncPolicy status (windows, application count) belongs with the controller that obeys the policies.
-      registerSyncPolicyController(mgr, ctx.config);
-      registerApplyController(mgr, ctx.config);
+      setupSyncPolicyController(mgr, ctx.config);
+      setupApplyController(mgr, ctx.config);
     },
   },
 };

@@ -30,13 +30,14 @@ export interface KindDefinition {
   selectableFields?: string[];
 }
 
-const ready = (name: string, field: "status" | "message" | "reason", description: string): PrinterColumn => ({
-  name,
-  type: "string",
-  jsonPath: `.status.conditions[?(@.type=="Ready")].${field}`,
-  description,
-});
+/** A string column. */
+const text = (name: string, jsonPath: string, description: string): PrinterColumn => ({ name, type: "string", jsonPath, description });
+const ready = (name: string, field: "status" | "message" | "reason", description: string): PrinterColumn => text(name, `.status.conditions[?(@.type=="Ready")].${field}`, description);
+/** The repository a source fetches from. */
+const url = text("URL", ".spec.url", "Repository URL.");
 const age: PrinterColumn = { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp", description: "Time since the object was created." };
+/** The last columns of a kind with a Ready condition: Ready (meaning `readyMeans`), its message, and Age. */
+const readyColumns = (readyMeans: string): PrinterColumn[] => [ready("Ready", "status", readyMeans), ready("Status", "message", "The Ready condition's message."), age];
 
 export const KIND_DEFINITIONS: readonly KindDefinition[] = [
   {
@@ -45,11 +46,9 @@ export const KIND_DEFINITIONS: readonly KindDefinition[] = [
     shortNames: ["gitrepo"],
     schema: GitRepositorySchema,
     printerColumns: [
-      { name: "URL", type: "string", jsonPath: ".spec.url", description: "Repository URL." },
-      { name: "Revision", type: "string", jsonPath: ".status.artifact.revision", description: "Revision of the stored artifact." },
-      ready("Ready", "status", "Whether the latest revision is fetched and stored."),
-      ready("Status", "message", "The Ready condition's message."),
-      age,
+      url,
+      text("Revision", ".status.artifact.revision", "Revision of the stored artifact."),
+      ...readyColumns("Whether the latest revision is fetched and stored."),
     ],
   },
   {
@@ -58,12 +57,10 @@ export const KIND_DEFINITIONS: readonly KindDefinition[] = [
     shortNames: ["mapp"],
     schema: ApplicationSchema,
     printerColumns: [
-      { name: "Revision", type: "string", jsonPath: ".status.sync.revision", description: "Source revision last applied." },
-      { name: "Synced", type: "string", jsonPath: ".status.sync.status", description: "Synced, OutOfSync or Unknown." },
-      { name: "Health", type: "string", jsonPath: ".status.health.status", description: "Aggregated health of the applied objects." },
-      ready("Ready", "status", "Whether the last render is applied and healthy."),
-      ready("Status", "message", "The Ready condition's message."),
-      age,
+      text("Revision", ".status.sync.revision", "Source revision last applied."),
+      text("Synced", ".status.sync.status", "Synced, OutOfSync or Unknown."),
+      text("Health", ".status.health.status", "Aggregated health of the applied objects."),
+      ...readyColumns("Whether the last render is applied and healthy."),
     ],
     selectableFields: [".spec.sourceRef.name", ".spec.syncPolicyRef.name"],
   },
@@ -74,7 +71,7 @@ export const KIND_DEFINITIONS: readonly KindDefinition[] = [
     schema: SyncPolicySchema,
     printerColumns: [
       { name: "Automated", type: "boolean", jsonPath: ".spec.automated.enabled", description: "Whether syncs are automated." },
-      { name: "Window", type: "string", jsonPath: `.status.conditions[?(@.type=="WindowOpen")].reason`, description: "Why automated syncs are allowed or blocked now." },
+      text("Window", `.status.conditions[?(@.type=="WindowOpen")].reason`, "Why automated syncs are allowed or blocked now."),
       { name: "Apps", type: "integer", jsonPath: ".status.applications", description: "How many Applications reference the policy.", priority: 1 },
       age,
     ],
@@ -85,10 +82,8 @@ export const KIND_DEFINITIONS: readonly KindDefinition[] = [
     shortNames: ["helmrepo"],
     schema: HelmRepositorySchema,
     printerColumns: [
-      { name: "URL", type: "string", jsonPath: ".spec.url", description: "Repository URL." },
-      ready("Ready", "status", "Whether the index was read."),
-      ready("Status", "message", "The Ready condition's message."),
-      age,
+      url,
+      ...readyColumns("Whether the index was read."),
     ],
   },
   {
@@ -97,12 +92,10 @@ export const KIND_DEFINITIONS: readonly KindDefinition[] = [
     shortNames: ["hc"],
     schema: HelmChartSchema,
     printerColumns: [
-      { name: "Chart", type: "string", jsonPath: ".spec.chart", description: "Chart name." },
-      { name: "Version", type: "string", jsonPath: ".spec.version", description: "Semver range." },
-      { name: "Revision", type: "string", jsonPath: ".status.artifact.revision", description: "Chart version stored." },
-      ready("Ready", "status", "Whether the newest matching version is stored."),
-      ready("Status", "message", "The Ready condition's message."),
-      age,
+      text("Chart", ".spec.chart", "Chart name."),
+      text("Version", ".spec.version", "Semver range."),
+      text("Revision", ".status.artifact.revision", "Chart version stored."),
+      ...readyColumns("Whether the newest matching version is stored."),
     ],
   },
 ];

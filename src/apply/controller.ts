@@ -43,7 +43,8 @@ import { ClusterView, WatchNotReadyError } from "./watches.js";
 export const APPLY_CONTROLLER_NAME = "apply";
 export type { ApplyConfig } from "./execute.js";
 
-export interface ApplyControllerDeps {
+/** The operator settings the apply controller reads, and what tests may replace. */
+export interface ApplyControllerOptions extends ApplyConfig, Pick<OperatorConfig, "concurrency"> {
   /** Downloads and verifies a rendered artifact (tests may wrap it). */
   fetchRendered?: FetchRendered;
   /** Clock for timestamps and timeouts (ms since epoch). */
@@ -71,16 +72,17 @@ export class ApplyReconciler {
   private readonly env: ApplyEnv;
   private readonly memory = new Memories();
 
-  constructor(mgr: Manager, config: ApplyConfig, deps: ApplyControllerDeps = {}) {
+  constructor(mgr: Manager, opts: Omit<ApplyControllerOptions, "concurrency">) {
+    const { fetchRendered: fetchOverride, now, cacheSyncTimeoutMs, ...config } = opts;
     this.metrics = applyMetrics(mgr.metrics.registry);
     this.env = {
       mgr,
       config,
-      view: new ClusterView(mgr, config, deps.cacheSyncTimeoutMs ?? 15_000),
+      view: new ClusterView(mgr, config, cacheSyncTimeoutMs ?? 15_000),
       metrics: this.metrics,
       events: mgr.eventRecorder("mooring-apply"),
-      now: deps.now ?? Date.now,
-      fetch: deps.fetchRendered ?? ((url, digest, signal) => fetchRendered(url, digest, { signal })),
+      now: now ?? Date.now,
+      fetch: fetchOverride ?? ((url, digest, signal) => fetchRendered(url, digest, { signal })),
       writer: new StatusWriter<OwnedStatus>({ client: mgr.client, fieldManager: FieldManagers.sync, ownedOf: currentOwned }),
     };
   }
@@ -311,20 +313,25 @@ function applicationsUsing(mgr: Manager, policy: KubeObject): Request[] {
     .map((a) => ({ namespace: a.metadata!.namespace!, name: a.metadata!.name! }));
 }
 
+export interface ApplyController {
+  controller: Controller;
+  reconciler: ApplyReconciler;
+}
+
 /**
- * Registers the apply controller with `mgr`: reconciles Applications, and is woken by their SyncPolicies and by
+ * Sets up the apply controller on `mgr`: reconciles Applications, and is woken by their SyncPolicies and by
  * watch events of every object they applied (label-selected informers, one per kind).
  */
-export function registerApplyController(mgr: Manager, config: ApplyConfig & Pick<OperatorConfig, "concurrency">, deps: ApplyControllerDeps = {}): { controller: Controller; reconciler: ApplyReconciler } {
+export function setupApplyController(mgr: Manager, opts: ApplyControllerOptions): ApplyController {
   // The single-tenant opt-out: said once at start-up, since it gives every tenant the controller's own rights.
-  if (!config.defaultServiceAccount) mgr.logger.info("Applications without spec.serviceAccountName are applied with the apply controller's own identity (--default-service-account is empty: the single-tenant opt-out)");
-  if (config.allowCrossNamespaceRefs) mgr.logger.info("cross-namespace references are allowed (--allow-cross-namespace-refs): Applications may name sources, dependencies and health checks in other namespaces");
-  const reconciler = new ApplyReconciler(mgr, config, deps);
+  if (!opts.defaultServiceAccount) mgr.logger.info("Applications without spec.serviceAccountName are applied with the apply controller's own identity (--default-service-account is empty: the single-tenant opt-out)");
+  if (opts.allowCrossNamespaceRefs) mgr.logger.info("cross-namespace references are allowed (--allow-cross-namespace-refs): Applications may name sources, dependencies and health checks in other namespaces");
+  const reconciler = new ApplyReconciler(mgr, opts);
   const controller = mgr
     .controller(APPLY_CONTROLLER_NAME)
     .for(ApplicationKind)
     .watches(SyncPolicyKind, (p) => applicationsUsing(mgr, p))
-    .withOptions({ maxConcurrentReconciles: config.concurrency })
+    .withOptions({ maxConcurrentReconciles: opts.concurrency })
     .build(reconciler);
   reconciler.attach(controller);
   // dependsOn: a change of an Application's status re-enqueues the Applications that depend on it, found through

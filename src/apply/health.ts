@@ -51,10 +51,17 @@ function generationPending(o: Obj): Health | undefined {
   return undefined;
 }
 
-function deployment(o: Obj): Health {
+/** A workload its controller has not caught up with: the latest spec not observed, or no status at all yet. */
+function rolloutNotObserved(o: Obj, kind: string): Health | undefined {
   const pending = generationPending(o);
   if (pending) return pending;
-  if (!o.status || o.status.observedGeneration === undefined) return progressing("the Deployment controller has not reported status yet");
+  if (!o.status || o.status.observedGeneration === undefined) return progressing(`the ${kind} controller has not reported status yet`);
+  return undefined;
+}
+
+function deployment(o: Obj): Health {
+  const notObserved = rolloutNotObserved(o, "Deployment");
+  if (notObserved) return notObserved;
   const prog = cond(o, "Progressing");
   if (prog?.status === "False" && prog.reason === "ProgressDeadlineExceeded") return degraded(`rollout exceeded its progress deadline: ${prog.message ?? ""}`.trim());
   if (o.spec?.paused) return { status: "Suspended", message: "the Deployment is paused" };
@@ -70,9 +77,8 @@ function deployment(o: Obj): Health {
 }
 
 function statefulSet(o: Obj): Health {
-  const pending = generationPending(o);
-  if (pending) return pending;
-  if (!o.status || o.status.observedGeneration === undefined) return progressing("the StatefulSet controller has not reported status yet");
+  const notObserved = rolloutNotObserved(o, "StatefulSet");
+  if (notObserved) return notObserved;
   const want = num(o.spec?.replicas, 1);
   const s = o.status;
   if (num(s.readyReplicas) < want) return progressing(`${num(s.readyReplicas)} of ${want} replicas ready`);
@@ -90,9 +96,8 @@ function statefulSet(o: Obj): Health {
 }
 
 function daemonSet(o: Obj): Health {
-  const pending = generationPending(o);
-  if (pending) return pending;
-  if (!o.status || o.status.observedGeneration === undefined) return progressing("the DaemonSet controller has not reported status yet");
+  const notObserved = rolloutNotObserved(o, "DaemonSet");
+  if (notObserved) return notObserved;
   const s = o.status;
   const want = num(s.desiredNumberScheduled);
   if (o.spec?.updateStrategy?.type === "OnDelete") return healthy;

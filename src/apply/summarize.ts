@@ -10,7 +10,7 @@ import { formatDuration } from "../api/duration.js";
 import { type Condition, type StatusWithConditions, getCondition, setCondition } from "../runtime/conditions.js";
 import { type Outcome, type Stamp, summarize as summarizeConditions } from "../runtime/status.js";
 import type { KubeObject } from "../runtime/kinds.js";
-import { type Decision, countedFailures, exhaustedMessage } from "./decide.js";
+import { type Decision, type DecideInput, countedFailures, exhaustedMessage } from "./decide.js";
 import type { Health } from "./health.js";
 import { type InventoryEntry, describeRef, idOf } from "./inventory.js";
 import { type DriftItem, type OwnedStatus, type SyncOutcome, clip, describeDrift, metaTime, ms } from "./owned.js";
@@ -24,16 +24,12 @@ export interface Note {
   message: string;
 }
 
-export interface SyncPartInput {
-  now: number;
-  generation?: number;
-  suspend: boolean;
-  artifact?: { digest: string; revision?: string };
+/** What the decision was made on (now, generation, suspend, the rendered artifact, the policy), and what followed. */
+export interface SyncPartInput extends Pick<DecideInput, "now" | "generation" | "suspend" | "artifact" | "policy"> {
   /** The owned status as the reconcile read it (history not yet settled). */
   owned: OwnedStatus;
   /** The history with Running entries settled as interrupted. */
   history: HistoryEntry[];
-  policy: EffectivePolicy;
   decision: Decision;
   outcome: SyncOutcome;
   drift: readonly DriftItem[];

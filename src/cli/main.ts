@@ -6,7 +6,7 @@ import { pathToFileURL } from "node:url";
 import { Command } from "commander";
 import { addOperatorOptions, toOperatorConfig } from "../config.js";
 import { configureLogging } from "../log.js";
-import { registerOpsCommands } from "./ops.js";
+import { registerOpsCommands } from "./ops-commands.js";
 import { registerRenderCommands } from "./render.js";
 import { registerValidateCommand } from "./validate.js";
 

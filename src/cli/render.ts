@@ -10,6 +10,7 @@ import { YAMLParseError, parse as parseYaml } from "yaml";
 import { render, serialize, type RenderType } from "../render/index.js";
 import { isRenderError } from "../render/errors.js";
 import { maskSecrets } from "./format.js";
+import { readText } from "./read.js";
 
 /**
  * The root a path renders in, like the controller's artifact: the enclosing Git work tree (so overlays can use
@@ -75,12 +76,9 @@ export function setPath(target: Record<string, unknown>, assignment: string): vo
 }
 
 function readValuesFile(file: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (err) {
-    throw new Error(`--values ${file}: ${(err as Error).message}`);
-  }
+  const read = readText(file);
+  if ("error" in read) throw new Error(`--values ${file}: ${read.error}`);
+  const { text } = read;
   let v: unknown;
   try {
     v = parseYaml(text, { maxAliasCount: 100, prettyErrors: false });

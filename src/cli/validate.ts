@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Command } from "commander";
 import { validateYaml } from "../api/validate.js";
+import { readText } from "./read.js";
 
 export const EXIT_VALID = 0;
 export const EXIT_INVALID = 1;
@@ -69,16 +70,14 @@ export function runValidate(paths: readonly string[], o: Output = processOutput)
       continue;
     }
     for (const file of list) {
-      let text: string;
-      try {
-        text = fs.readFileSync(file, "utf8");
-      } catch (err) {
-        o.err(`${file}: cannot read: ${(err as Error).message}`);
+      const read = readText(file);
+      if ("error" in read) {
+        o.err(`${file}: cannot read: ${read.error}`);
         unreadable = true;
         continue;
       }
       files++;
-      for (const doc of validateYaml(text)) {
+      for (const doc of validateYaml(read.text)) {
         if (doc.checked) checked++;
         for (const e of doc.errors) {
           errors++;

@@ -22,9 +22,13 @@ import {
 } from "../runtime/index.js";
 import { evaluatePolicy } from "./status.js";
 
-export interface SyncPolicyControllerDeps {
+export interface SyncPolicyControllerOptions extends Partial<Pick<OperatorConfig, "concurrency">> {
   /** The clock windows are evaluated with (ms since the epoch); default the manager's clock, else Date.now. */
   now?: () => number;
+}
+
+export interface SyncPolicyController {
+  controller: Controller;
 }
 
 type PolicyObject = SyncPolicy & KubeObject;
@@ -42,9 +46,10 @@ const refChanged: Predicate<ApplicationObject> = {
 /** Our own status writes change neither generation nor annotations, so they do not trigger a reconcile. */
 const policyChanged: Predicate = or(generationChanged, annotationsChanged);
 
-export function registerSyncPolicyController(mgr: Manager, config: Partial<Pick<OperatorConfig, "concurrency">> = {}, deps: SyncPolicyControllerDeps = {}): Controller {
+/** Sets up the SyncPolicy controller on `mgr`: reconciles SyncPolicies, woken by the Applications that name them. */
+export function setupSyncPolicyController(mgr: Manager, opts: SyncPolicyControllerOptions = {}): SyncPolicyController {
   const client = mgr.client;
-  const now = deps.now ?? (() => mgr.clock?.now() ?? Date.now());
+  const now = opts.now ?? (() => mgr.clock?.now() ?? Date.now());
   const events = mgr.eventRecorder(FieldManagers.policy);
 
   // The status last written per policy, with the resourceVersion the cache showed then: until the cache catches up
@@ -83,7 +88,7 @@ export function registerSyncPolicyController(mgr: Manager, config: Partial<Pick<
     return requeueAfterMs !== undefined ? { requeueAfter: requeueAfterMs } : {};
   };
 
-  return mgr
+  const controller = mgr
     .controller("syncpolicy")
     .for<PolicyObject>(SyncPolicyKind, { predicates: [policyChanged] })
     .watches<ApplicationObject>(
@@ -94,6 +99,7 @@ export function registerSyncPolicyController(mgr: Manager, config: Partial<Pick<
       },
       { predicates: [refChanged] },
     )
-    .withOptions({ maxConcurrentReconciles: config.concurrency ?? 2 })
+    .withOptions({ maxConcurrentReconciles: opts.concurrency ?? 2 })
     .build(reconcile);
+  return { controller };
 }

@@ -7,11 +7,10 @@
 import type { Logger } from "../log.js";
 import type { Cache, Selection } from "./cache.js";
 import type { Clock } from "./clock.js";
-import { Controller, type MapFunc, requestForObject } from "./controller.js";
+import { Controller, type ControllerOptions, type MapFunc, requestForObject } from "./controller.js";
 import { type KindDescriptor, type KubeObject, parseApiVersion } from "./kinds.js";
 import type { RuntimeMetrics } from "./metrics.js";
 import type { Predicate } from "./predicates.js";
-import type { RateLimiter } from "./ratelimit.js";
 import type { ReconcileFunc, Reconciler } from "./reconcile.js";
 
 /** What a builder needs from its manager. */
@@ -36,12 +35,8 @@ export interface OwnsOptions<T extends KubeObject = KubeObject> extends SourceOp
   onlyController?: boolean;
 }
 
-export interface BuilderOptions {
-  maxConcurrentReconciles?: number;
-  reconcileTimeoutMs?: number;
-  drainTimeoutMs?: number;
-  rateLimiter?: RateLimiter;
-}
+/** The controller's own options a builder may set (the name, metrics, logger and clock come from the manager). */
+export type BuilderOptions = Pick<ControllerOptions, "maxConcurrentReconciles" | "reconcileTimeoutMs" | "drainTimeoutMs" | "rateLimiter">;
 
 interface PendingSource {
   kind: KindDescriptor;

@@ -36,6 +36,11 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
   });
 }
 
+/** Resolves when `signal` aborts (at once when it already has): a long-running runnable's "run until stopped". */
+export function untilAborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
+}
+
 interface FakeTimer {
   id: number;
   at: number;

@@ -66,27 +66,32 @@ export function removeCondition(conditions: Condition[] | undefined, type: strin
   return list.some((c) => c.type === type) ? list.filter((c) => c.type !== type) : list;
 }
 
+/** A reconcile's verdict on `status`: the conditions in `set` set (all with this reason and message), those in `removed` removed, observedGeneration recorded. */
+function settle<S extends StatusWithConditions>(
+  status: S,
+  what: { generation: number | undefined; reason: string; message: string; now: number },
+  set: ReadonlyArray<readonly [type: string, status: ConditionStatus]>,
+  removed: readonly string[],
+): S {
+  let conditions = status.conditions;
+  for (const [type, s] of set) conditions = setCondition(conditions, { type, status: s, reason: what.reason, message: what.message, observedGeneration: what.generation }, what.now);
+  for (const type of removed) conditions = removeCondition(conditions, type);
+  return { ...status, conditions, observedGeneration: what.generation };
+}
+
 /** Ready=True; Reconciling and Stalled removed; observedGeneration recorded. */
 export function markReady<S extends StatusWithConditions>(status: S, generation: number | undefined, reason: string, message: string, now = Date.now()): S {
-  let conditions = setCondition(status.conditions, { type: Ready, status: "True", reason, message, observedGeneration: generation }, now);
-  conditions = removeCondition(removeCondition(conditions, Reconciling), Stalled);
-  return { ...status, conditions, observedGeneration: generation };
+  return settle(status, { generation, reason, message, now }, [[Ready, "True"]], [Reconciling, Stalled]);
 }
 
 /** Reconciling=True and Ready=Unknown (work in progress); Stalled removed. */
 export function markReconciling<S extends StatusWithConditions>(status: S, generation: number | undefined, reason: string, message: string, now = Date.now()): S {
-  let conditions = setCondition(status.conditions, { type: Reconciling, status: "True", reason, message, observedGeneration: generation }, now);
-  conditions = setCondition(conditions, { type: Ready, status: "Unknown", reason, message, observedGeneration: generation }, now);
-  conditions = removeCondition(conditions, Stalled);
-  return { ...status, conditions, observedGeneration: generation };
+  return settle(status, { generation, reason, message, now }, [[Reconciling, "True"], [Ready, "Unknown"]], [Stalled]);
 }
 
 /** Stalled=True and Ready=False (cannot progress without a change); Reconciling removed. */
 export function markStalled<S extends StatusWithConditions>(status: S, generation: number | undefined, reason: string, message: string, now = Date.now()): S {
-  let conditions = setCondition(status.conditions, { type: Stalled, status: "True", reason, message, observedGeneration: generation }, now);
-  conditions = setCondition(conditions, { type: Ready, status: "False", reason, message, observedGeneration: generation }, now);
-  conditions = removeCondition(conditions, Reconciling);
-  return { ...status, conditions, observedGeneration: generation };
+  return settle(status, { generation, reason, message, now }, [[Stalled, "True"], [Ready, "False"]], [Reconciling]);
 }
 
 export type KStatus = "Current" | "InProgress" | "Failed";

@@ -2,7 +2,7 @@
 // Every result is handled in one place (handleOutcome): queue operation, metric label and log line.
 import { randomUUID } from "node:crypto";
 import { type Logger, log } from "../log.js";
-import { type Clock, realClock } from "./clock.js";
+import { type Clock, realClock, untilAborted } from "./clock.js";
 import type { Informer } from "./informer.js";
 import type { KubeObject } from "./kinds.js";
 import { runtimeMetrics, type RuntimeMetrics } from "./metrics.js";
@@ -119,7 +119,7 @@ export class Controller {
     this.metrics.activeWorkers.set({ controller: this.name }, 0);
     this.log.info("starting workers", { workers: this.workers });
     const workers = Array.from({ length: this.workers }, () => this.worker());
-    await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
+    await untilAborted(signal);
     await this.stop();
     await Promise.all(workers);
     this.log.info("all workers finished");

@@ -35,44 +35,44 @@ async function guardedPatch<T extends KubeObject>(client: Client, obj: T, build:
   throw new Error(`could not update the finalizers of ${obj.kind} ${obj.metadata?.namespace ?? ""}/${obj.metadata?.name} after 5 attempts; other writers keep changing it — the reconcile will retry`);
 }
 
+/** The guarded patch that appends `finalizer` (undefined: present already). */
+function addition(finalizer: string): (current: KubeObject) => Op[] | undefined {
+  return (cur) => {
+    const list = cur.metadata?.finalizers;
+    if (list?.includes(finalizer)) return undefined;
+    if (!list || list.length === 0) {
+      return [
+        { op: "test", path: "/metadata/resourceVersion", value: cur.metadata?.resourceVersion },
+        { op: "add", path: "/metadata/finalizers", value: [finalizer] },
+      ];
+    }
+    return [
+      { op: "test", path: "/metadata/finalizers", value: list },
+      { op: "add", path: "/metadata/finalizers/-", value: finalizer },
+    ];
+  };
+}
+
+/** The guarded patch that removes `finalizer` (undefined: absent already). */
+function removal(finalizer: string): (current: KubeObject) => Op[] | undefined {
+  return (cur) => {
+    const i = (cur.metadata?.finalizers ?? []).indexOf(finalizer);
+    if (i < 0) return undefined;
+    return [
+      { op: "test", path: `/metadata/finalizers/${i}`, value: finalizer },
+      { op: "remove", path: `/metadata/finalizers/${i}` },
+    ];
+  };
+}
+
 /** Adds `finalizer`; resolves with the updated object (or the same when present; undefined when the object is gone). */
 export function addFinalizer<T extends KubeObject>(client: Client, obj: T, finalizer: string, o: { signal?: AbortSignal } = {}): Promise<T | undefined> {
-  return guardedPatch(
-    client,
-    obj,
-    (cur) => {
-      const list = cur.metadata?.finalizers;
-      if (list?.includes(finalizer)) return undefined;
-      if (!list || list.length === 0) {
-        return [
-          { op: "test", path: "/metadata/resourceVersion", value: cur.metadata?.resourceVersion },
-          { op: "add", path: "/metadata/finalizers", value: [finalizer] },
-        ];
-      }
-      return [
-        { op: "test", path: "/metadata/finalizers", value: list },
-        { op: "add", path: "/metadata/finalizers/-", value: finalizer },
-      ];
-    },
-    o.signal,
-  );
+  return guardedPatch(client, obj, addition(finalizer), o.signal);
 }
 
 /** Removes `finalizer`; resolves with the updated object (undefined when the object is gone, e.g. it was the last one). */
 export function removeFinalizer<T extends KubeObject>(client: Client, obj: T, finalizer: string, o: { signal?: AbortSignal } = {}): Promise<T | undefined> {
-  return guardedPatch(
-    client,
-    obj,
-    (cur) => {
-      const i = (cur.metadata?.finalizers ?? []).indexOf(finalizer);
-      if (i < 0) return undefined;
-      return [
-        { op: "test", path: `/metadata/finalizers/${i}`, value: finalizer },
-        { op: "remove", path: `/metadata/finalizers/${i}` },
-      ];
-    },
-    o.signal,
-  );
+  return guardedPatch(client, obj, removal(finalizer), o.signal);
 }
 
 export interface FinalizerHandlers<T extends KubeObject> {

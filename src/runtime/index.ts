@@ -1,5 +1,5 @@
 // Mooring's controller runtime: the public API. Everything an operator author needs is exported from here.
-export { type Clock, FakeClock, realClock, sleep } from "./clock.js";
+export { type Clock, FakeClock, realClock, sleep, untilAborted } from "./clock.js";
 export { type RateLimiter, ExponentialFailureRateLimiter, BucketRateLimiter, MaxOfRateLimiter, TokenBucket, defaultControllerRateLimiter, type DefaultRateLimiterOptions } from "./ratelimit.js";
 export { WorkQueue, type WorkQueueOptions, type WorkQueueMetrics, type QueueItem } from "./workqueue.js";
 export { Backoff, type BackoffOptions } from "./backoff.js";

@@ -200,23 +200,25 @@ export class Informer<T extends KubeObject = KubeObject> {
           const delay = this.relistBackoff.next();
           this.log.info(`resourceVersion ${why}; relisting`, { error: (err as Error).message, resourceVersion: this.state.phase === "Watching" ? this.state.resourceVersion : undefined, relistInMs: Math.round(delay) });
           this.state = { phase: "Listing" };
-          try {
-            await sleep(this.clock, delay, signal);
-          } catch {
-            break;
-          }
+          if (!(await this.pause(delay, signal))) break;
           continue;
         }
         this.stats.errors++;
         this.failure = err as Error;
         const delay = this.backoff.next();
         this.log.warn(`${this.state.phase === "Listing" ? "list" : "watch"} failed; retrying`, { error: (err as Error).message, retryInMs: Math.round(delay) });
-        try {
-          await sleep(this.clock, delay, signal);
-        } catch {
-          break;
-        }
+        if (!(await this.pause(delay, signal))) break;
       }
+    }
+  }
+
+  /** Waits `delay` before the next list or watch; false when the informer was stopped meanwhile. */
+  private async pause(delay: number, signal: AbortSignal): Promise<boolean> {
+    try {
+      await sleep(this.clock, delay, signal);
+      return true;
+    } catch {
+      return false;
     }
   }
 

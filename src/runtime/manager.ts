@@ -10,7 +10,7 @@ import { type Logger, log } from "../log.js";
 import { ControllerBuilder, type ControllerHost } from "./builder.js";
 import { Cache } from "./cache.js";
 import { Client } from "./client.js";
-import type { Clock } from "./clock.js";
+import { type Clock, untilAborted } from "./clock.js";
 import type { Controller } from "./controller.js";
 import { EventRecorder } from "./events.js";
 import { dropManagedFields, type InformerOptions, type Transform } from "./informer.js";
@@ -214,7 +214,7 @@ export class Manager implements ControllerHost {
         for (const c of this.controllers) tasks.push(this.guard(`controller ${c.name}`, c.start(stop.signal)));
         for (const r of this.runnables.filter((r) => r.needLeader)) tasks.push(this.guard("runnable", r.run(stop.signal)));
       }
-      await new Promise<void>((resolve) => (stop.signal.aborted ? resolve() : stop.signal.addEventListener("abort", () => resolve(), { once: true })));
+      await untilAborted(stop.signal);
     } finally {
       signal.removeEventListener("abort", onAbort);
       if (!stop.signal.aborted) stop.abort(new Error("manager stopping after a start failure"));

@@ -3,9 +3,10 @@
 import type { OperatorConfig } from "../config.js";
 import type { Logger } from "../log.js";
 import { listenHttp, artifactHandler } from "../artifact/server.js";
-import { ArtifactStorage } from "../artifact/storage.js";
+import { advertisedArtifactAddr, openArtifactStorage } from "../artifact/settings.js";
+import type { ArtifactStorage } from "../artifact/storage.js";
 import { GitRepositoryKind, type GitRepository } from "../api/index.js";
-import { Kinds, type KubeObject, type Manager } from "../runtime/index.js";
+import { Kinds, untilAborted, type KubeObject, type Manager } from "../runtime/index.js";
 import { setupSourceController, type SourceController } from "./controller.js";
 import { webhookHandler, type WebhookReceiverRef } from "./webhook.js";
 import { setupHelmControllers } from "./helmchart.js";
@@ -23,10 +24,14 @@ export interface SourceSetup {
   source: SourceController;
 }
 
-function advertised(config: OperatorConfig): string {
-  if (config.advertisedArtifactAddr) return config.advertisedArtifactAddr;
-  const port = config.artifactAddr.slice(config.artifactAddr.lastIndexOf(":") + 1);
-  return `localhost:${port}`;
+/** The operator's settings and logger, and what a test may set instead of the flags. */
+export interface SourceSetupOptions {
+  config: OperatorConfig;
+  logger: Logger;
+  /** Where the operator-wide webhook Secret lives (default: $POD_NAMESPACE, else the leader-election namespace). */
+  secretNamespace?: string;
+  maxSourceBytes?: number;
+  keepArtifacts?: number;
 }
 
 /** How long a webhook secret read from a Secret is used before it is read again (a rotation takes this long). */
@@ -41,21 +46,14 @@ const MAX_CACHED_SECRETS = 1024;
  * namespace); a GitRepository's own receiver (/hook/<namespace>/<name>) reads the Secret its spec.webhook.secretRef
  * names, in its own namespace. Both are cached for 10 s.
  */
-export async function setupSource(
-  mgr: Manager,
-  ctx: { config: OperatorConfig; logger: Logger },
-  opts: { secretNamespace?: string; maxSourceBytes?: number; keepArtifacts?: number } = {},
-): Promise<SourceSetup> {
-  const { config } = ctx;
-  const logger = ctx.logger.child({ controller: "source" });
-  const keep = opts.keepArtifacts ?? config.keepArtifacts;
+export async function setupSource(mgr: Manager, opts: SourceSetupOptions): Promise<SourceSetup> {
+  const { config } = opts;
+  const logger = opts.logger.child({ controller: "source" });
   const maxSourceBytes = opts.maxSourceBytes ?? config.maxSourceBytes;
-  const secretName = config.webhookSecret ?? WEBHOOK_SECRET_NAME;
-  const storage = new ArtifactStorage({ root: config.storagePath, ...(keep ? { keep } : {}), ...(config.maxStorageBytes ? { maxBytes: config.maxStorageBytes } : {}) });
-  await storage.init();
+  const storage = await openArtifactStorage(config, opts.keepArtifacts ?? config.keepArtifacts);
   const source = setupSourceController(mgr, {
     storage,
-    advertisedAddr: advertised(config),
+    advertisedAddr: advertisedArtifactAddr(config),
     concurrency: config.concurrency,
     ...(config.watchLabelSelector ? { pushesAcrossShards: { ...(config.watchNamespace ? { namespace: config.watchNamespace } : {}) } } : {}),
     ...(maxSourceBytes !== undefined ? { maxSourceBytes } : {}),
@@ -63,9 +61,24 @@ export async function setupSource(
   });
 
   // HelmRepositories and HelmCharts (./helmchart.ts): charts stored in the same storage, served by the same server.
-  setupHelmControllers(mgr, { storage, advertisedAddr: advertised(config), concurrency: config.concurrency, ...(config.maxChartBytes ? { maxChartBytes: config.maxChartBytes } : {}) });
+  setupHelmControllers(mgr, { storage, advertisedAddr: advertisedArtifactAddr(config), concurrency: config.concurrency, ...(config.maxChartBytes ? { maxChartBytes: config.maxChartBytes } : {}) });
 
-  const secretNamespace = opts.secretNamespace ?? process.env.POD_NAMESPACE ?? config.leaderElectionNamespace;
+  const { secret, receiverSecret } = webhookSecrets(mgr, config, opts.secretNamespace ?? process.env.POD_NAMESPACE ?? config.leaderElectionNamespace);
+  mgr.addRunnable(
+    async (signal) => {
+      const artifacts = await listenHttp(config.artifactAddr, artifactHandler({ root: storage.root, logger }));
+      const hooks = await listenHttp(config.webhookAddr, webhookHandler({ secret, receiverSecret, onPush: source.triggerPush, logger }));
+      logger.info("artifact and webhook servers listening", { artifactAddr: config.artifactAddr, webhookAddr: config.webhookAddr, advertised: advertisedArtifactAddr(config) });
+      await untilAborted(signal);
+      await Promise.all([artifacts.close(), hooks.close()]);
+    },
+    { needLeaderElection: false },
+  );
+  return { storage, source };
+}
+
+/** The webhook receivers' secrets: the operator-wide one, and a GitRepository's own (spec.webhook.secretRef). */
+function webhookSecrets(mgr: Manager, config: OperatorConfig, secretNamespace: string) {
   // Secrets are read live (caching every Secret of the cluster would cost memory and a wider watch), remembered
   // briefly by namespace/name so a burst of pushes costs one read.
   const cached = new Map<string, { value: string | undefined; at: number }>();
@@ -80,6 +93,7 @@ export async function setupSource(
     cached.set(key, { value, at: Date.now() });
     return value;
   };
+  const secretName = config.webhookSecret ?? WEBHOOK_SECRET_NAME;
   const secret = async (): Promise<string | undefined> => (secretName ? readToken(secretNamespace, secretName) : undefined);
   const receiverSecret = async (ref: WebhookReceiverRef): Promise<{ secret: string } | { missing: string }> => {
     // From the cache: an unauthenticated sender must not be able to make the receiver send API requests at will.
@@ -90,16 +104,5 @@ export async function setupSource(
     const value = await readToken(ref.namespace, name);
     return value ? { secret: value } : { missing: `Secret ${ref.namespace}/${name} (spec.webhook.secretRef of GitRepository ${ref.name}) does not exist or has no key ${WEBHOOK_SECRET_KEY}` };
   };
-
-  mgr.addRunnable(
-    async (signal) => {
-      const artifacts = await listenHttp(config.artifactAddr, artifactHandler({ root: storage.root, logger }));
-      const hooks = await listenHttp(config.webhookAddr, webhookHandler({ secret, receiverSecret, onPush: source.triggerPush, logger }));
-      logger.info("artifact and webhook servers listening", { artifactAddr: config.artifactAddr, webhookAddr: config.webhookAddr, advertised: advertised(config) });
-      await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true })));
-      await Promise.all([artifacts.close(), hooks.close()]);
-    },
-    { needLeaderElection: false },
-  );
-  return { storage, source };
+  return { secret, receiverSecret };
 }

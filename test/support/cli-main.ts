@@ -10,7 +10,7 @@ const program = new Command("mooring").exitOverride((err) => {
 });
 registerValidateCommand(program);
 if (process.argv[2] !== "validate") {
-  const { registerOpsCommands } = await import("../../src/cli/ops.js");
+  const { registerOpsCommands } = await import("../../src/cli/ops-commands.js");
   registerOpsCommands(program);
 }
 await program.parseAsync(process.argv);

@@ -10,7 +10,7 @@ import { Registry } from "prom-client";
 import { ArtifactStorage } from "../../../src/artifact/storage.js";
 import { startArtifactServer, type RunningServer } from "../../../src/artifact/server.js";
 import { ApplicationKind, FieldManagers, installCrds, type Application } from "../../../src/api/index.js";
-import { registerApplyController, type ApplyReconciler } from "../../../src/apply/controller.js";
+import { setupApplyController, type ApplyReconciler } from "../../../src/apply/controller.js";
 import { canonicalJson } from "../../../src/render/canonical.js";
 import { Client, KubeConfig, Manager, RestClient, RestMapper, type Controller, type KubeObject } from "../../../src/runtime/index.js";
 import { createLogger } from "../../../src/log.js";
@@ -56,7 +56,7 @@ export interface HarnessOptions {
   now?: () => number;
   /** Run the manager as this user (impersonated from the cluster's admin), to test the operator's own rights. */
   managerUser?: string;
-  /** How long a reconcile waits for a watch cache (ApplyControllerDeps.cacheSyncTimeoutMs). */
+  /** How long a reconcile waits for a watch cache (ApplyControllerOptions.cacheSyncTimeoutMs). */
   cacheSyncTimeoutMs?: number;
   /** The manager's log level unless MOORING_TEST_LOG_LEVEL says otherwise (default warn). */
   logLevel?: "error" | "warn" | "info" | "debug";
@@ -82,11 +82,14 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
     const registry = new Registry();
     // Restricting the manager to the test namespace keeps it from seeing other tests' Applications.
     const mgr = new Manager({ kubeConfig: managerKubeConfig, namespace: ns.name, registry, qps: 100, burst: 200, logger, gracefulShutdownTimeoutMs: 10_000 });
-    const { controller, reconciler } = registerApplyController(
-      mgr,
-      { defaultServiceAccount: o.defaultServiceAccount, allowCrossNamespaceRefs: o.allowCrossNamespaceRefs ?? false, watchNamespace: ns.name, concurrency: 4 },
-      { ...(o.now ? { now: o.now } : {}), ...(o.cacheSyncTimeoutMs ? { cacheSyncTimeoutMs: o.cacheSyncTimeoutMs } : {}) },
-    );
+    const { controller, reconciler } = setupApplyController(mgr, {
+      defaultServiceAccount: o.defaultServiceAccount,
+      allowCrossNamespaceRefs: o.allowCrossNamespaceRefs ?? false,
+      watchNamespace: ns.name,
+      concurrency: 4,
+      ...(o.now ? { now: o.now } : {}),
+      ...(o.cacheSyncTimeoutMs ? { cacheSyncTimeoutMs: o.cacheSyncTimeoutMs } : {}),
+    });
     const stop = new AbortController();
     const running = mgr.start(stop.signal);
     await mgr.elected;

@@ -9,7 +9,7 @@ import { Registry } from "prom-client";
 import { startArtifactServer, type RunningServer } from "../../../src/artifact/server.js";
 import { ArtifactStorage } from "../../../src/artifact/storage.js";
 import { Annotations, ApplicationKind, GitRepositoryKind, installCrds } from "../../../src/api/index.js";
-import { registerApplyController } from "../../../src/apply/controller.js";
+import { setupApplyController } from "../../../src/apply/controller.js";
 import { createLogger } from "../../../src/log.js";
 import { setupRenderController } from "../../../src/render/controller.js";
 import { Client, Kinds, Manager, RestClient, RestMapper, type KubeObject } from "../../../src/runtime/index.js";
@@ -53,7 +53,7 @@ before(async () => {
   const mgr = new Manager({ kubeConfig: c.kc, namespace: ns.name, registry: new Registry(), logger: createLogger({ level: "warn" }) });
   setupSourceController(mgr, { storage: sourceStorage, advertisedAddr: `127.0.0.1:${sourceServer.port}`, tmpDir: dir, concurrency: 2 });
   setupRenderController(mgr, { storage: renderStorage, advertisedAddr: `127.0.0.1:${renderServer.port}`, cacheDir: path.join(dir, "cache"), concurrency: 2 });
-  registerApplyController(mgr, { defaultServiceAccount: undefined, watchNamespace: ns.name, concurrency: 2 });
+  setupApplyController(mgr, { defaultServiceAccount: undefined, watchNamespace: ns.name, concurrency: 2 });
   running = mgr.start(stop.signal);
   await admin.create({ apiVersion: "source.mooring.dev/v1alpha1", kind: "GitRepository", metadata: { name: "repo", namespace: ns.name }, spec: { url: repo.url, ref: { branch: "main" }, interval: "10m", timeout: "20s" } });
 });

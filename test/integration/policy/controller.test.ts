@@ -7,7 +7,7 @@ import * as k8s from "@kubernetes/client-node";
 import { Registry } from "prom-client";
 import { Annotations, ApplicationKind, FieldManagers, SyncPolicyKind, installCrds } from "../../../src/api/index.js";
 import { createLogger } from "../../../src/log.js";
-import { registerSyncPolicyController } from "../../../src/policy/controller.js";
+import { setupSyncPolicyController } from "../../../src/policy/controller.js";
 import { Manager } from "../../../src/runtime/index.js";
 import { testCluster, type TestCluster } from "../../support/cluster.js";
 import { createTestNamespace, type TestNamespace } from "../../support/namespace.js";
@@ -65,7 +65,7 @@ before(async () => {
   ns = await createTestNamespace(c, "policy");
   registry = new Registry();
   mgr = new Manager({ kubeConfig: c.kc, namespace: ns.name, registry, fieldManager: FieldManagers.policy, logger: createLogger({ level: "warn" }) });
-  registerSyncPolicyController(mgr, { concurrency: 2 }, { now: () => Date.now() + offsetMs });
+  setupSyncPolicyController(mgr, { concurrency: 2, now: () => Date.now() + offsetMs });
   running = mgr.start(stop.signal);
   await mgr.elected;
 });

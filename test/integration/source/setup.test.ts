@@ -67,7 +67,7 @@ before(async () => {
   await c.core.createNamespacedSecret({ namespace: ns.name, body: { metadata: { name: WEBHOOK_SECRET_NAME }, stringData: { [WEBHOOK_SECRET_KEY]: SECRET } } });
   const logger = createLogger({ level: "warn" });
   const mgr = new Manager({ kubeConfig: c.kc, namespace: ns.name, registry: new Registry(), fieldManager: FieldManagers.source, logger });
-  await setupSource(mgr, { config, logger }, { secretNamespace: ns.name });
+  await setupSource(mgr, { config, logger, secretNamespace: ns.name });
   running = mgr.start(stop.signal);
 });
 

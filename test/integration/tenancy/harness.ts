@@ -100,7 +100,7 @@ export async function startTenancy(prefix: string, flags: string[] = []): Promis
       ]);
       const mgr = new Manager({ kubeConfig: c.kc, registry: new Registry(), logger, shardLabelSelector: `${SHARD_LABEL}=${shard}`, metricsAddr: "0", healthAddr: "0", gracefulShutdownTimeoutMs: 10_000 });
       // As src/operator.ts does, with the operator-wide webhook Secret looked up in this run's system namespace.
-      await setupSource(mgr, { config: t.config, logger }, { secretNamespace: system.name });
+      await setupSource(mgr, { config: t.config, logger, secretNamespace: system.name });
       await CONTROLLER_MODULES.render.setup(mgr, { config: t.config, logger });
       await CONTROLLER_MODULES.apply.setup(mgr, { config: t.config, logger });
       const stop = new AbortController();

@@ -1,0 +1,107 @@
+// The operations commands' wiring: flags, arguments, help and exit codes of get, reconcile, suspend, resume, sync,
+// tree and diff (what each does is in ./ops.ts).
+import { type Command, Option } from "commander";
+import { DEFAULT_SERVICE_ACCOUNT } from "../config.js";
+import { diffApplication, printDiffs } from "./diff.js";
+import { CliError, Exit, connect, durationFlag, processIo, realTiming, runCommand, withKubeFlags, type ExitCode, type Io, type Kube, type KubeFlags, type Timing } from "./kube.js";
+import { getApps, reconcile, setSuspended, sync, tree } from "./ops.js";
+
+type Flags = KubeFlags & Record<string, unknown>;
+
+/** Runs a command's body with a connection, closing it after, and sets the process exit code. */
+function action(io: Io, body: (kube: Kube, flags: Flags, ...args: string[]) => Promise<ExitCode>) {
+  return async (...params: unknown[]) => {
+    const cmd = params[params.length - 1] as Command;
+    const flags = cmd.opts<Flags>();
+    const args = params.slice(0, -2).filter((p): p is string => typeof p === "string");
+    process.exitCode = await runCommand(io, async () => {
+      const kube = connect(flags);
+      try {
+        return await body(kube, flags, ...args);
+      } finally {
+        kube.close();
+      }
+    });
+  };
+}
+
+const outputOption = (choices: string[], dflt: string) => new Option("-o, --output <format>", "output format").choices(choices).default(dflt);
+
+/** Usage errors exit 2, like every other error of these commands (commander's default is 1, which means "negative"). */
+function usageExit2(cmd: Command): Command {
+  return cmd.exitOverride((err) => {
+    process.exit(err.exitCode === 0 ? 0 : Exit.error);
+  });
+}
+
+/** A command acting on one Application (`<app>`), with the kube flags; usage errors exit 2. */
+function appCommand(parent: Command, verb: string, description: string): Command {
+  return usageExit2(withKubeFlags(parent.command(verb))).description(description).argument("<app>", "Application name");
+}
+
+export interface OpsDeps {
+  io?: Io;
+  timing?: Timing;
+}
+
+/** Adds get, reconcile, suspend, resume, sync, tree and diff to the program. */
+export function registerOpsCommands(program: Command, deps: OpsDeps = {}): void {
+  const io = deps.io ?? processIo();
+  const timing = deps.timing ?? realTiming;
+  const exitHelp = "\nExit codes: 0 success, 1 negative answer (see the command), 2 error, 3 timed out.";
+
+  const get = usageExit2(program.command("get").description("list Mooring objects"));
+  usageExit2(withKubeFlags(get.command("apps").aliases(["app", "applications", "application", "mapp"])))
+    .description("one line per Application: revision, synced, health, ready, message")
+    .option("-A, --all-namespaces", "list across all namespaces", false)
+    .addOption(outputOption(["table", "json", "yaml"], "table"))
+    .addHelpText("after", exitHelp)
+    .action(action(io, (kube, f) => getApps(kube, { allNamespaces: f.allNamespaces === true, output: f.output as "table" | "json" | "yaml" }, io)));
+
+  usageExit2(withKubeFlags(program.command("reconcile")))
+    .description("ask the controllers to handle an object now (sets mooring.dev/reconcile-requested-at)")
+    .argument("<kind>", "gitrepository, application or syncpolicy")
+    .argument("<name>", "object name")
+    .option("--wait", "wait until the controller has handled the request, then print Ready", false)
+    .option("--timeout <duration>", "how long --wait waits", "2m")
+    .addHelpText("after", "\nExit codes: 0 requested (with --wait: handled and Ready), 1 handled but not Ready, 2 error, 3 timed out.")
+    .action(action(io, (kube, f, kind, name) => reconcile(kube, kind!, name!, { wait: f.wait === true, timeoutMs: durationFlag("--timeout", String(f.timeout)) }, io, timing)));
+
+  for (const [verb, suspend] of [["suspend", true], ["resume", false]] as const) {
+    appCommand(program, verb, suspend ? "suspend an Application: stop rendering and syncing (spec.suspend: true)" : "resume a suspended Application (spec.suspend: false)")
+      .addHelpText("after", "\nExit codes: 0 done (or already so), 2 error.")
+      .action(action(io, (kube, _f, name) => setSuspended(kube, name!, suspend, io)));
+  }
+
+  appCommand(program, "sync", "sync an Application now (sets delivery.mooring.dev/sync-requested-at), wait and print the result")
+    .option("--timeout <duration>", "how long to wait for the result", "5m")
+    .option("--no-wait", "only request the sync")
+    .addHelpText("after", "\nExit codes: 0 the sync succeeded (or was requested, with --no-wait), 1 it failed, 2 error (not found, suspended), 3 timed out.")
+    .action(action(io, (kube, f, name) => sync(kube, name!, { wait: f.wait !== false, timeoutMs: durationFlag("--timeout", String(f.timeout)) }, io, timing)));
+
+  appCommand(program, "tree", "the objects an Application applied (status.sync.inventory), each with its live health")
+    .addOption(outputOption(["tree", "json", "yaml"], "tree"))
+    .addHelpText("after", "\nExit codes: 0 every object Healthy, 1 some object not Healthy (or missing), 2 error.")
+    .action(action(io, (kube, f, name) => tree(kube, name!, { output: f.output as "tree" | "json" | "yaml" }, io)));
+
+  appCommand(program, "diff", "what a sync would change: the rendered objects, dry-run applied server-side, against the live ones")
+    .option("-U, --unified <lines>", "lines of context", "3")
+    .addOption(new Option("--color <when>", "colour the diff").choices(["auto", "always", "never"]).default("auto"))
+    .option("--show-secrets", "print Secret values (data, stringData, last-applied-configuration) instead of masks", false)
+    .addOption(
+      new Option("--default-service-account <name>", 'the operator\'s --default-service-account: dry-run an Application without spec.serviceAccountName as this ServiceAccount of its namespace; "" uses your own credentials (single-tenant operators)')
+        .env("MOORING_DEFAULT_SERVICE_ACCOUNT")
+        .default(DEFAULT_SERVICE_ACCOUNT),
+    )
+    .addHelpText("after", "\nThe dry runs impersonate the Application's identity (spec.serviceAccountName, else --default-service-account), as the apply controller does.\nExit codes: 0 no differences, 1 differences, 2 error (some object could not be compared, artifact missing or corrupt, the identity cannot be impersonated).")
+    .action(
+      action(io, async (kube, f, name) => {
+        const context = Number(f.unified);
+        if (!Number.isInteger(context) || context < 0) throw new CliError(`--unified must be a whole number of lines, got "${String(f.unified)}"`);
+        const color = f.color === "always" ? true : f.color === "never" ? false : io.color;
+        const { diffs, identity } = await diffApplication(kube.client, { namespace: kube.namespace, name: name!, context, showSecrets: f.showSecrets === true, defaultServiceAccount: String(f.defaultServiceAccount ?? "") });
+        io.err(identity.user ? `dry-run as ${identity.user} (${identity.source})` : `dry-run with ${identity.source}`);
+        return printDiffs(diffs, { ...io, color });
+      }),
+    );
+}
