@@ -126,8 +126,48 @@ function fromText(t: string): unknown {
   return t;
 }
 
+/**
+ * The walk's result when the list has one key and every item is a non-empty map holding it (the usual case), in
+ * linear time: one item per key value, the patch's first, then the target's; a value the target holds once is the
+ * merged pair, one it holds several times its last duplicate as it was; undefined when the list is not that simple.
+ */
+function mergeByOneKey(target: readonly unknown[], patch: readonly unknown[], key: string, merge: MergeItem): unknown[] | undefined {
+  const simple = (e: unknown): boolean => isMap(e) && Object.keys(e).length > 0 && text(e[key]) !== "";
+  if (!target.every(simple) || !patch.every(simple)) return undefined;
+  const order: string[] = [];
+  const firstP = new Map<string, unknown>();
+  const firstT = new Map<string, unknown>();
+  const lastT = new Map<string, unknown>();
+  const count = new Map<string, number>();
+  for (const pe of patch) {
+    const k = text((pe as Record<string, unknown>)[key]);
+    if (firstP.has(k)) continue;
+    order.push(k);
+    firstP.set(k, pe);
+  }
+  for (const te of target) {
+    const k = text((te as Record<string, unknown>)[key]);
+    if (!firstT.has(k) && !firstP.has(k)) order.push(k);
+    if (!firstT.has(k)) firstT.set(k, te);
+    lastT.set(k, te);
+    count.set(k, (count.get(k) ?? 0) + 1);
+  }
+  const out: unknown[] = [];
+  for (const k of order) {
+    const val = merge(firstT.get(k), firstP.get(k));
+    if (val === undefined || emptyItem(val)) continue;
+    out.push((count.get(k) ?? 0) > 1 ? lastT.get(k) : val);
+  }
+  return out;
+}
+
 /** Merges a list with merge keys `keys` as kyaml does (see the header); `merge` merges one pair of items. */
 export function mergeAssociative(target: readonly unknown[], patch: readonly unknown[], keys: readonly string[], merge: MergeItem): unknown[] {
+  return (keys.length === 1 ? mergeByOneKey(target, patch, keys[0]!, merge) : undefined) ?? walkAssociative(target, patch, keys, merge);
+}
+
+/** The walk itself, step by step (quadratic in the list's length; mergeByOneKey is its linear shortcut). */
+export function walkAssociative(target: readonly unknown[], patch: readonly unknown[], keys: readonly string[], merge: MergeItem): unknown[] {
   let all = tuples([patch, target], keys);
   if (keys.length > 1) all = mergeValues(all);
   let dest: unknown[] = [...target];
