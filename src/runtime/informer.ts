@@ -13,7 +13,7 @@ import { type Logger, log } from "../log.js";
 import { Backoff, type BackoffOptions } from "./backoff.js";
 import { type Clock, realClock, sleep } from "./clock.js";
 import { type KindDescriptor, type KubeObject, apiVersionOf, objectKey, resourcePath } from "./kinds.js";
-import { ApiError, isResourceExpired, isTooLargeResourceVersion, type ApiStatus, type RestClient } from "./rest.js";
+import { ApiError, isResourceExpired, isTooLargeResourceVersion, type ApiStatus, type RawWatchEvent, type RestClient } from "./rest.js";
 import { type IndexFunc, Store, type StoreChange } from "./store.js";
 
 export type Transform = (obj: KubeObject) => KubeObject;
@@ -284,24 +284,7 @@ export class Informer<T extends KubeObject = KubeObject> {
         this.clock.clearTimeout(timer);
         timer = this.clock.setTimeout(() => ctl.abort(new WatchdogFired()), quietMs);
         seen++;
-        if (ev.type === "ERROR") {
-          const status = (ev.object ?? {}) as ApiStatus;
-          throw new ApiError(status.code ?? 500, status, "WATCH", this.path);
-        }
-        const obj = ev.object as KubeObject;
-        const objRv = obj?.metadata?.resourceVersion;
-        if (ev.type === "BOOKMARK") {
-          this.stats.bookmarks++;
-          if (objRv) rv = objRv;
-          this.state = { phase: "Watching", resourceVersion: rv };
-          continue;
-        }
-        this.stats.events++;
-        const prepared = this.prepare(obj);
-        const change = ev.type === "DELETED" ? this.store.delete(prepared) : this.store.upsert(prepared);
-        if (objRv) rv = objRv;
-        this.state = { phase: "Watching", resourceVersion: rv };
-        if (change) this.dispatch(change, false);
+        rv = this.receive(ev, rv);
       }
       if (ctl.signal.aborted) throw ctl.signal.reason;
       // The server ended the watch (its timeout): resume from where we are. A watch that ends at once with nothing
@@ -326,6 +309,27 @@ export class Informer<T extends KubeObject = KubeObject> {
       if (!ctl.signal.aborted) ctl.abort();
       this.streamAbort = undefined;
     }
+  }
+
+  /** One watch event into the store (and to the handlers); returns the resourceVersion to resume from after it. */
+  private receive(ev: RawWatchEvent, rv: string): string {
+    if (ev.type === "ERROR") {
+      const status = (ev.object ?? {}) as ApiStatus;
+      throw new ApiError(status.code ?? 500, status, "WATCH", this.path);
+    }
+    const obj = ev.object as KubeObject;
+    const next = obj?.metadata?.resourceVersion || rv;
+    if (ev.type === "BOOKMARK") {
+      this.stats.bookmarks++;
+      this.state = { phase: "Watching", resourceVersion: next };
+      return next;
+    }
+    this.stats.events++;
+    const prepared = this.prepare(obj);
+    const change = ev.type === "DELETED" ? this.store.delete(prepared) : this.store.upsert(prepared);
+    this.state = { phase: "Watching", resourceVersion: next };
+    if (change) this.dispatch(change, false);
+    return next;
   }
 
   private dispatch(change: StoreChange<T>, initial: boolean): void {
