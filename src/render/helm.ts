@@ -12,49 +12,17 @@ import Handlebars from "handlebars";
 import { RenderError } from "./errors.js";
 import type { ArtifactRoot } from "./fs.js";
 import { detectEngine, type HelmEngineChoice } from "./helm/detect.js";
-import { renderGoChart } from "./helm/go.js";
+import { renderGoChart, type GoChartOptions } from "./helm/go.js";
 import { ChartFiles } from "./helm/stage.js";
 import { DEFAULT_LIMITS } from "./limits.js";
 import { isMap, type JsonMap, type KubeObject } from "./objects.js";
 import { objectsFromText } from "./plain.js";
 import { parseYamlDocs, toYamlText } from "./yaml.js";
 
-export interface HelmOptions {
-  /** Release name (default: the chart name). */
-  releaseName?: string;
-  /** Release namespace (default "default"). */
-  namespace?: string;
-  /** Values files relative to the chart directory (spec.path), merged in order after the chart's values.yaml. */
-  valuesFiles?: string[];
-  /** Values from referenced ConfigMaps/Secrets, resolved by the caller, merged after valuesFiles. */
-  valuesFrom?: JsonMap[];
-  /** Inline values, merged last. */
-  values?: JsonMap;
-  /**
-   * Kubernetes version the chart sees: .Capabilities.KubeVersion (Go charts; default the pinned v1.36.3, the render
-   * controller passes the target cluster's), capabilities.kubeVersion (Handlebars charts; default v1.32.0).
-   */
-  kubeVersion?: string;
+/** A chart render's options: a Go chart's (release, values and kubeVersion serve Handlebars charts too), and the engine. */
+export interface HelmOptions extends GoChartOptions {
   /** Template engine: auto (default; the rule in src/render/helm/detect.ts), go or handlebars. */
   engine?: HelmEngineChoice;
-  /** Go charts: API versions .Capabilities.APIVersions has besides Helm's built-in list ("group/version" or "group/version/Kind"). */
-  apiVersions?: string[];
-  /** Go charts: leave out the chart's crds/ directory (default: included, like `helm install`). */
-  skipCrds?: boolean;
-  /** Go charts: an upgrade render (.Release.IsUpgrade true, IsInstall false; upgrade hooks run instead of install hooks). */
-  isUpgrade?: boolean;
-  /** Go charts: map hooks onto sync waves (render() sets it when rendering for an Application); test hooks are always dropped. */
-  hookWaves?: boolean;
-  /** Go charts: the helm binary (default: $MOORING_HELM_BINARY, the pinned one in ~/.cache/mooring/bin, `helm` on PATH). */
-  helmBinary?: string;
-  /** Go charts: deadline of the helm run in ms (default 60 s). */
-  timeoutMs?: number;
-  /** Go charts: absolute deadline (epoch ms) of the whole render; helm is killed when it passes (the render controller's deadline). */
-  deadlineAt?: number;
-  /** Go charts: memory limit of the helm run in MiB (default 512). */
-  maxMemoryMb?: number;
-  /** Go charts: run helm through mooring-helm when it is found (default true); false parses helm's YAML here. */
-  driver?: boolean;
 }
 
 export function isChart(root: ArtifactRoot, dir: string): boolean {

@@ -25,24 +25,41 @@ export const DEFAULT_HELM_TIMEOUT_MS = 60_000;
 export const DEFAULT_HELM_MEMORY_MB = 512;
 
 export interface GoChartOptions {
+  /** Release name (default: the chart name). */
   releaseName?: string;
+  /** Release namespace (default "default"). */
   namespace?: string;
+  /** Values files relative to the chart directory (spec.path), merged in order after the chart's values.yaml. */
   valuesFiles?: string[];
+  /** Values from referenced ConfigMaps/Secrets, resolved by the caller, merged after valuesFiles. */
   valuesFrom?: JsonMap[];
+  /** Inline values, merged last. */
   values?: JsonMap;
+  /**
+   * Kubernetes version the chart sees: .Capabilities.KubeVersion (Go charts; default the pinned v1.36.3, the render
+   * controller passes the target cluster's), capabilities.kubeVersion (Handlebars charts; default v1.32.0).
+   */
   kubeVersion?: string;
+  /** Go charts: API versions .Capabilities.APIVersions has besides Helm's built-in list ("group/version" or "group/version/Kind"). */
   apiVersions?: string[];
+  /** Go charts: leave out the chart's crds/ directory (default: included, like `helm install`). */
   skipCrds?: boolean;
+  /** Go charts: an upgrade render (.Release.IsUpgrade true, IsInstall false; upgrade hooks run instead of install hooks). */
   isUpgrade?: boolean;
+  /** Go charts: map hooks onto sync waves (render() sets it when rendering for an Application); test hooks are always dropped. */
   hookWaves?: boolean;
+  /** Go charts: the helm binary (default: $MOORING_HELM_BINARY, the pinned one in ~/.cache/mooring/bin, `helm` on PATH). */
   helmBinary?: string;
+  /** Go charts: deadline of the helm run in ms (default 60 s). */
   timeoutMs?: number;
   /**
-   * Absolute deadline (epoch ms) of the whole render, set by the render controller from its per-render deadline: helm
-   * is killed when it passes even if `timeoutMs` has not, so no helm outlives the render it belongs to.
+   * Go charts: absolute deadline (epoch ms) of the whole render, set by the render controller from its per-render
+   * deadline: helm is killed when it passes even if `timeoutMs` has not, so no helm outlives the render it belongs to.
    */
   deadlineAt?: number;
+  /** Go charts: memory limit of the helm run in MiB (default 512). */
   maxMemoryMb?: number;
+  /** Go charts: run helm through mooring-helm when it is found (default true); false parses helm's YAML here. */
   driver?: boolean;
 }
 
