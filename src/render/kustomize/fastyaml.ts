@@ -215,6 +215,28 @@ function skipSpaces(p: FlowPos): void {
   while (p.t[p.i] === " ") p.i++;
 }
 
+/** Skips spaces, then the closing bracket `close` if it is next: whether the collection ended here. */
+function closes(p: FlowPos, close: "]" | "}"): boolean {
+  skipSpaces(p);
+  if (p.t[p.i] !== close) return false;
+  p.i++;
+  return true;
+}
+
+/** After an item of a flow collection: a `,` (a trailing one may end it) or `close`; anything else gives up. */
+function endsAfterItem(p: FlowPos, close: "]" | "}"): boolean {
+  skipSpaces(p);
+  if (p.t[p.i] === ",") {
+    p.i++;
+    return closes(p, close);
+  }
+  if (p.t[p.i] === close) {
+    p.i++;
+    return true;
+  }
+  return giveUp();
+}
+
 function flowValue(p: FlowPos, depth = 0): unknown {
   if (depth > 50) giveUp();
   skipSpaces(p);
@@ -222,40 +244,16 @@ function flowValue(p: FlowPos, depth = 0): unknown {
   if (c === "[") {
     p.i++;
     const out: unknown[] = [];
-    skipSpaces(p);
-    if (p.t[p.i] === "]") {
-      p.i++;
-      return out;
-    }
-    for (;;) {
-      out.push(flowValue(p, depth + 1));
-      skipSpaces(p);
-      const d = p.t[p.i];
-      if (d === ",") {
-        p.i++;
-        skipSpaces(p);
-        if (p.t[p.i] === "]") {
-          p.i++;
-          return out;
-        }
-        continue;
-      }
-      if (d === "]") {
-        p.i++;
-        return out;
-      }
-      return giveUp();
-    }
+    if (closes(p, "]")) return out;
+    do out.push(flowValue(p, depth + 1));
+    while (!endsAfterItem(p, "]"));
+    return out;
   }
   if (c === "{") {
     p.i++;
     const out: Record<string, unknown> = {};
-    skipSpaces(p);
-    if (p.t[p.i] === "}") {
-      p.i++;
-      return out;
-    }
-    for (;;) {
+    if (closes(p, "}")) return out;
+    do {
       skipSpaces(p);
       const quoted = p.t[p.i] === '"' || p.t[p.i] === "'";
       const key = quoted ? flowQuoted(p) : flowPlain(p, true);
@@ -268,23 +266,8 @@ function flowValue(p: FlowPos, depth = 0): unknown {
       skipSpaces(p);
       const d = p.t[p.i];
       out[k] = d === "," || d === "}" ? null : flowValue(p, depth + 1);
-      skipSpaces(p);
-      const e = p.t[p.i];
-      if (e === ",") {
-        p.i++;
-        skipSpaces(p);
-        if (p.t[p.i] === "}") {
-          p.i++;
-          return out;
-        }
-        continue;
-      }
-      if (e === "}") {
-        p.i++;
-        return out;
-      }
-      return giveUp();
-    }
+    } while (!endsAfterItem(p, "}"));
+    return out;
   }
   if (c === '"' || c === "'") return flowQuoted(p);
   const s = flowPlain(p, false);
