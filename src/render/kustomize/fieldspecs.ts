@@ -95,7 +95,8 @@ export function specApplies(fs: Gvk, apiVersion: string, kind: string): boolean 
 
 // ---- merging (Kustomize's FsSlice.MergeAll and TransformerConfig.Merge) --------------------------------------
 
-const ORDER_FIRST = [
+/** Kustomize's legacy output order (resid.orderFirst/orderLast): these kinds first, in this order... */
+export const LEGACY_ORDER_FIRST: readonly string[] = [
   "Namespace",
   "ResourceQuota",
   "StorageClass",
@@ -119,12 +120,13 @@ const ORDER_FIRST = [
   "CronJob",
   "PodDisruptionBudget",
 ];
-const ORDER_LAST = ["MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"];
+/** ...and these last. */
+export const LEGACY_ORDER_LAST: readonly string[] = ["MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"];
 
 function typeOrder(kind: string | undefined): number {
-  const f = ORDER_FIRST.indexOf(kind ?? "");
-  if (f >= 0) return f - ORDER_FIRST.length;
-  const l = ORDER_LAST.indexOf(kind ?? "");
+  const f = LEGACY_ORDER_FIRST.indexOf(kind ?? "");
+  if (f >= 0) return f - LEGACY_ORDER_FIRST.length;
+  const l = LEGACY_ORDER_LAST.indexOf(kind ?? "");
   return l >= 0 ? 1 + l : 0;
 }
 

@@ -9,7 +9,8 @@ import type { ArtifactRoot } from "../fs.js";
 import { clone, isMap, setOrigin, type JsonMap, type KubeObject, type ScopeResolver } from "../objects.js";
 import { toYamlText } from "../yaml.js";
 import { parseManifestDocs } from "./fastyaml.js";
-import { makeDefaultConfig, mergeConfig, readConfig, emptyConfig, type FieldSpec, type TransformerConfig } from "./fieldspecs.js";
+import { bool, checkKeys, mapList, str, stringList, stringMap } from "./fields.js";
+import { LEGACY_ORDER_FIRST, LEGACY_ORDER_LAST, makeDefaultConfig, mergeConfig, readConfig, emptyConfig, type FieldSpec, type TransformerConfig } from "./fieldspecs.js";
 import { kustomizeHash } from "./hash.js";
 import { fixNameReferences } from "./nameref.js";
 import { loadCustomSchema, type CustomSchema } from "./openapi.js";
@@ -101,7 +102,7 @@ export function renderKustomize(root: ArtifactRoot, dir: string, opts: Kustomize
   const ctx: Ctx = { root, scope: opts.scope, stack: [], schemaSet: false, origins: false, warn: opts.warn ?? (() => undefined) };
   const top = loadKustomization(ctx, dir);
   setSchema(ctx, top, true);
-  const buildMetadata = strings(top.k.buildMetadata, top.file, "buildMetadata");
+  const buildMetadata = stringList(top.k.buildMetadata, top.file, "buildMetadata");
   for (const b of buildMetadata) {
     if (!BUILD_METADATA.includes(b)) throw new RenderError(`buildMetadata: unknown option ${JSON.stringify(b)} (known: ${BUILD_METADATA.join(", ")})`, { file: top.file });
   }
@@ -272,47 +273,6 @@ function remoteError(r: string, file: string): RenderError {
   );
 }
 
-function strings(v: unknown, file: string, field: string): string[] {
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) throw new RenderError(`"${field}" must be a list of strings`, { file });
-  return v as string[];
-}
-
-function list(v: unknown, file: string, field: string): JsonMap[] {
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v) || v.some((x) => !isMap(x))) throw new RenderError(`"${field}" must be a list of maps`, { file });
-  return v as JsonMap[];
-}
-
-function str(v: unknown, file: string, field: string): string {
-  if (v === undefined || v === null) return "";
-  if (typeof v !== "string") throw new RenderError(`"${field}" must be a string`, { file });
-  return v;
-}
-
-function stringMap(v: unknown, file: string, field: string, lenient = false): Record<string, string> {
-  if (v === undefined || v === null) return {};
-  if (!isMap(v)) throw new RenderError(`"${field}" must be a map`, { file });
-  const out: Record<string, string> = {};
-  for (const [k, x] of Object.entries(v)) {
-    if (typeof x === "string") out[k] = x;
-    else if (lenient && (typeof x === "number" || typeof x === "boolean")) out[k] = String(x);
-    else if (lenient && x === null) out[k] = "";
-    else throw new RenderError(`"${field}.${k}" must be a string; quote the value (${JSON.stringify(x)})`, { file });
-  }
-  return out;
-}
-
-function bool(v: unknown, file: string, field: string): boolean {
-  if (v === undefined || v === null) return false;
-  if (typeof v !== "boolean") throw new RenderError(`"${field}" must be true or false`, { file });
-  return v;
-}
-
-function checkKeys(m: JsonMap, known: string[], file: string, what: string): void {
-  for (const k of Object.keys(m)) if (!known.includes(k)) throw new RenderError(`${what}: unknown field "${k}" (known: ${known.join(", ")})`, { file });
-}
-
 /**
  * Kustomize's default load restriction: files (resources, patches, generator inputs) must be in or below the
  * kustomization's directory; only directories (other kustomizations) may be elsewhere in the artifact.
@@ -345,10 +305,10 @@ function accumulate(ctx: Ctx, kust: Kust, acc: Acc, origin: string): Acc {
   if (ctx.stack.length > 50) throw new RenderError("kustomizations nest more than 50 levels deep", { file: dir || "." });
   ctx.stack.push(dir);
   try {
-    for (const r of strings(k.resources, file, "resources")) accumulateResource(ctx, acc, kust, r, origin);
-    for (const r of strings(k.bases, file, "bases")) accumulateResource(ctx, acc, kust, r, origin, "base");
+    for (const r of stringList(k.resources, file, "resources")) accumulateResource(ctx, acc, kust, r, origin);
+    for (const r of stringList(k.bases, file, "bases")) accumulateResource(ctx, acc, kust, r, origin, "base");
     let tc = makeDefaultConfig();
-    const configs = strings(k.configurations, file, "configurations");
+    const configs = stringList(k.configurations, file, "configurations");
     if (configs.length) {
       let loaded = emptyConfig();
       for (const c of configs) {
@@ -359,12 +319,12 @@ function accumulate(ctx: Ctx, kust: Kust, acc: Acc, origin: string): Acc {
       tc = mergeConfig(tc, loaded, file);
     }
     acc.config = mergeConfig(acc.config, tc, file);
-    for (const c of strings(k.crds, file, "crds")) {
+    for (const c of stringList(k.crds, file, "crds")) {
       const { text, where } = readFileUnder(ctx, kust, c, "crds entry");
       acc.config = mergeConfig(acc.config, configFromCrds(parseManifestDocs(text, where, ctx.root.limits)[0]?.value, where), where);
     }
     runGenerators(ctx, acc, kust, origin);
-    for (const c of strings(k.components, file, "components")) {
+    for (const c of stringList(k.components, file, "components")) {
       if (REMOTE.test(c)) throw remoteError(c, file);
       const cdir = ctx.root.resolve(c, dir, "component", file, "directory");
       const sub = loadKustomization(ctx, cdir);
@@ -508,9 +468,9 @@ function readGenArgs(g: JsonMap, kind: "ConfigMap" | "Secret", file: string, fie
     name,
     namespace: str(g.namespace, file, `${field}.namespace`),
     behavior: str(g.behavior, file, `${field}.behavior`),
-    literals: strings(g.literals, file, `${field}.literals`),
-    files: strings(g.files, file, `${field}.files`),
-    envs: [...strings(g.envs, file, `${field}.envs`), ...(env ? [env] : [])],
+    literals: stringList(g.literals, file, `${field}.literals`),
+    files: stringList(g.files, file, `${field}.files`),
+    envs: [...stringList(g.envs, file, `${field}.envs`), ...(env ? [env] : [])],
     options: readGenOptions(g.options, file, `${field}.options`),
     type: kind === "Secret" ? str(g.type, file, `${field}.type`) : "",
   };
@@ -524,7 +484,7 @@ function runGenerators(ctx: Ctx, acc: Acc, kust: Kust, origin: string): void {
     ["configMapGenerator", "ConfigMap"],
     ["secretGenerator", "Secret"],
   ] as const) {
-    for (const g of list(k[field], file, field)) {
+    for (const g of mapList(k[field], file, field)) {
       const args = readGenArgs(g, kind, file, field);
       args.options = mergeGenOptions(args.options, global);
       const r = generate(ctx, kust, args, field);
@@ -763,13 +723,13 @@ function runTransformers(ctx: Ctx, acc: Acc, kust: Kust, origin: string): void {
   const builtin = (kind: string): Origin | undefined =>
     ctx.origins ? { configuredIn: joinOrigin(origin, path.posix.basename(file)), configuredBy: { apiVersion: "builtin", kind } } : undefined;
   // PatchStrategicMergeTransformer: every entry is a file, or (legacy) the patch itself inline.
-  const psm = strings(k.patchesStrategicMerge, file, "patchesStrategicMerge");
+  const psm = stringList(k.patchesStrategicMerge, file, "patchesStrategicMerge");
   if (psm.length) {
     const patches = psm.map((s) => (looksInline(s) ? { text: s, where: file } : readFileUnder(ctx, kust, s, "patchesStrategicMerge entry")));
     acc.res = applyStrategicMergePatches(acc.res, patches, env(ctx));
     recordTransformer(ctx, acc.res, builtin("PatchStrategicMergeTransformer"));
   }
-  for (const p of list(k.patches, file, "patches")) {
+  for (const p of mapList(k.patches, file, "patches")) {
     checkKeys(p, ["path", "patch", "target", "options"], file, "patches entry");
     const { text, where } = patchSource(ctx, kust, p, "patches");
     acc.res = applyPatch(acc.res, text, where, readTarget(p.target, file, "patches"), readPatchOptions(p.options, file), env(ctx));
@@ -791,12 +751,12 @@ function runTransformers(ctx: Ctx, acc: Acc, kust: Kust, origin: string): void {
     recordTransformer(ctx, acc.res, builtin("SuffixTransformer"));
   }
   const common = stringMap(k.commonLabels, file, "commonLabels");
-  const labels = list(k.labels, file, "labels");
+  const labels = mapList(k.labels, file, "labels");
   if (labels.length || Object.keys(common).length) {
     for (const l of labels) {
       checkKeys(l, ["pairs", "includeSelectors", "includeTemplates", "fields"], file, "labels entry");
       const pairs = stringMap(l.pairs, file, "labels.pairs");
-      let fss: FieldSpec[] = list(l.fields, file, "labels.fields").map((f) => readConfig({ labels: [f] }, file).labels[0]!);
+      let fss: FieldSpec[] = mapList(l.fields, file, "labels.fields").map((f) => readConfig({ labels: [f] }, file).labels[0]!);
       fss = mergeSpecsFlat(fss, tc.labels, file);
       if (bool(l.includeSelectors, file, "labels.includeSelectors")) fss = mergeSpecsFlat(fss, tc.commonLabels, file);
       else {
@@ -814,7 +774,7 @@ function runTransformers(ctx: Ctx, acc: Acc, kust: Kust, origin: string): void {
     addAnnotations(acc.res, annotations, tc.commonAnnotations, file);
     recordTransformer(ctx, acc.res, builtin("AnnotationsTransformer"));
   }
-  for (const p of list(k.patchesJson6902, file, "patchesJson6902")) {
+  for (const p of mapList(k.patchesJson6902, file, "patchesJson6902")) {
     checkKeys(p, ["path", "patch", "target"], file, "patchesJson6902 entry");
     const target = readTarget(p.target, file, "patchesJson6902");
     if (!target) throw new RenderError("a patchesJson6902 entry needs a target", { file });
@@ -822,18 +782,18 @@ function runTransformers(ctx: Ctx, acc: Acc, kust: Kust, origin: string): void {
     acc.res = applyJson6902Patch(acc.res, text, where, target, env(ctx));
     recordTransformer(ctx, acc.res, builtin("PatchJson6902Transformer"));
   }
-  for (const rep of list(k.replicas, file, "replicas")) {
+  for (const rep of mapList(k.replicas, file, "replicas")) {
     checkKeys(rep, ["name", "count"], file, "replicas entry");
     const count = rep.count ?? 0;
     if (typeof count !== "number" || !Number.isInteger(count)) throw new RenderError('"replicas[].count" must be an integer', { file });
     setReplicas(acc.res, str(rep.name, file, "replicas[].name"), count, tc.replicas, file, ctx.scope);
     recordTransformer(ctx, acc.res, builtin("ReplicaCountTransformer"));
   }
-  for (const img of [...list(k.images, file, "images"), ...list(k.imageTags, file, "imageTags")]) {
+  for (const img of [...mapList(k.images, file, "images"), ...mapList(k.imageTags, file, "imageTags")]) {
     setImages(acc.res, readImage(img, file), tc.images, file);
     recordTransformer(ctx, acc.res, builtin("ImageTagTransformer"));
   }
-  const reps = list(k.replacements, file, "replacements");
+  const reps = mapList(k.replacements, file, "replacements");
   if (reps.length) {
     for (const r of expandReplacements(ctx, kust, reps)) applyReplacement(acc.res, r.rep, r.where, ctx.scope);
     recordTransformer(ctx, acc.res, builtin("ReplacementTransformer"));
@@ -902,7 +862,7 @@ function pluginOrigin(cfg: PluginConfig): Origin | undefined {
 
 /** The configurations listed in `generators`, `transformers` or `validators`: inline YAML, files or kustomizations. */
 function pluginConfigs(ctx: Ctx, kust: Kust, field: "generators" | "transformers" | "validators", origin: string): PluginConfig[] {
-  const entries = strings(kust.k[field], kust.file, field);
+  const entries = stringList(kust.k[field], kust.file, field);
   if (entries.length === 0) return [];
   const inline: Res[] = [];
   const paths: string[] = [];
@@ -1054,7 +1014,7 @@ function runTransformerPlugin(ctx: Ctx, kust: Kust, cfg: PluginConfig, res: Res[
     }
     case "PatchStrategicMergeTransformer": {
       keys(["paths", "patches"]);
-      const patches = strings(c.paths, file, "paths").map((s) => (looksInline(s) ? { text: s, where: file } : readFileUnder(ctx, kust, s, "PatchStrategicMergeTransformer path")));
+      const patches = stringList(c.paths, file, "paths").map((s) => (looksInline(s) ? { text: s, where: file } : readFileUnder(ctx, kust, s, "PatchStrategicMergeTransformer path")));
       if (typeof c.patches === "string" && c.patches.trim()) patches.push({ text: c.patches, where: file });
       if (patches.length === 0) throw new RenderError("PatchStrategicMergeTransformer: empty file path and empty patch content", { file });
       return applyStrategicMergePatches(res, patches, env(ctx));
@@ -1072,18 +1032,18 @@ function runTransformerPlugin(ctx: Ctx, kust: Kust, cfg: PluginConfig, res: Res[
     }
     case "ReplacementTransformer": {
       keys(["replacements"]);
-      for (const r of expandReplacements(ctx, kust, list(c.replacements, file, "replacements"))) applyReplacement(res, r.rep, r.where, ctx.scope);
+      for (const r of expandReplacements(ctx, kust, mapList(c.replacements, file, "replacements"))) applyReplacement(res, r.rep, r.where, ctx.scope);
       return res;
     }
     case "ValueAddTransformer": {
       keys(["value", "targets", "targetFilePath"]);
       let value = str(c.value, file, "value").trim();
       if (!value) value = path.posix.basename(kust.dir || ".") === "." ? path.basename(ctx.root.dir) : path.posix.basename(kust.dir);
-      const targets = list(c.targets, file, "targets");
+      const targets = mapList(c.targets, file, "targets");
       if (typeof c.targetFilePath === "string" && c.targetFilePath) {
         const { text, where } = readFileUnder(ctx, kust, c.targetFilePath, "ValueAddTransformer targetFilePath");
         const doc = parseManifestDocs(text, where, ctx.root.limits)[0]?.value;
-        targets.push(...list(isMap(doc) ? doc.targets : undefined, where, "targets"));
+        targets.push(...mapList(isMap(doc) ? doc.targets : undefined, where, "targets"));
       }
       if (targets.length === 0) throw new RenderError("ValueAddTransformer: must specify at least one target", { file });
       for (const t of targets) {
@@ -1165,35 +1125,9 @@ function loadCrdInto(tc: TransformerConfig, kind: string, all: JsonMap, typeName
 
 // ---- output order ----------------------------------------------------------------------------------------------
 
-const DEFAULT_ORDER_FIRST = [
-  "Namespace",
-  "ResourceQuota",
-  "StorageClass",
-  "CustomResourceDefinition",
-  "ServiceAccount",
-  "PodSecurityPolicy",
-  "Role",
-  "ClusterRole",
-  "RoleBinding",
-  "ClusterRoleBinding",
-  "ConfigMap",
-  "Secret",
-  "Endpoints",
-  "Service",
-  "LimitRange",
-  "PriorityClass",
-  "PersistentVolume",
-  "PersistentVolumeClaim",
-  "Deployment",
-  "StatefulSet",
-  "CronJob",
-  "PodDisruptionBudget",
-];
-const DEFAULT_ORDER_LAST = ["MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"];
-
 function sortResources(res: Res[], top: Kust): Res[] {
   const so = top.k.sortOptions;
-  if (so === undefined || so === null) return sortLegacy(res, DEFAULT_ORDER_FIRST, DEFAULT_ORDER_LAST);
+  if (so === undefined || so === null) return sortLegacy(res, LEGACY_ORDER_FIRST, LEGACY_ORDER_LAST);
   if (!isMap(so)) throw new RenderError('"sortOptions" must be a map', { file: top.file });
   checkKeys(so, ["order", "legacySortOptions"], top.file, "sortOptions");
   const order = so.order;
@@ -1203,13 +1137,13 @@ function sortResources(res: Res[], top: Kust): Res[] {
     if (lso !== undefined && lso !== null) throw new RenderError("the field 'sortOptions.legacySortOptions' is set but the selected sort order is 'fifo', not 'legacy'", { file: top.file });
     return res;
   }
-  if (lso === undefined || lso === null) return sortLegacy(res, DEFAULT_ORDER_FIRST, DEFAULT_ORDER_LAST);
+  if (lso === undefined || lso === null) return sortLegacy(res, LEGACY_ORDER_FIRST, LEGACY_ORDER_LAST);
   if (!isMap(lso)) throw new RenderError('"sortOptions.legacySortOptions" must be a map', { file: top.file });
   checkKeys(lso, ["orderFirst", "orderLast"], top.file, "sortOptions.legacySortOptions");
-  return sortLegacy(res, strings(lso.orderFirst, top.file, "orderFirst"), strings(lso.orderLast, top.file, "orderLast"));
+  return sortLegacy(res, stringList(lso.orderFirst, top.file, "orderFirst"), stringList(lso.orderLast, top.file, "orderLast"));
 }
 
-function sortLegacy(res: Res[], first: string[], last: string[]): Res[] {
+function sortLegacy(res: Res[], first: readonly string[], last: readonly string[]): Res[] {
   const orders = new Map<string, number>();
   first.forEach((k, i) => orders.set(k, -first.length + i));
   last.forEach((k, i) => orders.set(k, 1 + i));
@@ -1238,8 +1172,8 @@ function sortLegacy(res: Res[], first: string[], last: string[]): Res[] {
 export function legacySort(objs: KubeObject[]): KubeObject[] {
   return sortLegacy(
     objs.map((o) => newRes(o, "")),
-    DEFAULT_ORDER_FIRST,
-    DEFAULT_ORDER_LAST,
+    LEGACY_ORDER_FIRST,
+    LEGACY_ORDER_LAST,
   ).map((r) => r.obj);
 }
 

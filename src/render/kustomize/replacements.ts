@@ -5,22 +5,11 @@ import { RenderError } from "../errors.js";
 import { clone, isMap, type JsonMap, type ScopeResolver } from "../objects.js";
 import { parseYamlDocs } from "../yaml.js";
 import { parseManifestDocs } from "./fastyaml.js";
+import { mapList, stringList } from "./fields.js";
 import { gvkSelected } from "./fieldspecs.js";
 import { allIds, describeRes, effectiveNs, type Res, type ResId } from "./resource.js";
 import { writeInPlace } from "./shared.js";
 import { anchored, parseSelector } from "./transformers.js";
-
-function strings(v: unknown, file: string, field: string): string[] {
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) throw new RenderError(`"${field}" must be a list of strings`, { file });
-  return v as string[];
-}
-
-function list(v: unknown, file: string, field: string): JsonMap[] {
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v) || v.some((x) => !isMap(x))) throw new RenderError(`"${field}" must be a list of maps`, { file });
-  return v as JsonMap[];
-}
 
 /** ResId.IsSelectedBy: every non-empty field of the selector equals the id's (no patterns). */
 function selectedBy(id: ResId, s: JsonMap): boolean {
@@ -167,10 +156,10 @@ export function applyReplacement(res: Res[], rep: JsonMap, file: string, scope?:
     }
   }
   if (!Array.isArray(rep.targets)) throw new RenderError("replacements must specify a source and at least one target", { file });
-  for (const t of list(rep.targets, file, "replacement targets")) {
+  for (const t of mapList(rep.targets, file, "replacement targets")) {
     if (!isMap(t.select)) throw new RenderError("target must specify resources to select", { file });
     const sel = t.select;
-    const rejects = list(t.reject, file, "reject");
+    const rejects = mapList(t.reject, file, "reject");
     const targets = res.filter((r) => {
       const ids = allIds(r, scope);
       if (!matchesMeta(r, sel)) return false;
@@ -186,7 +175,7 @@ export function applyReplacement(res: Res[], rep: JsonMap, file: string, scope?:
     const opts = isMap(t.options) ? t.options : {};
     const create = opts.create === true;
     for (const r of targets) {
-      const paths = strings(t.fieldPaths, file, "fieldPaths");
+      const paths = stringList(t.fieldPaths, file, "fieldPaths");
       for (const path of paths.length ? paths : ["metadata.name"]) {
         const spots = reach(r.obj, parseFieldPath(path, file), create);
         if (spots.length === 0) throw new RenderError(`unable to find field "${path}": replacement target ${describeRes(r)} has no field ${path} (set options.create to add it)`, { file });
