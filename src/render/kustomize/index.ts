@@ -722,33 +722,33 @@ function runTransformers(ctx: Ctx, acc: Acc, kust: Kust, origin: string): void {
   const tc = acc.config;
   const builtin = (kind: string): Origin | undefined =>
     ctx.origins ? { configuredIn: joinOrigin(origin, path.posix.basename(file)), configuredBy: { apiVersion: "builtin", kind } } : undefined;
+  // Each builtin transformer that ran is recorded on the resources (their origin or transformations annotations).
+  const ran = (kind: string): void => recordTransformer(ctx, acc.res, builtin(kind));
   // PatchStrategicMergeTransformer: every entry is a file, or (legacy) the patch itself inline.
   const psm = stringList(k.patchesStrategicMerge, file, "patchesStrategicMerge");
   if (psm.length) {
     const patches = psm.map((s) => (looksInline(s) ? { text: s, where: file } : readFileUnder(ctx, kust, s, "patchesStrategicMerge entry")));
     acc.res = applyStrategicMergePatches(acc.res, patches, env(ctx));
-    recordTransformer(ctx, acc.res, builtin("PatchStrategicMergeTransformer"));
+    ran("PatchStrategicMergeTransformer");
   }
   for (const p of mapList(k.patches, file, "patches")) {
     checkKeys(p, ["path", "patch", "target", "options"], file, "patches entry");
     const { text, where } = patchSource(ctx, kust, p, "patches");
     acc.res = applyPatch(acc.res, text, where, readTarget(p.target, file, "patches"), readPatchOptions(p.options, file), env(ctx));
-    recordTransformer(ctx, acc.res, builtin("PatchTransformer"));
+    ran("PatchTransformer");
   }
   const ns = str(k.namespace, file, "namespace");
   if (ns) {
     setNamespace(acc.res, { namespace: ns, specs: tc.namespace, scope: ctx.scope, file });
-    recordTransformer(ctx, acc.res, builtin("NamespaceTransformer"));
+    ran("NamespaceTransformer");
   }
-  const prefix = str(k.namePrefix, file, "namePrefix");
-  if (prefix) {
-    addPrefixSuffix(acc.res, prefix, undefined, tc.namePrefix, file, ctx.scope);
-    recordTransformer(ctx, acc.res, builtin("PrefixTransformer"));
-  }
-  const suffix = str(k.nameSuffix, file, "nameSuffix");
-  if (suffix) {
-    addPrefixSuffix(acc.res, undefined, suffix, tc.nameSuffix, file, ctx.scope);
-    recordTransformer(ctx, acc.res, builtin("SuffixTransformer"));
+  // The prefix, then the suffix: two transformers in Kustomize, each recorded on its own.
+  for (const [field, kind] of [["namePrefix", "PrefixTransformer"], ["nameSuffix", "SuffixTransformer"]] as const) {
+    const affix = str(k[field], file, field);
+    if (!affix) continue;
+    const prefix = field === "namePrefix";
+    addPrefixSuffix(acc.res, prefix ? affix : undefined, prefix ? undefined : affix, tc[field], file, ctx.scope);
+    ran(kind);
   }
   const common = stringMap(k.commonLabels, file, "commonLabels");
   const labels = mapList(k.labels, file, "labels");
@@ -764,15 +764,15 @@ function runTransformers(ctx: Ctx, acc: Acc, kust: Kust, origin: string): void {
         fss = mergeSpecsFlat(fss, [{ path: "metadata/labels", create: true }], file);
       }
       addLabels(acc.res, pairs, fss, file);
-      recordTransformer(ctx, acc.res, builtin("LabelTransformer"));
+      ran("LabelTransformer");
     }
     addLabels(acc.res, common, tc.commonLabels, file);
-    recordTransformer(ctx, acc.res, builtin("LabelTransformer"));
+    ran("LabelTransformer");
   }
   const annotations = stringMap(k.commonAnnotations, file, "commonAnnotations");
   if (Object.keys(annotations).length) {
     addAnnotations(acc.res, annotations, tc.commonAnnotations, file);
-    recordTransformer(ctx, acc.res, builtin("AnnotationsTransformer"));
+    ran("AnnotationsTransformer");
   }
   for (const p of mapList(k.patchesJson6902, file, "patchesJson6902")) {
     checkKeys(p, ["path", "patch", "target"], file, "patchesJson6902 entry");
@@ -780,23 +780,23 @@ function runTransformers(ctx: Ctx, acc: Acc, kust: Kust, origin: string): void {
     if (!target) throw new RenderError("a patchesJson6902 entry needs a target", { file });
     const { text, where } = patchSource(ctx, kust, p, "patchesJson6902");
     acc.res = applyJson6902Patch(acc.res, text, where, target, env(ctx));
-    recordTransformer(ctx, acc.res, builtin("PatchJson6902Transformer"));
+    ran("PatchJson6902Transformer");
   }
   for (const rep of mapList(k.replicas, file, "replicas")) {
     checkKeys(rep, ["name", "count"], file, "replicas entry");
     const count = rep.count ?? 0;
     if (typeof count !== "number" || !Number.isInteger(count)) throw new RenderError('"replicas[].count" must be an integer', { file });
     setReplicas(acc.res, str(rep.name, file, "replicas[].name"), count, tc.replicas, file, ctx.scope);
-    recordTransformer(ctx, acc.res, builtin("ReplicaCountTransformer"));
+    ran("ReplicaCountTransformer");
   }
   for (const img of [...mapList(k.images, file, "images"), ...mapList(k.imageTags, file, "imageTags")]) {
     setImages(acc.res, readImage(img, file), tc.images, file);
-    recordTransformer(ctx, acc.res, builtin("ImageTagTransformer"));
+    ran("ImageTagTransformer");
   }
   const reps = mapList(k.replacements, file, "replacements");
   if (reps.length) {
     for (const r of expandReplacements(ctx, kust, reps)) applyReplacement(acc.res, r.rep, r.where, ctx.scope);
-    recordTransformer(ctx, acc.res, builtin("ReplacementTransformer"));
+    ran("ReplacementTransformer");
   }
   for (const cfg of pluginConfigs(ctx, kust, "transformers", origin)) {
     acc.res = runTransformerPlugin(ctx, kust, cfg, acc.res);
@@ -963,14 +963,16 @@ function runGeneratorPlugin(ctx: Ctx, kust: Kust, cfg: PluginConfig): Res[] {
 function runTransformerPlugin(ctx: Ctx, kust: Kust, cfg: PluginConfig, res: Res[]): Res[] {
   const { obj: c, file } = cfg;
   const keys = (extra: string[]): void => checkKeys(c, [...META_KEYS, ...extra], file, c.kind);
+  // Where the transformer writes: its own fieldSpecs (the patch and replacement transformers have none).
+  const fieldSpecs = (): FieldSpec[] => pluginSpecs(c.fieldSpecs, file, "fieldSpecs");
   switch (c.kind) {
     case "AnnotationsTransformer":
       keys(["annotations", "fieldSpecs"]);
-      addAnnotations(res, stringMap(c.annotations, file, "annotations", true), pluginSpecs(c.fieldSpecs, file, "fieldSpecs"), file);
+      addAnnotations(res, stringMap(c.annotations, file, "annotations", true), fieldSpecs(), file);
       return res;
     case "LabelTransformer":
       keys(["labels", "fieldSpecs"]);
-      addLabels(res, stringMap(c.labels, file, "labels", true), pluginSpecs(c.fieldSpecs, file, "fieldSpecs"), file);
+      addLabels(res, stringMap(c.labels, file, "labels", true), fieldSpecs(), file);
       return res;
     case "NamespaceTransformer": {
       keys(["fieldSpecs", "unsetOnly", "setRoleBindingSubjects"]);
@@ -979,7 +981,7 @@ function runTransformerPlugin(ctx: Ctx, kust: Kust, cfg: PluginConfig, res: Res[
         throw new RenderError(`invalid value "${mode}" for setRoleBindingSubjects: must be one of "defaultOnly", "none" or "allServiceAccounts"`, { file });
       }
       const ns = typeof c.metadata.namespace === "string" ? c.metadata.namespace : "";
-      setNamespace(res, { namespace: ns, specs: pluginSpecs(c.fieldSpecs, file, "fieldSpecs"), unsetOnly: bool(c.unsetOnly, file, "unsetOnly"), subjects: mode as SubjectMode, scope: ctx.scope, file });
+      setNamespace(res, { namespace: ns, specs: fieldSpecs(), unsetOnly: bool(c.unsetOnly, file, "unsetOnly"), subjects: mode as SubjectMode, scope: ctx.scope, file });
       return res;
     }
     case "PrefixTransformer":
@@ -987,7 +989,7 @@ function runTransformerPlugin(ctx: Ctx, kust: Kust, cfg: PluginConfig, res: Res[
     case "PrefixSuffixTransformer": {
       keys(c.kind === "PrefixTransformer" ? ["prefix", "fieldSpecs"] : c.kind === "SuffixTransformer" ? ["suffix", "fieldSpecs"] : ["prefix", "suffix", "fieldSpecs"]);
       if (c.fieldSpecs === undefined || c.fieldSpecs === null) throw new RenderError(`${c.kind}: fieldSpecs is not expected to be nil`, { file });
-      const specs = pluginSpecs(c.fieldSpecs, file, "fieldSpecs");
+      const specs = fieldSpecs();
       const prefix = c.kind === "SuffixTransformer" ? undefined : str(c.prefix, file, "prefix");
       const suffix = c.kind === "PrefixTransformer" ? undefined : str(c.suffix, file, "suffix");
       addPrefixSuffix(res, prefix, suffix, specs, file, ctx.scope);
@@ -996,7 +998,7 @@ function runTransformerPlugin(ctx: Ctx, kust: Kust, cfg: PluginConfig, res: Res[
     case "ImageTagTransformer": {
       keys(["imageTag", "fieldSpecs"]);
       const img = isMap(c.imageTag) ? c.imageTag : {};
-      setImages(res, readImage(img, file), pluginSpecs(c.fieldSpecs, file, "fieldSpecs"), file);
+      setImages(res, readImage(img, file), fieldSpecs(), file);
       return res;
     }
     case "ReplicaCountTransformer": {
@@ -1004,7 +1006,7 @@ function runTransformerPlugin(ctx: Ctx, kust: Kust, cfg: PluginConfig, res: Res[
       const rep = isMap(c.replica) ? c.replica : {};
       const count = rep.count ?? 0;
       if (typeof count !== "number" || !Number.isInteger(count)) throw new RenderError("ReplicaCountTransformer: replica.count must be an integer", { file });
-      setReplicas(res, str(rep.name, file, "replica.name"), count, pluginSpecs(c.fieldSpecs, file, "fieldSpecs"), file, ctx.scope);
+      setReplicas(res, str(rep.name, file, "replica.name"), count, fieldSpecs(), file, ctx.scope);
       return res;
     }
     case "PatchTransformer": {
