@@ -4,38 +4,24 @@ import { isPair, isScalar, parseAllDocuments, stringify, YAMLParseError, type Do
 import { RenderError } from "./errors.js";
 import type { RenderLimits } from "./limits.js";
 
+// An extra reading of plain scalars matching `test` as the standard `tag` (int or bool). It never claims a value
+// when writing (`identify` is false), so values keep their standard form; a string it matches gets quoted.
+function textTag(tag: "int" | "bool", test: RegExp, resolve: (s: string) => number | boolean, format?: string): ScalarTag {
+  return { identify: () => false, default: true, tag: `tag:yaml.org,2002:${tag}`, ...(format ? { format } : {}), test, resolve };
+}
+
 // Kubernetes tooling reads YAML with go-yaml, where `0644` is octal (420) — `defaultMode: 0644` must mean 420 — while
 // `yes`/`on` stay strings. The `yaml` library's 1.2 core schema reads `0644` as 644, so a leading-zero octal tag is
 // put in front of its integer tags.
-const LEGACY_OCTAL: ScalarTag = {
-  identify: () => false,
-  default: true,
-  tag: "tag:yaml.org,2002:int",
-  format: "OCT",
-  test: /^[-+]?0[0-7]+$/,
-  resolve: (s: string) => parseInt(s, 8),
-};
+const LEGACY_OCTAL = textTag("int", /^[-+]?0[0-7]+$/, (s) => parseInt(s, 8), "OCT");
 
 // Kustomization files are read by Kustomize with sigs.k8s.io/yaml (go-yaml v2, YAML 1.1), where `yes`, `on`, `y`
 // and the like are booleans: `commonLabels: {enabled: on}` is refused there, so it must be here too.
-const YAML11_BOOL: ScalarTag = {
-  identify: () => false,
-  default: true,
-  tag: "tag:yaml.org,2002:bool",
-  test: /^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$/,
-  resolve: (s: string) => /^(?:y|yes|on)$/i.test(s),
-};
+const YAML11_BOOL = textTag("bool", /^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$/, (s) => /^(?:y|yes|on)$/i.test(s));
 
 // When writing, quote every string that any YAML reader (1.1 or 1.2) could take for something else ("yes", "0644",
 // "0o17"), so output piped to kubectl means what it says.
-const OCTAL_12: ScalarTag = {
-  identify: () => false,
-  default: true,
-  tag: "tag:yaml.org,2002:int",
-  format: "OCT",
-  test: /^0o[0-7]+$/,
-  resolve: (s: string) => parseInt(s.slice(2), 8),
-};
+const OCTAL_12 = textTag("int", /^0o[0-7]+$/, (s) => parseInt(s.slice(2), 8), "OCT");
 
 /** YAML text of one value: block style, no line folding, ambiguous strings quoted. */
 export function toYamlText(value: unknown): string {
