@@ -5,20 +5,25 @@ import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Logger } from "../log.js";
 
-/** The last render of an Application: its key, and the stored artifact or the failure. */
+/** A stored render: its artifact's digest and size, how many objects it holds, the renderer that produced it. */
+export interface RenderedArtifact {
+  digest: string;
+  size: number;
+  objects: number;
+  /** plain, kustomize or helm. */
+  type: string;
+}
+
+/** The last render of an Application: its key, and the stored artifact (at `path` on disk) or the failure. */
 export type Memo =
-  | {
+  | (RenderedArtifact & {
       key: string;
       ok: true;
       path: string;
-      digest: string;
-      size: number;
-      objects: number;
-      type: string;
       /** What the render read of the source (ArtifactRoot.reads) and its key without the source digest: a new source that reads the same renders the same. */
       reads?: Record<string, string>;
       inputKey?: string;
-    }
+    })
   | { key: string; ok: false; reason: string; message: string; persist?: boolean; limits?: string };
 
 export class RenderMemory {

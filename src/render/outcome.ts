@@ -7,6 +7,7 @@ import { ConditionTypes, InvalidObjectError, Reasons, type ApplicationStatus } f
 import { canonicalStatus } from "../runtime/status.js";
 import { metaTime, setCondition, type Condition } from "../runtime/conditions.js";
 import { isRenderError } from "./errors.js";
+import type { RenderedArtifact } from "./memo.js";
 
 /** The part of Application status this controller owns. */
 export interface OwnedStatus {
@@ -51,14 +52,9 @@ export interface SourceArtifact {
   digest: string;
 }
 
-/** A render that is stored and served. */
-export interface StoredRender {
+/** A render that is stored and served (at `url`). */
+export interface StoredRender extends RenderedArtifact {
   url: string;
-  digest: string;
-  size: number;
-  objects: number;
-  /** The renderer that produced it (plain, kustomize, helm). */
-  type: string;
   /** spec.path as rendered (inside the chart for a HelmChart source). */
   path: string;
 }
