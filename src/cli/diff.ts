@@ -173,6 +173,171 @@ function conflictText(err: unknown): string {
   return causes.map((c) => c.message ?? c.field).filter(Boolean).join("; ") || (err as Error).message;
 }
 
+type DryRun = (body: KubeObject, force: boolean) => Promise<KubeObject>;
+
+/** Server-side dry-run applies as `identity`; a refused impersonation is a CliError naming the permission it needs. */
+function dryRunner(client: Client, app: App, identity: DiffIdentity, namespace: string): DryRun {
+  const writer = identity.user ? client.impersonate(identity.user) : client;
+  return async (body, force) => {
+    try {
+      return await writer.apply(body, { dryRun: true, fieldManager: FieldManagers.apply, force });
+    } catch (err) {
+      if (!identity.user || !impersonationRefused(err)) throw err;
+      const sa = identity.user.split(":").pop();
+      throw new CliError(
+        `cannot dry-run as ${identity.user} (${identity.source}): ${describeError(err)}; the diff needs the impersonate verb on serviceaccounts "${sa}" in namespace ${namespace} (docs/tenancy.md)` +
+          (app.spec.serviceAccountName ? "" : ", or pass --default-service-account with the ServiceAccount the operator really uses"),
+        Exit.error,
+        { cause: err },
+      );
+    }
+  };
+}
+
+/** Masks Secret values in each before/after pair (unless reveal), remembering every value met for clean(). */
+function secretMasker(rendered: readonly KubeObject[], reveal: boolean) {
+  // Every Secret value met (rendered, live or dry-run), to keep them out of error messages and notes too.
+  const secretValues = new Set<string>(rendered.flatMap(secretValuesOf));
+  return {
+    masked(before: KubeObject | undefined, after: KubeObject | undefined): [KubeObject | undefined, KubeObject | undefined] {
+      for (const x of [before, after]) for (const v of secretValuesOf(x)) secretValues.add(v);
+      return reveal ? [before, after] : maskSecretPair(before, after);
+    },
+    clean: (t: string) => redactSecretValues(t, secretValues),
+  };
+}
+
+interface Placed {
+  /** The rendered objects with the namespace the applier gives them, sorted by id. */
+  items: { id: string; obj: KubeObject }[];
+  ids: Set<string>;
+  /** Objects whose id cannot be known (an unreadable kind): reported, not compared. */
+  errors: ObjectDiff[];
+}
+
+/** As the applier does: namespaced objects default to the target namespace; cluster-scoped ones have none. */
+async function placeRendered(client: Client, rendered: readonly KubeObject[], defaultNs: string): Promise<Placed> {
+  const placed: Placed = { items: [], ids: new Set(), errors: [] };
+  for (const raw of rendered) {
+    const obj = structuredClone(raw);
+    let id: string;
+    try {
+      const kind = await client.kindOf(obj).catch((err: unknown) => (err instanceof NoKindMatchError ? undefined : Promise.reject(err)));
+      if (kind?.namespaced && !obj.metadata?.namespace) obj.metadata = { ...obj.metadata, namespace: defaultNs };
+      if (kind && !kind.namespaced && obj.metadata?.namespace !== undefined) {
+        const { namespace: _ns, ...meta } = obj.metadata;
+        obj.metadata = meta;
+      }
+      id = idOf(refOf(obj));
+    } catch (err) {
+      placed.errors.push({ id: `${obj.kind ?? "?"}/${obj.metadata?.name ?? "?"}`, change: "error", message: describeError(err) });
+      continue;
+    }
+    placed.ids.add(id);
+    placed.items.push({ id, obj });
+  }
+  placed.items.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return placed;
+}
+
+/** Namespaces the sync would create: objects in them cannot be dry-run yet, and are shown as created. */
+async function namespacesCreated(client: Client, app: App, policy: EffectivePolicy, items: Placed["items"]): Promise<Set<string>> {
+  const created = new Set<string>();
+  if (policy.createNamespace && app.spec.targetNamespace && !(await client.get({ apiVersion: "v1", kind: "Namespace" }, app.spec.targetNamespace))) {
+    created.add(app.spec.targetNamespace);
+  }
+  for (const { obj } of items) {
+    if (obj.kind === "Namespace" && (obj.apiVersion ?? "") === "v1" && obj.metadata?.name) {
+      const live = await client.get({ apiVersion: "v1", kind: "Namespace" }, obj.metadata.name);
+      if (!live) created.add(obj.metadata.name);
+    }
+  }
+  return created;
+}
+
+/** What one comparison needs, the same for every object of the Application. */
+interface Comparison {
+  client: Client;
+  app: App;
+  policy: EffectivePolicy;
+  owner: string;
+  newNamespaces: Set<string>;
+  dryRun: DryRun;
+  masked: ReturnType<typeof secretMasker>["masked"];
+  context: number | undefined;
+}
+
+/** The live object, or kindKnown false for a custom resource whose CRD this same sync would install. */
+async function readLive(client: Client, obj: KubeObject): Promise<{ live: KubeObject | undefined; kindKnown: boolean }> {
+  try {
+    return { live: await client.get(obj, obj.metadata!.name!, obj.metadata?.namespace), kindKnown: true };
+  } catch (err) {
+    if (!(err instanceof NoKindMatchError)) throw err;
+    return { live: undefined, kindKnown: false };
+  }
+}
+
+/** The object a sync would leave: the dry-run result, or the rendered object where no dry run is possible yet. */
+async function afterSync(c: Comparison, obj: KubeObject, body: KubeObject, kindKnown: boolean): Promise<{ after: KubeObject; note?: string }> {
+  if (!kindKnown || (obj.metadata?.namespace && c.newNamespaces.has(obj.metadata.namespace))) {
+    const note = kindKnown ? `its namespace ${obj.metadata?.namespace} is created by this sync: not dry-run` : `kind ${obj.kind} is not served yet (its CRD is in this sync): not dry-run`;
+    return { after: obj, note };
+  }
+  try {
+    return { after: await c.dryRun(body, c.policy.force) };
+  } catch (err) {
+    if (!isConflict(err) || c.policy.force) throw err;
+    // Show what would change, and that the sync itself stops at the conflict.
+    const after = await c.dryRun(body, true);
+    return { after, note: `apply conflict (${conflictText(err)}): the sync fails here unless the SyncPolicy sets options.force` };
+  }
+}
+
+/** One rendered object against the cluster; a CliError (the identity cannot be used at all) is thrown, not reported. */
+async function diffObject(c: Comparison, id: string, obj: KubeObject): Promise<ObjectDiff> {
+  try {
+    const ignore = ignoredPointers(c.app, obj);
+    const strip = (x: KubeObject | undefined) => {
+      if (x) for (const p of ignore) removePointer(x, p);
+      return x;
+    };
+    const { live, kindKnown } = await readLive(c.client, obj);
+    const claimedBy = otherOwner(live as { metadata?: { labels?: Record<string, string> } } | undefined, c.owner);
+    if (claimedBy) return { id, change: "error", message: `managed by Application ${claimedBy}: the sync leaves it untouched and reports it` };
+    // Ignored fields are left out of the apply too, so another controller's value (an autoscaler's replicas) stays.
+    const body = strip(structuredClone(obj))!;
+    const { after, note } = await afterSync(c, obj, body, kindKnown);
+    const [before, next] = c.masked(strip(normalize(live)), strip(normalize(after, !live)));
+    const patch = yamlPatch(id, before, next, c.context);
+    if (!patch) return { id, change: "unchanged" };
+    return { id, change: live ? "changed" : "created", patch, ...(note ? { note } : {}) };
+  } catch (err) {
+    if (err instanceof CliError) throw err; // the identity cannot be used at all: no object can be compared
+    return { id, change: "error", message: describeError(err) };
+  }
+}
+
+/** The inventory entries the render no longer has and that still exist: deletions, when the policy prunes. */
+async function prunedDiffs(c: Comparison, renderedIds: ReadonlySet<string>): Promise<ObjectDiff[]> {
+  const stale = (c.app.status?.sync?.inventory ?? []).filter((e: InventoryEntry) => !renderedIds.has(e.id));
+  const diffs: ObjectDiff[] = [];
+  if (!stale.length || !c.policy.prune) return diffs;
+  for (const e of stale) {
+    try {
+      const ref = refOfEntry(e);
+      const live = await c.client.get({ apiVersion: ref.apiVersion, kind: ref.kind }, ref.name, ref.namespace || undefined).catch((err: unknown) => {
+        if (isNotFound(err) || err instanceof NoKindMatchError) return undefined;
+        throw err;
+      });
+      if (!live) continue;
+      diffs.push({ id: e.id, change: "pruned", patch: yamlPatch(e.id, c.masked(normalize(live), undefined)[0], undefined, c.context), note: "no longer rendered: the sync deletes it" });
+    } catch (err) {
+      diffs.push({ id: e.id, change: "error", message: describeError(err) });
+    }
+  }
+  return diffs;
+}
+
 /**
  * Compares every rendered object (and every prune candidate) with the cluster. Reads are made with the caller's
  * credentials (the controller reads with its own); the dry-run applies as the Application's identity.
@@ -181,134 +346,21 @@ export async function diffApplication(client: Client, o: DiffOptions): Promise<{
   const app = await client.get<App>(ApplicationKind, o.name, o.namespace);
   if (!app) throw new CliError(`Application ${o.namespace}/${o.name} not found`);
   const identity = diffIdentity(app, o.defaultServiceAccount);
-  const writer = identity.user ? client.impersonate(identity.user) : client;
-  const dryRun = async (body: KubeObject, force: boolean): Promise<KubeObject> => {
-    try {
-      return await writer.apply(body, { dryRun: true, fieldManager: FieldManagers.apply, force });
-    } catch (err) {
-      if (!identity.user || !impersonationRefused(err)) throw err;
-      const sa = identity.user.split(":").pop();
-      throw new CliError(
-        `cannot dry-run as ${identity.user} (${identity.source}): ${describeError(err)}; the diff needs the impersonate verb on serviceaccounts "${sa}" in namespace ${o.namespace} (docs/tenancy.md)` +
-          (app.spec.serviceAccountName ? "" : ", or pass --default-service-account with the ServiceAccount the operator really uses"),
-        Exit.error,
-        { cause: err },
-      );
-    }
-  };
+  const dryRun = dryRunner(client, app, identity, o.namespace);
   const rendered = await fetchRendered(app, o.downloadTimeoutMs ?? 30_000);
   const reveal = o.showSecrets ?? false;
-  // Every Secret value met (rendered, live or dry-run), to keep them out of error messages and notes too.
-  const secretValues = new Set<string>(rendered.flatMap(secretValuesOf));
-  const masked = (before: KubeObject | undefined, after: KubeObject | undefined): [KubeObject | undefined, KubeObject | undefined] => {
-    for (const x of [before, after]) for (const v of secretValuesOf(x)) secretValues.add(v);
-    return reveal ? [before, after] : maskSecretPair(before, after);
-  };
+  const secrets = secretMasker(rendered, reveal);
   const policy = await policyOf(client, app);
-  const owner = applicationLabelValue(app);
-  const defaultNs = app.spec.targetNamespace ?? o.namespace;
-  const diffs: ObjectDiff[] = [];
-  const renderedIds = new Set<string>();
-  const newNamespaces = new Set<string>();
+  const placed = await placeRendered(client, rendered, app.spec.targetNamespace ?? o.namespace);
+  const newNamespaces = await namespacesCreated(client, app, policy, placed.items);
+  const c: Comparison = { client, app, policy, owner: applicationLabelValue(app), newNamespaces, dryRun, masked: secrets.masked, context: o.context };
 
-  const items: { id: string; obj: KubeObject }[] = [];
-  for (const raw of rendered) {
-    const obj = structuredClone(raw);
-    let id: string;
-    try {
-      const kind = await client.kindOf(obj).catch((err: unknown) => (err instanceof NoKindMatchError ? undefined : Promise.reject(err)));
-      // As the applier does: namespaced objects default to the target namespace; cluster-scoped ones have none.
-      if (kind?.namespaced && !obj.metadata?.namespace) obj.metadata = { ...obj.metadata, namespace: defaultNs };
-      if (kind && !kind.namespaced && obj.metadata?.namespace !== undefined) {
-        const { namespace: _ns, ...meta } = obj.metadata;
-        obj.metadata = meta;
-      }
-      id = idOf(refOf(obj));
-    } catch (err) {
-      diffs.push({ id: `${obj.kind ?? "?"}/${obj.metadata?.name ?? "?"}`, change: "error", message: describeError(err) });
-      continue;
-    }
-    renderedIds.add(id);
-    items.push({ id, obj });
-  }
-  items.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  // Namespaces the sync would create: objects in them cannot be dry-run yet, and are shown as created.
-  if (policy.createNamespace && app.spec.targetNamespace && !(await client.get({ apiVersion: "v1", kind: "Namespace" }, app.spec.targetNamespace))) {
-    newNamespaces.add(app.spec.targetNamespace);
-  }
-  for (const { obj } of items) {
-    if (obj.kind === "Namespace" && (obj.apiVersion ?? "") === "v1" && obj.metadata?.name) {
-      const live = await client.get({ apiVersion: "v1", kind: "Namespace" }, obj.metadata.name);
-      if (!live) newNamespaces.add(obj.metadata.name);
-    }
-  }
-
-  for (const { id, obj } of items) {
-    try {
-      const ignore = ignoredPointers(app, obj);
-      const strip = (x: KubeObject | undefined) => {
-        if (x) for (const p of ignore) removePointer(x, p);
-        return x;
-      };
-      let live: KubeObject | undefined;
-      let kindKnown = true;
-      try {
-        live = await client.get(obj, obj.metadata!.name!, obj.metadata?.namespace);
-      } catch (err) {
-        if (!(err instanceof NoKindMatchError)) throw err;
-        kindKnown = false; // a custom resource whose CRD this same sync would install
-      }
-      const claimedBy = otherOwner(live as { metadata?: { labels?: Record<string, string> } } | undefined, owner);
-      if (claimedBy) {
-        diffs.push({ id, change: "error", message: `managed by Application ${claimedBy}: the sync leaves it untouched and reports it` });
-        continue;
-      }
-      // Ignored fields are left out of the apply too, so another controller's value (an autoscaler's replicas) stays.
-      const body = strip(structuredClone(obj))!;
-      let after: KubeObject | undefined;
-      let note: string | undefined;
-      if (!kindKnown || (obj.metadata?.namespace && newNamespaces.has(obj.metadata.namespace))) {
-        after = obj;
-        note = kindKnown ? `its namespace ${obj.metadata?.namespace} is created by this sync: not dry-run` : `kind ${obj.kind} is not served yet (its CRD is in this sync): not dry-run`;
-      } else {
-        try {
-          after = await dryRun(body, policy.force);
-        } catch (err) {
-          if (!isConflict(err) || policy.force) throw err;
-          // Show what would change, and that the sync itself stops at the conflict.
-          after = await dryRun(body, true);
-          note = `apply conflict (${conflictText(err)}): the sync fails here unless the SyncPolicy sets options.force`;
-        }
-      }
-      const [before, next] = masked(strip(normalize(live)), strip(normalize(after, !live)));
-      const patch = yamlPatch(id, before, next, o.context);
-      if (!patch) diffs.push({ id, change: "unchanged" });
-      else diffs.push({ id, change: live ? "changed" : "created", patch, ...(note ? { note } : {}) });
-    } catch (err) {
-      if (err instanceof CliError) throw err; // the identity cannot be used at all: no object can be compared
-      diffs.push({ id, change: "error", message: describeError(err) });
-    }
-  }
-
-  const stale = (app.status?.sync?.inventory ?? []).filter((e: InventoryEntry) => !renderedIds.has(e.id));
-  if (stale.length && policy.prune) {
-    for (const e of stale) {
-      try {
-        const ref = refOfEntry(e);
-        const live = await client.get({ apiVersion: ref.apiVersion, kind: ref.kind }, ref.name, ref.namespace || undefined).catch((err: unknown) => {
-          if (isNotFound(err) || err instanceof NoKindMatchError) return undefined;
-          throw err;
-        });
-        if (!live) continue;
-        diffs.push({ id: e.id, change: "pruned", patch: yamlPatch(e.id, masked(normalize(live), undefined)[0], undefined, o.context), note: "no longer rendered: the sync deletes it" });
-      } catch (err) {
-        diffs.push({ id: e.id, change: "error", message: describeError(err) });
-      }
-    }
-  }
+  const diffs: ObjectDiff[] = [...placed.errors];
+  for (const { id, obj } of placed.items) diffs.push(await diffObject(c, id, obj));
+  diffs.push(...(await prunedDiffs(c, placed.ids)));
   if (reveal) return { app, diffs, identity };
   // The API server's messages can quote a field's value (an invalid value, a conflict): never a Secret's.
-  const clean = (t: string) => redactSecretValues(t, secretValues);
+  const clean = secrets.clean;
   return { app, identity, diffs: diffs.map((d) => (d.change === "error" ? { ...d, message: clean(d.message) } : "note" in d && d.note ? { ...d, note: clean(d.note) } : d)) };
 }
 
