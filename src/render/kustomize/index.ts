@@ -8,12 +8,14 @@ import { RenderError } from "../errors.js";
 import type { ArtifactRoot } from "../fs.js";
 import { clone, isMap, setOrigin, type JsonMap, type KubeObject, type ScopeResolver } from "../objects.js";
 import { toYamlText } from "../yaml.js";
+import { readFileUnder, underKustomization, type Acc, type Ctx, type Kust } from "./context.js";
 import { parseManifestDocs } from "./fastyaml.js";
 import { bool, checkKeys, mapList, str, stringList, stringMap } from "./fields.js";
 import { LEGACY_ORDER_FIRST, LEGACY_ORDER_LAST, makeDefaultConfig, mergeConfig, readConfig, emptyConfig, type FieldSpec, type TransformerConfig } from "./fieldspecs.js";
+import { generate, mergeGenOptions, readGenArgs, readGenOptions } from "./generators.js";
 import { kustomizeHash } from "./hash.js";
 import { fixNameReferences } from "./nameref.js";
-import { loadCustomSchema, type CustomSchema } from "./openapi.js";
+import { loadCustomSchema } from "./openapi.js";
 import { applyJson6902Patch, applyPatch, applyStrategicMergePatches, type PatchEnv } from "./patches.js";
 import { applyReplacement, replacementsFromFile } from "./replacements.js";
 import {
@@ -42,7 +44,7 @@ import {
   type ImageSpec,
   type SubjectMode,
 } from "./transformers.js";
-import { mergeVars, readVars, resolveVars, type Var } from "./vars.js";
+import { mergeVars, readVars, resolveVars } from "./vars.js";
 
 export { parseSelector, splitImage } from "./transformers.js";
 
@@ -53,30 +55,6 @@ export interface KustomizeOptions {
   scope?: ScopeResolver;
   /** Receives Kustomize's warnings (unused vars); default: ignored. */
   warn?: (message: string) => void;
-}
-
-interface Ctx {
-  root: ArtifactRoot;
-  scope?: ScopeResolver;
-  stack: string[];
-  /** The kustomization `openapi` schema in force (Kustomize's is global to a build: the first one set wins). */
-  schema?: CustomSchema;
-  schemaSet: boolean;
-  /** buildMetadata asks for origin or transformer annotations: track where each object came from. */
-  origins: boolean;
-  warn: (message: string) => void;
-}
-
-interface Acc {
-  res: Res[];
-  config: TransformerConfig;
-  vars: Map<string, Var>;
-}
-
-interface Kust {
-  dir: string;
-  file: string;
-  k: JsonMap;
 }
 
 function emptyAcc(): Acc {
@@ -246,9 +224,7 @@ function setSchema(ctx: Ctx, kust: Kust, reset: boolean): void {
   if (ctx.schemaSet && !reset) return;
   if (typeof oa.path === "string" && oa.path) {
     if (oa.version !== undefined) throw new RenderError("openapi: builtin version and custom schema provided, cannot use both", { file: kust.file });
-    const what = "openapi path";
-    const p = underKustomization(ctx.root.resolve(oa.path, kust.dir, what, kust.file, "file"), oa.path, kust.dir, kust.file, what);
-    const text = ctx.root.readText(p);
+    const { text, where: p } = readFileUnder(ctx.root, kust, oa.path, "openapi path");
     const docs = parseManifestDocs(text, p, ctx.root.limits);
     if (docs.length !== 1) throw new RenderError("an openapi schema file must hold one JSON or YAML document", { file: p });
     ctx.schema = loadCustomSchema(docs[0]!.value, p);
@@ -273,23 +249,6 @@ function remoteError(r: string, file: string): RenderError {
   );
 }
 
-/**
- * Kustomize's default load restriction: files (resources, patches, generator inputs) must be in or below the
- * kustomization's directory; only directories (other kustomizations) may be elsewhere in the artifact.
- */
-function underKustomization(p: string, rel: string, dir: string, file: string, what: string): string {
-  if (dir === "" || p === dir || p.startsWith(`${dir}/`)) return p;
-  throw new RenderError(
-    `${what} ${JSON.stringify(rel)} is not in or below ${dir} (Kustomize's load restriction); move it there, or put it in a directory with its own kustomization and list that directory`,
-    { file },
-  );
-}
-
-function readFileUnder(ctx: Ctx, kust: Kust, rel: string, what: string): { text: string; where: string } {
-  const where = underKustomization(ctx.root.resolve(rel, kust.dir, what, kust.file, "file"), rel, kust.dir, kust.file, what);
-  return { text: ctx.root.readText(where), where };
-}
-
 function joinOrigin(base: string, p: string): string {
   const j = path.posix.normalize(path.posix.join(base || ".", p));
   return j === "." ? "" : j;
@@ -312,7 +271,7 @@ function accumulate(ctx: Ctx, kust: Kust, acc: Acc, origin: string): Acc {
     if (configs.length) {
       let loaded = emptyConfig();
       for (const c of configs) {
-        const { text, where } = readFileUnder(ctx, kust, c, "configurations entry");
+        const { text, where } = readFileUnder(ctx.root, kust, c, "configurations entry");
         const docs = parseManifestDocs(text, where, ctx.root.limits, { yaml11Booleans: true });
         loaded = mergeConfig(loaded, readConfig(docs[0]?.value, where), where);
       }
@@ -320,7 +279,7 @@ function accumulate(ctx: Ctx, kust: Kust, acc: Acc, origin: string): Acc {
     }
     acc.config = mergeConfig(acc.config, tc, file);
     for (const c of stringList(k.crds, file, "crds")) {
-      const { text, where } = readFileUnder(ctx, kust, c, "crds entry");
+      const { text, where } = readFileUnder(ctx.root, kust, c, "crds entry");
       acc.config = mergeConfig(acc.config, configFromCrds(parseManifestDocs(text, where, ctx.root.limits)[0]?.value, where), where);
     }
     runGenerators(ctx, acc, kust, origin);
@@ -414,68 +373,6 @@ function appendAll(res: Res[], added: Res[], file: string, ctx: Ctx): void {
 
 // ---- generators ------------------------------------------------------------------------------------------------
 
-interface GenOptions {
-  labels: Record<string, string>;
-  annotations: Record<string, string>;
-  disableNameSuffixHash: boolean;
-  immutable: boolean;
-}
-
-function readGenOptions(v: unknown, file: string, field: string): GenOptions | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (!isMap(v)) throw new RenderError(`"${field}" must be a map`, { file });
-  checkKeys(v, ["labels", "annotations", "disableNameSuffixHash", "immutable"], file, field);
-  return {
-    labels: stringMap(v.labels, file, `${field}.labels`),
-    annotations: stringMap(v.annotations, file, `${field}.annotations`),
-    disableNameSuffixHash: bool(v.disableNameSuffixHash, file, `${field}.disableNameSuffixHash`),
-    immutable: bool(v.immutable, file, `${field}.immutable`),
-  };
-}
-
-/** MergeGlobalOptionsIntoLocal: the generator's own labels and annotations win; either one disables the hash. */
-function mergeGenOptions(local: GenOptions | undefined, global: GenOptions | undefined): GenOptions | undefined {
-  if (!global) return local;
-  const l = local ?? { labels: {}, annotations: {}, disableNameSuffixHash: false, immutable: false };
-  return {
-    labels: { ...global.labels, ...l.labels },
-    annotations: { ...global.annotations, ...l.annotations },
-    disableNameSuffixHash: l.disableNameSuffixHash || global.disableNameSuffixHash,
-    immutable: l.immutable || global.immutable,
-  };
-}
-
-interface GenArgs {
-  kind: "ConfigMap" | "Secret";
-  name: string;
-  namespace: string;
-  behavior: string;
-  literals: string[];
-  files: string[];
-  envs: string[];
-  options?: GenOptions;
-  type: string;
-}
-
-const GEN_KEYS = ["name", "namespace", "behavior", "literals", "files", "envs", "env", "options"];
-
-function readGenArgs(g: JsonMap, kind: "ConfigMap" | "Secret", file: string, field: string, extra: string[] = []): GenArgs {
-  checkKeys(g, [...GEN_KEYS, ...(kind === "Secret" ? ["type"] : []), ...extra], file, field);
-  const name = str(g.name, file, `${field}.name`);
-  const env = str(g.env, file, `${field}.env`);
-  return {
-    kind,
-    name,
-    namespace: str(g.namespace, file, `${field}.namespace`),
-    behavior: str(g.behavior, file, `${field}.behavior`),
-    literals: stringList(g.literals, file, `${field}.literals`),
-    files: stringList(g.files, file, `${field}.files`),
-    envs: [...stringList(g.envs, file, `${field}.envs`), ...(env ? [env] : [])],
-    options: readGenOptions(g.options, file, `${field}.options`),
-    type: kind === "Secret" ? str(g.type, file, `${field}.type`) : "",
-  };
-}
-
 function runGenerators(ctx: Ctx, acc: Acc, kust: Kust, origin: string): void {
   const { file, k } = kust;
   const global = readGenOptions(k.generatorOptions, file, "generatorOptions");
@@ -487,7 +384,7 @@ function runGenerators(ctx: Ctx, acc: Acc, kust: Kust, origin: string): void {
     for (const g of mapList(k[field], file, field)) {
       const args = readGenArgs(g, kind, file, field);
       args.options = mergeGenOptions(args.options, global);
-      const r = generate(ctx, kust, args, field);
+      const r = generate(ctx.root, kust, args, field);
       if (ctx.origins) r.origin = { configuredIn, configuredBy: { apiVersion: "builtin", kind: `${kind}Generator` } };
       absorb(acc.res, r, file, ctx);
     }
@@ -557,114 +454,6 @@ function absorb(res: Res[], gen: Res, file: string, ctx: Ctx): void {
   res[res.indexOf(old)] = next;
 }
 
-function generate(ctx: Ctx, kust: Kust, g: GenArgs, field: string): Res {
-  const { file, dir } = kust;
-  const { kind, name } = g;
-  if (!name) throw new RenderError(`a ${kind} generator has no name`, { file });
-  const data: Record<string, string> = {};
-  const binary: Record<string, string> = {};
-  const put = (key: string, value: string | Buffer, from: string): void => {
-    if (key in data || key in binary) throw new RenderError(`${kind.toLowerCase()} ${name} illegally repeats the key \`${key}\` (${from})`, { file });
-    if (!/^[-._a-zA-Z0-9]+$/.test(key)) throw new RenderError(`${kind} generator "${name}": ${JSON.stringify(key)} is not a valid key name (letters, digits, "-", "_", ".")`, { file });
-    if (typeof value === "string") data[key] = value;
-    else if (!isBinaryBuf(value)) data[key] = value.toString("utf8");
-    else binary[key] = value.toString("base64");
-  };
-  for (const lit of g.literals) {
-    const i = lit.indexOf("=");
-    if (i <= 0) throw new RenderError(`${kind} generator "${name}": literal ${JSON.stringify(lit)} is not key=value`, { file });
-    put(lit.slice(0, i), unquote(lit.slice(i + 1)), "literals");
-  }
-  for (const f of g.files) {
-    const eqs = f.split("=").length - 1;
-    if (eqs > 1) throw new RenderError(`${kind} generator "${name}": source ${JSON.stringify(f)} key name or file path contains '='`, { file });
-    if (f.startsWith("=")) throw new RenderError(`${kind} generator "${name}": missing key name for file path in source ${JSON.stringify(f)}`, { file });
-    if (eqs === 1 && f.endsWith("=")) throw new RenderError(`${kind} generator "${name}": missing file path in source ${JSON.stringify(f)}`, { file });
-    const i = f.indexOf("=");
-    const key = i > 0 ? f.slice(0, i) : path.posix.basename(f);
-    const src = i > 0 ? f.slice(i + 1) : f;
-    const what = `${field} ${JSON.stringify(name)} file`;
-    const p = underKustomization(ctx.root.resolve(src, dir, what, file, "file"), src, dir, file, what);
-    put(key, ctx.root.readBytes(p), p);
-  }
-  for (const e of g.envs) {
-    const what = `${field} ${JSON.stringify(name)} env file`;
-    const p = underKustomization(ctx.root.resolve(e, dir, what, file, "file"), e, dir, file, what);
-    parseEnvFile(ctx.root.readText(p), p).forEach(([key, value]) => put(key, value, p));
-  }
-  const opts = g.options;
-  const metadata: KubeObject["metadata"] = { name };
-  if (g.namespace) metadata.namespace = g.namespace;
-  if (opts && Object.keys(opts.labels).length) metadata.labels = { ...opts.labels };
-  if (opts && Object.keys(opts.annotations).length) metadata.annotations = { ...opts.annotations };
-  const obj: KubeObject = { apiVersion: "v1", kind, metadata };
-  if (kind === "Secret") {
-    const enc: Record<string, string> = {};
-    for (const [k2, v] of Object.entries(data)) enc[k2] = wrapBase64(Buffer.from(v, "utf8").toString("base64"));
-    for (const [k2, v] of Object.entries(binary)) enc[k2] = wrapBase64(v);
-    if (Object.keys(enc).length) obj.data = enc;
-    obj.type = g.type || "Opaque";
-  } else {
-    if (Object.keys(data).length) obj.data = data;
-    if (Object.keys(binary).length) obj.binaryData = binary;
-  }
-  if (opts?.immutable) obj.immutable = true;
-  if (g.behavior && !["create", "merge", "replace"].includes(g.behavior)) {
-    throw new RenderError(`${field} "${name}": unknown behavior "${g.behavior}" (use create, merge or replace)`, { file });
-  }
-  setOrigin(obj, { file });
-  const r = newRes(obj, file);
-  r.needsHash = !opts?.disableNameSuffixHash;
-  r.behavior = (g.behavior || "create") as Res["behavior"];
-  return r;
-}
-
-/** Kustomize breaks Secret values longer than 70 base64 characters into newline-terminated lines. */
-function wrapBase64(b64: string): string {
-  if (b64.length <= 70) return b64;
-  let out = "";
-  for (let i = 0; i < b64.length; i += 70) out += b64.slice(i, i + 70) + "\n";
-  return out;
-}
-
-const utf8 = new TextDecoder("utf-8", { fatal: true });
-
-function isBinaryBuf(b: Buffer): boolean {
-  try {
-    utf8.decode(b);
-    return false;
-  } catch {
-    return true;
-  }
-}
-
-function unquote(v: string): string {
-  if (v.length >= 2 && (v[0] === '"' || v[0] === "'") && v[v.length - 1] === v[0]) return v.slice(1, -1);
-  return v;
-}
-
-function parseEnvFile(text: string, file: string): [string, string][] {
-  const out: [string, string][] = [];
-  text
-    .replace(/^\uFEFF/, "")
-    .split("\n")
-    .forEach((raw, i) => {
-      const line = raw.replace(/\r$/, "").replace(/^\s+/, "");
-      if (!line || line.startsWith("#")) return;
-      const eq = line.indexOf("=");
-      if (eq <= 0) {
-        throw new RenderError(`env line ${JSON.stringify(line)} is not KEY=VALUE (reading variables from the environment is not supported)`, {
-          file,
-          line: i + 1,
-        });
-      }
-      const key = line.slice(0, eq);
-      if (/\s/.test(key)) throw new RenderError(`env key ${JSON.stringify(key)} contains whitespace`, { file, line: i + 1 });
-      out.push([key, line.slice(eq + 1)]);
-    });
-  return out;
-}
-
 // ---- transformers --------------------------------------------------------------------------------------------
 
 function env(ctx: Ctx): PatchEnv {
@@ -686,7 +475,7 @@ function patchSource(ctx: Ctx, kust: Kust, p: JsonMap, field: string): { text: s
   if (hasPatch && hasPath) throw new RenderError(`${field}: patch and path can't be set at the same time`, { file: kust.file });
   // Kustomize trims an inline patch (not one read from a file): a block scalar ending it loses its final newline.
   if (hasPatch) return { text: (p.patch as string).trim(), where: kust.file };
-  if (hasPath) return readFileUnder(ctx, kust, p.path as string, `${field} path`);
+  if (hasPath) return readFileUnder(ctx.root, kust, p.path as string, `${field} path`);
   throw new RenderError(`${field}: must specify one of patch and path`, { file: kust.file });
 }
 
@@ -727,7 +516,7 @@ function runTransformers(ctx: Ctx, acc: Acc, kust: Kust, origin: string): void {
   // PatchStrategicMergeTransformer: every entry is a file, or (legacy) the patch itself inline.
   const psm = stringList(k.patchesStrategicMerge, file, "patchesStrategicMerge");
   if (psm.length) {
-    const patches = psm.map((s) => (looksInline(s) ? { text: s, where: file } : readFileUnder(ctx, kust, s, "patchesStrategicMerge entry")));
+    const patches = psm.map((s) => (looksInline(s) ? { text: s, where: file } : readFileUnder(ctx.root, kust, s, "patchesStrategicMerge entry")));
     acc.res = applyStrategicMergePatches(acc.res, patches, env(ctx));
     ran("PatchStrategicMergeTransformer");
   }
@@ -817,7 +606,7 @@ function expandReplacements(ctx: Ctx, kust: Kust, entries: JsonMap[]): { rep: Js
   for (const entry of entries) {
     if (typeof entry.path === "string" && entry.path) {
       if (entry.source !== undefined || entry.targets !== undefined) throw new RenderError("cannot specify both path and inline replacement", { file: kust.file });
-      const { text, where } = readFileUnder(ctx, kust, entry.path, "replacements path");
+      const { text, where } = readFileUnder(ctx.root, kust, entry.path, "replacements path");
       for (const rep of replacementsFromFile(text, where, ctx.root.limits)) out.push({ rep, where });
     } else {
       checkKeys(entry, ["source", "targets", "sourceValue"], kust.file, "replacements entry");
@@ -937,7 +726,7 @@ function runGeneratorPlugin(ctx: Ctx, kust: Kust, cfg: PluginConfig): Res[] {
       const args = readGenArgs(body, kind, file, obj.kind);
       args.name ||= md.name;
       args.namespace ||= typeof md.namespace === "string" ? md.namespace : "";
-      return [generate(ctx, kust, args, obj.kind)];
+      return [generate(ctx.root, kust, args, obj.kind)];
     }
     case "IAMPolicyGenerator": {
       checkKeys(obj, [...META_KEYS, "cloud", "kubernetesService", "serviceAccount"], file, obj.kind);
@@ -1016,7 +805,7 @@ function runTransformerPlugin(ctx: Ctx, kust: Kust, cfg: PluginConfig, res: Res[
     }
     case "PatchStrategicMergeTransformer": {
       keys(["paths", "patches"]);
-      const patches = stringList(c.paths, file, "paths").map((s) => (looksInline(s) ? { text: s, where: file } : readFileUnder(ctx, kust, s, "PatchStrategicMergeTransformer path")));
+      const patches = stringList(c.paths, file, "paths").map((s) => (looksInline(s) ? { text: s, where: file } : readFileUnder(ctx.root, kust, s, "PatchStrategicMergeTransformer path")));
       if (typeof c.patches === "string" && c.patches.trim()) patches.push({ text: c.patches, where: file });
       if (patches.length === 0) throw new RenderError("PatchStrategicMergeTransformer: empty file path and empty patch content", { file });
       return applyStrategicMergePatches(res, patches, env(ctx));
@@ -1029,7 +818,7 @@ function runTransformerPlugin(ctx: Ctx, kust: Kust, cfg: PluginConfig, res: Res[
       const hasOp = typeof c.jsonOp === "string" && c.jsonOp;
       if (hasPath && hasOp) throw new RenderError("PatchJson6902Transformer: must specify a file path or jsonOp, not both", { file });
       if (!hasPath && !hasOp) throw new RenderError("PatchJson6902Transformer: empty file path and empty jsonOp", { file });
-      const { text, where } = hasPath ? readFileUnder(ctx, kust, c.path as string, "PatchJson6902Transformer path") : { text: c.jsonOp as string, where: file };
+      const { text, where } = hasPath ? readFileUnder(ctx.root, kust, c.path as string, "PatchJson6902Transformer path") : { text: c.jsonOp as string, where: file };
       return applyJson6902Patch(res, text, where, target, env(ctx));
     }
     case "ReplacementTransformer": {
@@ -1043,7 +832,7 @@ function runTransformerPlugin(ctx: Ctx, kust: Kust, cfg: PluginConfig, res: Res[
       if (!value) value = path.posix.basename(kust.dir || ".") === "." ? path.basename(ctx.root.dir) : path.posix.basename(kust.dir);
       const targets = mapList(c.targets, file, "targets");
       if (typeof c.targetFilePath === "string" && c.targetFilePath) {
-        const { text, where } = readFileUnder(ctx, kust, c.targetFilePath, "ValueAddTransformer targetFilePath");
+        const { text, where } = readFileUnder(ctx.root, kust, c.targetFilePath, "ValueAddTransformer targetFilePath");
         const doc = parseManifestDocs(text, where, ctx.root.limits)[0]?.value;
         targets.push(...mapList(isMap(doc) ? doc.targets : undefined, where, "targets"));
       }

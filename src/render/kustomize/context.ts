@@ -1,0 +1,56 @@
+// What one build carries through the kustomizations it reads: its context, the accumulated resources, the
+// kustomization being read, and Kustomize's load restriction on the files a kustomization names.
+import type { ArtifactRoot } from "../fs.js";
+import { RenderError } from "../errors.js";
+import type { JsonMap, ScopeResolver } from "../objects.js";
+import type { TransformerConfig } from "./fieldspecs.js";
+import type { CustomSchema } from "./openapi.js";
+import type { Res } from "./resource.js";
+import type { Var } from "./vars.js";
+
+export interface Ctx {
+  root: ArtifactRoot;
+  scope?: ScopeResolver;
+  stack: string[];
+  /** The kustomization `openapi` schema in force (Kustomize's is global to a build: the first one set wins). */
+  schema?: CustomSchema;
+  schemaSet: boolean;
+  /** buildMetadata asks for origin or transformer annotations: track where each object came from. */
+  origins: boolean;
+  warn: (message: string) => void;
+}
+
+export interface Acc {
+  res: Res[];
+  config: TransformerConfig;
+  vars: Map<string, Var>;
+}
+
+export interface Kust {
+  dir: string;
+  file: string;
+  k: JsonMap;
+}
+
+/**
+ * Kustomize's default load restriction: files (resources, patches, generator inputs) must be in or below the
+ * kustomization's directory; only directories (other kustomizations) may be elsewhere in the artifact.
+ */
+export function underKustomization(p: string, rel: string, dir: string, file: string, what: string): string {
+  if (dir === "" || p === dir || p.startsWith(`${dir}/`)) return p;
+  throw new RenderError(
+    `${what} ${JSON.stringify(rel)} is not in or below ${dir} (Kustomize's load restriction); move it there, or put it in a directory with its own kustomization and list that directory`,
+    { file },
+  );
+}
+
+/** The artifact path of `rel`, a file the kustomization names (`what` says which, for errors), under the load restriction. */
+export function resolveUnder(root: ArtifactRoot, kust: Kust, rel: string, what: string): string {
+  return underKustomization(root.resolve(rel, kust.dir, what, kust.file, "file"), rel, kust.dir, kust.file, what);
+}
+
+/** The text of `rel`, a file the kustomization names, and where it is (resolveUnder). */
+export function readFileUnder(root: ArtifactRoot, kust: Kust, rel: string, what: string): { text: string; where: string } {
+  const where = resolveUnder(root, kust, rel, what);
+  return { text: root.readText(where), where };
+}
