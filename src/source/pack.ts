@@ -69,19 +69,8 @@ export interface PackResult {
   store: PackStore;
 }
 
-/**
- * Downloads the objects for `want` (with `depth` commits of history, or all when undefined) into `gitdir`'s pack
- * directory and indexes them. `url` is the repository URL (credentials are the transport's headers).
- */
-export async function fetchPack(
-  http: Transport,
-  url: string,
-  gitdir: string,
-  want: string,
-  capabilities: readonly string[],
-  depth: number | undefined,
-  limits: PackLimits = {},
-): Promise<PackResult> {
+/** POSTs the want (and deepen) to git-upload-pack; a reader of the pkt-lines of a 200 answer. */
+async function requestPack(http: Transport, url: string, want: string, capabilities: readonly string[], depth: number | undefined): Promise<PktReader> {
   const band = capabilities.includes("side-band-64k") ? "side-band-64k" : "side-band";
   const caps = [band, "ofs-delta", ...(depth !== undefined ? ["shallow"] : []), ...(capabilities.includes("no-progress") ? ["no-progress"] : []), "agent=mooring"];
   const body = Buffer.concat([
@@ -103,31 +92,50 @@ export async function fetchPack(
     throw new Errors.HttpError(res.statusCode, res.statusMessage, Buffer.concat(parts).toString("utf8"));
   }
   if (!res.body) throw new SourceError("FetchFailed", "the server answered the pack request with no body");
-  const reader = new PktReader(res.body[Symbol.asyncIterator]());
+  return new PktReader(res.body[Symbol.asyncIterator]());
+}
+
+/** The shallow list a deepen request is answered with (up to its flush-pkt): the commits whose parents are cut. */
+async function readShallows(reader: PktReader): Promise<string[]> {
   const shallows: string[] = [];
-  if (depth !== undefined) {
-    for (let i = 0; ; i++) {
-      const line = await reader.next();
-      if (line === null) break;
-      if (line === undefined) throw new SourceError("FetchFailed", "the server closed the response before the shallow list ended");
-      const s = line.toString("utf8").trim();
-      if (s.startsWith("ERR")) throw serverError(s);
-      if (s.startsWith("shallow ")) shallows.push(s.slice("shallow ".length));
-      else if (!s.startsWith("unshallow ")) throw new SourceError("FetchFailed", `unexpected line in the shallow list: ${s.slice(0, 80)}`);
-      if (i > 100_000) throw new SourceError("FetchFailed", "the server sent an endless shallow list");
-    }
+  for (let i = 0; ; i++) {
+    const line = await reader.next();
+    if (line === null) break;
+    if (line === undefined) throw new SourceError("FetchFailed", "the server closed the response before the shallow list ended");
+    const s = line.toString("utf8").trim();
+    if (s.startsWith("ERR")) throw serverError(s);
+    if (s.startsWith("shallow ")) shallows.push(s.slice("shallow ".length));
+    else if (!s.startsWith("unshallow ")) throw new SourceError("FetchFailed", `unexpected line in the shallow list: ${s.slice(0, 80)}`);
+    if (i > 100_000) throw new SourceError("FetchFailed", "the server sent an endless shallow list");
   }
+  return shallows;
+}
+
+/** The NAK before the pack (or the server's ERR). */
+async function readAck(reader: PktReader): Promise<void> {
   const ack = await reader.next();
   if (!ack) throw new SourceError("FetchFailed", "the server sent no acknowledgement (NAK) before the pack");
   const ackText = ack.toString("utf8").trim();
   if (ackText.startsWith("ERR")) throw serverError(ackText);
+}
 
-  const packDir = path.join(gitdir, "objects", "pack");
-  await mkdir(packDir, { recursive: true });
-  const tmp = path.join(packDir, "incoming.pack");
-  const fh = await open(tmp, "w");
-  const hash = createHash("sha1");
-  let tail: Buffer = Buffer.alloc(0); // the last 20 bytes seen: the trailer, not hashed
+/** The SHA-1 of a stream but its last 20 bytes (a pack's trailer), and those 20 bytes. */
+class TrailerHash {
+  private readonly hash = createHash("sha1");
+  tail: Buffer = Buffer.alloc(0);
+  update(data: Buffer): void {
+    const both = this.tail.length ? Buffer.concat([this.tail, data]) : data;
+    if (both.length > 20) this.hash.update(both.subarray(0, both.length - 20));
+    this.tail = Buffer.from(both.subarray(Math.max(0, both.length - 20)));
+  }
+  digest(): string {
+    return this.hash.digest("hex");
+  }
+}
+
+/** Writes the side-band pack data (band 1) to `file`; band 3 is the server's error, band 2 its progress. */
+async function writePackData(reader: PktReader, file: string, hash: TrailerHash): Promise<number> {
+  const fh = await open(file, "w");
   let size = 0;
   try {
     for (;;) {
@@ -136,9 +144,7 @@ export async function fetchPack(
       const kind = p[0];
       const data = p.subarray(1);
       if (kind === 1) {
-        const both = tail.length ? Buffer.concat([tail, data]) : data;
-        if (both.length > 20) hash.update(both.subarray(0, both.length - 20));
-        tail = Buffer.from(both.subarray(Math.max(0, both.length - 20)));
+        hash.update(data);
         size += data.length;
         await fh.write(data);
       } else if (kind === 3) {
@@ -153,24 +159,60 @@ export async function fetchPack(
   } finally {
     await fh.close();
   }
-  if (size < 32 || tail.length !== 20) {
+  return size;
+}
+
+/** Downloads the pack into `gitdir`'s pack directory, checks its trailer, and names it by it: the path under gitdir. */
+async function downloadPack(reader: PktReader, gitdir: string): Promise<string> {
+  const packDir = path.join(gitdir, "objects", "pack");
+  await mkdir(packDir, { recursive: true });
+  const tmp = path.join(packDir, "incoming.pack");
+  const hash = new TrailerHash();
+  const size = await writePackData(reader, tmp, hash);
+  if (size < 32 || hash.tail.length !== 20) {
     await rm(tmp, { force: true });
     throw new SourceError("FetchFailed", "the server sent no pack (or a truncated one)");
   }
-  const sha = hash.digest("hex");
-  if (sha !== tail.toString("hex")) {
+  const sha = hash.digest();
+  if (sha !== hash.tail.toString("hex")) {
     await rm(tmp, { force: true });
     throw new SourceError("FetchFailed", `the downloaded pack is corrupt (checksum ${sha} does not match its trailer); retry`);
   }
   const rel = `objects/pack/pack-${sha}.pack`;
   await rename(tmp, path.join(gitdir, rel));
-  if (shallows.length) await writeFile(path.join(gitdir, "shallow"), shallows.join("\n") + "\n");
-  const store = await PackStore.open(path.join(gitdir, rel), limits);
+  return rel;
+}
+
+/** Opens the pack and writes its .idx; closed again if indexing fails (a pack bomb, an abort). */
+async function indexPack(http: Transport, packPath: string, limits: PackLimits): Promise<PackStore> {
+  const store = await PackStore.open(packPath, limits);
   try {
-    await store.index(path.join(gitdir, rel.replace(/\.pack$/, ".idx")), () => http.aborted);
+    await store.index(packPath.replace(/\.pack$/, ".idx"), () => http.aborted);
   } catch (err) {
     await store.close();
     throw err;
   }
+  return store;
+}
+
+/**
+ * Downloads the objects for `want` (with `depth` commits of history, or all when undefined) into `gitdir`'s pack
+ * directory and indexes them. `url` is the repository URL (credentials are the transport's headers).
+ */
+export async function fetchPack(
+  http: Transport,
+  url: string,
+  gitdir: string,
+  want: string,
+  capabilities: readonly string[],
+  depth: number | undefined,
+  limits: PackLimits = {},
+): Promise<PackResult> {
+  const reader = await requestPack(http, url, want, capabilities, depth);
+  const shallows = depth !== undefined ? await readShallows(reader) : [];
+  await readAck(reader);
+  const rel = await downloadPack(reader, gitdir);
+  if (shallows.length) await writeFile(path.join(gitdir, "shallow"), shallows.join("\n") + "\n");
+  const store = await indexPack(http, path.join(gitdir, rel), limits);
   return { packPath: rel, shallows, store };
 }
