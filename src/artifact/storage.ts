@@ -84,6 +84,17 @@ async function treeSize(dir: string, depth = 0): Promise<number> {
   return total;
 }
 
+/** One write in progress: its temp file, and the bytes it holds in the usage count until they are kept or given back. */
+interface PendingWrite {
+  tmp: string;
+  usage: Usage;
+  counted: number;
+  /** The data stream itself failed: not a storage problem, and the producer needs no stopping. */
+  sourceFailed: boolean;
+  /** Open until synced and closed. */
+  file?: StorageFile;
+}
+
 export class ArtifactStorage {
   readonly root: string;
   readonly keep: number;
@@ -147,74 +158,88 @@ export class ArtifactStorage {
     const dir = this.absolute(dirRel);
     await mkdir(dir, { recursive: true });
     const tmp = path.join(dir, `${TEMP_PREFIX}${randomBytes(8).toString("hex")}`);
-    const hash = createHash("sha256");
-    let size = 0;
-    let file: StorageFile | undefined;
-    let sourceFailed = false;
     const usage = this.usage();
     await usage.ready;
-    let counted = 0; // bytes of this write in usage.used, until they are kept or given back
+    const w: PendingWrite = { tmp, usage, counted: 0, sourceFailed: false };
     const it = data[Symbol.asyncIterator]();
     try {
-      file = await this.openFile(tmp);
-      for (;;) {
-        let next: IteratorResult<Uint8Array>;
-        try {
-          next = await it.next();
-        } catch (err) {
-          sourceFailed = true;
-          throw err;
-        }
-        if (next.done) break;
-        hash.update(next.value);
-        size += next.value.length;
-        usage.used += next.value.length;
-        counted += next.value.length;
-        if (this.maxBytes !== undefined && usage.used > this.maxBytes) {
-          throw new StorageError(
-            `artifact storage ${this.root} would grow past its limit of ${formatSize(this.maxBytes)} (--max-storage-size, set by the chart from storage.sizeLimit); the previous artifact is still served; raise storage.sizeLimit or remove unused objects`,
-            "EDQUOT",
-          );
-        }
-        await file.write(next.value);
-      }
-      await file.sync();
-      await file.close();
-      file = undefined;
-      const hex = hash.digest("hex");
-      const existing = (await readdir(dir)).find((n) => n.startsWith(`${hex}.`) && n.endsWith(ext) && ARTIFACT_NAME.exec(n)?.[3] === ext);
-      const name = existing ?? `${hex}.${newToken()}${ext}`;
-      const final = path.join(dir, name);
-      if (existing) {
-        // Same bytes as an artifact we already have: keep that one (and its URL), mark it newest.
-        await unlink(tmp);
-        usage.used -= counted;
-        counted = 0;
-        const now = new Date();
-        await utimes(final, now, now);
-      } else {
-        await rename(tmp, final);
-        counted = 0;
-        await fsyncDir(dir);
-      }
+      w.file = await this.openFile(tmp);
+      const { hex, size } = await this.copyToTemp(it, w);
+      const name = await this.keepTemp(dir, w, hex, ext);
       const stored = { path: `${dirRel}/${name}`, digest: `sha256:${hex}`, size };
       await this.gc(key, stored.path);
       return stored;
     } catch (err) {
-      // Stop the producer (a tar stream waiting for us to read on): otherwise it would hold its buffers forever.
-      if (!sourceFailed) await it.return?.().catch(() => {});
-      await file?.close().catch(() => {});
-      await rm(tmp, { force: true }).catch(() => {});
-      usage.used -= counted;
-      // The producer's own failure (an unsafe tree, a read error) is not a storage problem: pass it on as it is.
-      if (sourceFailed) throw err;
-      if (err instanceof StorageError) throw err;
-      const e = err as NodeJS.ErrnoException;
-      if (e.code === "ENOSPC" || e.code === "EDQUOT") {
-        throw new StorageError(`artifact storage ${this.root} is full (${e.code}); the previous artifact is still served; free space or enlarge the volume`, e.code, { cause: err });
-      }
-      throw new StorageError(`cannot write artifact under ${this.root}: ${e.message}`, e.code, { cause: err });
+      return this.abandon(w, it, err);
     }
+  }
+
+  /** Streams the data into the temp file, counting it against maxBytes as it comes; the file is synced and closed. */
+  private async copyToTemp(it: AsyncIterator<Uint8Array>, w: PendingWrite): Promise<{ hex: string; size: number }> {
+    const hash = createHash("sha256");
+    let size = 0;
+    for (;;) {
+      let next: IteratorResult<Uint8Array>;
+      try {
+        next = await it.next();
+      } catch (err) {
+        w.sourceFailed = true;
+        throw err;
+      }
+      if (next.done) break;
+      hash.update(next.value);
+      size += next.value.length;
+      w.usage.used += next.value.length;
+      w.counted += next.value.length;
+      if (this.maxBytes !== undefined && w.usage.used > this.maxBytes) {
+        throw new StorageError(
+          `artifact storage ${this.root} would grow past its limit of ${formatSize(this.maxBytes)} (--max-storage-size, set by the chart from storage.sizeLimit); the previous artifact is still served; raise storage.sizeLimit or remove unused objects`,
+          "EDQUOT",
+        );
+      }
+      await w.file!.write(next.value);
+    }
+    await w.file!.sync();
+    await w.file!.close();
+    w.file = undefined;
+    return { hex: hash.digest("hex"), size };
+  }
+
+  /** Renames the temp file to its artifact name, or, with the same bytes already stored, keeps that one: the name. */
+  private async keepTemp(dir: string, w: PendingWrite, hex: string, ext: string): Promise<string> {
+    const existing = (await readdir(dir)).find((n) => n.startsWith(`${hex}.`) && n.endsWith(ext) && ARTIFACT_NAME.exec(n)?.[3] === ext);
+    const name = existing ?? `${hex}.${newToken()}${ext}`;
+    const final = path.join(dir, name);
+    if (existing) {
+      // Same bytes as an artifact we already have: keep that one (and its URL), mark it newest.
+      await unlink(w.tmp);
+      w.usage.used -= w.counted;
+      w.counted = 0;
+      const now = new Date();
+      await utimes(final, now, now);
+    } else {
+      await rename(w.tmp, final);
+      w.counted = 0;
+      await fsyncDir(dir);
+    }
+    return name;
+  }
+
+  /** Undoes a failed write (producer stopped, temp file removed, its bytes given back) and throws why it failed. */
+  private async abandon(w: PendingWrite, it: AsyncIterator<Uint8Array>, err: unknown): Promise<never> {
+    // Stop the producer (a tar stream waiting for us to read on): otherwise it would hold its buffers forever.
+    if (!w.sourceFailed) await it.return?.().catch(() => {});
+    await w.file?.close().catch(() => {});
+    await rm(w.tmp, { force: true }).catch(() => {});
+    w.usage.used -= w.counted;
+    // The producer's own failure (an unsafe tree, a read error) is not a storage problem: pass it on as it is.
+    if (w.sourceFailed) throw err;
+    if (err instanceof StorageError) throw err;
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === "ENOSPC" || e.code === "EDQUOT") {
+      throw new StorageError(`artifact storage ${this.root} is full (${e.code}); the previous artifact is still served; free space or enlarge the volume`, e.code, { cause: err });
+    }
+    throw new StorageError(`cannot write artifact under ${this.root}: ${e.message}`, e.code, { cause: err });
   }
 
   /** True when a stored artifact exists (and, given a digest, still has it: a tampered or truncated file fails). */
