@@ -148,65 +148,13 @@ export class KubeConfig {
     return kc;
   }
 
+  /** Adds a file's clusters, users and contexts; as kubectl does, the first file to name one wins. */
   private merge(text: string, baseDir: string, source: string): void {
-    let doc: Record<string, any>;
-    try {
-      doc = (parse(text) ?? {}) as Record<string, any>;
-    } catch (err) {
-      // Only the first line: the rest of yaml's message quotes the offending line, which may hold a token.
-      throw new Error(`kubeconfig ${source} is not valid YAML: ${(err as Error).message.split("\n")[0]}`);
-    }
-    if (typeof doc !== "object" || Array.isArray(doc)) throw new Error(`kubeconfig ${source} is not a mapping`);
-    const abs = (p: unknown) => (typeof p === "string" && p ? path.resolve(baseDir, p) : undefined);
-    const str = (v: unknown) => (typeof v === "string" && v !== "" ? v : undefined);
-    for (const entry of asList(doc.clusters)) {
-      const name = str(entry.name);
-      const c = entry.cluster as Record<string, unknown> | undefined;
-      if (!name || !c || this.clusters.some((x) => x.name === name)) continue;
-      this.clusters.push({
-        name,
-        server: str(c.server) ?? "",
-        certificateAuthority: abs(c["certificate-authority"]),
-        certificateAuthorityData: str(c["certificate-authority-data"]),
-        insecureSkipTlsVerify: c["insecure-skip-tls-verify"] === true,
-        tlsServerName: str(c["tls-server-name"]),
-      });
-    }
-    for (const entry of asList(doc.users)) {
-      const name = str(entry.name);
-      const u = (entry.user ?? {}) as Record<string, any>;
-      if (!name || this.users.some((x) => x.name === name)) continue;
-      const exec = u.exec as Record<string, any> | undefined;
-      const provider = u["auth-provider"] as Record<string, any> | undefined;
-      this.users.push({
-        name,
-        clientCertificate: abs(u["client-certificate"]),
-        clientCertificateData: str(u["client-certificate-data"]),
-        clientKey: abs(u["client-key"]),
-        clientKeyData: str(u["client-key-data"]),
-        token: str(u.token),
-        tokenFile: abs(u.tokenFile ?? u["token-file"]),
-        username: str(u.username),
-        password: str(u.password),
-        impersonate: str(u.as),
-        impersonateGroups: Array.isArray(u["as-groups"]) ? u["as-groups"].map(String) : undefined,
-        exec: exec
-          ? {
-              // A bare command name is looked up on PATH; a path with a slash is relative to the kubeconfig.
-              command: String(exec.command ?? "").includes("/") ? path.resolve(baseDir, String(exec.command)) : String(exec.command ?? ""),
-              args: Array.isArray(exec.args) ? exec.args.map(String) : undefined,
-              env: Array.isArray(exec.env) ? exec.env.map((e: { name: string; value: string }) => ({ name: String(e.name), value: String(e.value) })) : undefined,
-              apiVersion: str(exec.apiVersion),
-              interactiveMode: str(exec.interactiveMode),
-            }
-          : undefined,
-        authProvider: provider ? { name: String(provider.name ?? ""), config: provider.config as Record<string, string> | undefined } : undefined,
-      });
-    }
-    for (const entry of asList(doc.contexts)) {
-      const name = str(entry.name);
-      const c = (entry.context ?? {}) as Record<string, unknown>;
-      if (!name || this.contexts.some((x) => x.name === name)) continue;
+    const doc = parseKubeconfig(text, source);
+    for (const [name, e] of unseen(doc.clusters, this.clusters)) if (e.cluster) this.clusters.push(clusterOf(name, e.cluster as Record<string, unknown>, baseDir));
+    for (const [name, e] of unseen(doc.users, this.users)) this.users.push(userOf(name, (e.user ?? {}) as Record<string, any>, baseDir));
+    for (const [name, e] of unseen(doc.contexts, this.contexts)) {
+      const c = (e.context ?? {}) as Record<string, unknown>;
       this.contexts.push({ name, cluster: str(c.cluster) ?? "", user: str(c.user) ?? "", namespace: str(c.namespace) });
     }
     if (!this.currentContext) this.currentContext = str(doc["current-context"]) ?? "";
@@ -374,6 +322,76 @@ export class KubeConfig {
       })),
       contexts: this.contexts.map((c) => ({ name: c.name, context: { cluster: c.cluster, user: c.user, namespace: c.namespace } })),
     });
+  }
+}
+
+/** A kubeconfig file's document: a mapping, or an error that quotes none of its text. */
+function parseKubeconfig(text: string, source: string): Record<string, any> {
+  let doc: Record<string, any>;
+  try {
+    doc = (parse(text) ?? {}) as Record<string, any>;
+  } catch (err) {
+    // Only the first line: the rest of yaml's message quotes the offending line, which may hold a token.
+    throw new Error(`kubeconfig ${source} is not valid YAML: ${(err as Error).message.split("\n")[0]}`);
+  }
+  if (typeof doc !== "object" || Array.isArray(doc)) throw new Error(`kubeconfig ${source} is not a mapping`);
+  return doc;
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === "string" && v !== "" ? v : undefined;
+}
+
+/** A path in a kubeconfig, resolved against the file's directory. */
+function abs(p: unknown, baseDir: string): string | undefined {
+  return typeof p === "string" && p ? path.resolve(baseDir, p) : undefined;
+}
+
+function clusterOf(name: string, c: Record<string, unknown>, baseDir: string): KubeCluster {
+  return {
+    name,
+    server: str(c.server) ?? "",
+    certificateAuthority: abs(c["certificate-authority"], baseDir),
+    certificateAuthorityData: str(c["certificate-authority-data"]),
+    insecureSkipTlsVerify: c["insecure-skip-tls-verify"] === true,
+    tlsServerName: str(c["tls-server-name"]),
+  };
+}
+
+function userOf(name: string, u: Record<string, any>, baseDir: string): KubeUser {
+  const exec = u.exec as Record<string, any> | undefined;
+  const provider = u["auth-provider"] as Record<string, any> | undefined;
+  return {
+    name,
+    clientCertificate: abs(u["client-certificate"], baseDir),
+    clientCertificateData: str(u["client-certificate-data"]),
+    clientKey: abs(u["client-key"], baseDir),
+    clientKeyData: str(u["client-key-data"]),
+    token: str(u.token),
+    tokenFile: abs(u.tokenFile ?? u["token-file"], baseDir),
+    username: str(u.username),
+    password: str(u.password),
+    impersonate: str(u.as),
+    impersonateGroups: Array.isArray(u["as-groups"]) ? u["as-groups"].map(String) : undefined,
+    exec: exec
+      ? {
+          // A bare command name is looked up on PATH; a path with a slash is relative to the kubeconfig.
+          command: String(exec.command ?? "").includes("/") ? path.resolve(baseDir, String(exec.command)) : String(exec.command ?? ""),
+          args: Array.isArray(exec.args) ? exec.args.map(String) : undefined,
+          env: Array.isArray(exec.env) ? exec.env.map((e: { name: string; value: string }) => ({ name: String(e.name), value: String(e.value) })) : undefined,
+          apiVersion: str(exec.apiVersion),
+          interactiveMode: str(exec.interactiveMode),
+        }
+      : undefined,
+    authProvider: provider ? { name: String(provider.name ?? ""), config: provider.config as Record<string, string> | undefined } : undefined,
+  };
+}
+
+/** The named entries of a kubeconfig list whose name is not in `seen` yet (read as the loop pushes to it). */
+function* unseen(list: unknown, seen: readonly { name: string }[]): Generator<[string, Record<string, any>]> {
+  for (const entry of asList(list)) {
+    const name = str(entry.name);
+    if (name && !seen.some((x) => x.name === name)) yield [name, entry];
   }
 }
 
