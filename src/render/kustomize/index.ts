@@ -8,12 +8,14 @@ import { RenderError } from "../errors.js";
 import type { ArtifactRoot } from "../fs.js";
 import { clone, isMap, setOrigin, type JsonMap, type KubeObject, type ScopeResolver } from "../objects.js";
 import { toYamlText } from "../yaml.js";
+import { configFromCrds } from "./crds.js";
 import { readFileUnder, underKustomization, type Acc, type Ctx, type Kust } from "./context.js";
 import { parseManifestDocs } from "./fastyaml.js";
 import { bool, checkKeys, mapList, str, stringList, stringMap } from "./fields.js";
-import { LEGACY_ORDER_FIRST, LEGACY_ORDER_LAST, makeDefaultConfig, mergeConfig, readConfig, emptyConfig, type FieldSpec, type TransformerConfig } from "./fieldspecs.js";
+import { makeDefaultConfig, mergeConfig, readConfig, emptyConfig, type FieldSpec } from "./fieldspecs.js";
 import { generate, mergeGenOptions, readGenArgs, readGenOptions } from "./generators.js";
 import { kustomizeHash } from "./hash.js";
+import { sortResources } from "./order.js";
 import { fixNameReferences } from "./nameref.js";
 import { loadCustomSchema } from "./openapi.js";
 import { applyJson6902Patch, applyPatch, applyStrategicMergePatches, type PatchEnv } from "./patches.js";
@@ -46,6 +48,7 @@ import {
 } from "./transformers.js";
 import { mergeVars, readVars, resolveVars } from "./vars.js";
 
+export { legacySort } from "./order.js";
 export { parseSelector, splitImage } from "./transformers.js";
 
 export const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
@@ -863,109 +866,6 @@ function runTransformerPlugin(ctx: Ctx, kust: Kust, cfg: PluginConfig, res: Res[
     default:
       throw new RenderError(`${c.kind} cannot be used as a transformer`, { file });
   }
-}
-
-// ---- crds: name references declared in OpenAPI definitions --------------------------------------------------
-
-function configFromCrds(doc: unknown, file: string): TransformerConfig {
-  let tc = emptyConfig();
-  if (!isMap(doc)) throw new RenderError("unable to parse open API definition: expected a map of type names to definitions", { file });
-  for (const [typeName, api] of Object.entries(doc)) {
-    const props = schemaProps(api);
-    if (!props || !("kind" in props) || !("apiVersion" in props) || !("metadata" in props)) continue;
-    const kind = typeName.split(".").pop()!;
-    const one = emptyConfig();
-    loadCrdInto(one, kind, doc, typeName, [], file, 0);
-    tc = mergeConfig(tc, one, file);
-  }
-  return tc;
-}
-
-function schemaProps(api: unknown): JsonMap | undefined {
-  if (!isMap(api)) return undefined;
-  // OpenAPIDefinition {Schema, Dependencies}, decoded by Go's JSON, which matches field names case-insensitively.
-  const schema = isMap(api.Schema) ? api.Schema : isMap(api.schema) ? api.schema : api;
-  return isMap(schema.properties) ? schema.properties : undefined;
-}
-
-function loadCrdInto(tc: TransformerConfig, kind: string, all: JsonMap, typeName: string, at: string[], file: string, depth: number): void {
-  if (depth > 20) return;
-  const props = schemaProps(all[typeName]);
-  if (!props) return;
-  for (const [name, prop] of Object.entries(props)) {
-    if (!isMap(prop)) continue;
-    const p = [...at, name];
-    const fs = (extra: string[] = []): FieldSpec => ({ kind, path: [...p, ...extra].join("/") });
-    if (typeof prop["x-kubernetes-annotation"] === "string") tc.commonAnnotations = mergeConfig({ ...emptyConfig(), commonAnnotations: tc.commonAnnotations }, { ...emptyConfig(), commonAnnotations: [fs()] }, file).commonAnnotations;
-    if (typeof prop["x-kubernetes-label-selector"] === "string") tc.commonLabels = mergeConfig({ ...emptyConfig(), commonLabels: tc.commonLabels }, { ...emptyConfig(), commonLabels: [fs()] }, file).commonLabels;
-    if (typeof prop["x-kubernetes-identity"] === "string") tc.namePrefix = mergeConfig({ ...emptyConfig(), namePrefix: tc.namePrefix }, { ...emptyConfig(), namePrefix: [fs()] }, file).namePrefix;
-    const version = prop["x-kubernetes-object-ref-api-version"];
-    const refKind = prop["x-kubernetes-object-ref-kind"];
-    if (typeof version === "string" && typeof refKind === "string") {
-      const nameKey = typeof prop["x-kubernetes-object-ref-name-key"] === "string" ? (prop["x-kubernetes-object-ref-name-key"] as string) : "name";
-      tc.nameReference = mergeConfig(
-        { ...emptyConfig(), nameReference: tc.nameReference },
-        { ...emptyConfig(), nameReference: [{ kind: refKind, version, fieldSpecs: [fs([nameKey])] }] },
-        file,
-      ).nameReference;
-    }
-    const ref = prop.$ref;
-    if (typeof ref === "string" && ref) loadCrdInto(tc, kind, all, ref, p, file, depth + 1);
-  }
-}
-
-// ---- output order ----------------------------------------------------------------------------------------------
-
-function sortResources(res: Res[], top: Kust): Res[] {
-  const so = top.k.sortOptions;
-  if (so === undefined || so === null) return sortLegacy(res, LEGACY_ORDER_FIRST, LEGACY_ORDER_LAST);
-  if (!isMap(so)) throw new RenderError('"sortOptions" must be a map', { file: top.file });
-  checkKeys(so, ["order", "legacySortOptions"], top.file, "sortOptions");
-  const order = so.order;
-  if (order !== "legacy" && order !== "fifo") throw new RenderError("the field 'sortOptions.order' must be one of [fifo, legacy]", { file: top.file });
-  const lso = so.legacySortOptions;
-  if (order === "fifo") {
-    if (lso !== undefined && lso !== null) throw new RenderError("the field 'sortOptions.legacySortOptions' is set but the selected sort order is 'fifo', not 'legacy'", { file: top.file });
-    return res;
-  }
-  if (lso === undefined || lso === null) return sortLegacy(res, LEGACY_ORDER_FIRST, LEGACY_ORDER_LAST);
-  if (!isMap(lso)) throw new RenderError('"sortOptions.legacySortOptions" must be a map', { file: top.file });
-  checkKeys(lso, ["orderFirst", "orderLast"], top.file, "sortOptions.legacySortOptions");
-  return sortLegacy(res, stringList(lso.orderFirst, top.file, "orderFirst"), stringList(lso.orderLast, top.file, "orderLast"));
-}
-
-function sortLegacy(res: Res[], first: readonly string[], last: readonly string[]): Res[] {
-  const orders = new Map<string, number>();
-  first.forEach((k, i) => orders.set(k, -first.length + i));
-  last.forEach((k, i) => orders.set(k, 1 + i));
-  const gvkString = (g: string, v: string, k: string): string => `${g || "~G"}_${v || "~V"}_${k || "~K"}`;
-  const keyed = res.map((r, i) => {
-    const id = curId(r);
-    return { r, i, id, rank: orders.get(id.kind) ?? 0, gvk: gvkString(id.group, id.version, id.kind), rest: `${id.namespace || "~X"}|${id.name || "~N"}` };
-  });
-  const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-  keyed.sort((a, b) => {
-    const sameGvk = a.id.group === b.id.group && a.id.version === b.id.version && a.id.kind === b.id.kind;
-    if (!sameGvk) {
-      if (a.rank !== b.rank) return a.rank - b.rank;
-      if (a.id.kind === "Namespace" && b.id.kind === "Namespace" && (a.id.group === "" || b.id.group === "")) return -cmp(a.gvk, b.gvk);
-      return cmp(a.gvk, b.gvk);
-    }
-    return cmp(a.rest, b.rest) || a.i - b.i;
-  });
-  return keyed.map((k) => k.r);
-}
-
-/**
- * Kustomize's "legacy" order: well-known kinds first (namespaces before what lives in them), webhooks last, the rest
- * by "group_version_kind" (a missing group sorts as "~G", after every letter), then namespace and name.
- */
-export function legacySort(objs: KubeObject[]): KubeObject[] {
-  return sortLegacy(
-    objs.map((o) => newRes(o, "")),
-    LEGACY_ORDER_FIRST,
-    LEGACY_ORDER_LAST,
-  ).map((r) => r.obj);
 }
 
 // ---- overrides on top of any renderer --------------------------------------------------------------------------
