@@ -1,6 +1,7 @@
 // Status as an output: a reconcile ends in one Outcome, summarize() turns it into the kstatus conditions (Ready,
 // Reconciling, Stalled) with the mark* helpers, and a StatusWriter writes the result once, skipping the write when
-// it equals what the object shows or, while the cache does not show it yet, what this writer wrote last.
+// it equals what the object shows or, while the cache does not show it yet, what this writer wrote last; a status
+// someone else edited is written back.
 //
 //   try { outcome = await steps(obj) } catch (err) { outcome = outcomeOf(err) }
 //   finally { await writer.write(obj, summarize(obj.status ?? {}, outcome, stamp(obj)), { signal }) }
@@ -159,35 +160,44 @@ export interface StatusWriterOptions<S> {
 
 /**
  * Writes (server-side apply, status subresource) the part of a status one controller owns, remembering per object
- * what it wrote last until the cache shows that write. Meanwhile the memory is the truth: `current()` returns it, and
- * `write()` skips a status equal to it — so "nothing changed, no request" and "the cache does not show my own write
- * yet" are handled here, once. Once the cache shows the write (the object carries the resourceVersion the write
- * returned) the object is the truth again: the controller owns its status, so a status someone else edited is written
- * back by the next reconcile, as controller-runtime and Flux controllers do. The memory is also dropped when the
+ * what it wrote last and which version of the object that write was made from. The controller owns its status, so
+ * its last write is the truth: `current()` returns it even while the cache still shows an older object. `write()`
+ * sends nothing while the object is the version the last write was made from and the status equals that write (the
+ * cache does not show it yet), or when the object shows the status — so "nothing changed, no request" and "the cache
+ * does not show my own write yet" are handled here, once. A later version showing something else (someone else
+ * edited the status) is written back, as controller-runtime and Flux controllers do. The memory is dropped when the
  * object's uid changes (re-created) or by `forget()` (deleted).
  */
 export class StatusWriter<S extends object> {
-  private readonly last = new Map<string, { uid?: string; resourceVersion?: string; status: S; text: string }>();
+  private readonly last = new Map<string, { uid?: string; from?: string; status: S; text: string }>();
   private readonly ownedOf: (obj: KubeObject) => S;
 
   constructor(private readonly o: StatusWriterOptions<S>) {
     this.ownedOf = o.ownedOf ?? ((obj) => ((obj as { status?: S }).status ?? {}) as S);
   }
 
-  /** The owned status: as last written by this writer while the cache does not show that write, else as `obj` shows it. */
+  /** The owned status: as last written by this writer, else as `obj` shows it. */
   current(obj: KubeObject): S {
     return this.lastWritten(obj) ?? this.ownedOf(obj);
   }
 
-  /** What this writer last wrote for `obj`, while `obj` is older than that write (else undefined: `obj` shows it). */
+  /** What this writer last wrote for `obj` (undefined: nothing yet, or `obj` is a re-created object). */
   lastWritten(obj: KubeObject): S | undefined {
-    return this.pending(obj)?.status;
+    const e = this.last.get(keyOf(obj));
+    return e && e.uid === obj.metadata?.uid ? e.status : undefined;
   }
 
-  /** Whether writing `status` would change nothing (it equals the current owned status). */
+  /**
+   * Whether writing `status` would change nothing. While `obj` is the version the last write was made from (the
+   * cache does not show it yet), that write is what the server holds; on any other version, `obj` must show the
+   * status too (and, when this writer wrote last, so must that write: an interleaved older version is not trusted).
+   */
   unchanged(obj: KubeObject, status: S): boolean {
     const text = canonicalStatus(status);
-    return (this.pending(obj)?.text ?? canonicalStatus(this.ownedOf(obj))) === text;
+    const e = this.last.get(keyOf(obj));
+    const mine = e && e.uid === obj.metadata?.uid ? e : undefined;
+    if (mine && mine.from === obj.metadata?.resourceVersion) return mine.text === text;
+    return (!mine || mine.text === text) && canonicalStatus(this.ownedOf(obj)) === text;
   }
 
   /** Writes `status` unless unchanged; resolves with whether a request was sent. */
@@ -198,28 +208,13 @@ export class StatusWriter<S extends object> {
       { fieldManager: this.o.fieldManager, force: this.o.force ?? true, signal: opts.signal },
     );
     const owned = this.ownedOf(written);
-    this.last.set(keyOf(obj), { uid: obj.metadata?.uid, resourceVersion: written.metadata?.resourceVersion, status: owned, text: canonicalStatus(owned) });
+    this.last.set(keyOf(obj), { uid: obj.metadata?.uid, from: obj.metadata?.resourceVersion, status: owned, text: canonicalStatus(owned) });
     return true;
   }
 
   /** Drops what this writer remembers of an object (deleted, or finalized). */
   forget(obj: KubeObject | { namespace?: string; name: string }): void {
     this.last.delete("metadata" in obj ? keyOf(obj) : `${obj.namespace ?? ""}/${obj.name}`);
-  }
-
-  /**
-   * The last write while `obj` does not show it yet. An object carrying the written resourceVersion shows it, and
-   * every later read is newer still (an informer's store only moves forward), so the memory is dropped then.
-   */
-  private pending(obj: KubeObject): { status: S; text: string } | undefined {
-    const key = keyOf(obj);
-    const e = this.last.get(key);
-    if (!e || e.uid !== obj.metadata?.uid) return undefined;
-    if (e.resourceVersion !== undefined && e.resourceVersion === obj.metadata?.resourceVersion) {
-      this.last.delete(key);
-      return undefined;
-    }
-    return e;
   }
 }
 

@@ -136,22 +136,24 @@ describe("StatusWriter: compares with its own last write", () => {
     assert.equal(writes.length, 2);
   });
 
-  it("once the cache shows the write, the object is the truth again: a status someone else edited is written back", async () => {
+  it("a status someone else edited is written back: the controller owns its status", async () => {
     const { client, writes } = fakeClient();
     const w = new StatusWriter<Record<string, unknown>>({ client, fieldManager: "me" });
     const at = (status: Record<string, unknown>, resourceVersion: string): KubeObject => ({ ...obj(status), metadata: { ...obj(status).metadata, resourceVersion } });
     assert.equal(await w.write(at({ phase: "old" }, "0"), { phase: "new" }), true); // the fake answers resourceVersion "1"
-    // Still older than the write: the memory wins.
-    assert.deepEqual(w.lastWritten(at({ phase: "old" }, "0")), { phase: "new" });
-    // The cache shows the write: nothing to remember, nothing to write.
-    assert.equal(w.lastWritten(at({ phase: "new" }, "1")), undefined);
+    // The version the write was made from: the cache is behind, nothing to write.
+    assert.equal(await w.write(at({ phase: "old" }, "0"), { phase: "new" }), false);
+    // The cache shows the write: nothing to write either.
     assert.equal(await w.write(at({ phase: "new" }, "1"), { phase: "new" }), false);
     assert.equal(writes.length, 1);
-    // Someone else edits the status (a newer object): the controller owns it and writes its status back.
+    // From the version the write was made from, a change back is a change (the server holds the write).
+    assert.equal(w.unchanged(at({ phase: "old" }, "0"), { phase: "old" }), false);
+    // Someone else edits the status: the last write is still the controller's truth, and it is written back.
     const edited = at({ phase: "edited" }, "7");
-    assert.deepEqual(w.current(edited), { phase: "edited" });
-    assert.equal(await w.write(edited, { phase: "new" }), true);
+    assert.deepEqual(w.current(edited), { phase: "new" });
+    assert.equal(await w.write(edited, w.current(edited)), true);
     assert.equal(writes.length, 2);
+    assert.deepEqual(writes[1]!.status, { phase: "new" });
   });
 
   it("a re-created object (another uid) or forget() starts from what the object shows", async () => {
