@@ -1,9 +1,9 @@
 // The SyncPolicy controller: keeps SyncPolicy.status current — Ready (the policy is valid), WindowOpen (automated
 // syncs allowed now, and why), nextWindowChange, and how many Applications reference the policy.
-//   read (cache) → evaluatePolicy (pure, ./status.ts) → write status by server-side apply as mooring-policy, only
-//   when it differs → requeue at the next window change (or daily, so the bounded search horizon slides forward).
+//   read (cache) → evaluatePolicy (pure, ./status.ts) → write status by server-side apply as mooring-policy (a
+//   StatusWriter: only when it differs) → requeue at the next window change (or daily, so the bounded search
+//   horizon slides forward).
 // Applications are watched and mapped to the policy they name (old and new ref on a change), so the count follows.
-import { isDeepStrictEqual } from "node:util";
 import { ApplicationKind, ConditionTypes, FieldManagers, SyncPolicyKind, type Application, type SyncPolicy } from "../api/index.js";
 import type { OperatorConfig } from "../config.js";
 import {
@@ -11,8 +11,10 @@ import {
   or,
   annotationsChanged,
   generationChanged,
+  StatusWriter,
   type Condition,
   type Controller,
+  type EventRecorder,
   type KubeObject,
   type Manager,
   type Predicate,
@@ -20,7 +22,7 @@ import {
   type Request,
   type Result,
 } from "../runtime/index.js";
-import { evaluatePolicy } from "./status.js";
+import { type PolicyStatus, evaluatePolicy } from "./status.js";
 
 export interface SyncPolicyControllerOptions extends Partial<Pick<OperatorConfig, "concurrency">> {
   /** The clock windows are evaluated with (ms since the epoch); default the manager's clock, else Date.now. */
@@ -46,44 +48,38 @@ const refChanged: Predicate<ApplicationObject> = {
 /** Our own status writes change neither generation nor annotations, so they do not trigger a reconcile. */
 const policyChanged: Predicate = or(generationChanged, annotationsChanged);
 
+/** Events for a status change: the spec became invalid, or the window opened or closed. */
+function recordChange(events: EventRecorder, policy: PolicyObject, before: PolicyStatus, after: PolicyStatus, invalid: string | undefined): void {
+  const was = getCondition(before.conditions as Condition[] | undefined, ConditionTypes.windowOpen);
+  const now = getCondition(after.conditions as Condition[] | undefined, ConditionTypes.windowOpen);
+  if (invalid !== undefined && was?.reason !== now?.reason) events.warning(policy, "InvalidSpec", "Validate", invalid);
+  else if (was && now && was.status !== now.status && now.status !== "Unknown") {
+    events.normal(policy, now.status === "True" ? "WindowOpened" : "WindowClosed", "Evaluate", now.message);
+  }
+}
+
 /** Sets up the SyncPolicy controller on `mgr`: reconciles SyncPolicies, woken by the Applications that name them. */
 export function setupSyncPolicyController(mgr: Manager, opts: SyncPolicyControllerOptions = {}): SyncPolicyController {
   const client = mgr.client;
   const now = opts.now ?? (() => mgr.clock?.now() ?? Date.now());
   const events = mgr.eventRecorder(FieldManagers.policy);
-
-  // The status last written per policy, with the resourceVersion the cache showed then: until the cache catches up
-  // with our own write, a second reconcile would see the old status and write the same one again.
-  const written = new Map<string, { status: string; staleRv: string | undefined }>();
+  // Writes only a changed status, and stands in for the object while the cache does not show its own last write.
+  const writer = new StatusWriter<PolicyStatus>({ client, fieldManager: FieldManagers.policy });
 
   const reconcile = async (req: Request, ctx: ReconcileContext): Promise<Result> => {
     const policy = await client.get<PolicyObject>(SyncPolicyKind, req.name, req.namespace);
     if (!policy || policy.metadata?.deletionTimestamp) {
-      written.delete(`${req.namespace}/${req.name}`);
+      writer.forget(req);
       return {};
     }
     const apps = await client.list<ApplicationObject>(ApplicationKind, { namespace: req.namespace });
     const count = apps.filter((a) => policyRefOf(a) === req.name).length;
-    const t = now();
-    const { status, invalid, requeueAfterMs } = evaluatePolicy(policy, count, t);
-
-    const key = `${req.namespace}/${req.name}`;
-    const json = JSON.stringify(status);
-    const last = written.get(key);
-    const cacheBehindOwnWrite = last !== undefined && last.status === json && last.staleRv === policy.metadata?.resourceVersion;
-    if (!cacheBehindOwnWrite && !isDeepStrictEqual(JSON.parse(json), policy.status ?? {})) {
-      written.set(key, { status: json, staleRv: policy.metadata?.resourceVersion });
-      await client.applyStatus(
-        { apiVersion: policy.apiVersion, kind: policy.kind, metadata: { name: req.name, namespace: req.namespace }, status } as KubeObject,
-        { fieldManager: FieldManagers.policy, signal: ctx.signal },
-      );
-      const before = getCondition(policy.status?.conditions as Condition[] | undefined, ConditionTypes.windowOpen);
-      const after = getCondition(status.conditions as Condition[] | undefined, ConditionTypes.windowOpen);
-      if (invalid !== undefined && before?.reason !== after?.reason) events.warning(policy, "InvalidSpec", "Validate", invalid);
-      else if (before && after && before.status !== after.status && after.status !== "Unknown") {
-        events.normal(policy, after.status === "True" ? "WindowOpened" : "WindowClosed", "Evaluate", after.message);
-      }
-      ctx.log.debug("status written", { windowOpen: after?.status, reason: after?.reason, applications: count });
+    const before = writer.current(policy);
+    const { status, invalid, requeueAfterMs } = evaluatePolicy({ ...policy, status: before }, count, now());
+    if (await writer.write(policy, status, { signal: ctx.signal })) {
+      recordChange(events, policy, before, status, invalid);
+      const windowOpen = getCondition(status.conditions as Condition[] | undefined, ConditionTypes.windowOpen);
+      ctx.log.debug("status written", { windowOpen: windowOpen?.status, reason: windowOpen?.reason, applications: count });
     }
     return requeueAfterMs !== undefined ? { requeueAfter: requeueAfterMs } : {};
   };

@@ -1,6 +1,7 @@
 // The SyncPolicy controller against the real local cluster: status written by server-side apply as mooring-policy on
 // the status subresource, the Application count following creates, ref changes and deletes, WindowOpen flipping by
-// itself at nextWindowChange (injected clock), invalid specs Stalled, and no write when nothing changed.
+// itself at nextWindowChange (injected clock), invalid specs Stalled, no write when nothing changed, and a status
+// someone else edited written back.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import * as k8s from "@kubernetes/client-node";
@@ -150,6 +151,18 @@ void describe("SyncPolicy controller", () => {
     assert.equal(cond(good, "Stalled"), undefined);
     assert.equal(good.status?.observedGeneration, 2);
     assert.ok(good.status?.nextWindowChange);
+  });
+
+  void it("writes its status back when someone else edited it: the controller owns its status", async () => {
+    offsetMs = 0;
+    await createPolicy("owned", {});
+    await waitFor("owned Ready", async () => (await getPolicy("owned")).status?.applications === 0 && cond(await getPolicy("owned"), "Ready")?.status === "True");
+    // Another writer changes a field the controller owns (as `kubectl edit --subresource=status` would).
+    await custom.patchNamespacedCustomObjectStatus({ ...P, namespace: ns.name, name: "owned", body: { status: { applications: 42 } }, fieldManager: "someone-else" }, merge);
+    assert.equal((await getPolicy("owned")).status?.applications, 42);
+    // Any reconcile (here: an annotation the controller does not read) finds the same status to write, and writes it back.
+    await custom.patchNamespacedCustomObject({ ...P, namespace: ns.name, name: "owned", body: { metadata: { annotations: { "example.com/poke": "1" } } } }, merge);
+    await waitFor("applications written back", async () => (await getPolicy("owned")).status?.applications === 0);
   });
 
   void it("does not write status when a reconcile finds nothing new", async () => {
