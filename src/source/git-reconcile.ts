@@ -1,6 +1,7 @@
 // The reconcile of the GitRepository controller (./controller.ts sets it up), in named steps:
 //   guards (gone, deleting, suspended) → the last artifact → credentials + fetch (SourceSyncer) → the status, computed
-//   once from the outcome or the failure → one status write (server-side apply as mooring-source) → the requeue.
+//   once from the outcome or the failure → one status write (a StatusWriter: server-side apply as mooring-source,
+//   only when the status changed) → the requeue.
 // Failures keep the last good artifact in status and on disk, and say why in FetchFailed.
 import { artifactUrl, type ArtifactKey } from "../artifact/storage.js";
 import {
@@ -23,6 +24,7 @@ import {
   metaTime,
   removeCondition,
   setCondition,
+  StatusWriter,
   withFinalizer,
   type Client,
   type Condition,
@@ -89,9 +91,8 @@ function currentArtifact(old: GitRepositoryStatus): CurrentArtifact | undefined 
   return old.artifact && path ? { path, revision: old.artifact.revision, digest: old.artifact.digest } : undefined;
 }
 
-/** The status a reconcile starts from: the last one, with a reconcile request handled. */
-function startStatus(obj: GitRepositoryObject): GitRepositoryStatus {
-  const old: GitRepositoryStatus = obj.status ?? {};
+/** The status a reconcile starts from: the last one (`old`), with a reconcile request handled. */
+function startStatus(obj: GitRepositoryObject, old: GitRepositoryStatus): GitRepositoryStatus {
   const status: GitRepositoryStatus = { ...old };
   const requested = obj.metadata?.annotations?.[Annotations.reconcileRequestedAt];
   if (requested !== undefined && requested !== old.lastHandledReconcileAt) status.lastHandledReconcileAt = requested;
@@ -105,6 +106,7 @@ export class GitReconciler {
   private readonly jitter: number;
   private readonly firstRetryMs: number;
   private readonly live: Client;
+  private readonly writer: StatusWriter<GitRepositoryStatus>;
   // Consecutive retryable failures per object: a network blip is retried in seconds, not after a whole interval,
   // and a server that stays down is asked less and less often (never less than once per interval).
   private readonly failures = new Map<string, number>();
@@ -126,6 +128,7 @@ export class GitReconciler {
     this.jitter = opts.jitter ?? 0.1;
     this.firstRetryMs = opts.failureBackoffMs ?? 5_000;
     this.live = mgr.client.live();
+    this.writer = new StatusWriter<GitRepositoryStatus>({ client: mgr.client, fieldManager: FieldManagers.source });
   }
 
   /** Guards: gone → forget it; deleting → remove its artifacts, then the finalizer; else apply. */
@@ -134,6 +137,7 @@ export class GitReconciler {
     const obj = await client.get<GitRepositoryObject>(GitRepositoryKind, req.name, req.namespace);
     if (!obj) {
       this.failures.delete(`${req.namespace}/${req.name}`);
+      this.writer.forget(req);
       return {};
     }
     return withFinalizer(
@@ -154,32 +158,33 @@ export class GitReconciler {
       ctx.log.debug("suspended; not fetching");
       return {};
     }
-    const old: GitRepositoryStatus = obj.status ?? {};
+    // The status as last written: the cache may not show this controller's own last write yet.
+    const old: GitRepositoryStatus = this.writer.current(obj);
     const current = currentArtifact(old);
     const attempt: Attempt = {
       obj,
       gen: obj.metadata?.generation,
       old,
-      status: startStatus(obj),
+      status: startStatus(obj, old),
       inStorage: current ? await this.opts.storage.exists(current.path) : false,
       now: Date.now(),
     };
     let outcome: SyncOutcome | undefined;
     let failure: SourceError | undefined;
     try {
-      outcome = await this.fetch(obj, current, ctx.signal);
+      outcome = await this.fetch(obj, old, current, ctx.signal);
     } catch (err) {
       if (!isSourceError(err)) throw err; // an API or programming error: the runtime retries with backoff
       failure = err;
     }
     const status = outcome ? this.stored(attempt, outcome) : this.fetchFailed(attempt, failure!);
     if (failure) ctx.log.info("fetch failed", { reason: failure.reason, error: failure.message });
-    await this.writeStatus(obj, status, ctx.signal);
+    await this.writer.write(obj, status, { signal: ctx.signal });
     return this.requeue(obj, !!failure?.retryable);
   }
 
   /** Credentials, then SourceSyncer: commit-pinned + artifact present → no network; same commit → nothing to write. */
-  private async fetch(obj: GitRepositoryObject, current: CurrentArtifact | undefined, signal: AbortSignal): Promise<SyncOutcome> {
+  private async fetch(obj: GitRepositoryObject, old: GitRepositoryStatus, current: CurrentArtifact | undefined, signal: AbortSignal): Promise<SyncOutcome> {
     const credentials = await this.readCredentials(obj, signal);
     return this.syncer.sync({
       key: keyOf(obj),
@@ -192,7 +197,7 @@ export class GitReconciler {
       ...(credentials ? { credentials } : {}),
       ...(current ? { current } : {}),
       // A new generation may change ignore rules: the same commit can make a different artifact.
-      force: obj.status?.observedGeneration !== obj.metadata?.generation,
+      force: old.observedGeneration !== obj.metadata?.generation,
       signal,
     });
   }
@@ -254,14 +259,6 @@ export class GitReconciler {
       message: old.artifact ? `the artifact for ${old.artifact.revision} is missing from storage; it is fetched again once the fetch succeeds` : "no artifact stored yet",
       observedGeneration: gen,
     };
-  }
-
-  private async writeStatus(obj: GitRepositoryObject, status: GitRepositoryStatus, signal: AbortSignal): Promise<void> {
-    if (JSON.stringify(status) === JSON.stringify(obj.status ?? {})) return; // nothing new: no API write
-    await this.mgr.client.applyStatus(
-      { apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name: obj.metadata!.name, namespace: obj.metadata!.namespace }, status } as KubeObject,
-      { fieldManager: FieldManagers.source, signal },
-    );
   }
 
   /** The next reconcile: one interval after a success, backed off from firstRetryMs after a retryable failure. */
