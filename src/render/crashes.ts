@@ -8,8 +8,9 @@
 //
 // The markers live in the render cache directory (on the Pod's /tmp emptyDir, which outlives a container restart).
 import { randomUUID } from "node:crypto";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
+import { writeJsonFile } from "./json-file.js";
 
 interface Marker {
   /** The render input (render cache key) in progress. */
@@ -71,11 +72,7 @@ export class RenderCrashJournal {
   async begin(ns: string, name: string, key: string, limits: string): Promise<void> {
     const previous = await this.crashed(ns, name, key, limits);
     const m: Marker = { key, limits, process: this.process, attempts: (previous?.attempts ?? 0) + 1, startedAt: new Date().toISOString() };
-    const file = this.file(ns, name);
-    await mkdir(path.dirname(file), { recursive: true });
-    const tmp = `${file}.tmp-${this.process}`;
-    await writeFile(tmp, JSON.stringify(m));
-    await rename(tmp, file);
+    await writeJsonFile(this.file(ns, name), m, this.process);
   }
 
   /** The render ended (with any outcome the process lived to see). */

@@ -1,8 +1,9 @@
 // What the render controller remembers about each Application's last render, so that the same input is never
 // rendered twice: in memory, and on disk (<cacheDir>/renders/<namespace>/<name>.json) for successes and for the
 // failures a limit caused, so that a restarted process neither renders again nor hits the same limit again.
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import path from "node:path";
+import { writeJsonFile } from "./json-file.js";
 import type { Logger } from "../log.js";
 
 /** A stored render: its artifact's digest and size, how many objects it holds, the renderer that produced it. */
@@ -62,12 +63,8 @@ export class RenderMemory {
     // Failures are remembered in memory only (a restart tries again), except those a limit stopped (memory,
     // deadline, a render that took the process down): trying those again after a restart would only hit it again.
     if (!m.ok && !m.persist) return;
-    const file = this.file(ns, name);
     try {
-      await mkdir(path.dirname(file), { recursive: true });
-      const tmp = `${file}.tmp-${process.pid}`;
-      await writeFile(tmp, JSON.stringify(m));
-      await rename(tmp, file);
+      await writeJsonFile(this.file(ns, name), m, process.pid);
     } catch (err) {
       this.logger.warn("cannot write the render index; the next restart renders this Application again", { error: (err as Error).message });
     }
