@@ -8,23 +8,23 @@
 //   decide: what to do (./decide.ts, pure): idle, awaiting a render or a manual sync, blocked by a window or a
 //           dependency, backoff, stalled, heal or sync;
 //   execute: sync with waves (./sync.ts), heal (./execute.ts), or nothing;
-//   status: syncPart → health from the cache → pruneLast → summarize (./summarize.ts, pure) → ONE write by
+//   status: syncPart → health from the cache → pruneLast → summarize (./summarize.ts, pure); a refused spec or a
+//           watch that is not ready ends the reconcile early as a Stop (summarizeStop); either way ONE write by
 //           server-side apply under `mooring-sync` (a StatusWriter: only when the owned part changed).
 // A reconcile with nothing new (same digest, no drift) sends no request at all to the API server.
 import { type Application, ApplicationDefaults } from "../api/application.js";
-import { Annotations, ConditionTypes, FieldManagers, Finalizers, Reasons } from "../api/constants.js";
+import { Annotations, FieldManagers, Finalizers, Reasons } from "../api/constants.js";
 import { parseDuration } from "../api/duration.js";
 import { ApplicationKind, SyncPolicyKind } from "../api/kinds.js";
 import type { SyncPolicy } from "../api/syncpolicy.js";
 import type { OperatorConfig } from "../config.js";
-import { type StatusWithConditions, setCondition } from "../runtime/conditions.js";
 import type { Controller } from "../runtime/controller.js";
 import { addFinalizer, hasFinalizer, isDeleting } from "../runtime/finalizers.js";
 import type { KubeObject } from "../runtime/kinds.js";
 import type { Manager } from "../runtime/manager.js";
 import type { ReconcileContext, Request, Result } from "../runtime/reconcile.js";
 import { requestKey } from "../runtime/reconcile.js";
-import { StatusWriter, stalled, summarize as summarizeConditions } from "../runtime/status.js";
+import { StatusWriter } from "../runtime/status.js";
 import { fetchRendered } from "./artifact.js";
 import { type Decision, decide } from "./decide.js";
 import { dependenciesOf } from "./depends.js";
@@ -34,9 +34,9 @@ import { idOf } from "./inventory.js";
 import { Memories, type Memory } from "./memory.js";
 import { applyMetrics, type ApplyMetrics } from "./metrics.js";
 import { type FetchRendered, assess, dependencyProblem, desiredFor, detectDrift } from "./observe.js";
-import { type AppObject, type DriftItem, type OwnedStatus, type SyncOutcome, clip, currentOwned, describeDrift, overlayOwned, renderFailure, stampOf, stamped } from "./owned.js";
+import { type AppObject, type DriftItem, type OwnedStatus, type SyncOutcome, currentOwned, describeDrift, overlayOwned, renderFailure, stampOf } from "./owned.js";
 import { type EffectivePolicy, type HistoryEntry, effectivePolicy, settleInterrupted } from "./policy.js";
-import { type Note, type SyncPart, summarize, syncPart } from "./summarize.js";
+import { type Note, type Stop, type Summary, type SyncPart, summarize, summarizeStop, syncPart } from "./summarize.js";
 import { runSync } from "./sync.js";
 import { ClusterView, WatchNotReadyError } from "./watches.js";
 
@@ -57,6 +57,9 @@ export interface ApplyControllerOptions extends ApplyConfig, Pick<OperatorConfig
 const DEPENDS_INDEX = "mooring.dependsOn";
 /** spec.interval is capped at a day: Node's timers overflow past ~24.8 days (a longer timeout fires at once). */
 const MAX_INTERVAL_MS = 86_400_000;
+
+/** How a reconcile (past its guards) ends: stopped before syncing (./summarize.ts Stop), or with a sync's summary. */
+type Ending = Stop | { kind: "reconciled"; summary: Summary };
 
 /** What a reconcile read before deciding. */
 interface Observed {
@@ -116,11 +119,33 @@ export class ApplyReconciler {
       await addFinalizer(this.env.mgr.client, app, Finalizers.application, { signal: ctx.signal });
       return {};
     }
+    return this.run(env, read, app, mem, ctx);
+  }
+
+  /**
+   * The guards passed: the steps end in one Ending, which becomes the owned status, written once — compared with the
+   * object as `read` (not the overlay of the last write), so a status someone else edited is written back.
+   */
+  private async run(env: ApplyEnv, read: AppObject, app: AppObject, mem: Memory, ctx: ReconcileContext): Promise<Result> {
+    const end = await this.steps(env, app, mem, ctx);
+    // The status as last written, which may be this sync's write-ahead record: the inventory it added must stay.
+    const { owned, requeueAfter } = end.kind === "reconciled" ? end.summary : summarizeStop(this.env.writer.current(app), end, stampOf(app, this.env.now()));
+    await this.env.writer.write(read, owned, { signal: ctx.signal });
+    // Drift and health were read: informers this reconcile neither read nor applied objects of are not needed.
+    if (end.kind === "reconciled") await env.view.releaseUnused(owned.sync.inventory);
+    return requeueAfter === undefined ? {} : { requeueAfter };
+  }
+
+  /** A refused spec stops here; else sync; a kind whose watch is not ready stops it wherever it is read. */
+  private async steps(env: ApplyEnv, app: AppObject, mem: Memory, ctx: ReconcileContext): Promise<Ending> {
     try {
-      return await this.sync(env, app, mem, ctx);
+      const checked = await this.refusal(app);
+      if (checked.refused) return checked.refused;
+      return { kind: "reconciled", summary: await this.sync(env, app, mem, checked.policy, ctx) };
     } catch (err) {
       if (!(err instanceof WatchNotReadyError)) throw err;
-      return this.watchFailed(app, err, ctx);
+      ctx.log.warn("cannot watch the Application's objects", { key: requestKey({ namespace: app.metadata!.namespace!, name: app.metadata!.name! }), error: err.message });
+      return { kind: "watchFailed", message: err.message };
     }
   }
 
@@ -129,17 +154,6 @@ export class ApplyReconciler {
     this.env.view.forget(requestKey(req));
     this.env.writer.forget(req);
     this.metrics.forget(req.namespace, req.name);
-  }
-
-  /** Says on the Application that its objects cannot be watched, and looks again soon (the informer keeps retrying). */
-  private async watchFailed(app: AppObject, err: WatchNotReadyError, ctx: ReconcileContext): Promise<Result> {
-    const now = this.env.now();
-    // The status as last written, which may be this sync's write-ahead record: the inventory it added must stay.
-    const owned = this.env.writer.lastWritten(app) ?? currentOwned(app);
-    const conditions = setCondition(owned.conditions ?? [], { type: ConditionTypes.ready, status: "False", reason: Reasons.watchFailed, message: clip(err.message), observedGeneration: app.metadata?.generation }, now);
-    await this.env.writer.write(app, stamped({ ...owned, conditions }, stampOf(app, now)), { signal: ctx.signal });
-    ctx.log.warn("cannot watch the Application's objects", { key: requestKey({ namespace: app.metadata!.namespace!, name: app.metadata!.name! }), error: err.message });
-    return { requeueAfter: 10_000 };
   }
 
   private async policyOf(app: Application): Promise<{ policy?: SyncPolicy; missing?: string }> {
@@ -177,24 +191,20 @@ export class ApplyReconciler {
   }
 
   /** A spec the controller refuses (a cross-namespace reference, a missing SyncPolicy): Stalled until it changes. */
-  private async refusal(app: AppObject, ctx: ReconcileContext): Promise<{ policy?: SyncPolicy } | undefined> {
+  private async refusal(app: AppObject): Promise<{ policy?: SyncPolicy; refused?: Stop }> {
     const crossRef = await this.crossNamespaceRef(app);
     const { policy, missing } = await this.policyOf(app);
     const problem = crossRef ?? (missing ? `SyncPolicy ${app.metadata!.namespace}/${missing} does not exist; create it or fix spec.syncPolicyRef` : undefined);
     if (!problem) return { policy };
-    const reason = crossRef ? Reasons.crossNamespaceRefForbidden : Reasons.syncPolicyNotFound;
-    const owned = summarizeConditions(currentOwned(app) as OwnedStatus & StatusWithConditions, stalled(reason, clip(problem)), stampOf(app, this.env.now())) as OwnedStatus;
-    await this.env.writer.write(app, owned, { signal: ctx.signal });
-    return undefined;
+    return { refused: { kind: "refused", reason: crossRef ? Reasons.crossNamespaceRefForbidden : Reasons.syncPolicyNotFound, message: problem } };
   }
 
-  private async sync(env: ApplyEnv, app: AppObject, mem: Memory, ctx: ReconcileContext): Promise<Result> {
+  /** Observe → decide → execute → the owned status (./summarize.ts), with the events and metrics it implies. */
+  private async sync(env: ApplyEnv, app: AppObject, mem: Memory, policy: SyncPolicy | undefined, ctx: ReconcileContext): Promise<Summary> {
     const now = this.env.now();
-    const refusal = await this.refusal(app, ctx);
-    if (!refusal) return {};
     const owned = currentOwned(app);
     const history = settleInterrupted(owned.history);
-    const seen = await this.observe(env, app, mem, refusal.policy, history, ctx);
+    const seen = await this.observe(env, app, mem, policy, history, ctx);
     const decision = decide({
       now,
       generation: app.metadata?.generation,
@@ -203,7 +213,7 @@ export class ApplyReconciler {
       history,
       conditions: owned.conditions,
       policy: seen.eff,
-      windows: refusal.policy?.spec?.windows,
+      windows: policy?.spec?.windows,
       syncRequestedAt: app.metadata?.annotations?.[Annotations.syncRequestedAt],
       memory: { handledManual: mem.handledManual, retryResetAt: mem.retryResetAt, wavesDigest: mem.waves?.digest },
       drift: { ids: seen.drift.items.map((d) => d.id).sort(), text: seen.drift.items.map((d) => describeDrift(d)).join("; ") },
@@ -232,10 +242,7 @@ export class ApplyReconciler {
     });
     this.record(app, summary.notes);
     this.metrics.setHealth(labels.namespace, labels.name, summary.health.status);
-    await this.env.writer.write(app, summary.owned, { signal: ctx.signal });
-    // Drift and health were read: informers this reconcile neither read nor applied objects of are not needed.
-    await env.view.releaseUnused(summary.owned.sync.inventory);
-    return summary.requeueAfter === undefined ? {} : { requeueAfter: summary.requeueAfter };
+    return summary;
   }
 
   /** The policy, the rendered artifact, the applied render and drift: everything decide() needs from outside. */

@@ -60,15 +60,6 @@ export function stampOf(app: Application | KubeObject, now: number): Stamp {
   return { generation: app.metadata?.generation, reconcileRequestedAt: app.metadata?.annotations?.[Annotations.reconcileRequestedAt], now };
 }
 
-/** `owned` stamped as a final status (observedGeneration, lastHandledReconcileAt), without touching its conditions. */
-export function stamped(owned: OwnedStatus, stamp: Stamp): OwnedStatus {
-  return {
-    ...owned,
-    ...(stamp.generation !== undefined ? { observedGeneration: stamp.generation } : {}),
-    ...(stamp.reconcileRequestedAt !== undefined ? { lastHandledReconcileAt: stamp.reconcileRequestedAt } : {}),
-  };
-}
-
 /** Status messages stay readable (and far below the schema's 32 KiB limit). */
 export function clip(text: string, max = 4000): string {
   return text.length > max ? `${text.slice(0, max - 20)}… (${text.length - max + 20} more characters)` : text;

@@ -3,12 +3,13 @@
 //   syncPart  — decision + execution outcome → inventory, history, status.sync, Synced, what is stalled or retried;
 //   summarize — + health → Healthy, the health timeout, Ready/Reconciling/Stalled (through the runtime's summarize())
 //               and the requeue.
-// Events to record are returned as notes; the controller records them (and the metrics).
+// Events to record are returned as notes; the controller records them (and the metrics). A reconcile that stops
+// before it can sync (a refused spec, a watch that is not ready) has its status from summarizeStop.
 import type { HealthStatus, SyncStatus } from "../api/application.js";
 import { ConditionTypes, Reasons } from "../api/constants.js";
 import { formatDuration } from "../api/duration.js";
 import { type Condition, type StatusWithConditions, getCondition, setCondition } from "../runtime/conditions.js";
-import { type Outcome, type Stamp, summarize as summarizeConditions } from "../runtime/status.js";
+import { type Outcome, type Stamp, resultOf, stalled, summarize as summarizeConditions } from "../runtime/status.js";
 import type { KubeObject } from "../runtime/kinds.js";
 import { type Decision, type DecideInput, countedFailures, exhaustedMessage } from "./decide.js";
 import type { Health } from "./health.js";
@@ -253,4 +254,25 @@ function readiness(part: SyncPart, conditions: Condition[], health: Health, heal
   if (health.status === "Healthy" || !i.policy.healthWait) return { kind: "ready", reason: Reasons.succeeded, message: clip(`applied revision ${part.sync.revision ?? "?"}${i.policy.healthWait ? "; all objects healthy" : ""}`) };
   if (health.status === "Degraded") return { kind: "blocked", reason: healthReason, message: clip(health.message ?? "degraded") };
   return { kind: "reconciling", reason: Reasons.progressing, readyMessage: clip(health.message ?? "waiting for health"), message: clip(`waiting for health: ${health.message ?? health.status}`) };
+}
+
+/** How often a reconcile stopped by a watch that is not ready looks again (the informer itself keeps retrying). */
+export const WATCH_RETRY_MS = 10_000;
+
+/**
+ * A reconcile that stopped before it could sync: a spec the controller refuses (a cross-namespace reference, a
+ * missing SyncPolicy), or a kind whose watch is not ready (often: the operator may not list it).
+ */
+export type Stop = { kind: "refused"; reason: string; message: string } | { kind: "watchFailed"; message: string };
+
+/**
+ * The owned status after a stop, everything but Ready/Reconciling/Stalled and the stamp as it was: refused → Stalled
+ * (no requeue: the spec must change); watch failed → Ready=False (WatchFailed), Reconciling=True, again in 10 s.
+ */
+export function summarizeStop(owned: OwnedStatus, stop: Stop, stamp: Stamp): { owned: OwnedStatus; requeueAfter?: number } {
+  const outcome: Outcome =
+    stop.kind === "refused"
+      ? stalled(stop.reason, clip(stop.message))
+      : { kind: "retrying", reason: Reasons.watchFailed, message: clip(stop.message), retry: { reason: Reasons.progressingWithRetry, message: `the watch is retried; looking again every ${formatDuration(WATCH_RETRY_MS)}` }, after: WATCH_RETRY_MS };
+  return { owned: summarizeConditions(owned as OwnedStatus & StatusWithConditions, outcome, stamp), requeueAfter: resultOf(outcome).requeueAfter };
 }

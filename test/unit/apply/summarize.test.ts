@@ -6,7 +6,7 @@ import type { Decision } from "../../../src/apply/decide.js";
 import type { Health } from "../../../src/apply/health.js";
 import type { DriftItem, OwnedStatus, SyncOutcome } from "../../../src/apply/owned.js";
 import { type EffectivePolicy, type HistoryEntry, effectivePolicy } from "../../../src/apply/policy.js";
-import { type SummarizeInput, type SyncPartInput, summarize, syncPart } from "../../../src/apply/summarize.js";
+import { type Stop, type SummarizeInput, type SyncPartInput, WATCH_RETRY_MS, summarize, summarizeStop, syncPart } from "../../../src/apply/summarize.js";
 import { type Condition, computeStatus } from "../../../src/runtime/conditions.js";
 
 const NOW = Date.parse("2026-03-02T10:00:00Z");
@@ -250,6 +250,65 @@ describe("summarize: a table of situations", () => {
       // Reconciling and Stalled are never both True (kstatus).
       assert.ok(!(r.c("Reconciling") && r.c("Stalled")));
       t.check?.(r);
+    });
+  }
+});
+
+describe("summarizeStop: a reconcile that stops before it can sync", () => {
+  const stamp = { generation: 3, reconcileRequestedAt: "req-1", now: NOW };
+  const stalledBefore = owned({ conditions: [cond("Synced", "False", "SyncFailed"), cond("Ready", "False", "SyncFailed"), cond("Stalled", "True", "SyncFailed")] });
+  const table: { name: string; owned: OwnedStatus; stop: Stop; ready: [string, string]; reconciling?: string; stalled?: string; kstatus: string; requeueAfter?: number }[] = [
+    {
+      name: "a cross-namespace reference: Stalled, never requeued (the spec must change)",
+      owned: owned(),
+      stop: { kind: "refused", reason: "CrossNamespaceRefForbidden", message: "spec.sourceRef.namespace names GitRepository other/repo in another namespace" },
+      ready: ["False", "CrossNamespaceRefForbidden"],
+      stalled: "CrossNamespaceRefForbidden",
+      kstatus: "Failed",
+    },
+    {
+      name: "a missing SyncPolicy: Stalled, never requeued",
+      owned: owned(),
+      stop: { kind: "refused", reason: "SyncPolicyNotFound", message: "SyncPolicy ns/p does not exist" },
+      ready: ["False", "SyncPolicyNotFound"],
+      stalled: "SyncPolicyNotFound",
+      kstatus: "Failed",
+    },
+    {
+      name: "a watch that is not ready: Ready=False (WatchFailed), Reconciling=True, looked at again in 10 s",
+      owned: owned(),
+      stop: { kind: "watchFailed", message: "the operator cannot list services: 403" },
+      ready: ["False", "WatchFailed"],
+      reconciling: "ProgressingWithRetry",
+      kstatus: "InProgress",
+      requeueAfter: WATCH_RETRY_MS,
+    },
+    {
+      name: "a watch that is not ready after a stalled sync: retried by itself, so no longer Stalled",
+      owned: stalledBefore,
+      stop: { kind: "watchFailed", message: "the operator cannot list services: 403" },
+      ready: ["False", "WatchFailed"],
+      reconciling: "ProgressingWithRetry",
+      kstatus: "InProgress",
+      requeueAfter: WATCH_RETRY_MS,
+    },
+  ];
+  for (const t of table) {
+    it(t.name, () => {
+      const { owned: out, requeueAfter } = summarizeStop(t.owned, t.stop, stamp);
+      const c = (type: string) => out.conditions.find((x) => x.type === type);
+      assert.deepEqual([c("Ready")?.status, c("Ready")?.reason], t.ready, "Ready");
+      assert.equal(c("Ready")?.message, t.stop.message);
+      assert.equal(c("Reconciling")?.reason, t.reconciling, "Reconciling");
+      assert.equal(c("Stalled")?.reason, t.stalled, "Stalled");
+      assert.equal(computeStatus({ metadata: { generation: 3 }, status: out as never }), t.kstatus, "kstatus");
+      assert.equal(requeueAfter, t.requeueAfter, "requeueAfter");
+      // Everything but Ready/Reconciling/Stalled stays as it was; the stamp answers this generation and request.
+      assert.deepEqual(out.sync, t.owned.sync);
+      assert.deepEqual(out.history, t.owned.history);
+      assert.deepEqual(c("Synced"), t.owned.conditions.find((x) => x.type === "Synced"));
+      assert.equal(out.observedGeneration, 3);
+      assert.equal(out.lastHandledReconcileAt, "req-1");
     });
   }
 });
