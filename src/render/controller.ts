@@ -21,7 +21,9 @@ import { Annotations, ApplicationDefaults, ApplicationKind, FieldManagers, GitRe
 import type { ArtifactStorage } from "../artifact/storage.js";
 import {
   Kinds,
+  annotationChanged,
   generationChanged,
+  jittered,
   or,
   type Controller,
   type EventRecorder,
@@ -34,7 +36,7 @@ import {
   type Result,
 } from "../runtime/index.js";
 import { SECRETS_WITHOUT_DATA } from "../runtime/secret-view.js";
-import { StatusWriter } from "../runtime/status.js";
+import { StatusWriter, stableJson } from "../runtime/status.js";
 import { RenderCrashJournal } from "./crashes.js";
 import { SourceCache, type SourceLimits } from "./fetch.js";
 import { ClusterCapabilities, type Capabilities } from "./helm/capabilities.js";
@@ -124,20 +126,14 @@ export function inputIndexKeys(app: ApplicationObject): string[] {
   return [...new Set(refs.map((x) => `${x.kind}/${ns}/${x.name}`))];
 }
 
-function stable(v: unknown): string {
-  return JSON.stringify(v, (_k, val: unknown) =>
-    val && typeof val === "object" && !Array.isArray(val) ? Object.fromEntries(Object.entries(val as Record<string, unknown>).sort(([x], [y]) => (x < y ? -1 : 1))) : val,
-  );
-}
-
 /** A GitRepository update matters when its artifact changed (not on every status or metadata write). */
 export const gitRepositoryArtifactChanged: Predicate<GitRepositoryObject> = {
-  update: (o, n) => stable(o.status?.artifact ?? null) !== stable(n.status?.artifact ?? null),
+  update: (o, n) => stableJson(o.status?.artifact ?? null) !== stableJson(n.status?.artifact ?? null),
 };
 
 /** A ConfigMap/Secret update matters when its data changed (for Secrets held without data: their data digest). */
 export const dataChanged: Predicate<KubeObject & { data?: unknown; binaryData?: unknown; dataDigest?: string }> = {
-  update: (o, n) => stable(o.data ?? null) !== stable(n.data ?? null) || stable(o.binaryData ?? null) !== stable(n.binaryData ?? null) || o.dataDigest !== n.dataDigest,
+  update: (o, n) => stableJson(o.data ?? null) !== stableJson(n.data ?? null) || stableJson(o.binaryData ?? null) !== stableJson(n.binaryData ?? null) || o.dataDigest !== n.dataDigest,
 };
 
 // The render controller's view of Secrets: everything but the data (and the annotations that copy it), plus a digest
@@ -145,9 +141,7 @@ export const dataChanged: Predicate<KubeObject & { data?: unknown; binaryData?: 
 export { SECRETS_WITHOUT_DATA, secretDataDigest } from "../runtime/secret-view.js";
 
 /** Application updates that need a render: a spec change or a reconcile request (not status writes by anyone). */
-export const applicationEvents: Predicate = or(generationChanged, {
-  update: (o, n) => o.metadata?.annotations?.[Annotations.reconcileRequestedAt] !== n.metadata?.annotations?.[Annotations.reconcileRequestedAt],
-});
+export const applicationEvents: Predicate = or(generationChanged, annotationChanged(Annotations.reconcileRequestedAt));
 
 /** What the reconciler works with, built once by setupRenderController. */
 interface RenderDeps {
@@ -221,7 +215,7 @@ class RenderReconciler {
       case "interval": {
         let interval = parseDuration(app.spec.interval ?? ApplicationDefaults.interval);
         if (recheck.capMs !== undefined) interval = Math.min(interval, recheck.capMs);
-        return { requeueAfter: Math.round(interval * (1 + (this.d.opts.jitter ?? 0.1) * (this.d.opts.random ?? Math.random)())) };
+        return { requeueAfter: jittered(interval, this.d.opts.jitter, this.d.opts.random) };
       }
     }
   }

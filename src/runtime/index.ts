@@ -2,7 +2,7 @@
 export { type Clock, FakeClock, realClock, sleep, untilAborted } from "./clock.js";
 export { type RateLimiter, ExponentialFailureRateLimiter, BucketRateLimiter, MaxOfRateLimiter, TokenBucket, defaultControllerRateLimiter, type DefaultRateLimiterOptions } from "./ratelimit.js";
 export { WorkQueue, type WorkQueueOptions, type WorkQueueMetrics, type QueueItem } from "./workqueue.js";
-export { Backoff, type BackoffOptions } from "./backoff.js";
+export { Backoff, type BackoffOptions, PollingBackoff, type PollingBackoffOptions, jittered } from "./backoff.js";
 export {
   type KindDescriptor,
   type KubeObject,
@@ -45,6 +45,7 @@ export {
   generationChanged,
   labelsChanged,
   annotationsChanged,
+  annotationChanged,
   resourceVersionChanged,
   labelSelector,
   predicate,
@@ -95,5 +96,6 @@ export {
   resultOf,
   summarize,
   canonicalStatus,
+  stableJson,
 } from "./status.js";
 export { EventRecorder, type EventRecorderOptions, type EventType } from "./events.js";

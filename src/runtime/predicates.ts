@@ -44,6 +44,11 @@ export const annotationsChanged: Predicate = {
   update: (o, n) => !sameRecord(o.metadata?.annotations, n.metadata?.annotations),
 };
 
+/** Updates pass only when the annotation `key` changed (e.g. a "reconcile now" annotation a CLI sets). */
+export function annotationChanged(key: string): Predicate {
+  return { update: (o, n) => o.metadata?.annotations?.[key] !== n.metadata?.annotations?.[key] };
+}
+
 /** Updates pass only when the resourceVersion changed (drops duplicate notifications). */
 export const resourceVersionChanged: Predicate = {
   update: (o, n) => o.metadata?.resourceVersion !== n.metadata?.resourceVersion,

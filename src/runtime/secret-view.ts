@@ -9,6 +9,7 @@
 import { createHash } from "node:crypto";
 import type { Selection } from "./cache.js";
 import type { KubeObject } from "./kinds.js";
+import { stableJson } from "./status.js";
 
 /** Annotations known to hold a copy of the object they are on, data included. */
 export const DATA_COPY_ANNOTATIONS: readonly string[] = [
@@ -17,19 +18,13 @@ export const DATA_COPY_ANNOTATIONS: readonly string[] = [
   "kapp.k14s.io/original-diff",
 ];
 
-/** JSON with sorted keys, so that equal data always has the same digest. */
-function stable(v: unknown): string {
-  return JSON.stringify(v, (_k, val: unknown) =>
-    val && typeof val === "object" && !Array.isArray(val) ? Object.fromEntries(Object.entries(val as Record<string, unknown>).sort(([x], [y]) => (x < y ? -1 : 1))) : val,
-  );
-}
-
 /**
  * sha256 of a Secret's data as the API returns it (base64 values): what stands in for the data in the view. It
  * changes whenever a value or a key does, and equals what the same function gives for the live object's `data`.
  */
 export function secretDataDigest(data: unknown): string {
-  return createHash("sha256").update(stable(data ?? null)).digest("hex");
+  // Keys sorted: equal data always has the same digest.
+  return createHash("sha256").update(stableJson(data ?? null)).digest("hex");
 }
 
 /**

@@ -139,12 +139,22 @@ function withConditions<S extends StatusWithConditions>(status: S, conditions: C
   return conditions === status.conditions ? status : { ...status, conditions };
 }
 
-/** Canonical text of a value: object keys sorted, conditions sorted by type (their order carries no meaning). */
+/** `v` with its keys sorted when it is a plain object (a JSON.stringify replacer step; arrays keep their order). */
+function keysSorted(v: unknown): unknown {
+  if (!v || typeof v !== "object" || Array.isArray(v)) return v;
+  return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** JSON text of a value with object keys sorted: equal values give equal text whatever order their keys were set in. */
+export function stableJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => keysSorted(v));
+}
+
+/** Canonical text of a status: as stableJson, and conditions sorted by type (their order carries no meaning). */
 export function canonicalStatus(value: unknown): string {
   return JSON.stringify(value, (key, v: unknown) => {
     if (key === "conditions" && Array.isArray(v)) return [...(v as Condition[])].sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : 0));
-    if (v && typeof v === "object" && !Array.isArray(v)) return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    return v;
+    return keysSorted(v);
   });
 }
 

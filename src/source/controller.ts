@@ -4,7 +4,7 @@
 import { randomBytes } from "node:crypto";
 import type { ArtifactStorage } from "../artifact/storage.js";
 import { Annotations, FieldManagers, GitRepositoryKind } from "../api/index.js";
-import { generationChanged, or, type Client, type Controller, type Manager, type Predicate } from "../runtime/index.js";
+import { annotationChanged, generationChanged, or, type Client, type Controller, type Manager, type Predicate } from "../runtime/index.js";
 import { GitReconciler, type GitRepositoryObject } from "./git-reconcile.js";
 import type { SourceSyncer } from "./sync.js";
 import { pushMatches, type PushEvent, type WebhookReceiverRef } from "./webhook.js";
@@ -47,7 +47,7 @@ export interface SourceController {
 /** Updates that need a reconcile: a spec change, a reconcile request, the start of deletion (not our own status writes). */
 export const sourceEvents: Predicate = or(
   generationChanged,
-  { update: (o, n) => o.metadata?.annotations?.[Annotations.reconcileRequestedAt] !== n.metadata?.annotations?.[Annotations.reconcileRequestedAt] },
+  annotationChanged(Annotations.reconcileRequestedAt),
   { update: (o, n) => !o.metadata?.deletionTimestamp && !!n.metadata?.deletionTimestamp },
 );
 

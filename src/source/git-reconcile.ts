@@ -22,6 +22,7 @@ import {
   markReady,
   markStalled,
   metaTime,
+  PollingBackoff,
   removeCondition,
   setCondition,
   StatusWriter,
@@ -102,14 +103,11 @@ function startStatus(obj: GitRepositoryObject, old: GitRepositoryStatus): GitRep
 export class GitReconciler {
   readonly syncer: SourceSyncer;
   private readonly events: EventRecorder;
-  private readonly random: () => number;
-  private readonly jitter: number;
-  private readonly firstRetryMs: number;
   private readonly live: Client;
   private readonly writer: StatusWriter<GitRepositoryStatus>;
-  // Consecutive retryable failures per object: a network blip is retried in seconds, not after a whole interval,
-  // and a server that stays down is asked less and less often (never less than once per interval).
-  private readonly failures = new Map<string, number>();
+  // A network blip is retried in seconds, not after a whole interval; a server that stays down is asked less and
+  // less often (never less than once per interval).
+  private readonly backoff: PollingBackoff;
 
   constructor(
     private readonly mgr: Manager,
@@ -124,9 +122,7 @@ export class GitReconciler {
       ...(opts.tmpDir ? { tmpDir: opts.tmpDir } : {}),
     });
     this.events = mgr.eventRecorder(FieldManagers.source);
-    this.random = opts.random ?? Math.random;
-    this.jitter = opts.jitter ?? 0.1;
-    this.firstRetryMs = opts.failureBackoffMs ?? 5_000;
+    this.backoff = new PollingBackoff({ firstRetryMs: opts.failureBackoffMs, jitter: opts.jitter, random: opts.random });
     this.live = mgr.client.live();
     this.writer = new StatusWriter<GitRepositoryStatus>({ client: mgr.client, fieldManager: FieldManagers.source });
   }
@@ -136,7 +132,7 @@ export class GitReconciler {
     const client = this.mgr.client;
     const obj = await client.get<GitRepositoryObject>(GitRepositoryKind, req.name, req.namespace);
     if (!obj) {
-      this.failures.delete(`${req.namespace}/${req.name}`);
+      this.backoff.forget(`${req.namespace}/${req.name}`);
       this.writer.forget(req);
       return {};
     }
@@ -261,17 +257,10 @@ export class GitReconciler {
     };
   }
 
-  /** The next reconcile: one interval after a success, backed off from firstRetryMs after a retryable failure. */
+  /** The next reconcile: one interval after a success, backed off from failureBackoffMs after a retryable failure. */
   private requeue(obj: GitRepositoryObject, failed: boolean): Result {
     const interval = parseDuration(obj.spec.interval ?? GitRepositoryDefaults.interval);
     const key = `${obj.metadata?.namespace}/${obj.metadata?.name}`;
-    if (!failed) {
-      this.failures.delete(key);
-      return { requeueAfter: Math.round(interval * (1 + this.jitter * this.random())) };
-    }
-    const n = (this.failures.get(key) ?? 0) + 1;
-    this.failures.set(key, n);
-    const delay = Math.min(interval, this.firstRetryMs * 2 ** Math.min(n - 1, 30));
-    return { requeueAfter: Math.round(delay * (1 + this.jitter * this.random())) };
+    return { requeueAfter: failed ? this.backoff.failure(key, interval) : this.backoff.success(key, interval) };
   }
 }

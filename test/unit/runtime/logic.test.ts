@@ -1,13 +1,14 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Backoff } from "../../../src/runtime/backoff.js";
+import { Backoff, PollingBackoff, jittered } from "../../../src/runtime/backoff.js";
 import { FakeClock } from "../../../src/runtime/clock.js";
 import { computeStatus, markReady, markReconciling, markStalled, setCondition, type StatusWithConditions } from "../../../src/runtime/conditions.js";
 import { LabelSelector } from "../../../src/runtime/labels.js";
 import { ownerRequests } from "../../../src/runtime/builder.js";
 import { Kinds, type KubeObject, resourcePath } from "../../../src/runtime/kinds.js";
 import { setControllerReference, AlreadyOwnedError } from "../../../src/runtime/owners.js";
-import { admits, and, annotationsChanged, generationChanged, labelSelector, labelsChanged, not, or, predicate } from "../../../src/runtime/predicates.js";
+import { admits, and, annotationChanged, annotationsChanged, generationChanged, labelSelector, labelsChanged, not, or, predicate } from "../../../src/runtime/predicates.js";
+import { stableJson } from "../../../src/runtime/status.js";
 import { Store } from "../../../src/runtime/store.js";
 
 const obj = (name: string, rv: string, extra: Partial<NonNullable<KubeObject["metadata"]>> = {}): KubeObject => ({
@@ -32,6 +33,15 @@ describe("predicates", () => {
     assert.equal(admits(labelsChanged, "update", obj("a", "2", { labels: { x: "1", y: "1" } }), a), true);
     assert.equal(admits(annotationsChanged, "update", obj("a", "2", { annotations: { n: "1" } }), a), false);
     assert.equal(admits(annotationsChanged, "update", obj("a", "2", {}), a), true);
+  });
+
+  it("annotationChanged(key) passes updates that change that one annotation only", () => {
+    const p = annotationChanged("example.com/requested-at");
+    const a = obj("a", "1", { annotations: { "example.com/requested-at": "t1", other: "1" } });
+    assert.equal(admits(p, "update", obj("a", "2", { annotations: { "example.com/requested-at": "t1", other: "2" } }), a), false);
+    assert.equal(admits(p, "update", obj("a", "2", { annotations: { "example.com/requested-at": "t2" } }), a), true);
+    assert.equal(admits(p, "update", obj("a", "2", {}), a), true);
+    assert.equal(admits(p, "create", a), true);
   });
 
   it("labelSelector filters every event type; custom predicates and combinators compose", () => {
@@ -126,6 +136,26 @@ describe("backoff and helpers", () => {
     assert.deepEqual(d, [1200, 2400, 4800, 9600, 19200, 38400, 45000, 45000]);
     clock.advance(120_001);
     assert.equal(b.next(), 1200);
+  });
+
+  it("PollingBackoff: the jittered interval after a success; after failures from firstRetryMs, doubled up to the interval", () => {
+    const b = new PollingBackoff({ firstRetryMs: 1_000, jitter: 0.1, random: () => 0.5 });
+    assert.equal(b.success("ns/a", 60_000), 63_000);
+    assert.deepEqual(Array.from({ length: 8 }, () => b.failure("ns/a", 60_000)), [1_050, 2_100, 4_200, 8_400, 16_800, 33_600, 63_000, 63_000]);
+    assert.equal(b.failure("ns/b", 60_000), 1_050, "counted per key");
+    assert.equal(b.success("ns/a", 60_000), 63_000);
+    assert.equal(b.failure("ns/a", 60_000), 1_050, "a success resets the count");
+    b.failure("ns/a", 60_000);
+    b.forget("ns/a");
+    assert.equal(b.failure("ns/a", 60_000), 1_050, "forget() resets it too");
+    assert.equal(jittered(1_000, 0.1, () => 0), 1_000);
+    assert.equal(jittered(1_000, 0.1, () => 0.999), 1_100);
+  });
+
+  it("stableJson sorts object keys at every depth and keeps array order", () => {
+    assert.equal(stableJson({ b: 1, a: { d: [2, 1], c: null } }), '{"a":{"c":null,"d":[2,1]},"b":1}');
+    assert.equal(stableJson({ x: 1, y: 2 }), stableJson({ y: 2, x: 1 }));
+    assert.equal(stableJson(null), "null");
   });
 
   it("owner mapping follows only controller references of the owner kind", () => {
