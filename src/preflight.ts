@@ -54,32 +54,45 @@ export async function missingPermissions(conn: Connection, wanted: readonly Perm
   });
 }
 
-/** Waits (logging once per change) until every kind is served; returns early when `signal` aborts. */
-export async function waitForKinds(conn: Connection, kinds: readonly KindDescriptor[], logger: Logger, signal: AbortSignal, pollMs = 5_000): Promise<void> {
+/** What one start-up wait polls for: what is still missing, how it reads, and how it is reported. */
+interface Wanting<T> {
+  missing: () => Promise<T[]>;
+  describe: (missing: T[]) => string;
+  /** Called with the description when it changed since the last report (so a long wait logs once per change). */
+  report: (text: string, missing: T[]) => void;
+}
+
+/** Polls until nothing is missing, reporting each change; returns early when `signal` aborts. */
+async function waitUntilNoneMissing<T>(w: Wanting<T>, signal: AbortSignal, pollMs: number): Promise<void> {
   let reported = "";
   while (!signal.aborted) {
-    const missing = await missingKinds(conn, kinds);
+    const missing = await w.missing();
     if (missing.length === 0) return;
-    const text = missing.join(", ");
+    const text = w.describe(missing);
     if (text !== reported) {
-      logger.error(`CRDs not installed: ${text}; install them with 'kubectl apply -f crds/' (or start with --install-crds); waiting`, { missing });
+      w.report(text, missing);
       reported = text;
     }
     await sleep(pollMs, undefined, { signal }).catch(() => undefined);
   }
 }
 
+/** Waits (logging once per change) until every kind is served; returns early when `signal` aborts. */
+export async function waitForKinds(conn: Connection, kinds: readonly KindDescriptor[], logger: Logger, signal: AbortSignal, pollMs = 5_000): Promise<void> {
+  const wanting: Wanting<string> = {
+    missing: () => missingKinds(conn, kinds),
+    describe: (missing) => missing.join(", "),
+    report: (text, missing) => logger.error(`CRDs not installed: ${text}; install them with 'kubectl apply -f crds/' (or start with --install-crds); waiting`, { missing }),
+  };
+  await waitUntilNoneMissing(wanting, signal, pollMs);
+}
+
 /** Waits until the identity holds every permission, naming the missing ones; returns early when `signal` aborts. */
 export async function waitForPermissions(conn: Connection, wanted: readonly Permission[], logger: Logger, signal: AbortSignal, pollMs = 5_000): Promise<void> {
-  let reported = "";
-  while (!signal.aborted) {
-    const missing = await missingPermissions(conn, wanted);
-    if (missing.length === 0) return;
-    const text = missing.map(describePermission).join("; ");
-    if (text !== reported) {
-      logger.error(`missing RBAC permission: ${text}; grant it to the operator's ServiceAccount (the Helm chart's ClusterRole does); waiting`, { missing: missing.map(describePermission) });
-      reported = text;
-    }
-    await sleep(pollMs, undefined, { signal }).catch(() => undefined);
-  }
+  const wanting: Wanting<Permission> = {
+    missing: () => missingPermissions(conn, wanted),
+    describe: (missing) => missing.map(describePermission).join("; "),
+    report: (text, missing) => logger.error(`missing RBAC permission: ${text}; grant it to the operator's ServiceAccount (the Helm chart's ClusterRole does); waiting`, { missing: missing.map(describePermission) }),
+  };
+  await waitUntilNoneMissing(wanting, signal, pollMs);
 }

@@ -5,10 +5,12 @@ import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import * as k8s from "@kubernetes/client-node";
 import { installCrds } from "../../../src/api/install.js";
-import { describePermission, missingKinds, missingPermissions } from "../../../src/preflight.js";
+import { createLogger } from "../../../src/log.js";
+import { describePermission, missingKinds, missingPermissions, waitForKinds } from "../../../src/preflight.js";
 import { REPO_ROOT, testCluster, type TestCluster } from "../../support/cluster.js";
 import { impersonatingKubeconfig } from "../../support/helm.js";
 import { createTestNamespace, type TestNamespace } from "../../support/namespace.js";
@@ -46,6 +48,34 @@ describe("operator preflight", () => {
     assert.deepEqual(admin, [], "the admin identity has every permission");
     const missing = (await missingPermissions(kc, wanted)).map(describePermission);
     assert.deepEqual(missing, ["list gitrepositories.source.mooring.dev (cluster-wide)", `get serviceaccounts in namespace ${ns.name}`]);
+  });
+
+  it("waitForKinds names a missing CRD once while it waits, and returns once the API server serves it", async () => {
+    const group = `waited-${ns.name}.mooring.dev`;
+    const kind = { group, version: "v1", kind: "Waited", plural: "waiteds", namespaced: true };
+    let out = "";
+    const stream = new Writable({ write: (chunk: Buffer, _enc, done) => ((out += chunk.toString()), done()) });
+    const stop = new AbortController();
+    const waiting = waitForKinds(c.kc, [kind], createLogger({ level: "error", format: "json", stream }), stop.signal, 50);
+    const ext = c.kc.makeApiClient(k8s.ApiextensionsV1Api);
+    try {
+      await waitFor("the missing-CRD log line", () => out.includes("CRDs not installed"));
+      await new Promise((r) => setTimeout(r, 500)); // several more polls, same answer: not logged again
+      assert.equal(out.trim().split("\n").length, 1, out);
+      assert.match(out, new RegExp(`CRDs not installed: waiteds\\.${group.replace(/\./g, "\\.")};`));
+      await ext.createCustomResourceDefinition({
+        body: {
+          metadata: { name: `waiteds.${group}` },
+          spec: { group, scope: "Namespaced", names: { plural: "waiteds", singular: "waited", kind: "Waited" }, versions: [{ name: "v1", served: true, storage: true, schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } } }] },
+        },
+      });
+      const done = await Promise.race([waiting.then(() => "returned"), new Promise((r) => setTimeout(() => r("still waiting"), 30_000))]);
+      assert.equal(done, "returned");
+      assert.equal(stop.signal.aborted, false, "it returned because the kind is served, not because it was stopped");
+    } finally {
+      stop.abort();
+      await ext.deleteCustomResourceDefinition({ name: `waiteds.${group}` }).catch(() => undefined);
+    }
   });
 
   it("a running operator without RBAC logs the missing permission and keeps waiting instead of crashing", async () => {
