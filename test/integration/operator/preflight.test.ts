@@ -66,7 +66,7 @@ describe("operator preflight", () => {
       await ext.createCustomResourceDefinition({
         body: {
           metadata: { name: `waiteds.${group}` },
-          spec: { group, scope: "Namespaced", names: { plural: "waiteds", singular: "waited", kind: "Waited" }, versions: [{ name: "v1", served: true, storage: true, schema: { openAPIV3Schema: { type: "object", "x-kubernetes-preserve-unknown-fields": true } } }] },
+          spec: { group, scope: "Namespaced", names: { plural: "waiteds", singular: "waited", kind: "Waited" }, versions: [{ name: "v1", served: true, storage: true, schema: { openAPIV3Schema: { type: "object", x_kubernetes_preserve_unknown_fields: true } } }] },
         },
       });
       const done = await Promise.race([waiting.then(() => "returned"), new Promise((r) => setTimeout(() => r("still waiting"), 30_000))]);
