@@ -389,14 +389,19 @@ function toPosix(p: string): string {
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-export function isBinary(buf: Buffer): boolean {
-  if (buf.includes(0)) return true;
+/** Whether `buf` is valid UTF-8 (a NUL byte is: Kustomize's generators keep such a file as text). */
+export function isUtf8(buf: Buffer): boolean {
   try {
     utf8.decode(buf);
-    return false;
-  } catch {
     return true;
+  } catch {
+    return false;
   }
+}
+
+/** A file read as text must be UTF-8 without NUL bytes. */
+export function isBinary(buf: Buffer): boolean {
+  return buf.includes(0) || !isUtf8(buf);
 }
 
 /**

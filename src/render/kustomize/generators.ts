@@ -2,7 +2,7 @@
 // SecretGenerator plugins): their arguments and options read, and the object made from literals, files and env files.
 import * as path from "node:path";
 import { RenderError } from "../errors.js";
-import type { ArtifactRoot } from "../fs.js";
+import { isUtf8, type ArtifactRoot } from "../fs.js";
 import { isMap, setOrigin, type JsonMap, type KubeObject } from "../objects.js";
 import { readFileUnder, resolveUnder, type Kust } from "./context.js";
 import { bool, checkKeys, str, stringList, stringMap } from "./fields.js";
@@ -80,7 +80,7 @@ export function generate(root: ArtifactRoot, kust: Kust, g: GenArgs, field: stri
     if (key in data || key in binary) throw new RenderError(`${kind.toLowerCase()} ${name} illegally repeats the key \`${key}\` (${from})`, { file });
     if (!/^[-._a-zA-Z0-9]+$/.test(key)) throw new RenderError(`${kind} generator "${name}": ${JSON.stringify(key)} is not a valid key name (letters, digits, "-", "_", ".")`, { file });
     if (typeof value === "string") data[key] = value;
-    else if (!isBinaryBuf(value)) data[key] = value.toString("utf8");
+    else if (isUtf8(value)) data[key] = value.toString("utf8");
     else binary[key] = value.toString("base64");
   };
   for (const lit of g.literals) {
@@ -136,17 +136,6 @@ function wrapBase64(b64: string): string {
   let out = "";
   for (let i = 0; i < b64.length; i += 70) out += b64.slice(i, i + 70) + "\n";
   return out;
-}
-
-const utf8 = new TextDecoder("utf-8", { fatal: true });
-
-function isBinaryBuf(b: Buffer): boolean {
-  try {
-    utf8.decode(b);
-    return false;
-  } catch {
-    return true;
-  }
 }
 
 function unquote(v: string): string {
