@@ -1,5 +1,6 @@
 // Label selectors on the client side (cache reads, predicates), with the API server's string syntax:
 // "a=b", "a==b", "a!=b", "a in (x,y)", "a notin (x)", "a", "!a", joined by commas.
+import { splitOutside } from "../split.js";
 
 export type Requirement =
   | { key: string; op: "=" | "!="; value: string }
@@ -19,19 +20,7 @@ export class LabelSelector {
   static parse(selector: string): LabelSelector {
     const reqs: Requirement[] = [];
     // Split on commas that are not inside parentheses.
-    const parts: string[] = [];
-    let depth = 0;
-    let cur = "";
-    for (const ch of selector) {
-      if (ch === "(") depth++;
-      if (ch === ")") depth--;
-      if (ch === "," && depth === 0) {
-        parts.push(cur);
-        cur = "";
-      } else cur += ch;
-    }
-    parts.push(cur);
-    for (const raw of parts) {
+    for (const raw of splitOutside(selector, ",", "(", ")")) {
       const p = raw.trim();
       if (!p) continue;
       let m: RegExpMatchArray | null;

@@ -8,6 +8,7 @@ import { parseManifestDocs } from "./fastyaml.js";
 import { mapList, stringList } from "./fields.js";
 import { gvkSelected } from "./fieldspecs.js";
 import { allIds, describeRes, effectiveNs, type Res, type ResId } from "./resource.js";
+import { splitOutside } from "../../split.js";
 import { writeInPlace } from "./shared.js";
 import { anchored, parseSelector } from "./transformers.js";
 
@@ -54,19 +55,7 @@ export type PathSeg = { kind: "key"; key: string } | { kind: "match"; key: strin
 
 /** Kustomize field paths: dot-separated; `[k=v]` picks list items, `[a.b/c]` is a map key with dots, `*` every item. */
 export function parseFieldPath(fp: string, file: string): PathSeg[] {
-  const segs: string[] = [];
-  let cur = "";
-  let depth = 0;
-  for (const c of fp) {
-    if (c === "[") depth++;
-    if (c === "]") depth--;
-    if (c === "." && depth === 0) {
-      segs.push(cur);
-      cur = "";
-    } else cur += c;
-  }
-  segs.push(cur);
-  return segs.map((s) => {
+  return splitOutside(fp, ".", "[", "]").map((s) => {
     if (!s) throw new RenderError(`field path ${JSON.stringify(fp)} has an empty segment`, { file });
     if (s === "*") return { kind: "all" };
     const m = s.match(/^\[([^=\]]+)=([^\]]*)\]$/);
