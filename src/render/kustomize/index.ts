@@ -25,8 +25,8 @@ import {
   checkResource,
   cloneRes,
   curId,
+  idConflict,
   idEquals,
-  idKey,
   idString,
   newRes,
   storePreviousId,
@@ -360,18 +360,11 @@ function resourcesFromText(text: string, file: string, ctx: Ctx): Res[] {
 /** AppendAll: refuses a resource whose current id equals one already there. */
 function appendAll(res: Res[], added: Res[], file: string, ctx: Ctx): void {
   if (added.length === 0) return;
-  const index = new Map<string, Res>();
-  for (const x of res) index.set(idKey(curId(x, ctx.scope)), x);
-  for (const r of added) {
-    const id = curId(r, ctx.scope);
-    const key = idKey(id);
-    const dup = index.get(key);
-    if (dup) {
-      throw new RenderError(`may not add resource with an already registered id: ${idString(id)} (from ${r.file}; already added from ${dup.file})`, { file });
-    }
-    index.set(key, r);
-    res.push(r);
+  const dup = idConflict(res, added, ctx.scope);
+  if (dup) {
+    throw new RenderError(`may not add resource with an already registered id: ${idString(dup.id)} (from ${dup.second.file}; already added from ${dup.first.file})`, { file });
   }
+  for (const r of added) res.push(r);
 }
 
 // ---- generators ------------------------------------------------------------------------------------------------

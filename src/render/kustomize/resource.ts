@@ -125,6 +125,20 @@ export function idKey(id: ResId): string {
   return `${effectiveNs(id)}|${id.group}|${id.version}|${id.kind}|${id.name}`;
 }
 
+/** The first of `added` whose current id equals that of one in `existing` or earlier in `added`, with that one. */
+export function idConflict(existing: Res[], added: Res[], scope?: ScopeResolver): { id: ResId; first: Res; second: Res } | undefined {
+  const seen = new Map<string, Res>();
+  for (const x of existing) seen.set(idKey(curId(x, scope)), x);
+  for (const r of added) {
+    const id = curId(r, scope);
+    const key = idKey(id);
+    const first = seen.get(key);
+    if (first) return { id, first, second: r };
+    seen.set(key, r);
+  }
+  return undefined;
+}
+
 export function apiVersionOf(o: JsonMap): string {
   return typeof o.apiVersion === "string" ? o.apiVersion : "";
 }

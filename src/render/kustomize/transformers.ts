@@ -10,7 +10,7 @@ import {
   curId,
   describeRes,
   effectiveNs,
-  idKey,
+  idConflict,
   idSelected,
   idString,
   kustomizeClusterScoped,
@@ -131,14 +131,8 @@ export function setNamespace(res: Res[], o: NamespaceOptions): void {
     namespaceOne(r, o);
   }
   // Kustomize checks each resource after setting its namespace; a conflict found then remains at the end.
-  const seen = new Map<string, Res>();
-  for (const r of res) {
-    const id = curId(r, o.scope);
-    const key = idKey(id);
-    const other = seen.get(key);
-    if (other) throw new RenderError(`namespace transformation produces ID conflict: ${idString(id)} (from ${other.file} and ${r.file})`, { file: o.file });
-    seen.set(key, r);
-  }
+  const dup = idConflict([], res, o.scope);
+  if (dup) throw new RenderError(`namespace transformation produces ID conflict: ${idString(dup.id)} (from ${dup.first.file} and ${dup.second.file})`, { file: o.file });
 }
 
 // ---- name prefix and suffix -------------------------------------------------------------------------------------
