@@ -6,6 +6,8 @@
 // acquires what it reads with the Application as holder. At the end of a complete reconcile releaseUnused() gives back
 // what that reconcile did not read (a health check removed from the spec, a kind no longer applied), and forget()
 // gives back everything when the Application is gone, so the cache stops an informer once no Application needs it.
+// The controller's watch of an applied-kind informer (its Feed) is undone with the last Application holding it, so
+// neither outlives the Applications that needed them.
 import type { Application } from "../api/application.js";
 import { Labels } from "../api/constants.js";
 import { ownerOf } from "../api/ownership.js";
@@ -40,13 +42,30 @@ interface Held {
   unsubscribe?: () => void;
 }
 
+/** An applied-kind informer feeding the controller, and the Applications that need it to. */
+interface Feed {
+  /** Undoes the controller's watch of the informer. */
+  dispose: () => void;
+  holders: Set<string>;
+  /** Fed for an unscoped view: pinned, never undone. */
+  pinned: boolean;
+}
+
 /** What every scoped view of one controller shares. */
 class Holdings {
   controller!: Controller;
-  /** Applied-kind informers already feeding the controller (a released and re-acquired kind is a new informer). */
-  readonly watched = new WeakSet<Informer>();
+  /** Applied-kind informers feeding the controller (a released and re-acquired kind is a new informer). */
+  readonly feeds = new Map<Informer, Feed>();
   /** By holder ("namespace/name" of the Application), by cache key. */
   readonly byHolder = new Map<string, Map<string, Held>>();
+
+  /** `holder` no longer needs `inf`: the last holder of an applied-kind informer undoes the controller's watch of it. */
+  unfeed(inf: Informer, holder: string): void {
+    const feed = this.feeds.get(inf);
+    if (!feed?.holders.delete(holder) || feed.holders.size > 0 || feed.pinned) return;
+    feed.dispose();
+    this.feeds.delete(inf);
+  }
 }
 
 export class ClusterView {
@@ -83,7 +102,8 @@ export class ClusterView {
     const held = mine.get(key);
     if (held?.informer === inf) return inf;
     held?.unsubscribe?.();
-    // A health check's events wake its Application only; removed with the hold (controller.watch cannot be undone).
+    if (held) this.holdings.unfeed(held.informer, this.holder);
+    // A health check's events wake its Application only; removed with the hold.
     const unsubscribe = wake ? inf.addEventHandler({ onAdd: () => this.holdings.controller.enqueue(wake), onUpdate: () => this.holdings.controller.enqueue(wake), onDelete: () => this.holdings.controller.enqueue(wake) }) : undefined;
     mine.set(key, { kind, sel, informer: inf, unsubscribe });
     return inf;
@@ -96,6 +116,7 @@ export class ClusterView {
     for (const [key, held] of mine) {
       if (keep?.has(key)) continue;
       held.unsubscribe?.();
+      this.holdings.unfeed(held.informer, holder);
       this.mgr.cache.release(held.kind, held.sel, holder);
       mine.delete(key);
     }
@@ -138,12 +159,13 @@ export class ClusterView {
     return inf;
   }
 
+  /** The applied-kind informer, held, feeding the controller for as long as an Application holds it. */
   private watchApplied(kind: KindDescriptor): Informer {
     const inf = this.hold(kind, { labelSelector: APPLIED_SELECTOR });
-    if (!this.holdings.watched.has(inf)) {
-      this.holdings.watched.add(inf);
-      this.holdings.controller.watch(inf, requestForLabel);
-    }
+    let feed = this.holdings.feeds.get(inf);
+    if (!feed) this.holdings.feeds.set(inf, (feed = { dispose: this.holdings.controller.watch(inf, requestForLabel), holders: new Set(), pinned: false }));
+    if (this.holder) feed.holders.add(this.holder);
+    else feed.pinned = true;
     return inf;
   }
 

@@ -48,8 +48,8 @@ export class Controller {
   readonly name: string;
   readonly queue: WorkQueue;
   private readonly reconcileFn: ReconcileFunc;
-  private readonly sources: Source[] = [];
-  private readonly unsubscribe: (() => void)[] = [];
+  /** Each source, with what removes its event handler. */
+  private readonly sources = new Map<Source, () => void>();
   private readonly workers: number;
   private readonly metrics: RuntimeMetrics;
   private readonly log: Logger;
@@ -81,25 +81,34 @@ export class Controller {
     this.queue.addAfter(requestKey(req), ms);
   }
 
-  /** Feeds events of `informer` that pass every predicate into the queue, mapped to requests by `map`. */
-  watch(informer: Informer<any>, map: MapFunc<any>, predicates: Predicate<any>[] = []): void {
+  /**
+   * Feeds events of `informer` that pass every predicate into the queue, mapped to requests by `map`. Returns what
+   * undoes it: a watch added for some objects only (an informer released when they go) must not outlive them.
+   */
+  watch(informer: Informer<any>, map: MapFunc<any>, predicates: Predicate<any>[] = []): () => void {
     const src: Source = { informer, map, predicates };
-    this.sources.push(src);
     const pass = (type: "create" | "update" | "delete", obj: KubeObject, old?: KubeObject) => predicates.every((p) => admits(p, type, obj, old));
     const push = (obj: KubeObject) => {
       for (const r of map(obj)) this.enqueue(r);
     };
-    this.unsubscribe.push(
-      informer.addEventHandler({
-        onAdd: (obj) => pass("create", obj) && push(obj),
-        onUpdate: (old, obj) => {
-          if (!pass("update", obj, old)) return;
-          push(old);
-          push(obj);
-        },
-        onDelete: (obj) => pass("delete", obj) && push(obj),
-      }),
-    );
+    const off = informer.addEventHandler({
+      onAdd: (obj) => pass("create", obj) && push(obj),
+      onUpdate: (old, obj) => {
+        if (!pass("update", obj, old)) return;
+        push(old);
+        push(obj);
+      },
+      onDelete: (obj) => pass("delete", obj) && push(obj),
+    });
+    this.sources.set(src, off);
+    return () => {
+      if (this.sources.delete(src)) off();
+    };
+  }
+
+  /** How many event sources feed the queue (watches added and not undone). */
+  get sourceCount(): number {
+    return this.sources.size;
   }
 
   /**
@@ -110,7 +119,7 @@ export class Controller {
     if (this.started) throw new Error(`controller ${this.name} was already started; a controller runs once`);
     this.started = true;
     try {
-      await Promise.all(this.sources.map((s) => s.informer.waitForSync(signal)));
+      await Promise.all([...this.sources.keys()].map((s) => s.informer.waitForSync(signal)));
     } catch (err) {
       if (signal.aborted) return this.stop();
       throw err;
@@ -131,7 +140,8 @@ export class Controller {
   }
 
   private async stop(): Promise<void> {
-    for (const u of this.unsubscribe.splice(0)) u();
+    for (const off of this.sources.values()) off();
+    this.sources.clear();
     const drainMs = this.opts.drainTimeoutMs ?? 30_000;
     const drained = await this.queue.shutDownWithDrain(drainMs);
     if (!drained) {

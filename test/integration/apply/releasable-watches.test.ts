@@ -1,7 +1,7 @@
 // Releasable watches (issue 15 item 3), on the real local cluster: an Application's health-check informers and the
 // applied-kind informers it holds are released when it is deleted or stops needing them, and the cache then stops
 // the informer no Application holds any more. Observed through the cache's own API (entries(): what runs, and who
-// holds it).
+// holds it), and through the controller's sources: the watch feeding it from a stopped informer is undone.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { CacheEntry } from "../../../src/runtime/cache.js";
@@ -30,6 +30,7 @@ async function deleteApp(name: string): Promise<void> {
 
 describe("releasable watches", () => {
   it("a deleted Application's health-check informer stops, and the applied-kind informer once no Application applies that kind", async () => {
+    const sourcesBefore = h.controller.sourceCount;
     await h.createApp("checked", { healthChecks: [{ apiVersion: "v1", kind: "Service", name: "probe-svc" }] });
     await h.publish("checked", [configMap("checked-cm", { a: "1" })]);
     await h.waitApp("checked", "synced", (a) => a.status?.sync?.status === "Synced" && a);
@@ -39,11 +40,13 @@ describe("releasable watches", () => {
     const applied = await waitFor("the applied ConfigMap informer held by the Application", () => entry(appliedEntry("ConfigMap")), { timeoutMs: 30_000 });
     assert.deepEqual(applied.holders, [`${h.ns.name}/checked`]);
     const before = h.mgr.cache.size;
+    assert.equal(h.controller.sourceCount, sourcesBefore + 1, "the applied ConfigMap informer feeds the controller");
 
     await deleteApp("checked");
     await waitFor("the health-check informer stopped", () => entry(healthCheckEntry("probe-svc")) === undefined, { timeoutMs: 10_000 });
     await waitFor("the applied ConfigMap informer stopped", () => entry(appliedEntry("ConfigMap")) === undefined, { timeoutMs: 10_000 });
     assert.equal(h.mgr.cache.size, before - 2, "exactly those two informers were stopped");
+    assert.equal(h.controller.sourceCount, sourcesBefore, "the controller's watch of the stopped informer is undone: its sources are back at their baseline");
     assert.equal(h.mgr.cache.hasSynced(), true);
   });
 

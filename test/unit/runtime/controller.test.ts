@@ -8,6 +8,11 @@ import { runtimeMetrics } from "../../../src/runtime/metrics.js";
 import { TerminalError, type ReconcileFunc } from "../../../src/runtime/reconcile.js";
 import { createLogger } from "../../../src/log.js";
 import { Writable } from "node:stream";
+import http from "node:http";
+import { Informer } from "../../../src/runtime/informer.js";
+import { Kinds } from "../../../src/runtime/kinds.js";
+import { RestClient } from "../../../src/runtime/rest.js";
+import { listen, loopbackKubeConfig } from "./loopback.js";
 
 const quiet = createLogger({ level: "error", stream: new Writable({ write: (_c, _e, cb) => cb() }) });
 
@@ -152,6 +157,50 @@ describe("Controller", () => {
     await run;
     assert.deepEqual(finished, ["a"]);
     assert.equal(started, 1);
+  });
+
+  it("watch() returns what undoes it: the source is gone and its events no longer reach the queue", async () => {
+    // A loopback API server: lists hold one ConfigMap, watches stay open.
+    const open = new Set<http.ServerResponse>();
+    const server = http.createServer((req, res) => {
+      if (!req.url?.includes("watch=true")) {
+        const item = { kind: "ConfigMap", apiVersion: "v1", metadata: { name: "a", namespace: "ns", resourceVersion: "10" } };
+        res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ kind: "ConfigMapList", apiVersion: "v1", metadata: { resourceVersion: "10" }, items: [item] }));
+        return;
+      }
+      res.writeHead(200, { "Content-Type": "application/json" });
+      open.add(res);
+    });
+    await listen(server);
+    const inf = new Informer(RestClient.fromKubeConfig(loopbackKubeConfig(server), { qps: 1000, burst: 1000 }), Kinds.ConfigMap, { namespace: "ns", logger: quiet });
+    const seen: string[] = [];
+    const { c } = make(async (req) => {
+      seen.push(req.name);
+      return {};
+    });
+    const baseline = c.sourceCount;
+    const undoOne = c.watch(inf, () => [{ namespace: "ns", name: "one" }]);
+    c.watch(inf, () => [{ namespace: "ns", name: "two" }]);
+    assert.equal(c.sourceCount, baseline + 2);
+    undoOne();
+    undoOne();
+    assert.equal(c.sourceCount, baseline + 1, "undone once, however often called");
+    const stop = new AbortController();
+    const informing = inf.run(stop.signal);
+    const run = c.start(stop.signal);
+    try {
+      await until("the remaining watch's event reconciled", () => seen.includes("two"));
+      await sleep(100);
+      assert.deepEqual(seen, ["two"], "the undone watch enqueued nothing");
+    } finally {
+      stop.abort();
+      await run;
+      await informing;
+      for (const r of open) r.destroy();
+      server.closeAllConnections();
+      server.close();
+    }
+    assert.equal(c.sourceCount, 0, "a stopped controller holds no source");
   });
 
   it("rejects an invalid worker count with a message saying what to fix", () => {
