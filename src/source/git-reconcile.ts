@@ -230,7 +230,7 @@ export class GitReconciler {
     return markReady({ ...status, conditions }, gen, Reasons.succeeded, msg, now);
   }
 
-  /** The status after a failed sync: FetchFailed, whether the last good artifact is still served, Stalled or Ready=False. */
+  /** The status after a failed sync: FetchFailed, whether the last good artifact is still served, Stalled or Ready=False (and no Stalled). */
   private fetchFailed(at: Attempt, failure: SourceError): GitRepositoryStatus {
     const { obj, gen, now } = at;
     const status = at.status;
@@ -240,6 +240,8 @@ export class GitReconciler {
     this.events.warning(obj, reason, "Fetch", failure.message);
     if (!failure.retryable) return markStalled({ ...status, conditions }, gen, reason, failure.message, now);
     conditions = setCondition(conditions, { type: ConditionTypes.ready, status: "False", reason, message: failure.message, observedGeneration: gen }, now);
+    // Retried by itself: the Stalled of an earlier failure no longer holds (kstatus would still read Failed).
+    conditions = removeCondition(conditions, ConditionTypes.stalled);
     return { ...status, conditions, observedGeneration: gen };
   }
 

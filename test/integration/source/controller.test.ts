@@ -219,6 +219,27 @@ void describe("GitRepository controller", () => {
     await waitFor("flaky recovers without a reconcile request", async () => cond(await get("flaky"), "Ready")?.status === "True", { timeoutMs: 30_000 });
   });
 
+  void it("a retryable failure after a stalled one is no longer Stalled (it is retried by itself)", async () => {
+    await create("respec", { url: repo.url, ref: { semver: "not a range!!" }, secretRef: { name: "git-auth" } });
+    await waitFor("respec Stalled on the invalid spec", async () => cond(await get("respec"), "Stalled")?.reason === "InvalidSpec", { timeoutMs: 30_000 });
+    server.failStatus = 503;
+    try {
+      await custom.patchNamespacedCustomObject(
+        { ...G, namespace: ns.name, name: "respec", body: { spec: { ref: { branch: "main", semver: null } } } },
+        k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
+      );
+      const o = await waitFor("respec failing to reach the server", async () => {
+        const x = await get("respec");
+        return cond(x, "FetchFailed")?.reason === "Unreachable" ? x : undefined;
+      }, { timeoutMs: 30_000 });
+      assert.equal(cond(o, "Ready")?.reason, "Unreachable");
+      assert.equal(cond(o, "Stalled"), undefined, "the invalid spec's Stalled is gone");
+    } finally {
+      server.failStatus = undefined;
+    }
+    await waitFor("respec Ready", async () => cond(await get("respec"), "Ready")?.status === "True", { timeoutMs: 30_000 });
+  });
+
   void it("removes the object's artifacts on deletion, then the finalizer", async () => {
     const url = (await get("app"))!.status!.artifact!.url;
     await custom.deleteNamespacedCustomObject({ ...G, namespace: ns.name, name: "app" });
