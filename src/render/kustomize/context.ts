@@ -1,11 +1,11 @@
 // What one build carries through the kustomizations it reads: its context, the accumulated resources, the
-// kustomization being read, and Kustomize's load restriction on the files a kustomization names.
+// kustomization being read, a plugin configuration, and Kustomize's load restriction on the files a kustomization names.
 import type { ArtifactRoot } from "../fs.js";
 import { RenderError } from "../errors.js";
-import type { JsonMap, ScopeResolver } from "../objects.js";
+import type { JsonMap, KubeObject, ScopeResolver } from "../objects.js";
 import type { TransformerConfig } from "./fieldspecs.js";
 import type { CustomSchema } from "./openapi.js";
-import type { Res } from "./resource.js";
+import type { Origin, Res } from "./resource.js";
 import type { Var } from "./vars.js";
 
 export interface Ctx {
@@ -30,6 +30,15 @@ export interface Kust {
   dir: string;
   file: string;
   k: JsonMap;
+}
+
+/** A builtin plugin's configuration, listed under `generators`, `transformers` or `validators`. */
+export interface PluginConfig {
+  obj: KubeObject;
+  file: string;
+  /** Directory of the kustomization that lists the plugin (files it reads are relative to it). */
+  kust: Kust;
+  origin?: Origin;
 }
 
 /**

@@ -4,7 +4,8 @@
 // looks the name up with a path that never matches, so `name` is always "" — we match that, since equality with
 // `kubectl kustomize` is the contract.
 import { createHash } from "node:crypto";
-import { isMap, type JsonMap } from "../objects.js";
+import { isMap, type JsonMap, type ScopeResolver } from "../objects.js";
+import { storePreviousId, type Res } from "./resource.js";
 
 export function kustomizeHash(obj: JsonMap): string {
   const kind = obj.kind;
@@ -42,4 +43,14 @@ export function goJson(v: unknown): string {
 
 function goString(s: string): string {
   return JSON.stringify(s).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** The content hash appended to the name of each resource that wants one (the name before it kept as a previous id). */
+export function appendNameHashes(res: Res[], scope?: ScopeResolver): void {
+  for (const r of res) {
+    if (!r.needsHash) continue;
+    const h = kustomizeHash(r.obj);
+    storePreviousId(r, scope);
+    r.obj.metadata.name = `${r.obj.metadata.name}-${h}`;
+  }
 }
