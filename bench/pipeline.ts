@@ -17,14 +17,23 @@
 //   5. peak RSS (VmHWM) of every controller process, summed, and CPU time used over the whole run.
 // Prints both tools' figures and the ratios (Mooring / Flux: below 1 is Mooring better).
 //
-//   node --import tsx bench/pipeline.ts [N=100] [--tools mooring,flux] [--steady 60] [--latency 10] [--concurrency 4] [--leader-elect]
+//   node --import tsx bench/pipeline.ts [N=100] [--tools mooring,flux] [--single] [--steady 60] [--latency 10] [--concurrency 4]
+//                                      [--leader-elect] [--profile] [--idle]
+//
+// --single adds the chart's all-in-one mode (mode: all-in-one, one process running the three controllers) as a tool
+// of its own ("mooring-single", also accepted in --tools), printed beside the split mode. Each Mooring process gets
+// the limit flags the chart derives for it from its default memory limits (helm template of charts/mooring with this
+// concurrency: --render-worker-heap, --max-rendered-size, ...), so the render workers have the heap they have in a
+// cluster. --profile preloads bench/mem-probe.js into every Mooring process and prints where its memory went (each
+// thread's peak V8 heap, by space; the render workers). --idle only starts each mode's processes with no
+// Applications and prints their RSS at idle (what loading the code costs), for both modes, then exits.
 //
 // `make bench-flux BENCH_N=100` builds Flux and runs this on a cluster of its own. An Ingress is Healthy for Mooring
 // only once an ingress controller has published its address (as in Argo CD): the benchmark plays that controller and
 // publishes one on every Ingress of the benchmark's namespaces, for both tools.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -34,6 +43,7 @@ import { Client, RestClient, RestMapper, type KubeObject } from "../src/runtime/
 import { REPO_ROOT, testCluster, type TestCluster } from "../test/support/cluster.js";
 import { parseMetrics } from "../test/support/fault-operator.js";
 import { GitServer, type TestRepo } from "../test/support/git-server.js";
+import { CHART_DIR, helmOk } from "../test/support/helm.js";
 import { createTestNamespace, type TestNamespace } from "../test/support/namespace.js";
 import { freePort } from "../test/support/operator.js";
 
@@ -48,6 +58,9 @@ const STEADY_S = Number(flag("steady", "60"));
 const LATENCY_RUNS = Number(flag("latency", "10"));
 const CONCURRENCY = Number(flag("concurrency", "4"));
 const LEADER_ELECT = args.includes("--leader-elect");
+const PROFILE = args.includes("--profile");
+const IDLE = args.includes("--idle");
+if (args.includes("--single") && !TOOLS.includes("mooring-single")) TOOLS.splice(TOOLS.includes("mooring") ? TOOLS.indexOf("mooring") + 1 : 0, 0, "mooring-single");
 const READY_TIMEOUT_MS = Number(flag("timeout", String(Math.max(600, N * 3) * 1000)));
 const HOOK_SECRET = "bench-webhook-secret";
 const FLUX_DIR = process.env.MOORING_FLUX_DIR ?? path.join(process.env.MOORING_CACHE ?? path.join(os.homedir(), ".cache", "mooring"), "flux");
@@ -165,7 +178,14 @@ interface Figures {
   peakRssMiB: number;
   cpuTotalS: number;
   requestsTotal: number;
+  /** The machine's 1-minute load average while the tool ran: mean and highest of samples every 5 s. */
+  loadMean: number;
+  loadMax: number;
 }
+
+/** Peak RSS of each process of a tool, "name MiB, ..." (printed beside the sum). */
+const peakPerProcess = new Map<string, string>();
+const PROBE_DIR = path.join(os.tmpdir(), `bench-mem-probe-${process.pid}`);
 
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -194,6 +214,25 @@ function buildDist(): Promise<string> {
   return built;
 }
 
+/**
+ * The limit flags the chart gives each Deployment of `mode` ("split" or "all-in-one") at its default memory limits
+ * and this concurrency, by the --controllers value of the Deployment: the flags that size what a process may hold
+ * (--render-worker-heap, --max-*-size, --render-keep-sources), from `helm template` of charts/mooring.
+ */
+function chartLimitFlags(mode: "split" | "all-in-one"): Map<string, string[]> {
+  const out = helmOk(["template", "bench", CHART_DIR, "--set", `mode=${mode}`, "--set", `concurrency=${CONCURRENCY}`]);
+  const flags = new Map<string, string[]>();
+  for (const doc of parseAllDocuments(out)) {
+    const o = doc.toJS() as { kind?: string; spec?: { template?: { spec?: { containers?: { args?: string[] }[] } } } } | null;
+    if (o?.kind !== "Deployment") continue;
+    for (const c of o.spec?.template?.spec?.containers ?? []) {
+      const ctl = c.args?.find((a) => a.startsWith("--controllers="))?.slice("--controllers=".length);
+      if (ctl) flags.set(ctl, (c.args ?? []).filter((a) => /^--(render-worker-heap|render-keep-sources|max-[a-z]+-size)=/.test(a)));
+    }
+  }
+  return flags;
+}
+
 /** One Mooring controller process, started as the image starts it (node flags and entry point of the Dockerfile). */
 class MooringController {
   readonly proc: ControllerProcess;
@@ -211,10 +250,11 @@ class MooringController {
   get webhookUrl(): string {
     return `http://127.0.0.1:${this.ports.webhook}`;
   }
-  async start(entry: string, kubeconfig: string, ns: string, home: string): Promise<void> {
+  async start(entry: string, kubeconfig: string, ns: string, home: string, limitFlags: string[]): Promise<void> {
     const a = `127.0.0.1:${this.ports.artifact}`;
     const argv = [
       "--max-semi-space-size=2", // as the Dockerfile's ENTRYPOINT
+      ...(PROFILE ? ["--import", path.join(REPO_ROOT, "bench/mem-probe.js")] : []),
       entry,
       "controller",
       `--controllers=${this.controller}`,
@@ -231,10 +271,11 @@ class MooringController {
       // Leader election (the chart's default, a Lease per controller) only with --leader-elect: Flux's controllers
       // cannot elect out of cluster (controller-runtime wants the Pod's namespace file), so by default neither does
       // and the steady-state writes compare like with like.
-      ...(LEADER_ELECT ? ["--leader-elect", `--leader-election-namespace=${ns}`, `--leader-election-id=mooring-${this.controller}`] : []),
+      ...(LEADER_ELECT ? ["--leader-elect", `--leader-election-namespace=${ns}`, `--leader-election-id=mooring-${this.controller.replaceAll(",", "-")}`] : []),
       `--concurrency=${CONCURRENCY}`,
+      ...limitFlags,
     ];
-    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: path.join(home, "tmp") };
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: path.join(home, "tmp"), ...(PROFILE ? { BENCH_MEM_PROBE: path.join(PROBE_DIR, this.controller.replaceAll(",", "-")) } : {}) };
     await mkdir(path.join(home, "storage"), { recursive: true });
     await mkdir(path.join(home, "tmp"), { recursive: true });
     this.proc.start(process.execPath, argv, env);
@@ -245,19 +286,33 @@ class MooringController {
   }
 }
 
-async function mooring(c: TestCluster, admin: Client, repo: TestRepo): Promise<ToolRun> {
+/**
+ * Mooring's processes as the chart runs them. "split" (the chart's default): three Deployments, one controller
+ * each; the render controller fetches from the source controller's artifact server and apply from the render
+ * controller's, each advertising its own address. "all-in-one": one process running the three.
+ */
+async function startMooring(mode: "split" | "all-in-one", kubeconfig: string, ns: string, home: string): Promise<MooringController[]> {
   const entry = await buildDist();
-  const ns = await setUpNamespace(c, admin, "bench-mooring");
+  const limits = chartLimitFlags(mode);
+  const ops: MooringController[] = [];
+  try {
+    for (const ctl of mode === "split" ? ["source", "render", "apply"] : ["source,render,apply"]) {
+      const op = await MooringController.create(ctl);
+      ops.push(op);
+      await op.start(entry, kubeconfig, ns, path.join(home, ctl.replaceAll(",", "-")), limits.get(ctl) ?? []);
+    }
+  } catch (err) {
+    for (const op of ops) await op.stop();
+    throw err;
+  }
+  return ops;
+}
+
+async function mooring(c: TestCluster, admin: Client, repo: TestRepo, mode: "split" | "all-in-one"): Promise<ToolRun> {
+  const ns = await setUpNamespace(c, admin, mode === "split" ? "bench-mooring" : "bench-mooring-single");
   await admin.create({ apiVersion: "v1", kind: "Secret", metadata: { name: "hook", namespace: ns.name }, stringData: { token: HOOK_SECRET } } as KubeObject);
   const home = await mkdtemp(path.join(os.tmpdir(), "bench-mooring-"));
-  // The chart's default split: three Deployments, one controller each. The render controller fetches from the
-  // source controller's artifact server and apply from the render controller's; each advertises its own address.
-  const ops: MooringController[] = [];
-  for (const ctl of ["source", "render", "apply"]) {
-    const op = await MooringController.create(ctl);
-    await op.start(entry, c.kubeconfigPath, ns.name, path.join(home, ctl));
-    ops.push(op);
-  }
+  const ops = await startMooring(mode, c.kubeconfigPath, ns.name, home);
   const gets = (sha: string) => (a: Obj) => readyCond(a)?.status === "True" && String((a.status?.sync as { revision?: string } | undefined)?.revision ?? "").endsWith(sha);
   return {
     async create() {
@@ -292,10 +347,10 @@ async function mooring(c: TestCluster, admin: Client, repo: TestRepo): Promise<T
       const h = (a?.status?.history as { startedAt?: string; finishedAt?: string }[] | undefined)?.[0];
       return `source stored ${at(art?.lastUpdateTime)}, rendered ${at((a?.status?.render as { lastRenderedAt?: string } | undefined)?.lastRenderedAt)}, sync started ${at(h?.startedAt)}, finished ${at(h?.finishedAt)} (seconds resolution)`;
     },
-    procs: ops.map((op) => ({ name: `mooring-${op.controller}`, pid: () => op.proc.child!.pid!, metricsUrl: `http://127.0.0.1:${op.ports.metrics}/metrics` })),
+    procs: ops.map((op) => ({ name: `mooring ${op.controller}`, pid: () => op.proc.child!.pid!, metricsUrl: `http://127.0.0.1:${op.ports.metrics}/metrics` })),
     async stop() {
       // BENCH_LOG_LEVEL=info keeps each controller's log, for finding where the time goes.
-      if (process.env.BENCH_LOG_LEVEL) for (const op of ops) writeFileSync(path.join(os.tmpdir(), `bench-mooring-${op.controller}.log`), op.proc.log);
+      if (process.env.BENCH_LOG_LEVEL) for (const op of ops) writeFileSync(path.join(os.tmpdir(), `bench-mooring-${op.controller.replaceAll(",", "-")}.log`), op.proc.log);
       for (const op of ops) await op.stop();
       await rm(home, { recursive: true, force: true });
       await ns.cleanup();
@@ -454,7 +509,19 @@ const percentile = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
 };
 
+/** The 1-minute load average, sampled every 5 s while a tool runs: the machine is shared, so every figure carries it. */
+function loadSampler(): () => { mean: number; max: number } {
+  const xs = [os.loadavg()[0]!];
+  const t = setInterval(() => xs.push(os.loadavg()[0]!), 5_000);
+  return () => {
+    clearInterval(t);
+    xs.push(os.loadavg()[0]!);
+    return { mean: xs.reduce((a, b) => a + b, 0) / xs.length, max: Math.max(...xs) };
+  };
+}
+
 async function measure(tool: string, run: ToolRun, repo: TestRepo): Promise<Figures> {
+  const load = loadSampler();
   const sha0 = await repo.head();
   const cpu0 = run.procs.map((p) => procCpuMs(p.pid()));
   let t = Date.now();
@@ -503,9 +570,67 @@ async function measure(tool: string, run: ToolRun, repo: TestRepo): Promise<Figu
     peakRssMiB: run.procs.reduce((s, p) => s + procKiB(p.pid(), "VmHWM"), 0) / 1024,
     cpuTotalS: sum(run.procs.map((p) => procCpuMs(p.pid())), cpu0) / 1000,
     requestsTotal: (await Promise.all(run.procs.map((p) => metricSum(p.metricsUrl, () => true)))).reduce((a, b) => a + b, 0),
+    loadMean: 0,
+    loadMax: 0,
   };
-  console.log(`# ${tool}: ${JSON.stringify(figures)}; peak RSS per process: ${run.procs.map((p) => `${p.name} ${Math.round(procKiB(p.pid(), "VmHWM") / 1024)} MiB`).join(", ")}`);
+  const l = load();
+  figures.loadMean = l.mean;
+  figures.loadMax = l.max;
+  peakPerProcess.set(tool, run.procs.map((p) => `${p.name.replace(/^(mooring|flux)[ -]/, "")} ${Math.round(procKiB(p.pid(), "VmHWM") / 1024)}`).join(", "));
+  console.log(`# ${tool}: ${JSON.stringify(figures)}; peak RSS per process (MiB): ${peakPerProcess.get(tool)}`);
   return figures;
+}
+
+interface ProbeFile {
+  pid: number;
+  threadId: number;
+  main: boolean;
+  peak: { heapTotal: number; heapUsed: number; external: number; arrayBuffers: number; rss: number; spaces: Record<string, number> };
+  atRssPeak: { heapTotal?: number; heapUsed?: number; external?: number; arrayBuffers?: number; mallocedMemory?: number };
+}
+
+/** --profile: where each Mooring process's memory went, from bench/mem-probe.js's files. */
+function printProfile(tool: string): void {
+  if (!PROFILE || !existsSync(PROBE_DIR)) return;
+  const mib = (b: number | undefined) => `${((b ?? 0) / 1024 ** 2).toFixed(1)}`;
+  for (const ctl of readdirSync(PROBE_DIR)) {
+    const files = readdirSync(path.join(PROBE_DIR, ctl)).map((f) => JSON.parse(readFileSync(path.join(PROBE_DIR, ctl, f), "utf8")) as ProbeFile);
+    const main = files.find((f) => f.main);
+    const workers = files.filter((f) => !f.main);
+    if (!main) continue;
+    const sp = main.peak.spaces;
+    console.log(
+      `# ${tool} profile: ${ctl}: peak RSS ${mib(main.peak.rss)} MiB; main thread at that peak: heap ${mib(main.atRssPeak.heapTotal)} (used ${mib(main.atRssPeak.heapUsed)}), external ${mib(main.atRssPeak.external)} (array buffers ${mib(main.atRssPeak.arrayBuffers)}), malloced ${mib(main.atRssPeak.mallocedMemory)}; ` +
+        `main-thread peaks by space: new ${mib(sp.new_space)}, old ${mib(sp.old_space)}, code ${mib(sp.code_space)}, large objects ${mib(sp.large_object_space)}, new large ${mib(sp.new_large_object_space)}` +
+        (workers.length
+          ? `; render workers: ${workers.length} started, peak heap each: max ${mib(Math.max(...workers.map((w) => w.peak.heapTotal)))}, median ${mib(percentile(workers.map((w) => w.peak.heapTotal), 50))} (used ${mib(percentile(workers.map((w) => w.peak.heapUsed), 50))}; new space ${mib(percentile(workers.map((w) => w.peak.spaces.new_space ?? 0), 50))}, old ${mib(percentile(workers.map((w) => w.peak.spaces.old_space ?? 0), 50))}, code ${mib(percentile(workers.map((w) => w.peak.spaces.code_space ?? 0), 50))})`
+          : ""),
+    );
+  }
+  rmSync(PROBE_DIR, { recursive: true, force: true });
+}
+
+/** --idle: each mode's processes with nothing to do: RSS once ready and settled (what loading the code costs). */
+async function idle(c: TestCluster, admin: Client): Promise<void> {
+  console.log(`\n## Mooring at idle (no Applications), ${os.cpus().length} cores, load average ${os.loadavg().map((x) => x.toFixed(1)).join(" ")}\n`);
+  console.log("| mode | process | RSS at idle | peak RSS |\n| --- | --- | --- | --- |");
+  for (const mode of ["split", "all-in-one"] as const) {
+    const ns = await setUpNamespace(c, admin, "bench-idle");
+    const home = await mkdtemp(path.join(os.tmpdir(), "bench-mooring-idle-"));
+    const ops = await startMooring(mode, c.kubeconfigPath, ns.name, home);
+    await new Promise((r) => setTimeout(r, 10_000));
+    let sum = 0;
+    for (const op of ops) {
+      const pid = op.proc.child!.pid!;
+      sum += procKiB(pid, "VmRSS");
+      console.log(`| ${mode} | ${op.controller} | ${(procKiB(pid, "VmRSS") / 1024).toFixed(1)} MiB | ${(procKiB(pid, "VmHWM") / 1024).toFixed(1)} MiB |`);
+    }
+    console.log(`| ${mode} | all | ${(sum / 1024).toFixed(1)} MiB | |`);
+    for (const op of ops) await op.stop();
+    printProfile(`idle ${mode}`);
+    await rm(home, { recursive: true, force: true });
+    await ns.cleanup();
+  }
 }
 
 async function main(): Promise<void> {
@@ -513,16 +638,24 @@ async function main(): Promise<void> {
   await installCrds(c.kc);
   const rest = RestClient.fromKubeConfig(c.kc, { qps: 200, burst: 400 });
   const admin = new Client({ rest, mapper: new RestMapper(rest), fieldManager: "bench" });
+  if (IDLE) {
+    try {
+      await idle(c, admin);
+    } finally {
+      rest.close();
+    }
+    return;
+  }
   const git = await GitServer.start();
   const namespaces: string[] = [];
   const stopIngress = ingressController(admin, () => namespaces);
   const results = new Map<string, Figures>();
   try {
     for (const tool of TOOLS) {
-      // A fresh repository per tool: both start from the same single commit of N applications.
+      // A fresh repository per tool: all start from the same single commit of N applications.
       const repo = await git.createRepo(`bench-${tool}`, { files: allApps(0) });
-      const run = tool === "mooring" ? await mooring(c, admin, repo) : tool === "flux" ? await flux(c, admin, repo) : undefined;
-      if (!run) throw new Error(`unknown tool "${tool}" (mooring, flux)`);
+      const run = tool === "mooring" ? await mooring(c, admin, repo, "split") : tool === "mooring-single" ? await mooring(c, admin, repo, "all-in-one") : tool === "flux" ? await flux(c, admin, repo) : undefined;
+      if (!run) throw new Error(`unknown tool "${tool}" (mooring, mooring-single, flux)`);
       const nsList = await admin.list<Obj>({ apiVersion: "v1", kind: "Namespace" }, { labelSelector: "mooring.dev/test=true" });
       for (const n of nsList) if (n.metadata!.name!.startsWith(`bench-${tool}`) && !namespaces.includes(n.metadata!.name!)) namespaces.push(n.metadata!.name!);
       try {
@@ -530,12 +663,20 @@ async function main(): Promise<void> {
       } finally {
         await run.stop();
       }
+      printProfile(tool);
     }
   } finally {
     stopIngress();
     await git.close();
     rest.close();
   }
+  printTable(results);
+}
+
+const TOOL_NAMES: Record<string, string> = { mooring: "Mooring", "mooring-single": "Mooring all-in-one", flux: "Flux" };
+
+/** Every tool's figures side by side, and each Mooring mode's ratio to Flux (below 1: Mooring better). */
+function printTable(results: Map<string, Figures>): void {
   const rows: [string, keyof Figures, (v: number) => string][] = [
     ["time to all Ready", "readyMs", (v) => `${(v / 1000).toFixed(1)} s`],
     [`steady state: API requests in ${STEADY_S} s`, "steadyRequests", (v) => String(v)],
@@ -547,16 +688,22 @@ async function main(): Promise<void> {
     ["peak RSS, all controllers summed", "peakRssMiB", (v) => `${v.toFixed(0)} MiB`],
     ["CPU over the whole run", "cpuTotalS", (v) => `${v.toFixed(1)} s`],
     ["API requests over the whole run", "requestsTotal", (v) => String(v)],
+    ["load average while it ran (mean, 1 min)", "loadMean", (v) => v.toFixed(1)],
   ];
-  const m = results.get("mooring");
+  const tools = TOOLS.filter((t) => results.has(t));
   const f = results.get("flux");
-  console.log(`\n## Full pipeline, N = ${N}, concurrency ${CONCURRENCY}, ${os.cpus().length} cores, ${new Date().toISOString().slice(0, 10)}\n`);
-  console.log("| measure | Mooring | Flux | Mooring / Flux |\n| --- | --- | --- | --- |");
+  const ratioOf = tools.filter((t) => t !== "flux" && f);
+  console.log(`\n## Full pipeline, N = ${N}, concurrency ${CONCURRENCY}, ${os.cpus().length} cores, ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC\n`);
+  console.log(`| measure | ${tools.map((t) => TOOL_NAMES[t]).join(" | ")} |${ratioOf.map((t) => ` ${TOOL_NAMES[t]} / Flux |`).join("")}`);
+  console.log(`| --- |${" --- |".repeat(tools.length + ratioOf.length)}`);
   for (const [label, key, fmt] of rows) {
-    const mv = m?.[key];
-    const fv = f?.[key];
-    const ratio = mv !== undefined && fv !== undefined ? (fv === 0 ? (mv === 0 ? "1.00×" : "∞") : `${(mv / fv).toFixed(2)}×`) : "";
-    console.log(`| ${label} | ${mv === undefined ? "" : fmt(mv)} | ${fv === undefined ? "" : fmt(fv)} | ${ratio} |`);
+    const cells = tools.map((t) => fmt(results.get(t)![key]) + (key === "peakRssMiB" ? ` (${peakPerProcess.get(t)})` : ""));
+    const ratios = key === "loadMean" ? ratioOf.map(() => "") : ratioOf.map((t) => {
+      const mv = results.get(t)![key];
+      const fv = f![key];
+      return fv === 0 ? (mv === 0 ? "1.00×" : "∞") : `${(mv / fv).toFixed(2)}×`;
+    });
+    console.log(`| ${label} | ${cells.join(" | ")} |${ratios.map((r) => ` ${r} |`).join("")}`);
   }
 }
 
