@@ -282,6 +282,12 @@ export const ApplicationStatus = Obj(
         {
           artifact: Optional(RenderArtifact),
           objects: Optional(Int("How many objects the last render produced.", { minimum: 0 })),
+          engine: Optional(
+            StrEnum(
+              ["go", "handlebars"] as const,
+              "For a helm render, the template engine that rendered the chart (spec.render.helm.engine as resolved; auto decided): go (a Helm v3 chart, rendered by helm template) or handlebars (one of Mooring's own charts). Absent for plain and Kustomize renders.",
+            ),
+          ),
           lastRenderedAt: Optional(Time("When the last render finished.")),
         },
         "The last render (field manager mooring-render).",

@@ -3,6 +3,8 @@
 import { RenderError } from "./errors.js";
 import { ArtifactRoot } from "./fs.js";
 import { isChart, renderHelm, type HelmOptions } from "./helm.js";
+import { detectEngine, type HelmEngine } from "./helm/detect.js";
+import { ChartFiles } from "./helm/stage.js";
 import { findKustomization, renderKustomize } from "./kustomize/index.js";
 import { resolveLimits, type RenderLimits } from "./limits.js";
 import type { KubeObject } from "./objects.js";
@@ -41,11 +43,16 @@ export function detectType(root: ArtifactRoot, dir: string): Exclude<RenderType,
  * Renders `path` (relative to `rootDir`, the extracted artifact) and runs the post-render steps. Throws RenderError
  * (with file/line/template) on any bad input.
  */
-export function render(rootDir: string, path: string, opts: RenderOptions = {}): RenderOutput & { type: Exclude<RenderType, "auto">; reads?: Record<string, string> } {
+export function render(
+  rootDir: string,
+  path: string,
+  opts: RenderOptions = {},
+): RenderOutput & { type: Exclude<RenderType, "auto">; engine?: HelmEngine; reads?: Record<string, string> } {
   const root = new ArtifactRoot(rootDir, resolveLimits(opts.limits), { trace: opts.traceReads });
   const dir = root.resolve(path || ".", "", "path");
   const type = !opts.type || opts.type === "auto" ? detectType(root, dir) : opts.type;
   let objects: KubeObject[];
+  let engine: HelmEngine | undefined;
   switch (type) {
     case "plain":
       objects = renderPlain(root, dir);
@@ -55,13 +62,16 @@ export function render(rootDir: string, path: string, opts: RenderOptions = {}):
       break;
     case "helm":
       if (!isChart(root, dir)) throw new RenderError("is not a chart: Chart.yaml is missing", { file: dir || "." });
+      // The engine is resolved here, once, so that the result can say which one rendered (status.render.engine);
+      // renderHelm is handed the decision instead of detecting again.
+      engine = detectEngine(new ChartFiles(root), dir, opts.helm?.engine).engine;
       // Rendering for an Application maps Helm hooks onto sync waves (src/render/helm/hooks.ts).
-      objects = renderHelm(root, dir, { namespace: opts.targetNamespace, hookWaves: opts.application !== undefined, ...(opts.helm ?? {}) });
+      objects = renderHelm(root, dir, { namespace: opts.targetNamespace, hookWaves: opts.application !== undefined, ...(opts.helm ?? {}), engine });
       break;
     default:
       throw new RenderError(`unknown render type "${String(type)}" (use auto, plain, kustomize or helm)`);
   }
-  const out = { ...finish(postRender(root, objects, opts)), type };
+  const out = { ...finish(postRender(root, objects, opts)), type, ...(engine ? { engine } : {}) };
   return root.reads ? { ...out, reads: Object.fromEntries(root.reads) } : out;
 }
 export { renderCacheKey, renderOptionsFor, type ApplicationRef, type ApplicationRender, type ResolvedInputs } from "./application.js";

@@ -10,7 +10,7 @@ function renderOne({ rootDir, path, opts }: WorkerRequest): WorkerReply {
     const known = new Set(opts.clusterScopedKinds ?? []);
     const { clusterScopedKinds: _unused, ...rest } = opts as IsolatedRenderOptions;
     const out = render(rootDir, path, { ...rest, scope: (group, kind) => (known.has(`${group}|${kind}`) ? true : undefined) });
-    return { ok: true, result: { objects: out.objects, digest: out.digest, type: out.type, ...(out.reads ? { reads: out.reads } : {}) } };
+    return { ok: true, result: { objects: out.objects, digest: out.digest, type: out.type, ...(out.engine ? { engine: out.engine } : {}), ...(out.reads ? { reads: out.reads } : {}) } };
   } catch (err) {
     return isRenderError(err)
       ? { ok: false, renderError: true, message: err.message, file: err.file, line: err.line, template: err.template }

@@ -75,6 +75,8 @@ export interface IsolatedResult {
   objects: KubeObject[];
   digest: string;
   type: "plain" | "kustomize" | "helm";
+  /** A helm render's template engine, as resolved (spec.render.helm.engine auto decided). */
+  engine?: "go" | "handlebars";
   /** With opts.traceReads: what the render read of the tree (replayReads). */
   reads?: Record<string, string>;
 }

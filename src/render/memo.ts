@@ -13,6 +13,8 @@ export interface RenderedArtifact {
   objects: number;
   /** plain, kustomize or helm. */
   type: string;
+  /** A helm render's template engine as resolved: go or handlebars (absent in memos written before it was kept). */
+  engine?: string;
 }
 
 /** The last render of an Application: its key, and the stored artifact (at `path` on disk) or the failure. */

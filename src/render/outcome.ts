@@ -124,6 +124,17 @@ export function outcomeOf(err: unknown, source?: SourceArtifact): RenderOutcome 
   return undefined;
 }
 
+/** A helm render's engine as status.render.engine spells it; undefined for other renders (and memos from before it was kept). */
+function helmEngine(r: StoredRender): "go" | "handlebars" | undefined {
+  return r.type === "helm" && (r.engine === "go" || r.engine === "handlebars") ? r.engine : undefined;
+}
+
+/** The renderer as the Rendered message names it: plain, kustomize, or helm with its engine ("helm, engine go"). */
+export function rendererOf(r: Pick<StoredRender, "type" | "engine">): string {
+  const engine = helmEngine(r as StoredRender);
+  return engine ? `${r.type}, engine ${engine}` : r.type;
+}
+
 /** An event to record on the Application. */
 export interface RenderEvent {
   type: "Normal" | "Warning";
@@ -176,11 +187,13 @@ export function renderStatus(current: OwnedStatus, outcome: RenderOutcome, stamp
       const { source: s, render: r } = outcome;
       sourceReady(s);
       const artifact = { url: r.url, digest: r.digest, revision: s.revision, size: r.size };
-      const same = render?.artifact !== undefined && canonicalStatus(render.artifact) === canonicalStatus(artifact) && render.objects === r.objects;
+      const engine = helmEngine(r);
+      const same =
+        render?.artifact !== undefined && canonicalStatus(render.artifact) === canonicalStatus(artifact) && render.objects === r.objects && render.engine === engine;
       source = { revision: s.revision, digest: s.digest };
-      if (!same) render = { artifact, objects: r.objects, lastRenderedAt: metaTime(now) };
+      if (!same) render = { artifact, objects: r.objects, ...(engine ? { engine } : {}), lastRenderedAt: metaTime(now) };
       if (outcome.fresh && !same) event = { type: "Normal", reason: "Rendered", message: `rendered ${r.objects} objects from revision ${s.revision} (${r.digest})` };
-      cond(ConditionTypes.rendered, "True", Reasons.succeeded, `rendered ${r.objects} objects (${r.type}) from '${r.path}' at revision '${s.revision}'`);
+      cond(ConditionTypes.rendered, "True", Reasons.succeeded, `rendered ${r.objects} objects (${rendererOf(r)}) from '${r.path}' at revision '${s.revision}'`);
       break;
     }
     case "renderFailed": {

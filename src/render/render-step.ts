@@ -85,7 +85,7 @@ export class RenderStep {
     }
     const s = { revision: art.revision, digest: art.digest };
     if (!memo.ok) return { kind: "renderFailed", source: s, reason: memo.reason, message: memo.message, fresh };
-    const render = { url: artifactUrl(this.o.advertisedAddr, memo.path), digest: memo.digest, size: memo.size, objects: memo.objects, type: memo.type, path: renderPathOf(spec) };
+    const render = { url: artifactUrl(this.o.advertisedAddr, memo.path), digest: memo.digest, size: memo.size, objects: memo.objects, type: memo.type, ...(memo.engine ? { engine: memo.engine } : {}), path: renderPathOf(spec) };
     return { kind: "rendered", source: s, render, fresh };
   }
 
@@ -232,9 +232,9 @@ export class RenderStep {
       // The renderer's digest and the bytes we serve must agree (the apply controller verifies the latter).
       throw new Error(`rendered artifact of Application ${ns}/${name}: stored digest ${stored.digest} differs from the render's ${result.digest}`);
     }
-    ctx.log.info("rendered", { objects: result.objects.length, type: result.type, digest: stored.digest, ms: Date.now() - started });
+    ctx.log.info("rendered", { objects: result.objects.length, type: result.type, ...(result.engine ? { engine: result.engine } : {}), digest: stored.digest, ms: Date.now() - started });
     const reads = result.reads && Object.keys(result.reads).length <= MAX_TRACED_READS ? { reads: result.reads, inputKey: this.keyFor("", { namespace: ns, name }, spec, resolved) } : {};
-    return { key, ok: true, path: stored.path, digest: stored.digest, size: stored.size, objects: result.objects.length, type: result.type, ...reads };
+    return { key, ok: true, path: stored.path, digest: stored.digest, size: stored.size, objects: result.objects.length, type: result.type, ...(result.engine ? { engine: result.engine } : {}), ...reads };
   }
 }
 
