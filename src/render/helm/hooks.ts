@@ -9,8 +9,11 @@
 //     `helm template` prints them;
 //   - for an Application, pre-install/pre-upgrade hooks go in waves before every other object, ordered by
 //     helm.sh/hook-weight (one wave per distinct weight), post-install/post-upgrade hooks in waves after them;
-//     an install render (the default; `.Release.IsInstall`) drops upgrade-only hooks, an upgrade render
-//     (isUpgrade) keeps install-only hooks as they are (Helm leaves them in place after the install);
+//     an install render (the default; `.Release.IsInstall`) drops upgrade-only hooks; an upgrade render
+//     (isUpgrade) drops install-only Jobs and Pods — they ran at the install, and Helm's upgrade does not run
+//     them again, whatever their content now (kept, a changed one would get a new hashed name below and run) —
+//     and keeps other install-only hooks (a Secret, a Service, RBAC) in place, as Helm leaves them: dropping
+//     those would prune them. `helm template --is-upgrade` gives no guidance: it prints every hook either way;
 //     delete and rollback hooks are dropped (Mooring has no such events); a hook that sets its own sync wave keeps it;
 //   - hook-delete-policy before-hook-creation (Helm's default) is honoured for Jobs and Pods, whose specs cannot
 //     be changed in place: their name gets a hash of their content, so a changed hook is a new object that runs,
@@ -29,7 +32,7 @@ const TEST_EVENTS = new Set(["test", "test-success", "test-failure"]);
 export interface HookOptions {
   /** Map hooks onto sync waves (rendering for an Application); otherwise only test hooks are dropped. */
   waves: boolean;
-  /** An upgrade render (.Release.IsUpgrade): pre-upgrade/post-upgrade hooks run, install-only hooks stay as they are. */
+  /** An upgrade render (.Release.IsUpgrade): pre-upgrade/post-upgrade hooks run; install-only Jobs and Pods are dropped, other install-only hooks stay. */
   isUpgrade?: boolean;
 }
 
@@ -62,6 +65,11 @@ function explicitWave(o: KubeObject): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
+/** A hook that runs when created (a Job or a Pod): the kinds whose names are hashed, and that run once per event. */
+function runs(o: KubeObject): boolean {
+  return (o.kind === "Job" && /^batch\//.test(o.apiVersion)) || (o.kind === "Pod" && o.apiVersion === "v1");
+}
+
 /** Jobs and Pods get a content-hashed name (before-hook-creation); the hash leaves the name itself out. */
 function hashedName(o: KubeObject): string {
   const { name: _name, ...metadata } = o.metadata;
@@ -90,7 +98,10 @@ export function applyHooks(objects: KubeObject[], opts: HookOptions): KubeObject
     let phase: Phase | undefined;
     if (events.includes(pre)) phase = "pre";
     else if (events.includes(post)) phase = "post";
-    else if (opts.isUpgrade && (events.includes(otherPre) || events.includes(otherPost))) phase = events.includes(otherPre) ? "pre" : "post"; // install-only, kept as installed
+    else if (opts.isUpgrade && (events.includes(otherPre) || events.includes(otherPost))) {
+      if (runs(o)) continue; // an install-only Job or Pod: it ran at the install; an upgrade does not run it again
+      phase = events.includes(otherPre) ? "pre" : "post"; // another install-only hook: kept in place, as Helm leaves it
+    }
     else if (events.includes(otherPre) || events.includes(otherPost)) continue; // upgrade-only hook on an install render
     else continue; // delete and rollback hooks: no such event in a sync
     phases.set(o, phase);
@@ -109,9 +120,7 @@ export function applyHooks(objects: KubeObject[], opts: HookOptions): KubeObject
     const phase = phases.get(o);
     if (!phase) return o;
     let obj = o;
-    if ((o.kind === "Job" && /^batch\//.test(o.apiVersion)) || (o.kind === "Pod" && o.apiVersion === "v1")) {
-      obj = { ...o, metadata: { ...o.metadata, name: hashedName(o) } };
-    }
+    if (runs(o)) obj = { ...o, metadata: { ...o.metadata, name: hashedName(o) } };
     if (explicitWave(o) === undefined) {
       const w = weightOf(o);
       const wave = phase === "pre" ? low - preWeights.length + preWeights.indexOf(w) : high + 1 + postWeights.indexOf(w);
