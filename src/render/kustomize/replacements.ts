@@ -117,65 +117,72 @@ export function reach(node: unknown, segs: PathSeg[], create: boolean): { parent
 }
 
 export function applyReplacement(res: Res[], rep: JsonMap, file: string, scope?: ScopeResolver): void {
-  const src = isMap(rep.source) ? rep.source : undefined;
-  let value: unknown;
-  if (rep.sourceValue !== undefined && rep.sourceValue !== null) {
-    if (src) throw new RenderError("a replacement may have a source or a sourceValue, not both", { file });
-    value = String(rep.sourceValue);
-  } else {
-    if (!src) throw new RenderError("replacements must specify a source and at least one target", { file });
-    const sources = res.filter((r) => allIds(r, scope).some((id) => selectedBy(id, src)));
-    const srcDesc = `${String(src.kind ?? "?")} ${String(src.name ?? "?")}`;
-    if (sources.length === 0) throw new RenderError(`replacement source ${srcDesc} selects nothing`, { file });
-    if (sources.length > 1) throw new RenderError(`replacement source ${srcDesc}: multiple matches for the selector; narrow it`, { file });
-    const fp = typeof src.fieldPath === "string" && src.fieldPath ? src.fieldPath : "metadata.name";
-    const hits = reach(sources[0]!.obj, parseFieldPath(fp, file), false);
-    const found = hits.length ? (hits[0]!.parent as Record<string | number, unknown>)[hits[0]!.key] : undefined;
-    if (found === undefined || found === null || (isMap(found) && Object.keys(found).length === 0) || (Array.isArray(found) && found.length === 0)) {
-      throw new RenderError(`fieldPath \`${fp}\` is missing for replacement source ${srcDesc}`, { file });
-    }
-    value = clone(found);
-    const so = isMap(src.options) ? src.options : {};
-    if (typeof so.delimiter === "string" && so.delimiter) {
-      if (isMap(value) || Array.isArray(value)) throw new RenderError("delimiter option can only be used with scalar nodes", { file });
-      const parts = String(value).split(so.delimiter);
-      const idx = typeof so.index === "number" ? so.index : 0;
-      if (idx < 0 || idx >= parts.length) throw new RenderError(`replacement source ${srcDesc} ${fp}: options.index ${idx} is out of bounds for value ${String(value)}`, { file });
-      value = parts[idx];
-    }
-  }
+  const value = replacementValue(res, rep, file, scope);
   if (!Array.isArray(rep.targets)) throw new RenderError("replacements must specify a source and at least one target", { file });
   for (const t of mapList(rep.targets, file, "replacement targets")) {
     if (!isMap(t.select)) throw new RenderError("target must specify resources to select", { file });
-    const sel = t.select;
-    const rejects = mapList(t.reject, file, "reject");
-    const targets = res.filter((r) => {
-      const ids = allIds(r, scope);
-      if (!matchesMeta(r, sel)) return false;
-      for (const rj of rejects) {
-        if ((rj.labelSelector || rj.annotationSelector) && matchesMeta(r, rj)) return false;
-      }
-      for (const rj of rejects) {
-        const idPart = ["group", "version", "kind", "name", "namespace"].some((k) => rj[k] !== undefined && rj[k] !== null && rj[k] !== "");
-        if (idPart && ids.some((id) => regexSelects(id, rj, file))) return false;
-      }
-      return ids.some((id) => regexSelects(id, sel, file));
-    });
+    const targets = selectTargets(res, t.select, mapList(t.reject, file, "reject"), file, scope);
     const opts = isMap(t.options) ? t.options : {};
-    const create = opts.create === true;
-    for (const r of targets) {
-      const paths = stringList(t.fieldPaths, file, "fieldPaths");
-      for (const path of paths.length ? paths : ["metadata.name"]) {
-        const spots = reach(r.obj, parseFieldPath(path, file), create);
-        if (spots.length === 0) throw new RenderError(`unable to find field "${path}": replacement target ${describeRes(r)} has no field ${path} (set options.create to add it)`, { file });
-        for (const { parent, key } of spots) {
-          const p = parent as Record<string | number, unknown>;
-          const next = replacedValue(p[key], value, opts, `${describeRes(r)} ${path}`, file);
-          // kyaml writes the target's node in place: fields sharing it (shared.ts) change too.
-          if (isMap(parent) && typeof key === "string") writeInPlace(parent, key, next);
-          else p[key] = next;
-        }
-      }
+    for (const r of targets) replaceIn(r, stringList(t.fieldPaths, file, "fieldPaths"), value, opts, file);
+  }
+}
+
+/** The value a replacement copies: its sourceValue, or the field its source selects (a part of it with a delimiter). */
+function replacementValue(res: Res[], rep: JsonMap, file: string, scope?: ScopeResolver): unknown {
+  const src = isMap(rep.source) ? rep.source : undefined;
+  if (rep.sourceValue !== undefined && rep.sourceValue !== null) {
+    if (src) throw new RenderError("a replacement may have a source or a sourceValue, not both", { file });
+    return String(rep.sourceValue);
+  }
+  if (!src) throw new RenderError("replacements must specify a source and at least one target", { file });
+  const sources = res.filter((r) => allIds(r, scope).some((id) => selectedBy(id, src)));
+  const srcDesc = `${String(src.kind ?? "?")} ${String(src.name ?? "?")}`;
+  if (sources.length === 0) throw new RenderError(`replacement source ${srcDesc} selects nothing`, { file });
+  if (sources.length > 1) throw new RenderError(`replacement source ${srcDesc}: multiple matches for the selector; narrow it`, { file });
+  const fp = typeof src.fieldPath === "string" && src.fieldPath ? src.fieldPath : "metadata.name";
+  const hits = reach(sources[0]!.obj, parseFieldPath(fp, file), false);
+  const found = hits.length ? (hits[0]!.parent as Record<string | number, unknown>)[hits[0]!.key] : undefined;
+  if (found === undefined || found === null || (isMap(found) && Object.keys(found).length === 0) || (Array.isArray(found) && found.length === 0)) {
+    throw new RenderError(`fieldPath \`${fp}\` is missing for replacement source ${srcDesc}`, { file });
+  }
+  const value = clone(found);
+  const so = isMap(src.options) ? src.options : {};
+  if (typeof so.delimiter !== "string" || !so.delimiter) return value;
+  if (isMap(value) || Array.isArray(value)) throw new RenderError("delimiter option can only be used with scalar nodes", { file });
+  const parts = String(value).split(so.delimiter);
+  const idx = typeof so.index === "number" ? so.index : 0;
+  if (idx < 0 || idx >= parts.length) throw new RenderError(`replacement source ${srcDesc} ${fp}: options.index ${idx} is out of bounds for value ${String(value)}`, { file });
+  return parts[idx];
+}
+
+/** The resources a target's `select` picks and none of its `reject` entries (by labels/annotations, or by id) does. */
+function selectTargets(res: Res[], sel: JsonMap, rejects: JsonMap[], file: string, scope?: ScopeResolver): Res[] {
+  return res.filter((r) => {
+    const ids = allIds(r, scope);
+    if (!matchesMeta(r, sel)) return false;
+    for (const rj of rejects) {
+      if ((rj.labelSelector || rj.annotationSelector) && matchesMeta(r, rj)) return false;
+    }
+    for (const rj of rejects) {
+      const idPart = ["group", "version", "kind", "name", "namespace"].some((k) => rj[k] !== undefined && rj[k] !== null && rj[k] !== "");
+      if (idPart && ids.some((id) => regexSelects(id, rj, file))) return false;
+    }
+    return ids.some((id) => regexSelects(id, sel, file));
+  });
+}
+
+/** Writes `value` into each of `paths` (default metadata.name) of the target `r`, as the target's options say. */
+function replaceIn(r: Res, paths: string[], value: unknown, opts: JsonMap, file: string): void {
+  const create = opts.create === true;
+  for (const path of paths.length ? paths : ["metadata.name"]) {
+    const spots = reach(r.obj, parseFieldPath(path, file), create);
+    if (spots.length === 0) throw new RenderError(`unable to find field "${path}": replacement target ${describeRes(r)} has no field ${path} (set options.create to add it)`, { file });
+    for (const { parent, key } of spots) {
+      const p = parent as Record<string | number, unknown>;
+      const next = replacedValue(p[key], value, opts, `${describeRes(r)} ${path}`, file);
+      // kyaml writes the target's node in place: fields sharing it (shared.ts) change too.
+      if (isMap(parent) && typeof key === "string") writeInPlace(parent, key, next);
+      else p[key] = next;
     }
   }
 }
