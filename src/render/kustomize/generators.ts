@@ -72,8 +72,23 @@ export function readGenArgs(g: JsonMap, kind: "ConfigMap" | "Secret", file: stri
 
 export function generate(root: ArtifactRoot, kust: Kust, g: GenArgs, field: string): Res {
   const { file } = kust;
+  if (!g.name) throw new RenderError(`a ${g.kind} generator has no name`, { file });
+  const { data, binary } = readData(root, kust, g, field);
+  const obj = generatedObject(g, data, binary);
+  if (g.behavior && !["create", "merge", "replace"].includes(g.behavior)) {
+    throw new RenderError(`${field} "${g.name}": unknown behavior "${g.behavior}" (use create, merge or replace)`, { file });
+  }
+  setOrigin(obj, { file });
+  const r = newRes(obj, file);
+  r.needsHash = !g.options?.disableNameSuffixHash;
+  r.behavior = (g.behavior || "create") as Res["behavior"];
+  return r;
+}
+
+/** The generator's keys from its literals, files and env files: text as data, anything not UTF-8 as binary (base64). */
+function readData(root: ArtifactRoot, kust: Kust, g: GenArgs, field: string): { data: Record<string, string>; binary: Record<string, string> } {
+  const { file } = kust;
   const { kind, name } = g;
-  if (!name) throw new RenderError(`a ${kind} generator has no name`, { file });
   const data: Record<string, string> = {};
   const binary: Record<string, string> = {};
   const put = (key: string, value: string | Buffer, from: string): void => {
@@ -89,13 +104,7 @@ export function generate(root: ArtifactRoot, kust: Kust, g: GenArgs, field: stri
     put(lit.slice(0, i), unquote(lit.slice(i + 1)), "literals");
   }
   for (const f of g.files) {
-    const eqs = f.split("=").length - 1;
-    if (eqs > 1) throw new RenderError(`${kind} generator "${name}": source ${JSON.stringify(f)} key name or file path contains '='`, { file });
-    if (f.startsWith("=")) throw new RenderError(`${kind} generator "${name}": missing key name for file path in source ${JSON.stringify(f)}`, { file });
-    if (eqs === 1 && f.endsWith("=")) throw new RenderError(`${kind} generator "${name}": missing file path in source ${JSON.stringify(f)}`, { file });
-    const i = f.indexOf("=");
-    const key = i > 0 ? f.slice(0, i) : path.posix.basename(f);
-    const src = i > 0 ? f.slice(i + 1) : f;
+    const { key, src } = fileSource(f, g, file);
     const p = resolveUnder(root, kust, src, `${field} ${JSON.stringify(name)} file`);
     put(key, root.readBytes(p), p);
   }
@@ -103,6 +112,23 @@ export function generate(root: ArtifactRoot, kust: Kust, g: GenArgs, field: stri
     const { text, where } = readFileUnder(root, kust, e, `${field} ${JSON.stringify(name)} env file`);
     parseEnvFile(text, where).forEach(([key, value]) => put(key, value, where));
   }
+  return { data, binary };
+}
+
+/** A `files` entry: `path` (the key is its base name) or `key=path`. */
+function fileSource(f: string, g: GenArgs, file: string): { key: string; src: string } {
+  const { kind, name } = g;
+  const eqs = f.split("=").length - 1;
+  if (eqs > 1) throw new RenderError(`${kind} generator "${name}": source ${JSON.stringify(f)} key name or file path contains '='`, { file });
+  if (f.startsWith("=")) throw new RenderError(`${kind} generator "${name}": missing key name for file path in source ${JSON.stringify(f)}`, { file });
+  if (eqs === 1 && f.endsWith("=")) throw new RenderError(`${kind} generator "${name}": missing file path in source ${JSON.stringify(f)}`, { file });
+  const i = f.indexOf("=");
+  return { key: i > 0 ? f.slice(0, i) : path.posix.basename(f), src: i > 0 ? f.slice(i + 1) : f };
+}
+
+/** The ConfigMap or Secret made: metadata from the options, a Secret's values base64 (wrapped as Kustomize does). */
+function generatedObject(g: GenArgs, data: Record<string, string>, binary: Record<string, string>): KubeObject {
+  const { kind, name } = g;
   const opts = g.options;
   const metadata: KubeObject["metadata"] = { name };
   if (g.namespace) metadata.namespace = g.namespace;
@@ -120,14 +146,7 @@ export function generate(root: ArtifactRoot, kust: Kust, g: GenArgs, field: stri
     if (Object.keys(binary).length) obj.binaryData = binary;
   }
   if (opts?.immutable) obj.immutable = true;
-  if (g.behavior && !["create", "merge", "replace"].includes(g.behavior)) {
-    throw new RenderError(`${field} "${name}": unknown behavior "${g.behavior}" (use create, merge or replace)`, { file });
-  }
-  setOrigin(obj, { file });
-  const r = newRes(obj, file);
-  r.needsHash = !opts?.disableNameSuffixHash;
-  r.behavior = (g.behavior || "create") as Res["behavior"];
-  return r;
+  return obj;
 }
 
 /** Kustomize breaks Secret values longer than 70 base64 characters into newline-terminated lines. */
