@@ -5,7 +5,7 @@
 // Application renders (spec.sourceRef.kind: HelmChart). docs/source.md "Helm charts".
 import { type Static } from "@sinclair/typebox";
 import semver from "semver";
-import { Bool, Conditions, DnsName, Duration, Int, LastHandledReconcileAt, LOCAL_CHECKS_KEYWORD, Obj, ObservedGeneration, Optional, SHA256_DIGEST, Str, StrEnum, Time, cel, rootFields, type LocalCheck } from "./schema.js";
+import { Bool, Conditions, DnsName, Duration, Int, LastHandledReconcileAt, List, LOCAL_CHECKS_KEYWORD, Obj, ObservedGeneration, Optional, SHA256_DIGEST, Str, StrEnum, Time, cel, rootFields, type LocalCheck } from "./schema.js";
 import { API_VERSION, SOURCE_GROUP } from "./constants.js";
 
 export const HELM_REPOSITORY_API_VERSION = `${SOURCE_GROUP}/${API_VERSION}` as const;
@@ -105,14 +105,18 @@ export const HelmChartSpec = Obj(
   {
     sourceRef: Obj(
       {
-        kind: StrEnum(["HelmRepository"] as const, "Kind of the source: HelmRepository."),
-        name: DnsName("Name of a HelmRepository in the HelmChart's namespace."),
+        kind: StrEnum(["HelmRepository", "GitRepository"] as const, "Kind of the source: HelmRepository (a published chart), or GitRepository (a chart directory in Git, whose Chart.lock / Chart.yaml dependencies are downloaded from HelmRepositories)."),
+        name: DnsName("Name of a HelmRepository or GitRepository in the HelmChart's namespace."),
       },
-      "The repository the chart comes from (in the same namespace).",
+      "Where the chart comes from (in the same namespace).",
     ),
-    chart: Str("Name of the chart in the repository's index.", 253, { minLength: 1, pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]*$" }),
+    chart: Str(
+      "HelmRepository: the chart's name in the repository's index (or its OCI repository). GitRepository: the chart's directory in the repository ('charts/shop' or './charts/shop').",
+      1024,
+      { minLength: 1, pattern: "^(\\./)?[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*/?$" },
+    ),
     version: Optional(
-      Str("A semver range (npm semantics: '^1.2', '~1.4', '>=1.2.0 <2.0.0', an exact version, '*'): the newest version in the index that satisfies it is used; pre-releases only when the range names one.", 255, {
+      Str("A semver range (npm semantics: '^1.2', '~1.4', '>=1.2.0 <2.0.0', an exact version, '*'): the newest version in the index that satisfies it is used; pre-releases only when the range names one. Not used with a GitRepository (the chart's version is its Chart.yaml's).", 255, {
         default: HelmChartDefaults.version,
         [LOCAL_CHECKS_KEYWORD]: [semverRange],
       }),
@@ -121,6 +125,20 @@ export const HelmChartSpec = Obj(
     suspend: Optional(Bool("Stop looking for new versions; the stored chart stays available.", HelmChartDefaults.suspend)),
   },
   "Which chart, from which repository, and which versions.",
+  {
+    "x-kubernetes-validations": [
+      cel(
+        "self.sourceRef.kind != 'HelmRepository' || self.chart.matches('^[A-Za-z0-9][A-Za-z0-9_.-]*$')",
+        "with a HelmRepository, chart must be the chart's name (letters, digits, '_', '.', '-'), not a path",
+        (self: { sourceRef?: { kind?: string }; chart?: string }) => self.sourceRef?.kind !== "HelmRepository" || /^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(self.chart ?? ""),
+      ),
+      cel(
+        "self.sourceRef.kind != 'GitRepository' || !self.chart.matches('(^|/)[.][.](/|$)')",
+        "with a GitRepository, chart must be a directory inside the repository (no '..')",
+        (self: { sourceRef?: { kind?: string }; chart?: string }) => self.sourceRef?.kind !== "GitRepository" || !(self.chart ?? "").split("/").includes(".."),
+      ),
+    ],
+  },
 );
 export type HelmChartSpec = Static<typeof HelmChartSpec>;
 
@@ -141,6 +159,24 @@ export const HelmChartStatus = Obj(
     conditions: Optional(Conditions("Conditions: Ready, FetchFailed, ArtifactInStorage.")),
     artifact: Optional(HelmChartArtifact),
     chartName: Optional(Str("The chart's directory inside the artifact (the chart's name): Applications render <chartName>/<spec.path>.", 253)),
+    observedSourceArtifactRevision: Optional(Str("GitRepository charts: the Git revision the stored chart was built from.", 1024)),
+    observedSourceArtifactDigest: Optional(Str("GitRepository charts: the digest of the GitRepository artifact the stored chart was built from.", 71, { pattern: SHA256_DIGEST })),
+    dependencies: Optional(
+      List(
+        Obj(
+          {
+            name: Str("The dependency's chart name.", 253),
+            version: Str("The version downloaded.", 255),
+            repository: Str("The repository as Chart.yaml names it (a URL, oci://…, @name or alias:name).", 2048),
+            helmRepository: Str("The HelmRepository (in the chart's namespace) it was downloaded from.", 253),
+            digest: Str("sha256 digest of the dependency's .tgz.", 71, { pattern: SHA256_DIGEST }),
+          },
+          "A dependency downloaded into the chart's charts/ directory.",
+        ),
+        "GitRepository charts: the dependencies the source controller downloaded into charts/ (those vendored in Git are not listed).",
+        256,
+      ),
+    ),
     lastHandledReconcileAt: Optional(LastHandledReconcileAt()),
   },
   "What the source controller observed; written only by the controller (field manager mooring-source).",

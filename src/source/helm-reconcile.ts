@@ -1,17 +1,23 @@
 // The reconciles of the HelmRepository and HelmChart controllers (./helmchart.ts sets them up): both start from the
 // last status, end in one status write, and report a failure the same way (Ready=False and FetchFailed with the
 // failure's reason, an event when the message is new, a retry backed off up to the interval when it may pass).
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { DownloadError, download as downloadArtifact, sha256Digest } from "../artifact/download.js";
 import { artifactUrl, type ArtifactStorage, type ArtifactKey, StorageError } from "../artifact/storage.js";
 import {
   Annotations,
   ConditionTypes,
   FieldManagers,
+  GitRepositoryKind,
   HelmChartDefaults,
   HelmChartKind,
   HelmRepositoryDefaults,
   HelmRepositoryKind,
   Reasons,
   parseDuration,
+  type GitRepository,
   type HelmChart,
   type HelmRepository,
 } from "../api/index.js";
@@ -19,10 +25,20 @@ import { Kinds, metaTime, removeCondition, setCondition, type Condition, type Ev
 import { credentialsFromSecret, type Credentials } from "./credentials.js";
 import { isSourceError, scrub } from "./errors.js";
 import { OciClient, downloadOciChart, ociLayer, ociRef, resolveOci } from "./helm-oci.js";
-import { DEFAULT_MAX_CHART_BYTES, HelmSourceError, downloadChart, fetchIndex, resolveVersion, type HelmStats, type RepositoryIndex } from "./helm-repo.js";
+import { normalizeRepoUrl, parseChartMeta, parseLock, pinnedEntry, planDependencies, repositoryAlias, type MissingDependency } from "./helm-deps.js";
+import { chartDirOf, extractDir, packageChart, treeText, vendoredNames } from "./helm-git.js";
+import { DEFAULT_MAX_CHART_BYTES, HelmSourceError, MAX_CHART_CONTENT_BYTES, downloadChart, fetchIndex, resolveVersion, type HelmStats, type RepositoryIndex } from "./helm-repo.js";
 
 export type HelmRepositoryObject = HelmRepository & KubeObject;
 export type HelmChartObject = HelmChart & KubeObject;
+type GitRepositoryObject = GitRepository & KubeObject;
+type ChartDependencyStatus = NonNullable<NonNullable<HelmChart["status"]>["dependencies"]>[number];
+/** What a chart built from Git records besides its artifact (compared to decide whether to build again). */
+interface GitBuild {
+  observedSourceArtifactRevision: string;
+  observedSourceArtifactDigest: string;
+  dependencies: ChartDependencyStatus[];
+}
 type ChartArtifact = NonNullable<NonNullable<HelmChart["status"]>["artifact"]>;
 type Status = Record<string, unknown>;
 type Download = () => Promise<{ bytes: Buffer; digest: string; chartName: string }>;
@@ -31,8 +47,12 @@ export interface HelmControllerOptions {
   storage: ArtifactStorage;
   /** host:port (or base URL) consumers use to download artifacts. */
   advertisedAddr: string;
-  /** Largest chart .tgz accepted (--max-chart-size, default 10 MiB). */
+  /** Largest chart .tgz accepted (--max-chart-size, default 10 MiB); also each dependency of a chart from Git. */
   maxChartBytes?: number;
+  /** Largest GitRepository artifact read to build a chart from Git (default 1 GiB; written to a temporary file, not held in memory). */
+  maxSourceArtifactBytes?: number;
+  /** Deadline of that download (default 5 minutes). */
+  sourceArtifactTimeoutMs?: number;
   concurrency?: number;
   /** First retry after a retryable failure, doubled up to the interval (default 5 s). */
   failureBackoffMs?: number;
@@ -69,12 +89,12 @@ function failure(err: unknown): HelmSourceError {
 }
 
 export class HelmReconciler {
-  readonly stats: HelmStats = { indexFetches: 0, chartDownloads: 0 };
+  readonly stats: HelmStats = { indexFetches: 0, chartDownloads: 0, gitBuilds: 0, dependencyDownloads: 0 };
   private readonly events: EventRecorder;
   private readonly failures = new Map<string, number>();
   // The artifact last stored per HelmChart: the cache may not show our own status write yet when the next reconcile
   // runs, and a stale status must not cost a second download of the same chart.
-  private readonly lastStored = new Map<string, { artifact: ChartArtifact; chartName: string; generation?: number }>();
+  private readonly lastStored = new Map<string, { artifact: ChartArtifact; chartName: string; generation?: number; git?: GitBuild }>();
 
   constructor(
     private readonly mgr: Manager,
@@ -140,10 +160,23 @@ export class HelmReconciler {
       if (mine.generation !== undefined) prev.observedGeneration = Math.max(prev.observedGeneration ?? 0, mine.generation);
       status.artifact = mine.artifact;
       status.chartName = mine.chartName;
+      if (mine.git) {
+        Object.assign(prev, mine.git);
+        Object.assign(status, mine.git);
+      }
     }
     const stored = prev.artifact ? await this.opts.storage.exists(relPath(prev.artifact.url, this.opts.advertisedAddr) ?? "", prev.artifact.digest) : false;
     let result: Result;
     try {
+      if (chart.spec.sourceRef.kind === "GitRepository") {
+        const msg = await this.gitChart(chart, { fkey, status, prev, stored, gen }, ctx.signal);
+        const inStorage = { type: ConditionTypes.artifactInStorage, status: "True", reason: Reasons.succeeded, message: `chart version ${String(status.artifact && (status.artifact as ChartArtifact).revision)} is stored`, observedGeneration: gen } as const;
+        conditions = this.succeeded(conditions, fkey, gen, msg, inStorage);
+        result = this.every(interval);
+        status.conditions = conditions;
+        await this.writeStatus(chart, status, ctx.signal);
+        return result;
+      }
       const repo = await this.mgr.client.get<HelmRepositoryObject>(HelmRepositoryKind, chart.spec.sourceRef.name, req.namespace);
       if (!repo) throw new HelmSourceError("RepositoryNotFound", `HelmRepository ${req.namespace}/${chart.spec.sourceRef.name} (spec.sourceRef) does not exist; create it or fix spec.sourceRef`);
       const { entry, download } = await this.resolve(repo, chart, ctx.signal);
@@ -166,6 +199,131 @@ export class HelmReconciler {
     status.conditions = conditions;
     await this.writeStatus(chart, status, ctx.signal);
     return result;
+  }
+
+  /**
+   * A HelmChart whose source is a GitRepository: the chart directory of its artifact, with each dependency missing
+   * from charts/ downloaded from the HelmRepository whose spec.url is the dependency's repository (or that `@name`
+   * names), at the version Chart.lock pins (else the newest in Chart.yaml's range), verified and size-bounded;
+   * packaged and stored. Built again only when the GitRepository's artifact, the spec or a reconcile request is
+   * new: a poll with nothing new reads nothing. Returns the Ready message.
+   */
+  private async gitChart(
+    chart: HelmChartObject,
+    at: { fkey: string; status: Status; prev: NonNullable<HelmChartObject["status"]> & Partial<GitBuild>; stored: boolean; gen: number | undefined },
+    signal: AbortSignal,
+  ): Promise<string> {
+    const ns = chart.metadata!.namespace!;
+    const src = chart.spec.sourceRef.name;
+    const git = await this.mgr.client.get<GitRepositoryObject>(GitRepositoryKind, src, ns);
+    if (!git) throw new HelmSourceError("SourceNotFound", `GitRepository ${ns}/${src} (spec.sourceRef) does not exist; create it or fix spec.sourceRef`);
+    const art = git.status?.artifact;
+    if (!art?.url || !art.digest) {
+      const why = git.status?.conditions?.find((c) => c.type === ConditionTypes.ready && c.status === "False")?.message;
+      throw new HelmSourceError("SourceNotReady", `GitRepository ${ns}/${src} has no artifact yet${why ? `: ${why}` : ""}`);
+    }
+    const dir = chartDirOf(chart.spec.chart);
+    const what = `chart ${dir || "."} of GitRepository ${ns}/${src} at ${art.revision}`;
+    const requested = chart.metadata?.annotations?.[Annotations.reconcileRequestedAt];
+    const prev = at.prev;
+    if (at.stored && prev.observedSourceArtifactDigest === art.digest && prev.observedGeneration === at.gen && (!requested || requested === prev.lastHandledReconcileAt)) {
+      return `stored chart ${prev.chartName ?? dir} version ${prev.artifact?.revision} built from ${prev.observedSourceArtifactRevision}`;
+    }
+    this.stats.gitBuilds++;
+    const tmp = await mkdtemp(path.join(os.tmpdir(), "mooring-helmgit-"));
+    try {
+      const file = path.join(tmp, "source.tar.gz");
+      try {
+        await downloadArtifact(art.url, { maxBytes: this.opts.maxSourceArtifactBytes ?? 1024 ** 3, timeoutMs: this.opts.sourceArtifactTimeoutMs ?? 300_000, signal, digest: art.digest, file });
+      } catch (err) {
+        if (!(err instanceof DownloadError)) throw err;
+        throw new HelmSourceError("SourceNotReady", `cannot read the artifact of GitRepository ${ns}/${src} (${art.revision}): ${err.message}`, { cause: err });
+      }
+      const files = await extractDir(file, dir, what);
+      const chartYaml = treeText(files, "Chart.yaml", what);
+      if (chartYaml === undefined) {
+        throw new HelmSourceError("ChartNotFound", `GitRepository ${ns}/${src} at ${art.revision} has no Chart.yaml in ${dir ? `${dir}/` : "its root"}; spec.chart must be the chart's directory`);
+      }
+      const at2 = (f: string) => (dir ? `${dir}/${f}` : f);
+      const requirements = treeText(files, "requirements.yaml", what);
+      const meta = parseChartMeta(chartYaml, at2("Chart.yaml"), requirements !== undefined ? { text: requirements, file: at2("requirements.yaml") } : undefined);
+      const lockName = meta.apiVersion === "v1" ? "requirements.lock" : "Chart.lock";
+      const lockText = treeText(files, lockName, what);
+      const lock = lockText !== undefined ? parseLock(lockText, at2(lockName)) : undefined;
+      const repos = await this.mgr.client.list<HelmRepositoryObject>(HelmRepositoryKind, { namespace: ns });
+      const plan = planDependencies(meta, lock, await vendoredNames(files), (name) => repos.find((r) => r.metadata?.name === name)?.spec.url, what);
+      const deps = await this.dependencies(plan.missing, repos, ns, what, signal);
+      let total = [...files.values()].reduce((n, f) => n + (f.type === "file" ? f.data.length : 0), 0);
+      for (const d of deps) {
+        total += d.bytes.length;
+        if (total > MAX_CHART_CONTENT_BYTES) throw new HelmSourceError("ChartTooLarge", `${what}: the chart with its dependencies holds more than ${MAX_CHART_CONTENT_BYTES} bytes`);
+      }
+      const tgz = await packageChart(meta.name, files, deps.map((d) => ({ file: `${d.status.name}-${d.status.version}.tgz`, bytes: d.bytes })), what);
+      const digest = sha256Digest(tgz);
+      const version = `${meta.version}+${shortCommit(art.revision)}`;
+      const build: GitBuild = { observedSourceArtifactRevision: art.revision, observedSourceArtifactDigest: art.digest, dependencies: deps.map((d) => d.status) };
+      // The same chart and dependencies make the same bytes: an unrelated commit stores nothing and re-renders nothing.
+      if (!(at.stored && prev.artifact?.digest === digest)) {
+        await this.store(chart, { fkey: at.fkey, status: at.status, version, previousDigest: prev.artifact?.digest }, () => Promise.resolve({ bytes: tgz, digest, chartName: meta.name }));
+      }
+      Object.assign(at.status, build);
+      const mine = this.lastStored.get(at.fkey);
+      if (mine) mine.git = build;
+      else if (prev.artifact && prev.chartName) this.lastStored.set(at.fkey, { artifact: prev.artifact, chartName: prev.chartName, generation: at.gen, git: build });
+      const n = deps.length;
+      return `stored chart ${meta.name} version ${(at.status.artifact as ChartArtifact).revision} built from ${art.revision}${n ? ` with ${n} dependenc${n === 1 ? "y" : "ies"} downloaded (${lock ? `${lockName} pins` : "newest in range"}, digests verified)` : ""}`;
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  }
+
+  /** Downloads the dependencies a chart from Git misses, each from its HelmRepository; every failure names the chart and the dependency. */
+  private async dependencies(missing: MissingDependency[], repos: HelmRepositoryObject[], ns: string, what: string, signal: AbortSignal): Promise<{ status: ChartDependencyStatus; bytes: Buffer }[]> {
+    const maxBytes = this.opts.maxChartBytes ?? DEFAULT_MAX_CHART_BYTES;
+    const indexes = new Map<string, Promise<{ index: RepositoryIndex; creds?: Credentials; ca?: string }>>();
+    const out: { status: ChartDependencyStatus; bytes: Buffer }[] = [];
+    for (const m of missing) {
+      const alias = repositoryAlias(m.repository);
+      const want = normalizeRepoUrl(m.url);
+      const repo = alias !== undefined ? repos.find((r) => r.metadata?.name === alias) : repos.find((r) => normalizeRepoUrl(r.spec.url) === want);
+      const dep = `dependency "${m.name}" ${m.pinned ? `version ${m.pinned} (pinned by the lock file)` : `version "${m.range}"`}`;
+      if (!repo) {
+        throw new HelmSourceError(
+          "DependencyRepositoryNotFound",
+          `${what}: ${dep} comes from ${scrub(m.url)}, and no HelmRepository in namespace ${ns} has that spec.url; create one for it (with spec.secretRef if it needs credentials)`,
+        );
+      }
+      const from = `${what}: ${dep} from HelmRepository ${repo.metadata?.name}`;
+      try {
+        let got: { bytes: Buffer; digest: string; version: string };
+        if (isOci(repo)) {
+          const { client, creds } = await this.ociClient(repo, m.name, signal);
+          this.stats.indexFetches++;
+          // As helm: an exact version is read as its tag, with no tag listing.
+          const tag = m.pinned ? m.pinned.replace(/\+/g, "_") : (await resolveOci(client, repo.spec.url, m.name, m.range!, creds)).tag;
+          const layer = await ociLayer(client, repo.spec.url, m.name, tag, creds).catch((err: unknown) => {
+            if (m.pinned && err instanceof HelmSourceError && err.reason === "ChartNotFound") throw new HelmSourceError("NoMatchingVersion", `the registry has no version ${m.pinned} of chart "${m.name}" (${err.message})`);
+            throw err;
+          });
+          const d = await downloadOciChart(client, repo.spec.url, m.name, layer, maxBytes);
+          got = { bytes: d.bytes, digest: d.digest, version: layer.version };
+        } else {
+          const key = repo.metadata?.name ?? "";
+          if (!indexes.has(key)) indexes.set(key, this.readIndex(repo, signal));
+          const { index, creds, ca } = await indexes.get(key)!;
+          const e = m.pinned ? pinnedEntry(index, m.name, m.pinned) : resolveVersion(index, m.name, m.range!);
+          const timeoutMs = parseDuration(repo.spec.timeout ?? HelmRepositoryDefaults.timeout);
+          const d = await downloadChart(index, m.name, e, repo.spec.url, { creds, ca, timeoutMs, signal, maxBytes });
+          got = { bytes: d.bytes, digest: d.digest, version: e.version };
+        }
+        this.stats.dependencyDownloads++;
+        out.push({ status: { name: m.name, version: got.version, repository: m.repository, helmRepository: repo.metadata?.name ?? "", digest: got.digest }, bytes: got.bytes });
+      } catch (err) {
+        if (err instanceof HelmSourceError) throw new HelmSourceError(err.reason, `${from}: ${err.message}`, { cause: err });
+        throw err;
+      }
+    }
+    return out;
   }
 
   /** The version spec.version selects and how to download it: from an OCI registry (tags, then the manifest's chart layer) or an index. */
@@ -291,6 +449,11 @@ export class HelmReconciler {
       signal,
     });
   }
+}
+
+/** The first 12 hex digits of the commit in a Git revision (`main@sha1:<hex>`), as Flux writes a chart version built from Git. */
+function shortCommit(revision: string): string {
+  return /sha1:([0-9a-f]{12})/.exec(revision)?.[1] ?? /([0-9a-f]{12})[0-9a-f]*$/.exec(revision)?.[1] ?? "git";
 }
 
 /** The storage-relative path of an artifact URL this controller built (undefined for another server's). */

@@ -24,7 +24,13 @@ export type HelmSourceReason =
   | "ChartTooLarge" // the .tgz (or its content) is over the limit
   | "DigestMismatch" // the .tgz's sha256 differs from the index's digest
   | "InvalidChart" // the .tgz is not a chart archive (no <name>/Chart.yaml)
-  | "StorageOperationFailed";
+  | "StorageOperationFailed"
+  // A chart from a GitRepository (./helm-git.ts):
+  | "SourceNotFound" // the GitRepository named by spec.sourceRef does not exist
+  | "SourceNotReady" // it has no artifact yet, or its artifact cannot be downloaded
+  | "DependencyRepositoryNotFound" // no HelmRepository in the namespace matches a dependency's repository
+  | "DependencyNotFound" // a dependency with no repository (or a file:// one) that is not in charts/
+  | "LockOutOfSync"; // Chart.lock's digest is not that of Chart.yaml's dependencies (helm dependency build refuses)
 
 const NOT_RETRYABLE: ReadonlySet<HelmSourceReason> = new Set([]);
 
@@ -68,6 +74,10 @@ export interface RepositoryIndex {
 export interface HelmStats {
   indexFetches: number;
   chartDownloads: number;
+  /** Charts from Git built (the GitRepository's artifact read and packaged). */
+  gitBuilds: number;
+  /** Dependencies of charts from Git downloaded. */
+  dependencyDownloads: number;
 }
 
 /** Largest index.yaml read (large public repositories' indexes are tens of MB). */

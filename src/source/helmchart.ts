@@ -1,13 +1,15 @@
 // The HelmRepository and HelmChart controllers (docs/source.md "Helm charts"), on the runtime library.
 //   HelmRepository: reads <url>/index.yaml each interval; Ready with the index's digest and chart count, or why not.
-//   HelmChart:      reads its repository's index, resolves spec.chart + spec.version to the newest matching version;
+//   HelmChart:      (from a GitRepository: ./helm-reconcile.ts gitChart, built again when its artifact changes)
+//                   reads its repository's index, resolves spec.chart + spec.version to the newest matching version;
 //                   the same version with the same digest already stored → nothing downloaded, nothing written;
 //                   else downloads the .tgz (bounded), verifies it against the index's digest, finds the chart's
 //                   directory, and stores the .tgz unchanged (content-addressed) as status.artifact.
 // Failures keep the last good artifact and say why (Ready=False and FetchFailed with their own reason). Status is
 // written by server-side apply as mooring-source, only when it changed. A HelmChart that is gone has its
 // artifacts removed when its deletion is seen.
-import { HelmChartKind, HelmRepositoryKind, Annotations } from "../api/index.js";
+import { GitRepositoryKind, HelmChartKind, HelmRepositoryKind, Annotations, type GitRepository } from "../api/index.js";
+import type { KubeObject } from "../runtime/index.js";
 import { generationChanged, or, type Controller, type Manager, type Predicate, type Request } from "../runtime/index.js";
 import type { HelmStats } from "./helm-repo.js";
 import { HelmReconciler, stable, type HelmChartObject, type HelmControllerOptions, type HelmRepositoryObject } from "./helm-reconcile.js";
@@ -35,18 +37,22 @@ export function setupHelmControllers(mgr: Manager, opts: HelmControllerOptions):
     .for(HelmRepositoryKind, { predicates: [specOrRequest] })
     .withOptions({ maxConcurrentReconciles: opts.concurrency ?? 4 })
     .build((req, ctx) => r.repository(req, ctx));
-  // A HelmChart is looked at again when its repository's index changes.
+  // A HelmChart is looked at again when its repository's index changes, or (a chart from Git) when its
+  // GitRepository has a new artifact.
   const charts = mgr
     .controller("helmchart")
     .for(HelmChartKind, { predicates: [specOrRequest] })
-    .watches<HelmRepositoryObject>(HelmRepositoryKind, (repo) => chartsOf(`${repo.metadata?.namespace ?? ""}/${repo.metadata?.name ?? ""}`), {
+    .watches<HelmRepositoryObject>(HelmRepositoryKind, (repo) => chartsOf(`HelmRepository/${repo.metadata?.namespace ?? ""}/${repo.metadata?.name ?? ""}`), {
       predicates: [{ update: (o, n) => o.metadata?.generation !== n.metadata?.generation || stable(o.status?.index ?? null) !== stable(n.status?.index ?? null) }],
+    })
+    .watches<GitRepository & KubeObject>(GitRepositoryKind, (git) => chartsOf(`GitRepository/${git.metadata?.namespace ?? ""}/${git.metadata?.name ?? ""}`), {
+      predicates: [{ update: (o, n) => o.status?.artifact?.digest !== n.status?.artifact?.digest }],
     })
     .withOptions({ maxConcurrentReconciles: opts.concurrency ?? 4 })
     .build((req, ctx) => r.chart(req, ctx));
 
   const chartInformer = mgr.cache.informerFor<HelmChartObject>(HelmChartKind);
-  chartInformer.addIndexers({ [INDEX_REPO]: (c) => (c.spec?.sourceRef?.name ? [`${c.metadata?.namespace ?? ""}/${c.spec.sourceRef.name}`] : []) });
+  chartInformer.addIndexers({ [INDEX_REPO]: (c) => (c.spec?.sourceRef?.name ? [`${c.spec.sourceRef.kind ?? "HelmRepository"}/${c.metadata?.namespace ?? ""}/${c.spec.sourceRef.name}`] : []) });
   function chartsOf(key: string): Request[] {
     return chartInformer.store.byIndex(INDEX_REPO, key).map((c) => ({ namespace: c.metadata?.namespace ?? "", name: c.metadata?.name ?? "" }));
   }
