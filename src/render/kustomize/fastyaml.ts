@@ -1,5 +1,9 @@
 import type { RenderLimits } from "../limits.js";
 import { checkDepth, parseYamlDocs, type ParsedDoc, type ParseOptions } from "../yaml.js";
+import { flowOnLine } from "./fastyaml-flow.js";
+import { blank, giveUp, GiveUp, keyString, ltrim, rtrim, scalarOnLine, splitKey, splitKeySafe } from "./fastyaml-scalars.js";
+
+export { resolvePlain } from "./fastyaml-scalars.js";
 
 // A fast reader for the YAML most Kubernetes manifests are written in: block maps and sequences, single-line plain
 // and quoted scalars, literal block scalars (`|`, `|-`, `|+`), `{}`/`[]` and one-line flow lists and maps of scalars,
@@ -16,17 +20,6 @@ export interface FastDoc {
   line: number;
 }
 
-class GiveUp extends Error {}
-
-// YAML's white space is the space and the tab only (String.prototype.trim would also eat U+00A0 and friends).
-const ltrim = (x: string): string => x.replace(/^[ \t]+/, "");
-const rtrim = (x: string): string => x.replace(/[ \t]+$/, "");
-const trimWs = (x: string): string => rtrim(ltrim(x));
-const blank = (x: string): boolean => /^[ \t]*$/.test(x);
-const giveUp = (): never => {
-  throw new GiveUp();
-};
-
 interface Line {
   /** Column of the first non-space character. */
   indent: number;
@@ -34,269 +27,6 @@ interface Line {
   text: string;
   /** 0-based line number. */
   no: number;
-}
-
-const NULL_RE = /^(?:~|[Nn]ull|NULL)?$/;
-const BOOL_RE = /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/;
-const YAML11_BOOL_RE = /^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$/;
-const LEGACY_OCT_RE = /^[-+]?0[0-7]+$/;
-const OCT_RE = /^0o[0-7]+$/;
-const INT_RE = /^[-+]?[0-9]+$/;
-const HEX_RE = /^0x[0-9a-fA-F]+$/;
-const NAN_RE = /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/;
-const EXP_RE = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/;
-const FLOAT_RE = /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/;
-
-/** A plain scalar's value under Mooring's schema (the order of the `yaml` library's tag tests). */
-export function resolvePlain(s: string, yaml11Booleans: boolean): unknown {
-  const c = s.charCodeAt(0);
-  // Most plain scalars are words: nothing below can match unless the first character is one of these.
-  const maybeSpecial = s === "" || c === 126 /* ~ */ || c === 43 || c === 45 || c === 46 || (c >= 48 && c <= 57) || /^[NnTtFfYyOo]/.test(s);
-  if (!maybeSpecial) return s;
-  if (LEGACY_OCT_RE.test(s)) return parseInt(s, 8);
-  if (yaml11Booleans && YAML11_BOOL_RE.test(s)) return /^(?:y|yes|on)$/i.test(s);
-  if (NULL_RE.test(s)) return null;
-  if (BOOL_RE.test(s)) return s[0] === "t" || s[0] === "T";
-  if (OCT_RE.test(s)) return parseInt(s.slice(2), 8);
-  if (INT_RE.test(s)) return parseInt(s, 10);
-  if (HEX_RE.test(s)) return parseInt(s, 16);
-  if (NAN_RE.test(s)) return s.endsWith("nan") || s.endsWith("NaN") || s.endsWith("NAN") ? NaN : s[0] === "-" ? -Infinity : Infinity;
-  if (EXP_RE.test(s) || FLOAT_RE.test(s)) return parseFloat(s);
-  return s;
-}
-
-/** Where a plain scalar (or a key) ends on a line: before " #" (a comment). */
-function stripComment(t: string): string {
-  const i = t.indexOf(" #");
-  return rtrim(i < 0 ? t : t.slice(0, i));
-}
-
-const ESCAPES: Record<string, string> = {
-  "0": "\0",
-  a: "\x07",
-  b: "\b",
-  t: "\t",
-  "\t": "\t",
-  n: "\n",
-  v: "\v",
-  f: "\f",
-  r: "\r",
-  e: "\x1b",
-  " ": " ",
-  '"': '"',
-  "/": "/",
-  "\\": "\\",
-  N: "\u0085",
-  _: "\u00a0",
-  L: "\u2028",
-  P: "\u2029",
-};
-
-/** A quoted scalar starting at t[0]; returns its value and the rest of the line after the closing quote. */
-function readQuoted(t: string): [string, string] {
-  const q = t[0]!;
-  let out = "";
-  let i = 1;
-  for (;;) {
-    if (i >= t.length) giveUp(); // multi-line quoted scalar
-    const ch = t[i]!;
-    if (q === "'") {
-      if (ch === "'") {
-        if (t[i + 1] === "'") {
-          out += "'";
-          i += 2;
-          continue;
-        }
-        return [out, t.slice(i + 1)];
-      }
-      out += ch;
-      i++;
-      continue;
-    }
-    if (ch === '"') return [out, t.slice(i + 1)];
-    if (ch === "\\") {
-      const e = t[i + 1];
-      if (e === undefined) giveUp();
-      if (e === "x" || e === "u" || e === "U") {
-        const n = e === "x" ? 2 : e === "u" ? 4 : 8;
-        const hex = t.slice(i + 2, i + 2 + n);
-        if (!/^[0-9a-fA-F]+$/.test(hex) || hex.length !== n) giveUp();
-        const cp = parseInt(hex, 16);
-        if (cp > 0x10ffff) giveUp();
-        out += String.fromCodePoint(cp);
-        i += 2 + n;
-        continue;
-      }
-      const r = ESCAPES[e!];
-      if (r === undefined) giveUp();
-      out += r;
-      i += 2;
-      continue;
-    }
-    out += ch;
-    i++;
-  }
-}
-
-/** The rest of a line after a scalar must be empty or a comment. */
-function onlyComment(rest: string): void {
-  const r = ltrim(rest);
-  if (r === "") return;
-  if (r[0] === "#" && rest.length > r.length) return;
-  giveUp();
-}
-
-/** A scalar written in full on one line (value of a key or a list item, or a flow item). */
-function scalarOnLine(t: string, y11: boolean): unknown {
-  if (t[0] === '"' || t[0] === "'") {
-    const [v, rest] = readQuoted(t);
-    onlyComment(rest);
-    return v;
-  }
-  const s = stripComment(t);
-  checkPlain(s);
-  return resolvePlain(s, y11);
-}
-
-/** Plain scalars the fast reader does not take: ones starting with an indicator, or holding `: ` or a tab. */
-function checkPlain(s: string): void {
-  if (s === "") return;
-  const c = s[0]!;
-  if ("&*!|>%@`[]{},#?".includes(c)) giveUp();
-  if ((c === "-" || c === ":") && (s.length === 1 || s[1] === " ")) giveUp();
-  if (s.includes(": ") || s.endsWith(":") || s.includes("\t")) giveUp();
-  if (s === "---" || s === "...") giveUp();
-}
-
-/** A key: a plain or quoted scalar followed by ":" and a space or the end of the line. */
-function splitKey(t: string): [string, string] | undefined {
-  if (t[0] === '"' || t[0] === "'") {
-    const [k, rest] = readQuoted(t);
-    const r = ltrim(rest);
-    if (r[0] !== ":") return undefined;
-    if (r.length > 1 && r[1] !== " ") giveUp();
-    return [k, r.slice(1)];
-  }
-  let i = t.indexOf(":");
-  while (i >= 0) {
-    if (i === t.length - 1 || t[i + 1] === " ") break;
-    i = t.indexOf(":", i + 1);
-  }
-  if (i < 0) return undefined;
-  const key = rtrim(t.slice(0, i));
-  if (key.includes(" #")) return undefined;
-  checkPlain(key);
-  if (key === "" || key === "<<" || key === "__proto__") giveUp();
-  return [key, t.slice(i + 1)];
-}
-
-function keyString(k: string, quoted: boolean, y11: boolean): string {
-  if (quoted) return k;
-  const v = resolvePlain(k, y11);
-  if (typeof v !== "string") giveUp(); // keys that are numbers, booleans or null: let the library decide
-  return v as string;
-}
-
-/** A one-line flow collection: `[a, "b", {c: 1}]`, `{a: 1, b: [x, y]}`, `[]`, `{}`; then only a comment. */
-function flowOnLine(t: string, y11: boolean): unknown {
-  const p = { t, i: 0, y11 };
-  const v = flowValue(p);
-  onlyComment(t.slice(p.i));
-  return v;
-}
-
-interface FlowPos {
-  t: string;
-  i: number;
-  y11: boolean;
-}
-
-function skipSpaces(p: FlowPos): void {
-  while (p.t[p.i] === " ") p.i++;
-}
-
-/** Skips spaces, then the closing bracket `close` if it is next: whether the collection ended here. */
-function closes(p: FlowPos, close: "]" | "}"): boolean {
-  skipSpaces(p);
-  if (p.t[p.i] !== close) return false;
-  p.i++;
-  return true;
-}
-
-/** After an item of a flow collection: a `,` (a trailing one may end it) or `close`; anything else gives up. */
-function endsAfterItem(p: FlowPos, close: "]" | "}"): boolean {
-  skipSpaces(p);
-  if (p.t[p.i] === ",") {
-    p.i++;
-    return closes(p, close);
-  }
-  if (p.t[p.i] === close) {
-    p.i++;
-    return true;
-  }
-  return giveUp();
-}
-
-function flowValue(p: FlowPos, depth = 0): unknown {
-  if (depth > 50) giveUp();
-  skipSpaces(p);
-  const c = p.t[p.i];
-  if (c === "[") {
-    p.i++;
-    const out: unknown[] = [];
-    if (closes(p, "]")) return out;
-    do out.push(flowValue(p, depth + 1));
-    while (!endsAfterItem(p, "]"));
-    return out;
-  }
-  if (c === "{") {
-    p.i++;
-    const out: Record<string, unknown> = {};
-    if (closes(p, "}")) return out;
-    do {
-      skipSpaces(p);
-      const quoted = p.t[p.i] === '"' || p.t[p.i] === "'";
-      const key = quoted ? flowQuoted(p) : flowPlain(p, true);
-      const k = keyString(key, quoted, p.y11);
-      if (k === "<<" || k === "__proto__" || Object.prototype.hasOwnProperty.call(out, k)) giveUp();
-      skipSpaces(p);
-      if (p.t[p.i] !== ":") giveUp();
-      p.i++;
-      if (p.t[p.i] !== " " && p.t[p.i] !== "," && p.t[p.i] !== "}") giveUp();
-      skipSpaces(p);
-      const d = p.t[p.i];
-      out[k] = d === "," || d === "}" ? null : flowValue(p, depth + 1);
-    } while (!endsAfterItem(p, "}"));
-    return out;
-  }
-  if (c === '"' || c === "'") return flowQuoted(p);
-  const s = flowPlain(p, false);
-  return resolvePlain(s, p.y11);
-}
-
-function flowQuoted(p: FlowPos): string {
-  const [v, rest] = readQuoted(p.t.slice(p.i));
-  p.i = p.t.length - rest.length;
-  return v;
-}
-
-/** A plain scalar inside a flow collection: up to `,`, `]`, `}` (or `:` for a key); no `#`, `:` or indicators. */
-function flowPlain(p: FlowPos, key: boolean): string {
-  const start = p.i;
-  while (p.i < p.t.length) {
-    const ch = p.t[p.i]!;
-    if (ch === "," || ch === "]" || ch === "}") break;
-    if (ch === ":") {
-      if (key) break;
-      giveUp();
-    }
-    if (ch === "#" || ch === "[" || ch === "{" || ch === '"' || ch === "'") giveUp();
-    p.i++;
-  }
-  const s = trimWs(p.t.slice(start, p.i));
-  if (s === "") giveUp();
-  checkPlain(s);
-  return s;
 }
 
 class Reader {
@@ -401,8 +131,25 @@ class Reader {
     const m = header.match(/^\|([+-]?)(\s+#.*)?\s*$/);
     if (!m) giveUp();
     const chomp = m![1];
-    // Raw lines after the header, up to the first non-empty line indented at most `indent`.
     const start = l.no + 1;
+    const { body, contentIndent, end } = this.literalLines(start, indent);
+    // Leading blank lines may not be more indented than the content.
+    if (contentIndent < 0) {
+      // Only blank lines: the value is empty (keep: their line breaks).
+      for (const r of body) if (r.length > indent + 1 && blank(r)) giveUp();
+      this.skipTo(end);
+      if (chomp === "+") return "\n".repeat(Math.max(0, this.breaksIn(start, end)));
+      return "";
+    }
+    // A whitespace-only line longer than the indentation is content (spaces), not a blank line: not ours.
+    for (const r of body) if (blank(r) && r.length > contentIndent) giveUp();
+    const text = this.chomped(body, contentIndent, start, chomp);
+    this.skipTo(end);
+    return text;
+  }
+
+  /** Raw lines from `start`, up to the first non-empty line indented at most `indent`, and the content's indentation. */
+  private literalLines(start: number, indent: number): { body: string[]; contentIndent: number; end: number } {
     const body: string[] = [];
     let j = start;
     let contentIndent = -1;
@@ -421,16 +168,11 @@ class Reader {
       if (ind < contentIndent) giveUp(); // less indented than the first line: an error in YAML
       body.push(r);
     }
-    // Leading blank lines may not be more indented than the content.
-    if (contentIndent < 0) {
-      // Only blank lines: the value is empty (keep: their line breaks).
-      for (const r of body) if (r.length > indent + 1 && blank(r)) giveUp();
-      while (this.i < this.lines.length && this.lines[this.i]!.no < j) this.i++;
-      if (chomp === "+") return "\n".repeat(Math.max(0, this.breaksIn(start, j)));
-      return "";
-    }
-    // A whitespace-only line longer than the indentation is content (spaces), not a blank line: not ours.
-    for (const r of body) if (blank(r) && r.length > contentIndent) giveUp();
+    return { body, contentIndent, end: j };
+  }
+
+  /** The literal's text from its lines (`body`, starting at raw line `start`), chomped as `chomp` says. */
+  private chomped(body: string[], contentIndent: number, start: number, chomp: string | undefined): string {
     // Drop trailing blank lines from the content; they only count as line breaks.
     let last = body.length - 1;
     while (last >= 0 && blank(body[last]!)) last--;
@@ -446,8 +188,12 @@ class Reader {
       if (hasBreak) text += "\n";
       text += "\n".repeat(this.keptBreaks(lastContentLine + 1, trailingBlank));
     } else if (hasBreak) text += "\n";
-    while (this.i < this.lines.length && this.lines[this.i]!.no < j) this.i++;
     return text;
+  }
+
+  /** Moves past the lines before raw line `end` (the literal's). */
+  private skipTo(end: number): void {
+    while (this.i < this.lines.length && this.lines[this.i]!.no < end) this.i++;
   }
 
   /** Line breaks of trailing blank lines a keeping (`|+`) scalar keeps: each blank line that ends with a break. */
@@ -464,15 +210,6 @@ class Reader {
     let n = 0;
     for (let k = from; k < to; k++) if (k < this.raw.length - 1 || this.endsWithNewline) n++;
     return n;
-  }
-}
-
-function splitKeySafe(t: string): boolean {
-  try {
-    return splitKey(t) !== undefined;
-  } catch (err) {
-    if (err instanceof GiveUp) return false;
-    throw err;
   }
 }
 
