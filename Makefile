@@ -13,7 +13,7 @@ INTEGRATION_TESTS = $(shell find test/integration test/security examples -name '
 E2E_TESTS = $(shell find e2e -name '*.test.ts' 2>/dev/null | sort)
 TEST_CLUSTER ?= mooring-test
 # bench/apply-operator.ts is started by apply-scale; bench/render-kustomize-diff.ts is a comparison tool.
-BENCHMARKS = runtime-queue runtime-informer source-fetch render-kustomize apply-scale drift-latency
+BENCHMARKS = runtime-queue runtime-informer source-fetch render-kustomize render-helm apply-scale drift-latency
 
 .PHONY: help
 help: ## list the targets
