@@ -21,7 +21,8 @@ import { pipeline } from "node:stream/promises";
 import zlib from "node:zlib";
 import tar from "tar-stream";
 import { DownloadError, type DownloadFailure, causeText, download } from "../artifact/download.js";
-import { skippedLinksFile, walkInside } from "./fs.js";
+import { skippedLinksFile } from "./fs.js";
+import { walkInside } from "./walk.js";
 
 export interface SourceLimits {
   /** Largest download (bytes of the tar.gz). Default 256 MiB. */
