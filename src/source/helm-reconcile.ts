@@ -227,7 +227,7 @@ export class HelmReconciler {
     const requested = chart.metadata?.annotations?.[Annotations.reconcileRequestedAt];
     const prev = at.prev;
     if (at.stored && prev.observedSourceArtifactDigest === art.digest && prev.observedGeneration === at.gen && (!requested || requested === prev.lastHandledReconcileAt)) {
-      return `stored chart ${prev.chartName ?? dir} version ${prev.artifact?.revision} built from ${prev.observedSourceArtifactRevision}`;
+      return gitMessage(prev.chartName ?? dir, prev.artifact?.revision ?? "", prev.observedSourceArtifactRevision ?? "", prev.dependencies ?? []);
     }
     this.stats.gitBuilds++;
     const tmp = await mkdtemp(path.join(os.tmpdir(), "mooring-helmgit-"));
@@ -270,8 +270,7 @@ export class HelmReconciler {
       const mine = this.lastStored.get(at.fkey);
       if (mine) mine.git = build;
       else if (prev.artifact && prev.chartName) this.lastStored.set(at.fkey, { artifact: prev.artifact, chartName: prev.chartName, generation: at.gen, git: build });
-      const n = deps.length;
-      return `stored chart ${meta.name} version ${(at.status.artifact as ChartArtifact).revision} built from ${art.revision}${n ? ` with ${n} dependenc${n === 1 ? "y" : "ies"} downloaded (${lock ? `${lockName} pins` : "newest in range"}, digests verified)` : ""}`;
+      return gitMessage(meta.name, (at.status.artifact as ChartArtifact).revision, art.revision, build.dependencies);
     } finally {
       await rm(tmp, { recursive: true, force: true });
     }
@@ -449,6 +448,12 @@ export class HelmReconciler {
       signal,
     });
   }
+}
+
+/** The Ready message of a chart built from Git: what was stored, from which revision, with which downloaded dependencies. */
+function gitMessage(name: string, version: string, from: string, deps: ChartDependencyStatus[]): string {
+  const list = deps.map((d) => `${d.name} ${d.version} from ${d.helmRepository}`).join(", ");
+  return `stored chart ${name} version ${version} built from ${from}${deps.length ? `; dependencies downloaded and verified: ${list}` : ""}`;
 }
 
 /** The first 12 hex digits of the commit in a Git revision (`main@sha1:<hex>`), as Flux writes a chart version built from Git. */
