@@ -131,7 +131,7 @@ export function helmError(stderr: string, ctx: ErrorContext): RenderError {
     return new RenderError(`the template's output is not valid YAML: ${detail}`, { file, template: file });
   }
   if (/found in Chart\.yaml, but missing in charts\/ directory/.test(msg)) {
-    return new RenderError(`${msg}; Mooring renders offline, so vendor the dependencies into charts/ (helm dependency build) and commit them`, { file: chartFile });
+    return new RenderError(`${msg}; Mooring renders offline, so vendor the dependencies into charts/ (helm dependency build) and commit them, or render the chart through a HelmChart with sourceRef GitRepository, which downloads them from HelmRepositories`, { file: chartFile });
   }
   if (/^(?:validation: chart\.metadata|chart requires kubeVersion|library charts are not installable|apiVersion .* is not valid|Chart\.yaml file is missing)/.test(msg)) {
     return new RenderError(rewritePaths(msg, ctx), { file: chartFile });

@@ -113,7 +113,7 @@ void describe("Go-template charts: bad input", () => {
   void it("a dependency that is not vendored names Chart.yaml and says what to do", () => {
     const err = failure({ "app/Chart.yaml": CHART + "dependencies:\n  - name: redis\n    version: 18.x\n    repository: https://charts.example.com\n", "app/templates/cm.yaml": cm("  a: b") });
     assert.equal(err.file, "app/Chart.yaml");
-    assert.match(err.message, /missing in charts\/ directory: redis; Mooring renders offline, so vendor the dependencies/);
+    assert.match(err.message, /missing in charts\/ directory: redis; Mooring renders offline, so vendor the dependencies into charts\/ .*, or render the chart through a HelmChart with sourceRef GitRepository/);
   });
 
   void it("a chart whose kubeVersion the cluster does not meet names Chart.yaml", () => {
