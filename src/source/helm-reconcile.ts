@@ -26,7 +26,7 @@ import { credentialsFromSecret, type Credentials } from "./credentials.js";
 import { isSourceError, scrub } from "./errors.js";
 import { OciClient, downloadOciChart, ociLayer, ociRef, resolveOci } from "./helm-oci.js";
 import { normalizeRepoUrl, parseChartMeta, parseLock, pinnedEntry, planDependencies, repositoryAlias, type MissingDependency } from "./helm-deps.js";
-import { chartDirOf, extractDir, packageChart, treeText, vendoredNames } from "./helm-git.js";
+import { chartDirOf, extractDir, packageChart, treeText, vendoredNames, type TreeFile } from "./helm-git.js";
 import { DEFAULT_MAX_CHART_BYTES, HelmSourceError, MAX_CHART_CONTENT_BYTES, downloadChart, fetchIndex, resolveVersion, type HelmStats, type RepositoryIndex } from "./helm-repo.js";
 
 export type HelmRepositoryObject = HelmRepository & KubeObject;
@@ -252,7 +252,7 @@ export class HelmReconciler {
       const lock = lockText !== undefined ? parseLock(lockText, at2(lockName)) : undefined;
       const repos = await this.mgr.client.list<HelmRepositoryObject>(HelmRepositoryKind, { namespace: ns });
       const plan = planDependencies(meta, lock, await vendoredNames(files), (name) => repos.find((r) => r.metadata?.name === name)?.spec.url, what);
-      const deps = await this.dependencies(plan.missing, repos, ns, what, signal);
+      const deps = await this.dependencies(plan.missing, repos, ns, what, signal, this.previousDependencies(at.stored ? prev : undefined));
       let total = [...files.values()].reduce((n, f) => n + (f.type === "file" ? f.data.length : 0), 0);
       for (const d of deps) {
         total += d.bytes.length;
@@ -276,8 +276,33 @@ export class HelmReconciler {
     }
   }
 
-  /** Downloads the dependencies a chart from Git misses, each from its HelmRepository; every failure names the chart and the dependency. */
-  private async dependencies(missing: MissingDependency[], repos: HelmRepositoryObject[], ns: string, what: string, signal: AbortSignal): Promise<{ status: ChartDependencyStatus; bytes: Buffer }[]> {
+  /**
+   * The dependencies in the chart stored last, by file name, read from storage once when first asked for: a rebuild
+   * (a new commit) takes a dependency with the same version and digest from there instead of downloading it again.
+   */
+  private previousDependencies(prev: { artifact?: ChartArtifact; chartName?: string; dependencies?: ChartDependencyStatus[] } | undefined): (file: string, digest: string) => Promise<Buffer | undefined> {
+    const rel = prev?.artifact ? relPath(prev.artifact.url, this.opts.advertisedAddr) : undefined;
+    if (!rel || !prev?.chartName || !prev.dependencies?.length) return () => Promise.resolve(undefined);
+    let files: Promise<Map<string, TreeFile> | undefined> | undefined;
+    return async (file, digest) => {
+      files ??= extractDir(this.opts.storage.absolute(rel), `${prev.chartName}/charts`, "the stored chart").catch(() => undefined);
+      const f = (await files)?.get(file);
+      return f?.type === "file" && sha256Digest(f.data) === digest ? f.data : undefined;
+    };
+  }
+
+  /**
+   * Downloads the dependencies a chart from Git misses, each from its HelmRepository (or takes it from the chart
+   * stored last when its version and digest are unchanged); every failure names the chart and the dependency.
+   */
+  private async dependencies(
+    missing: MissingDependency[],
+    repos: HelmRepositoryObject[],
+    ns: string,
+    what: string,
+    signal: AbortSignal,
+    stored: (file: string, digest: string) => Promise<Buffer | undefined>,
+  ): Promise<{ status: ChartDependencyStatus; bytes: Buffer }[]> {
     const maxBytes = this.opts.maxChartBytes ?? DEFAULT_MAX_CHART_BYTES;
     const indexes = new Map<string, Promise<{ index: RepositoryIndex; creds?: Credentials; ca?: string }>>();
     const out: { status: ChartDependencyStatus; bytes: Buffer }[] = [];
@@ -304,18 +329,23 @@ export class HelmReconciler {
             if (m.pinned && err instanceof HelmSourceError && err.reason === "ChartNotFound") throw new HelmSourceError("NoMatchingVersion", `the registry has no version ${m.pinned} of chart "${m.name}" (${err.message})`);
             throw err;
           });
-          const d = await downloadOciChart(client, repo.spec.url, m.name, layer, maxBytes);
+          const kept = await stored(`${m.name}-${layer.version}.tgz`, layer.layer);
+          const d = kept ? { bytes: kept, digest: layer.layer } : await downloadOciChart(client, repo.spec.url, m.name, layer, maxBytes);
           got = { bytes: d.bytes, digest: d.digest, version: layer.version };
+          if (!kept) this.stats.dependencyDownloads++;
         } else {
           const key = repo.metadata?.name ?? "";
           if (!indexes.has(key)) indexes.set(key, this.readIndex(repo, signal));
           const { index, creds, ca } = await indexes.get(key)!;
           const e = m.pinned ? pinnedEntry(index, m.name, m.pinned) : resolveVersion(index, m.name, m.range!);
           const timeoutMs = parseDuration(repo.spec.timeout ?? HelmRepositoryDefaults.timeout);
-          const d = await downloadChart(index, m.name, e, repo.spec.url, { creds, ca, timeoutMs, signal, maxBytes });
+          // Only a dependency the index gives a digest for is taken from the stored chart (that digest is checked).
+          const indexDigest = e.digest ? `sha256:${e.digest.replace(/^sha256:/, "").toLowerCase()}` : undefined;
+          const kept = indexDigest ? await stored(`${m.name}-${e.version}.tgz`, indexDigest) : undefined;
+          const d = kept ? { bytes: kept, digest: indexDigest! } : await downloadChart(index, m.name, e, repo.spec.url, { creds, ca, timeoutMs, signal, maxBytes });
           got = { bytes: d.bytes, digest: d.digest, version: e.version };
+          if (!kept) this.stats.dependencyDownloads++;
         }
-        this.stats.dependencyDownloads++;
         out.push({ status: { name: m.name, version: got.version, repository: m.repository, helmRepository: repo.metadata?.name ?? "", digest: got.digest }, bytes: got.bytes });
       } catch (err) {
         if (err instanceof HelmSourceError) throw new HelmSourceError(err.reason, `${from}: ${err.message}`, { cause: err });

@@ -2,7 +2,7 @@
 // an OCI registry (the CNCF distribution registry, TLS and htpasswd), deployed by the operator as `make run` starts
 // it: GitRepository → HelmChart (sourceRef GitRepository) → Application. The objects applied are those the pinned
 // `helm template` prints for the same chart after `helm dependency build` (the oracle); the lock's pin wins over a
-// newer version in the range; a commit that does not touch the chart stores nothing new. Every bad input has its own
+// newer version in the range; a commit that does not touch the chart stores nothing new and downloads no dependency again. Every bad input has its own
 // reason on its own HelmChart, naming the chart and the dependency; a chart with its dependency vendored needs none.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
@@ -257,6 +257,7 @@ void describe("a chart in Git with Chart.lock dependencies from a Helm repositor
 
   void it("a commit that does not touch the chart stores nothing new", async () => {
     const before = (await getChart("shop"))!.status!;
+    const downloads = repo.count("/redis-1.2.5.tgz");
     const sha = await git.commit({ "README.md": "charts, again\n" }, "unrelated");
     await custom.patchNamespacedCustomObject(
       { group: G.group, version: G.version, plural: G.plural, namespace: ns.name, name: "charts", body: { metadata: { annotations: { [Annotations.reconcileRequestedAt]: new Date().toISOString() } } } },
@@ -265,6 +266,7 @@ void describe("a chart in Git with Chart.lock dependencies from a Helm repositor
     const after = await waitChart("shop", "True", (o) => o.status?.observedSourceArtifactRevision?.includes(sha) ?? false);
     assert.equal(after.status!.artifact!.digest, before.artifact!.digest, "same chart, same dependencies: the same artifact");
     assert.equal(after.status!.artifact!.revision, before.artifact!.revision);
+    assert.equal(repo.count("/redis-1.2.5.tgz"), downloads, "the dependency is taken from the stored chart (same version and digest), not downloaded again");
   });
 
   void it("a chart whose dependency is vendored in charts/ downloads nothing", async () => {
