@@ -181,7 +181,7 @@ void describe("HelmRepository and HelmChart on the cluster", () => {
     await waitCond(C, "demo2", "Ready", "True");
     await create(A, "web", { sourceRef: { kind: "HelmChart", name: "demo2" }, render: { helm: { values: { greeting: "hi" } } }, interval: "10m" });
     const app = await waitCond(A, "web", "Rendered", "True");
-    assert.match(cond(app, "Rendered")!.message, /rendered 2 objects \(helm\) from 'demo' at revision '2\.0\.0'/);
+    assert.match(cond(app, "Rendered")!.message, /rendered 2 objects \(helm, engine go\) from 'demo' at revision '2\.0\.0'/);
     const objs = await renderedObjects(app);
     const cm = objs.find((o) => o.metadata.name === "web-demo")!;
     assert.equal(cm.data!.version, "2.0.0");
