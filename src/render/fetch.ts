@@ -1,12 +1,13 @@
 // Source artifacts for the render controller: download a GitRepository's tar.gz by URL, check its sha256 against
 // the digest in the GitRepository's status, and extract it once per digest into a local cache that renders read.
 //   download: streamed to a temp file while hashing, bounded in size and time; a mismatch is never extracted
-//   extract:  plain names only (no `..`, absolute paths, NUL); files and directories first, symlinks last (so no
-//             file is ever written through one), symlinks pointing outside the tree skipped (also chains of links
-//             that each look inside, checked as the kernel resolves them once all exist); bounded entry count
-//             and total size; into a temp directory renamed into place, so a half tree is never seen. The names of
-//             the links left out are kept beside the tree (`<digest>.skipped-links.json`, ./fs.ts), so a render
-//             that needs one says it is a link leaving the repository rather than that the file does not exist
+//   extract:  (extract.ts) plain names only (no `..`, absolute paths, NUL); files and directories first, symlinks
+//             last (so no file is ever written through one), symlinks pointing outside the tree skipped (also
+//             chains of links that each look inside, checked as the kernel resolves them once all exist); bounded
+//             entry count and total size; into a temp directory renamed into place, so a half tree is never
+//             seen. The names of the links left out are kept beside the tree (`<digest>.skipped-links.json`,
+//             ./fs.ts), so a render that needs one says it is a link leaving the repository rather than that the
+//             file does not exist
 //   cache:    one directory per digest, shared by every Application on that artifact, least recently used
 //             ones removed beyond `keep` (never one a render is reading)
 //   sharing:  the directory is os.tmpdir()/mooring-render-cache, which every operator process on a host shares
@@ -14,45 +15,15 @@
 //             their process's pid, and a starting cache removes only those of processes that are gone; two
 //             processes extracting one digest at once both succeed (the tree is the same, by its digest)
 import { randomBytes } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
-import { lstat, mkdir, readdir, realpath, rename, rm, stat, symlink, unlink, utimes, writeFile } from "node:fs/promises";
+import { lstat, mkdir, readdir, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { pipeline } from "node:stream/promises";
-import zlib from "node:zlib";
-import tar from "tar-stream";
 import { DownloadError, type DownloadFailure, causeText, download } from "../artifact/download.js";
+import { extractTarGz } from "./extract.js";
 import { skippedLinksFile } from "./fs.js";
-import { walkInside } from "./walk.js";
+import { DEFAULT_SOURCE_LIMITS, SourceArtifactError, type SourceLimits } from "./source-limits.js";
 
-export interface SourceLimits {
-  /** Largest download (bytes of the tar.gz). Default 256 MiB. */
-  maxDownloadBytes: number;
-  /** Largest extracted tree (sum of file sizes). Default 1 GiB. */
-  maxExtractedBytes: number;
-  /** Most entries in the archive. Default 100,000. */
-  maxEntries: number;
-  /** Download deadline. Default 2 minutes. */
-  timeoutMs: number;
-}
-
-export const DEFAULT_SOURCE_LIMITS: Readonly<SourceLimits> = Object.freeze({
-  maxDownloadBytes: 256 * 1024 * 1024,
-  maxExtractedBytes: 1024 * 1024 * 1024,
-  maxEntries: 100_000,
-  timeoutMs: 120_000,
-});
-
-/** Why a source artifact could not be used; `retryable` false means the same artifact will never work. */
-export class SourceArtifactError extends Error {
-  constructor(
-    message: string,
-    readonly retryable: boolean,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = "SourceArtifactError";
-  }
-}
+export { extractTarGz, symlinkStaysInside, unsafeEntryName, type ExtractResult } from "./extract.js";
+export { DEFAULT_SOURCE_LIMITS, SourceArtifactError, type SourceLimits } from "./source-limits.js";
 
 const DIGEST = /^sha256:([a-f0-9]{64})$/;
 
@@ -92,148 +63,6 @@ export async function downloadArtifact(url: string, digest: string, file: string
     if (err instanceof DownloadError) throw sourceFailure(url, err.failure);
     throw err;
   }
-}
-
-/** Why an entry name is unsafe, or undefined when it is a relative path of plain names. */
-export function unsafeEntryName(name: string): string | undefined {
-  if (name.length === 0) return "empty name";
-  if (name.includes("\0")) return "NUL in name";
-  if (name.startsWith("/") || /^[A-Za-z]:/.test(name) || name.includes("\\")) return "absolute or non-POSIX path";
-  for (const part of name.split("/")) if (part === "." || part === "..") return `path component "${part}"`;
-  return undefined;
-}
-
-/** True when a symlink at `entry` (root-relative) pointing at `target` stays inside the root. */
-export function symlinkStaysInside(entry: string, target: string): boolean {
-  if (target.length === 0 || target.includes("\0") || path.posix.isAbsolute(target)) return false;
-  const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(entry), target));
-  return resolved !== ".." && !resolved.startsWith("../");
-}
-
-export interface ExtractResult {
-  files: number;
-  bytes: number;
-  /** Symlinks left out because they point outside the tree (root-relative names; SourceCache keeps them beside it). */
-  skippedSymlinks: string[];
-}
-
-/** Extracts a tar.gz file into `dir` (which must not exist or be empty) under the safety rules above. */
-export async function extractTarGz(file: string, dir: string, o: { limits?: Partial<SourceLimits>; what?: string } = {}): Promise<ExtractResult> {
-  const limits = { ...DEFAULT_SOURCE_LIMITS, ...(o.limits ?? {}) };
-  const what = o.what ?? file;
-  await mkdir(dir, { recursive: true });
-  const extract = tar.extract();
-  const links: { name: string; target: string }[] = [];
-  const result: ExtractResult = { files: 0, bytes: 0, skippedSymlinks: [] };
-  let entries = 0;
-  const fail = (msg: string) => new SourceArtifactError(`source artifact ${what}: ${msg}`, false);
-  const consume = async () => {
-    for await (const entry of extract) {
-      const h = entry.header;
-      const name = h.name.replace(/\/+$/, "");
-      if (++entries > limits.maxEntries) throw fail(`more than ${limits.maxEntries} entries`);
-      const bad = unsafeEntryName(name);
-      if (bad) throw fail(`refusing entry "${h.name}": ${bad}`);
-      const abs = path.join(dir, ...name.split("/"));
-      switch (h.type) {
-        case "directory":
-          await mkdir(abs, { recursive: true });
-          entry.resume();
-          break;
-        case "file":
-        case "contiguous-file": {
-          result.bytes += h.size ?? 0;
-          if (result.bytes > limits.maxExtractedBytes) throw fail(`extracted size over the ${limits.maxExtractedBytes}-byte limit`);
-          await mkdir(path.dirname(abs), { recursive: true });
-          // "wx": a duplicate entry fails instead of overwriting, and O_EXCL never follows a planted symlink.
-          await pipeline(entry, createWriteStream(abs, { flags: "wx", mode: (h.mode ?? 0o644) & 0o111 ? 0o755 : 0o644 }));
-          result.files++;
-          break;
-        }
-        case "symlink":
-          links.push({ name, target: h.linkname ?? "" });
-          entry.resume();
-          break;
-        default:
-          // Hard links, devices, FIFOs: nothing a renderer needs, and hard links could alias files outside.
-          entry.resume();
-      }
-    }
-  };
-  try {
-    await Promise.all([pipeline(createReadStream(file), zlib.createGunzip(), extract), consume()]);
-  } catch (err) {
-    extract.destroy();
-    if (err instanceof SourceArtifactError) throw err;
-    if (localIoError(err)) throw new SourceArtifactError(`source artifact ${what} could not be extracted here (${(err as Error).message}); retrying`, true, { cause: err });
-    throw fail(`cannot be extracted: ${(err as Error).message}`);
-  }
-  // Symlinks last: every file above was written through real directories only.
-  const created: { name: string; abs: string }[] = [];
-  for (const l of links) {
-    if (!symlinkStaysInside(l.name, l.target)) {
-      result.skippedSymlinks.push(l.name);
-      continue;
-    }
-    // Through real directories only: a link under another link (which Git cannot even hold) could otherwise be
-    // planted wherever that link leads, outside the tree.
-    if (!(await mkdirNoFollow(dir, path.posix.dirname(l.name)))) {
-      result.skippedSymlinks.push(l.name);
-      continue;
-    }
-    const abs = path.join(dir, ...l.name.split("/"));
-    try {
-      await symlink(l.target, abs);
-    } catch (err) {
-      if (localIoError(err)) throw new SourceArtifactError(`source artifact ${what}: symlink "${l.name}" could not be created here (${(err as Error).message}); retrying`, true, { cause: err });
-      throw fail(`cannot create symlink "${l.name}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    }
-    created.push({ name: l.name, abs });
-  }
-  // The check above is lexical, one link at a time, and so cannot see a chain: `d -> .` and `q -> d/..` both look
-  // inside, yet the kernel resolves q to the tree's parent. With every link in place, resolve each as the kernel
-  // does and remove those that leave the tree (all found first, so a link is judged with the links it goes through
-  // still in place). The renderers' resolver refuses them anyway; this keeps them out of the cache altogether.
-  if (created.length > 0) {
-    const real = await realpath(dir);
-    const leaving = created.filter((l) => {
-      const w = walkInside(real, l.name);
-      return !w.ok && w.reason === "outside";
-    });
-    for (const l of leaving) {
-      await unlink(l.abs);
-      result.skippedSymlinks.push(l.name);
-    }
-  }
-  return result;
-}
-
-/**
- * Errors of this machine's file system, not of the archive: the file or the temp directory gone (another process
- * cleaning up), a full disk, no file descriptors, no permission. A later try may work, so they are never remembered
- * as an invalid artifact. Not among them: errors of the gzip or tar stream (no syscall), and EEXIST, ENOTDIR,
- * EISDIR, ENAMETOOLONG and ELOOP, which the archive's own entries cause (a duplicate, a file where a directory goes).
- */
-const LOCAL_ERRNO = new Set(["ENOENT", "ENOSPC", "EDQUOT", "EIO", "EMFILE", "ENFILE", "EACCES", "EPERM", "EROFS", "ENOMEM", "EBUSY", "EAGAIN", "ESTALE", "EINTR"]);
-
-function localIoError(err: unknown): boolean {
-  const e = err as NodeJS.ErrnoException | undefined;
-  return typeof e?.syscall === "string" && typeof e.code === "string" && LOCAL_ERRNO.has(e.code);
-}
-
-/** Creates `rel` (a plain relative path, "." for `root`) below `root`, one component at a time, never through a symlink; false when a component is not a real directory. */
-async function mkdirNoFollow(root: string, rel: string): Promise<boolean> {
-  let at = root;
-  for (const part of rel === "." ? [] : rel.split("/")) {
-    at = path.join(at, part);
-    try {
-      if (!(await lstat(at)).isDirectory()) return false;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
-      await mkdir(at);
-    }
-  }
-  return true;
 }
 
 export interface SourceCacheOptions {
