@@ -1,18 +1,14 @@
 // Which controllers this process can run, what each needs from the cluster, and how each is set up on the manager.
 // `mooring controller --controllers=...` runs any subset; each module registers its own controllers.
+//
+// A controller's code is loaded by its setup (import() there, never at the top of this file): a process loads only
+// the controllers it runs, so the chart's split Deployments do not each carry all three (docs/performance.md).
 import os from "node:os";
 import path from "node:path";
-import { startArtifactServer } from "./artifact/server.js";
-import { advertisedArtifactAddr, openArtifactStorage } from "./artifact/settings.js";
 import { ApplicationKind, GitRepositoryKind, HelmChartKind, HelmRepositoryKind, SyncPolicyKind } from "./api/kinds.js";
 import type { ControllerName, OperatorConfig } from "./config.js";
 import type { Logger } from "./log.js";
-import { setupApplyController } from "./apply/controller.js";
-import { setupSyncPolicyController } from "./policy/controller.js";
-import { setupRenderController } from "./render/controller.js";
-import { DEFAULT_SOURCE_LIMITS } from "./render/fetch.js";
 import type { Permission } from "./preflight.js";
-import { setupSource } from "./source/index.js";
 import type { KindDescriptor } from "./runtime/kinds.js";
 import type { Manager } from "./runtime/manager.js";
 import { untilAborted } from "./runtime/clock.js";
@@ -53,6 +49,7 @@ export const CONTROLLER_MODULES: Record<ControllerName, ControllerModule> = {
       events(ns),
     ],
     setup: async (mgr, ctx) => {
+      const { setupSource } = await import("./source/index.js");
       await setupSource(mgr, ctx);
     },
   },
@@ -73,6 +70,12 @@ export const CONTROLLER_MODULES: Record<ControllerName, ControllerModule> = {
     ],
     setup: async (mgr, ctx) => {
       const { config } = ctx;
+      const [{ startArtifactServer }, { advertisedArtifactAddr, openArtifactStorage }, { setupRenderController }, { DEFAULT_SOURCE_LIMITS }] = await Promise.all([
+        import("./artifact/server.js"),
+        import("./artifact/settings.js"),
+        import("./render/controller.js"),
+        import("./render/fetch.js"),
+      ]);
       // Rendered artifacts share the storage root (and so the artifact server) with source artifacts: their keys
       // live under different folders, and one process can bind the artifact port only once.
       const storage = await openArtifactStorage(config);
@@ -111,6 +114,7 @@ export const CONTROLLER_MODULES: Record<ControllerName, ControllerModule> = {
       events(ns),
     ],
     setup: async (mgr, ctx) => {
+      const [{ setupSyncPolicyController }, { setupApplyController }] = await Promise.all([import("./policy/controller.js"), import("./apply/controller.js")]);
       // SyncPolicy status (windows, application count) belongs with the controller that obeys the policies.
       setupSyncPolicyController(mgr, ctx.config);
       setupApplyController(mgr, ctx.config);

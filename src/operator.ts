@@ -1,7 +1,6 @@
 // The operator process: connects to the cluster, checks what it needs (CRDs, RBAC) and waits with a clear message
 // when something is missing, then runs the selected controllers on one runtime Manager (shared cache, probes,
 // metrics, leader election) until SIGTERM/SIGINT.
-import { installCrds } from "./api/install.js";
 import type { OperatorConfig } from "./config.js";
 import { CONTROLLER_MODULES } from "./controllers.js";
 import type { Logger } from "./log.js";
@@ -45,6 +44,8 @@ async function preflight(rest: RestClient, config: OperatorConfig, logger: Logge
   logger.info("connected to the API server", { server: rest.server.origin, version, controllers: config.controllers });
 
   if (config.installCrds) {
+    // Loaded only here: the CRDs' schemas are needed only by a process that installs them.
+    const { installCrds } = await import("./api/install.js");
     const names = await installCrds(rest).catch((err: Error) => {
       throw new StartupError(err.message, { cause: err });
     });

@@ -6,11 +6,12 @@ import { pathToFileURL } from "node:url";
 import { Command } from "commander";
 import { addOperatorOptions, toOperatorConfig } from "../config.js";
 import { configureLogging } from "../log.js";
-import { registerOpsCommands } from "./ops-commands.js";
-import { registerRenderCommands } from "./render.js";
-import { registerValidateCommand } from "./validate.js";
 
-export function buildCli(): Command {
+/**
+ * The command line. With `only: "controller"` just the operator's command: the operator's process then loads none of
+ * the other commands' code (the renderer, the schema validator, the diff), which it would carry for its lifetime.
+ */
+export async function buildCli(only?: "controller"): Promise<Command> {
   const program = new Command("mooring").description("Mooring: GitOps for Kubernetes").showHelpAfterError();
   addOperatorOptions(program.command("controller").description("run the operator's controllers")).action(async (opts: Record<string, unknown>) => {
     const config = toOperatorConfig(opts);
@@ -30,6 +31,8 @@ export function buildCli(): Command {
       throw err;
     }
   });
+  if (only === "controller") return program;
+  const [{ registerRenderCommands }, { registerValidateCommand }, { registerOpsCommands }] = await Promise.all([import("./render.js"), import("./validate.js"), import("./ops-commands.js")]);
   registerRenderCommands(program);
   registerValidateCommand(program);
   registerOpsCommands(program);
@@ -39,8 +42,8 @@ export function buildCli(): Command {
 // Run only when executed as the `mooring` command, so tests can import buildCli().
 const entry = process.argv[1] ? pathToFileURL(realpathSync(process.argv[1])).href : "";
 if (import.meta.url === entry) {
-  buildCli()
-    .parseAsync(process.argv)
+  buildCli(process.argv[2] === "controller" ? "controller" : undefined)
+    .then((program) => program.parseAsync(process.argv))
     .catch((err: unknown) => {
       console.error(`mooring: ${err instanceof Error ? err.message : String(err)}`);
       process.exit(1);
