@@ -11,8 +11,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { RenderError } from "../errors.js";
 import { isMap, setOrigin, type JsonMap, type KubeObject } from "../objects.js";
+import type { ArtifactRoot } from "../fs.js";
 import { checkDepth, parseYamlDocs } from "../yaml.js";
-import { findHelm, PINNED_HELM_VERSION } from "./binary.js";
+import { findHelm, PINNED_HELM_VERSION, type HelmPrograms } from "./binary.js";
 import { helmError, toArtifactPath, type ErrorContext } from "./errors.js";
 import { applyHooks } from "./hooks.js";
 import { joinRel, stageChart, type ChartFiles } from "./stage.js";
@@ -88,55 +89,11 @@ export function renderGoChart(files: ChartFiles, dir: string, opts: GoChartOptio
   try {
     const chartDir = path.join(tmp, "chart");
     stageChart(files, dir, chartDir);
-    // Values: the chart's values.yaml (helm reads it), then valuesFiles verbatim (so helm reads them as it reads
-    // any values file), then valuesFrom and inline values as JSON (already parsed), in Mooring's order.
-    const valuesDir = path.join(tmp, "values");
-    fs.mkdirSync(valuesDir, { mode: 0o700 });
     const renames: [string, string][] = [[chartDir, dir || "."]];
-    const valueArgs: string[] = [];
-    let n = 0;
-    const addValues = (content: Buffer | string, ext: string, shownAs: string): void => {
-      const p = path.join(valuesDir, `${String(n++).padStart(3, "0")}${ext}`);
-      fs.writeFileSync(p, content, { mode: 0o600, flag: "wx" });
-      valueArgs.push("--values", p);
-      renames.push([p, shownAs]);
-    };
-    for (const f of opts.valuesFiles ?? []) {
-      const rel = root.resolve(f, dir, "valuesFiles entry", undefined, "file");
-      addValues(root.readBytes(rel), ".yaml", rel);
-    }
-    (opts.valuesFrom ?? []).forEach((v, i) => addValues(JSON.stringify(v), ".json", `valuesFrom[${i}]`));
-    if (opts.values && Object.keys(opts.values).length > 0) addValues(JSON.stringify(opts.values), ".json", "values");
-
-    const release = opts.releaseName ?? name;
-    const args = [
-      "template",
-      release,
-      chartDir,
-      "--namespace",
-      opts.namespace ?? "default",
-      "--kube-version",
-      opts.kubeVersion ?? DEFAULT_KUBE_VERSION,
-      "--skip-tests",
-      ...(opts.skipCrds ? [] : ["--include-crds"]),
-      ...(opts.isUpgrade ? ["--is-upgrade"] : []),
-      ...(opts.apiVersions ?? []).flatMap((a) => ["--api-versions", a]),
-      ...valueArgs,
-    ];
-    const timeoutMs = opts.timeoutMs ?? DEFAULT_HELM_TIMEOUT_MS;
-    // What helm may still use: the deadline of the render left after staging the chart, never more than timeoutMs.
-    const runMs = Math.max(1, Math.min(timeoutMs, opts.deadlineAt !== undefined ? opts.deadlineAt - Date.now() : timeoutMs));
-    const memoryBytes = (opts.maxMemoryMb ?? DEFAULT_HELM_MEMORY_MB) * 1024 * 1024;
-    const maxOutput = root.limits.maxOutputBytes;
-    const env = helmEnv(tmp, memoryBytes);
-    // mooring-helm enforces the deadline itself (and kills helm); the outer timeout only guards against it hanging.
-    const spawnOpts = { env, timeout: programs.driver ? runMs + 5_000 : runMs, killSignal: "SIGKILL" as const, maxBuffer: maxOutput * 2 + (1 << 20), windowsHide: true };
-    const r: SpawnSyncReturns<Buffer> = programs.driver
-      ? spawnSync(programs.driver, ["-timeout", `${runMs}ms`, "-max-output", String(maxOutput), "-max-memory", String(memoryBytes), "--", programs.helm, ...args], spawnOpts)
-      : fs.existsSync("/bin/sh")
-        ? spawnSync("/bin/sh", ["-c", `ulimit -d ${Math.ceil(memoryBytes / 1024)} && exec "$0" "$@"`, programs.helm, ...args], { ...spawnOpts, maxBuffer: maxOutput })
-        : spawnSync(programs.helm, args, { ...spawnOpts, maxBuffer: maxOutput });
-
+    const valueArgs = stageValues(root, dir, opts, tmp, renames);
+    const args = templateArgs(opts.releaseName ?? name, chartDir, opts, valueArgs);
+    const run = helmRun(programs, dir, opts, root.limits.maxOutputBytes);
+    const r = spawnHelm(run, args, helmEnv(tmp, run.memoryBytes));
     const ctx: ErrorContext = {
       dir,
       chartName: name,
@@ -148,50 +105,147 @@ export function renderGoChart(files: ChartFiles, dir: string, opts: GoChartOptio
         }
       },
     };
+    checkStarted(r, run);
     const unstage = (s: string): string => renames.reduce((acc, [from, to]) => acc.split(from).join(to), s);
-    const what = `helm template of ${dir || "."}`;
-    const err = r.error as NodeJS.ErrnoException | undefined;
-    if (err?.code === "ENOENT") throw new RenderError(`${programs.driver ?? programs.helm} could not be started (${err.message}); run 'make tools' or set --helm-binary`);
-    if (err?.code === "ENOBUFS") throw new RenderError(`${what} printed more than the ${maxOutput}-byte output limit`, { file: dir || "." });
-    if (err?.code === "ETIMEDOUT" || (r.status === DRIVER.deadline && programs.driver)) {
-      throw new RenderError(`${what} took longer than ${timeoutMs} ms and was killed; simplify the templates or split the Application`, { file: dir || "." });
-    }
-    if (err) throw new RenderError(`${what} could not run: ${err.message}`, { file: dir || "." });
-    const stderr = unstage(r.stderr.toString("utf8"));
-    const memoryLimit = `${what} needed more than ${Math.round(memoryBytes / 1024 / 1024)} MiB of memory and was stopped`;
-    // Go reports running out of memory in several ways (a failed heap growth, a failed mmap of a stack or an arena,
-    // each followed by every goroutine's stack): any of them, from helm or from mooring-helm itself, is the limit.
-    if ((programs.driver && r.status === DRIVER.memory) || (r.status !== 0 && goOutOfMemory(stderr))) {
-      throw new RenderError(memoryLimit, { file: dir || "." });
-    }
-    if (programs.driver && r.status === DRIVER.output) throw new RenderError(`${what} printed more than the ${maxOutput}-byte output limit`, { file: dir || "." });
-    if (programs.driver && r.status === DRIVER.yaml) throw new RenderError(`helm printed a document that is not valid YAML: ${oneLine(stderr)}`, { file: dir || "." });
-    // A Go program that cannot map its first heap arena dies of SIGSEGV before it prints anything: under a memory
-    // limit that is the limit (mooring-helm reports a helm killed by a signal as a helm failure without a message).
-    if ((r.signal === "SIGSEGV" || (programs.driver && r.status === DRIVER.helm)) && !stderr.trim()) {
-      throw new RenderError(`${memoryLimit} (helm died at start without a message; the limit is too small for helm to start)`, { file: dir || "." });
-    }
-    if (r.signal) throw new RenderError(`${what} was killed by ${r.signal}`, { file: dir || "." });
-    if (r.status !== 0 && isGoCrash(stderr)) throw new RenderError(`${what} crashed: ${oneLine(stderr)}`, { file: dir || "." });
-    if (r.status !== 0) {
-      if (r.status === DRIVER.helm || r.status === 1 || !programs.driver) throw helmError(stderr, ctx);
-      throw new RenderError(`${what} failed (exit ${r.status}): ${oneLine(stderr)}`, { file: dir || "." });
-    }
+    checkExit(r, run, unstage(r.stderr.toString("utf8")), ctx);
     const rendered = programs.driver ? parseDriverOutput(r.stdout) : parseHelmYaml(r.stdout.toString("utf8"), root.limits);
-    const objects: KubeObject[] = [];
-    for (const { source, object } of rendered) {
-      const file = source ? toArtifactPath(source, ctx) : dir || ".";
-      if (!isMap(object)) {
-        const kind = Array.isArray(object) ? "a list" : `a ${typeof object}`;
-        throw new RenderError(`the template rendered a document that is ${kind}, not a Kubernetes object`, { file, template: file });
-      }
-      checkDepth(object, root.limits.maxDepth, file);
-      flatten(objects, object, file);
-    }
-    return applyHooks(objects, { waves: opts.hookWaves ?? false, isUpgrade: opts.isUpgrade });
+    return applyHooks(renderedObjects(rendered, ctx, root.limits.maxDepth), { waves: opts.hookWaves ?? false, isUpgrade: opts.isUpgrade });
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/**
+ * Values: the chart's values.yaml (helm reads it), then valuesFiles verbatim (so helm reads them as it reads any values
+ * file), then valuesFrom and inline values as JSON (already parsed), in Mooring's order. Each is written to a file of
+ * its own under `tmp`, recorded in `renames` with the name messages show for it; returns helm's --values arguments.
+ */
+function stageValues(root: ArtifactRoot, dir: string, opts: GoChartOptions, tmp: string, renames: [string, string][]): string[] {
+  const valuesDir = path.join(tmp, "values");
+  fs.mkdirSync(valuesDir, { mode: 0o700 });
+  const valueArgs: string[] = [];
+  let n = 0;
+  const addValues = (content: Buffer | string, ext: string, shownAs: string): void => {
+    const p = path.join(valuesDir, `${String(n++).padStart(3, "0")}${ext}`);
+    fs.writeFileSync(p, content, { mode: 0o600, flag: "wx" });
+    valueArgs.push("--values", p);
+    renames.push([p, shownAs]);
+  };
+  for (const f of opts.valuesFiles ?? []) {
+    const rel = root.resolve(f, dir, "valuesFiles entry", undefined, "file");
+    addValues(root.readBytes(rel), ".yaml", rel);
+  }
+  (opts.valuesFrom ?? []).forEach((v, i) => addValues(JSON.stringify(v), ".json", `valuesFrom[${i}]`));
+  if (opts.values && Object.keys(opts.values).length > 0) addValues(JSON.stringify(opts.values), ".json", "values");
+  return valueArgs;
+}
+
+/** `helm template`'s arguments. */
+function templateArgs(release: string, chartDir: string, opts: GoChartOptions, valueArgs: string[]): string[] {
+  return [
+    "template",
+    release,
+    chartDir,
+    "--namespace",
+    opts.namespace ?? "default",
+    "--kube-version",
+    opts.kubeVersion ?? DEFAULT_KUBE_VERSION,
+    "--skip-tests",
+    ...(opts.skipCrds ? [] : ["--include-crds"]),
+    ...(opts.isUpgrade ? ["--is-upgrade"] : []),
+    ...(opts.apiVersions ?? []).flatMap((a) => ["--api-versions", a]),
+    ...valueArgs,
+  ];
+}
+
+/** One helm run: the programs, its limits, and how messages name it. */
+interface HelmRun {
+  programs: HelmPrograms;
+  /** "helm template of <dir>". */
+  what: string;
+  /** Where errors point: the chart directory. */
+  at: { file: string };
+  timeoutMs: number;
+  /** What helm may still use: the deadline of the render left after staging the chart, never more than timeoutMs. */
+  runMs: number;
+  memoryBytes: number;
+  maxOutput: number;
+}
+
+function helmRun(programs: HelmRun["programs"], dir: string, opts: GoChartOptions, maxOutput: number): HelmRun {
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_HELM_TIMEOUT_MS;
+  return {
+    programs,
+    what: `helm template of ${dir || "."}`,
+    at: { file: dir || "." },
+    timeoutMs,
+    runMs: Math.max(1, Math.min(timeoutMs, opts.deadlineAt !== undefined ? opts.deadlineAt - Date.now() : timeoutMs)),
+    memoryBytes: (opts.maxMemoryMb ?? DEFAULT_HELM_MEMORY_MB) * 1024 * 1024,
+    maxOutput,
+  };
+}
+
+/** Runs helm: under mooring-helm when there is one, else under a shell's data-segment limit (or bare). */
+function spawnHelm(run: HelmRun, args: string[], env: NodeJS.ProcessEnv): SpawnSyncReturns<Buffer> {
+  const { programs, runMs, maxOutput, memoryBytes } = run;
+  // mooring-helm enforces the deadline itself (and kills helm); the outer timeout only guards against it hanging.
+  const spawnOpts = { env, timeout: programs.driver ? runMs + 5_000 : runMs, killSignal: "SIGKILL" as const, maxBuffer: maxOutput * 2 + (1 << 20), windowsHide: true };
+  return programs.driver
+    ? spawnSync(programs.driver, ["-timeout", `${runMs}ms`, "-max-output", String(maxOutput), "-max-memory", String(memoryBytes), "--", programs.helm, ...args], spawnOpts)
+    : fs.existsSync("/bin/sh")
+      ? spawnSync("/bin/sh", ["-c", `ulimit -d ${Math.ceil(memoryBytes / 1024)} && exec "$0" "$@"`, programs.helm, ...args], { ...spawnOpts, maxBuffer: maxOutput })
+      : spawnSync(programs.helm, args, { ...spawnOpts, maxBuffer: maxOutput });
+}
+
+/** Refuses a run that did not start, or that spawnSync stopped (output over the limit, past the deadline). */
+function checkStarted(r: SpawnSyncReturns<Buffer>, run: HelmRun): void {
+  const { programs, what, at } = run;
+  const err = r.error as NodeJS.ErrnoException | undefined;
+  if (err?.code === "ENOENT") throw new RenderError(`${programs.driver ?? programs.helm} could not be started (${err.message}); run 'make tools' or set --helm-binary`);
+  if (err?.code === "ENOBUFS") throw new RenderError(`${what} printed more than the ${run.maxOutput}-byte output limit`, at);
+  if (err?.code === "ETIMEDOUT" || (r.status === DRIVER.deadline && programs.driver)) {
+    throw new RenderError(`${what} took longer than ${run.timeoutMs} ms and was killed; simplify the templates or split the Application`, at);
+  }
+  if (err) throw new RenderError(`${what} could not run: ${err.message}`, at);
+}
+
+/** Refuses a run that did not succeed: a limit (memory, output), invalid YAML, a signal, a crash, or helm's own error. */
+function checkExit(r: SpawnSyncReturns<Buffer>, run: HelmRun, stderr: string, ctx: ErrorContext): void {
+  const { programs, what, at } = run;
+  const memoryLimit = `${what} needed more than ${Math.round(run.memoryBytes / 1024 / 1024)} MiB of memory and was stopped`;
+  // Go reports running out of memory in several ways (a failed heap growth, a failed mmap of a stack or an arena,
+  // each followed by every goroutine's stack): any of them, from helm or from mooring-helm itself, is the limit.
+  if ((programs.driver && r.status === DRIVER.memory) || (r.status !== 0 && goOutOfMemory(stderr))) {
+    throw new RenderError(memoryLimit, at);
+  }
+  if (programs.driver && r.status === DRIVER.output) throw new RenderError(`${what} printed more than the ${run.maxOutput}-byte output limit`, at);
+  if (programs.driver && r.status === DRIVER.yaml) throw new RenderError(`helm printed a document that is not valid YAML: ${oneLine(stderr)}`, at);
+  // A Go program that cannot map its first heap arena dies of SIGSEGV before it prints anything: under a memory
+  // limit that is the limit (mooring-helm reports a helm killed by a signal as a helm failure without a message).
+  if ((r.signal === "SIGSEGV" || (programs.driver && r.status === DRIVER.helm)) && !stderr.trim()) {
+    throw new RenderError(`${memoryLimit} (helm died at start without a message; the limit is too small for helm to start)`, at);
+  }
+  if (r.signal) throw new RenderError(`${what} was killed by ${r.signal}`, at);
+  if (r.status !== 0 && isGoCrash(stderr)) throw new RenderError(`${what} crashed: ${oneLine(stderr)}`, at);
+  if (r.status !== 0) {
+    if (r.status === DRIVER.helm || r.status === 1 || !programs.driver) throw helmError(stderr, ctx);
+    throw new RenderError(`${what} failed (exit ${r.status}): ${oneLine(stderr)}`, at);
+  }
+}
+
+/** The objects helm rendered, each with the template it came from; Lists flattened. */
+function renderedObjects(rendered: Rendered[], ctx: ErrorContext, maxDepth: number): KubeObject[] {
+  const objects: KubeObject[] = [];
+  for (const { source, object } of rendered) {
+    const file = source ? toArtifactPath(source, ctx) : ctx.dir || ".";
+    if (!isMap(object)) {
+      const kind = Array.isArray(object) ? "a list" : `a ${typeof object}`;
+      throw new RenderError(`the template rendered a document that is ${kind}, not a Kubernetes object`, { file, template: file });
+    }
+    checkDepth(object, maxDepth, file);
+    flatten(objects, object, file);
+  }
+  return objects;
 }
 
 /** Go's fatal out-of-memory messages (runtime/malloc.go, mem_linux.go, proc.go). */
