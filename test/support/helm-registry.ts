@@ -1,9 +1,13 @@
 // A real OCI registry on loopback for tests: the CNCF distribution registry (`registry`, built by `make tools` from
-// hack/tools/registry), over TLS with a self-signed certificate and htpasswd basic auth, filesystem storage in a
-// temporary directory. Charts are pushed with the pinned `helm push`, as a publisher would. A missing binary fails
-// the test (never skips).
+// hack/tools/registry), over TLS with a self-signed certificate, filesystem storage in a temporary directory, with
+// either htpasswd basic auth or token auth (`auth: token`): the registry answers a request without a token with a
+// `Bearer realm=…,service=…,scope=…` challenge, and accepts only tokens signed by the token server of ours below
+// (./registry-token-server.ts), which speaks the Docker token API: GET <realm>?service=…&scope=… with basic
+// credentials, answered with {token, access_token}. Charts are pushed with the pinned `helm push`, as a publisher would. A missing
+// binary fails the test (never skips).
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import https from "node:https";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -31,15 +35,100 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** The `service` the registry names in its challenges and the tokens' audience. */
+export const TOKEN_SERVICE = "mooring-test-registry";
+export const TOKEN_ISSUER = "mooring-test-token-issuer";
+
+/** One request the token server answered. */
+export interface TokenRequest {
+  service: string | null;
+  scopes: string[];
+  /** The user of the basic credentials sent, undefined without any. */
+  user?: string;
+  /** 200 with a token, 401 for wrong credentials. */
+  status: number;
+}
+
+/**
+ * The token server of ./registry-token-server.ts, in a process of its own: helm is run with spawnSync (push, login),
+ * which blocks this process's event loop while helm waits for a token.
+ */
+export class RegistryTokenServer {
+  private constructor(
+    private readonly proc: ChildProcess,
+    readonly port: number,
+    private readonly ca: string,
+  ) {}
+
+  static async start(dir: string): Promise<RegistryTokenServer> {
+    const proc = spawn(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "registry-token-server.ts")], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, TOKEN_SERVER_DIR: dir, TOKEN_SERVICE, TOKEN_ISSUER, TOKEN_USER: REGISTRY_USER, TOKEN_PASSWORD: REGISTRY_PASSWORD },
+    });
+    let out = "";
+    let stderr = "";
+    proc.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the registry token server did not start within 60 s: ${stderr}`)), 60_000);
+      proc.stdout!.on("data", (d: Buffer) => {
+        out += d.toString();
+        const m = /^listening (\d+)$/m.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolve(Number(m[1]));
+        }
+      });
+      proc.once("exit", (code) => {
+        clearTimeout(timer);
+        reject(new Error(`the registry token server exited (${code}): ${stderr}`));
+      });
+    });
+    return new RegistryTokenServer(proc, port, readFileSync(path.join(dir, "cert.pem"), "utf8"));
+  }
+
+  get realm(): string {
+    return `https://127.0.0.1:${this.port}/token`;
+  }
+
+  /** Every request the server answered, in order. */
+  async requests(): Promise<TokenRequest[]> {
+    return new Promise((resolve, reject) => {
+      https
+        .get(`https://127.0.0.1:${this.port}/requests`, { ca: this.ca }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")) as TokenRequest[]));
+          res.on("error", reject);
+        })
+        .on("error", reject);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.proc.exitCode !== null) return;
+    const exited = new Promise((r) => this.proc.once("exit", r));
+    this.proc.kill("SIGTERM");
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
+    if (this.proc.exitCode === null) this.proc.kill("SIGKILL");
+  }
+}
+
+export interface OciRegistryOptions {
+  /** htpasswd (default): basic auth at the registry. token: the registry's token flow, through `tokenServer`. */
+  auth?: "htpasswd" | "token";
+}
+
 export class OciRegistry {
   private constructor(
     private readonly proc: ChildProcess,
     readonly port: number,
     readonly ca: string,
     private readonly dir: string,
+    /** With auth: token, the token server the registry sends clients to. */
+    readonly tokenServer?: RegistryTokenServer,
   ) {}
 
-  static async start(): Promise<OciRegistry> {
+  static async start(o: OciRegistryOptions = {}): Promise<OciRegistry> {
     const bin = registryBinary();
     const dir = mkdtempSync(path.join(os.tmpdir(), "mooring-oci-"));
     const cert = await selfSignedCert();
@@ -48,19 +137,23 @@ export class OciRegistry {
     writeFileSync(path.join(dir, "htpasswd"), HTPASSWD);
     mkdirSync(path.join(dir, "data"));
     const port = await freePort();
+    const tokenServer = o.auth === "token" ? await RegistryTokenServer.start(dir) : undefined;
+    const auth = tokenServer
+      ? `auth: { token: { realm: "${tokenServer.realm}", service: ${TOKEN_SERVICE}, issuer: ${TOKEN_ISSUER}, rootcertbundle: ${path.join(dir, "cert.pem")} } }`
+      : `auth: { htpasswd: { realm: charts, path: ${path.join(dir, "htpasswd")} } }`;
     writeFileSync(
       path.join(dir, "config.yml"),
       `version: 0.1
 log: { level: error, accesslog: { disabled: true } }
 storage: { filesystem: { rootdirectory: ${path.join(dir, "data")} }, delete: { enabled: true } }
 http: { addr: 127.0.0.1:${port}, tls: { certificate: ${path.join(dir, "cert.pem")}, key: ${path.join(dir, "key.pem")} } }
-auth: { htpasswd: { realm: charts, path: ${path.join(dir, "htpasswd")} } }
+${auth}
 `,
     );
     const proc = spawn(bin, ["serve", path.join(dir, "config.yml")], { stdio: ["ignore", "ignore", "pipe"], env: { PATH: process.env.PATH ?? "", HOME: dir, OTEL_TRACES_EXPORTER: "none" } });
     let stderr = "";
     proc.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-    const reg = new OciRegistry(proc, port, cert.cert, dir);
+    const reg = new OciRegistry(proc, port, cert.cert, dir, tokenServer);
     const deadline = Date.now() + 30_000;
     for (;;) {
       if (proc.exitCode !== null) throw new Error(`the registry exited (${proc.exitCode}): ${stderr}`);
@@ -117,6 +210,7 @@ auth: { htpasswd: { realm: charts, path: ${path.join(dir, "htpasswd")} } }
       await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
       if (this.proc.exitCode === null) this.proc.kill("SIGKILL");
     }
+    await this.tokenServer?.close();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
