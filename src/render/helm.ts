@@ -119,24 +119,7 @@ function renderChart(
   if (depth > 10) throw new RenderError("subcharts nest more than 10 levels deep", { file: dir });
   validateSchema(root, dir, values);
   const hb = newHandlebars();
-  const tdir = join(dir, "templates");
-  const templates: { name: string; file: string }[] = [];
-  if (root.isDir(tdir)) {
-    for (const e of root.list(tdir)) {
-      if (e.dir) continue;
-      if (e.name.startsWith("_")) {
-        if (!/\.(hbs|tpl)$/.test(e.name)) continue;
-        const name = e.name.replace(/^_/, "").replace(/\.(hbs|tpl)$/, "");
-        try {
-          hb.registerPartial(name, hb.compile(root.readText(e.path), COMPILE));
-        } catch (err) {
-          throw templateError(err, e.path);
-        }
-      } else if (/\.ya?ml$/.test(e.name)) {
-        templates.push({ name: e.name, file: e.path });
-      }
-    }
-  }
+  const templates = loadTemplates(root, dir, hb);
   const [major, minor] = kubeVersion.replace(/^v/, "").split(".");
   const context = {
     values,
@@ -145,25 +128,7 @@ function renderChart(
     capabilities: { kubeVersion: { version: kubeVersion, major: major ?? "1", minor: minor ?? "0" } },
   };
   const out: KubeObject[] = [];
-  for (const t of templates) {
-    let text: string;
-    try {
-      text = hb.compile(root.readText(t.file), COMPILE)(context, RUNTIME);
-    } catch (err) {
-      throw templateError(err, t.file);
-    }
-    if (Buffer.byteLength(text) > root.limits.maxOutputBytes) {
-      throw new RenderError(`rendered output is over the ${root.limits.maxOutputBytes}-byte limit`, { template: t.file, file: t.file });
-    }
-    try {
-      out.push(...objectsFromText(text, t.file, root.limits));
-    } catch (err) {
-      if (err instanceof RenderError) {
-        throw new RenderError(`rendered output is not valid: ${err.message.replace(`${t.file}: `, "")}`, { template: t.file }, { cause: err });
-      }
-      throw err;
-    }
-  }
+  for (const t of templates) out.push(...renderTemplate(root, hb, t, context));
   const cdir = join(dir, "charts");
   if (root.isDir(cdir)) {
     for (const e of root.list(cdir)) {
@@ -178,6 +143,49 @@ function renderChart(
     }
   }
   return out;
+}
+
+/** The chart's templates/: partials (`_name.hbs`, `_name.tpl`) registered with `hb`, the YAML templates returned. */
+function loadTemplates(root: ArtifactRoot, dir: string, hb: typeof Handlebars): { name: string; file: string }[] {
+  const tdir = join(dir, "templates");
+  const templates: { name: string; file: string }[] = [];
+  if (!root.isDir(tdir)) return templates;
+  for (const e of root.list(tdir)) {
+    if (e.dir) continue;
+    if (e.name.startsWith("_")) {
+      if (!/\.(hbs|tpl)$/.test(e.name)) continue;
+      const name = e.name.replace(/^_/, "").replace(/\.(hbs|tpl)$/, "");
+      try {
+        hb.registerPartial(name, hb.compile(root.readText(e.path), COMPILE));
+      } catch (err) {
+        throw templateError(err, e.path);
+      }
+    } else if (/\.ya?ml$/.test(e.name)) {
+      templates.push({ name: e.name, file: e.path });
+    }
+  }
+  return templates;
+}
+
+/** One template rendered with `context` and read as objects (its output bounded by the output limit). */
+function renderTemplate(root: ArtifactRoot, hb: typeof Handlebars, t: { file: string }, context: object): KubeObject[] {
+  let text: string;
+  try {
+    text = hb.compile(root.readText(t.file), COMPILE)(context, RUNTIME);
+  } catch (err) {
+    throw templateError(err, t.file);
+  }
+  if (Buffer.byteLength(text) > root.limits.maxOutputBytes) {
+    throw new RenderError(`rendered output is over the ${root.limits.maxOutputBytes}-byte limit`, { template: t.file, file: t.file });
+  }
+  try {
+    return objectsFromText(text, t.file, root.limits);
+  } catch (err) {
+    if (err instanceof RenderError) {
+      throw new RenderError(`rendered output is not valid: ${err.message.replace(`${t.file}: `, "")}`, { template: t.file }, { cause: err });
+    }
+    throw err;
+  }
 }
 
 /**
@@ -280,52 +288,58 @@ class HelperError extends Error {
 type HelperOptions = { loc?: { start?: { line?: number } } };
 const lineOf = (options: unknown): number | undefined => (options as HelperOptions | undefined)?.loc?.start?.line;
 
+// Every helper receives Handlebars' options object last; `args` strips it.
+const args = (a: unknown[]): unknown[] => a.slice(0, -1);
+const str = (v: unknown): string => (v === undefined || v === null ? "" : typeof v === "string" ? v : isMap(v) || Array.isArray(v) ? JSON.stringify(v) : String(v));
+const indent = (n: unknown, s: unknown): string =>
+  str(s)
+    .split("\n")
+    .map((l) => " ".repeat(Number(n)) + l)
+    .join("\n");
+const empty = (v: unknown): boolean =>
+  v === undefined || v === null || v === false || v === "" || v === 0 || (Array.isArray(v) && v.length === 0) || (isMap(v) && Object.keys(v).length === 0);
+
+/** The chart helpers that need nothing but their arguments (include, which reads partials, is added per instance). */
+const HELPERS = {
+  toYaml: (v: unknown) => (v === undefined || v === null ? "" : toYamlText(v).replace(/\n$/, "")),
+  toJson: (v: unknown) => JSON.stringify(v ?? null),
+  indent: (n: unknown, s: unknown) => indent(n, s),
+  nindent: (n: unknown, s: unknown) => "\n" + indent(n, s),
+  quote: (...a: unknown[]) => args(a).map((v) => JSON.stringify(str(v))).join(" "),
+  default: (d: unknown, v: unknown) => (empty(v) ? d : v),
+  required: (msg: unknown, v: unknown, options: unknown) => {
+    if (v === undefined || v === null || v === "") throw new HelperError(`required value missing: ${str(msg)}`, lineOf(options));
+    return v;
+  },
+  eq: (a: unknown, b: unknown) => a === b,
+  ne: (a: unknown, b: unknown) => a !== b,
+  and: (...a: unknown[]) => args(a).every((v) => !empty(v)),
+  or: (...a: unknown[]) => {
+    const xs = args(a);
+    return xs.find((v) => !empty(v)) ?? xs[xs.length - 1];
+  },
+  not: (v: unknown) => empty(v),
+  b64enc: (v: unknown) => Buffer.from(str(v), "utf8").toString("base64"),
+  sha256sum: (v: unknown) => createHash("sha256").update(str(v)).digest("hex"),
+  trunc: (n: unknown, v: unknown) => {
+    const s = str(v);
+    const k = Number(n);
+    return k >= 0 ? s.slice(0, k) : s.slice(k);
+  },
+  lower: (v: unknown) => str(v).toLowerCase(),
+  trim: (v: unknown) => str(v).trim(),
+  replace: (from: unknown, to: unknown, v: unknown) => str(v).split(str(from)).join(str(to)),
+  join: (sep: unknown, v: unknown) => (Array.isArray(v) ? v.map(str).join(str(sep)) : str(v)),
+  contains: (needle: unknown, v: unknown) => (Array.isArray(v) ? v.includes(needle) : str(v).includes(str(needle))),
+  hasKey: (m: unknown, k: unknown) => isMap(m) && Object.prototype.hasOwnProperty.call(m, str(k)),
+  len: (v: unknown) => (Array.isArray(v) || typeof v === "string" ? v.length : isMap(v) ? Object.keys(v).length : 0),
+  upper: (v: unknown) => str(v).toUpperCase(),
+};
+
 function newHandlebars(): typeof Handlebars {
   const hb = Handlebars.create();
-  // Every helper receives Handlebars' options object last; `args` strips it.
-  const args = (a: unknown[]): unknown[] => a.slice(0, -1);
-  const str = (v: unknown): string => (v === undefined || v === null ? "" : typeof v === "string" ? v : isMap(v) || Array.isArray(v) ? JSON.stringify(v) : String(v));
-  const indent = (n: unknown, s: unknown): string =>
-    str(s)
-      .split("\n")
-      .map((l) => " ".repeat(Number(n)) + l)
-      .join("\n");
-  const empty = (v: unknown): boolean =>
-    v === undefined || v === null || v === false || v === "" || v === 0 || (Array.isArray(v) && v.length === 0) || (isMap(v) && Object.keys(v).length === 0);
   hb.registerHelper({
-    toYaml: (v: unknown) => (v === undefined || v === null ? "" : toYamlText(v).replace(/\n$/, "")),
-    toJson: (v: unknown) => JSON.stringify(v ?? null),
-    indent: (n: unknown, s: unknown) => indent(n, s),
-    nindent: (n: unknown, s: unknown) => "\n" + indent(n, s),
-    quote: (...a: unknown[]) => args(a).map((v) => JSON.stringify(str(v))).join(" "),
-    default: (d: unknown, v: unknown) => (empty(v) ? d : v),
-    required: (msg: unknown, v: unknown, options: unknown) => {
-      if (v === undefined || v === null || v === "") throw new HelperError(`required value missing: ${str(msg)}`, lineOf(options));
-      return v;
-    },
-    eq: (a: unknown, b: unknown) => a === b,
-    ne: (a: unknown, b: unknown) => a !== b,
-    and: (...a: unknown[]) => args(a).every((v) => !empty(v)),
-    or: (...a: unknown[]) => {
-      const xs = args(a);
-      return xs.find((v) => !empty(v)) ?? xs[xs.length - 1];
-    },
-    not: (v: unknown) => empty(v),
-    b64enc: (v: unknown) => Buffer.from(str(v), "utf8").toString("base64"),
-    sha256sum: (v: unknown) => createHash("sha256").update(str(v)).digest("hex"),
-    trunc: (n: unknown, v: unknown) => {
-      const s = str(v);
-      const k = Number(n);
-      return k >= 0 ? s.slice(0, k) : s.slice(k);
-    },
-    lower: (v: unknown) => str(v).toLowerCase(),
-    trim: (v: unknown) => str(v).trim(),
-    replace: (from: unknown, to: unknown, v: unknown) => str(v).split(str(from)).join(str(to)),
-    join: (sep: unknown, v: unknown) => (Array.isArray(v) ? v.map(str).join(str(sep)) : str(v)),
-    contains: (needle: unknown, v: unknown) => (Array.isArray(v) ? v.includes(needle) : str(v).includes(str(needle))),
-    hasKey: (m: unknown, k: unknown) => isMap(m) && Object.prototype.hasOwnProperty.call(m, str(k)),
-    len: (v: unknown) => (Array.isArray(v) || typeof v === "string" ? v.length : isMap(v) ? Object.keys(v).length : 0),
-    upper: (v: unknown) => str(v).toUpperCase(),
+    ...HELPERS,
     include: function (this: unknown, name: unknown, ...rest: unknown[]) {
       const ctx = rest.length > 1 ? rest[0] : this;
       const partial = hb.partials[String(name)] as ((c: unknown, o: unknown) => string) | undefined;
