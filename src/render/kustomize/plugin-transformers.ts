@@ -63,16 +63,14 @@ function pluginSpecs(v: unknown, file: string, field: string): FieldSpec[] {
   return v.map((x) => readConfig({ labels: [x] }, file).labels[0]!);
 }
 
-function annotationsTransformer({ c, file, res, keys, fieldSpecs }: Run): Res[] {
-  keys(["annotations", "fieldSpecs"]);
-  addAnnotations(res, stringMap(c.annotations, file, "annotations", true), fieldSpecs(), file);
-  return res;
-}
-
-function labelTransformer({ c, file, res, keys, fieldSpecs }: Run): Res[] {
-  keys(["labels", "fieldSpecs"]);
-  addLabels(res, stringMap(c.labels, file, "labels", true), fieldSpecs(), file);
-  return res;
+/** AnnotationsTransformer (`field` annotations) and LabelTransformer (labels): the pairs, written where fieldSpecs say. */
+function pairsTransformer(field: "annotations" | "labels"): (run: Run) => Res[] {
+  const add = field === "labels" ? addLabels : addAnnotations;
+  return ({ c, file, res, keys, fieldSpecs }) => {
+    keys([field, "fieldSpecs"]);
+    add(res, stringMap(c[field], file, field, true), fieldSpecs(), file);
+    return res;
+  };
 }
 
 function namespaceTransformer({ ctx, c, file, res, keys, fieldSpecs }: Run): Res[] {
@@ -178,8 +176,8 @@ function hashTransformer({ ctx, res, keys }: Run): Res[] {
 }
 
 const TRANSFORMERS = new Map<string, (run: Run) => Res[]>([
-  ["AnnotationsTransformer", annotationsTransformer],
-  ["LabelTransformer", labelTransformer],
+  ["AnnotationsTransformer", pairsTransformer("annotations")],
+  ["LabelTransformer", pairsTransformer("labels")],
   ["NamespaceTransformer", namespaceTransformer],
   ["PrefixTransformer", prefixSuffixTransformer],
   ["SuffixTransformer", prefixSuffixTransformer],
