@@ -9,7 +9,8 @@ import { emptyConfig, mergeConfig, readConfig, type FieldSpec } from "./fieldspe
 import { applyJson6902Patch, applyPatch, applyStrategicMergePatches } from "./patches.js";
 import { applyReplacement } from "./replacements.js";
 import { expandReplacements, patchEnv, patchSource, readImage, readPatchOptions, readTarget, strategicMergeSources } from "./transformer-args.js";
-import { addAnnotations, addLabels, addPrefixSuffix, setImages, setNamespace, setReplicas } from "./transformers.js";
+import { setImages } from "./images.js";
+import { addAnnotations, addLabels, addPrefixSuffix, setNamespace, setReplicas } from "./transformers.js";
 
 /** One builtin transformer's step: reads its fields of the kustomization, runs, and says `ran(kind)` each time it does. */
 interface Step {

@@ -28,7 +28,8 @@ import { mergeVars, readVars, resolveVars } from "./vars.js";
 export { findKustomization, KUSTOMIZATION_FILES } from "./load.js";
 export { legacySort } from "./order.js";
 export { applyOverrides, type Overrides } from "./overrides.js";
-export { parseSelector, splitImage } from "./transformers.js";
+export { splitImage } from "./images.js";
+export { parseSelector } from "./transformers.js";
 
 export interface KustomizeOptions {
   /** Decides scope for kinds Kustomize's built-in list does not know (CRDs); default: namespaced, as in Kustomize. */

@@ -6,7 +6,8 @@ import { makeDefaultConfig } from "./fieldspecs.js";
 import { fixNameReferences } from "./nameref.js";
 import { applyPatch, type PatchEnv } from "./patches.js";
 import { newRes } from "./resource.js";
-import { addPrefixSuffix, setImages } from "./transformers.js";
+import { setImages } from "./images.js";
+import { addPrefixSuffix } from "./transformers.js";
 
 export interface Overrides {
   namePrefix?: string;

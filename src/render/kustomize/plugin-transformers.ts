@@ -8,6 +8,7 @@ import { parseManifestDocs } from "./fastyaml.js";
 import { bool, checkKeys, mapList, str, stringList, stringMap } from "./fields.js";
 import { readConfig, type FieldSpec } from "./fieldspecs.js";
 import { appendNameHashes } from "./hash.js";
+import { setImages } from "./images.js";
 import { applyJson6902Patch, applyPatch, applyStrategicMergePatches } from "./patches.js";
 import { applyReplacement } from "./replacements.js";
 import type { Res } from "./resource.js";
@@ -18,7 +19,6 @@ import {
   addPrefixSuffix,
   namespaceOne,
   selectRes,
-  setImages,
   setNamespace,
   setReplicas,
   valueAdd,

@@ -6,7 +6,7 @@ import { readFileUnder, type Ctx, type Kust } from "./context.js";
 import { bool, checkKeys, str } from "./fields.js";
 import type { PatchEnv } from "./patches.js";
 import { replacementsFromFile } from "./replacements.js";
-import type { ImageSpec } from "./transformers.js";
+import type { ImageSpec } from "./images.js";
 
 /** What the patch functions need from the build. */
 export function patchEnv(ctx: Ctx): PatchEnv {
