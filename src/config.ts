@@ -56,6 +56,8 @@ export interface OperatorConfig {
   maxObjectBytes?: number;
   /** Most bytes the artifact storage may hold (--max-storage-size; default: no limit but the disk's). */
   maxStorageBytes?: number;
+  /** Render worker threads alive at once in the render controller, busy or idle (--render-workers, default 2). */
+  renderWorkers?: number;
   /** Heap of each render worker, bytes (--render-worker-heap, default 512Mi). */
   renderWorkerHeapBytes?: number;
   /** Largest rendered output (canonical JSON) of one Application, bytes (--max-rendered-size, default 128Mi). */
@@ -191,6 +193,7 @@ export function addOperatorOptions(cmd: Command): Command {
     // Limits the Helm chart derives from the containers' memory and volume sizes (charts/mooring/templates/_limits.tpl).
     .addOption(opt("--max-object-size <size>", "largest git object (inflated) the source controller accepts").argParser(parseSize).default(64 * 1024 ** 2, "64Mi"))
     .addOption(opt("--max-storage-size <size>", "most bytes the artifact storage may hold (default: the disk's)").argParser(parseSize))
+    .addOption(opt("--render-workers <n>", "render worker threads alive at once, busy or idle (each a V8 isolate of ~25 MiB); reconciles that must render wait for one").argParser(positiveInt).default(2))
     .addOption(opt("--render-worker-heap <size>", "heap of each render worker thread").argParser(parseSize).default(512 * 1024 ** 2, "512Mi"))
     .addOption(opt("--max-rendered-size <size>", "largest rendered output of one Application").argParser(parseSize).default(128 * 1024 ** 2, "128Mi"))
     .addOption(opt("--max-extracted-size <size>", "largest source artifact the render controller downloads and extracts").argParser(parseSize).default(1024 ** 3, "1Gi"))
@@ -208,7 +211,7 @@ export function addOperatorOptions(cmd: Command): Command {
 /** Settings whose flag's parsed value is the setting itself (its argParser, choices or default gave it its type). */
 const AS_PARSED = [
   "controllers", "logLevel", "logFormat", "metricsAddr", "healthAddr", "leaderElectionNamespace", "leaderElectionId", "storagePath", "artifactAddr",
-  "advertisedArtifactAddr", "webhookAddr", "watchNamespace", "concurrency", "qps", "burst", "keepArtifacts", "webhookSecret", "renderKeepSources",
+  "advertisedArtifactAddr", "webhookAddr", "watchNamespace", "concurrency", "qps", "burst", "keepArtifacts", "webhookSecret", "renderKeepSources", "renderWorkers",
 ] as const satisfies readonly (keyof OperatorConfig)[];
 
 /** Settings in bytes, each from its size flag (parsed by parseSize). */

@@ -87,6 +87,7 @@ export const CONTROLLER_MODULES: Record<ControllerName, ControllerModule> = {
         cacheDir: path.join(os.tmpdir(), "mooring-render-cache"),
         allowCrossNamespaceRefs: config.allowCrossNamespaceRefs,
         concurrency: config.concurrency,
+        ...(config.renderWorkers ? { renderWorkers: config.renderWorkers } : {}),
         // Limits the chart derives from the container's memory and /tmp size (charts/mooring/templates/_limits.tpl).
         ...(config.renderWorkerHeapBytes ? { renderMaxHeapMb: Math.max(16, Math.floor(config.renderWorkerHeapBytes / 1024 ** 2)) } : {}),
         ...(config.maxRenderedBytes ? { renderMaxOutputBytes: config.maxRenderedBytes } : {}),

@@ -41,6 +41,7 @@ import { RenderCrashJournal } from "./crashes.js";
 import { SourceCache, type SourceLimits } from "./fetch.js";
 import { ClusterCapabilities, type Capabilities } from "./helm/capabilities.js";
 import { InputReader } from "./inputs.js";
+import { DEFAULT_RENDER_WORKERS, setRenderWorkers } from "./isolated.js";
 import { RenderMemory } from "./memo.js";
 import { type OwnedStatus, type Recheck, type RenderOutcome, type SourceArtifact, outcomeOf, ownedStatus, renderStatus } from "./outcome.js";
 import { RenderStep, renderedKey } from "./render-step.js";
@@ -60,6 +61,11 @@ export interface RenderControllerOptions {
   /** Accept a sourceRef in another namespace (OperatorConfig.allowCrossNamespaceRefs); refused by default. */
   allowCrossNamespaceRefs?: boolean;
   concurrency?: number;
+  /**
+   * Render workers alive at once, busy or idle (--render-workers, default 2): each is a V8 isolate of ~25 MiB, and
+   * on a small node two CPU-bound renders at once already use the cores; reconciles beyond it that must render wait.
+   */
+  renderWorkers?: number;
   /** Per-render deadline and worker heap cap (defaults 60 s, 512 MiB). */
   renderTimeoutMs?: number;
   renderMaxHeapMb?: number;
@@ -238,6 +244,8 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
   const sources = new SourceCache({ dir: path.join(cacheDir, "sources"), keep: opts.keepSources, limits: opts.sourceLimits });
   const indexDir = path.join(cacheDir, "renders");
   const stats: RenderStats = { renders: 0, cacheHits: 0, unchanged: 0, statusWrites: 0 };
+  // One pool per process (./isolated.ts): the bound is the process's, as the chart sizes the container by it.
+  setRenderWorkers(opts.renderWorkers ?? DEFAULT_RENDER_WORKERS);
   // The limits a render runs under: a failure they caused is retried when they change.
   const heapMb = opts.renderMaxHeapMb ?? 512;
   const timeoutMs = opts.renderTimeoutMs ?? 60_000;

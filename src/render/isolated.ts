@@ -33,6 +33,11 @@ export interface IsolationLimits {
    * render gets a fresh worker.
    */
   reuseKey?: string;
+  /**
+   * Called once a worker is this render's, before it is sent the render (a render may first wait for a worker,
+   * ./worker-pool.ts): the render controller's crash journal marks the render as started here, not while it waits.
+   */
+  onStart?: () => Promise<void> | void;
 }
 
 /**
@@ -109,12 +114,23 @@ export function workerOptions(opts: IsolatedRenderOptions, maxHeapMb: number, ma
   };
 }
 
-/** The worker pool of this process (./worker-pool.ts). */
-const pool = new RenderWorkerPool((heapMb) => newWorker({ resourceLimits: heapSplit(heapMb), stdout: true, stderr: true }));
+/** Render workers alive at once (busy or idle) unless the process sets another bound (--render-workers). */
+export const DEFAULT_RENDER_WORKERS = 2;
 
-/** Render workers started and reuses of an idle one, since the process started (and how many are idle now). */
-export function renderWorkerStats(): { started: number; reused: number; idle: number } {
-  return { ...pool.stats, idle: pool.idleCount };
+/** The worker pool of this process (./worker-pool.ts). */
+const pool = new RenderWorkerPool((heapMb) => newWorker({ resourceLimits: heapSplit(heapMb), stdout: true, stderr: true }), DEFAULT_RENDER_WORKERS);
+
+/** Sets how many render workers may be alive at once in this process, busy or idle (--render-workers). */
+export function setRenderWorkers(max: number): void {
+  pool.setMaxWorkers(max);
+}
+
+/**
+ * Render workers started, reuses of an idle one and renders that waited for a worker, since the process started;
+ * how many are idle and alive now, and the bound.
+ */
+export function renderWorkerStats(): { started: number; reused: number; waited: number; idle: number; live: number; max: number } {
+  return { ...pool.stats, idle: pool.idleCount, live: pool.liveCount, max: pool.max };
 }
 
 /** Terminates the idle render workers (a process that stops rendering need not wait for their idle timeout). */
@@ -122,12 +138,19 @@ export function closeRenderWorkers(): Promise<void> {
   return pool.close();
 }
 
-export function renderIsolated(rootDir: string, path: string, opts: IsolatedRenderOptions = {}, limits: IsolationLimits = {}): Promise<IsolatedResult> {
+export async function renderIsolated(rootDir: string, path: string, opts: IsolatedRenderOptions = {}, limits: IsolationLimits = {}): Promise<IsolatedResult> {
   const timeoutMs = limits.timeoutMs ?? 60_000;
   const maxHeapMb = limits.maxHeapMb ?? 512;
   const workerOpts = workerOptions(opts, maxHeapMb, limits.maxOutputBytes);
+  // The deadline starts once a worker is this render's: waiting for one is not the render's fault.
+  const pooled = await pool.acquire(limits.reuseKey, maxHeapMb);
+  try {
+    await limits.onStart?.();
+  } catch (err) {
+    pool.release(pooled, true);
+    throw err;
+  }
   return new Promise((resolve, reject) => {
-    const pooled = pool.acquire(limits.reuseKey, maxHeapMb);
     const { worker } = pooled;
     let settled = false;
     const finish = (fn: () => void, reusable: boolean): void => {

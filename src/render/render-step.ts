@@ -213,16 +213,15 @@ export class RenderStep {
     const { scope: _scope, ...isolated } = options;
     this.o.stats.renders++;
     const started = Date.now();
-    // The marker outlives the process if the process dies during the render (./crashes.ts).
-    await this.o.crashes.begin(ns, name, key, this.o.limitsKey);
     let result;
     try {
       result = await renderIsolated(
         dir,
         renderPath,
         { ...isolated, traceReads: true, ...(this.o.clusterScopedKinds ? { clusterScopedKinds: this.o.clusterScopedKinds } : {}) },
-        // Workers are reused within a namespace only (./worker-pool.ts).
-        { timeoutMs, maxHeapMb: heapMb, reuseKey: ns, ...(this.o.maxOutputBytes ? { maxOutputBytes: this.o.maxOutputBytes } : {}) },
+        // Workers are reused within a namespace only (./worker-pool.ts). The crash marker outlives the process if
+        // the process dies during the render (./crashes.ts); written once a worker is ours, not while waiting for one.
+        { timeoutMs, maxHeapMb: heapMb, reuseKey: ns, ...(this.o.maxOutputBytes ? { maxOutputBytes: this.o.maxOutputBytes } : {}), onStart: () => this.o.crashes.begin(ns, name, key, this.o.limitsKey) },
       );
     } finally {
       await this.o.crashes.end(ns, name);

@@ -2,7 +2,7 @@ import { describe, it, after } from "node:test";
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import { render, renderIsolated, RenderError } from "../../../src/render/index.js";
-import { closeRenderWorkers, renderWorkerStats } from "../../../src/render/isolated.js";
+import { DEFAULT_RENDER_WORKERS, closeRenderWorkers, renderWorkerStats, setRenderWorkers } from "../../../src/render/isolated.js";
 import { writeTree } from "./tree.js";
 
 const FIXTURES = path.resolve(import.meta.dirname, "../../fixtures/render");
@@ -56,6 +56,8 @@ void describe("rendering in a worker thread", () => {
 
   void it("reuses a warm worker for renders of the same reuse key only, and never one that timed out or ran out of memory", async () => {
     await closeRenderWorkers();
+    // Room for every key's worker: what is reused here is not decided by the bound (tested below).
+    setRenderWorkers(8);
     const small = writeTree({ "a.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n" });
     try {
       const before = renderWorkerStats();
@@ -84,7 +86,45 @@ void describe("rendering in a worker thread", () => {
     } finally {
       small.cleanup();
       await closeRenderWorkers();
+      setRenderWorkers(DEFAULT_RENDER_WORKERS);
     }
     assert.equal(renderWorkerStats().idle, 0);
+  });
+
+  void it("keeps at most --render-workers workers alive, busy or idle: more renders wait, an idle one of another key is retired", async () => {
+    await closeRenderWorkers();
+    setRenderWorkers(2);
+    const small = writeTree({ "a.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n" });
+    try {
+      const before = renderWorkerStats();
+      let most = 0;
+      const watch = setInterval(() => (most = Math.max(most, renderWorkerStats().live)), 1);
+      const outs = await Promise.all(["t1", "t2", "t3", "t4", "t1", "t2"].map((key) => renderIsolated(small.dir, "", {}, { reuseKey: key })));
+      clearInterval(watch);
+      assert.deepEqual(outs.map((o) => o.objects.length), [1, 1, 1, 1, 1, 1]);
+      const s = renderWorkerStats();
+      assert.ok(s.live <= 2 && most <= 2, `at most 2 workers alive (saw ${most}, now ${s.live})`);
+      assert.ok(s.waited - before.waited >= 4, `six renders at once on two workers: four waited (${s.waited - before.waited})`);
+      assert.equal(s.idle, s.live, "when all are done, the workers alive are idle ones");
+      // Two keys parked; a third key retires the longest-idle one instead of starting a third worker.
+      const keys = async (k: string) => (await renderIsolated(small.dir, "", {}, { reuseKey: k })).objects.length;
+      await closeRenderWorkers();
+      await keys("a");
+      await keys("b");
+      assert.equal(renderWorkerStats().live, 2);
+      const mid = renderWorkerStats();
+      await keys("c");
+      assert.equal(renderWorkerStats().live, 2, "still two alive: c's worker replaced an idle one");
+      assert.equal(renderWorkerStats().started - mid.started, 1);
+      await keys("b");
+      assert.equal(renderWorkerStats().reused - mid.reused, 1, "b's worker was kept (a, idle longest, was retired)");
+      await keys("a");
+      assert.equal(renderWorkerStats().started - mid.started, 2, "a's worker was the one retired: a starts a new one");
+    } finally {
+      small.cleanup();
+      await closeRenderWorkers();
+      setRenderWorkers(DEFAULT_RENDER_WORKERS);
+    }
+    assert.equal(renderWorkerStats().live, 0);
   });
 });
