@@ -4,6 +4,7 @@
 
 export const SOURCE_GROUP = "source.mooring.dev";
 export const DELIVERY_GROUP = "delivery.mooring.dev";
+export const NOTIFICATION_GROUP = "notification.mooring.dev";
 export const API_VERSION = "v1alpha1";
 /** `kubectl get mooring` lists every Mooring kind. */
 export const CATEGORY = "mooring";
@@ -48,6 +49,8 @@ export const FieldManagers = {
   sync: "mooring-sync",
   /** SyncPolicy status. */
   policy: "mooring-policy",
+  /** Provider and Alert status (the notify controller). */
+  notify: "mooring-notify",
   /** The objects an Application applies to the cluster. */
   apply: "mooring",
   /** Writes made by the `mooring` CLI (annotations that request a reconcile or sync). */
@@ -71,6 +74,8 @@ export const ConditionTypes = {
   healthy: "Healthy",
   // SyncPolicy: True while syncs are allowed now (no windows, inside an allow window, outside every deny window).
   windowOpen: "WindowOpen",
+  // Provider, Alert: whether the last notification went out (False while retrying or after giving up).
+  delivered: "Delivered",
 } as const;
 export type ConditionType = (typeof ConditionTypes)[keyof typeof ConditionTypes];
 
@@ -111,6 +116,16 @@ export const Reasons = {
   inDenyWindow: "InDenyWindow",
   outsideAllowWindows: "OutsideAllowWindows",
   outsideDenyWindows: "OutsideDenyWindows",
+  // Provider and Alert
+  providerNotFound: "ProviderNotFound",
+  providerNotReady: "ProviderNotReady",
+  secretNotFound: "SecretNotFound",
+  secretInvalid: "SecretInvalid",
+  invalidAddress: "InvalidAddress",
+  delivered: "Delivered",
+  deliveryRetrying: "DeliveryRetrying",
+  deliveryFailed: "DeliveryFailed",
+  noEvents: "NoEvents",
 } as const;
 export type Reason = (typeof Reasons)[keyof typeof Reasons];
 

@@ -5,11 +5,12 @@ import type { TSchema } from "@sinclair/typebox";
 import { stringify } from "yaml";
 import type { KindDescriptor } from "../runtime/kinds.js";
 import { CATEGORY } from "./constants.js";
-import { ApplicationKind, GitRepositoryKind, HelmChartKind, HelmRepositoryKind, SyncPolicyKind } from "./kinds.js";
+import { AlertKind, ApplicationKind, GitRepositoryKind, HelmChartKind, HelmRepositoryKind, ProviderKind, SyncPolicyKind } from "./kinds.js";
 import { HelmChartSchema, HelmRepositorySchema } from "./helm.js";
 import { GitRepositorySchema } from "./gitrepository.js";
 import { ApplicationSchema } from "./application.js";
 import { SyncPolicySchema } from "./syncpolicy.js";
+import { AlertSchema, ProviderSchema } from "./notification.js";
 import { LOCAL_CHECKS_KEYWORD } from "./schema.js";
 
 export interface PrinterColumn {
@@ -96,6 +97,28 @@ export const KIND_DEFINITIONS: readonly KindDefinition[] = [
       text("Version", ".spec.version", "Semver range."),
       text("Revision", ".status.artifact.revision", "Chart version stored."),
       ...readyColumns("Whether the newest matching version is stored."),
+    ],
+  },
+  {
+    descriptor: ProviderKind,
+    singular: "provider",
+    shortNames: [],
+    schema: ProviderSchema,
+    printerColumns: [
+      text("Type", ".spec.type", "Where notifications are sent: generic, generic-hmac, slack, msteams, discord, github, gitlab or gitea."),
+      text("Delivered", `.status.conditions[?(@.type=="Delivered")].status`, "Whether the last delivery through this Provider succeeded."),
+      ...readyColumns("Whether the Provider's Secret and address are usable."),
+    ],
+  },
+  {
+    descriptor: AlertKind,
+    singular: "alert",
+    shortNames: [],
+    schema: AlertSchema,
+    printerColumns: [
+      text("Provider", ".spec.providerRef.name", "The Provider events are sent to."),
+      text("Delivered", `.status.conditions[?(@.type=="Delivered")].status`, "Whether the last delivery succeeded."),
+      ...readyColumns("Whether the Provider exists and is ready."),
     ],
   },
 ];

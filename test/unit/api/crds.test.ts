@@ -53,6 +53,8 @@ void describe("generated CRDs", () => {
       { name: "syncpolicies.delivery.mooring.dev", scope: "Namespaced", short: ["syncpolicy"], categories: ["mooring"] },
       { name: "helmrepositories.source.mooring.dev", scope: "Namespaced", short: ["helmrepo"], categories: ["mooring"] },
       { name: "helmcharts.source.mooring.dev", scope: "Namespaced", short: ["hc"], categories: ["mooring"] },
+      { name: "providers.notification.mooring.dev", scope: "Namespaced", short: [], categories: ["mooring"] },
+      { name: "alerts.notification.mooring.dev", scope: "Namespaced", short: [], categories: ["mooring"] },
     ]);
     for (const c of allCrds() as Schema[]) assert.ok(!c.spec.names.shortNames.some((s: string) => ["app", "apps"].includes(s)), "app/apps belong to Argo CD");
   });
@@ -65,6 +67,8 @@ void describe("generated CRDs", () => {
       ["Automated", "Window", "Age"],
       ["URL", "Ready", "Status", "Age"],
       ["Chart", "Version", "Revision", "Ready", "Status", "Age"],
+      ["Type", "Delivered", "Ready", "Status", "Age"],
+      ["Provider", "Delivered", "Ready", "Status", "Age"],
     ]);
     for (const c of allCrds() as Schema[]) assert.deepEqual(c.spec.versions[0].subresources, { status: {} });
   });
