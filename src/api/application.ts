@@ -6,7 +6,8 @@ import {
   LastHandledReconcileAt, List, Obj, ObservedGeneration, Optional, SHA256_DIGEST, SUBSTITUTE_VARIABLE, Str, StrEnum,
   StringMap, Time, cel, rootFields,
 } from "./schema.js";
-import { API_VERSION, DELIVERY_GROUP, HISTORY_LIMIT } from "./constants.js";
+import { API_VERSION, DELIVERY_GROUP, HISTORY_LIMIT, MAX_HISTORY_LIMIT } from "./constants.js";
+import { CommitMetadata } from "./gitrepository.js";
 
 export const APPLICATION_API_VERSION = `${DELIVERY_GROUP}/${API_VERSION}` as const;
 
@@ -17,6 +18,10 @@ export type HelmEngine = (typeof HELM_ENGINES)[number];
 export const SYNC_STATUSES = ["Synced", "OutOfSync", "Unknown"] as const;
 export type SyncStatus = (typeof SYNC_STATUSES)[number];
 export const HEALTH_STATUSES = ["Healthy", "Progressing", "Degraded", "Suspended", "Missing", "Unknown"] as const;
+export const HISTORY_TRIGGERS = ["automated", "manual", "self-heal", "rollback"] as const;
+export type HistoryTrigger = (typeof HISTORY_TRIGGERS)[number];
+export const ROLLBACK_UNTIL = ["resume", "newRevision"] as const;
+export type RollbackUntil = (typeof ROLLBACK_UNTIL)[number];
 export type HealthStatus = (typeof HEALTH_STATUSES)[number];
 
 /** Documented defaults (docs/api.md); a unit test checks the schema applies exactly these. */
@@ -230,6 +235,12 @@ export const ApplicationSpec = Obj(
     ignoreDifferences: Optional(List(IgnoreDifference, "Fields to leave alone when comparing and applying.", 64)),
   },
   "What to deploy (a path in a source), how to render it, and where and how to apply it.",
+    historyLimit: Optional(
+      Int(`How many sync attempts status.history keeps (default ${HISTORY_LIMIT}, at most ${MAX_HISTORY_LIMIT}); the rendered artifact of each is kept too, so any of them can be inspected and rolled back to (mooring history, mooring rollback).`, {
+        minimum: 1,
+        maximum: MAX_HISTORY_LIMIT,
+      }),
+    ),
 );
 export type ApplicationSpec = Static<typeof ApplicationSpec>;
 
@@ -241,6 +252,7 @@ const RenderArtifact = Obj(
     size: Optional(Int("Size in bytes.", { minimum: 0 })),
   },
   "The stored result of the last render.",
+    commit: Optional(CommitMetadata),
 );
 
 const InventoryEntry = Obj(
@@ -259,15 +271,47 @@ const HistoryEntry = Obj(
     finishedAt: Optional(Time("When the sync finished.")),
     phase: StrEnum(["Succeeded", "Failed", "Running"] as const, "Outcome of the sync; Running while it is applied (an entry left Running by a stopped controller is read as Failed, interrupted)."),
     message: Optional(Str("What happened, in words.", 32768)),
-    initiatedBy: StrEnum(["auto", "manual"] as const, "auto: by the controller (automated sync, self-heal); manual: by the delivery.mooring.dev/sync-requested-at annotation."),
+    initiatedBy: StrEnum(["auto", "manual"] as const, "auto: by the controller (automated sync, self-heal, rollback); manual: by the delivery.mooring.dev/sync-requested-at annotation."),
+    id: Optional(Int("Sequence number of the entry, one more than the entry before it: what mooring rollback --to names.", { minimum: 1 })),
+    trigger: Optional(StrEnum(HISTORY_TRIGGERS, "What started the sync: automated (a new render), manual (mooring sync), self-heal (drift corrected), rollback (mooring rollback).")),
+    commit: Optional(CommitMetadata),
+    url: Optional(Str("Where the rendered manifests of this entry are kept, inside the cluster (while the entry is in the history).", 2048)),
+    changes: Optional(
+      Obj(
+        {
+          created: Int("Objects created.", { minimum: 0 }),
+          configured: Int("Objects changed.", { minimum: 0 }),
+          unchanged: Int("Objects applied with no change.", { minimum: 0 }),
+          pruned: Int("Objects deleted because they left the render.", { minimum: 0 }),
+          failed: Optional(Int("Objects that could not be applied or deleted.", { minimum: 0 })),
+        },
+        "How many objects the sync changed.",
+      ),
+    ),
   },
   "One sync attempt.",
 );
 
 export const ApplicationStatus = Obj(
   {
+const Rollback = Obj(
+  {
+    requestedAt: Str("The requestedAt of the delivery.mooring.dev/rollback annotation this answers.", 64),
+    id: Optional(Int("The history entry rolled back to.", { minimum: 1 })),
+    revision: Str("Source revision rolled back to.", 1024),
+    digest: Str("Digest of the rendered manifests rolled back to.", 71),
+    url: Optional(Str("Where those rendered manifests are kept.", 2048)),
+    commit: Optional(CommitMetadata),
+    until: StrEnum(ROLLBACK_UNTIL, "resume: automation is held until mooring resume (the annotation removed); newRevision: until the source has a revision other than heldRevision."),
+    heldRevision: Optional(Str("The source revision when the rollback was done (for until: newRevision).", 1024)),
+    phase: StrEnum(["Succeeded", "Failed", "Released"] as const, "Succeeded: rolled back, automation held; Failed: the rollback could not be done (message), automation held; Released: a new revision ended the hold (until: newRevision)."),
+    message: Optional(Str("What happened, in words.", 32768)),
+  },
+  "A rollback (delivery.mooring.dev/rollback): what the Application was rolled back to, and why automation is held (field manager mooring-sync).",
+);
+
     observedGeneration: Optional(ObservedGeneration()),
-    conditions: Optional(Conditions("Conditions: Ready, Reconciling, Stalled, SourceReady, Rendered, Synced, Healthy.")),
+    conditions: Optional(Conditions("Conditions: Ready, Reconciling, Stalled, SourceReady, Rendered, Synced, Healthy, RolledBack.")),
     source: Optional(
       Obj(
         {
@@ -316,7 +360,8 @@ export const ApplicationStatus = Obj(
         "Health of the applied objects (field manager mooring-sync).",
       ),
     ),
-    history: Optional(List(HistoryEntry, `The last ${HISTORY_LIMIT} sync attempts, newest first.`, HISTORY_LIMIT)),
+    history: Optional(List(HistoryEntry, `The last spec.historyLimit (default ${HISTORY_LIMIT}) sync attempts, newest first.`, MAX_HISTORY_LIMIT)),
+    rollback: Optional(Rollback),
     lastHandledReconcileAt: Optional(LastHandledReconcileAt()),
   },
   "What the controllers observed. status.source and status.render belong to the render controller (field manager mooring-render); everything else to the sync controller (mooring-sync). Each owns its own conditions.",

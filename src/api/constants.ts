@@ -14,6 +14,12 @@ export const Annotations = {
   reconcileRequestedAt: "mooring.dev/reconcile-requested-at",
   /** Any new value asks for a manual sync of an Application: honoured when automation is off, or a window is closed but allows manual syncs. */
   syncRequestedAt: "delivery.mooring.dev/sync-requested-at",
+  /**
+   * Asks for a rollback of an Application to a kept history entry, and holds automation while it is present (JSON:
+   * requestedAt, digest, id, revision, until "resume" | "newRevision"; written by `mooring rollback`, removed by
+   * `mooring resume`). The apply controller does the rollback and reports it in status.rollback and RolledBack.
+   */
+  rollback: "delivery.mooring.dev/rollback",
   /** On every object Mooring applies: `<namespace>/<name>` of the owning Application (the label may be shortened). */
   applicationRef: "delivery.mooring.dev/application-ref",
 } as const;
@@ -45,7 +51,7 @@ export const FieldManagers = {
   source: "mooring-source",
   /** Application status.source, status.render and the SourceReady/Rendered conditions. */
   render: "mooring-render",
-  /** Application status.sync, status.health, status.history and the Synced/Healthy/Ready conditions. */
+  /** Application status.sync, status.health, status.history, status.rollback and the Synced/Healthy/Ready/RolledBack conditions. */
   sync: "mooring-sync",
   /** SyncPolicy status. */
   policy: "mooring-policy",
@@ -72,6 +78,8 @@ export const ConditionTypes = {
   rendered: "Rendered",
   synced: "Synced",
   healthy: "Healthy",
+  // Application: True while a rollback holds automation (delivery.mooring.dev/rollback).
+  rolledBack: "RolledBack",
   // SyncPolicy: True while syncs are allowed now (no windows, inside an allow window, outside every deny window).
   windowOpen: "WindowOpen",
   // Provider, Alert: whether the last notification went out (False while retrying or after giving up).
@@ -110,6 +118,9 @@ export const Reasons = {
   artifactInvalid: "ArtifactInvalid",
   valuesNotFound: "ValuesNotFound",
   watchFailed: "WatchFailed",
+  rolledBack: "RolledBack",
+  rollbackFailed: "RollbackFailed",
+  rollbackReleased: "RollbackReleased",
   // SyncPolicy windows
   noWindows: "NoWindows",
   inAllowWindow: "InAllowWindow",
@@ -129,5 +140,7 @@ export const Reasons = {
 } as const;
 export type Reason = (typeof Reasons)[keyof typeof Reasons];
 
-/** Last N sync attempts kept in Application.status.history. */
+/** Sync attempts kept in Application.status.history (and rendered artifacts kept for them) unless spec.historyLimit says otherwise. */
 export const HISTORY_LIMIT = 10;
+/** The most spec.historyLimit may be (each entry is part of the status object, and keeps a rendered artifact on disk). */
+export const MAX_HISTORY_LIMIT = 50;

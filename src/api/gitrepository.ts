@@ -118,6 +118,20 @@ export const GitRepositorySpec = Obj(
 );
 export type GitRepositorySpec = Static<typeof GitRepositorySpec>;
 
+/** Most characters of a commit message kept in status (the subject and the start of the body). */
+export const COMMIT_MESSAGE_MAX = 1024;
+
+export const CommitMetadata = Obj(
+  {
+    author: Str("The commit's author: Name <email>.", 512),
+    committer: Optional(Str("The commit's committer: Name <email> (often the author, or the forge that merged it).", 512)),
+    message: Str(`The commit message, its first ${COMMIT_MESSAGE_MAX} characters.`, COMMIT_MESSAGE_MAX + 32),
+    time: Time("When the commit was made (the committer's date)."),
+  },
+  "Who made the commit, when, and why: read from the commit object itself.",
+);
+export type CommitMetadata = Static<typeof CommitMetadata>;
+
 export const Artifact = Obj(
   {
     url: Str("Where the artifact (a gzipped tarball) can be downloaded from, inside the cluster.", 2048),
@@ -125,6 +139,7 @@ export const Artifact = Obj(
     digest: Str("sha256 digest of the artifact file.", 71, { pattern: SHA256_DIGEST }),
     size: Optional(Int("Size of the artifact file in bytes.", { minimum: 0 })),
     lastUpdateTime: Time("When the artifact was last stored (it changes only when the revision or the ignore rules change)."),
+    commit: Optional(CommitMetadata),
   },
   "The artifact the controller stored for the current revision.",
 );

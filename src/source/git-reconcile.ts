@@ -89,7 +89,7 @@ export function conditionReason(err: SourceError): string {
 /** The artifact status names, as SourceSyncer knows it (its storage path), or undefined when there is none of ours. */
 function currentArtifact(old: GitRepositoryStatus): CurrentArtifact | undefined {
   const path = pathOfArtifactUrl(old.artifact?.url);
-  return old.artifact && path ? { path, revision: old.artifact.revision, digest: old.artifact.digest } : undefined;
+  return old.artifact && path ? { path, revision: old.artifact.revision, digest: old.artifact.digest, ...(old.artifact.commit ? { commit: old.artifact.commit } : {}) } : undefined;
 }
 
 /** The status a reconcile starts from: the last one (`old`), with a reconcile request handled. */
@@ -217,9 +217,12 @@ export class GitReconciler {
         digest: outcome.artifact.digest,
         size: outcome.artifact.size,
         lastUpdateTime: metaTime(now),
+        ...(outcome.artifact.commit ? { commit: outcome.artifact.commit } : {}),
       };
       if (old.artifact?.revision !== outcome.artifact.revision || old.artifact?.digest !== outcome.artifact.digest) {
-        this.events.normal(obj, "NewArtifact", "Fetch", `stored artifact for revision ${outcome.artifact.revision} (${outcome.artifact.digest})`);
+        const c = outcome.artifact.commit;
+        const by = c ? `: "${c.message.split("\n", 1)[0]!.slice(0, 200)}" by ${c.author}` : "";
+        this.events.normal(obj, "NewArtifact", "Fetch", `stored artifact for revision ${outcome.artifact.revision} (${outcome.artifact.digest})${by}`);
       }
     } else if (status.artifact && status.artifact.revision !== outcome.artifact.revision) {
       status.artifact = { ...status.artifact, revision: outcome.artifact.revision };

@@ -7,10 +7,12 @@
 //   otherwise → shallow fetch, tar.gz from the git tree, atomic write, GC of old artifacts → "Updated"
 import { ArtifactStorage, StorageError, type ArtifactKey, type StoredArtifact } from "../artifact/storage.js";
 import { writeTarGz } from "../artifact/tarball.js";
+import type { CommitMetadata } from "../api/gitrepository.js";
 import type { Logger } from "../log.js";
 import type { Credentials } from "./credentials.js";
 import { SourceError } from "./errors.js";
 import { fetchCommit, listRemoteRefs, type GitOptions } from "./git.js";
+import { parseCommit } from "./git-commit.js";
 import { commitOfRevision, pinnedCommit, resolveRef, validateRefSpec, type GitRefSpec, type ResolvedRef } from "./refs.js";
 import { commitEntries } from "./tree.js";
 
@@ -27,6 +29,8 @@ export interface CurrentArtifact {
   path: string;
   revision: string;
   digest: string;
+  /** The commit's author, committer, message and time, as status.artifact.commit shows them. */
+  commit?: CommitMetadata;
 }
 
 export interface SyncInput {
@@ -41,7 +45,7 @@ export interface SyncInput {
 
 export type SyncOutcome =
   | { kind: "Unchanged"; resolved: ResolvedRef; artifact: CurrentArtifact & { size?: number }; network: boolean }
-  | { kind: "Updated"; resolved: ResolvedRef; artifact: StoredArtifact & { revision: string }; submodules: string[] };
+  | { kind: "Updated"; resolved: ResolvedRef; artifact: StoredArtifact & { revision: string; commit?: CommitMetadata }; submodules: string[] };
 
 export interface SyncerOptions {
   storage: ArtifactStorage;
@@ -73,8 +77,9 @@ export class SourceSyncer {
       ...(this.opts.tmpDir ? { tmpDir: this.opts.tmpDir } : {}),
       ...(this.opts.onStats ? { onStats: this.opts.onStats } : {}),
     };
+    // An artifact stored before commit metadata was recorded is fetched once more, for its metadata.
     const haveCurrent = async (commit: string) =>
-      !input.force && current !== undefined && commitOfRevision(current.revision) === commit && (await this.opts.storage.exists(current.path));
+      !input.force && current?.commit !== undefined && commitOfRevision(current.revision) === commit && (await this.opts.storage.exists(current.path));
 
     const pinned = pinnedCommit(spec.ref);
     if (pinned && (await haveCurrent(pinned.commit))) {
@@ -101,7 +106,8 @@ export class SourceSyncer {
         if (err instanceof StorageError) throw new SourceError("StorageFailed", err.message, { cause: err });
         throw err;
       }
-      return { kind: "Updated", resolved: actual, artifact: { ...stored, revision: actual.revision }, submodules };
+      const metadata = parseCommit((await fetched.objects.read(actual.commit)).data);
+      return { kind: "Updated", resolved: actual, artifact: { ...stored, revision: actual.revision, ...(metadata ? { commit: metadata } : {}) }, submodules };
     } finally {
       await fetched.dispose();
     }
