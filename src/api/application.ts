@@ -8,6 +8,7 @@ import {
 } from "./schema.js";
 import { API_VERSION, DELIVERY_GROUP, HISTORY_LIMIT, MAX_HISTORY_LIMIT } from "./constants.js";
 import { CommitMetadata } from "./gitrepository.js";
+import { HealthCheckExprs } from "./health-rules.js";
 
 export const APPLICATION_API_VERSION = `${DELIVERY_GROUP}/${API_VERSION}` as const;
 
@@ -17,11 +18,11 @@ export const HELM_ENGINES = ["auto", "go", "handlebars"] as const;
 export type HelmEngine = (typeof HELM_ENGINES)[number];
 export const SYNC_STATUSES = ["Synced", "OutOfSync", "Unknown"] as const;
 export type SyncStatus = (typeof SYNC_STATUSES)[number];
-export const HEALTH_STATUSES = ["Healthy", "Progressing", "Degraded", "Suspended", "Missing", "Unknown"] as const;
 export const HISTORY_TRIGGERS = ["automated", "manual", "self-heal", "rollback"] as const;
 export type HistoryTrigger = (typeof HISTORY_TRIGGERS)[number];
 export const ROLLBACK_UNTIL = ["resume", "newRevision"] as const;
 export type RollbackUntil = (typeof ROLLBACK_UNTIL)[number];
+export const HEALTH_STATUSES = ["Healthy", "Progressing", "Degraded", "Suspended", "Missing", "Unknown"] as const;
 export type HealthStatus = (typeof HEALTH_STATUSES)[number];
 
 /** Documented defaults (docs/api.md); a unit test checks the schema applies exactly these. */
@@ -232,15 +233,16 @@ export const ApplicationSpec = Obj(
     timeout: Optional(Duration("How long to wait for the applied objects to become healthy.", { default: ApplicationDefaults.timeout, min: "1s", max: "24h", field: "timeout" })),
     suspend: Optional(Bool("Stop rendering and syncing; what is applied stays as it is.", ApplicationDefaults.suspend)),
     healthChecks: Optional(List(HealthCheck, "Extra objects to wait for before the Application is Healthy.", 64)),
+    healthCheckExprs: Optional(HealthCheckExprs),
     ignoreDifferences: Optional(List(IgnoreDifference, "Fields to leave alone when comparing and applying.", 64)),
-  },
-  "What to deploy (a path in a source), how to render it, and where and how to apply it.",
     historyLimit: Optional(
       Int(`How many sync attempts status.history keeps (default ${HISTORY_LIMIT}, at most ${MAX_HISTORY_LIMIT}); the rendered artifact of each is kept too, so any of them can be inspected and rolled back to (mooring history, mooring rollback).`, {
         minimum: 1,
         maximum: MAX_HISTORY_LIMIT,
       }),
     ),
+  },
+  "What to deploy (a path in a source), how to render it, and where and how to apply it.",
 );
 export type ApplicationSpec = Static<typeof ApplicationSpec>;
 
@@ -250,9 +252,9 @@ const RenderArtifact = Obj(
     digest: Str("sha256 digest of the rendered manifests.", 71, { pattern: SHA256_DIGEST }),
     revision: Str("Source revision that was rendered.", 1024),
     size: Optional(Int("Size in bytes.", { minimum: 0 })),
+    commit: Optional(CommitMetadata),
   },
   "The stored result of the last render.",
-    commit: Optional(CommitMetadata),
 );
 
 const InventoryEntry = Obj(
@@ -292,8 +294,6 @@ const HistoryEntry = Obj(
   "One sync attempt.",
 );
 
-export const ApplicationStatus = Obj(
-  {
 const Rollback = Obj(
   {
     requestedAt: Str("The requestedAt of the delivery.mooring.dev/rollback annotation this answers.", 64),
@@ -310,6 +310,8 @@ const Rollback = Obj(
   "A rollback (delivery.mooring.dev/rollback): what the Application was rolled back to, and why automation is held (field manager mooring-sync).",
 );
 
+export const ApplicationStatus = Obj(
+  {
     observedGeneration: Optional(ObservedGeneration()),
     conditions: Optional(Conditions("Conditions: Ready, Reconciling, Stalled, SourceReady, Rendered, Synced, Healthy, RolledBack.")),
     source: Optional(
