@@ -72,6 +72,8 @@ export interface OperatorConfig {
   helmBinary?: string;
   /** Largest Helm chart (.tgz) the source controller downloads, bytes (--max-chart-size, default 10Mi). */
   maxChartBytes?: number;
+  /** Default health rules (CEL, a YAML list shaped as spec.healthCheckExprs) the apply controller reads at start-up (--health-rules-file). */
+  healthRulesFile?: string;
 }
 
 function parseControllers(value: string): ControllerName[] {
@@ -205,7 +207,8 @@ export function addOperatorOptions(cmd: Command): Command {
         .default(false),
     )
     .addOption(opt("--max-chart-size <size>", "largest Helm chart (.tgz) a HelmChart downloads").argParser(parseSize).default(10 * 1024 ** 2, "10Mi"))
-    .addOption(opt("--helm-binary <path>", "helm binary that renders Go-template charts (default: the image's /usr/local/bin/helm, else the pinned one from make tools, else helm on PATH)"));
+    .addOption(opt("--helm-binary <path>", "helm binary that renders Go-template charts (default: the image's /usr/local/bin/helm, else the pinned one from make tools, else helm on PATH)"))
+    .addOption(opt("--health-rules-file <path>", "apply controller: default health rules for custom resources, a YAML list of {apiVersion, kind, current, inProgress, failed} CEL rules (the chart ships a library)"));
 }
 
 /** Settings whose flag's parsed value is the setting itself (its argParser, choices or default gave it its type). */
@@ -241,6 +244,7 @@ export function toOperatorConfig(o: Record<string, unknown>): OperatorConfig {
     ...(o.maxStorageSize !== undefined ? { maxStorageBytes: o.maxStorageSize as number } : {}),
     watchSecrets: Boolean(o.watchSecrets),
     ...(o.helmBinary ? { helmBinary: o.helmBinary as string } : {}),
+    ...(o.healthRulesFile ? { healthRulesFile: o.healthRulesFile as string } : {}),
   };
 }
 

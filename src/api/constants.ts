@@ -114,6 +114,8 @@ export const Reasons = {
   healthCheckTimeout: "HealthCheckTimeout",
   syncPolicyNotFound: "SyncPolicyNotFound",
   crossNamespaceRefForbidden: "CrossNamespaceRefForbidden",
+  /** A spec.healthCheckExprs rule does not compile. */
+  healthRuleInvalid: "HealthRuleInvalid",
   artifactFetchFailed: "ArtifactFetchFailed",
   artifactInvalid: "ArtifactInvalid",
   valuesNotFound: "ValuesNotFound",

@@ -1,8 +1,10 @@
 // Health assessment of applied objects, following kstatus (sigs.k8s.io/cli-utils/pkg/kstatus) and Argo CD's
 // built-in checks: a kind-specific check for the built-in kinds, otherwise the generic rules (observedGeneration,
 // Stalled/Ready conditions). An object with nothing to wait for (a ConfigMap) is Healthy as soon as it exists.
+// A custom health rule (CEL, ./health-cel.ts) for the object's apiVersion and kind replaces its built-in check.
 import type { Application, HealthStatus } from "../api/application.js";
 import { parseApiVersion } from "../runtime/kinds.js";
+import { type HealthRules, evaluateRule } from "./health-cel.js";
 
 export interface Health {
   status: HealthStatus;
@@ -222,10 +224,15 @@ const CHECKS: Record<string, (o: Obj) => Health> = {
   "apiregistration.k8s.io/APIService": apiService,
 };
 
-/** The health of one live object; `undefined` (not found) is Missing. */
-export function assessHealth(obj: Obj | undefined): Health {
+/**
+ * The health of one live object; `undefined` (not found) is Missing. With a rule for its apiVersion and kind in
+ * `rules`, the rule decides, once the object's controller has observed its latest generation (as Flux does).
+ */
+export function assessHealth(obj: Obj | undefined, rules?: HealthRules): Health {
   if (!obj) return { status: "Missing", message: "not found in the cluster" };
   if (obj.metadata?.deletionTimestamp) return progressing("being deleted");
+  const rule = rules?.get(obj.apiVersion, obj.kind);
+  if (rule) return generationPending(obj) ?? evaluateRule(rule, obj as Record<string, unknown>);
   const group = parseApiVersion(obj.apiVersion ?? "").group;
   const check = CHECKS[`${group}/${obj.kind ?? ""}`] ?? generic;
   try {

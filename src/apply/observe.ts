@@ -10,6 +10,7 @@ import { NoKindMatchError } from "../runtime/restmapper.js";
 import { dependenciesOf, dependencyKey, findCycle, notReadyReason } from "./depends.js";
 import { type IgnoreRule, objectDrift } from "./drift.js";
 import { type Health, type NamedHealth, aggregateHealth, assessHealth, healthCheckNamespace } from "./health.js";
+import { applicationRules } from "./health-cel.js";
 import { type InventoryEntry, type ObjectRef, describeRef, idOf, refOf, refOfEntry } from "./inventory.js";
 import { type Memory, desiredObjects } from "./memory.js";
 import type { AppObject, DriftItem } from "./owned.js";
@@ -119,6 +120,8 @@ export async function detectDrift(
 /** Health of the inventory's objects (from `fresh` apply answers, else the cache) and of spec.healthChecks. */
 export async function assess(view: ClusterView, app: Application, mem: Memory, inventory: readonly InventoryEntry[], fresh: Map<string, KubeObject> | undefined, signal: AbortSignal): Promise<Health> {
   const items: NamedHealth[] = [];
+  // The Application's rules over the operator's defaults (a rule that does not compile stopped the reconcile earlier).
+  const rules = view.healthRules.overlay(applicationRules(app.spec.healthCheckExprs).rules);
   for (const e of inventory) {
     const ref = refOfEntry(e);
     const kind = await view.kindOf(ref);
@@ -133,7 +136,7 @@ export async function assess(view: ClusterView, app: Application, mem: Memory, i
       items.push({ object: describeRef(ref), status: "Unknown", message: err.message });
       continue;
     }
-    items.push({ object: describeRef(ref), ...assessHealth(live) });
+    items.push({ object: describeRef(ref), ...assessHealth(live, rules) });
   }
   for (const hc of app.spec.healthChecks ?? []) {
     const namespace = healthCheckNamespace(app, hc);
@@ -146,7 +149,7 @@ export async function assess(view: ClusterView, app: Application, mem: Memory, i
     const object = describeRef(kind.namespaced ? ref : { ...ref, namespace: "" });
     try {
       const inf = await view.healthCheckInformer(app, mem, kind, namespace, hc.name, signal);
-      items.push({ object, ...assessHealth(inf.store.get(kind.namespaced ? `${namespace}/${hc.name}` : hc.name)) });
+      items.push({ object, ...assessHealth(inf.store.get(kind.namespaced ? `${namespace}/${hc.name}` : hc.name), rules) });
     } catch (err) {
       if (!(err instanceof WatchNotReadyError)) throw err;
       items.push({ object, status: "Unknown", message: err.message });

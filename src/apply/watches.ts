@@ -19,6 +19,7 @@ import type { KindDescriptor, KubeObject } from "../runtime/kinds.js";
 import type { Manager } from "../runtime/manager.js";
 import type { Request } from "../runtime/reconcile.js";
 import { NoKindMatchError } from "../runtime/restmapper.js";
+import { HealthRules } from "./health-cel.js";
 import { type InventoryEntry, type ObjectRef, refOfEntry } from "./inventory.js";
 import type { Memory } from "./memory.js";
 
@@ -74,7 +75,7 @@ export class ClusterView {
 
   constructor(
     private readonly mgr: Manager,
-    private readonly config: Partial<Pick<OperatorConfig, "watchNamespace">>,
+    private readonly config: Partial<Pick<OperatorConfig, "watchNamespace">> & { healthRules?: HealthRules },
     private readonly cacheSyncTimeoutMs: number,
     private readonly holdings = new Holdings(),
     /** The Application this view reads for; unscoped views pin what they read. */
@@ -83,6 +84,11 @@ export class ClusterView {
 
   attach(controller: Controller): void {
     this.holdings.controller = controller;
+  }
+
+  /** The operator's default health rules (--health-rules-file). */
+  get healthRules(): HealthRules {
+    return this.config.healthRules ?? HealthRules.EMPTY;
   }
 
   /** A view for one reconcile of one Application ("namespace/name"): what it reads is held for that Application. */
