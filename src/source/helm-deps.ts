@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import semver from "semver";
 import { parse as parseYaml } from "yaml";
-import { HelmSourceError, type IndexEntry, type RepositoryIndex } from "./helm-repo.js";
+import { HelmSourceError, newestVersions, type IndexEntry, type RepositoryIndex } from "./helm-repo.js";
 
 /** A Chart.yaml (requirements.yaml, Chart.lock) dependency, with the fields helm's chart.Dependency has. */
 export interface ChartDependency {
@@ -258,14 +258,6 @@ export function pinnedEntry(index: RepositoryIndex, chart: string, version: stri
   const list = index.entries.get(chart);
   if (!list || list.length === 0) throw new HelmSourceError("ChartNotFound", `the repository has no chart "${chart}"`);
   const e = list.find((x) => sameVersion(x.version, version));
-  if (!e) {
-    const newest = list
-      .map((x) => semver.parse(x.version, { loose: true }))
-      .filter((v): v is semver.SemVer => v !== null)
-      .sort(semver.rcompare)
-      .slice(0, 5)
-      .map((v) => v.version);
-    throw new HelmSourceError("NoMatchingVersion", `the repository has no version ${version} of chart "${chart}" (newest: ${newest.join(", ") || "none"})`);
-  }
+  if (!e) throw new HelmSourceError("NoMatchingVersion", `the repository has no version ${version} of chart "${chart}" (newest: ${newestVersions(list)})`);
   return e;
 }

@@ -237,16 +237,19 @@ export function resolveVersion(index: RepositoryIndex, chart: string, range: str
     if (!v || !semver.satisfies(v, range, { loose: true })) continue;
     if (!best || semver.gt(v, best.v)) best = { v, e };
   }
-  if (!best) {
-    const newest = list
-      .map((e) => semver.parse(e.version, { loose: true }))
-      .filter((v): v is semver.SemVer => v !== null)
-      .sort(semver.rcompare)
-      .slice(0, 5)
-      .map((v) => v.version);
-    throw new HelmSourceError("NoMatchingVersion", `no version of chart "${chart}" matches "${range}" (newest: ${newest.join(", ") || "none"})`);
-  }
+  if (!best) throw new HelmSourceError("NoMatchingVersion", `no version of chart "${chart}" matches "${range}" (newest: ${newestVersions(list)})`);
   return best.e;
+}
+
+/** The newest five versions of a chart's entries, for a message ("none" when no version parses). */
+export function newestVersions(list: IndexEntry[]): string {
+  const newest = list
+    .map((e) => semver.parse(e.version, { loose: true }))
+    .filter((v): v is semver.SemVer => v !== null)
+    .sort(semver.rcompare)
+    .slice(0, 5)
+    .map((v) => v.version);
+  return newest.join(", ") || "none";
 }
 
 export interface DownloadedChart {
