@@ -12,6 +12,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --loglevel=error
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY hack/build-ui.ts ./hack/build-ui.ts
+# npm run build also bundles the web UI (src/ui/client -> dist/ui) with the pinned esbuild: `mooring ui` serves it.
 RUN npm run build
 
 # --- helm: the pinned Helm (Go-template charts are rendered by `helm template`, docs/render.md "Helm charts") and

@@ -48,12 +48,21 @@ generate: deps ## regenerate crds/ (and the chart's copy) from the schemas in sr
 	@if [ -f hack/generate.ts ]; then tsx hack/generate.ts; fi
 
 .PHONY: build
-build: deps ## compile TypeScript to dist/
+build: deps ui ## compile TypeScript to dist/ (and the web UI's bundle to dist/ui)
 	tsc -p tsconfig.build.json
+
+.PHONY: ui
+ui: deps ## build the web UI's bundle (src/ui/client -> dist/ui) with the pinned esbuild
+	tsx hack/build-ui.ts
+
+.PHONY: browser-deps
+browser-deps: ## Debian's chromium for the UI's browser tests, installed only when missing
+	@bash hack/browser-deps.sh
 
 .PHONY: typecheck
 typecheck: deps
 	tsc -p tsconfig.json --noEmit
+	tsc -p src/ui/client/tsconfig.json --noEmit
 
 .PHONY: lint
 lint: deps
@@ -64,7 +73,7 @@ unit: deps ## unit tests (no cluster)
 	$(NODE_TEST) $(UNIT_TESTS)
 
 .PHONY: integration
-integration: deps tools node-deps ## integration tests against the real local cluster
+integration: deps tools node-deps browser-deps ## integration tests against the real local cluster
 	bash hack/with-cluster.sh $(TEST_CLUSTER) $(MAKE) --no-print-directory integration-only
 
 .PHONY: integration-only
@@ -80,7 +89,7 @@ e2e-only:
 	@if [ -n "$(E2E_TESTS)" ]; then $(NODE_TEST) --test-concurrency=1 $(E2E_TESTS); fi
 
 .PHONY: test
-test: deps tools node-deps ## the whole suite: typecheck, lint, unit, integration, e2e, bounded faults (faults-smoke)
+test: deps tools node-deps browser-deps ## the whole suite: typecheck, lint, unit, integration, e2e, bounded faults (faults-smoke)
 	$(MAKE) --no-print-directory typecheck lint unit
 	bash hack/with-cluster.sh $(TEST_CLUSTER) $(MAKE) --no-print-directory integration-only e2e-only faults-smoke-only
 

@@ -1,0 +1,232 @@
+// One Application: its state, actions, resource tree with live health, conditions, the diff a sync would apply,
+// history, events, sync window state and dependencies. Reloaded when the server says its detail changed.
+import type { ActionName, ActionResult, AppDetail, DiffView, TreeNodeView } from "../model.js";
+import { badge, h, shortRevision, time, tone } from "./dom.js";
+import { HttpProblem, api, type Change, type Store } from "./store.js";
+
+/** Short kind marks, as icons: read by sight, with the kind in words for screen readers. */
+const KIND_MARKS: Record<string, string> = {
+  Deployment: "deploy",
+  ReplicaSet: "rs",
+  Pod: "pod",
+  Service: "svc",
+  ConfigMap: "cm",
+  Secret: "sec",
+  StatefulSet: "sts",
+  DaemonSet: "ds",
+  Job: "job",
+  CronJob: "cj",
+  Ingress: "ing",
+  Namespace: "ns",
+  ServiceAccount: "sa",
+  Role: "role",
+  RoleBinding: "rb",
+  ClusterRole: "cr",
+  ClusterRoleBinding: "crb",
+  PersistentVolumeClaim: "pvc",
+  CustomResourceDefinition: "crd",
+};
+
+function kindIcon(kind: string): HTMLElement {
+  const mark = KIND_MARKS[kind] ?? kind.slice(0, 3).toLowerCase();
+  return h("span", { class: `kind kind-${mark}`, "aria-hidden": "true" }, mark);
+}
+
+function treeList(nodes: TreeNodeView[], level = 1): HTMLElement {
+  return h(
+    "ul",
+    { role: level === 1 ? "tree" : "group", "aria-label": level === 1 ? "Resource tree" : undefined, class: "tree" },
+    nodes.map((n) =>
+      h(
+        "li",
+        { role: "treeitem", "aria-level": level, "aria-expanded": n.children.length ? "true" : undefined, tabindex: level === 1 ? "0" : "-1", "data-kind": n.kind, "data-name": n.name, "data-health": n.health },
+        h(
+          "div",
+          { class: "node" },
+          kindIcon(n.kind),
+          h("span", { class: "node-kind" }, n.kind),
+          h("span", { class: "node-name" }, n.namespace ? `${n.namespace}/${n.name}` : n.name),
+          badge(n.health, tone(n.health)),
+          n.drifted && badge("drifted", "warn", "the live object differs from the render"),
+          n.message && h("span", { class: "node-msg" }, n.message),
+        ),
+        n.children.length ? treeList(n.children, level + 1) : null,
+      ),
+    ),
+  );
+}
+
+/** Arrow keys move between tree items (the tree is one tab stop, as WAI-ARIA's tree pattern has it). */
+function treeKeys(e: KeyboardEvent): void {
+  const items = [...(e.currentTarget as HTMLElement).querySelectorAll<HTMLElement>('[role="treeitem"]')];
+  const i = items.indexOf(document.activeElement as HTMLElement);
+  if (i < 0) return;
+  const next = e.key === "ArrowDown" ? items[i + 1] : e.key === "ArrowUp" ? items[i - 1] : e.key === "Home" ? items[0] : e.key === "End" ? items[items.length - 1] : undefined;
+  if (!next) return;
+  e.preventDefault();
+  items[i]!.tabIndex = -1;
+  next.tabIndex = 0;
+  next.focus();
+}
+
+function diffBlock(d: DiffView): HTMLElement {
+  const lines = d.patch.split("\n").map((l) => h("span", { class: l.startsWith("+") && !l.startsWith("+++") ? "add" : l.startsWith("-") && !l.startsWith("---") ? "del" : l.startsWith("@@") ? "hunk" : "" }, l + "\n"));
+  return h(
+    "article",
+    { class: "diff", "data-id": d.id, "data-change": d.change },
+    h("h3", null, `${d.id}: ${d.change}`, d.note && h("span", { class: "sub" }, ` (${d.note})`)),
+    d.change === "error" ? h("p", { class: "error" }, d.message) : h("pre", { tabindex: "0", "aria-label": `diff of ${d.id}` }, lines),
+  );
+}
+
+function section(title: string, id: string, ...body: (Node | string | null | false)[]): HTMLElement {
+  return h("section", { "aria-labelledby": id, class: "card" }, h("h2", { id }, title), ...body);
+}
+
+export function appPage(store: Store, ns: string, name: string): { el: HTMLElement; update(c: Change): void } {
+  const key = `${ns}/${name}`;
+  const el = h("div", { class: "app" });
+  const status = h("p", { role: "status", class: "action-status", "aria-live": "polite" });
+  const diffOut = h("div", { class: "diffs", "aria-live": "polite" });
+  let loading = false;
+  let again = false;
+
+  async function act(action: ActionName): Promise<void> {
+    status.textContent = `${action}…`;
+    status.className = "action-status";
+    try {
+      const r = await api<ActionResult>(`/api/apps/${encodeURIComponent(ns)}/${encodeURIComponent(name)}/actions/${action}`, { method: "POST" });
+      status.textContent = r.message || (r.ok ? `${action} requested` : `${action} failed`);
+      status.className = `action-status ${r.ok ? "ok" : "bad"}`;
+    } catch (err) {
+      status.textContent = (err as Error).message;
+      status.className = "action-status bad";
+    }
+  }
+
+  async function diff(): Promise<void> {
+    diffOut.replaceChildren(h("p", null, "Computing what a sync would change (server-side dry run)…"));
+    try {
+      const diffs = await api<DiffView[]>(`/api/apps/${encodeURIComponent(ns)}/${encodeURIComponent(name)}/diff`);
+      const differ = diffs.filter((d) => d.change !== "unchanged");
+      const unchanged = diffs.length - differ.length;
+      diffOut.replaceChildren(
+        h("p", { class: "diff-summary" }, differ.length ? `${differ.length} object${differ.length === 1 ? "" : "s"} would change, ${unchanged} unchanged.` : `No differences: a sync would change nothing (${unchanged} objects compared).`),
+        ...differ.map(diffBlock),
+      );
+    } catch (err) {
+      diffOut.replaceChildren(h("p", { class: "error" }, (err as Error).message));
+    }
+  }
+
+  function render(d: AppDetail): void {
+    const s = d.summary;
+    const readOnly = store.who?.readOnly ?? true;
+    const button = (action: ActionName, label: string) =>
+      h("button", { type: "button", "data-action": action, disabled: readOnly, title: readOnly ? "this UI is read-only" : undefined, onclick: () => void act(action) }, label);
+    const focused = document.activeElement?.id;
+    el.replaceChildren(
+      h("nav", { "aria-label": "Breadcrumb", class: "crumbs" }, h("a", { href: "#/" }, "Applications"), " / ", ns, " / "),
+      h("h1", null, name, " ", badge(s.sync, tone(s.sync)), " ", badge(s.health, tone(s.health)), s.suspended && badge("suspended", "muted")),
+      h(
+        "dl",
+        { class: "facts" },
+        h("dt", null, "Revision"),
+        h("dd", { class: "mono", title: s.revision }, shortRevision(s.revision) || "—"),
+        h("dt", null, "Rendered"),
+        h("dd", { class: "mono", title: s.renderedRevision }, shortRevision(s.renderedRevision) || "—"),
+        h("dt", null, "Last sync"),
+        h("dd", null, s.lastSyncAt ? time(s.lastSyncAt) : "never", s.lastSyncPhase && ` (${s.lastSyncPhase})`),
+        h("dt", null, "Source"),
+        h("dd", null, d.source ? `${s.source} · ${d.source.url} · ${d.source.ref}` : s.source, `, path ${d.spec.path}`),
+        h("dt", null, "Target"),
+        h("dd", null, `namespace ${d.spec.targetNamespace}${d.spec.serviceAccountName ? `, as ServiceAccount ${d.spec.serviceAccountName}` : ""}`),
+        h("dt", null, "Message"),
+        h("dd", null, s.message || "—"),
+      ),
+      h(
+        "div",
+        { class: "actions", role: "group", "aria-label": "Actions" },
+        button("sync", "Sync"),
+        button("reconcile", "Reconcile"),
+        s.suspended ? button("resume", "Resume") : button("suspend", "Suspend"),
+        readOnly && h("span", { class: "sub" }, "read-only: actions are disabled"),
+      ),
+      status,
+      section("Resources", "t-tree", d.tree.length ? Object.assign(treeList(d.tree), { onkeydown: treeKeys }) : h("p", null, "Nothing applied yet.")),
+      section("Diff", "t-diff", h("p", null, "What a sync would change now: the rendered objects dry-run applied against the live ones."), h("button", { type: "button", id: "diff-button", onclick: () => void diff() }, "Compute diff"), diffOut),
+      section(
+        "Conditions",
+        "t-conds",
+        h(
+          "table",
+          { class: "conds" },
+          h("thead", null, h("tr", null, ...["Type", "Status", "Reason", "Message", "Changed"].map((t) => h("th", { scope: "col" }, t)))),
+          h("tbody", null, d.conditions.map((c) => h("tr", { "data-type": c.type }, h("th", { scope: "row" }, c.type), h("td", null, badge(c.status, tone(c.status))), h("td", null, c.reason), h("td", { class: "msg" }, c.message), h("td", null, time(c.lastTransitionTime))))),
+        ),
+      ),
+      section(
+        "Sync window",
+        "t-window",
+        d.window
+          ? h("p", null, `SyncPolicy ${d.window.policy}: `, badge(d.window.automatedAllowed ? "automated allowed" : "automated blocked", d.window.automatedAllowed ? "ok" : "warn"), " ", badge(d.window.manualAllowed ? "manual allowed" : "manual blocked", d.window.manualAllowed ? "ok" : "warn"), ` ${d.window.message}`)
+          : h("p", null, "No SyncPolicy: automated sync with prune and self-heal, at any time."),
+      ),
+      section(
+        "Dependencies",
+        "t-deps",
+        d.dependsOn.length ? h("ul", null, d.dependsOn.map((x) => h("li", null, h("a", { href: `#/apps/${x.key}` }, x.key), " ", badge(x.exists ? `Ready=${x.ready}` : "missing", x.exists ? tone(x.ready) : "bad"), x.message && ` ${x.message}`))) : h("p", null, "Depends on nothing."),
+        d.dependents.length ? h("p", null, "Needed by: ", d.dependents.map((k, i) => [i ? ", " : "", h("a", { href: `#/apps/${k}` }, k)])) : null,
+      ),
+      section(
+        "History",
+        "t-history",
+        d.history.length
+          ? h(
+              "table",
+              { class: "history" },
+              h("thead", null, h("tr", null, ...["Revision", "Outcome", "By", "Started", "Finished", "Message"].map((t) => h("th", { scope: "col" }, t)))),
+              h("tbody", null, d.history.map((x) => h("tr", null, h("td", { class: "mono", title: x.revision }, shortRevision(x.revision)), h("td", null, badge(x.phase, tone(x.phase))), h("td", null, x.initiatedBy), h("td", null, time(x.startedAt)), h("td", null, x.finishedAt ? time(x.finishedAt) : "—"), h("td", { class: "msg" }, x.message)))),
+            )
+          : h("p", null, "No sync yet."),
+      ),
+      section(
+        "Events",
+        "t-events",
+        d.events.length
+          ? h("table", { class: "events" }, h("thead", null, h("tr", null, ...["Type", "Reason", "Message", "Count", "Last seen"].map((t) => h("th", { scope: "col" }, t)))), h("tbody", null, d.events.map((e) => h("tr", null, h("td", null, badge(e.type, e.type === "Warning" ? "warn" : "muted")), h("td", null, e.reason), h("td", { class: "msg" }, e.message), h("td", null, String(e.count)), h("td", null, time(e.lastSeen))))))
+          : h("p", null, "No events."),
+      ),
+    );
+    if (focused) document.getElementById(focused)?.focus();
+  }
+
+  async function load(): Promise<void> {
+    if (loading) {
+      again = true;
+      return;
+    }
+    loading = true;
+    try {
+      const d = await api<AppDetail>(`/api/apps/${encodeURIComponent(ns)}/${encodeURIComponent(name)}${store.stream ? `?stream=${store.stream}` : ""}`);
+      render(d);
+    } catch (err) {
+      el.replaceChildren(h("nav", { "aria-label": "Breadcrumb", class: "crumbs" }, h("a", { href: "#/" }, "Applications")), h("h1", null, name), h("p", { class: "error" }, err instanceof HttpProblem && err.status === 404 ? `Application ${key} not found.` : (err as Error).message));
+    } finally {
+      loading = false;
+      if (again) {
+        again = false;
+        void load();
+      }
+    }
+  }
+
+  el.appendChild(h("p", null, "Loading…"));
+  void load();
+  return {
+    el,
+    update(c: Change) {
+      if (c.details.has(key) || c.snapshot) void load();
+    },
+  };
+}
