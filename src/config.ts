@@ -3,7 +3,9 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { LOG_LEVELS, type LogLevel } from "./log.js";
 
-export const CONTROLLERS = ["source", "render", "apply"] as const;
+export const CONTROLLERS = ["source", "render", "apply", "notify"] as const;
+/** What `mooring controller` runs without --controllers: notify (Provider/Alert) is opt-in, like the chart's value. */
+export const DEFAULT_CONTROLLERS = ["source", "render", "apply"] as const;
 export type ControllerName = (typeof CONTROLLERS)[number];
 
 export interface OperatorConfig {
@@ -156,7 +158,7 @@ export function addOperatorOptions(cmd: Command): Command {
     return o;
   };
   return cmd
-    .addOption(opt("--controllers <list>", "controllers to run, comma-separated").argParser(parseControllers).default([...CONTROLLERS], CONTROLLERS.join(",")))
+    .addOption(opt("--controllers <list>", "controllers to run, comma-separated").argParser(parseControllers).default([...DEFAULT_CONTROLLERS], DEFAULT_CONTROLLERS.join(",")))
     .addOption(opt("--log-level <level>", "log level").choices(LOG_LEVELS).default("info"))
     .addOption(opt("--log-format <format>", "log format (default: text on a terminal, else json)").choices(["json", "text"]))
     .addOption(opt("--kubeconfig <path>", "kubeconfig file (default: $KUBECONFIG, then in-cluster)"))

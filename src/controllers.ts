@@ -5,7 +5,7 @@
 // the controllers it runs, so the chart's split Deployments do not each carry all three (docs/performance.md).
 import os from "node:os";
 import path from "node:path";
-import { ApplicationKind, GitRepositoryKind, HelmChartKind, HelmRepositoryKind, SyncPolicyKind } from "./api/kinds.js";
+import { AlertKind, ApplicationKind, GitRepositoryKind, HelmChartKind, HelmRepositoryKind, ProviderKind, SyncPolicyKind } from "./api/kinds.js";
 import type { ControllerName, OperatorConfig } from "./config.js";
 import type { Logger } from "./log.js";
 import type { Permission } from "./preflight.js";
@@ -119,6 +119,27 @@ export const CONTROLLER_MODULES: Record<ControllerName, ControllerModule> = {
       // SyncPolicy status (windows, application count) belongs with the controller that obeys the policies.
       setupSyncPolicyController(mgr, ctx.config);
       setupApplyController(mgr, ctx.config);
+    },
+  },
+  notify: {
+    // Reads the Events the other controllers record, and the objects they are about; writes only Provider/Alert status.
+    kinds: [ProviderKind, AlertKind, ApplicationKind, GitRepositoryKind, HelmRepositoryKind, HelmChartKind],
+    permissions: (ns) => [
+      ...rw("notification.mooring.dev", "providers", ns),
+      ...rw("notification.mooring.dev", "alerts", ns),
+      ...["list", "watch"].flatMap((verb) => [
+        { verb, group: "events.k8s.io", resource: "events", namespace: ns },
+        { verb, group: "delivery.mooring.dev", resource: "applications", namespace: ns },
+        { verb, group: "source.mooring.dev", resource: "gitrepositories", namespace: ns },
+        { verb, group: "source.mooring.dev", resource: "helmrepositories", namespace: ns },
+        { verb, group: "source.mooring.dev", resource: "helmcharts", namespace: ns },
+      ]),
+      // Providers' Secrets, read with get when a notification is sent (never listed or cached).
+      { verb: "get", group: "", resource: "secrets", namespace: ns },
+    ],
+    setup: async (mgr, ctx) => {
+      const { setupNotifyController } = await import("./notify/controller.js");
+      setupNotifyController(mgr, { concurrency: ctx.config.concurrency });
     },
   },
 };
