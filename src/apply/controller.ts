@@ -39,7 +39,8 @@ import { type FetchRendered, assess, dependencyProblem, desiredFor, detectDrift 
 import { type AppObject, type DriftItem, type OwnedStatus, type SyncOutcome, currentOwned, describeDrift, overlayOwned, renderFailure, stampOf } from "./owned.js";
 import { type EffectivePolicy, type HistoryEntry, effectivePolicy, settleInterrupted } from "./policy.js";
 import { type Note, type Stop, type Summary, type SyncPart, summarize, summarizeStop, syncPart } from "./summarize.js";
-import { runSync } from "./sync.js";
+import { type Artifact, runSync } from "./sync.js";
+import { type RollbackHold, historyLimitOf, rollbackHold } from "./history.js";
 import { ClusterView, WatchNotReadyError } from "./watches.js";
 
 export const APPLY_CONTROLLER_NAME = "apply";
@@ -67,7 +68,7 @@ type Ending = Stop | { kind: "reconciled"; summary: Summary };
 interface Observed {
   eff: EffectivePolicy;
   policy?: SyncPolicy;
-  artifact?: { url: string; digest: string; revision: string };
+  artifact?: Artifact;
   desired?: Map<string, KubeObject>;
   drift: { items: DriftItem[]; recheckAt?: number };
 }
@@ -209,7 +210,8 @@ export class ApplyReconciler {
     const now = this.env.now();
     const owned = currentOwned(app);
     const history = settleInterrupted(owned.history);
-    const seen = await this.observe(env, app, mem, policy, history, ctx);
+    const hold = rollbackHold({ annotation: app.metadata?.annotations?.[Annotations.rollback], previous: owned.rollback, history, renderRevision: app.status?.render?.artifact?.revision });
+    const seen = await this.observe(env, app, mem, policy, history, hold, ctx);
     const decision = decide({
       now,
       generation: app.metadata?.generation,
@@ -224,10 +226,14 @@ export class ApplyReconciler {
       drift: { ids: seen.drift.items.map((d) => d.id).sort(), text: seen.drift.items.map((d) => describeDrift(d)).join("; ") },
       desiredKnown: seen.desired !== undefined,
       dependency: app.spec.dependsOn?.length ? dependencyProblem(this.env.mgr, app) : undefined,
+      rollback: hold.kind === "hold" ? (hold.isNew ? { request: hold.request.requestedAt } : {}) : hold.kind === "refused" ? { refused: hold.message } : undefined,
     });
     if (decision.resetRetries) mem.retryResetAt = now;
     const outcome = await this.execute(env, decision, app, mem, seen, owned, ctx);
-    const part = syncPart({ now, generation: app.metadata?.generation, suspend: !!app.spec.suspend, artifact: seen.artifact, owned, history, policy: seen.eff, decision, outcome, drift: seen.drift.items, recheckAt: seen.drift.recheckAt, retryResetAt: mem.retryResetAt });
+    const part = syncPart({
+      now, generation: app.metadata?.generation, suspend: !!app.spec.suspend, artifact: seen.artifact, owned, history, policy: seen.eff, decision, outcome, drift: seen.drift.items,
+      recheckAt: seen.drift.recheckAt, retryResetAt: mem.retryResetAt, historyLimit: historyLimitOf(app), hold, appName: app.metadata!.name!,
+    });
     this.record(app, part.notes);
     const labels = { namespace: app.metadata!.namespace!, name: app.metadata!.name! };
     if (part.newlyDrifted.length) this.metrics.driftDetected.inc(labels, part.newlyDrifted.length);
@@ -251,9 +257,10 @@ export class ApplyReconciler {
   }
 
   /** The policy, the rendered artifact, the applied render and drift: everything decide() needs from outside. */
-  private async observe(env: ApplyEnv, app: AppObject, mem: Memory, policy: SyncPolicy | undefined, history: readonly HistoryEntry[], ctx: ReconcileContext): Promise<Observed> {
+  private async observe(env: ApplyEnv, app: AppObject, mem: Memory, policy: SyncPolicy | undefined, history: readonly HistoryEntry[], hold: RollbackHold, ctx: ReconcileContext): Promise<Observed> {
     const eff = effectivePolicy(app, policy);
-    const artifact = app.status?.render?.artifact;
+    // A rollback holds the Application at its target: that artifact is what is synced, compared and healed.
+    const artifact = hold.kind === "hold" ? hold.target : app.status?.render?.artifact;
     const lastSuccess = history.find((h) => h.phase === "Succeeded");
     const desired = app.spec.suspend || !artifact ? undefined : await desiredFor(env, app, mem, artifact, lastSuccess?.digest, ctx);
     const inventory = app.status?.sync?.inventory ?? [];
@@ -265,9 +272,9 @@ export class ApplyReconciler {
   private async execute(env: ApplyEnv, decision: Decision, app: AppObject, mem: Memory, seen: Observed, owned: OwnedStatus, ctx: ReconcileContext): Promise<SyncOutcome> {
     switch (decision.kind) {
       case "heal":
-        return heal(env, app, mem, seen.eff, seen.drift.items, seen.desired!, ctx);
+        return heal(env, app, mem, seen.eff, seen.drift.items, seen.desired!, seen.artifact!, ctx);
       case "sync": {
-        const outcome = await runSync(env, app, mem, seen.eff, seen.artifact!, owned.sync.inventory, decision.manual, ctx);
+        const outcome = await runSync(env, app, mem, seen.eff, seen.artifact!, owned.sync.inventory, { manual: decision.manual, trigger: decision.trigger, historyLimit: historyLimitOf(app) }, ctx);
         if (decision.manual) mem.handledManual = decision.manual;
         return outcome;
       }
@@ -276,6 +283,7 @@ export class ApplyReconciler {
       case "blockedByDependency":
         return { kind: "blocked", reason: Reasons.dependencyNotReady, message: decision.message };
       case "suspended":
+      case "held":
       case "awaitingRender":
       case "idle":
       case "awaitingManualSync":

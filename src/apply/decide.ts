@@ -6,6 +6,7 @@ import { Annotations, ConditionTypes, Reasons } from "../api/constants.js";
 import { type Condition, getCondition } from "../runtime/conditions.js";
 import { syncGate } from "../policy/windows.js";
 import type { SyncWindow } from "../policy/windows.js";
+import type { HistoryTrigger } from "./history.js";
 import { ms } from "./owned.js";
 import { type EffectivePolicy, type HistoryEntry, consecutiveFailures, manualRequestHandled, retryDelay } from "./policy.js";
 
@@ -34,6 +35,11 @@ export interface DecideInput {
   desiredKnown: boolean;
   /** Why the dependencies hold the Application back (undefined: none, or all Ready). */
   dependency?: { message: string; cycle?: boolean };
+  /**
+   * A rollback (./history.ts rollbackHold): `artifact` is then the held target. `request`: a new request, synced now
+   * (as a manual sync is); `refused`: a request that cannot be carried out, which holds every sync while it stands.
+   */
+  rollback?: { request?: string; refused?: string };
 }
 
 export type DecisionKind =
@@ -50,8 +56,10 @@ export type DecisionKind =
   | { kind: "blockedByDependency"; message: string; cycle: boolean }
   /** Re-apply only the drifted objects. */
   | { kind: "heal" }
-  /** A full sync: download, apply in waves, prune. `manual`: the request it answers. */
-  | { kind: "sync"; manual?: string };
+  /** A rollback request that cannot be carried out holds every sync. */
+  | { kind: "held"; message: string }
+  /** A full sync: download, apply in waves, prune. `manual`: the request it answers; `trigger`: for its history entry. */
+  | { kind: "sync"; manual?: string; trigger: HistoryTrigger };
 
 export type Decision = DecisionKind & {
   /** A spec change or a new manual request: failures before `now` no longer count towards the retry limit. */
@@ -69,17 +77,20 @@ export function exhaustedMessage(failures: number, limit: number, last: string):
 }
 
 interface Need {
+  /** A manual-sync or a new rollback request: synced whatever automation says. */
   manual?: string;
   genChanged: boolean;
   needsFull: boolean;
   heal: boolean;
+  trigger: HistoryTrigger;
 }
 
 /** What is due: a full sync (new render or spec, a failure to retry, waves to resume), a heal, a manual request. */
 function need(i: DecideInput, digest: string): Need {
   const request = i.syncRequestedAt;
   // A manual request always syncs (also in automated mode, where it restarts exhausted retries).
-  const manual = request && i.memory.handledManual !== request && !manualRequestHandled(i.history, request) ? request : undefined;
+  const manualSync = request && i.memory.handledManual !== request && !manualRequestHandled(i.history, request) ? request : undefined;
+  const manual = i.rollback?.request ?? manualSync;
   const synced = getCondition([...i.conditions], ConditionTypes.synced);
   const genChanged = synced !== undefined && synced.observedGeneration !== i.generation;
   const lastSuccess = i.history.find((h) => h.phase === "Succeeded");
@@ -92,12 +103,15 @@ function need(i: DecideInput, digest: string): Need {
     synced === undefined ||
     (synced.status !== "True" && !SOFT_SYNC_REASONS.has(synced.reason)) ||
     (drifted && !i.desiredKnown);
-  return { manual, genChanged, needsFull, heal: !needsFull && drifted };
+  // What the history entry will say started the sync: a rollback (also its retries), a person, drift alone, or a change.
+  const trigger: HistoryTrigger = i.rollback?.request ? "rollback" : manualSync ? "manual" : i.rollback ? "rollback" : drifted && digest === lastSuccess?.digest && !genChanged ? "self-heal" : "automated";
+  return { manual, genChanged, needsFull, heal: !needsFull && drifted, trigger };
 }
 
 /** The decision, in the order the gates apply: automation, stalled, retry schedule, sync windows, dependencies. */
 export function decide(i: DecideInput): Decision {
   if (i.suspend) return { kind: "suspended", resetRetries: false };
+  if (i.rollback?.refused) return { kind: "held", message: i.rollback.refused, resetRetries: false };
   const artifact = i.artifact;
   if (!artifact) return { kind: "awaitingRender", resetRetries: false };
   const n = need(i, artifact.digest);
@@ -119,7 +133,9 @@ export function decide(i: DecideInput): Decision {
   // dependsOn: every dependency Ready at its current generation and revision before a (full) sync.
   if (!n.heal && i.dependency) return d({ kind: "blockedByDependency", message: i.dependency.message, cycle: !!i.dependency.cycle });
   if (n.heal && !n.manual) return d({ kind: "heal" });
-  return d({ kind: "sync", ...(n.manual ? { manual: n.manual } : {}) });
+  // A rollback request is answered in status.rollback, not as a manual sync.
+  const manual = n.manual !== undefined && n.manual !== i.rollback?.request ? { manual: n.manual } : {};
+  return d({ kind: "sync", ...manual, trigger: n.trigger });
 }
 
 /** Stalled on this digest, or waiting for its next retry (the schedule is read from history). */

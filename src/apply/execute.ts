@@ -21,7 +21,8 @@ import { type Memory, rememberApplied } from "./memory.js";
 import type { ApplyMetrics } from "./metrics.js";
 import type { FetchRendered } from "./observe.js";
 import { type AppObject, type DriftItem, type OwnedStatus, type SyncOutcome, clip, describeDrift, metaTime } from "./owned.js";
-import { type EffectivePolicy, applicationLabelValue, effectivePolicy } from "./policy.js";
+import { type EffectivePolicy, type HistoryEntry, applicationLabelValue, effectivePolicy } from "./policy.js";
+import type { Artifact } from "./sync.js";
 import type { SyncPolicy } from "../api/syncpolicy.js";
 import type { ClusterView } from "./watches.js";
 import type { HealthRules } from "./health-cel.js";
@@ -77,7 +78,7 @@ export function applierFor(env: ApplyEnv, app: AppObject, client: Client, o: { f
 }
 
 /** Self-heal: re-applies only the drifted objects (one request each), taking back the fields others changed. */
-export async function heal(env: ApplyEnv, app: AppObject, mem: Memory, eff: EffectivePolicy, items: DriftItem[], desired: Map<string, KubeObject>, ctx: ReconcileContext): Promise<SyncOutcome> {
+export async function heal(env: ApplyEnv, app: AppObject, mem: Memory, eff: EffectivePolicy, items: DriftItem[], desired: Map<string, KubeObject>, artifact: Artifact, ctx: ReconcileContext): Promise<SyncOutcome> {
   const ns = app.metadata!.namespace!;
   const name = app.metadata!.name!;
   const { client, user } = identity(env, app);
@@ -103,8 +104,12 @@ export async function heal(env: ApplyEnv, app: AppObject, mem: Memory, eff: Effe
     const message = `self-heal failed${user ? ` as ${user}` : ""}: ${result.failures.map((f) => f.message).join("; ")}`;
     env.events.warning(app, Reasons.syncFailed, "SelfHeal", clip(message));
     const at = metaTime(env.now());
-    const artifact = app.status!.render!.artifact!;
-    return { kind: "failed", message, inventory: app.status?.sync?.inventory ?? [], retryable: true, entry: { revision: artifact.revision, digest: artifact.digest, startedAt: at, finishedAt: at, phase: "Failed", message: clip(message), initiatedBy: "auto" } };
+    const entry: HistoryEntry = {
+      revision: artifact.revision, digest: artifact.digest, startedAt: at, finishedAt: at, phase: "Failed", message: clip(message), initiatedBy: "auto", trigger: "self-heal",
+      ...(artifact.commit ? { commit: artifact.commit } : {}), url: artifact.url,
+      changes: { created: 0, configured: result.applied.length, unchanged: 0, pruned: 0, failed: result.failures.length },
+    };
+    return { kind: "failed", message, inventory: app.status?.sync?.inventory ?? [], retryable: true, entry };
   }
   return { kind: "healed", items };
 }

@@ -9,8 +9,9 @@ import type { ApplyResult } from "./applier.js";
 import type { PruneResult } from "./prune.js";
 import { type InventoryEntry, type ObjectRef, describeRef } from "./inventory.js";
 import type { HistoryEntry } from "./policy.js";
+import type { RollbackStatus } from "./history.js";
 
-export const OWNED_CONDITIONS: readonly string[] = [ConditionTypes.synced, ConditionTypes.healthy, ConditionTypes.ready, ConditionTypes.reconciling, ConditionTypes.stalled];
+export const OWNED_CONDITIONS: readonly string[] = [ConditionTypes.synced, ConditionTypes.healthy, ConditionTypes.ready, ConditionTypes.reconciling, ConditionTypes.stalled, ConditionTypes.rolledBack];
 
 export type AppObject = Application & KubeObject;
 
@@ -22,6 +23,8 @@ export interface OwnedStatus {
   sync: { status: SyncStatus; revision?: string; lastAppliedAt?: string; inventory: InventoryEntry[]; drifted?: string[] };
   health: { status: HealthStatus; message?: string };
   history: HistoryEntry[];
+  /** A rollback and the hold it puts on automation (./history.ts). */
+  rollback?: RollbackStatus;
   conditions: Condition[];
 }
 
@@ -34,6 +37,7 @@ export function currentOwned(app: Application | KubeObject): OwnedStatus {
     sync: { ...(s.sync ?? {}), status: s.sync?.status ?? "Unknown", inventory: s.sync?.inventory ?? [] } as OwnedStatus["sync"],
     health: (s.health as OwnedStatus["health"]) ?? { status: "Unknown" },
     history: (s.history ?? []) as HistoryEntry[],
+    ...(s.rollback ? { rollback: s.rollback as RollbackStatus } : {}),
     conditions: ((s.conditions ?? []) as Condition[]).filter((c) => OWNED_CONDITIONS.includes(c.type)),
   };
 }
@@ -50,6 +54,7 @@ export function overlayOwned(app: AppObject, owned: OwnedStatus): AppObject {
       sync: owned.sync,
       health: owned.health,
       history: owned.history,
+      rollback: owned.rollback,
       conditions: [...others, ...owned.conditions],
     },
   };

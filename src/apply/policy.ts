@@ -1,6 +1,7 @@
 // Sync policy semantics that need no cluster: the effective policy of an Application, the retry schedule, the
 // guards in front of apply and prune (ownership, prune opt-out, empty renders) and the history list.
-import type { Application } from "../api/application.js";
+import type { Application, HistoryTrigger } from "../api/application.js";
+import type { CommitMetadata } from "../api/gitrepository.js";
 import { HISTORY_LIMIT, Labels } from "../api/constants.js";
 import { parseDuration } from "../api/duration.js";
 import { ownerLabelValue } from "../api/ownership.js";
@@ -122,6 +123,13 @@ export interface HistoryEntry {
   phase: "Succeeded" | "Failed" | "Running";
   message?: string;
   initiatedBy: "auto" | "manual";
+  /** Sequence number (./history.ts nextId): what mooring rollback --to names. */
+  id?: number;
+  trigger?: HistoryTrigger;
+  commit?: CommitMetadata;
+  /** The rendered artifact this entry applied, kept while the entry is in the history. */
+  url?: string;
+  changes?: { created: number; configured: number; unchanged: number; pruned: number; failed?: number };
 }
 
 /** Text of a Running entry until the sync's outcome replaces it. */
@@ -139,9 +147,11 @@ export function settleInterrupted(history: readonly HistoryEntry[]): HistoryEntr
   );
 }
 
-/** Newest first, at most HISTORY_LIMIT entries. */
-export function pushHistory(history: readonly HistoryEntry[] | undefined, entry: HistoryEntry): HistoryEntry[] {
-  return [entry, ...(history ?? [])].slice(0, HISTORY_LIMIT);
+/** Newest first, at most `limit` (spec.historyLimit) entries; the entry gets the next id unless it has one. */
+export function pushHistory(history: readonly HistoryEntry[] | undefined, entry: HistoryEntry, limit = HISTORY_LIMIT): HistoryEntry[] {
+  const before = history ?? [];
+  const id = entry.id ?? Math.max(0, ...before.map((h) => h.id ?? 0)) + 1;
+  return [{ ...entry, id }, ...before].slice(0, Math.max(1, limit));
 }
 
 /** Failed syncs of `digest` since the last success or the last other digest: the retry count to resume from. */

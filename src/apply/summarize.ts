@@ -16,6 +16,7 @@ import type { Health } from "./health.js";
 import { type InventoryEntry, describeRef, idOf } from "./inventory.js";
 import { type DriftItem, type OwnedStatus, type SyncOutcome, clip, describeDrift, metaTime, ms } from "./owned.js";
 import { type EffectivePolicy, type HistoryEntry, pushHistory, retryDelay } from "./policy.js";
+import { type RollbackHold, type RollbackStatus, rollbackPart } from "./history.js";
 
 /** An event to record on the Application. */
 export interface Note {
@@ -38,11 +39,18 @@ export interface SyncPartInput extends Pick<DecideInput, "now" | "generation" | 
   recheckAt?: number;
   /** Failures before this time do not count towards the retry limit (0: all count). */
   retryResetAt: number;
+  /** spec.historyLimit (default HISTORY_LIMIT). */
+  historyLimit?: number;
+  /** Where a rollback request stands (./history.ts; default: none). */
+  hold?: RollbackHold;
+  /** For the words of the rollback condition. */
+  appName?: string;
 }
 
 export interface SyncPart {
   inventory: InventoryEntry[];
   history: HistoryEntry[];
+  rollback?: RollbackStatus;
   sync: { status: SyncStatus; revision?: string; lastAppliedAt?: string };
   conditions: Condition[];
   /** The apply answers of this sync, fresher than the cache for health. */
@@ -79,11 +87,12 @@ export function syncPart(i: SyncPartInput): SyncPart {
     notes: [],
   };
   fromDecision(p, i);
-  const pending = dec.kind === "awaitingRender" ? "waiting for the render controller to publish the rendered artifact" : dec.kind === "awaitingManualSync" ? dec.message : undefined;
+  const pending =
+    dec.kind === "awaitingRender" ? "waiting for the render controller to publish the rendered artifact" : dec.kind === "awaitingManualSync" || dec.kind === "held" ? dec.message : undefined;
 
   if (out.kind === "succeeded") {
     p.inventory = out.inventory;
-    p.history = pushHistory(i.history, out.entry);
+    p.history = pushHistory(i.history, out.entry, i.historyLimit);
     p.sync = { status: "Synced", revision: out.entry.revision, lastAppliedAt: out.entry.finishedAt };
     p.conditions = cond("True", Reasons.succeeded, out.entry.message ?? "applied");
     p.fresh = new Map(out.result.applied.map((a) => [idOf(a.ref), a.live]));
@@ -118,6 +127,10 @@ export function syncPart(i: SyncPartInput): SyncPart {
   if ((out.kind === "none" || out.kind === "healed") && i.artifact?.revision && lastSuccess && i.artifact.digest === lastSuccess.digest) p.sync.revision = i.artifact.revision;
 
   reportDrift(p, i);
+  const rolled = rollbackPart(i.hold ?? { kind: "none" }, dec.kind !== "sync" ? { kind: "other" } : out.kind === "succeeded" ? { kind: "succeeded" } : out.kind === "failed" ? { kind: "failed", message: out.message } : { kind: "other" }, p.conditions, { now, generation: i.generation, appName: i.appName ?? "APP" });
+  p.conditions = rolled.conditions;
+  if (rolled.rollback) p.rollback = rolled.rollback;
+  for (const n of rolled.notes) p.notes.push({ ...n, action: "Rollback", message: clip(n.message) });
   return p;
 }
 
@@ -149,7 +162,7 @@ function reportDrift(p: SyncPart, i: SyncPartInput): void {
 /** A failed sync: history, and either the next retry or, with none left (or no retry can help), stalled. */
 function failedPart(p: SyncPart, i: SyncPartInput, out: Extract<SyncOutcome, { kind: "failed" }>): void {
   p.inventory = out.inventory;
-  p.history = pushHistory(i.history, out.entry);
+  p.history = pushHistory(i.history, out.entry, i.historyLimit);
   p.sync.status = "OutOfSync";
   const failures = countedFailures(p.history, out.entry.digest!, i.retryResetAt);
   const delay = out.retryable ? retryDelay(failures, i.policy.retry) : undefined;
@@ -220,6 +233,7 @@ export function summarize(part: SyncPart, assessed: Health, i: SummarizeInput): 
     },
     health: { status: health.status, ...(health.message ? { message: clip(health.message) } : {}) },
     history: part.history,
+    ...(part.rollback ? { rollback: part.rollback } : {}),
     conditions,
   };
   const summarized: OwnedStatus = summarizeConditions(owned as OwnedStatus & StatusWithConditions, readiness(part, conditions, health, healthReason, i), i.stamp);
@@ -251,7 +265,8 @@ function readiness(part: SyncPart, conditions: Condition[], health: Health, heal
   // The newest revision cannot be rendered: what is applied is an older revision, so the Application is not Ready
   // (as Flux reports a build failure), while the objects applied before stay in place.
   if (i.renderFailure) return { kind: "blocked", reason: Reasons.renderFailed, message: clip(`${i.renderFailure}; the objects of ${part.sync.revision ?? "the last applied revision"} stay applied`) };
-  if (health.status === "Healthy" || !i.policy.healthWait) return { kind: "ready", reason: Reasons.succeeded, message: clip(`applied revision ${part.sync.revision ?? "?"}${i.policy.healthWait ? "; all objects healthy" : ""}`) };
+  const held = part.rollback && part.rollback.phase !== "Released" ? "; rolled back, automated sync held (status.rollback)" : "";
+  if (health.status === "Healthy" || !i.policy.healthWait) return { kind: "ready", reason: Reasons.succeeded, message: clip(`applied revision ${part.sync.revision ?? "?"}${i.policy.healthWait ? "; all objects healthy" : ""}${held}`) };
   if (health.status === "Degraded") return { kind: "blocked", reason: healthReason, message: clip(health.message ?? "degraded") };
   return { kind: "reconciling", reason: Reasons.progressing, readyMessage: clip(health.message ?? "waiting for health"), message: clip(`waiting for health: ${health.message ?? health.status}`) };
 }

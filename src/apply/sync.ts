@@ -16,9 +16,20 @@ import { type Memory, type WavesInProgress, rememberApplied } from "./memory.js"
 import { assess } from "./observe.js";
 import { type AppObject, type SyncOutcome, clip, currentOwned, metaTime } from "./owned.js";
 import { type EffectivePolicy, type HistoryEntry, IN_PROGRESS, emptyRenderRefusal, manualMarker, pushHistory } from "./policy.js";
+import { type HistoryTrigger, changesOf, describeCommit, initiatedByOf } from "./history.js";
+import type { CommitMetadata } from "../api/gitrepository.js";
 import { WatchNotReadyError } from "./watches.js";
 
-export type Artifact = { url: string; digest: string; revision: string };
+export type Artifact = { url: string; digest: string; revision: string; commit?: CommitMetadata };
+
+/** Why this sync runs and how its history entry is kept. */
+export interface SyncRequest {
+  /** The manual-sync request (sync-requested-at) it answers. */
+  manual?: string;
+  trigger: HistoryTrigger;
+  /** spec.historyLimit. */
+  historyLimit: number;
+}
 
 interface Prepared {
   objects: KubeObject[];
@@ -28,14 +39,14 @@ interface Prepared {
 }
 
 /** Runs a full sync; resolves with its outcome (never throws for a sync failure, only when ctx.signal aborts). */
-export function runSync(env: ApplyEnv, app: AppObject, mem: Memory, eff: EffectivePolicy, artifact: Artifact, inventory: InventoryEntry[], manual: string | undefined, ctx: ReconcileContext): Promise<SyncOutcome> {
-  return new SyncRun(env, app, mem, eff, artifact, inventory, manual, ctx).run();
+export function runSync(env: ApplyEnv, app: AppObject, mem: Memory, eff: EffectivePolicy, artifact: Artifact, inventory: InventoryEntry[], request: SyncRequest, ctx: ReconcileContext): Promise<SyncOutcome> {
+  return new SyncRun(env, app, mem, eff, artifact, inventory, request, ctx).run();
 }
 
 class SyncRun {
   private readonly start: number;
   private readonly startedAt: string;
-  private readonly by: "auto" | "manual";
+  private readonly manual: string | undefined;
   private readonly prefix: string;
   private readonly ns: string;
   private readonly name: string;
@@ -47,20 +58,21 @@ class SyncRun {
     private readonly eff: EffectivePolicy,
     private readonly artifact: Artifact,
     private readonly inventory: InventoryEntry[],
-    private readonly manual: string | undefined,
+    private readonly request: SyncRequest,
     private readonly ctx: ReconcileContext,
   ) {
     this.start = env.now();
     this.startedAt = metaTime(this.start);
-    this.by = manual ? "manual" : "auto";
-    this.prefix = manual ? `${manualMarker(manual)}: ` : "";
+    this.manual = request.manual;
+    this.prefix = request.manual ? `${manualMarker(request.manual)}: ` : "";
     this.ns = app.metadata!.namespace!;
     this.name = app.metadata!.name!;
   }
 
   async run(): Promise<SyncOutcome> {
-    const { artifact, manual } = this;
-    this.env.events.normal(this.app, "SyncStarted", "Sync", `syncing revision ${artifact.revision} (${artifact.digest.slice(0, 19)}…)${manual ? " on manual request" : ""}`);
+    const { artifact } = this;
+    const commit = describeCommit(artifact.commit);
+    this.env.events.normal(this.app, "SyncStarted", "Sync", clip(`${this.request.trigger} sync of revision ${artifact.revision}${commit ? ` (${commit})` : ""} started, rendered ${artifact.digest.slice(0, 19)}…`));
     const prepared = await this.prepare();
     if ("kind" in prepared) return prepared;
     const applied = await this.applyWaves(prepared);
@@ -68,11 +80,29 @@ class SyncRun {
     return this.finish(applied, prepared.user);
   }
 
-  private fail(message: string, inventory: InventoryEntry[], retryable = true): SyncOutcome {
-    this.env.events.warning(this.app, Reasons.syncFailed, "Sync", message);
+  private fail(message: string, inventory: InventoryEntry[], retryable = true, result?: ApplyResult): SyncOutcome {
+    const commit = describeCommit(this.artifact.commit);
+    this.env.events.warning(this.app, Reasons.syncFailed, "Sync", clip(`${this.request.trigger} sync of revision ${this.artifact.revision}${commit ? ` (${commit})` : ""} failed: ${message}`));
     this.env.metrics.syncDuration.observe({ namespace: this.ns, name: this.name, result: "failed" }, (this.env.now() - this.start) / 1000);
-    const entry: HistoryEntry = { revision: this.artifact.revision, digest: this.artifact.digest, startedAt: this.startedAt, finishedAt: metaTime(this.env.now()), phase: "Failed", message: clip(this.prefix + message), initiatedBy: this.by };
-    return { kind: "failed", message, inventory, retryable, entry };
+    return { kind: "failed", message, inventory, retryable, entry: this.entry("Failed", message, { finished: true, changes: changesOf(result, undefined) }) };
+  }
+
+  /** This sync's history entry: the artifact, its commit, the trigger, the result and the objects changed. */
+  private entry(phase: HistoryEntry["phase"], message: string, o: { finished: boolean; changes?: HistoryEntry["changes"] }): HistoryEntry {
+    const a = this.artifact;
+    return {
+      revision: a.revision,
+      digest: a.digest,
+      startedAt: this.startedAt,
+      ...(o.finished ? { finishedAt: metaTime(this.env.now()) } : {}),
+      phase,
+      message: clip(this.prefix + message),
+      initiatedBy: initiatedByOf(this.request.trigger),
+      trigger: this.request.trigger,
+      ...(a.commit ? { commit: a.commit } : {}),
+      url: a.url,
+      ...(o.changes ? { changes: o.changes } : {}),
+    };
   }
 
   /** Download and verify; refuse an empty render over objects, objects without apiVersion and bad wave annotations. */
@@ -117,7 +147,7 @@ class SyncRun {
   private async applyWaves(p: Prepared): Promise<ApplyResult | SyncOutcome> {
     const { env, mem, artifact, ctx, inventory } = this;
     let recorded = inventory;
-    const running: HistoryEntry = { revision: artifact.revision, digest: artifact.digest, startedAt: this.startedAt, phase: "Running", message: `${this.prefix}${IN_PROGRESS}`, initiatedBy: this.by };
+    const running = this.entry("Running", IN_PROGRESS, { finished: false });
     const progress = mem.waves?.digest === artifact.digest ? mem.waves : undefined;
     mem.waves = undefined;
     const result: ApplyResult = { applied: [...(progress?.applied ?? [])], failures: [] };
@@ -191,7 +221,7 @@ class SyncRun {
       // Keep what was there, and track what this attempt created so a later prune can find it.
       const merged = inventoryOf([...inventory.map(refOfEntry), ...result.applied.map((a) => a.ref)]);
       const list = result.failures.map((f) => f.message).join("; ");
-      return this.fail(`${result.failures.length} object(s) could not be applied${user ? ` as ${user}` : ""}: ${list}`, merged);
+      return this.fail(`${result.failures.length} object(s) could not be applied${user ? ` as ${user}` : ""}: ${list}`, merged, true, result);
     }
     mem.rendered = { digest: artifact.digest, ids: new Set(appliedInv.map((e) => e.id)) };
     mem.desired = { digest: artifact.digest, json: JSON.stringify(result.applied.map((a) => [idOf(a.ref), a.rendered])) };
@@ -208,10 +238,11 @@ class SyncRun {
       nextInventory = inventoryOf([...result.applied.map((a) => a.ref), ...stale.map(refOfEntry)]);
     }
     const message = describeSync(result, recreated.length, pruned, stale.length, eff);
-    env.events.normal(app, Reasons.succeeded, "Sync", `revision ${artifact.revision}: ${message}`);
+    const entry = this.entry("Succeeded", message, { finished: true, changes: changesOf(result, pruned) });
+    const commit = describeCommit(artifact.commit);
+    env.events.normal(app, Reasons.succeeded, "Sync", clip(`${this.request.trigger} sync of revision ${artifact.revision}${commit ? ` (${commit})` : ""} succeeded: ${message}; rendered ${artifact.digest.slice(0, 19)}…`));
     env.metrics.syncDuration.observe({ namespace: this.ns, name: this.name, result: "succeeded" }, (env.now() - this.start) / 1000);
     ctx.log.info("synced", { revision: artifact.revision, applied: result.applied.length, pruned: pruned?.pruned.length ?? 0, key: `${this.ns}/${this.name}` });
-    const entry: HistoryEntry = { revision: artifact.revision, digest: artifact.digest, startedAt: this.startedAt, finishedAt: metaTime(env.now()), phase: "Succeeded", message: clip(this.prefix + message), initiatedBy: this.by };
     return { kind: "succeeded", result, pruned, inventory: nextInventory, entry };
   }
 
@@ -230,7 +261,7 @@ class SyncRun {
     // The status as this reconcile read it (each wave's record replaces the previous one: one Running entry).
     const owned = currentOwned(this.app);
     const conditions = setCondition(owned.conditions, { type: ConditionTypes.synced, status: "Unknown", reason: Reasons.progressing, message: `applying ${planned.length} object(s); ${union.length - inventory.length} not applied before are recorded in the inventory first`, observedGeneration: this.app.metadata?.generation }, this.env.now());
-    await this.env.writer.write(this.app, { ...owned, sync: { ...owned.sync, inventory: union }, conditions, history: pushHistory(owned.history, running) }, { signal: this.ctx.signal });
+    await this.env.writer.write(this.app, { ...owned, sync: { ...owned.sync, inventory: union }, conditions, history: pushHistory(owned.history, running, this.request.historyLimit) }, { signal: this.ctx.signal });
     return union;
   }
 }

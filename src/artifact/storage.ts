@@ -153,7 +153,7 @@ export class ArtifactStorage {
    * Writes a stream as the object's newest artifact, named by its digest, and collects older ones beyond `keep`.
    * Throws StorageError (with `code`, e.g. ENOSPC) and leaves existing artifacts untouched on failure.
    */
-  async write(key: ArtifactKey, data: AsyncIterable<Uint8Array>, ext = ".tar.gz"): Promise<StoredArtifact> {
+  async write(key: ArtifactKey, data: AsyncIterable<Uint8Array>, ext = ".tar.gz", o: { retain?: ReadonlySet<string> } = {}): Promise<StoredArtifact> {
     const dirRel = this.dirOf(key);
     const dir = this.absolute(dirRel);
     await mkdir(dir, { recursive: true });
@@ -167,7 +167,7 @@ export class ArtifactStorage {
       const { hex, size } = await this.copyToTemp(it, w);
       const name = await this.keepTemp(dir, w, hex, ext);
       const stored = { path: `${dirRel}/${name}`, digest: `sha256:${hex}`, size };
-      await this.gc(key, stored.path);
+      await this.gc(key, stored.path, o.retain);
       return stored;
     } catch (err) {
       return this.abandon(w, it, err);
@@ -277,14 +277,19 @@ export class ArtifactStorage {
     return files.sort((a, b) => b.t - a.t || (a.n < b.n ? -1 : 1)).map((f) => `${dirRel}/${f.n}`);
   }
 
-  /** Deletes all but the newest `keep` artifacts of the object, never `current`. */
-  async gc(key: ArtifactKey, current?: string): Promise<string[]> {
+  /**
+   * Deletes all but the newest `keep` artifacts of the object, never `current`, nor one whose digest is in `retain`
+   * (`sha256:<hex>`: the rendered artifacts an Application's history still names).
+   */
+  async gc(key: ArtifactKey, current?: string, retain?: ReadonlySet<string>): Promise<string[]> {
     const all = await this.list(key);
     const keep = new Set(all.slice(0, this.keep));
     if (current) keep.add(current);
     const removed: string[] = [];
     for (const rel of all) {
       if (keep.has(rel)) continue;
+      const hex = ARTIFACT_NAME.exec(path.basename(rel))?.[1];
+      if (hex && retain?.has(`sha256:${hex}`)) continue;
       await this.removeFile(this.absolute(rel));
       removed.push(rel);
     }

@@ -3,7 +3,7 @@
 // renderStatus() — pure — turns the outcome into the part of Application status this controller owns
 // (status.source, status.render, the SourceReady and Rendered conditions), the event to record and when to look
 // again. The controller (./controller.ts) writes that part once, as mooring-render.
-import { ConditionTypes, InvalidObjectError, Reasons, type ApplicationStatus } from "../api/index.js";
+import { ConditionTypes, InvalidObjectError, Reasons, type ApplicationStatus, type CommitMetadata } from "../api/index.js";
 import { canonicalStatus } from "../runtime/status.js";
 import { metaTime, setCondition, type Condition } from "../runtime/conditions.js";
 import { isRenderError } from "./errors.js";
@@ -50,6 +50,8 @@ export type Recheck = { kind: "onChange" } | { kind: "interval"; capMs?: number 
 export interface SourceArtifact {
   revision: string;
   digest: string;
+  /** The commit's author, committer, message and time (GitRepository sources). */
+  commit?: CommitMetadata;
 }
 
 /** A render that is stored and served (at `url`). */
@@ -186,7 +188,7 @@ export function renderStatus(current: OwnedStatus, outcome: RenderOutcome, stamp
     case "rendered": {
       const { source: s, render: r } = outcome;
       sourceReady(s);
-      const artifact = { url: r.url, digest: r.digest, revision: s.revision, size: r.size };
+      const artifact = { url: r.url, digest: r.digest, revision: s.revision, size: r.size, ...(s.commit ? { commit: s.commit } : {}) };
       const engine = helmEngine(r);
       const same =
         render?.artifact !== undefined && canonicalStatus(render.artifact) === canonicalStatus(artifact) && render.objects === r.objects && render.engine === engine;

@@ -32,6 +32,14 @@ type ApplicationObject = Application & KubeObject;
 type Spec = ApplicationObject["spec"];
 type AppRef = { namespace: string; name: string };
 
+/** The rendered digests an Application's status.history and status.rollback name. */
+export function historyDigests(app: { status?: ApplicationStatus }): Set<string> {
+  const out = new Set<string>();
+  for (const h of app.status?.history ?? []) if (h.digest) out.add(h.digest);
+  if (app.status?.rollback?.digest) out.add(app.status.rollback.digest);
+  return out;
+}
+
 /** Renders that read more entries than this are not replayed (the memo stays small; such renders are rare). */
 const MAX_TRACED_READS = 5_000;
 
@@ -83,7 +91,7 @@ export class RenderStep {
       memo = await this.renderGated(app, spec, key, art, resolved, ctx);
       await this.o.memory.save(ns, name, memo);
     }
-    const s = { revision: art.revision, digest: art.digest };
+    const s = { revision: art.revision, digest: art.digest, ...(art.commit ? { commit: art.commit } : {}) };
     if (!memo.ok) return { kind: "renderFailed", source: s, reason: memo.reason, message: memo.message, fresh };
     const render = { url: artifactUrl(this.o.advertisedAddr, memo.path), digest: memo.digest, size: memo.size, objects: memo.objects, type: memo.type, ...(memo.engine ? { engine: memo.engine } : {}), path: renderPathOf(spec) };
     return { kind: "rendered", source: s, render, fresh };
@@ -226,7 +234,8 @@ export class RenderStep {
     } finally {
       await this.o.crashes.end(ns, name);
     }
-    const stored = await this.o.storage.write(renderedKey(ns, name), single(artifactBytes(result.objects)), ".json");
+    // The artifacts the Application's history names stay stored (spec.historyLimit): each entry can be rolled back to.
+    const stored = await this.o.storage.write(renderedKey(ns, name), single(artifactBytes(result.objects)), ".json", { retain: historyDigests(app) });
     if (stored.digest !== result.digest) {
       // The renderer's digest and the bytes we serve must agree (the apply controller verifies the latter).
       throw new Error(`rendered artifact of Application ${ns}/${name}: stored digest ${stored.digest} differs from the render's ${result.digest}`);

@@ -1,6 +1,6 @@
 // The render controller's source step: an Application's spec.sourceRef resolved to the artifact it renders from,
 // or a SourceError saying why there is none (SourceReady=False, ./outcome.ts).
-import { ApplicationDefaults, ConditionTypes, GitRepositoryKind, HelmChartKind, Reasons, type Application, type GitRepository } from "../api/index.js";
+import { ApplicationDefaults, ConditionTypes, GitRepositoryKind, HelmChartKind, Reasons, type Application, type CommitMetadata, type GitRepository } from "../api/index.js";
 import type { Client, KubeObject } from "../runtime/index.js";
 import { RenderReasons, SourceError } from "./outcome.js";
 
@@ -11,7 +11,8 @@ type SourceObject = GitRepository & KubeObject & { status?: { chartName?: string
 const NOT_READY_RECHECK_MS = 60_000;
 
 export interface ResolvedSource {
-  artifact: { url: string; digest: string; revision: string };
+  /** `commit`: the GitRepository's commit metadata, carried to status.render.artifact and from there to history. */
+  artifact: { url: string; digest: string; revision: string; commit?: CommitMetadata };
   /** The Application's spec, with spec.path inside the chart's directory when the source is a HelmChart. */
   spec: ApplicationObject["spec"];
   /** The source is a HelmChart (its artifact is the chart's .tgz). */
@@ -55,7 +56,7 @@ export async function resolveSource(client: Client, app: ApplicationObject, allo
   // A HelmChart's artifact is the chart's .tgz: the chart is its directory <status.chartName>, spec.path inside it.
   const chartDir = ref.kind === "HelmChart" ? (repo.status?.chartName ?? "") : undefined;
   const spec = chartDir !== undefined ? { ...app.spec, path: chartPath(chartDir, app.spec.path) } : app.spec;
-  return { artifact: { url: art.url, digest: art.digest, revision: art.revision }, spec, chart: chartDir !== undefined };
+  return { artifact: { url: art.url, digest: art.digest, revision: art.revision, ...(art.commit ? { commit: art.commit } : {}) }, spec, chart: chartDir !== undefined };
 }
 
 /** spec.path of an Application rendering a HelmChart: relative to the chart's directory in the .tgz. */
