@@ -42,7 +42,7 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{/* The enabled controllers, in their canonical order, as a comma-separated string. */}}
 {{- define "mooring.enabledControllers" -}}
 {{- $names := list -}}
-{{- range $c := list "source" "render" "apply" -}}
+{{- range $c := list "source" "render" "apply" "notify" -}}
 {{- if (index $.Values.controllers $c).enabled -}}{{- $names = append $names $c -}}{{- end -}}
 {{- end -}}
 {{- join "," $names -}}
@@ -57,7 +57,7 @@ and webhooks (source), and the Service other controllers reach its artifact serv
 {{- $full := include "mooring.fullname" . -}}
 {{- $enabled := include "mooring.enabledControllers" . -}}
 {{- if not $enabled -}}
-{{- fail "controllers: enable at least one of controllers.source, controllers.render, controllers.apply" -}}
+{{- fail "controllers: enable at least one of controllers.source, controllers.render, controllers.apply, controllers.notify" -}}
 {{- end -}}
 {{- if and (gt (int .Values.replicas) 1) (not .Values.leaderElection.enabled) -}}
 {{- fail (printf "replicas: %d replicas need leaderElection.enabled=true, or the replicas would reconcile the same objects at once" (int .Values.replicas)) -}}
