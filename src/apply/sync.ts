@@ -210,7 +210,7 @@ class SyncRun {
     const merged = inventoryOf([...this.inventory.map(refOfEntry), ...result.applied.map((a) => a.ref)]);
     if (env.now() >= deadline) return this.fail(`wave ${prev.wave} is not healthy ${formatDuration(this.eff.healthTimeoutMs)} after it was applied (health timeout), so wave ${waves[i]!.wave} was not applied: ${h.message ?? h.status}`, merged);
     this.mem.waves = { digest: this.artifact.digest, next: i, since, applied: result.applied, waveOf };
-    return { kind: "waiting", message: `waiting for wave ${prev.wave} to be healthy before applying wave ${waves[i]!.wave} (${i} of ${waves.length} waves applied): ${h.message ?? h.status}`, inventory: merged, deadline };
+    return { kind: "waiting", message: `waiting for wave ${prev.wave} to be healthy before applying wave ${waves[i]!.wave} (${i} of ${waves.length} waves applied, ${result.applied.length} objects): ${h.message ?? h.status}`, inventory: merged, deadline };
   }
 
   /** Everything applied (or some objects failed): remember the render, prune, and say what was done. */

@@ -4,6 +4,7 @@ import { type Command, Option } from "commander";
 import { DEFAULT_SERVICE_ACCOUNT } from "../config.js";
 import { diffApplication, printDiffs } from "./diff.js";
 import { CliError, Exit, connect, durationFlag, processIo, realTiming, runCommand, withKubeFlags, type ExitCode, type Io, type Kube, type KubeFlags, type Timing } from "./kube.js";
+import { history, resume, rollback } from "./history.js";
 import { getApps, reconcile, setSuspended, sync, tree } from "./ops.js";
 
 type Flags = KubeFlags & Record<string, unknown>;
@@ -64,20 +65,54 @@ export function registerOpsCommands(program: Command, deps: OpsDeps = {}): void 
     .argument("<name>", "object name")
     .option("--wait", "wait until the controller has handled the request, then print Ready", false)
     .option("--timeout <duration>", "how long --wait waits", "2m")
+    .addOption(outputOption(["text", "json"], "text"))
     .addHelpText("after", "\nExit codes: 0 requested (with --wait: handled and Ready), 1 handled but not Ready, 2 error, 3 timed out.")
-    .action(action(io, (kube, f, kind, name) => reconcile(kube, kind!, name!, { wait: f.wait === true, timeoutMs: durationFlag("--timeout", String(f.timeout)) }, io, timing)));
+    .action(action(io, (kube, f, kind, name) => reconcile(kube, kind!, name!, { wait: f.wait === true, timeoutMs: durationFlag("--timeout", String(f.timeout)), json: f.output === "json" }, io, timing)));
 
-  for (const [verb, suspend] of [["suspend", true], ["resume", false]] as const) {
-    appCommand(program, verb, suspend ? "suspend an Application: stop rendering and syncing (spec.suspend: true)" : "resume a suspended Application (spec.suspend: false)")
-      .addHelpText("after", "\nExit codes: 0 done (or already so), 2 error.")
-      .action(action(io, (kube, _f, name) => setSuspended(kube, name!, suspend, io)));
-  }
+  appCommand(program, "suspend", "suspend an Application: stop rendering and syncing (spec.suspend: true)")
+    .addOption(outputOption(["text", "json"], "text"))
+    .addHelpText("after", "\nExit codes: 0 done (or already so), 2 error.")
+    .action(action(io, (kube, f, name) => setSuspended(kube, name!, true, io, f.output === "json")));
+
+  appCommand(program, "resume", "resume an Application: end its suspension (spec.suspend: false) and a rollback's hold on automation (removes delivery.mooring.dev/rollback)")
+    .addOption(outputOption(["text", "json", "yaml"], "text"))
+    .addHelpText("after", "\nExit codes: 0 done (or already so), 2 error.")
+    .action(action(io, (kube, f, name) => resume(kube, name!, { output: f.output === "text" ? "table" : (f.output as "json" | "yaml") }, io)));
+
+  appCommand(program, "history", "the Application's syncs, newest first: id, trigger, result, revision, commit author and subject, objects changed (+created ~configured =unchanged -pruned), whether its rendered manifests are kept")
+    .addOption(outputOption(["table", "json", "yaml"], "table"))
+    .addHelpText("after", "\nExit codes: 0 printed, 2 error.")
+    .action(action(io, (kube, f, name) => history(kube, name!, { output: f.output as "table" | "json" | "yaml" }, io)));
+
+  appCommand(program, "rollback", "re-apply the rendered manifests of an earlier sync (with prune) and hold automated sync until 'mooring resume' (sets delivery.mooring.dev/rollback; the apply controller does it)")
+    .option("--to <id>", "the history entry to roll back to (mooring history's ID)")
+    .option("--revision <sha>", "the newest kept successful sync of this revision (a commit hash, 7 or more digits)")
+    .addOption(new Option("--until <when>", "how long automation stays held: resume (until mooring resume) or new-revision (until the source has a new revision)").choices(["resume", "new-revision"]).default("resume"))
+    .option("--timeout <duration>", "how long to wait for the result", "5m")
+    .option("--no-wait", "only request the rollback")
+    .addOption(outputOption(["table", "json", "yaml"], "table"))
+    .addHelpText("after", "\nWithout --to or --revision: the newest kept successful sync whose render differs from what is applied.\nExit codes: 0 rolled back (or requested, with --no-wait), 1 it failed or was refused, 2 error (not found, suspended, no such entry, manifests not kept), 3 timed out.")
+    .action(
+      action(io, (kube, f, name) => {
+        const to = f.to === undefined ? undefined : Number(f.to);
+        if (to !== undefined && (!Number.isInteger(to) || to < 1)) throw new CliError(`--to must be a history entry id (a whole number from mooring history), got "${String(f.to)}"`);
+        return rollback(kube, name!, {
+          ...(to !== undefined ? { to } : {}),
+          ...(f.revision !== undefined ? { revision: String(f.revision) } : {}),
+          until: f.until === "new-revision" ? "newRevision" : "resume",
+          wait: f.wait !== false,
+          timeoutMs: durationFlag("--timeout", String(f.timeout)),
+          output: f.output as "table" | "json" | "yaml",
+        }, io, timing);
+      }),
+    );
 
   appCommand(program, "sync", "sync an Application now (sets delivery.mooring.dev/sync-requested-at), wait and print the result")
     .option("--timeout <duration>", "how long to wait for the result", "5m")
     .option("--no-wait", "only request the sync")
-    .addHelpText("after", "\nExit codes: 0 the sync succeeded (or was requested, with --no-wait), 1 it failed, 2 error (not found, suspended), 3 timed out.")
-    .action(action(io, (kube, f, name) => sync(kube, name!, { wait: f.wait !== false, timeoutMs: durationFlag("--timeout", String(f.timeout)) }, io, timing)));
+    .addOption(outputOption(["text", "json"], "text"))
+    .addHelpText("after", "\nProgress (waves, objects applied, health waited on) goes to stderr; the result to stdout (-o json: one JSON document).\nExit codes: 0 the sync succeeded (or was requested, with --no-wait), 1 it failed, 2 error (not found, suspended), 3 timed out.")
+    .action(action(io, (kube, f, name) => sync(kube, name!, { wait: f.wait !== false, timeoutMs: durationFlag("--timeout", String(f.timeout)), json: f.output === "json" }, io, timing)));
 
   appCommand(program, "tree", "the objects an Application applied (status.sync.inventory), each with its live health")
     .addOption(outputOption(["tree", "json", "yaml"], "tree"))

@@ -107,7 +107,7 @@ function readySummary(obj: KubeObject): { ready: boolean; text: string } {
   return { ready: ready.status === "True", text: `Ready=${ready.status} (${ready.reason}): ${ready.message}` };
 }
 
-export async function reconcile(kube: Kube, kindName: string, name: string, o: { wait: boolean; timeoutMs: number }, io: Io, timing: Timing = realTiming): Promise<ExitCode> {
+export async function reconcile(kube: Kube, kindName: string, name: string, o: { wait: boolean; timeoutMs: number; json?: boolean }, io: Io, timing: Timing = realTiming): Promise<ExitCode> {
   const kind = kindByName(kindName);
   if (o.wait && !tracksReconcileRequests(kind)) {
     throw new CliError(`${kind.kind} status has no lastHandledReconcileAt in this version of the API, so --wait cannot tell when the request was handled; run without --wait`);
@@ -117,17 +117,23 @@ export async function reconcile(kube: Kube, kindName: string, name: string, o: {
   await annotate(kube, kind, name, Annotations.reconcileRequestedAt, value);
   const ref = refText(kind, kube.namespace, name);
   io.err(`► reconcile of ${ref} requested (${Annotations.reconcileRequestedAt}=${value})`);
-  if (!o.wait) return Exit.ok;
+  const json = (result: string, message: string, ready?: boolean) => o.json && io.out(toJson({ object: `${kind.kind} ${kube.namespace}/${name}`, requestedAt: value, result, ...(ready !== undefined ? { ready } : {}), message }));
+  if (!o.wait) {
+    json("Requested", "the controllers handle it on their next reconcile");
+    return Exit.ok;
+  }
   const deadline = timing.now() + o.timeoutMs;
   for (;;) {
     const obj = await mustGet<KubeObject>(kube, kind, name);
     if ((obj.status as { lastHandledReconcileAt?: string } | undefined)?.lastHandledReconcileAt === value) {
       const s = readySummary(obj);
-      io.out(`${s.ready ? "✔" : "✗"} ${ref} reconciled: ${s.text}`);
+      if (o.json) json("Handled", s.text, s.ready);
+      else io.out(`${s.ready ? "✔" : "✗"} ${ref} reconciled: ${s.text}`);
       return s.ready ? Exit.ok : Exit.negative;
     }
     if (timing.now() >= deadline) {
       io.err(`✗ timed out after ${Math.round(o.timeoutMs / 1000)}s: the controller has not handled the request yet (is it running?); last: ${readySummary(obj).text}`);
+      json("Timeout", readySummary(obj).text);
       return Exit.timeout;
     }
     await timing.sleep(timing.pollMs);
@@ -137,15 +143,14 @@ export async function reconcile(kube: Kube, kindName: string, name: string, o: {
 // ---------------------------------------------------------------------------------------------------------------
 // suspend / resume
 
-export async function setSuspended(kube: Kube, name: string, suspend: boolean, io: Io): Promise<ExitCode> {
+export async function setSuspended(kube: Kube, name: string, suspend: boolean, io: Io, json = false): Promise<ExitCode> {
   const app = await mustGet<App>(kube, ApplicationKind, name);
   const ref = refText(ApplicationKind, kube.namespace, name);
-  if ((app.spec.suspend === true) === suspend) {
-    io.out(`${ref} is already ${suspend ? "suspended" : "active (not suspended)"}`);
-    return Exit.ok;
-  }
-  await kube.client.patch(app, { spec: { suspend } }, "merge");
-  io.out(suspend ? `${ref} suspended: nothing is rendered or synced until 'mooring resume ${name}'` : `${ref} resumed`);
+  const already = (app.spec.suspend === true) === suspend;
+  if (!already) await kube.client.patch(app, { spec: { suspend } }, "merge");
+  if (json) io.out(toJson({ application: `${kube.namespace}/${name}`, suspended: suspend, changed: !already }));
+  else if (already) io.out(`${ref} is already ${suspend ? "suspended" : "active (not suspended)"}`);
+  else io.out(suspend ? `${ref} suspended: nothing is rendered or synced until 'mooring resume ${name}'` : `${ref} resumed`);
   return Exit.ok;
 }
 
@@ -195,16 +200,34 @@ async function windowNote(kube: Kube, app: App, now: number): Promise<string | u
   return undefined;
 }
 
-export async function sync(kube: Kube, name: string, o: { wait: boolean; timeoutMs: number }, io: Io, timing: Timing = realTiming): Promise<ExitCode> {
+/** What the sync is doing now, in words: the wave applied or waited on, the objects being applied, the health waited for. */
+export function syncProgress(app: App): string {
+  const conditions = app.status?.conditions as Conds;
+  const synced = cond(conditions, ConditionTypes.synced);
+  const healthy = cond(conditions, ConditionTypes.healthy);
+  const running = (app.status?.history ?? [])[0]?.phase === "Running";
+  const parts: string[] = [];
+  if (synced && synced.status !== "True") parts.push(/waiting for wave/.test(synced.message) ? `waves: ${oneLine(synced.message)}` : running ? `applying: ${oneLine(synced.message)}` : `Synced=${synced.status} (${synced.reason}): ${oneLine(synced.message)}`);
+  if (healthy && healthy.status !== "True") parts.push(`health: ${oneLine(healthy.message)}`);
+  return parts.join("; ") || progressLine(app);
+}
+
+export async function sync(kube: Kube, name: string, o: { wait: boolean; timeoutMs: number; json?: boolean }, io: Io, timing: Timing = realTiming): Promise<ExitCode> {
   const app = await mustGet<App>(kube, ApplicationKind, name);
   const ref = refText(ApplicationKind, kube.namespace, name);
   if (app.spec.suspend === true) throw new CliError(`${ref} is suspended; run 'mooring resume ${name}' first`);
   const note = await windowNote(kube, app, timing.now());
   if (note) io.err(`! ${note}`);
+  const rb = app.status?.rollback;
+  if (rb && rb.phase !== "Released" && app.metadata?.annotations?.[Annotations.rollback] !== undefined) io.err(`! ${ref} is rolled back: a sync re-applies revision ${shortRevision(rb.revision)}; 'mooring resume ${name}' returns to the source's revision`);
   const value = requestValue(timing);
   await annotate(kube, ApplicationKind, name, Annotations.syncRequestedAt, value);
   io.err(`► sync of ${ref} requested (${Annotations.syncRequestedAt}=${value})`);
-  if (!o.wait) return Exit.ok;
+  const json = (doc: Record<string, unknown>) => o.json && io.out(toJson({ application: `${kube.namespace}/${name}`, requestedAt: value, ...doc }));
+  if (!o.wait) {
+    json({ result: "Requested" });
+    return Exit.ok;
+  }
   const start = timing.now();
   const deadline = start + o.timeoutMs;
   let last = "";
@@ -219,17 +242,23 @@ export async function sync(kube: Kube, name: string, o: { wait: boolean; timeout
         health?.status ? `health ${health.status}${health.message ? ` (${oneLine(health.message)})` : ""}` : "",
       ].filter(Boolean);
       const ok = answer.phase === "Succeeded";
-      io.out(`${ok ? paint(io.color, "green", "✔") : paint(io.color, "red", "✗")} sync ${answer.phase}${details.length ? `: ${details.join(", ")}` : ""}`);
-      if (answer.message) io.out(`  ${oneLine(answer.message)}`);
+      const c = e?.changes;
+      if (o.json) json({ result: answer.phase, revision: e?.revision ?? cur.status?.sync?.revision, ...(e?.id !== undefined ? { id: e.id } : {}), ...(c ? { changes: c } : {}), health: health ?? { status: "Unknown" }, message: answer.message });
+      else {
+        io.out(`${ok ? paint(io.color, "green", "✔") : paint(io.color, "red", "✗")} sync ${answer.phase}${details.length ? `: ${details.join(", ")}` : ""}`);
+        if (c) io.out(`  objects: ${c.created} created, ${c.configured} configured, ${c.unchanged} unchanged, ${c.pruned} pruned${c.failed ? `, ${c.failed} failed` : ""}`);
+        if (answer.message) io.out(`  ${oneLine(answer.message)}`);
+      }
       return ok ? Exit.ok : Exit.negative;
     }
-    const line = progressLine(cur);
+    const line = syncProgress(cur);
     if (line !== last) {
       io.err(`◎ [${String(Math.round((timing.now() - start) / 1000)).padStart(3)}s] ${line}`);
       last = line;
     }
     if (timing.now() >= deadline) {
       io.err(`✗ timed out after ${Math.round(o.timeoutMs / 1000)}s waiting for the sync of ${ref}; it stays requested — check 'mooring get apps' or the controller logs`);
+      json({ result: "Timeout", message: syncProgress(cur) });
       return Exit.timeout;
     }
     await timing.sleep(timing.pollMs);
