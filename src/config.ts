@@ -76,6 +76,8 @@ export interface OperatorConfig {
   maxChartBytes?: number;
   /** Default health rules (CEL, a YAML list shaped as spec.healthCheckExprs) the apply controller reads at start-up (--health-rules-file). */
   healthRulesFile?: string;
+  /** Applications with per-Application metric series of their own (--metrics-max-applications, default 500; 0: none). */
+  metricsMaxApplications?: number;
 }
 
 function parseControllers(value: string): ControllerName[] {
@@ -87,6 +89,12 @@ function parseControllers(value: string): ControllerName[] {
     }
   }
   return [...new Set(names)] as ControllerName[];
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected 0 or a positive integer, got "${value}"`);
+  return n;
 }
 
 function positiveInt(value: string): number {
@@ -210,6 +218,7 @@ export function addOperatorOptions(cmd: Command): Command {
     )
     .addOption(opt("--max-chart-size <size>", "largest Helm chart (.tgz) a HelmChart downloads").argParser(parseSize).default(10 * 1024 ** 2, "10Mi"))
     .addOption(opt("--helm-binary <path>", "helm binary that renders Go-template charts (default: the image's /usr/local/bin/helm, else the pinned one from make tools, else helm on PATH)"))
+    .addOption(opt("--metrics-max-applications <n>", "apply controller: Applications with metric series of their own (namespace, name labels); those past it are counted together; 0 for none").argParser(nonNegativeInt).default(500))
     .addOption(opt("--health-rules-file <path>", "apply controller: default health rules for custom resources, a YAML list of {apiVersion, kind, current, inProgress, failed} CEL rules (the chart ships a library)"));
 }
 
@@ -247,6 +256,7 @@ export function toOperatorConfig(o: Record<string, unknown>): OperatorConfig {
     watchSecrets: Boolean(o.watchSecrets),
     ...(o.helmBinary ? { helmBinary: o.helmBinary as string } : {}),
     ...(o.healthRulesFile ? { healthRulesFile: o.healthRulesFile as string } : {}),
+    ...(o.metricsMaxApplications !== undefined ? { metricsMaxApplications: o.metricsMaxApplications as number } : {}),
   };
 }
 

@@ -49,8 +49,9 @@ export const CONTROLLER_MODULES: Record<ControllerName, ControllerModule> = {
       events(ns),
     ],
     setup: async (mgr, ctx) => {
-      const { setupSource } = await import("./source/index.js");
+      const [{ setupSource }, { registerConditionMetrics }] = await Promise.all([import("./source/index.js"), import("./metrics/conditions.js")]);
       await setupSource(mgr, ctx);
+      registerConditionMetrics(mgr, [GitRepositoryKind, HelmRepositoryKind, HelmChartKind]);
     },
   },
   render: {
@@ -115,10 +116,15 @@ export const CONTROLLER_MODULES: Record<ControllerName, ControllerModule> = {
       events(ns),
     ],
     setup: async (mgr, ctx) => {
-      const [{ setupSyncPolicyController }, { setupApplyController }] = await Promise.all([import("./policy/controller.js"), import("./apply/controller.js")]);
+      const [{ setupSyncPolicyController }, { setupApplyController }, { registerConditionMetrics }] = await Promise.all([
+        import("./policy/controller.js"),
+        import("./apply/controller.js"),
+        import("./metrics/conditions.js"),
+      ]);
       // SyncPolicy status (windows, application count) belongs with the controller that obeys the policies.
       setupSyncPolicyController(mgr, ctx.config);
       setupApplyController(mgr, ctx.config);
+      registerConditionMetrics(mgr, [ApplicationKind, SyncPolicyKind]);
     },
   },
   notify: {

@@ -82,7 +82,7 @@ export class ApplyReconciler {
     const { fetchRendered: fetchOverride, now, cacheSyncTimeoutMs, ...rest } = opts;
     // The default health rules are read once; one that does not compile stops the start-up (./health-library.ts).
     const config = { ...rest, healthRules: rest.healthRules ?? (rest.healthRulesFile ? loadHealthLibrary(rest.healthRulesFile) : undefined) };
-    this.metrics = applyMetrics(mgr.metrics.registry);
+    this.metrics = applyMetrics(mgr.metrics.registry, { maxApplications: config.metricsMaxApplications });
     this.env = {
       mgr,
       config,

@@ -28,7 +28,7 @@ import type { ClusterView } from "./watches.js";
 import type { HealthRules } from "./health-cel.js";
 
 /** The operator settings the apply controller reads. */
-export type ApplyConfig = Pick<OperatorConfig, "defaultServiceAccount"> & Partial<Pick<OperatorConfig, "watchNamespace" | "allowCrossNamespaceRefs" | "healthRulesFile">> & {
+export type ApplyConfig = Pick<OperatorConfig, "defaultServiceAccount"> & Partial<Pick<OperatorConfig, "watchNamespace" | "allowCrossNamespaceRefs" | "healthRulesFile" | "metricsMaxApplications">> & {
   /** Default health rules (else read from healthRulesFile); an Application's spec.healthCheckExprs win over them. */
   healthRules?: HealthRules;
 };
