@@ -27,6 +27,9 @@ export interface AppSummary {
   message: string;
   /** Revision last synced (status.sync.revision), e.g. main@sha1:… */
   revision: string;
+  /** The synced commit's subject (first line of its message) and author, when the controllers recorded them. */
+  commitSubject: string;
+  commitAuthor: string;
   /** Revision the last render used (status.source.revision): ahead of `revision` while a sync is pending. */
   renderedRevision: string;
   /** When the last sync finished (history), else when objects were last applied. */
@@ -43,6 +46,12 @@ export interface AppSummary {
 }
 
 export interface HistoryView {
+  /** The entry's sequence number (what a rollback names), 0 when the controller wrote none. */
+  id: number;
+  /** automated, manual, self-heal or rollback. */
+  trigger: string;
+  commitSubject: string;
+  commitAuthor: string;
   revision: string;
   phase: string;
   initiatedBy: string;
@@ -150,6 +159,8 @@ export interface AppDetail {
   dependsOn: DependencyView[];
   dependents: string[];
   source: SourceView | undefined;
+  /** status.rollback: what the Application is rolled back to, and whether automation is held. */
+  rollback: { phase: string; id: number; revision: string; message: string } | undefined;
 }
 
 export interface DiffView {

@@ -9,7 +9,7 @@ import { refOfEntry } from "../apply/inventory.js";
 import type { Logger } from "../log.js";
 import { Cache, Kinds, NoKindMatchError, dropManagedFields, type Client, type Informer, type KindDescriptor, type KubeObject, type RestClient, type Selection } from "../runtime/index.js";
 import type { AppDetail, AppSummary, PolicyView, Problem, SourceView, StreamMessage, TreeNodeView } from "./model.js";
-import { appSummary, conditionViews, dependencyViews, eventViews, historyViews, keyOf, policyView, sourceView } from "./views.js";
+import { appSummary, conditionViews, dependencyViews, eventViews, historyViews, keyOf, policyView, rollbackView, sourceView } from "./views.js";
 
 type Obj = KubeObject & { spec?: any; status?: any };
 type Listener = (msg: StreamMessage) => void;
@@ -254,6 +254,7 @@ export class UiState {
         .map(keyOf)
         .sort(),
       source: src ? this.sourceOf(sourceKind, src) : undefined,
+      rollback: rollbackView(app),
     };
   }
 

@@ -2,7 +2,7 @@
 // source and SyncPolicy, and an Application's detail. No I/O here, so every rule is unit-tested on plain objects.
 import type { KubeObject } from "../runtime/index.js";
 import { describeWindow, windowState, type SyncWindow } from "../policy/windows.js";
-import type { AppSummary, ConditionView, DependencyView, EventView, HealthState, HistoryView, PolicyView, SourceView, SyncState, WindowSegment } from "./model.js";
+import type { AppDetail, AppSummary, ConditionView, DependencyView, EventView, HealthState, HistoryView, PolicyView, SourceView, SyncState, WindowSegment } from "./model.js";
 
 interface Cond {
   type: string;
@@ -35,6 +35,22 @@ function syncOf(app: Obj): SyncState {
   return c?.status === "True" ? "Synced" : c?.status === "False" ? "OutOfSync" : "Unknown";
 }
 
+interface Commit {
+  author?: string;
+  message?: string;
+}
+
+const subject = (c: Commit | undefined): string => str(c?.message).split("\n", 1)[0]!.trim();
+
+/** The commit of the revision synced: its history entry's, else the render's when it rendered that revision. */
+function syncedCommit(app: Obj, history: Record<string, unknown>[]): Commit | undefined {
+  const revision = str(app.status?.sync?.revision);
+  const entry = history.find((h) => h.revision === revision && h.commit);
+  if (entry) return entry.commit as Commit;
+  const art = app.status?.render?.artifact as { revision?: string; commit?: Commit } | undefined;
+  return art?.revision === revision ? art.commit : undefined;
+}
+
 export function appSummary(app: Obj): AppSummary {
   const ready = cond(app, "Ready");
   const stalled = cond(app, "Stalled");
@@ -46,6 +62,7 @@ export function appSummary(app: Obj): AppSummary {
   if (suspended) message = message ? `suspended; ${message}` : "suspended";
   const health = str(app.status?.health?.status);
   const sourceRef = app.spec?.sourceRef as { kind?: string; name?: string } | undefined;
+  const commit = syncedCommit(app, history);
   return {
     key: keyOf(app),
     namespace: app.metadata?.namespace ?? "",
@@ -56,6 +73,8 @@ export function appSummary(app: Obj): AppSummary {
     ready: ready?.status ?? "Unknown",
     message: oneLine(message),
     revision: str(app.status?.sync?.revision),
+    commitSubject: subject(commit),
+    commitAuthor: str(commit?.author),
     renderedRevision: str(app.status?.source?.revision),
     lastSyncAt: str(last?.finishedAt) || str(app.status?.sync?.lastAppliedAt),
     lastSyncPhase: str(last?.phase),
@@ -71,7 +90,12 @@ export function appSummary(app: Obj): AppSummary {
 
 export function historyViews(app: Obj): HistoryView[] {
   const history = Array.isArray(app.status?.history) ? (app.status.history as Record<string, unknown>[]) : [];
-  return history.map((h) => ({ revision: str(h.revision), phase: str(h.phase), initiatedBy: str(h.initiatedBy), startedAt: str(h.startedAt), finishedAt: str(h.finishedAt), message: str(h.message) }));
+  return history.map((h) => ({
+    id: typeof h.id === "number" ? h.id : 0,
+    trigger: str(h.trigger) || (h.initiatedBy === "manual" ? "manual" : "automated"),
+    commitSubject: subject(h.commit as Commit | undefined),
+    commitAuthor: str((h.commit as Commit | undefined)?.author),
+    revision: str(h.revision), phase: str(h.phase), initiatedBy: str(h.initiatedBy), startedAt: str(h.startedAt), finishedAt: str(h.finishedAt), message: str(h.message) }));
 }
 
 /** core/v1 Events about one object, newest first (the recorder writes events.k8s.io/v1; core/v1 reads them too). */
@@ -201,4 +225,11 @@ export function dependencyViews(app: Obj, lookup: (key: string) => Obj | undefin
     const ready = dep ? cond(dep, "Ready") : undefined;
     return { key, exists: Boolean(dep), ready: ready?.status ?? "Unknown", message: dep ? oneLine(str(ready?.message)) : "not found" };
   });
+}
+
+/** status.rollback, when the Application is (or was) rolled back. */
+export function rollbackView(app: Obj): AppDetail["rollback"] {
+  const r = app.status?.rollback as { phase?: string; id?: number; revision?: string; message?: string } | undefined;
+  if (!r?.phase) return undefined;
+  return { phase: str(r.phase), id: typeof r.id === "number" ? r.id : 0, revision: str(r.revision), message: str(r.message) };
 }

@@ -132,7 +132,7 @@ export function appPage(store: Store, ns: string, name: string): { el: HTMLEleme
         "dl",
         { class: "facts" },
         h("dt", null, "Revision"),
-        h("dd", { class: "mono", title: s.revision }, shortRevision(s.revision) || "—"),
+        h("dd", { class: "mono", title: s.revision }, shortRevision(s.revision) || "—", s.commitSubject && h("span", { class: "commit" }, ` ${s.commitSubject}`), s.commitAuthor && h("span", { class: "sub" }, ` by ${s.commitAuthor}`)),
         h("dt", null, "Rendered"),
         h("dd", { class: "mono", title: s.renderedRevision }, shortRevision(s.renderedRevision) || "—"),
         h("dt", null, "Last sync"),
@@ -153,6 +153,7 @@ export function appPage(store: Store, ns: string, name: string): { el: HTMLEleme
         readOnly && h("span", { class: "sub" }, "read-only: actions are disabled"),
       ),
       status,
+      d.rollback ? h("p", { class: `rollback ${d.rollback.phase === "Failed" ? "error" : ""}`, role: "note" }, badge(`rollback ${d.rollback.phase}`, d.rollback.phase === "Succeeded" ? "warn" : tone(d.rollback.phase)), ` to #${d.rollback.id || "?"} (${shortRevision(d.rollback.revision)}): ${d.rollback.message}`) : "",
       section("Resources", "t-tree", d.tree.length ? Object.assign(treeList(d.tree), { onkeydown: treeKeys }) : h("p", null, "Nothing applied yet.")),
       section("Diff", "t-diff", h("p", null, "What a sync would change now: the rendered objects dry-run applied against the live ones."), h("button", { type: "button", id: "diff-button", onclick: () => void diff() }, "Compute diff"), diffOut),
       section(
@@ -185,8 +186,8 @@ export function appPage(store: Store, ns: string, name: string): { el: HTMLEleme
           ? h(
               "table",
               { class: "history" },
-              h("thead", null, h("tr", null, ...["Revision", "Outcome", "By", "Started", "Finished", "Message"].map((t) => h("th", { scope: "col" }, t)))),
-              h("tbody", null, d.history.map((x) => h("tr", null, h("td", { class: "mono", title: x.revision }, shortRevision(x.revision)), h("td", null, badge(x.phase, tone(x.phase))), h("td", null, x.initiatedBy), h("td", null, time(x.startedAt)), h("td", null, x.finishedAt ? time(x.finishedAt) : "—"), h("td", { class: "msg" }, x.message)))),
+              h("thead", null, h("tr", null, ...["#", "Revision", "Commit", "Outcome", "Trigger", "Started", "Finished", "Message"].map((t) => h("th", { scope: "col" }, t)))),
+              h("tbody", null, d.history.map((x) => h("tr", null, h("td", null, x.id ? String(x.id) : "—"), h("td", { class: "mono", title: x.revision }, shortRevision(x.revision)), h("td", null, x.commitSubject || "—", x.commitAuthor && h("div", { class: "sub" }, x.commitAuthor)), h("td", null, badge(x.phase, tone(x.phase))), h("td", null, x.trigger), h("td", null, time(x.startedAt)), h("td", null, x.finishedAt ? time(x.finishedAt) : "—"), h("td", { class: "msg" }, x.message)))),
             )
           : h("p", null, "No sync yet."),
       ),

@@ -17,7 +17,7 @@ function row(a: AppSummary): HTMLTableRowElement {
     h("th", { scope: "row" }, h("a", { href }, a.name), a.suspended && badge("suspended", "muted")),
     h("td", null, badge(a.sync, tone(a.sync))),
     h("td", null, badge(a.health, tone(a.health))),
-    h("td", { class: "mono", title: a.revision }, shortRevision(a.revision) || "—", a.renderedRevision && a.renderedRevision !== a.revision ? h("div", { class: "sub", title: a.renderedRevision }, `rendered ${shortRevision(a.renderedRevision)}`) : null),
+    h("td", { class: "mono", title: a.revision }, shortRevision(a.revision) || "—", a.commitSubject && h("div", { class: "commit", title: a.commitAuthor ? `by ${a.commitAuthor}` : undefined }, a.commitSubject), a.renderedRevision && a.renderedRevision !== a.revision ? h("div", { class: "sub", title: a.renderedRevision }, `rendered ${shortRevision(a.renderedRevision)}`) : null),
     h("td", null, a.lastSyncAt ? time(a.lastSyncAt) : "never", a.lastSyncPhase && h("div", { class: "sub" }, a.lastSyncPhase)),
     h("td", { class: "msg" }, a.message),
   );
