@@ -273,7 +273,7 @@ const HistoryEntry = Obj(
     finishedAt: Optional(Time("When the sync finished.")),
     phase: StrEnum(["Succeeded", "Failed", "Running"] as const, "Outcome of the sync; Running while it is applied (an entry left Running by a stopped controller is read as Failed, interrupted)."),
     message: Optional(Str("What happened, in words.", 32768)),
-    initiatedBy: StrEnum(["auto", "manual"] as const, "auto: by the controller (automated sync, self-heal, rollback); manual: by the delivery.mooring.dev/sync-requested-at annotation."),
+    initiatedBy: StrEnum(["auto", "manual"] as const, "auto: by the controller (a new render, self-heal, a retry); manual: asked for by a person (the delivery.mooring.dev/sync-requested-at annotation: mooring sync; the delivery.mooring.dev/rollback annotation: mooring rollback). trigger says which."),
     id: Optional(Int("Sequence number of the entry, one more than the entry before it: what mooring rollback --to names.", { minimum: 1 })),
     trigger: Optional(StrEnum(HISTORY_TRIGGERS, "What started the sync: automated (a new render), manual (mooring sync), self-heal (drift corrected), rollback (mooring rollback).")),
     commit: Optional(CommitMetadata),
