@@ -18,14 +18,17 @@
 // Prints both tools' figures and the ratios (Mooring / Flux: below 1 is Mooring better).
 //
 //   node --import tsx bench/pipeline.ts [N=100] [--tools mooring,flux] [--single] [--steady 60] [--latency 10] [--concurrency 4]
-//                                      [--leader-elect] [--profile] [--idle]
+//                                      [--leader-elect] [--profile] [--idle] [--render-workers N]
+//                                      [--node-flags "--flag ..."] [--env A=1,B=2]
 //
 // --single adds the chart's all-in-one mode (mode: all-in-one, one process running the three controllers) as a tool
 // of its own ("mooring-single", also accepted in --tools), printed beside the split mode. Each Mooring process gets
 // the limit flags the chart derives for it from its default memory limits (helm template of charts/mooring with this
 // concurrency: --render-worker-heap, --max-rendered-size, ...), so the render workers have the heap they have in a
 // cluster. --profile preloads bench/mem-probe.js into every Mooring process and prints where its memory went (each
-// thread's peak V8 heap, by space; the render workers). --idle only starts each mode's processes with no
+// thread's peak V8 heap, by space; the render workers). --render-workers sets the chart's renderWorkers (the limit
+// flags derived with it); --node-flags and --env add node flags and environment variables to every Mooring process,
+// for trying a memory lever before the chart sets it. --idle only starts each mode's processes with no
 // Applications and prints their RSS at idle (what loading the code costs), for both modes, then exits.
 //
 // `make bench-flux BENCH_N=100` builds Flux and runs this on a cluster of its own. An Ingress is Healthy for Mooring
@@ -60,6 +63,11 @@ const CONCURRENCY = Number(flag("concurrency", "4"));
 const LEADER_ELECT = args.includes("--leader-elect");
 const PROFILE = args.includes("--profile");
 const IDLE = args.includes("--idle");
+/** Overrides the chart's renderWorkers (the limit flags are derived with it, as `helm install --set` would). */
+const RENDER_WORKERS = flag("render-workers", "");
+/** Experiments: more node flags and environment variables for every Mooring process ("--x=1 --y", "A=1,B=2"). */
+const EXTRA_NODE_FLAGS = flag("node-flags", "").split(" ").filter(Boolean);
+const EXTRA_ENV = Object.fromEntries(flag("env", "").split(",").filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
 if (args.includes("--single") && !TOOLS.includes("mooring-single")) TOOLS.splice(TOOLS.includes("mooring") ? TOOLS.indexOf("mooring") + 1 : 0, 0, "mooring-single");
 const READY_TIMEOUT_MS = Number(flag("timeout", String(Math.max(600, N * 3) * 1000)));
 const HOOK_SECRET = "bench-webhook-secret";
@@ -220,14 +228,14 @@ function buildDist(): Promise<string> {
  * (--render-worker-heap, --max-*-size, --render-keep-sources), from `helm template` of charts/mooring.
  */
 function chartLimitFlags(mode: "split" | "all-in-one"): Map<string, string[]> {
-  const out = helmOk(["template", "bench", CHART_DIR, "--set", `mode=${mode}`, "--set", `concurrency=${CONCURRENCY}`]);
+  const out = helmOk(["template", "bench", CHART_DIR, "--set", `mode=${mode}`, "--set", `concurrency=${CONCURRENCY}`, ...(RENDER_WORKERS ? ["--set", `renderWorkers=${RENDER_WORKERS}`] : [])]);
   const flags = new Map<string, string[]>();
   for (const doc of parseAllDocuments(out)) {
     const o = doc.toJS() as { kind?: string; spec?: { template?: { spec?: { containers?: { args?: string[] }[] } } } } | null;
     if (o?.kind !== "Deployment") continue;
     for (const c of o.spec?.template?.spec?.containers ?? []) {
       const ctl = c.args?.find((a) => a.startsWith("--controllers="))?.slice("--controllers=".length);
-      if (ctl) flags.set(ctl, (c.args ?? []).filter((a) => /^--(render-worker-heap|render-keep-sources|max-[a-z]+-size)=/.test(a)));
+      if (ctl) flags.set(ctl, (c.args ?? []).filter((a) => /^--(render-workers|render-worker-heap|render-keep-sources|max-[a-z]+-size)=/.test(a)));
     }
   }
   return flags;
@@ -254,6 +262,7 @@ class MooringController {
     const a = `127.0.0.1:${this.ports.artifact}`;
     const argv = [
       "--max-semi-space-size=2", // as the Dockerfile's ENTRYPOINT
+      ...EXTRA_NODE_FLAGS,
       ...(PROFILE ? ["--import", path.join(REPO_ROOT, "bench/mem-probe.js")] : []),
       entry,
       "controller",
@@ -275,7 +284,7 @@ class MooringController {
       `--concurrency=${CONCURRENCY}`,
       ...limitFlags,
     ];
-    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: path.join(home, "tmp"), ...(PROFILE ? { BENCH_MEM_PROBE: path.join(PROBE_DIR, this.controller.replaceAll(",", "-")) } : {}) };
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: path.join(home, "tmp"), ...EXTRA_ENV, ...(PROFILE ? { BENCH_MEM_PROBE: path.join(PROBE_DIR, this.controller.replaceAll(",", "-")) } : {}) };
     await mkdir(path.join(home, "storage"), { recursive: true });
     await mkdir(path.join(home, "tmp"), { recursive: true });
     this.proc.start(process.execPath, argv, env);

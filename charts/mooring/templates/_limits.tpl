@@ -3,9 +3,10 @@ Limits derived from the containers' memory limits and volume sizes, passed as fl
 may hold at once fits its container (docs/install.md, "Limits"; test/unit/chart/limits.test.ts checks the sums).
 
 Memory: the container's limit (less storage.sizeLimit when the storage is in memory) is cut into shares: one for
-the process itself (at least 64Mi), and per concurrent reconcile (concurrency) one for each render worker, each
-Go-template chart's helm run (a subprocess of the worker), each render result on its way to storage, each Git
-fetch and each rendered-artifact download the controllers of this container may run.
+the process itself (at least 64Mi); per render worker (renderWorkers, at most concurrency: the workers alive at
+once) one for its heap and one for a Go-template chart's helm run (a subprocess of the worker); and per concurrent
+reconcile (concurrency) one for each render result on its way to storage, each Git fetch and each
+rendered-artifact download the controllers of this container may run.
   --render-worker-heap  one share (the worker's whole V8 heap; its helm run gets the same memory limit)
   --max-rendered-size   a quarter share of the render container and of the apply container (the result is parsed
                         and copied: about four times its size)
@@ -39,9 +40,10 @@ Storage: --max-storage-size is 90% of storage.sizeLimit (the artifacts, both con
 {{- end -}}
 
 {{/*
-The memory share of a workload (dict root, w): its memory limit divided by 1 + concurrency × (3 with render, +1
-with source, +1 with apply), the process keeping at least 64Mi (its caches) before the rest is shared; "0" when
-it has no memory limit. A limit too small for the concurrency fails the install, naming both.
+The memory share of a workload (dict root, w): its memory limit divided by 1 + concurrency × (1 with render, +1
+with source, +1 with apply) + 2 × render workers (with render; at most concurrency), the process keeping at least
+64Mi (its caches) before the rest is shared; "0" when it has no memory limit. A limit too small for the concurrency
+fails the install, naming both.
 */}}
 {{- define "mooring.memoryShare" -}}
 {{- $root := .root -}}
@@ -52,10 +54,11 @@ it has no memory limit. A limit too small for the concurrency fails the install,
 {{- $mem = sub $mem (int64 (include "mooring.bytes" $root.Values.storage.sizeLimit)) -}}
 {{- end -}}
 {{- $per := 0 -}}
-{{- if has "render" $c }}{{ $per = add $per 3 }}{{ end -}}
+{{- $workers := 0 -}}
+{{- if has "render" $c }}{{ $per = add $per 1 }}{{ $workers = include "mooring.renderWorkers" $root }}{{ end -}}
 {{- if has "source" $c }}{{ $per = add $per 1 }}{{ end -}}
 {{- if has "apply" $c }}{{ $per = add $per 1 }}{{ end -}}
-{{- $n := mul (int64 $root.Values.concurrency) $per -}}
+{{- $n := add (mul (int64 $root.Values.concurrency) $per) (mul 2 (int64 $workers)) -}}
 {{- if le $mem 0 -}}0{{- else -}}
 {{- $process := max (div $mem (add 1 $n)) 67108864 -}}
 {{- $share := div (sub $mem $process) $n -}}
@@ -64,6 +67,11 @@ it has no memory limit. A limit too small for the concurrency fails the install,
 {{- end -}}
 {{- $share -}}
 {{- end -}}
+{{- end -}}
+
+{{/* Render workers alive at once: renderWorkers, at most concurrency (more could never all be busy). */}}
+{{- define "mooring.renderWorkers" -}}
+{{- min (int64 .Values.renderWorkers) (int64 .Values.concurrency) -}}
 {{- end -}}
 
 {{/* The flags of one workload (dict root, w), one "- --flag=value" per line. */}}
@@ -88,6 +96,7 @@ it has no memory limit. A limit too small for the concurrency fails the install,
 {{- if has "render" $c -}}
 {{- $args = append $args (printf "--max-extracted-size=%s" (include "mooring.mib" (div $tmp $units))) -}}
 {{- $args = append $args (printf "--render-keep-sources=%d" $keep) -}}
+{{- $args = append $args (printf "--render-workers=%s" (include "mooring.renderWorkers" $root)) -}}
 {{- $out := 0 -}}
 {{- if gt $share 0 -}}
 {{- $args = append $args (printf "--render-worker-heap=%s" (include "mooring.mib" $share)) -}}

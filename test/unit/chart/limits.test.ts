@@ -2,8 +2,9 @@
 // controller may hold at once, worst case, fits its container's memory limit, what it writes to /tmp fits the tmp
 // emptyDir, and the artifact storage stays under its volume's sizeLimit, as the operator's own flag parser reads the
 // flags (a flag the chart does not set counts at the binary's default). The model (docs/install.md, "Limits"): per
-// concurrent reconcile, a render worker's heap, a Go-template chart's helm run (as much: src/render/isolated.ts) and
-// the render's result (about four times the rendered size: copied, parsed, serialized), four git objects per
+// render worker alive (--render-workers, at most concurrency), its heap and a Go-template chart's helm run (as much:
+// src/render/isolated.ts); per concurrent reconcile, the render's result (about four times the rendered size:
+// copied, parsed, serialized), four git objects per
 // fetch, four times the rendered size per artifact download by the apply controller; 64Mi for the process itself. On disk: concurrency+1 packs per fetch limit in /tmp, and
 // renderKeepSources + 2 × concurrency extracted sources (and downloads) for the render controller.
 import assert from "node:assert/strict";
@@ -62,9 +63,10 @@ function assertFits(objs: K8sObject[]): string[] {
     const C = cfg.concurrency;
     // The rendered size an apply controller downloads is bounded by the render controller that produced it.
     const rendered = (render ?? w).cfg.maxRenderedBytes!;
-    const perReconcile =
-      (has("render") ? 2 * cfg.renderWorkerHeapBytes! + 4 * cfg.maxRenderedBytes! : 0) + (has("source") ? 4 * cfg.maxObjectBytes! : 0) + (has("apply") ? 4 * rendered : 0);
-    const memoryNeeded = PROCESS + C * perReconcile;
+    const perReconcile = (has("render") ? 4 * cfg.maxRenderedBytes! : 0) + (has("source") ? 4 * cfg.maxObjectBytes! : 0) + (has("apply") ? 4 * rendered : 0);
+    // Render workers alive at once (busy or idle): at most --render-workers, and never more than the reconciles.
+    const workers = has("render") ? Math.min(cfg.renderWorkers!, C) : 0;
+    const memoryNeeded = PROCESS + C * perReconcile + workers * 2 * cfg.renderWorkerHeapBytes!;
     if (w.memory !== undefined) {
       const inMemoryStorage = w.storage?.medium === "Memory" ? w.storage.size : 0;
       assert.ok(memoryNeeded <= w.memory - inMemoryStorage, `${w.name}: worst case ${memoryNeeded / MiB} MiB of memory does not fit its limit of ${w.memory / MiB} MiB (less ${inMemoryStorage / MiB} MiB of in-memory storage)`);
@@ -86,6 +88,8 @@ const CASES: { name: string; set?: Record<string, string | number | boolean>; js
   { name: "the default values (split)" },
   { name: "all-in-one", set: { mode: "all-in-one" } },
   { name: "concurrency 1", set: { concurrency: 1 } },
+  { name: "one render worker", set: { renderWorkers: 1 } },
+  { name: "more render workers than reconciles", set: { renderWorkers: 6, concurrency: 3 } },
   { name: "concurrency 8, all-in-one with 4Gi", set: { concurrency: 8, mode: "all-in-one", "allInOne.resources.limits.memory": "4Gi" } },
   { name: "a small render controller (512Mi) and /tmp (256Mi)", set: { "controllers.render.resources.limits.memory": "512Mi", "tmp.sizeLimit": "256Mi" } },
   { name: "decimal units and more sources kept", set: { "controllers.source.resources.limits.memory": "1G", "controllers.apply.resources.limits.memory": "0.75Gi", "tmp.sizeLimit": "3G", "limits.renderKeepSources": 10 } },
@@ -111,13 +115,22 @@ void describe("chart: limits fit the containers", () => {
   void it("passes the limits the model assumes to the controllers that use them", () => {
     const ws = workloads(renderChart());
     const by = (n: string) => ws.find((w) => w.name === `mooring-${n}`)!.cfg;
-    assert.equal(by("render").renderWorkerHeapBytes, 157 * MiB, "2Gi / (1 + 4 × 3) shares");
+    assert.equal(by("render").renderWorkers, 2);
+    assert.equal(by("render").renderWorkerHeapBytes, 227 * MiB, "2Gi / (1 + 4 results + 2 workers × 2) shares");
     assert.equal(by("render").maxRenderedBytes, 25 * MiB, "a quarter share of the apply controller's 512Mi / (1 + 4)");
     assert.equal(by("source").maxObjectBytes, 25 * MiB, "a quarter share of 512Mi / (1 + 4)");
     assert.equal(by("source").maxSourceBytes, 204 * MiB, "1Gi of /tmp / (4 + 1)");
     assert.equal(by("render").maxExtractedBytes, 85 * MiB, "1Gi of /tmp / (4 kept + 2 × 4)");
     assert.equal(by("render").renderKeepSources, 4);
     assert.equal(by("source").maxStorageBytes, 1843 * MiB, "90% of 2Gi");
+  });
+
+  void it("passes --render-workers to the processes that render, at most concurrency", () => {
+    const split = workloads(renderChart({ renderWorkers: 3 }));
+    assert.equal(split.find((w) => w.name === "mooring-render")!.cfg.renderWorkers, 3);
+    assert.ok(!split.find((w) => w.name === "mooring-apply")!.cfg.controllers.includes("render"));
+    const one = workloads(renderChart({ mode: "all-in-one", renderWorkers: 8, concurrency: 2 }));
+    assert.equal(one[0]!.cfg.renderWorkers, 2, "more workers than reconciles could never all be busy");
   });
 
   void it("refuses a memory limit too small for the concurrency, naming both", () => {
