@@ -365,10 +365,13 @@ export async function diffApplication(client: Client, o: DiffOptions): Promise<{
 }
 
 /** Prints the diffs and returns 0 (no difference), 1 (differences) or 2 (some object could not be compared). */
-export function printDiffs(diffs: readonly ObjectDiff[], io: Io): ExitCode {
+export function printDiffs(diffs: readonly ObjectDiff[], io: Io, json = false): ExitCode {
   const counts = { created: 0, changed: 0, pruned: 0, unchanged: 0, error: 0 };
+  // -o json: every object's change (and patch, Secret values masked as in the text) in one document on stdout.
+  if (json) io.out(JSON.stringify(diffs, null, 2));
   for (const d of diffs) {
     counts[d.change]++;
+    if (json) continue;
     if (d.change === "error") io.err(`mooring: ${d.id}: ${d.message}`);
     else if (d.change !== "unchanged") {
       const header = `# ${d.id}: ${d.change}${d.note ? ` (${d.note})` : ""}`;

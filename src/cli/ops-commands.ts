@@ -123,6 +123,7 @@ export function registerOpsCommands(program: Command, deps: OpsDeps = {}): void 
     .option("-U, --unified <lines>", "lines of context", "3")
     .addOption(new Option("--color <when>", "colour the diff").choices(["auto", "always", "never"]).default("auto"))
     .option("--show-secrets", "print Secret values (data, stringData, last-applied-configuration) instead of masks", false)
+    .addOption(outputOption(["diff", "json"], "diff"))
     .addOption(
       new Option("--default-service-account <name>", 'the operator\'s --default-service-account: dry-run an Application without spec.serviceAccountName as this ServiceAccount of its namespace; "" uses your own credentials (single-tenant operators)')
         .env("MOORING_DEFAULT_SERVICE_ACCOUNT")
@@ -136,7 +137,7 @@ export function registerOpsCommands(program: Command, deps: OpsDeps = {}): void 
         const color = f.color === "always" ? true : f.color === "never" ? false : io.color;
         const { diffs, identity } = await diffApplication(kube.client, { namespace: kube.namespace, name: name!, context, showSecrets: f.showSecrets === true, defaultServiceAccount: String(f.defaultServiceAccount ?? "") });
         io.err(identity.user ? `dry-run as ${identity.user} (${identity.source})` : `dry-run with ${identity.source}`);
-        return printDiffs(diffs, { ...io, color });
+        return printDiffs(diffs, { ...io, color }, f.output === "json");
       }),
     );
 }
