@@ -60,6 +60,8 @@ export interface HarnessOptions {
   cacheSyncTimeoutMs?: number;
   /** The manager's log level unless MOORING_TEST_LOG_LEVEL says otherwise (default warn). */
   logLevel?: "error" | "warn" | "info" | "debug";
+  /** Default health rules (--health-rules-file), read by the apply controller at start-up. */
+  healthRulesFile?: string;
   /** Called with an admin client and the test namespace before the manager starts (RBAC for managerUser). */
   grant?: (admin: Client, namespace: string) => Promise<void>;
 }
@@ -89,6 +91,7 @@ export async function startHarness(o: HarnessOptions): Promise<Harness> {
       concurrency: 4,
       ...(o.now ? { now: o.now } : {}),
       ...(o.cacheSyncTimeoutMs ? { cacheSyncTimeoutMs: o.cacheSyncTimeoutMs } : {}),
+      ...(o.healthRulesFile ? { healthRulesFile: o.healthRulesFile } : {}),
     });
     const stop = new AbortController();
     const running = mgr.start(stop.signal);
