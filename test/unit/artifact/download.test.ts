@@ -17,6 +17,9 @@ const DIGEST = `sha256:${createHash("sha256").update(BODY).digest("hex")}`;
 let server: http.Server;
 let base: string;
 let dir: string;
+// Resolved when /stalls has written its headers and first bytes: the test cancels only after that, so a loaded
+// machine that is slow to connect never turns a cut body into a failed connection.
+let stalled: () => void = () => {};
 
 before(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "mooring-download-"));
@@ -30,7 +33,7 @@ before(async () => {
         return res.end();
       case "/stalls":
         res.writeHead(200);
-        return res.write(BODY.subarray(0, 10)); // never ends
+        return res.write(BODY.subarray(0, 10), () => stalled()); // never ends
       default:
         return res.writeHead(404).end("not found");
     }
@@ -85,10 +88,12 @@ describe("download", () => {
   });
 
   it("cuts a stalled body at the deadline, and the caller's signal cancels too", async () => {
-    const f = await failure(download(`${base}/stalls`, { ...limits, timeoutMs: 300 }));
+    // The deadline covers connecting too (a deadline hit before the headers is "unreachable"), so it is long enough
+    // for the headers to arrive on a loaded machine; the body then stalls until it passes.
+    const f = await failure(download(`${base}/stalls`, { ...limits, timeoutMs: 2_000 }));
     assert.equal(f.kind, "interrupted");
     const stop = new AbortController();
-    setTimeout(() => stop.abort(), 100);
+    stalled = () => setTimeout(() => stop.abort(), 300);
     assert.equal((await failure(download(`${base}/stalls`, { ...limits, signal: stop.signal }))).kind, "interrupted");
   });
 
