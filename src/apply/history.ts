@@ -1,5 +1,5 @@
 // The audit trail and rollback, as pure functions: what a history entry records (id, trigger, the commit, the kept
-// rendered artifact, the objects changed), how it reads in an event, and what a rollback request
+// rendered artifact, the objects changed; the commit as events and the CLI write it), and what a rollback request
 // (delivery.mooring.dev/rollback) asks for and holds. The controller reads the request and the history, decides
 // with `rollbackHold`, syncs the held artifact like any other (./sync.ts) and reports it with `rollbackPart`.
 import type { HistoryTrigger, RollbackUntil } from "../api/application.js";
@@ -35,18 +35,6 @@ export function describeCommit(c: CommitMetadata | undefined): string {
   if (!c) return "";
   const subject = commitSubject(c.message);
   return `${subject ? `"${subject.length > 120 ? `${subject.slice(0, 119)}…` : subject}" ` : ""}by ${c.author}`;
-}
-
-/** One line with the facts of an entry: revision, commit, trigger, result, the objects changed, digest. */
-export function describeEntry(e: HistoryEntry): string {
-  const commit = describeCommit(e.commit);
-  const c = e.changes;
-  const changes = c ? `${c.created} created, ${c.configured} configured, ${c.unchanged} unchanged, ${c.pruned} pruned${c.failed ? `, ${c.failed} failed` : ""}` : "";
-  return [
-    `#${e.id ?? "?"} ${e.trigger ?? (e.initiatedBy === "manual" ? "manual" : "automated")} sync of revision ${e.revision}${commit ? ` (${commit})` : ""}: ${e.phase}`,
-    changes,
-    e.digest ? `rendered ${e.digest.slice(0, 19)}…` : "",
-  ].filter(Boolean).join("; ");
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -226,14 +214,6 @@ export function rollbackPart(hold: RollbackHold, sync: RollbackSync, conditions:
       return { ...(hold.previous ? { rollback: hold.previous } : {}), conditions: cond("Unknown", Reasons.progressing, `rollback to revision ${t.revision} requested; not synced yet`), notes: [] };
     }
   }
-}
-
-/** Rendered digests an Application's kept history (and its rollback) refer to: their artifacts must stay stored. */
-export function retainedDigests(status: { history?: readonly { digest?: string }[]; rollback?: { digest?: string } } | undefined): Set<string> {
-  const out = new Set<string>();
-  for (const h of status?.history ?? []) if (h.digest) out.add(h.digest);
-  if (status?.rollback?.digest) out.add(status.rollback.digest);
-  return out;
 }
 
 /** The trigger a history entry records, with the legacy initiatedBy it implies. */

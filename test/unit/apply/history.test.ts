@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { decide, type DecideInput } from "../../../src/apply/decide.js";
-import { changesOf, describeEntry, parseRollbackRequest, rollbackHold, rollbackPart, type RollbackStatus } from "../../../src/apply/history.js";
+import { changesOf, parseRollbackRequest, rollbackHold, rollbackPart, type RollbackStatus } from "../../../src/apply/history.js";
 import { type HistoryEntry, effectivePolicy, pushHistory } from "../../../src/apply/policy.js";
 import type { Condition } from "../../../src/runtime/conditions.js";
 
@@ -41,10 +41,6 @@ void describe("history entries", () => {
     assert.deepEqual(changesOf(undefined, undefined, 2), { created: 0, configured: 0, unchanged: 0, pruned: 0, failed: 2 });
   });
 
-  void it("read as one line with the commit, the trigger, the result and the counts", () => {
-    const e: HistoryEntry = { ...entry(7, D(7)), trigger: "rollback", commit: { author: "Ann <ann@example.com>", message: "Scale web to 3\n\nbody", time: "2026-03-01T00:00:00Z" }, changes: { created: 1, configured: 0, unchanged: 2, pruned: 1 } };
-    assert.equal(describeEntry(e), `#7 rollback sync of revision ${e.revision} ("Scale web to 3" by Ann <ann@example.com>): Succeeded; 1 created, 0 configured, 2 unchanged, 1 pruned; rendered ${D(7).slice(0, 19)}…`);
-  });
 });
 
 void describe("rollback requests", () => {
