@@ -77,9 +77,9 @@ export class SourceSyncer {
       ...(this.opts.tmpDir ? { tmpDir: this.opts.tmpDir } : {}),
       ...(this.opts.onStats ? { onStats: this.opts.onStats } : {}),
     };
-    // An artifact stored before commit metadata was recorded is fetched once more, for its metadata.
+    // An artifact stored before commit metadata was recorded keeps going without it: the next commit brings it.
     const haveCurrent = async (commit: string) =>
-      !input.force && current?.commit !== undefined && commitOfRevision(current.revision) === commit && (await this.opts.storage.exists(current.path));
+      !input.force && current !== undefined && commitOfRevision(current.revision) === commit && (await this.opts.storage.exists(current.path));
 
     const pinned = pinnedCommit(spec.ref);
     if (pinned && (await haveCurrent(pinned.commit))) {
