@@ -41,7 +41,9 @@ import { RenderCrashJournal } from "./crashes.js";
 import { SourceCache, type SourceLimits } from "./fetch.js";
 import { ClusterCapabilities, type Capabilities } from "./helm/capabilities.js";
 import { InputReader } from "./inputs.js";
-import { DEFAULT_RENDER_WORKERS, setRenderWorkers } from "./isolated.js";
+import { changedFirst, orderedEnqueue } from "./changed-first.js";
+import { DEFAULT_RENDER_WORKERS, limitsForHeap, setRenderWorkers } from "./isolated.js";
+import { resolveLimits } from "./limits.js";
 import { RenderMemory } from "./memo.js";
 import { type OwnedStatus, type Recheck, type RenderOutcome, type SourceArtifact, outcomeOf, ownedStatus, renderStatus } from "./outcome.js";
 import { RenderStep, renderedKey } from "./render-step.js";
@@ -280,7 +282,9 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
     events: mgr.eventRecorder(FieldManagers.render),
     stats,
   });
-  const controller = buildController(mgr, opts, reconciler);
+  // A new commit: the Applications it changed are reconciled first (./changed-first.ts).
+  const replayLimits = resolveLimits(limitsForHeap(heapMb, opts.renderMaxOutputBytes));
+  const controller = buildController(mgr, opts, reconciler, (reqs, art) => changedFirst(reqs, art, { memory, sources, replayLimits }));
   // Applications deleted while the operator was down left their artifacts behind: remove them once the caches know
   // every Application (a leader-only runnable starts after the caches synced).
   if (opts.sweepOrphans ?? !mgr.shardLabelSelector) {
@@ -297,16 +301,32 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
 }
 
 /** The controller and its watches: Applications, the sources they name and the ConfigMaps/Secrets they read (indexed). */
-function buildController(mgr: Manager, opts: RenderControllerOptions, reconciler: RenderReconciler): Controller {
+function buildController(
+  mgr: Manager,
+  opts: RenderControllerOptions,
+  reconciler: RenderReconciler,
+  order: (reqs: Request[], artifact: { url?: string; digest?: string } | undefined) => Promise<Request[]>,
+): Controller {
   // Set after build(), before any event can arrive (the manager starts the watches).
-  const apps: { informer?: Informer<ApplicationObject> } = {};
+  const apps: { informer?: Informer<ApplicationObject>; controller?: Controller } = {};
   const appsBy = (index: string, value: string): Request[] =>
     (apps.informer?.store.byIndex(index, value) ?? []).map((a) => ({ namespace: a.metadata?.namespace ?? "", name: a.metadata?.name ?? "" }));
   const nsName = (o: KubeObject) => `${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`;
   const builder = mgr
     .controller("render")
     .for(ApplicationKind, { predicates: [applicationEvents] })
-    .watches<GitRepositoryObject>(GitRepositoryKind, (repo) => appsBy(INDEX_SOURCE, nsName(repo)), { predicates: [gitRepositoryArtifactChanged] })
+    .watches<GitRepositoryObject>(
+      GitRepositoryKind,
+      orderedEnqueue<GitRepositoryObject>(
+        nsName,
+        (repo) => {
+          const reqs = appsBy(INDEX_SOURCE, nsName(repo));
+          return { reqs, ordered: () => order(reqs, repo.status?.artifact) };
+        },
+        (r) => apps.controller?.enqueue(r),
+      ),
+      { predicates: [gitRepositoryArtifactChanged] },
+    )
     // HelmCharts: their artifact is the chart (sourceRef.kind HelmChart); same index (namespace/name) as GitRepositories.
     .watches<GitRepositoryObject>(HelmChartKind, (c) => appsBy(INDEX_SOURCE, nsName(c)), { predicates: [gitRepositoryArtifactChanged] })
     .watches(Kinds.ConfigMap, (cm) => appsBy(INDEX_INPUTS, `ConfigMap/${nsName(cm)}`), { predicates: [dataChanged] });
@@ -316,6 +336,7 @@ function buildController(mgr: Manager, opts: RenderControllerOptions, reconciler
     builder.watches(Kinds.Secret, (s) => appsBy(INDEX_INPUTS, `Secret/${nsName(s)}`), { predicates: [dataChanged], selection: SECRETS_WITHOUT_DATA });
   }
   const controller = builder.withOptions({ maxConcurrentReconciles: opts.concurrency ?? 4 }).build((req, ctx) => reconciler.reconcile(req, ctx));
+  apps.controller = controller;
   // After build(): the builder picked the Application informer (and its shard selection); index that one.
   apps.informer = mgr.cache.informerFor<ApplicationObject>(ApplicationKind);
   apps.informer.addIndexers({ [INDEX_SOURCE]: sourceIndexKeys, [INDEX_INPUTS]: inputIndexKeys });

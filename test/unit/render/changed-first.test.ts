@@ -1,0 +1,73 @@
+// A new commit reconciles the Applications it changed first (src/render/changed-first.ts): the reads of each
+// Application's last render (as the real renderer records them) replayed against the new tree decide the order.
+import assert from "node:assert/strict";
+import { rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { describe, it } from "node:test";
+import { changedFirst, orderedEnqueue, type AppRequest } from "../../../src/render/changed-first.js";
+import { render, resolveLimits } from "../../../src/render/index.js";
+import type { Memo } from "../../../src/render/memo.js";
+import { writeTree } from "./tree.js";
+
+const app = (i: number) => `apps/app-${i}/cm.yaml`;
+const cm = (i: number, v: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app-${i}\ndata:\n  v: "${v}"\n`;
+const req = (i: number): AppRequest => ({ namespace: "team", name: `app-${i}` });
+
+void describe("changed first", () => {
+  void it("puts the Applications whose reads the new tree answers differently first, then unknown ones, keeping each group's order", async () => {
+    const before = writeTree({ [app(0)]: cm(0, "a"), [app(1)]: cm(1, "a"), [app(2)]: cm(2, "a"), [app(3)]: cm(3, "a") });
+    const after = writeTree({ [app(0)]: cm(0, "a"), [app(1)]: cm(1, "a"), [app(2)]: cm(2, "b"), [app(3)]: cm(3, "a") });
+    try {
+      const memos = new Map<string, Memo>();
+      for (const i of [0, 1, 2]) {
+        const out = render(before.dir, `apps/app-${i}`, { traceReads: true });
+        memos.set(`app-${i}`, { key: "k", ok: true, path: "p", digest: out.digest, size: 1, objects: 1, type: out.type, reads: out.reads! });
+      }
+      // app-3 has no memo (never rendered here): it may have changed, so it goes with the changed ones.
+      let released = 0;
+      const d = {
+        memory: { load: async (_ns: string, name: string) => memos.get(name) },
+        sources: { checkout: async () => ({ dir: after.dir, release: () => void released++ }) },
+        replayLimits: resolveLimits({}),
+      };
+      const order = await changedFirst([0, 1, 2, 3].map(req), { url: "http://artifacts/x.tar.gz", digest: "sha256:1" }, d as never);
+      assert.deepEqual(order.map((r) => r.name), ["app-2", "app-3", "app-0", "app-1"]);
+      assert.equal(released, 1, "the checkout is released");
+      // A checkout that fails, or no artifact: the order is kept.
+      const failing = { ...d, sources: { checkout: async () => Promise.reject(new Error("artifact server down")) } };
+      assert.deepEqual((await changedFirst([0, 1, 2].map(req), { url: "u", digest: "d" }, failing as never)).map((r) => r.name), ["app-0", "app-1", "app-2"]);
+      assert.deepEqual((await changedFirst([0, 1, 2].map(req), undefined, d as never)).map((r) => r.name), ["app-0", "app-1", "app-2"]);
+      // A file the render read that is now gone counts as changed.
+      writeFileSync(path.join(after.dir, app(2)), cm(2, "a"));
+      rmSync(path.join(after.dir, app(1)));
+      assert.deepEqual((await changedFirst([0, 1, 2].map(req), { url: "u", digest: "d" }, d as never)).map((r) => r.name), ["app-1", "app-0", "app-2"]);
+    } finally {
+      before.cleanup();
+      after.cleanup();
+    }
+  });
+
+  void it("coalesces the old and new object of one update into one ordering of the newest, and enqueues in its order", async () => {
+    const enqueued: string[] = [];
+    const seen: string[] = [];
+    const map = orderedEnqueue<{ key: string; rev: string }>(
+      (o) => o.key,
+      (o) => {
+        seen.push(o.rev);
+        return { reqs: [req(0), req(1)], ordered: async () => (o.rev === "new" ? [req(1), req(0)] : [req(0), req(1)]) };
+      },
+      (r) => enqueued.push(r.name),
+    );
+    assert.deepEqual(map({ key: "team/src", rev: "old" }), [], "the map enqueues later, itself");
+    map({ key: "team/src", rev: "new" });
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(seen, ["new"]);
+    assert.deepEqual(enqueued, ["app-1", "app-0"]);
+    // An ordering that fails enqueues everything in the given order.
+    const enq2: string[] = [];
+    const map2 = orderedEnqueue<{ key: string }>((o) => o.key, () => ({ reqs: [req(0), req(1)], ordered: () => Promise.reject(new Error("boom")) }), (r) => enq2.push(r.name));
+    map2({ key: "k" });
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(enq2, ["app-0", "app-1"]);
+  });
+});
