@@ -1,12 +1,14 @@
-// The UI's buttons: sync, reconcile, suspend and resume do exactly what the `mooring` commands of the same names do
-// (src/cli/ops.ts), with the signed-in user's client, so the API server decides what the user may do.
+// The UI's buttons: sync, reconcile, suspend, resume and rollback do exactly what the `mooring` commands of the same
+// names do (src/cli/ops.ts, src/cli/history.ts), with the signed-in user's client, so the API server decides what
+// the user may do.
 import { runCommand, type Io, type Kube } from "../cli/kube.js";
+import { resume, rollback } from "../cli/history.js";
 import { reconcile, setSuspended, sync } from "../cli/ops.js";
 import type { Client, KubeConfig } from "../runtime/index.js";
 import type { ActionName, ActionResult } from "./model.js";
 
 /** Runs one action on Application namespace/name as `client`; the answer carries the command's own words. */
-export async function runAction(action: ActionName, client: Client, kc: KubeConfig, namespace: string, name: string): Promise<ActionResult> {
+export async function runAction(action: ActionName, client: Client, kc: KubeConfig, namespace: string, name: string, o: { to?: number } = {}): Promise<ActionResult> {
   const out: string[] = [];
   const err: string[] = [];
   const io: Io = { out: (t) => void out.push(t.trimEnd()), err: (t) => void err.push(t.trimEnd()), color: false };
@@ -20,7 +22,11 @@ export async function runAction(action: ActionName, client: Client, kc: KubeConf
       case "suspend":
         return setSuspended(kube, name, true, io);
       case "resume":
-        return setSuspended(kube, name, false, io);
+        // As `mooring resume`: ends a suspension and a rollback's hold.
+        return resume(kube, name, { output: "table" }, io);
+      case "rollback":
+        // As `mooring rollback [--to ID] --no-wait`: the apply controller does it; the page shows it live.
+        return rollback(kube, name, { ...(o.to !== undefined ? { to: o.to } : {}), until: "resume", wait: false, timeoutMs: 0, output: "table" }, io);
     }
   });
   // The commands' lines start with a symbol for terminals (►, !, ✔): the page shows words.

@@ -52,6 +52,8 @@ export interface HistoryView {
   trigger: string;
   commitSubject: string;
   commitAuthor: string;
+  /** A successful sync whose rendered manifests are kept: a rollback can re-apply it. */
+  rollbackable: boolean;
   revision: string;
   phase: string;
   initiatedBy: string;
@@ -150,6 +152,8 @@ export interface DependencyView {
 
 export interface AppDetail {
   summary: AppSummary;
+  /** Held by a rollback (the delivery.mooring.dev/rollback annotation is set): Resume ends the hold. */
+  held: boolean;
   spec: { path: string; targetNamespace: string; serviceAccountName: string; interval: string; renderType: string };
   conditions: ConditionView[];
   history: HistoryView[];
@@ -211,8 +215,8 @@ export type StreamMessage =
       problems: Problem[] | undefined;
     };
 
-export type ActionName = "sync" | "reconcile" | "suspend" | "resume";
-export const ACTIONS: readonly ActionName[] = ["sync", "reconcile", "suspend", "resume"];
+export type ActionName = "sync" | "reconcile" | "suspend" | "resume" | "rollback";
+export const ACTIONS: readonly ActionName[] = ["sync", "reconcile", "suspend", "resume", "rollback"];
 
 export interface ActionResult {
   ok: boolean;

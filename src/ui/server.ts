@@ -205,8 +205,10 @@ export class UiServer {
     checkWriteOrigin(req);
     if (!ACTIONS.includes(action as ActionName)) return problem(res, 404, `unknown action "${action}"; use ${ACTIONS.join(", ")}`);
     if (this.o.readOnly) return send(res, 403, { ok: false, message: "this UI is read-only (started with --read-only): use mooring or kubectl, or ask for a UI with actions enabled" });
+    const body = (await readBody(req)) as { to?: unknown };
+    if (body.to !== undefined && !(Number.isInteger(body.to) && (body.to as number) > 0)) throw new HttpError(400, `"to" must be a history entry's number, got ${JSON.stringify(body.to)}`);
     const client = this.o.auth.clientFor(id, this.o.client);
-    const result = await runAction(action as ActionName, client, this.o.kc, ns, name);
+    const result = await runAction(action as ActionName, client, this.o.kc, ns, name, { to: body.to as number | undefined });
     this.o.logger.info("UI action", { user: id.user, action, application: `${ns}/${name}`, ok: result.ok });
     send(res, result.ok ? 200 : /not allowed \(HTTP 403\)/.test(result.message) ? 403 : 409, result);
   }

@@ -231,6 +231,7 @@ export class UiState {
     const events = this.events.store.list().filter((e) => (e.involvedObject as { namespace?: string; name?: string } | undefined)?.name === app.metadata?.name && (e.involvedObject as { namespace?: string }).namespace === ns);
     return {
       summary: appSummary(app),
+      held: app.metadata?.annotations?.["delivery.mooring.dev/rollback"] !== undefined,
       spec: {
         path: String(app.spec?.path ?? "./"),
         targetNamespace: String(app.spec?.targetNamespace ?? ns),

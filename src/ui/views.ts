@@ -95,6 +95,7 @@ export function historyViews(app: Obj): HistoryView[] {
     trigger: str(h.trigger) || (h.initiatedBy === "manual" ? "manual" : "automated"),
     commitSubject: subject(h.commit as Commit | undefined),
     commitAuthor: str((h.commit as Commit | undefined)?.author),
+    rollbackable: h.phase === "Succeeded" && Boolean(h.url) && Boolean(h.digest),
     revision: str(h.revision), phase: str(h.phase), initiatedBy: str(h.initiatedBy), startedAt: str(h.startedAt), finishedAt: str(h.finishedAt), message: str(h.message) }));
 }
 

@@ -12,6 +12,7 @@ import { waitFor } from "./wait.js";
 
 export interface RunningUi {
   url: string;
+  pid: number;
   logs(): string;
   tail(lines?: number): string;
   stop(): Promise<number | string>;
@@ -59,7 +60,7 @@ export async function startUi(kubeconfigPath: string, args: string[] = [], ready
     await stop();
     throw new Error(`${(err as Error).message}\n--- ui log ---\n${tail()}`, { cause: err });
   }
-  return { url, logs: () => log, tail, stop };
+  return { url, pid: child.pid!, logs: () => log, tail, stop };
 }
 
 export const CHROMIUM = process.env.MOORING_CHROMIUM ?? "/usr/bin/chromium";

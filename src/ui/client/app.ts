@@ -91,11 +91,11 @@ export function appPage(store: Store, ns: string, name: string): { el: HTMLEleme
   let loading = false;
   let again = false;
 
-  async function act(action: ActionName): Promise<void> {
+  async function act(action: ActionName, body?: { to: number }): Promise<void> {
     status.textContent = `${action}…`;
     status.className = "action-status";
     try {
-      const r = await api<ActionResult>(`/api/apps/${encodeURIComponent(ns)}/${encodeURIComponent(name)}/actions/${action}`, { method: "POST" });
+      const r = await api<ActionResult>(`/api/apps/${encodeURIComponent(ns)}/${encodeURIComponent(name)}/actions/${action}`, { method: "POST", body: body ?? {} });
       status.textContent = r.message || (r.ok ? `${action} requested` : `${action} failed`);
       status.className = `action-status ${r.ok ? "ok" : "bad"}`;
     } catch (err) {
@@ -150,6 +150,8 @@ export function appPage(store: Store, ns: string, name: string): { el: HTMLEleme
         button("sync", "Sync"),
         button("reconcile", "Reconcile"),
         s.suspended ? button("resume", "Resume") : button("suspend", "Suspend"),
+        d.held && !s.suspended ? button("resume", "Resume automation") : null,
+        button("rollback", "Roll back"),
         readOnly && h("span", { class: "sub" }, "read-only: actions are disabled"),
       ),
       status,
@@ -187,7 +189,7 @@ export function appPage(store: Store, ns: string, name: string): { el: HTMLEleme
               "table",
               { class: "history" },
               h("thead", null, h("tr", null, ...["#", "Revision", "Commit", "Outcome", "Trigger", "Started", "Finished", "Message"].map((t) => h("th", { scope: "col" }, t)))),
-              h("tbody", null, d.history.map((x) => h("tr", null, h("td", null, x.id ? String(x.id) : "—"), h("td", { class: "mono", title: x.revision }, shortRevision(x.revision)), h("td", null, x.commitSubject || "—", x.commitAuthor && h("div", { class: "sub" }, x.commitAuthor)), h("td", null, badge(x.phase, tone(x.phase))), h("td", null, x.trigger), h("td", null, time(x.startedAt)), h("td", null, x.finishedAt ? time(x.finishedAt) : "—"), h("td", { class: "msg" }, x.message)))),
+              h("tbody", null, d.history.map((x) => h("tr", null, h("td", null, x.id ? String(x.id) : "—"), h("td", { class: "mono", title: x.revision }, shortRevision(x.revision)), h("td", null, x.commitSubject || "—", x.commitAuthor && h("div", { class: "sub" }, x.commitAuthor)), h("td", null, badge(x.phase, tone(x.phase))), h("td", null, x.trigger, x.rollbackable && x.id ? h("div", null, h("button", { type: "button", class: "small", "data-rollback": String(x.id), disabled: readOnly, "aria-label": `Roll back to #${x.id}`, onclick: () => void act("rollback", { to: x.id }) }, `Roll back to #${x.id}`)) : null), h("td", null, time(x.startedAt)), h("td", null, x.finishedAt ? time(x.finishedAt) : "—"), h("td", { class: "msg" }, x.message)))),
             )
           : h("p", null, "No sync yet."),
       ),

@@ -6,6 +6,9 @@ import { badge, h, shortRevision, time, tone } from "./dom.js";
 import type { Change, Store } from "./store.js";
 
 const SYNCS = ["Synced", "OutOfSync", "Unknown"];
+/** Rows drawn before the page first yields (more than a screen), then per chunk. */
+const FIRST_ROWS = 100;
+const CHUNK_ROWS = 200;
 const HEALTHS = ["Healthy", "Progressing", "Degraded", "Suspended", "Missing", "Unknown"];
 
 function row(a: AppSummary): HTMLTableRowElement {
@@ -94,22 +97,48 @@ export function appsPage(store: Store, params: URLSearchParams, setParams: (p: U
 
   const sorted = () => [...store.apps.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 
+  /** Keys that match the filters, in order; rows are rendered for a prefix of them (the rest follow in chunks). */
+  let matched: string[] = [];
+  let matchedSet = new Set<string>();
+  let generation = 0;
+
   function renderShown(): void {
     const total = store.apps.size;
-    shown.textContent = rows.size === total ? `${total} Application${total === 1 ? "" : "s"}` : `${rows.size} of ${total} Applications match the filters`;
+    shown.textContent = matched.length === total ? `${total} Application${total === 1 ? "" : "s"}` : `${matched.length} of ${total} Applications match the filters`;
   }
 
-  function rebuild(): void {
-    rows.clear();
+  /**
+   * The first rows at once, the rest in chunks between which the browser handles input: the page is usable as soon
+   * as the first screen is drawn, whatever the number of Applications.
+   */
+  function renderFrom(start: number, gen: number): void {
+    if (gen !== generation) return;
+    const end = Math.min(matched.length, start + (start === 0 ? FIRST_ROWS : CHUNK_ROWS));
     const frag = document.createDocumentFragment();
-    for (const a of sorted()) {
-      if (!matches(a, f)) continue;
+    for (let i = start; i < end; i++) {
+      const a = store.apps.get(matched[i]!);
+      if (!a) continue;
       const r = row(a);
       rows.set(a.key, r);
       frag.appendChild(r);
     }
-    tbody.replaceChildren(frag);
-    if (rows.size === 0) tbody.appendChild(h("tr", null, h("td", { colspan: 7, class: "empty" }, store.apps.size ? "No Application matches the filters." : "No Applications yet.")));
+    tbody.appendChild(frag);
+    // Marks for bench/ui.ts, once the server's rows are here (the page first draws with none).
+    if (start === 0 && store.stream) performance.mark("mooring:first-rows");
+    if (end < matched.length) setTimeout(() => renderFrom(end, gen), 0);
+    else if (store.stream) performance.mark("mooring:rows-complete");
+  }
+
+  function rebuild(): void {
+    generation++;
+    rows.clear();
+    matched = sorted()
+      .filter((a) => matches(a, f))
+      .map((a) => a.key);
+    matchedSet = new Set(matched);
+    tbody.replaceChildren();
+    if (matched.length === 0) tbody.appendChild(h("tr", null, h("td", { colspan: 7, class: "empty" }, store.apps.size ? "No Application matches the filters." : "No Applications yet.")));
+    renderFrom(0, generation);
     renderCounts();
     renderNamespaces();
     renderShown();
@@ -127,12 +156,8 @@ export function appsPage(store: Store, params: URLSearchParams, setParams: (p: U
           const r = row(a);
           old.replaceWith(r);
           rows.set(key, r);
-        } else structural = true;
-      } else if (old) {
-        old.remove();
-        rows.delete(key);
-        if (rows.size === 0) structural = true;
-      }
+        } else if (!matchedSet.has(key)) structural = true; // else a chunk still to come renders it from the store
+      } else if (matchedSet.has(key)) structural = true;
     }
     if (structural) return rebuild();
     renderCounts();

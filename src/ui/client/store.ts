@@ -35,6 +35,7 @@ export class Store {
   private apply(m: StreamMessage): void {
     this.connected = true;
     if (m.type === "snapshot") {
+      performance.mark("mooring:snapshot");
       this.stream = m.stream;
       this.apps = new Map(m.apps.map((a) => [a.key, a]));
       this.sources = new Map(m.sources.map((s) => [s.key, s]));

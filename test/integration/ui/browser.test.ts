@@ -262,6 +262,20 @@ describe("the web UI in a browser, against the real controllers", () => {
     assert.equal(requests.filter((r) => r === "GET /api/stream").length, 1, `one event stream for the whole visit: ${requests.join(", ")}`);
   });
 
+  it("a rollback from the history re-applies an earlier sync, shown live, and Resume ends the hold", STEP, async () => {
+    await page.goto(`${local.url}/#/apps/${ns.name}/gated`);
+    await see(page, 'button[data-rollback="1"]', "a Roll back button on the first sync's history row");
+    await page.click('button[data-rollback="1"]');
+    await see(page, ".action-status.ok", "the rollback requested");
+    assert.match((await page.textContent(".action-status")) ?? "", /rollback of Application .* requested/);
+    await see(page, "p.rollback >> text=rollback Succeeded", "the rollback done, on the page");
+    const cm = await kube.client.get<Obj>({ apiVersion: "v1", kind: "ConfigMap" }, "gated-config", ns.name);
+    assert.equal((cm as { data?: Record<string, string> }).data?.color, "blue", "the first sync's manifests are applied again");
+    await page.click('button[data-action="resume"]');
+    await see(page, ".action-status.ok >> text=rollback's hold ended", "the hold ended");
+    await untilApp("gated", "no longer held", (a) => a.metadata?.annotations?.[Annotations.rollback] === undefined);
+  });
+
   it("the tree shows a Deployment that cannot roll out as Degraded, with its ReplicaSet", STEP, async () => {
     await page.goto(`${local.url}/#/apps/${ns.name}/degraded`);
     await see(page, '[role="treeitem"][data-kind="Deployment"][data-health="Degraded"]', "the Deployment Degraded in the tree");
