@@ -183,6 +183,22 @@ const SourceReference = Obj(
   "The source whose artifact the Application renders.",
 );
 
+/** Where an Application's kubeconfig is read from (Flux's spec.kubeConfig shape; docs/clusters.md). */
+export const KUBECONFIG_KEYS = ["value", "value.yaml"] as const;
+
+const KubeConfigReference = Obj(
+  {
+    secretRef: Obj(
+      {
+        name: DnsName("Name of a Secret in the Application's namespace holding a kubeconfig."),
+        key: Optional(Str(`Key of the Secret's data holding the kubeconfig; when empty, '${KUBECONFIG_KEYS[0]}', then '${KUBECONFIG_KEYS[1]}' (what Cluster API writes).`, 253, { pattern: CONFIG_KEY })),
+      },
+      "The Secret holding the kubeconfig. Its certificates and tokens must be inline: file paths, exec plugins and auth-providers are refused.",
+    ),
+  },
+  "Apply to another cluster: the kubeconfig of its API server, from a Secret in the Application's namespace. Without it the Application targets the cluster the operator runs in.",
+);
+
 const ObjectReference = (what: string) =>
   Obj(
     {
@@ -228,7 +244,8 @@ export const ApplicationSpec = Obj(
       Obj({ name: DnsName("Name of a SyncPolicy in the Application's namespace.") }, "The SyncPolicy that decides when and how to sync. Without one: automated sync with prune and self-heal."),
     ),
     dependsOn: Optional(List(ObjectReference("Application"), "Applications that must be Ready before this one is synced.", 64)),
-    serviceAccountName: Optional(DnsName("ServiceAccount (in the Application's namespace) to impersonate when applying; defaults to the operator's --default-service-account (\"default\" unless the operator opted out of it).")),
+    kubeConfig: Optional(KubeConfigReference),
+    serviceAccountName: Optional(DnsName("ServiceAccount (in the Application's namespace) to impersonate when applying; defaults to the operator's --default-service-account (\"default\" unless the operator opted out of it). With spec.kubeConfig it is impersonated on the remote cluster, and only when set here: the default does not apply there.")),
     interval: Optional(Duration("How often to re-render and re-check for drift even when nothing changed.", { default: ApplicationDefaults.interval, min: "10s", field: "interval" })),
     timeout: Optional(Duration("How long to wait for the applied objects to become healthy.", { default: ApplicationDefaults.timeout, min: "1s", max: "24h", field: "timeout" })),
     suspend: Optional(Bool("Stop rendering and syncing; what is applied stays as it is.", ApplicationDefaults.suspend)),

@@ -120,6 +120,12 @@ export const Reasons = {
   artifactInvalid: "ArtifactInvalid",
   valuesNotFound: "ValuesNotFound",
   watchFailed: "WatchFailed",
+  /** spec.kubeConfig: the remote cluster's API server does not answer (retried; other Applications carry on). */
+  clusterUnreachable: "ClusterUnreachable",
+  /** spec.kubeConfig: the Secret or its key is missing (Stalled until it is created). */
+  kubeConfigNotFound: "KubeConfigNotFound",
+  /** spec.kubeConfig: the kubeconfig cannot be read or uses what is refused (file paths, exec, auth-provider). */
+  kubeConfigInvalid: "KubeConfigInvalid",
   rolledBack: "RolledBack",
   rollbackFailed: "RollbackFailed",
   rollbackReleased: "RollbackReleased",

@@ -42,6 +42,7 @@ import { type Note, type Stop, type Summary, type SyncPart, summarize, summarize
 import { type Artifact, runSync } from "./sync.js";
 import { type RollbackHold, historyLimitOf, rollbackHold } from "./history.js";
 import { ClusterView, WatchNotReadyError } from "./watches.js";
+import { Clusters } from "./clusters.js";
 
 export const APPLY_CONTROLLER_NAME = "apply";
 export type { ApplyConfig } from "./execute.js";
@@ -77,6 +78,8 @@ export class ApplyReconciler {
   readonly metrics: ApplyMetrics;
   private readonly env: ApplyEnv;
   private readonly memory = new Memories();
+  /** The cluster each Application applies to: this one, or a remote one (spec.kubeConfig, ./clusters.ts). */
+  readonly clusters: Clusters;
 
   constructor(mgr: Manager, opts: Omit<ApplyControllerOptions, "concurrency">) {
     const { fetchRendered: fetchOverride, now, cacheSyncTimeoutMs, ...rest } = opts;
@@ -93,10 +96,12 @@ export class ApplyReconciler {
       fetch: fetchOverride ?? ((url, digest, signal) => fetchRendered(url, digest, { signal })),
       writer: new StatusWriter<OwnedStatus>({ client: mgr.client, fieldManager: FieldManagers.sync, ownedOf: currentOwned }),
     };
+    this.clusters = new Clusters(mgr, config, cacheSyncTimeoutMs ?? 15_000, this.env.view);
   }
 
   attach(controller: Controller): void {
     this.env.view.attach(controller);
+    this.clusters.attach(controller);
   }
 
   async reconcile(req: Request, ctx: ReconcileContext): Promise<Result> {
@@ -107,15 +112,18 @@ export class ApplyReconciler {
       return {};
     }
     const mem = this.memory.claim(key, read.metadata?.uid);
-    // This reconcile's reads of the cluster are held for this Application (released when no longer read, or gone).
-    const env: ApplyEnv = { ...this.env, view: this.env.view.scoped(key) };
     // This controller is the only writer of its part of the status: its last write is the truth even while the
     // cache still shows an older object (a stale read must never re-run a sync or drop a history entry).
     const last = this.env.writer.lastWritten(read);
     const app = last ? overlayOwned(read, last) : read;
+    // The cluster its objects are on (a remote one when spec.kubeConfig says so), or why it cannot be used now.
+    const place = await this.clusters.place(app, ctx.signal);
+    // This reconcile's reads of the cluster are held for this Application (released when no longer read, or gone).
+    const env: ApplyEnv = { ...this.env, view: place.view.scoped(key) };
     if (isDeleting(app)) {
       if (hasFinalizer(app, Finalizers.application)) {
-        await finalize(env, app, await this.policyOf(app), ctx);
+        if (place.problem) await this.clusters.finalizeWithout(env, app, place, ctx);
+        else await finalize(env, app, await this.policyOf(app), ctx);
         this.forget(req);
       }
       return {};
@@ -124,15 +132,15 @@ export class ApplyReconciler {
       await addFinalizer(this.env.mgr.client, app, Finalizers.application, { signal: ctx.signal });
       return {};
     }
-    return this.run(env, read, app, mem, ctx);
+    return this.run(env, read, app, mem, ctx, place.problem);
   }
 
   /**
    * The guards passed: the steps end in one Ending, which becomes the owned status, written once — compared with the
    * object as `read` (not the overlay of the last write), so a status someone else edited is written back.
    */
-  private async run(env: ApplyEnv, read: AppObject, app: AppObject, mem: Memory, ctx: ReconcileContext): Promise<Result> {
-    const end = await this.steps(env, app, mem, ctx);
+  private async run(env: ApplyEnv, read: AppObject, app: AppObject, mem: Memory, ctx: ReconcileContext, stop?: Stop): Promise<Result> {
+    const end = stop ?? (await this.steps(env, app, mem, ctx));
     // The status as last written, which may be this sync's write-ahead record: the inventory it added must stay.
     const { owned, requeueAfter } = end.kind === "reconciled" ? end.summary : summarizeStop(this.env.writer.current(app), end, stampOf(app, this.env.now()));
     await this.env.writer.write(read, owned, { signal: ctx.signal });
@@ -157,6 +165,7 @@ export class ApplyReconciler {
   private forget(req: Request): void {
     this.memory.forget(requestKey(req));
     this.env.view.forget(requestKey(req));
+    this.clusters.forget(requestKey(req));
     this.env.writer.forget(req);
     this.metrics.forget(req.namespace, req.name);
   }

@@ -45,12 +45,16 @@ export interface ApplyEnv {
   writer: StatusWriter<OwnedStatus>;
 }
 
-/** The client the Application's objects are written with: its ServiceAccount (or the default one), impersonated. */
+/**
+ * The client the Application's objects are written with: its ServiceAccount (or the default one), impersonated, on
+ * the cluster of env.view. On a remote cluster (spec.kubeConfig) the kubeconfig's identity is the default: the
+ * operator's --default-service-account names a ServiceAccount of this cluster, not of that one (docs/clusters.md).
+ */
 export function identity(env: ApplyEnv, app: Application): { client: Client; user?: string } {
-  const sa = app.spec.serviceAccountName ?? env.config.defaultServiceAccount;
-  if (!sa) return { client: env.mgr.client };
+  const sa = app.spec.serviceAccountName ?? (app.spec.kubeConfig ? undefined : env.config.defaultServiceAccount);
+  if (!sa) return { client: env.view.client };
   const user = serviceAccountUser(app.metadata!.namespace!, sa);
-  return { client: env.mgr.client.impersonate(user), user };
+  return { client: env.view.client.impersonate(user), user };
 }
 
 /** The body transform that keeps ignoreDifferences fields at their live values (a new object gets them all). */

@@ -29,7 +29,7 @@ export type FetchRendered = (url: string, digest: string, signal: AbortSignal) =
  * never re-applied. Undefined while a different digest is still to be applied (that sync settles everything).
  */
 export async function desiredFor(
-  d: { mgr: Manager; fetch: FetchRendered; now: () => number },
+  d: { view: ClusterView; fetch: FetchRendered; now: () => number },
   app: AppObject,
   mem: Memory,
   artifact: { url: string; digest: string },
@@ -46,7 +46,7 @@ export async function desiredFor(
     for (const obj of objects) {
       let namespaced: boolean;
       try {
-        namespaced = (await d.mgr.mapper.kindForObject(obj)).namespaced;
+        namespaced = (await d.view.mapper.kindForObject(obj)).namespaced;
       } catch (err) {
         if (err instanceof NoKindMatchError) continue;
         throw err;

@@ -278,16 +278,22 @@ export const WATCH_RETRY_MS = 10_000;
  * A reconcile that stopped before it could sync: a spec the controller refuses (a cross-namespace reference, a
  * missing SyncPolicy), or a kind whose watch is not ready (often: the operator may not list it).
  */
-export type Stop = { kind: "refused"; reason: string; message: string } | { kind: "watchFailed"; message: string };
+export type Stop = { kind: "refused"; reason: string; message: string } | { kind: "watchFailed"; message: string } | { kind: "clusterUnreachable"; message: string };
+
+/** How often a reconcile stopped by an unreachable remote cluster looks again (the cluster's probe also wakes it). */
+export const CLUSTER_RETRY_MS = 30_000;
 
 /**
  * The owned status after a stop, everything but Ready/Reconciling/Stalled and the stamp as it was: refused → Stalled
- * (no requeue: the spec must change); watch failed → Ready=False (WatchFailed), Reconciling=True, again in 10 s.
+ * (no requeue: the spec must change); watch failed → Ready=False (WatchFailed), Reconciling=True, again in 10 s;
+ * remote cluster unreachable → Ready=False (ClusterUnreachable), Reconciling=True, again in 30 s.
  */
 export function summarizeStop(owned: OwnedStatus, stop: Stop, stamp: Stamp): { owned: OwnedStatus; requeueAfter?: number } {
   const outcome: Outcome =
     stop.kind === "refused"
       ? stalled(stop.reason, clip(stop.message))
-      : { kind: "retrying", reason: Reasons.watchFailed, message: clip(stop.message), retry: { reason: Reasons.progressingWithRetry, message: `the watch is retried; looking again every ${formatDuration(WATCH_RETRY_MS)}` }, after: WATCH_RETRY_MS };
+      : stop.kind === "clusterUnreachable"
+        ? { kind: "retrying", reason: Reasons.clusterUnreachable, message: clip(stop.message), retry: { reason: Reasons.progressingWithRetry, message: `the remote cluster is probed every few seconds; looking again every ${formatDuration(CLUSTER_RETRY_MS)}` }, after: CLUSTER_RETRY_MS }
+        : { kind: "retrying", reason: Reasons.watchFailed, message: clip(stop.message), retry: { reason: Reasons.progressingWithRetry, message: `the watch is retried; looking again every ${formatDuration(WATCH_RETRY_MS)}` }, after: WATCH_RETRY_MS };
   return { owned: summarizeConditions(owned as OwnedStatus & StatusWithConditions, outcome, stamp), requeueAfter: resultOf(outcome).requeueAfter };
 }

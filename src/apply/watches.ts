@@ -12,13 +12,14 @@ import type { Application } from "../api/application.js";
 import { Labels } from "../api/constants.js";
 import { ownerOf } from "../api/ownership.js";
 import type { OperatorConfig } from "../config.js";
+import type { Client } from "../runtime/client.js";
 import type { Controller } from "../runtime/controller.js";
 import type { Selection } from "../runtime/cache.js";
 import type { Informer } from "../runtime/informer.js";
 import type { KindDescriptor, KubeObject } from "../runtime/kinds.js";
 import type { Manager } from "../runtime/manager.js";
 import type { Request } from "../runtime/reconcile.js";
-import { NoKindMatchError } from "../runtime/restmapper.js";
+import { NoKindMatchError, type RestMapper } from "../runtime/restmapper.js";
 import { HealthRules } from "./health-cel.js";
 import { type InventoryEntry, type ObjectRef, refOfEntry } from "./inventory.js";
 import type { Memory } from "./memory.js";
@@ -69,13 +70,20 @@ class Holdings {
   }
 }
 
+/** The cluster a view reads and writes: the manager's own, or a remote cluster's (./clusters.ts). */
+export type ViewTarget = Pick<Manager, "cache" | "mapper" | "client">;
+
 export class ClusterView {
   /** Cache keys this view (one reconcile) read. */
   private readonly touched = new Set<string>();
 
   constructor(
-    private readonly mgr: Manager,
-    private readonly config: Partial<Pick<OperatorConfig, "watchNamespace">> & { healthRules?: HealthRules },
+    private readonly target: ViewTarget,
+    private readonly config: Partial<Pick<OperatorConfig, "watchNamespace">> & {
+      healthRules?: HealthRules;
+      /** Which owners an applied object's events may wake (a remote cluster's objects may belong to another hub's Applications). */
+      admit?: (req: Request) => boolean;
+    },
     private readonly cacheSyncTimeoutMs: number,
     private readonly holdings = new Holdings(),
     /** The Application this view reads for; unscoped views pin what they read. */
@@ -86,6 +94,16 @@ export class ClusterView {
     this.holdings.controller = controller;
   }
 
+  /** The client of the cluster this view reads (the Application's objects are written through it). */
+  get client(): Client {
+    return this.target.client;
+  }
+
+  /** Discovery of the cluster this view reads. */
+  get mapper(): RestMapper {
+    return this.target.mapper;
+  }
+
   /** The operator's default health rules (--health-rules-file). */
   get healthRules(): HealthRules {
     return this.config.healthRules ?? HealthRules.EMPTY;
@@ -93,12 +111,12 @@ export class ClusterView {
 
   /** A view for one reconcile of one Application ("namespace/name"): what it reads is held for that Application. */
   scoped(holder: string): ClusterView {
-    return new ClusterView(this.mgr, this.config, this.cacheSyncTimeoutMs, this.holdings, holder);
+    return new ClusterView(this.target, this.config, this.cacheSyncTimeoutMs, this.holdings, holder);
   }
 
   /** The informer for kind and selection, held by this view's Application (pinned when unscoped). */
   private hold(kind: KindDescriptor, sel: Selection, wake?: Request): Informer {
-    const cache = this.mgr.cache;
+    const cache = this.target.cache;
     if (!this.holder) return cache.informerFor(kind, sel);
     const inf = cache.acquire(kind, sel, this.holder);
     const key = `${kind.group}|${kind.version}|${kind.kind}|${sel.namespace ?? ""}|${sel.labelSelector ?? ""}|${sel.fieldSelector ?? ""}`;
@@ -123,7 +141,7 @@ export class ClusterView {
       if (keep?.has(key)) continue;
       held.unsubscribe?.();
       this.holdings.unfeed(held.informer, holder);
-      this.mgr.cache.release(held.kind, held.sel, holder);
+      this.target.cache.release(held.kind, held.sel, holder);
       mine.delete(key);
     }
     if (mine.size === 0) this.holdings.byHolder.delete(holder);
@@ -169,7 +187,9 @@ export class ClusterView {
   private watchApplied(kind: KindDescriptor): Informer {
     const inf = this.hold(kind, { labelSelector: APPLIED_SELECTOR });
     let feed = this.holdings.feeds.get(inf);
-    if (!feed) this.holdings.feeds.set(inf, (feed = { dispose: this.holdings.controller.watch(inf, requestForLabel), holders: new Set(), pinned: false }));
+    const admit = this.config.admit;
+    const map = admit ? (obj: KubeObject) => requestForLabel(obj).filter(admit) : requestForLabel;
+    if (!feed) this.holdings.feeds.set(inf, (feed = { dispose: this.holdings.controller.watch(inf, map), holders: new Set(), pinned: false }));
     if (this.holder) feed.holders.add(this.holder);
     else feed.pinned = true;
     return inf;
@@ -217,7 +237,7 @@ export class ClusterView {
   /** Kind of an inventory entry, or undefined when the API no longer serves it. */
   async kindOf(ref: ObjectRef): Promise<KindDescriptor | undefined> {
     try {
-      return await this.mgr.mapper.kindFor(ref.apiVersion, ref.kind);
+      return await this.target.mapper.kindFor(ref.apiVersion, ref.kind);
     } catch (err) {
       if (err instanceof NoKindMatchError) return undefined;
       throw err;
