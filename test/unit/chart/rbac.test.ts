@@ -15,7 +15,7 @@ type Controller = (typeof CONTROLLERS)[number];
 
 export interface Row {
   controllers: Controller[];
-  where: "cluster" | "release namespace" | "tenant namespaces";
+  where: "cluster" | "release namespace" | "tenant namespaces" | "kubeconfig namespaces";
   group: string;
   resource: string;
   /** Helm value holding the resourceNames, when the row is restricted to names. */
@@ -39,7 +39,7 @@ export function parseRightsTable(markdown: string): Row[] {
     const [who, scope, group, resource, verbs, when, why] = cells as [string, string, string, string, string, string, string];
     const controllers = who.split(",").map((s) => s.trim());
     for (const c of controllers) if (!(CONTROLLERS as readonly string[]).includes(c)) throw new Error(`${where}: unknown controller "${c}"`);
-    if (!["cluster", "release namespace", "tenant namespaces"].includes(scope)) throw new Error(`${where}: unknown place "${scope}"`);
+    if (!["cluster", "release namespace", "tenant namespaces", "kubeconfig namespaces"].includes(scope)) throw new Error(`${where}: unknown place "${scope}"`);
     if (why.replace(/[`.*_ ]/g, "").length < 10) throw new Error(`${where}: the right ${verbs} ${resource} has no reason`);
     const m = /^(\S+) \(names: ([\w.]+)\)$/.exec(resource);
     rows.push({
@@ -75,7 +75,7 @@ const DEFAULTS = {
   controllers: { source: { enabled: true }, render: { enabled: true }, apply: { enabled: true } },
   leaderElection: { enabled: true },
   defaultServiceAccount: "default",
-  rbac: { create: true, render: { watchSecrets: false }, apply: { clusterAdmin: false, clusterRead: true, extraRules: [] as unknown[], tenantNamespaces: [] as string[], serviceAccountNames: [] as string[] } },
+  rbac: { create: true, render: { watchSecrets: false }, apply: { clusterAdmin: false, clusterRead: true, extraRules: [] as unknown[], tenantNamespaces: [] as string[], serviceAccountNames: [] as string[], kubeConfigSecretNamespaces: [] as string[] } },
 };
 
 function merge(a: unknown, b: unknown): unknown {
@@ -125,11 +125,12 @@ function expected(rows: Row[], s: Scenario): Set<string> {
   const out = new Set<string>();
   if (!valueAt(v, "rbac.create")) return out;
   const tenants = (valueAt(v, "rbac.apply.tenantNamespaces") as string[]) ?? [];
+  const kubeconfigs = (valueAt(v, "rbac.apply.kubeConfigSecretNamespaces") as string[]) ?? [];
   for (const row of rows) {
     if (!row.when.every((w) => truthy(valueAt(v, w.path)) !== w.negate)) continue;
     for (const sa of sas) {
       if (!row.controllers.some((c) => sa.controllers.includes(c))) continue;
-      const places = row.where === "cluster" ? ["cluster"] : row.where === "release namespace" ? ["release namespace"] : tenants.map((t) => `namespace ${t}`);
+      const places = row.where === "cluster" ? ["cluster"] : row.where === "release namespace" ? ["release namespace"] : (row.where === "tenant namespaces" ? tenants : kubeconfigs).map((t) => `namespace ${t}`);
       if (row.resource === "(rbac.apply.extraRules)") {
         // Whatever the installer gave, as the chart renders it into the apply controller's ClusterRole.
         for (const r of valueAt(v, "rbac.apply.extraRules") as { apiGroups?: string[]; resources?: string[]; verbs: string[] }[]) {
@@ -176,6 +177,8 @@ const SCENARIOS: (Omit<Scenario, "values"> & { set: Record<string, unknown> })[]
     mode: "all-in-one",
     set: { defaultServiceAccount: "", rbac: { apply: { clusterAdmin: true, tenantNamespaces: ["team-a"], serviceAccountNames: ["deployer"], extraRules: [{ apiGroups: ["apps"], resources: ["deployments"], verbs: ["get", "patch"] }] } } },
   },
+  { name: "split, remote clusters' kubeconfig Secrets without clusterRead", mode: "split", set: { rbac: { apply: { clusterRead: false, kubeConfigSecretNamespaces: ["fleet", "team-a"] } } } },
+  { name: "all-in-one, remote clusters' kubeconfig Secrets", mode: "all-in-one", set: { rbac: { apply: { kubeConfigSecretNamespaces: ["fleet"] } } } },
   { name: "split, render disabled", mode: "split", set: { controllers: { render: { enabled: false } }, rbac: { apply: { tenantNamespaces: ["team-a"] } } } },
   { name: "all-in-one, apply disabled", mode: "all-in-one", set: { controllers: { apply: { enabled: false } }, rbac: { render: { watchSecrets: true } } } },
   { name: "RBAC not created", mode: "split", set: { rbac: { create: false } } },
