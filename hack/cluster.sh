@@ -52,10 +52,43 @@ down() {
   rm -rf "$dir"
 }
 
+# kube-controller-manager and kube-scheduler exit when the API server is not healthy soon enough after their start
+# (its rbac/bootstrap-roles hook is slow on a loaded machine), and kwokctl does not restart them: a cluster without
+# its controller manager has no default ServiceAccounts, no garbage collection. Start again any that is not running.
+revive() {
+  local comp pidfile line
+  for comp in kube-controller-manager kube-scheduler; do
+    pidfile="$dir/pids/$comp.pid"
+    if [ -f "$pidfile" ] && [ -d "/proc/$(cat "$pidfile")" ]; then continue; fi
+    line=$(python3 - "$dir/kwok.yaml" "$comp" <<'PY'
+import sys, yaml, shlex
+for doc in yaml.safe_load_all(open(sys.argv[1])):
+    for c in (doc or {}).get("components") or []:
+        if c.get("name") == sys.argv[2]:
+            print(shlex.join([c.get("workDir", "."), c["binary"], *c.get("args", [])]))
+PY
+)
+    [ -n "$line" ] || { say "no $comp in $dir/kwok.yaml; cannot restart it"; continue; }
+    local -a cmd; eval "cmd=($line)"
+    say "$comp of $name is not running; starting it again"
+    (cd "${cmd[0]}" || exit 1; setsid nohup "${cmd[@]:1}" >>"$dir/logs/$comp.log" 2>&1 </dev/null & echo $! > "$pidfile")
+  done
+}
+
+# The controller manager works: the default namespace has its ServiceAccount (reviving it once more if it died again).
+controllers_ready() {
+  local i
+  for i in $(seq 1 90); do
+    kubectl --kubeconfig "$kubeconfig" --request-timeout=5s get serviceaccount default -n default >/dev/null 2>&1 && return 0
+    revive; sleep 1
+  done
+  die "the controller manager of $name created no default ServiceAccount within 90s (log: $dir/logs/kube-controller-manager.log)"
+}
+
 up() {
   need_tools
   case $(status) in
-    running) say "reusing running cluster $name"; echo "$kubeconfig"; return ;;
+    running) say "reusing running cluster $name"; revive; echo "$kubeconfig"; return ;;
     stopped) say "found a stale cluster $name from an earlier run (not answering); recreating it"; down ;;
   esac
   command -v kubectl >/dev/null || die "kubectl is not installed; install it (apt-get install kubectl, or from your distribution)"
@@ -66,6 +99,8 @@ up() {
     fi
     port_args=(--kube-apiserver-port "$MOORING_APISERVER_PORT")
   fi
+  # One controller manager and one scheduler per cluster: no leader election, which on a loaded machine is lost (a
+  # renewal late by seconds) and makes them exit, never to be restarted by kwokctl (see revive).
   # Service IPs get a range of their own: kwok hands out Pod IPs from the node's podCIDR 10.0.0.0/24, which is also
   # kube-apiserver's default Service range, so a Pod could get a Service's IP (the first one gets 10.0.0.1, the
   # kubernetes Service). And the kubernetes Service's IP goes into the serving certificate, so Pods (the process node,
@@ -82,6 +117,7 @@ up() {
       --etcd-binary "$BIN/etcd" \
       --kube-authorization --kube-admission \
       -c "$kwok_config" --extra-args kube-apiserver=service-cluster-ip-range=10.96.0.0/16 \
+      --extra-args kube-controller-manager=leader-elect=false --extra-args kube-scheduler=leader-elect=false \
       "${port_args[@]}" --wait 90s >"$CACHE/cluster-$name.log" 2>&1; then
     tail -n 20 "$CACHE/cluster-$name.log" >&2
     down >/dev/null 2>&1 || true
@@ -90,6 +126,7 @@ up() {
   "$BIN/kwokctl" scale node --name "$name" --replicas 1 >>"$CACHE/cluster-$name.log" 2>&1 || die "could not create the fake node (log: $CACHE/cluster-$name.log)"
   kubectl --kubeconfig "$kubeconfig" wait --for=condition=Ready node --all --timeout=60s >/dev/null \
     || die "the fake node did not become Ready within 60s (log: $CACHE/cluster-$name.log)"
+  controllers_ready
   say "cluster $name is up in $((SECONDS - start))s; kubeconfig:"
   echo "$kubeconfig"
 }
