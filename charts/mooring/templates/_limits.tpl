@@ -42,8 +42,8 @@ Storage: --max-storage-size is 90% of storage.sizeLimit (the artifacts, both con
 {{/*
 The memory share of a workload (dict root, w): its memory limit divided by 1 + concurrency × (1 with render, +1
 with source, +1 with apply) + 2 × render workers (with render; at most concurrency), the process keeping at least
-64Mi (its caches) before the rest is shared; "0" when it has no memory limit. A limit too small for the concurrency
-fails the install, naming both.
+64Mi (its caches) before the rest is shared; "0" when it has no memory limit or none of that work (the notify
+controller alone). A limit too small for the concurrency fails the install, naming both.
 */}}
 {{- define "mooring.memoryShare" -}}
 {{- $root := .root -}}
@@ -59,7 +59,8 @@ fails the install, naming both.
 {{- if has "source" $c }}{{ $per = add $per 1 }}{{ end -}}
 {{- if has "apply" $c }}{{ $per = add $per 1 }}{{ end -}}
 {{- $n := add (mul (int64 $root.Values.concurrency) $per) (mul 2 (int64 $workers)) -}}
-{{- if le $mem 0 -}}0{{- else -}}
+{{- /* No concurrent render, fetch or download (the notify controller alone): nothing to derive. */ -}}
+{{- if or (le $mem 0) (eq (int64 $n) 0) -}}0{{- else -}}
 {{- $process := max (div $mem (add 1 $n)) 67108864 -}}
 {{- $share := div (sub $mem $process) $n -}}
 {{- if lt $share 16777216 -}}

@@ -210,11 +210,14 @@ void describe("chart: split mode (the default)", () => {
     assertBindingsResolve(objs);
   });
 
-  void it("covers every CRD the chart ships: some controller watches the kind and patches its status", () => {
+  // The notify controller is opt-in (controllers.notify.enabled: false), but its CRDs ship either way (Helm installs
+  // crds/ unconditionally): so the check is made with every controller the chart can run enabled.
+  void it("covers every CRD the chart ships: some controller, the opt-in notify one included, watches the kind and patches its status", () => {
     const crdDir = path.join(CHART_DIR, "crds");
     const files = readdirSync(crdDir).filter((f) => f.endsWith(".yaml"));
     assert.ok(files.length >= 3, `the chart's crds/ holds the generated CRDs (found ${files.length}); run 'make generate'`);
-    const all = ["source", "render", "apply"].flatMap((c) => rules(named(objs, "ClusterRole", `mooring-${c}`)));
+    const everything = renderChart({ "controllers.notify.enabled": true });
+    const all = ["source", "render", "apply", "notify"].flatMap((c) => rules(named(everything, "ClusterRole", `mooring-${c}`)));
     for (const f of files) {
       for (const crd of parseObjects(readFileSync(path.join(crdDir, f), "utf8")).filter((o) => o.kind === "CustomResourceDefinition")) {
         const spec = crd.spec as { group: string; names: { plural: string } };
@@ -293,6 +296,29 @@ void describe("chart: values", () => {
     const r = runHelm(["template", "m", CHART_DIR, "--set", "controllers.source.enabled=false,controllers.render.enabled=false,controllers.apply.enabled=false"]);
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /enable at least one of controllers\.source/);
+  });
+
+  void it("runs the notify controller only when enabled: its own Deployment, ServiceAccount, ClusterRole and Lease, no derived limits", () => {
+    assert.equal(of(renderChart(), "Deployment").filter((d) => d.metadata.name === "mooring-notify").length, 0, "off by default");
+    const objs = renderChart({ "controllers.notify.enabled": true });
+    const d = named(objs, "Deployment", "mooring-notify");
+    const cfg = parseOperatorArgs(container(d).args.slice(1));
+    assert.deepEqual(cfg.controllers, ["notify"]);
+    assert.equal(podSpec(d).serviceAccountName, "mooring-notify");
+    assert.deepEqual(subjects(named(objs, "ClusterRoleBinding", "mooring-notify")).map((s) => s.name), ["mooring-notify"]);
+    named(objs, "Lease", "mooring-notify-leader");
+    // It renders, fetches and downloads nothing, so no size limit is derived from its memory (a zero share once
+    // divided by zero and failed the whole install).
+    for (const f of ["max-object-size", "max-source-size", "render-worker-heap", "max-rendered-size", "max-storage-size"]) assert.equal(flag(container(d), f), undefined, f);
+    assertPodSecurity([d]);
+    assertProbes([d]);
+    assertBindingsResolve(objs);
+    const role = rules(named(objs, "ClusterRole", "mooring-notify"));
+    for (const verb of ["list", "watch"]) assert.ok(!grants(role, "", "secrets", verb), `Providers' Secrets are read by name only, not ${verb}`);
+    const aio = of(renderChart({ mode: "all-in-one", "controllers.notify.enabled": true }), "Deployment");
+    assert.deepEqual(parseOperatorArgs(container(aio[0]!).args.slice(1)).controllers, ["source", "render", "apply", "notify"]);
+    const alone = renderChart({ "controllers.source.enabled": false, "controllers.render.enabled": false, "controllers.apply.enabled": false, "controllers.notify.enabled": true });
+    assert.deepEqual(of(alone, "Deployment").map((x) => x.metadata.name), ["mooring-notify"]);
   });
 
   void it("runs any subset of controllers", () => {

@@ -10,7 +10,7 @@ import { REPO_ROOT } from "../../support/cluster.js";
 import { CHART_DIR, renderChart, runHelm, type K8sObject } from "../../support/helm.js";
 
 const NS = "mooring-system";
-const CONTROLLERS = ["source", "render", "apply"] as const;
+const CONTROLLERS = ["source", "render", "apply", "notify"] as const;
 type Controller = (typeof CONTROLLERS)[number];
 
 export interface Row {
@@ -72,7 +72,7 @@ interface Scenario {
 }
 
 const DEFAULTS = {
-  controllers: { source: { enabled: true }, render: { enabled: true }, apply: { enabled: true } },
+  controllers: { source: { enabled: true }, render: { enabled: true }, apply: { enabled: true }, notify: { enabled: false } },
   leaderElection: { enabled: true },
   defaultServiceAccount: "default",
   rbac: { create: true, render: { watchSecrets: false }, apply: { clusterAdmin: false, clusterRead: true, extraRules: [] as unknown[], tenantNamespaces: [] as string[], serviceAccountNames: [] as string[], kubeConfigSecretNamespaces: [] as string[] } },
@@ -120,7 +120,7 @@ function granted(objs: K8sObject[]): Set<string> {
 /** What the table says the chart grants in a scenario. */
 function expected(rows: Row[], s: Scenario): Set<string> {
   const v = s.values;
-  const enabled = CONTROLLERS.filter((c) => (valueAt(v, `controllers.${c}.enabled`) as boolean) !== false);
+  const enabled = CONTROLLERS.filter((c) => valueAt(v, `controllers.${c}.enabled`) === true);
   const sas: { name: string; controllers: Controller[] }[] = s.mode === "all-in-one" ? [{ name: "mooring", controllers: enabled }] : enabled.map((c) => ({ name: `mooring-${c}`, controllers: [c] }));
   const out = new Set<string>();
   if (!valueAt(v, "rbac.create")) return out;
@@ -181,6 +181,9 @@ const SCENARIOS: (Omit<Scenario, "values"> & { set: Record<string, unknown> })[]
   { name: "all-in-one, remote clusters' kubeconfig Secrets", mode: "all-in-one", set: { rbac: { apply: { kubeConfigSecretNamespaces: ["fleet"] } } } },
   { name: "split, render disabled", mode: "split", set: { controllers: { render: { enabled: false } }, rbac: { apply: { tenantNamespaces: ["team-a"] } } } },
   { name: "all-in-one, apply disabled", mode: "all-in-one", set: { controllers: { apply: { enabled: false } }, rbac: { render: { watchSecrets: true } } } },
+  { name: "split, notify enabled (opt-in)", mode: "split", set: { controllers: { notify: { enabled: true } } } },
+  { name: "all-in-one, notify enabled, render disabled", mode: "all-in-one", set: { controllers: { notify: { enabled: true }, render: { enabled: false } } } },
+  { name: "split, notify alone, no leader election", mode: "split", set: { controllers: { source: { enabled: false }, render: { enabled: false }, apply: { enabled: false }, notify: { enabled: true } }, leaderElection: { enabled: false } } },
   { name: "RBAC not created", mode: "split", set: { rbac: { create: false } } },
 ];
 
