@@ -242,10 +242,14 @@ function readyReason(obj: { status?: { conditions?: unknown } }): string {
  * rule. The caller has already checked deletion and observedGeneration.
  */
 export function evaluateRule(rule: CompiledRule, obj: Record<string, unknown>, budget: number = CEL_LIMITS.readBudget): Health {
-  const what = `${rule.origin} (${rule.apiVersion} ${rule.kind})`;
+  // A default rule's origin names its kind already ("default rule [0] (cert-manager.io/v1 Certificate)").
+  const kindOf = `(${rule.apiVersion} ${rule.kind})`;
+  const what = rule.origin.endsWith(kindOf) ? rule.origin : `${rule.origin} ${kindOf}`;
   const m = metered(obj, budget);
-  // The object's top-level fields are the variables (apiVersion, kind, metadata, spec, status, ...).
-  const vars: Record<string, unknown> = {};
+  // The object's top-level fields are the variables (apiVersion, kind, metadata, spec, status, ...). metadata, spec
+  // and status are always defined, empty when the object has none: a new object has no status until its operator
+  // writes one, and `status.?x.orValue(d)` or `has(status.x)` must then read as "not yet", not fail on the variable.
+  const vars: Record<string, unknown> = { metadata: {}, spec: {}, status: {} };
   for (const k of Object.keys(obj)) vars[k] = m.view[k];
   for (const name of EXPRS) {
     const expr = rule.exprs[name];

@@ -77,7 +77,13 @@ describe("evaluating a rule", () => {
   it("a field the object does not have yet is Progressing; the optional form reads it without an error", () => {
     const h = assessHealth(widget(undefined), conditions);
     assert.equal(h.status, "Progressing");
-    assert.match(h.message!, /inProgress reads a field the object does not have yet \(Unknown variable: status\)/);
+    assert.match(h.message!, /inProgress reads a field the object does not have yet \(No such key: conditions\)/);
+    // No status at all (its operator has not written one): status is an empty map, so the optional form and has()
+    // say "not current yet" instead of failing on the variable.
+    for (const current of ["status.?conditions.orValue([]).exists(c, c.type == 'Ready')", "has(status.notAfter)"]) {
+      const none = assessHealth(widget(undefined), rules(rule({ current })));
+      assert.deepEqual(none, { status: "Progressing", message: "not current yet (spec.healthCheckExprs[0] (example.com/v1 Widget))" }, current);
+    }
     const h2 = assessHealth(widget({ phase: "x" }), conditions);
     assert.match(h2.message!, /No such key: conditions/);
     const optional = rules(rule({ current: "status.?conditions.orValue([]).exists(c, c.type == 'Ready' && c.status == 'True')" }));
