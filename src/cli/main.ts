@@ -36,6 +36,7 @@ export async function buildCli(only?: "controller"): Promise<Command> {
   registerRenderCommands(program);
   registerValidateCommand(program);
   registerOpsCommands(program);
+  (await import("./get-commands.js")).registerGetCommands(program);
   (await import("../ui/command.js")).registerUiCommand(program);
   return program;
 }

@@ -1,16 +1,16 @@
-// The operations commands' wiring: flags, arguments, help and exit codes of get, reconcile, suspend, resume, sync,
-// tree and diff (what each does is in ./ops.ts).
+// The operations commands' wiring: flags, arguments, help and exit codes of reconcile, suspend, resume, sync,
+// history, rollback, tree and diff (what each does is in ./ops.ts and ./history.ts; get and events: ./get-commands.ts).
 import { type Command, Option } from "commander";
 import { DEFAULT_SERVICE_ACCOUNT } from "../config.js";
 import { diffApplication, printDiffs } from "./diff.js";
 import { CliError, Exit, connect, durationFlag, processIo, realTiming, runCommand, withKubeFlags, type ExitCode, type Io, type Kube, type KubeFlags, type Timing } from "./kube.js";
 import { history, resume, rollback } from "./history.js";
-import { getApps, reconcile, setSuspended, sync, tree } from "./ops.js";
+import { reconcile, setSuspended, sync, tree } from "./ops.js";
 
 type Flags = KubeFlags & Record<string, unknown>;
 
 /** Runs a command's body with a connection, closing it after, and sets the process exit code. */
-function action(io: Io, body: (kube: Kube, flags: Flags, ...args: string[]) => Promise<ExitCode>) {
+export function action(io: Io, body: (kube: Kube, flags: Flags, ...args: string[]) => Promise<ExitCode>) {
   return async (...params: unknown[]) => {
     const cmd = params[params.length - 1] as Command;
     const flags = cmd.opts<Flags>();
@@ -26,10 +26,10 @@ function action(io: Io, body: (kube: Kube, flags: Flags, ...args: string[]) => P
   };
 }
 
-const outputOption = (choices: string[], dflt: string) => new Option("-o, --output <format>", "output format").choices(choices).default(dflt);
+export const outputOption = (choices: string[], dflt: string) => new Option("-o, --output <format>", "output format").choices(choices).default(dflt);
 
 /** Usage errors exit 2, like every other error of these commands (commander's default is 1, which means "negative"). */
-function usageExit2(cmd: Command): Command {
+export function usageExit2(cmd: Command): Command {
   return cmd.exitOverride((err) => {
     process.exit(err.exitCode === 0 ? 0 : Exit.error);
   });
@@ -45,19 +45,10 @@ export interface OpsDeps {
   timing?: Timing;
 }
 
-/** Adds get, reconcile, suspend, resume, sync, tree and diff to the program. */
+/** Adds reconcile, suspend, resume, sync, history, rollback, tree and diff to the program. */
 export function registerOpsCommands(program: Command, deps: OpsDeps = {}): void {
   const io = deps.io ?? processIo();
   const timing = deps.timing ?? realTiming;
-  const exitHelp = "\nExit codes: 0 success, 1 negative answer (see the command), 2 error, 3 timed out.";
-
-  const get = usageExit2(program.command("get").description("list Mooring objects"));
-  usageExit2(withKubeFlags(get.command("apps").aliases(["app", "applications", "application", "mapp"])))
-    .description("one line per Application: revision, synced, health, ready, message")
-    .option("-A, --all-namespaces", "list across all namespaces", false)
-    .addOption(outputOption(["table", "json", "yaml"], "table"))
-    .addHelpText("after", exitHelp)
-    .action(action(io, (kube, f) => getApps(kube, { allNamespaces: f.allNamespaces === true, output: f.output as "table" | "json" | "yaml" }, io)));
 
   usageExit2(withKubeFlags(program.command("reconcile")))
     .description("ask the controllers to handle an object now (sets mooring.dev/reconcile-requested-at)")
