@@ -195,7 +195,7 @@ export function crdFor(def: KindDefinition): Record<string, unknown> {
     },
     spec: {
       group: d.group,
-      names: { kind: d.kind, listKind: `${d.kind}List`, plural: d.plural, singular: def.singular, shortNames: def.shortNames, categories: [CATEGORY] },
+      names: { kind: d.kind, listKind: `${d.kind}List`, plural: d.plural, singular: def.singular, ...(def.shortNames.length ? { shortNames: def.shortNames } : {}), categories: [CATEGORY] },
       scope: d.namespaced ? "Namespaced" : "Cluster",
       versions: [version],
     },

@@ -28,6 +28,14 @@ export function minimalSyncPolicy(name = "policy"): Obj {
   return { apiVersion: "delivery.mooring.dev/v1alpha1", kind: "SyncPolicy", metadata: { name }, spec: {} };
 }
 
+export function minimalProvider(name = "chat"): Obj {
+  return { apiVersion: "notification.mooring.dev/v1alpha1", kind: "Provider", metadata: { name }, spec: { type: "generic", address: "https://hooks.example.com/mooring" } };
+}
+
+export function minimalAlert(name = "alert"): Obj {
+  return { apiVersion: "notification.mooring.dev/v1alpha1", kind: "Alert", metadata: { name }, spec: { providerRef: { name: "chat" }, eventSources: [{ kind: "Application", name: "*" }] } };
+}
+
 const NOW = "2026-01-02T15:04:05Z";
 const SHA = "0123456789abcdef0123456789abcdef01234567";
 
@@ -227,6 +235,13 @@ export function fullStatus(kind: string, generation: number): Obj {
         artifact: { url: "http://mooring-source.mooring-system/helmchart/ns/chart/x.tgz", revision: "6.5.4", digest, size: 1234, lastUpdateTime: NOW },
         chartName: "podinfo",
         lastHandledReconcileAt: "2026-01-02T15:00:00Z",
+      };
+    case "Provider":
+    case "Alert":
+      return {
+        observedGeneration: generation,
+        conditions: ready([{ type: "Delivered", status: "True", observedGeneration: generation, lastTransitionTime: NOW, reason: "Succeeded", message: "delivered" }]),
+        lastDelivery: { event: "Synced", object: "Application/ns/app", revision: `main@sha1:${SHA}`, at: NOW, result: "Succeeded", attempts: 1 },
       };
     default:
       throw new Error(`no status fixture for kind ${kind}`);

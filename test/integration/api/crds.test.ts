@@ -13,7 +13,7 @@ import type { KindDescriptor } from "../../../src/runtime/kinds.js";
 import { testCluster, type TestCluster } from "../../support/cluster.js";
 import { createTestNamespace, type TestNamespace } from "../../support/namespace.js";
 import { waitFor } from "../../support/wait.js";
-import { INVALID_CASES, fullStatus, loadExamples, minimalApplication, minimalGitRepository, minimalHelmChart, minimalHelmRepository, minimalSyncPolicy } from "../../support/api-fixtures.js";
+import { INVALID_CASES, fullStatus, loadExamples, minimalApplication, minimalGitRepository, minimalHelmChart, minimalHelmRepository, minimalProvider, minimalAlert, minimalSyncPolicy } from "../../support/api-fixtures.js";
 
 type Obj = Record<string, any>;
 const run = promisify(execFile);
@@ -80,7 +80,7 @@ before(async () => {
   c = await testCluster();
   custom = c.kc.makeApiClient(k8s.CustomObjectsApi);
   const names = await installCrds(c.kc);
-  assert.deepEqual(names, ["gitrepositories.source.mooring.dev", "applications.delivery.mooring.dev", "syncpolicies.delivery.mooring.dev", "helmrepositories.source.mooring.dev", "helmcharts.source.mooring.dev"]);
+  assert.deepEqual(names, ["gitrepositories.source.mooring.dev", "applications.delivery.mooring.dev", "syncpolicies.delivery.mooring.dev", "helmrepositories.source.mooring.dev", "helmcharts.source.mooring.dev", "providers.notification.mooring.dev", "alerts.notification.mooring.dev"]);
   ns = await createTestNamespace(c, "api");
   // The resource is served a moment after Established: wait until a list answers in the new namespace.
   for (const d of MOORING_KINDS) {
@@ -177,7 +177,7 @@ void describe("status layout", () => {
   for (const def of KIND_DEFINITIONS) {
     const kind = def.descriptor.kind;
     void it(`${kind}: a status written through the status subresource makes kubectl wait --for=condition=Ready succeed`, async () => {
-      const base = { GitRepository: minimalGitRepository, Application: minimalApplication, SyncPolicy: minimalSyncPolicy, HelmRepository: minimalHelmRepository, HelmChart: minimalHelmChart }[kind]!(`ready-${kind.toLowerCase()}`);
+      const base = { GitRepository: minimalGitRepository, Application: minimalApplication, SyncPolicy: minimalSyncPolicy, HelmRepository: minimalHelmRepository, HelmChart: minimalHelmChart, Provider: minimalProvider, Alert: minimalAlert }[kind]!(`ready-${kind.toLowerCase()}`);
       const created = await create(base);
       const status = fullStatus(kind, created.metadata.generation);
       if (kind === "Application") {
@@ -199,7 +199,7 @@ void describe("status layout", () => {
         const managers = (live.metadata.managedFields as Obj[]).filter((m) => m.subresource === "status").map((m) => m.manager).sort();
         assert.deepEqual(managers, [FieldManagers.render, FieldManagers.sync]);
       } else {
-        await applyStatus(base, status, kind === "GitRepository" ? FieldManagers.source : FieldManagers.policy);
+        await applyStatus(base, status, kind === "GitRepository" ? FieldManagers.source : kind === "Provider" || kind === "Alert" ? FieldManagers.notify : FieldManagers.policy);
         const live = await get(base);
         assert.deepEqual(live.status, status);
       }
@@ -216,6 +216,8 @@ void describe("status layout", () => {
         SyncPolicy: /ready-syncpolicy\s+true\s+NoWindows/,
         HelmRepository: /ready-helmrepository\s+https:\/\/charts\.example\.com\s+True\s+all good/,
         HelmChart: /ready-helmchart\s+podinfo\s+\*\s+6\.5\.4\s+True\s+all good/,
+        Provider: /ready-provider\s+generic\s+True\s+True\s+all good/,
+        Alert: /ready-alert\s+chat\s+True\s+True\s+all good/,
       };
       assert.match(row!, expectedCells[kind]!);
     });
