@@ -653,7 +653,7 @@ export class ProcessNode {
   }
 
   private mounts(rt: PodRuntime): string {
-    const entries: { kind: "dir" | "file"; src: string; dst: string; ro: boolean }[] = [];
+    const entries: { kind: "dir" | "file" | "overlay"; src: string; dst: string; ro: boolean }[] = [];
     entries.push({ kind: "dir", src: this.o.appDir, dst: this.image.workdir, ro: true });
     for (const m of rt.container.volumeMounts ?? []) {
       const vol = (rt.pod.spec.volumes ?? []).find((v) => v.name === m.name);
@@ -663,12 +663,21 @@ export class ProcessNode {
       entries.push({ kind: existsSync(src) && statSync(src).isFile() ? "file" : "dir", src, dst: m.mountPath, ro });
     }
     entries.push({ kind: "file", src: path.join(rt.dir, "hosts"), dst: "/etc/hosts", ro: false });
+    // A runtime creates a missing mount point in the image's own filesystem (e.g. /etc/mooring/health-rules). Here /usr,
+    // /etc and /opt are the host's, bound read-only: such a top directory becomes a copy-on-write overlay of the host's,
+    // in which the mount point can be made; the host's directory is never written.
+    const overlays = new Set<string>();
+    for (const e of entries) {
+      const top = e.dst.split("/")[1] ?? "";
+      if (HOST_DIRS.includes(top) && !existsSync(e.kind === "dir" ? e.dst : path.dirname(e.dst))) overlays.add(top);
+    }
+    for (const top of overlays) entries.push({ kind: "overlay", src: `/${top}`, dst: `/${top}`, ro: true }); // src: the lower (host) directory; never empty (read splits on runs of tabs)
     const termLog = path.join(rt.dir, "termination-log");
     writeFileSync(termLog, "", { mode: 0o666 });
     chmodSync(termLog, 0o666);
     entries.push({ kind: "file", src: termLog, dst: rt.container.terminationMessagePath ?? "/dev/termination-log", ro: false });
-    // Parents before children, as runtimes order mounts by destination.
-    const sorted = entries.sort((a, b) => a.dst.split("/").length - b.dst.split("/").length);
+    // Parents before children, as runtimes order mounts by destination (an overlay before what is mounted in it).
+    const sorted = entries.sort((a, b) => a.dst.split("/").length - b.dst.split("/").length || Number(b.kind === "overlay") - Number(a.kind === "overlay"));
     return sorted.map((e) => [e.kind, e.src, e.dst, e.ro ? "ro" : "rw"].join("\t")).join("\n") + "\n";
   }
 
@@ -1105,6 +1114,9 @@ function readlinkSafe(p: string): string | undefined {
  * read-only if asked, pivots into it, and execs the container's argv as its uid/gid, with no_new_privs and no capabilities.
  * Nothing it mounts is visible outside the Pod's mount namespace, which dies with the container.
  */
+/** The host's directories a container's root binds read-only. */
+const HOST_DIRS = ["usr", "etc", "opt"];
+
 function launcherScript(t: Record<string, string>): string {
   const mount = t.mount!;
   return `#!/bin/sh
@@ -1116,7 +1128,7 @@ shift 7
 ${t.hostname} "$host"
 ${mount} -t tmpfs -o mode=0755 rootfs "$root"
 robind() { ${mount} --rbind "$1" "$2"; ${mount} -o remount,bind,ro "$2"; }
-for d in usr etc opt; do if [ -d "/$d" ] && [ ! -L "/$d" ]; then mkdir "$root/$d"; robind "/$d" "$root/$d"; fi; done
+for d in ${HOST_DIRS.join(" ")}; do if [ -d "/$d" ] && [ ! -L "/$d" ]; then mkdir "$root/$d"; robind "/$d" "$root/$d"; fi; done
 for l in bin sbin lib lib32 lib64 libx32; do
   if [ -L "/$l" ]; then ln -s "$(readlink "/$l")" "$root/$l"; elif [ -d "/$l" ]; then mkdir "$root/$l"; robind "/$l" "$root/$l"; fi
 done
@@ -1130,15 +1142,26 @@ ${mount} -t proc -o nosuid,nodev,noexec proc "$root/proc"
 robind /sys "$root/sys"
 ln -s ../run "$root/var/run"
 tab=$(printf '\\t')
+overlays=""
 while IFS=$tab read -r kind src dst mode; do
   [ -n "$kind" ] || continue
   case $kind in
+    overlay)
+      # The host's read-only bind of $dst is replaced by an overlay of it whose writes go to a tmpfs of the Pod's own.
+      [ -d "$root/.overlay" ] || { mkdir "$root/.overlay"; ${mount} -t tmpfs -o mode=0700 overlay-upper "$root/.overlay"; }
+      ${t.umount} -R "$root/$dst"
+      mkdir -p "$root/.overlay/$dst/upper" "$root/.overlay/$dst/work"
+      ${mount} -t overlay overlay -o "lowerdir=$src,upperdir=$root/.overlay/$dst/upper,workdir=$root/.overlay/$dst/work" "$root/$dst"
+      overlays="$overlays $dst"
+      continue ;;
     dir) mkdir -p "$root/$dst" ;;
     file) mkdir -p "$root/$(dirname "$dst")"; [ -e "$root/$dst" ] || touch "$root/$dst" ;;
   esac
   ${mount} --bind "$src" "$root/$dst"
   if [ "$mode" = ro ]; then ${mount} -o remount,bind,ro "$root/$dst"; fi
 done < "$mounts"
+# The overlays are read-only to the container, as the binds they replace were.
+for d in $overlays; do ${mount} -o remount,ro "$root/$d"; done
 # pivot_root, then detach the host's tree: nothing outside the Pod's root stays reachable (or referenced, like the
 # /run/netns mounts of other Pods that the copied mount namespace would otherwise keep alive).
 mkdir "$root/.oldroot"
@@ -1147,6 +1170,7 @@ ${t.pivot_root} . .oldroot
 cd /
 ${t.umount} -l /.oldroot
 rmdir /.oldroot
+if [ -d /.overlay ]; then ${t.umount} -l /.overlay; rmdir /.overlay; fi
 if [ "$rofs" = 1 ]; then ${mount} -o remount,ro /; fi
 unset PWD OLDPWD
 exec ${t.setpriv} --reuid="$uid" --regid="$gid" --clear-groups --no-new-privs --inh-caps=-all --bounding-set=-all -- ${t.env} -C "$workdir" -- "$@"
