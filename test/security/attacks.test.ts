@@ -157,7 +157,16 @@ before(async () => {
   assert.ok(deploy, `the chart's Deployment ${sys.name}/${release.fullname}`);
   // Its args minus the listen addresses, storage and log settings, which startOperator sets to this machine's own.
   const local = /^--(metrics-addr|health-addr|storage-path|artifact-addr|advertised-artifact-addr|webhook-addr|log-level|log-format|controllers)=/;
-  const chartArgs = deploy.spec.template.spec.containers[0]!.args.filter((x) => x !== "controller" && !local.test(x));
+  // The health rules are the chart's ConfigMap mounted into the Pod: written here from the installed ConfigMap, as the
+  // kubelet would, and the flag pointed at the copy.
+  const rulesMap = await admin.get<KubeObject & { data?: Record<string, string> }>({ apiVersion: "v1", kind: "ConfigMap" }, `${release.fullname}-health-rules`, sys.name);
+  assert.ok(rulesMap?.data?.["rules.yaml"], `the chart's health-rules ConfigMap ${sys.name}/${release.fullname}-health-rules`);
+  const rulesFile = path.join(tmp, "health-rules.yaml");
+  await writeFile(rulesFile, rulesMap.data["rules.yaml"]);
+  const chartArgs = deploy.spec.template.spec.containers[0]!.args
+    .filter((x) => x !== "controller" && !local.test(x))
+    .map((x) => (x.startsWith("--health-rules-file=") ? `--health-rules-file=${rulesFile}` : x));
+  assert.ok(chartArgs.includes(`--health-rules-file=${rulesFile}`), `the chart passes --health-rules-file: ${chartArgs.join(" ")}`);
   assert.ok(chartArgs.includes("--default-service-account=default") && !chartArgs.some((x) => x.startsWith("--allow-cross-namespace-refs")), `secure defaults in the chart's args: ${chartArgs.join(" ")}`);
 
   await Promise.all([tenant(a.name, saUser), tenant(b.name, saUser)]);
