@@ -4,7 +4,7 @@ import type { Client } from "../../../src/runtime/client.js";
 import { computeStatus, type Condition, type StatusWithConditions } from "../../../src/runtime/conditions.js";
 import type { KubeObject } from "../../../src/runtime/kinds.js";
 import { TerminalError } from "../../../src/runtime/reconcile.js";
-import { type Outcome, StalledError, StatusWriter, WaitingError, canonicalStatus, outcomeOf, ready, resultOf, stalled, summarize, waiting } from "../../../src/runtime/status.js";
+import { type Outcome, StalledError, StatusWriter, WaitingError, canonicalStatus, outcomeOf, ready, resultOf, stableJson, stalled, summarize, waiting } from "../../../src/runtime/status.js";
 import { isTerminal } from "../../../src/runtime/controller.js";
 
 const NOW = Date.parse("2026-03-02T10:00:00Z");
@@ -178,5 +178,13 @@ describe("StatusWriter: compares with its own last write", () => {
   it("canonicalStatus sorts keys and conditions by type, keeps other arrays in order", () => {
     assert.equal(canonicalStatus({ b: [2, 1], a: { d: 1, c: 2 } }), '{"a":{"c":2,"d":1},"b":[2,1]}');
     assert.equal(canonicalStatus({ conditions: [{ type: "B" }, { type: "A" }] }), '{"conditions":[{"type":"A"},{"type":"B"}]}');
+  });
+});
+
+describe("stableJson", () => {
+  it("stableJson sorts object keys at every depth and keeps array order", () => {
+    assert.equal(stableJson({ b: 1, a: { d: [2, 1], c: null } }), '{"a":{"c":null,"d":[2,1]},"b":1}');
+    assert.equal(stableJson({ x: 1, y: 2 }), stableJson({ y: 2, x: 1 }));
+    assert.equal(stableJson(null), "null");
   });
 });
