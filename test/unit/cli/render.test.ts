@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { Command } from "commander";
 import { parseAllDocuments } from "yaml";
 import { defaultRoot, registerRenderCommands, runRender, setPath } from "../../../src/cli/render.js";
-import { writeTree } from "./tree.js";
+import { writeTree } from "../render/tree.js";
 
 const chart = {
   "Chart.yaml": "name: c\nversion: 1.0.0\n",
