@@ -43,6 +43,7 @@ import { type Artifact, runSync } from "./sync.js";
 import { type RollbackHold, historyLimitOf, rollbackHold } from "./history.js";
 import { ClusterView, WatchNotReadyError } from "./watches.js";
 import { Clusters } from "./clusters.js";
+import { applicationPriority } from "./priority.js";
 
 export const APPLY_CONTROLLER_NAME = "apply";
 export type { ApplyConfig } from "./execute.js";
@@ -358,7 +359,7 @@ export function setupApplyController(mgr: Manager, opts: ApplyControllerOptions)
   const reconciler = new ApplyReconciler(mgr, opts);
   const controller = mgr
     .controller(APPLY_CONTROLLER_NAME)
-    .for(ApplicationKind)
+    .for<AppObject>(ApplicationKind, { priority: applicationPriority })
     .watches(SyncPolicyKind, (p) => applicationsUsing(mgr, p))
     .withOptions({ maxConcurrentReconciles: opts.concurrency })
     .build(reconciler);

@@ -3,8 +3,11 @@
 // change waited behind every unchanged one (each a replay and a status write, then the apply controller's turn on
 // it): with 100 Applications on one repository, seconds between a push and its change applied. So when a source's
 // artifact changes, the Applications whose last render read something the new tree answers differently (or whose
-// reads are not known) are queued before those it did not change. Only the order changes: each reconcile still
-// decides for itself, and anything that cannot be looked at (no artifact yet, a failed download) keeps the order.
+// reads are not known) are queued at normal priority and those it did not change at low priority (the runtime's work
+// queue hands out higher priorities first, so a changed Application of the next commit also goes before the
+// unchanged ones of this commit still waiting). Only the order changes: each reconcile still decides for itself, and
+// anything that cannot be looked at (no artifact yet, a failed download) is queued at normal priority.
+import { Priority } from "../runtime/index.js";
 import { replayReads } from "./fs.js";
 import type { SourceCache } from "./fetch.js";
 import type { RenderLimits } from "./limits.js";
@@ -15,19 +18,30 @@ export interface AppRequest {
   name: string;
 }
 
-/** `reqs` with those the artifact at `url`/`digest` changes (or may change) first, each group in its given order. */
+/** A request and the work queue priority it is enqueued with. */
+export interface Prioritized {
+  req: AppRequest;
+  priority: number;
+}
+
+const normal = (reqs: AppRequest[]): Prioritized[] => reqs.map((req) => ({ req, priority: Priority.normal }));
+
+/**
+ * `reqs` with those the artifact at `url`/`digest` changes (or may change) first at normal priority, then those it
+ * does not change at low priority, each group in its given order.
+ */
 export async function changedFirst(
   reqs: AppRequest[],
   artifact: { url?: string; digest?: string } | undefined,
   d: { memory: Pick<RenderMemory, "load">; sources: Pick<SourceCache, "checkout">; replayLimits: RenderLimits },
-): Promise<AppRequest[]> {
-  if (reqs.length < 2 || !artifact?.url || !artifact.digest) return reqs;
+): Promise<Prioritized[]> {
+  if (reqs.length < 2 || !artifact?.url || !artifact.digest) return normal(reqs);
   let checkout;
   try {
     // The same checkout the reconciles use (once per digest): the first of them no longer waits for it.
     checkout = await d.sources.checkout(artifact.url, artifact.digest);
   } catch {
-    return reqs;
+    return normal(reqs);
   }
   try {
     const changed: AppRequest[] = [];
@@ -37,7 +51,7 @@ export async function changedFirst(
       const unchanged = memo?.ok === true && memo.reads !== undefined && replayReads(checkout.dir, memo.reads, d.replayLimits);
       (unchanged ? same : changed).push(r);
     }
-    return [...changed, ...same];
+    return [...normal(changed), ...same.map((req) => ({ req, priority: Priority.low }))];
   } finally {
     checkout.release();
   }
@@ -48,7 +62,11 @@ export async function changedFirst(
  * one after the other) into one ordering, of the newest object, and enqueues its result: the map itself returns no
  * request. A failed ordering enqueues in the given order.
  */
-export function orderedEnqueue<O>(keyOf: (o: O) => string, order: (o: O) => { reqs: AppRequest[]; ordered: () => Promise<AppRequest[]> }, enqueue: (r: AppRequest) => void): (o: O) => AppRequest[] {
+export function orderedEnqueue<O>(
+  keyOf: (o: O) => string,
+  order: (o: O) => { reqs: AppRequest[]; ordered: () => Promise<Prioritized[]> },
+  enqueue: (r: AppRequest, priority: number) => void,
+): (o: O) => AppRequest[] {
   const pending = new Map<string, O>();
   return (o) => {
     const key = keyOf(o);
@@ -60,8 +78,8 @@ export function orderedEnqueue<O>(keyOf: (o: O) => string, order: (o: O) => { re
         pending.delete(key);
         const { reqs, ordered } = order(latest);
         void ordered()
-          .catch(() => reqs)
-          .then((rs) => rs.forEach(enqueue));
+          .catch(() => normal(reqs))
+          .then((rs) => rs.forEach((r) => enqueue(r.req, r.priority)));
       });
     }
     return [];

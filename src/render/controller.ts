@@ -41,7 +41,7 @@ import { RenderCrashJournal } from "./crashes.js";
 import { SourceCache, type SourceLimits } from "./fetch.js";
 import { ClusterCapabilities, type Capabilities } from "./helm/capabilities.js";
 import { InputReader } from "./inputs.js";
-import { changedFirst, orderedEnqueue } from "./changed-first.js";
+import { type Prioritized, changedFirst, orderedEnqueue } from "./changed-first.js";
 import { DEFAULT_RENDER_WORKERS, limitsForHeap, setRenderWorkers } from "./isolated.js";
 import { resolveLimits } from "./limits.js";
 import { RenderMemory } from "./memo.js";
@@ -305,7 +305,7 @@ function buildController(
   mgr: Manager,
   opts: RenderControllerOptions,
   reconciler: RenderReconciler,
-  order: (reqs: Request[], artifact: { url?: string; digest?: string } | undefined) => Promise<Request[]>,
+  order: (reqs: Request[], artifact: { url?: string; digest?: string } | undefined) => Promise<Prioritized[]>,
 ): Controller {
   // Set after build(), before any event can arrive (the manager starts the watches).
   const apps: { informer?: Informer<ApplicationObject>; controller?: Controller } = {};
@@ -323,7 +323,7 @@ function buildController(
           const reqs = appsBy(INDEX_SOURCE, nsName(repo));
           return { reqs, ordered: () => order(reqs, repo.status?.artifact) };
         },
-        (r) => apps.controller?.enqueue(r),
+        (r, priority) => apps.controller?.enqueue(r, priority),
       ),
       { predicates: [gitRepositoryArtifactChanged] },
     )

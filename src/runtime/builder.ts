@@ -7,7 +7,7 @@
 import type { Logger } from "../log.js";
 import type { Cache, Selection } from "./cache.js";
 import type { Clock } from "./clock.js";
-import { Controller, type ControllerOptions, type MapFunc, requestForObject } from "./controller.js";
+import { Controller, type ControllerOptions, type MapFunc, type PriorityFunc, requestForObject } from "./controller.js";
 import { type KindDescriptor, type KubeObject, parseApiVersion } from "./kinds.js";
 import type { RuntimeMetrics } from "./metrics.js";
 import type { Predicate } from "./predicates.js";
@@ -28,6 +28,8 @@ export interface SourceOptions<T extends KubeObject = KubeObject> {
   predicates?: Predicate<T>[];
   /** Watch a subset (namespace, selectors) instead of the cache's default for this kind. */
   selection?: Selection;
+  /** The work queue priority of an event's requests (workqueue.ts `Priority`); default normal. */
+  priority?: PriorityFunc<T>;
 }
 
 export interface OwnsOptions<T extends KubeObject = KubeObject> extends SourceOptions<T> {
@@ -115,7 +117,7 @@ export class ControllerBuilder {
     for (const s of [forKind, ...this.sources]) {
       const informer = h.cache.informerFor(s.kind, s.opts.selection);
       const map = s.map === "owner" ? ownerRequests(forKind.kind, s.opts.onlyController ?? true) : s.map;
-      c.watch(informer, map, [...this.filters, ...(s.opts.predicates ?? [])]);
+      c.watch(informer, map, [...this.filters, ...(s.opts.predicates ?? [])], s.opts.priority);
     }
     h.add(c);
     return c;

@@ -6,7 +6,7 @@ import { type Clock, realClock, untilAborted } from "./clock.js";
 import type { Informer } from "./informer.js";
 import type { KubeObject } from "./kinds.js";
 import { runtimeMetrics, type RuntimeMetrics } from "./metrics.js";
-import { admits, type Predicate } from "./predicates.js";
+import { admits, type EventType, type Predicate } from "./predicates.js";
 import type { RateLimiter } from "./ratelimit.js";
 import { type ReconcileFunc, type Reconciler, type Request, type Result, TerminalError, requestFromKey, requestKey } from "./reconcile.js";
 import { WorkQueue } from "./workqueue.js";
@@ -27,6 +27,9 @@ export interface ControllerOptions {
 
 /** Maps an object to the requests it should trigger. */
 export type MapFunc<T extends KubeObject = KubeObject> = (obj: T) => Request[];
+
+/** The work queue priority of an event's requests (workqueue.ts `Priority`; higher first); undefined is normal. */
+export type PriorityFunc<T extends KubeObject = KubeObject> = (type: EventType, obj: T, old?: T) => number | undefined;
 
 export interface Source {
   informer: Informer;
@@ -72,9 +75,9 @@ export class Controller {
     this.queue = queue = new WorkQueue({ name: opts.name, clock: this.clock, rateLimiter: opts.rateLimiter, metrics: this.metrics.forQueue(opts.name, () => queue) });
   }
 
-  /** Enqueues a request (deduplicated with any waiting one). */
-  enqueue(req: Request): void {
-    this.queue.add(requestKey(req));
+  /** Enqueues a request (deduplicated with any waiting one; a higher priority moves a waiting one up). */
+  enqueue(req: Request, priority?: number): void {
+    this.queue.add(requestKey(req), priority);
   }
 
   enqueueAfter(req: Request, ms: number): void {
@@ -85,20 +88,21 @@ export class Controller {
    * Feeds events of `informer` that pass every predicate into the queue, mapped to requests by `map`. Returns what
    * undoes it: a watch added for some objects only (an informer released when they go) must not outlive them.
    */
-  watch(informer: Informer<any>, map: MapFunc<any>, predicates: Predicate<any>[] = []): () => void {
+  watch(informer: Informer<any>, map: MapFunc<any>, predicates: Predicate<any>[] = [], priority?: PriorityFunc<any>): () => void {
     const src: Source = { informer, map, predicates };
-    const pass = (type: "create" | "update" | "delete", obj: KubeObject, old?: KubeObject) => predicates.every((p) => admits(p, type, obj, old));
-    const push = (obj: KubeObject) => {
-      for (const r of map(obj)) this.enqueue(r);
+    const pass = (type: EventType, obj: KubeObject, old?: KubeObject) => predicates.every((p) => admits(p, type, obj, old));
+    const push = (obj: KubeObject, p: number | undefined) => {
+      for (const r of map(obj)) this.enqueue(r, p);
     };
     const off = informer.addEventHandler({
-      onAdd: (obj) => pass("create", obj) && push(obj),
+      onAdd: (obj) => pass("create", obj) && push(obj, priority?.("create", obj)),
       onUpdate: (old, obj) => {
         if (!pass("update", obj, old)) return;
-        push(old);
-        push(obj);
+        const p = priority?.("update", obj, old);
+        push(old, p);
+        push(obj, p);
       },
-      onDelete: (obj) => pass("delete", obj) && push(obj),
+      onDelete: (obj) => pass("delete", obj) && push(obj, priority?.("delete", obj)),
     });
     this.sources.set(src, off);
     return () => {

@@ -1,7 +1,7 @@
 // Mooring's controller runtime: the public API. Everything an operator author needs is exported from here.
 export { type Clock, FakeClock, realClock, sleep, untilAborted } from "./clock.js";
 export { type RateLimiter, ExponentialFailureRateLimiter, BucketRateLimiter, MaxOfRateLimiter, TokenBucket, defaultControllerRateLimiter, type DefaultRateLimiterOptions } from "./ratelimit.js";
-export { WorkQueue, type WorkQueueOptions, type WorkQueueMetrics, type QueueItem } from "./workqueue.js";
+export { Priority, WorkQueue, type WorkQueueOptions, type WorkQueueMetrics, type QueueItem } from "./workqueue.js";
 export { Backoff, type BackoffOptions, PollingBackoff, type PollingBackoffOptions, jittered } from "./backoff.js";
 export {
   type KindDescriptor,
@@ -54,7 +54,7 @@ export {
   not,
 } from "./predicates.js";
 export { type Request, type Result, type ReconcileContext, type ReconcileFunc, type Reconciler, TerminalError, requestKey, requestFromKey } from "./reconcile.js";
-export { Controller, type ControllerOptions, type MapFunc, requestForObject, isTerminal } from "./controller.js";
+export { Controller, type ControllerOptions, type MapFunc, type PriorityFunc, requestForObject, isTerminal } from "./controller.js";
 export { ControllerBuilder, type ControllerHost, type SourceOptions, type OwnsOptions, type BuilderOptions, ownerRequests } from "./builder.js";
 export { runtimeMetrics, type RuntimeMetrics } from "./metrics.js";
 export { LeaderElector, type LeaderElectionOptions, LeaderElectionLostError, microTime } from "./leaderelection.js";

@@ -3,7 +3,9 @@
 //  - exclusivity: a key handed out by get() is not handed out again until done(key); if it is added meanwhile,
 //    it is queued once more when done() is called, so the latest state is always processed afterwards;
 //  - addAfter: delayed adds, keeping the earliest deadline when a key is delayed twice;
-//  - addRateLimited/forget/numRequeues: per-item backoff through a RateLimiter.
+//  - addRateLimited/forget/numRequeues: per-item backoff through a RateLimiter;
+//  - priority (controller-runtime's priority queue): a higher priority is handed out first, the same one first in,
+//    first out; a waiting key added again with a higher priority moves up, never down.
 // Shutdown stops accepting keys; keys queued but not started are dropped (the level-triggered design means the next
 // start reconciles everything again), and shutDownWithDrain waits for in-flight keys up to a deadline.
 import { type Clock, type TimerHandle, realClock } from "./clock.js";
@@ -27,6 +29,18 @@ export interface WorkQueueOptions {
   metrics?: WorkQueueMetrics;
 }
 
+/**
+ * Priorities of the queue: `low` for work that only keeps bookkeeping current (a new revision that changes nothing
+ * an object renders, an object's own status write), so that what a change did affect is not queued behind it.
+ */
+export const Priority = { high: 10, normal: 0, low: -10 } as const;
+
+interface Lane {
+  priority: number;
+  entries: { key: string; seq: number }[];
+  head: number;
+}
+
 export interface QueueItem {
   key: string;
   /** True once the queue has shut down; `key` is then empty and the worker should exit. */
@@ -38,8 +52,13 @@ export class WorkQueue {
   private readonly clock: Clock;
   readonly rateLimiter: RateLimiter;
   private readonly metrics: WorkQueueMetrics | undefined;
-  private queue: string[] = [];
-  private head = 0;
+  /** One first-in-first-out lane per priority, highest first. */
+  private lanes: Lane[] = [];
+  /** Keys waiting in a lane: the priority and sequence of their live entry (a promoted key leaves a stale one). */
+  private queued = new Map<string, { priority: number; seq: number }>();
+  private seq = 0;
+  /** The highest priority a key was added with while it was in flight: it is queued with it by done(). */
+  private requeuePriority = new Map<string, number>();
   private dirty = new Set<string>();
   private processing = new Map<string, number>(); // key -> start time
   private queuedAt = new Map<string, number>();
@@ -57,7 +76,7 @@ export class WorkQueue {
 
   /** Keys waiting to be handed out (not counting in-flight or delayed ones). */
   len(): number {
-    return this.queue.length - this.head;
+    return this.queued.size;
   }
 
   /** Keys currently handed out and not yet done. */
@@ -87,24 +106,63 @@ export class WorkQueue {
     return { total, longest };
   }
 
-  add(key: string): void {
+  add(key: string, priority: number = Priority.normal): void {
     if (this.shuttingDown) return;
-    if (this.dirty.has(key)) return;
+    if (this.dirty.has(key)) {
+      const waiting = this.queued.get(key);
+      if (waiting && priority > waiting.priority) this.enqueue(key, priority);
+      else if (!waiting && this.processing.has(key)) this.raiseRequeue(key, priority);
+      return;
+    }
     this.metrics?.add();
     this.dirty.add(key);
     if (!this.queuedAt.has(key)) this.queuedAt.set(key, this.clock.now());
-    if (this.processing.has(key)) return; // queued again by done()
-    this.push(key);
+    if (this.processing.has(key)) return this.raiseRequeue(key, priority); // queued again by done()
+    this.push(key, priority);
   }
 
-  private push(key: string): void {
+  private raiseRequeue(key: string, priority: number): void {
+    this.requeuePriority.set(key, Math.max(priority, this.requeuePriority.get(key) ?? -Infinity));
+  }
+
+  private push(key: string, priority: number): void {
     const getter = this.getters.shift();
     if (getter) {
       this.handOut(key, getter);
       return;
     }
-    this.queue.push(key);
+    this.enqueue(key, priority);
+  }
+
+  /** Puts `key` in the lane of `priority`; an entry it had in a lower lane becomes stale (skipped by get()). */
+  private enqueue(key: string, priority: number): void {
+    let lane = this.lanes.find((l) => l.priority === priority);
+    if (!lane) {
+      lane = { priority, entries: [], head: 0 };
+      this.lanes.push(lane);
+      this.lanes.sort((a, b) => b.priority - a.priority);
+    }
+    const seq = ++this.seq;
+    lane.entries.push({ key, seq });
+    this.queued.set(key, { priority, seq });
     this.metrics?.depth(this.len());
+  }
+
+  /** The next live key of the highest non-empty lane, removed from the queue. */
+  private pop(): string | undefined {
+    for (const lane of this.lanes) {
+      while (lane.head < lane.entries.length) {
+        const { key, seq } = lane.entries[lane.head++]!;
+        if (lane.head > 1024 && lane.head * 2 > lane.entries.length) {
+          lane.entries = lane.entries.slice(lane.head);
+          lane.head = 0;
+        }
+        if (this.queued.get(key)?.seq !== seq) continue; // stale: the key moved up to another lane
+        this.queued.delete(key);
+        return key;
+      }
+    }
+    return undefined;
   }
 
   private handOut(key: string, deliver: (item: QueueItem) => void): void {
@@ -120,12 +178,8 @@ export class WorkQueue {
   /** Resolves with the next key (the caller must call done(key)), or `{ shutdown: true }` once shut down. */
   get(): Promise<QueueItem> {
     if (this.shuttingDown) return Promise.resolve({ key: "", shutdown: true });
-    if (this.len() > 0) {
-      const key = this.queue[this.head++]!;
-      if (this.head > 1024 && this.head * 2 > this.queue.length) {
-        this.queue = this.queue.slice(this.head);
-        this.head = 0;
-      }
+    const key = this.pop();
+    if (key !== undefined) {
       this.metrics?.depth(this.len());
       return new Promise((resolve) => this.handOut(key, resolve));
     }
@@ -138,7 +192,9 @@ export class WorkQueue {
     if (start === undefined) return;
     this.processing.delete(key);
     this.metrics?.workDuration((this.clock.now() - start) / 1000);
-    if (this.dirty.has(key) && !this.shuttingDown) this.push(key);
+    const priority = this.requeuePriority.get(key) ?? Priority.normal;
+    this.requeuePriority.delete(key);
+    if (this.dirty.has(key) && !this.shuttingDown) this.push(key, priority);
     if (this.processing.size === 0) for (const w of this.idleWaiters.splice(0)) w();
   }
 
@@ -181,8 +237,9 @@ export class WorkQueue {
     this.shuttingDown = true;
     for (const { timer } of this.waiting.values()) this.clock.clearTimeout(timer);
     this.waiting.clear();
-    this.queue = [];
-    this.head = 0;
+    this.lanes = [];
+    this.queued.clear();
+    this.requeuePriority.clear();
     this.dirty.clear();
     this.queuedAt.clear();
     this.metrics?.depth(0);

@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import { rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
-import { changedFirst, orderedEnqueue, type AppRequest } from "../../../src/render/changed-first.js";
+import { changedFirst, orderedEnqueue, type AppRequest, type Prioritized } from "../../../src/render/changed-first.js";
+import { Priority } from "../../../src/runtime/index.js";
 import { render, resolveLimits } from "../../../src/render/index.js";
 import type { Memo } from "../../../src/render/memo.js";
 import { writeTree } from "./tree.js";
@@ -12,6 +13,7 @@ import { writeTree } from "./tree.js";
 const app = (i: number) => `apps/app-${i}/cm.yaml`;
 const cm = (i: number, v: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app-${i}\ndata:\n  v: "${v}"\n`;
 const req = (i: number): AppRequest => ({ namespace: "team", name: `app-${i}` });
+const named = (p: Prioritized) => `${p.req.name}:${p.priority}`;
 
 void describe("changed first", () => {
   void it("puts the Applications whose reads the new tree answers differently first, then unknown ones, keeping each group's order", async () => {
@@ -31,16 +33,19 @@ void describe("changed first", () => {
         replayLimits: resolveLimits({}),
       };
       const order = await changedFirst([0, 1, 2, 3].map(req), { url: "http://artifacts/x.tar.gz", digest: "sha256:1" }, d as never);
-      assert.deepEqual(order.map((r) => r.name), ["app-2", "app-3", "app-0", "app-1"]);
+      assert.deepEqual(order.map((r) => r.req.name), ["app-2", "app-3", "app-0", "app-1"]);
+      // The changed (or unknown) ones at normal priority, the unchanged at low: the work queue hands out normal first.
+      assert.deepEqual(order.map((r) => r.priority), [Priority.normal, Priority.normal, Priority.low, Priority.low]);
       assert.equal(released, 1, "the checkout is released");
       // A checkout that fails, or no artifact: the order is kept.
       const failing = { ...d, sources: { checkout: async () => Promise.reject(new Error("artifact server down")) } };
-      assert.deepEqual((await changedFirst([0, 1, 2].map(req), { url: "u", digest: "d" }, failing as never)).map((r) => r.name), ["app-0", "app-1", "app-2"]);
-      assert.deepEqual((await changedFirst([0, 1, 2].map(req), undefined, d as never)).map((r) => r.name), ["app-0", "app-1", "app-2"]);
+      const kept = ["app-0", "app-1", "app-2"].map((name) => `${name}:${Priority.normal}`);
+      assert.deepEqual((await changedFirst([0, 1, 2].map(req), { url: "u", digest: "d" }, failing as never)).map(named), kept);
+      assert.deepEqual((await changedFirst([0, 1, 2].map(req), undefined, d as never)).map(named), kept);
       // A file the render read that is now gone counts as changed.
       writeFileSync(path.join(after.dir, app(2)), cm(2, "a"));
       rmSync(path.join(after.dir, app(1)));
-      assert.deepEqual((await changedFirst([0, 1, 2].map(req), { url: "u", digest: "d" }, d as never)).map((r) => r.name), ["app-1", "app-0", "app-2"]);
+      assert.deepEqual((await changedFirst([0, 1, 2].map(req), { url: "u", digest: "d" }, d as never)).map((r) => r.req.name), ["app-1", "app-0", "app-2"]);
     } finally {
       before.cleanup();
       after.cleanup();
@@ -54,20 +59,21 @@ void describe("changed first", () => {
       (o) => o.key,
       (o) => {
         seen.push(o.rev);
-        return { reqs: [req(0), req(1)], ordered: async () => (o.rev === "new" ? [req(1), req(0)] : [req(0), req(1)]) };
+        const ordered = o.rev === "new" ? [{ req: req(1), priority: Priority.normal }, { req: req(0), priority: Priority.low }] : [];
+        return { reqs: [req(0), req(1)], ordered: async () => ordered };
       },
-      (r) => enqueued.push(r.name),
+      (r, priority) => enqueued.push(`${r.name}:${priority}`),
     );
     assert.deepEqual(map({ key: "team/src", rev: "old" }), [], "the map enqueues later, itself");
     map({ key: "team/src", rev: "new" });
     await new Promise((r) => setTimeout(r, 20));
     assert.deepEqual(seen, ["new"]);
-    assert.deepEqual(enqueued, ["app-1", "app-0"]);
+    assert.deepEqual(enqueued, [`app-1:${Priority.normal}`, `app-0:${Priority.low}`]);
     // An ordering that fails enqueues everything in the given order.
     const enq2: string[] = [];
-    const map2 = orderedEnqueue<{ key: string }>((o) => o.key, () => ({ reqs: [req(0), req(1)], ordered: () => Promise.reject(new Error("boom")) }), (r) => enq2.push(r.name));
+    const map2 = orderedEnqueue<{ key: string }>((o) => o.key, () => ({ reqs: [req(0), req(1)], ordered: () => Promise.reject(new Error("boom")) }), (r, priority) => enq2.push(`${r.name}:${priority}`));
     map2({ key: "k" });
     await new Promise((r) => setTimeout(r, 20));
-    assert.deepEqual(enq2, ["app-0", "app-1"]);
+    assert.deepEqual(enq2, [`app-0:${Priority.normal}`, `app-1:${Priority.normal}`]);
   });
 });

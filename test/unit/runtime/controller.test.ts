@@ -4,6 +4,7 @@ import { Registry } from "prom-client";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Controller, type ControllerOptions } from "../../../src/runtime/controller.js";
 import { ExponentialFailureRateLimiter } from "../../../src/runtime/ratelimit.js";
+import { Priority } from "../../../src/runtime/workqueue.js";
 import { runtimeMetrics } from "../../../src/runtime/metrics.js";
 import { TerminalError, type ReconcileFunc } from "../../../src/runtime/reconcile.js";
 import { createLogger } from "../../../src/log.js";
@@ -201,6 +202,42 @@ describe("Controller", () => {
       server.close();
     }
     assert.equal(c.sourceCount, 0, "a stopped controller holds no source");
+  });
+
+  it("watch() enqueues each event's requests with the priority its priority function gives: higher ones first", async () => {
+    const open = new Set<http.ServerResponse>();
+    const server = http.createServer((req, res) => {
+      if (!req.url?.includes("watch=true")) {
+        const items = ["a", "b", "c"].map((name) => ({ kind: "ConfigMap", apiVersion: "v1", metadata: { name, namespace: "ns", resourceVersion: "10" } }));
+        res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ kind: "ConfigMapList", apiVersion: "v1", metadata: { resourceVersion: "10" }, items }));
+        return;
+      }
+      res.writeHead(200, { "Content-Type": "application/json" });
+      open.add(res);
+    });
+    await listen(server);
+    const inf = new Informer(RestClient.fromKubeConfig(loopbackKubeConfig(server), { qps: 1000, burst: 1000 }), Kinds.ConfigMap, { namespace: "ns", logger: quiet });
+    const seen: string[] = [];
+    const { c } = make(async (req) => {
+      seen.push(req.name);
+      return {};
+    });
+    // The initial list's events are queued before the (single) worker starts: c, given high priority, goes first.
+    c.watch(inf, (o) => [{ namespace: "ns", name: o.metadata!.name! }], [], (type, o) => (type === "create" && o.metadata?.name === "c" ? Priority.high : Priority.low));
+    const stop = new AbortController();
+    const informing = inf.run(stop.signal);
+    const run = c.start(stop.signal);
+    try {
+      await until("all three reconciled", () => seen.length === 3);
+      assert.deepEqual(seen, ["c", "a", "b"]);
+    } finally {
+      stop.abort();
+      await run;
+      await informing;
+      for (const r of open) r.destroy();
+      server.closeAllConnections();
+      server.close();
+    }
   });
 
   it("rejects an invalid worker count with a message saying what to fix", () => {

@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { FakeClock } from "../../../src/runtime/clock.js";
 import { BucketRateLimiter, ExponentialFailureRateLimiter, MaxOfRateLimiter, TokenBucket, defaultControllerRateLimiter } from "../../../src/runtime/ratelimit.js";
-import { WorkQueue } from "../../../src/runtime/workqueue.js";
+import { Priority, WorkQueue } from "../../../src/runtime/workqueue.js";
 
 const tick = () => new Promise((r) => setImmediate(r));
 
@@ -17,6 +17,41 @@ describe("WorkQueue", () => {
     assert.equal((await q.get()).key, "a");
     assert.equal((await q.get()).key, "b");
     assert.equal(q.len(), 0);
+  });
+
+  it("hands out a higher priority first, the same priority first in first out, and moves a waiting key up, never down", async () => {
+    const q = new WorkQueue({ clock: new FakeClock() });
+    q.add("low-1", Priority.low);
+    q.add("normal-1");
+    q.add("low-2", Priority.low);
+    q.add("normal-2", Priority.normal);
+    q.add("low-3", Priority.low);
+    q.add("low-3", Priority.high); // moved up: handed out first, once
+    q.add("normal-1", Priority.low); // never moved down
+    assert.equal(q.len(), 5, "a promoted key is counted once");
+    const order: string[] = [];
+    while (q.len() > 0) {
+      const { key } = await q.get();
+      order.push(key);
+      q.done(key);
+    }
+    assert.deepEqual(order, ["low-3", "normal-1", "normal-2", "low-1", "low-2"]);
+    assert.equal(q.len(), 0);
+  });
+
+  it("queues a key added while in flight again with the highest priority it was added with", async () => {
+    const q = new WorkQueue({ clock: new FakeClock() });
+    q.add("a");
+    const first = await q.get();
+    q.add("a", Priority.low);
+    q.add("a", Priority.high);
+    q.add("b");
+    q.done(first.key);
+    assert.equal((await q.get()).key, "a", "re-queued at high, ahead of b at normal");
+    q.done("a");
+    q.add("a", Priority.low);
+    assert.equal((await q.get()).key, "b");
+    assert.equal((await q.get()).key, "a");
   });
 
   it("never hands out a key that is being processed; re-added while processing means once more afterwards", async () => {
