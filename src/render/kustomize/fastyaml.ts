@@ -12,7 +12,7 @@ export { resolvePlain } from "./fastyaml-scalars.js";
 // the caller uses the full `yaml` library, which also produces every error message. When it does not give up, its
 // result equals the library's with Mooring's schema (YAML 1.2 core, `0644` octal as go-yaml reads it, optional YAML 1.1
 // booleans) and go-yaml's chomping (a block scalar ending the text without a newline has none): the test
-// `kustomize-fastyaml.test.ts` checks that on every YAML file of the fixtures and of the real-world corpus.
+// `test/unit/render/kustomize/fastyaml.test.ts` checks that on every YAML file of the fixtures and of the real-world corpus.
 
 export interface FastDoc {
   value: unknown;

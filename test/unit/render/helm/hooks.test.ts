@@ -9,10 +9,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { after, describe, it } from "node:test";
-import { render } from "../../../src/render/index.js";
-import { applyHooks, SYNC_WAVE_ANNOTATION } from "../../../src/render/helm/hooks.js";
-import type { KubeObject } from "../../../src/render/objects.js";
-import { helmBinary } from "../../support/helm.js";
+import { render } from "../../../../src/render/index.js";
+import { applyHooks, SYNC_WAVE_ANNOTATION } from "../../../../src/render/helm/hooks.js";
+import type { KubeObject } from "../../../../src/render/objects.js";
+import { helmBinary } from "../../../support/helm.js";
 
 const hook = (kind: string, name: string, events: string, spec: Record<string, unknown> = {}): KubeObject =>
   ({

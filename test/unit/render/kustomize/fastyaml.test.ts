@@ -5,9 +5,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { fastParseDocs, resolvePlain } from "../../../src/render/kustomize/fastyaml.js";
-import { parseYamlDocs } from "../../../src/render/yaml.js";
-import { resolveLimits } from "../../../src/render/limits.js";
+import { fastParseDocs, resolvePlain } from "../../../../src/render/kustomize/fastyaml.js";
+import { parseYamlDocs } from "../../../../src/render/yaml.js";
+import { resolveLimits } from "../../../../src/render/limits.js";
 
 const limits = resolveLimits();
 
@@ -45,7 +45,7 @@ function yamlFiles(dir: string): string[] {
 
 void describe("fast YAML reader", () => {
   void it("agrees with the full reader on every YAML file of the render fixtures and takes most of them", () => {
-    const files = yamlFiles(path.resolve(import.meta.dirname, "../../fixtures/render"));
+    const files = yamlFiles(path.resolve(import.meta.dirname, "../../../fixtures/render"));
     let taken = 0;
     for (const f of files) {
       const text = fs.readFileSync(f, "utf8");
@@ -57,7 +57,7 @@ void describe("fast YAML reader", () => {
   });
 
   void it("agrees with the full reader on every YAML file of the real-world kustomize corpus (when present)", () => {
-    const corpus = process.env.KUSTOMIZE_CORPUS ?? path.resolve(import.meta.dirname, "../../../../shared/corpora/kustomize-real/cases");
+    const corpus = process.env.KUSTOMIZE_CORPUS ?? path.resolve(import.meta.dirname, "../../../../../shared/corpora/kustomize-real/cases");
     const files = yamlFiles(corpus);
     let taken = 0;
     for (const f of files) {
