@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { Registry } from "prom-client";
+import { parser as promql } from "@prometheus-io/lezer-promql";
 import { parse } from "yaml";
 import { parseHealthLibrary } from "../../../src/apply/health-library.js";
 import { applyMetrics } from "../../../src/apply/metrics.js";
@@ -113,6 +114,15 @@ describe("metrics the dashboard and the alerts use", () => {
           assert.ok(labels.has(l.name), `${where}: ${s.metric} has no label ${l.name} (it has ${[...labels].join(", ")})`);
           if (l.name === "controller") for (const v of l.value.split("|")) assert.ok(controllers.has(v), `${where}: no controller is named ${v}`);
         }
+      }
+      // The expression is PromQL as Prometheus parses it: its own grammar (the one its UI uses), after Grafana's
+      // variables are replaced as Grafana does before sending the query (a dashboard variable's label_values() is
+      // Grafana's, not PromQL).
+      if (!where.startsWith("dashboard variable")) {
+        const query = expr.replace(/\$__rate_interval|\$__interval/g, "5m").replace(/\$\{?(\w+)\}?/g, "x");
+        const errors: string[] = [];
+        promql.parse(query).iterate({ enter: (n) => void (n.type.isError && errors.push(`at ${n.from}: "${query.slice(Math.max(0, n.from - 10), n.to + 10)}"`)) });
+        assert.deepEqual(errors, [], `${where}: not valid PromQL: ${query}`);
       }
       // Labels grouped by must exist on the metrics grouped.
       for (const g of expr.matchAll(/\bby \(([^)]*)\)/g)) {
