@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { PassThrough } from "node:stream";
 import { describe, it } from "node:test";
-import { createLogger } from "../../../src/log.js";
+import { createLogger } from "../../src/log.js";
 
 function capture(format: "json" | "text") {
   const stream = new PassThrough();

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parseOperatorArgs } from "../../../src/config.js";
+import { parseOperatorArgs } from "../../src/config.js";
 
 describe("operator configuration", () => {
   it("defaults to all three controllers and documented addresses", () => {
