@@ -10,6 +10,7 @@ import { createLogger } from "../../../src/log.js";
 import { type Clock, realClock } from "../../../src/runtime/clock.js";
 import { Informer } from "../../../src/runtime/informer.js";
 import { Kinds } from "../../../src/runtime/kinds.js";
+import { KubeConfig } from "../../../src/runtime/kubeconfig.js";
 import { ApiError, RestClient, isResourceExpired, isTooLargeResourceVersion } from "../../../src/runtime/rest.js";
 import { waitFor } from "../../support/wait.js";
 import { listen, loopbackKubeConfig } from "./loopback.js";
@@ -143,5 +144,22 @@ describe("isTooLargeResourceVersion and isResourceExpired", () => {
     assert.ok(isResourceExpired(err(410, expired("1"))));
     assert.ok(isResourceExpired(err(410, { reason: "Gone" })));
     assert.ok(!isResourceExpired(err(504, tooLarge("9"))));
+  });
+});
+
+// Bounded cache-sync waits must not pile up in a long-running operator.
+describe("Informer.waitForSync", () => {
+  it("forgets a waiter whose signal aborted, so repeated bounded waits do not accumulate", async () => {
+    // Never run: the informer stays unsynced, as one refused with 403 does.
+    const rest = RestClient.fromKubeConfig(KubeConfig.fromString("clusters: [{name: c, cluster: {server: 'http://127.0.0.1:9'}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n"));
+    const inf = new Informer(rest, Kinds.ConfigMap);
+    for (let i = 0; i < 50; i++) {
+      const ac = new AbortController();
+      const wait = inf.waitForSync(ac.signal);
+      ac.abort();
+      await assert.rejects(wait, /gave up waiting for the ConfigMap cache to sync/);
+    }
+    assert.equal((inf as unknown as { syncWaiters: unknown[] }).syncWaiters.length, 0);
+    rest.close();
   });
 });
