@@ -37,6 +37,23 @@ async function value(registry: Registry, name: string, labels: Record<string, st
   return m.values.find((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val))?.value ?? 0;
 }
 
+/** A loopback API server whose lists hold the named ConfigMaps of namespace ns (watches stay open), and an informer on it. */
+async function configMapServer(names: string[]) {
+  const open = new Set<http.ServerResponse>();
+  const server = http.createServer((req, res) => {
+    if (!req.url?.includes("watch=true")) {
+      const items = names.map((name) => ({ kind: "ConfigMap", apiVersion: "v1", metadata: { name, namespace: "ns", resourceVersion: "10" } }));
+      res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ kind: "ConfigMapList", apiVersion: "v1", metadata: { resourceVersion: "10" }, items }));
+      return;
+    }
+    res.writeHead(200, { "Content-Type": "application/json" });
+    open.add(res);
+  });
+  await listen(server);
+  const inf = new Informer(RestClient.fromKubeConfig(loopbackKubeConfig(server), { qps: 1000, burst: 1000 }), Kinds.ConfigMap, { namespace: "ns", logger: quiet });
+  return { server, open, inf };
+}
+
 describe("Controller", () => {
   it("retries a thrown error with backoff, and stops retrying on TerminalError", async () => {
     const calls: Record<string, number> = {};
@@ -161,19 +178,7 @@ describe("Controller", () => {
   });
 
   it("watch() returns what undoes it: the source is gone and its events no longer reach the queue", async () => {
-    // A loopback API server: lists hold one ConfigMap, watches stay open.
-    const open = new Set<http.ServerResponse>();
-    const server = http.createServer((req, res) => {
-      if (!req.url?.includes("watch=true")) {
-        const item = { kind: "ConfigMap", apiVersion: "v1", metadata: { name: "a", namespace: "ns", resourceVersion: "10" } };
-        res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ kind: "ConfigMapList", apiVersion: "v1", metadata: { resourceVersion: "10" }, items: [item] }));
-        return;
-      }
-      res.writeHead(200, { "Content-Type": "application/json" });
-      open.add(res);
-    });
-    await listen(server);
-    const inf = new Informer(RestClient.fromKubeConfig(loopbackKubeConfig(server), { qps: 1000, burst: 1000 }), Kinds.ConfigMap, { namespace: "ns", logger: quiet });
+    const { server, open, inf } = await configMapServer(["a"]);
     const seen: string[] = [];
     const { c } = make(async (req) => {
       seen.push(req.name);
@@ -205,18 +210,7 @@ describe("Controller", () => {
   });
 
   it("watch() enqueues each event's requests with the priority its priority function gives: higher ones first", async () => {
-    const open = new Set<http.ServerResponse>();
-    const server = http.createServer((req, res) => {
-      if (!req.url?.includes("watch=true")) {
-        const items = ["a", "b", "c"].map((name) => ({ kind: "ConfigMap", apiVersion: "v1", metadata: { name, namespace: "ns", resourceVersion: "10" } }));
-        res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ kind: "ConfigMapList", apiVersion: "v1", metadata: { resourceVersion: "10" }, items }));
-        return;
-      }
-      res.writeHead(200, { "Content-Type": "application/json" });
-      open.add(res);
-    });
-    await listen(server);
-    const inf = new Informer(RestClient.fromKubeConfig(loopbackKubeConfig(server), { qps: 1000, burst: 1000 }), Kinds.ConfigMap, { namespace: "ns", logger: quiet });
+    const { server, open, inf } = await configMapServer(["a", "b", "c"]);
     const seen: string[] = [];
     const { c } = make(async (req) => {
       seen.push(req.name);
