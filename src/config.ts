@@ -157,69 +157,84 @@ function address(value: string): string {
 
 const env = (flag: string) => "MOORING_" + flag.replace(/-/g, "_").toUpperCase();
 
+/** An option that reads its environment variable (MOORING_<FLAG>) when the flag is absent. */
+function opt(flags: string, desc: string): Option {
+  const o = new Option(flags, desc);
+  const long = flags.match(/--([a-z-]+)/)?.[1];
+  if (long) o.env(env(long));
+  return o;
+}
+
 /** Adds the operator flags to a command; each reads its environment variable when the flag is absent. */
 export function addOperatorOptions(cmd: Command): Command {
-  const opt = (flags: string, desc: string) => {
-    const o = new Option(flags, desc);
-    const long = flags.match(/--([a-z-]+)/)?.[1];
-    if (long) o.env(env(long));
-    return o;
-  };
-  return cmd
-    .addOption(opt("--controllers <list>", "controllers to run, comma-separated").argParser(parseControllers).default([...DEFAULT_CONTROLLERS], DEFAULT_CONTROLLERS.join(",")))
-    .addOption(opt("--log-level <level>", "log level").choices(LOG_LEVELS).default("info"))
-    .addOption(opt("--log-format <format>", "log format (default: text on a terminal, else json)").choices(["json", "text"]))
-    .addOption(opt("--kubeconfig <path>", "kubeconfig file (default: $KUBECONFIG, then in-cluster)"))
-    .addOption(opt("--install-crds", "apply Mooring's CRDs at start-up (needs rights on customresourcedefinitions)").default(false))
-    .addOption(opt("--metrics-addr <addr>", "Prometheus metrics listen address (0 disables)").argParser(address).default(":8080"))
-    .addOption(opt("--health-addr <addr>", "/healthz and /readyz listen address").argParser(address).default(":8081"))
-    .addOption(opt("--leader-elect", "use a Lease so only one replica reconciles").default(false))
-    .addOption(opt("--leader-election-namespace <ns>", "namespace of the leader-election Lease").default("mooring-system"))
-    .addOption(opt("--leader-election-id <name>", "name of the leader-election Lease; processes that run different controllers need different names").argParser(leaseName).default("mooring-leader"))
-    .addOption(opt("--storage-path <dir>", "where artifacts are stored").default("/tmp/mooring-artifacts"))
-    .addOption(opt("--artifact-addr <addr>", "artifact server listen address").argParser(address).default(":9090"))
-    .addOption(opt("--advertised-artifact-addr <host:port>", "address other controllers use to fetch artifacts (the Service name in a cluster)"))
-    .addOption(opt("--webhook-addr <addr>", "webhook receiver listen address").argParser(address).default(":9292"))
-    .addOption(opt("--watch-namespace <ns>", "only reconcile objects in this namespace (default: all)"))
-    .addOption(opt("--watch-label-selector <selector>", "only reconcile GitRepositories, Applications and SyncPolicies matching this label selector (sharding; default: all)"))
-    .addOption(
-      opt("--default-service-account <name>", 'ServiceAccount, in the Application\'s namespace, impersonated when an Application names none; "" applies those with the apply controller\'s own identity (single-tenant clusters only)')
-        .argParser(serviceAccountName)
-        .default(DEFAULT_SERVICE_ACCOUNT),
-    )
-    .addOption(
-      opt("--allow-cross-namespace-refs [bool]", "let Applications name sources, dependencies and health checks in other namespaces (refused by default)")
-        .argParser(bool)
-        .preset("true")
-        .default(false),
-    )
+  for (const o of [...processOptions(), ...scopeOptions(), ...limitOptions()]) cmd.addOption(o);
+  return cmd;
+}
+
+/** What runs, how it logs, where it listens and stores, and leader election. */
+function processOptions(): Option[] {
+  return [
+    opt("--controllers <list>", "controllers to run, comma-separated").argParser(parseControllers).default([...DEFAULT_CONTROLLERS], DEFAULT_CONTROLLERS.join(",")),
+    opt("--log-level <level>", "log level").choices(LOG_LEVELS).default("info"),
+    opt("--log-format <format>", "log format (default: text on a terminal, else json)").choices(["json", "text"]),
+    opt("--kubeconfig <path>", "kubeconfig file (default: $KUBECONFIG, then in-cluster)"),
+    opt("--install-crds", "apply Mooring's CRDs at start-up (needs rights on customresourcedefinitions)").default(false),
+    opt("--metrics-addr <addr>", "Prometheus metrics listen address (0 disables)").argParser(address).default(":8080"),
+    opt("--health-addr <addr>", "/healthz and /readyz listen address").argParser(address).default(":8081"),
+    opt("--leader-elect", "use a Lease so only one replica reconciles").default(false),
+    opt("--leader-election-namespace <ns>", "namespace of the leader-election Lease").default("mooring-system"),
+    opt("--leader-election-id <name>", "name of the leader-election Lease; processes that run different controllers need different names").argParser(leaseName).default("mooring-leader"),
+    opt("--storage-path <dir>", "where artifacts are stored").default("/tmp/mooring-artifacts"),
+    opt("--artifact-addr <addr>", "artifact server listen address").argParser(address).default(":9090"),
+    opt("--advertised-artifact-addr <host:port>", "address other controllers use to fetch artifacts (the Service name in a cluster)"),
+    opt("--webhook-addr <addr>", "webhook receiver listen address").argParser(address).default(":9292"),
+  ];
+}
+
+/** What it reconciles, as whom, and how fast it talks to the API server. */
+function scopeOptions(): Option[] {
+  return [
+    opt("--watch-namespace <ns>", "only reconcile objects in this namespace (default: all)"),
+    opt("--watch-label-selector <selector>", "only reconcile GitRepositories, Applications and SyncPolicies matching this label selector (sharding; default: all)"),
+    opt("--default-service-account <name>", 'ServiceAccount, in the Application\'s namespace, impersonated when an Application names none; "" applies those with the apply controller\'s own identity (single-tenant clusters only)')
+      .argParser(serviceAccountName)
+      .default(DEFAULT_SERVICE_ACCOUNT),
+    opt("--allow-cross-namespace-refs [bool]", "let Applications name sources, dependencies and health checks in other namespaces (refused by default)")
+      .argParser(bool)
+      .preset("true")
+      .default(false),
     // Before cross-namespace references were refused by default, this flag refused them; still accepted (and still
     // refusing them, even beside --allow-cross-namespace-refs) so existing Deployments keep starting.
-    .addOption(opt("--forbid-cross-namespace-refs [bool]", "deprecated: refusing cross-namespace references is now the default").argParser(bool).preset("true").default(false).hideHelp())
-    .addOption(opt("--concurrency <n>", "concurrent reconciles per controller").argParser(positiveInt).default(4))
-    .addOption(opt("--qps <n>", "client-side API request rate limit").argParser(positiveInt).default(50))
-    .addOption(opt("--burst <n>", "client-side API request burst").argParser(positiveInt).default(100))
-    .addOption(opt("--max-source-size <size>", "largest Git fetch the source controller accepts (e.g. 512Mi)").argParser(parseSize).default(512 * 1024 ** 2, "512Mi"))
-    .addOption(opt("--keep-artifacts <n>", "artifacts kept per object, the newest included").argParser(positiveInt).default(2))
-    .addOption(opt("--webhook-secret <name>", "Secret (key token, in the operator's namespace) with the operator-wide webhook HMAC secret; a GitRepository with spec.webhook has its own receiver instead").default("mooring-webhook"))
+    opt("--forbid-cross-namespace-refs [bool]", "deprecated: refusing cross-namespace references is now the default").argParser(bool).preset("true").default(false).hideHelp(),
+    opt("--concurrency <n>", "concurrent reconciles per controller").argParser(positiveInt).default(4),
+    opt("--qps <n>", "client-side API request rate limit").argParser(positiveInt).default(50),
+    opt("--burst <n>", "client-side API request burst").argParser(positiveInt).default(100),
+    opt("--max-source-size <size>", "largest Git fetch the source controller accepts (e.g. 512Mi)").argParser(parseSize).default(512 * 1024 ** 2, "512Mi"),
+    opt("--keep-artifacts <n>", "artifacts kept per object, the newest included").argParser(positiveInt).default(2),
+    opt("--webhook-secret <name>", "Secret (key token, in the operator's namespace) with the operator-wide webhook HMAC secret; a GitRepository with spec.webhook has its own receiver instead").default("mooring-webhook"),
+  ];
+}
+
+/** Limits (the Helm chart derives them from the containers' memory and volume sizes) and the render's helpers. */
+function limitOptions(): Option[] {
+  return [
     // Limits the Helm chart derives from the containers' memory and volume sizes (charts/mooring/templates/_limits.tpl).
-    .addOption(opt("--max-object-size <size>", "largest git object (inflated) the source controller accepts").argParser(parseSize).default(64 * 1024 ** 2, "64Mi"))
-    .addOption(opt("--max-storage-size <size>", "most bytes the artifact storage may hold (default: the disk's)").argParser(parseSize))
-    .addOption(opt("--render-workers <n>", "render worker threads alive at once, busy or idle (each a V8 isolate of ~25 MiB); reconciles that must render wait for one").argParser(positiveInt).default(2))
-    .addOption(opt("--render-worker-heap <size>", "heap of each render worker thread").argParser(parseSize).default(512 * 1024 ** 2, "512Mi"))
-    .addOption(opt("--max-rendered-size <size>", "largest rendered output of one Application").argParser(parseSize).default(128 * 1024 ** 2, "128Mi"))
-    .addOption(opt("--max-extracted-size <size>", "largest source artifact the render controller downloads and extracts").argParser(parseSize).default(1024 ** 3, "1Gi"))
-    .addOption(opt("--render-keep-sources <n>", "extracted source artifacts the render controller keeps while unused").argParser(positiveInt).default(16))
-    .addOption(
-      opt("--watch-secrets [bool]", "render controller: watch Secrets cluster-wide (needs list/watch on secrets) to re-render when one changes; otherwise the Secrets Applications read are fetched with get at each reconcile")
-        .argParser(bool)
-        .preset("true")
-        .default(false),
-    )
-    .addOption(opt("--max-chart-size <size>", "largest Helm chart (.tgz) a HelmChart downloads").argParser(parseSize).default(10 * 1024 ** 2, "10Mi"))
-    .addOption(opt("--helm-binary <path>", "helm binary that renders Go-template charts (default: the image's /usr/local/bin/helm, else the pinned one from make tools, else helm on PATH)"))
-    .addOption(opt("--metrics-max-applications <n>", "apply controller: Applications with metric series of their own (namespace, name labels); those past it are counted together; 0 for none").argParser(nonNegativeInt).default(500))
-    .addOption(opt("--health-rules-file <path>", "apply controller: default health rules for custom resources, a YAML list of {apiVersion, kind, current, inProgress, failed} CEL rules (the chart ships a library)"));
+    opt("--max-object-size <size>", "largest git object (inflated) the source controller accepts").argParser(parseSize).default(64 * 1024 ** 2, "64Mi"),
+    opt("--max-storage-size <size>", "most bytes the artifact storage may hold (default: the disk's)").argParser(parseSize),
+    opt("--render-workers <n>", "render worker threads alive at once, busy or idle (each a V8 isolate of ~25 MiB); reconciles that must render wait for one").argParser(positiveInt).default(2),
+    opt("--render-worker-heap <size>", "heap of each render worker thread").argParser(parseSize).default(512 * 1024 ** 2, "512Mi"),
+    opt("--max-rendered-size <size>", "largest rendered output of one Application").argParser(parseSize).default(128 * 1024 ** 2, "128Mi"),
+    opt("--max-extracted-size <size>", "largest source artifact the render controller downloads and extracts").argParser(parseSize).default(1024 ** 3, "1Gi"),
+    opt("--render-keep-sources <n>", "extracted source artifacts the render controller keeps while unused").argParser(positiveInt).default(16),
+    opt("--watch-secrets [bool]", "render controller: watch Secrets cluster-wide (needs list/watch on secrets) to re-render when one changes; otherwise the Secrets Applications read are fetched with get at each reconcile")
+      .argParser(bool)
+      .preset("true")
+      .default(false),
+    opt("--max-chart-size <size>", "largest Helm chart (.tgz) a HelmChart downloads").argParser(parseSize).default(10 * 1024 ** 2, "10Mi"),
+    opt("--helm-binary <path>", "helm binary that renders Go-template charts (default: the image's /usr/local/bin/helm, else the pinned one from make tools, else helm on PATH)"),
+    opt("--metrics-max-applications <n>", "apply controller: Applications with metric series of their own (namespace, name labels); those past it are counted together; 0 for none").argParser(nonNegativeInt).default(500),
+    opt("--health-rules-file <path>", "apply controller: default health rules for custom resources, a YAML list of {apiVersion, kind, current, inProgress, failed} CEL rules (the chart ships a library)"),
+  ];
 }
 
 /** Settings whose flag's parsed value is the setting itself (its argParser, choices or default gave it its type). */

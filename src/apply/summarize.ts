@@ -71,22 +71,40 @@ const minWait = (w: number | undefined, x: number) => Math.min(w ?? Infinity, x)
 /** The first half of the status: what the sync did to inventory, history, status.sync and the Synced condition. */
 export function syncPart(i: SyncPartInput): SyncPart {
   const { now, decision: dec, outcome: out, owned } = i;
-  const conditions = owned.conditions;
-  const syncedCond = getCondition(conditions, ConditionTypes.synced);
-  const synced = (status: Condition["status"], reason: string, message: string, gen: number | undefined) =>
-    setCondition(conditions, { type: ConditionTypes.synced, status, reason, message: clip(message), observedGeneration: gen }, now);
-  const cond = (status: Condition["status"], reason: string, message: string) => synced(status, reason, message, i.generation);
-  const keptGen = (status: Condition["status"], reason: string, message: string) => synced(status, reason, message, syncedCond?.observedGeneration);
   const p: SyncPart = {
     inventory: owned.sync.inventory,
     history: i.history,
     sync: { status: owned.sync.status ?? "Unknown", revision: owned.sync.revision, lastAppliedAt: owned.sync.lastAppliedAt },
-    conditions,
+    conditions: owned.conditions,
     drifted: [],
     newlyDrifted: [],
     notes: [],
   };
   fromDecision(p, i);
+  fromOutcome(p, i);
+
+  // A new commit that renders exactly the objects already applied needs no sync, yet the cluster now matches that
+  // commit: report it (as Flux's lastAppliedRevision and Argo CD's sync revision do), without a history entry.
+  const lastSuccess = i.history.find((h) => h.phase === "Succeeded");
+  if ((out.kind === "none" || out.kind === "healed") && i.artifact?.revision && lastSuccess && i.artifact.digest === lastSuccess.digest) p.sync.revision = i.artifact.revision;
+
+  reportDrift(p, i);
+  const rolled = rollbackPart(i.hold ?? { kind: "none" }, dec.kind !== "sync" ? { kind: "other" } : out.kind === "succeeded" ? { kind: "succeeded" } : out.kind === "failed" ? { kind: "failed", message: out.message } : { kind: "other" }, p.conditions, { now, generation: i.generation, appName: i.appName ?? "APP" });
+  p.conditions = rolled.conditions;
+  if (rolled.rollback) p.rollback = rolled.rollback;
+  for (const n of rolled.notes) p.notes.push({ ...n, action: "Rollback", message: clip(n.message) });
+  return p;
+}
+
+/** What the sync did (or why it did nothing) to status.sync and the Synced condition, set over the conditions read. */
+function fromOutcome(p: SyncPart, i: SyncPartInput): void {
+  const { now, decision: dec, outcome: out } = i;
+  const conditions = i.owned.conditions;
+  const syncedCond = getCondition(conditions, ConditionTypes.synced);
+  const synced = (status: Condition["status"], reason: string, message: string, gen: number | undefined) =>
+    setCondition(conditions, { type: ConditionTypes.synced, status, reason, message: clip(message), observedGeneration: gen }, now);
+  const cond = (status: Condition["status"], reason: string, message: string) => synced(status, reason, message, i.generation);
+  const keptGen = (status: Condition["status"], reason: string, message: string) => synced(status, reason, message, syncedCond?.observedGeneration);
   const pending =
     dec.kind === "awaitingRender" ? "waiting for the render controller to publish the rendered artifact" : dec.kind === "awaitingManualSync" || dec.kind === "held" ? dec.message : undefined;
 
@@ -120,18 +138,6 @@ export function syncPart(i: SyncPartInput): SyncPart {
     p.sync.status = "Synced";
     p.conditions = cond("True", Reasons.succeeded, `the live objects match revision ${p.sync.revision ?? "?"} again`);
   }
-
-  // A new commit that renders exactly the objects already applied needs no sync, yet the cluster now matches that
-  // commit: report it (as Flux's lastAppliedRevision and Argo CD's sync revision do), without a history entry.
-  const lastSuccess = i.history.find((h) => h.phase === "Succeeded");
-  if ((out.kind === "none" || out.kind === "healed") && i.artifact?.revision && lastSuccess && i.artifact.digest === lastSuccess.digest) p.sync.revision = i.artifact.revision;
-
-  reportDrift(p, i);
-  const rolled = rollbackPart(i.hold ?? { kind: "none" }, dec.kind !== "sync" ? { kind: "other" } : out.kind === "succeeded" ? { kind: "succeeded" } : out.kind === "failed" ? { kind: "failed", message: out.message } : { kind: "other" }, p.conditions, { now, generation: i.generation, appName: i.appName ?? "APP" });
-  p.conditions = rolled.conditions;
-  if (rolled.rollback) p.rollback = rolled.rollback;
-  for (const n of rolled.notes) p.notes.push({ ...n, action: "Rollback", message: clip(n.message) });
-  return p;
 }
 
 /** What the decision alone says: stalled, when the retry is due, when a window closes; drift rechecks. */

@@ -49,7 +49,14 @@ export interface OpsDeps {
 export function registerOpsCommands(program: Command, deps: OpsDeps = {}): void {
   const io = deps.io ?? processIo();
   const timing = deps.timing ?? realTiming;
+  registerRequestCommands(program, io, timing);
+  registerRollbackCommand(program, io, timing);
+  registerSyncCommands(program, io, timing);
+  registerDiffCommand(program, io);
+}
 
+/** reconcile, suspend, resume and history: a request (or a read) on one object. */
+function registerRequestCommands(program: Command, io: Io, timing: Timing): void {
   usageExit2(withKubeFlags(program.command("reconcile")))
     .description("ask the controllers to handle an object now (sets mooring.dev/reconcile-requested-at)")
     .argument("<kind>", "gitrepository, application or syncpolicy")
@@ -74,7 +81,9 @@ export function registerOpsCommands(program: Command, deps: OpsDeps = {}): void 
     .addOption(outputOption(["table", "json", "yaml"], "table"))
     .addHelpText("after", "\nExit codes: 0 printed, 2 error.")
     .action(action(io, (kube, f, name) => history(kube, name!, { output: f.output as "table" | "json" | "yaml" }, io)));
+}
 
+function registerRollbackCommand(program: Command, io: Io, timing: Timing): void {
   appCommand(program, "rollback", "re-apply the rendered manifests of an earlier sync (with prune) and hold automated sync until 'mooring resume' (sets delivery.mooring.dev/rollback; the apply controller does it)")
     .option("--to <id>", "the history entry to roll back to (mooring history's ID)")
     .option("--revision <sha>", "the newest kept successful sync of this revision (a commit hash, 7 or more digits)")
@@ -97,7 +106,10 @@ export function registerOpsCommands(program: Command, deps: OpsDeps = {}): void 
         }, io, timing);
       }),
     );
+}
 
+/** sync and tree: what the apply controller did. */
+function registerSyncCommands(program: Command, io: Io, timing: Timing): void {
   appCommand(program, "sync", "sync an Application now (sets delivery.mooring.dev/sync-requested-at), wait and print the result")
     .option("--timeout <duration>", "how long to wait for the result", "5m")
     .option("--no-wait", "only request the sync")
@@ -109,7 +121,9 @@ export function registerOpsCommands(program: Command, deps: OpsDeps = {}): void 
     .addOption(outputOption(["tree", "json", "yaml"], "tree"))
     .addHelpText("after", "\nExit codes: 0 every object Healthy, 1 some object not Healthy (or missing), 2 error.")
     .action(action(io, (kube, f, name) => tree(kube, name!, { output: f.output as "tree" | "json" | "yaml" }, io)));
+}
 
+function registerDiffCommand(program: Command, io: Io): void {
   appCommand(program, "diff", "what a sync would change: the rendered objects, dry-run applied server-side, against the live ones")
     .option("-U, --unified <lines>", "lines of context", "3")
     .addOption(new Option("--color <when>", "colour the diff").choices(["auto", "always", "never"]).default("auto"))
