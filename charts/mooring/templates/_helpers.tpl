@@ -84,6 +84,8 @@ there are no shards: the default output is unchanged). A shard's Deployment, Lea
 "<workload>-<shard>", its Pods carry the component "<component>-<shard>" (so no other Deployment's selector matches
 them) and the label mooring.dev/shard; its source and render controllers advertise the shard's own artifact Services,
 so a shard's render fetches from its own source and its apply from its own render. ServiceAccounts and RBAC are shared.
+The notify controller runs on the default shard only: it reads the Events of every shard's objects (Events carry no
+shard label) and serves the Alerts and Providers, so a copy per shard would only duplicate its watches.
 */}}
 {{- define "mooring.deployments" -}}
 {{- $workloads := (include "mooring.workloads" . | fromYaml).items -}}
@@ -118,7 +120,10 @@ so a shard's render fetches from its own source and its apply from its own rende
 {{- if and $w.webhook (gt (len $hook) 63) -}}
 {{- fail (printf "sharding.shards: %q makes the webhook Service name %q too long (at most 63 characters); use a shorter shard name or fullnameOverride" $s $hook) -}}
 {{- end -}}
-{{- $items = append $items (merge (dict "name" $name "component" (printf "%s-%s" $w.component $s) "artifactService" (printf "%s-%s" $w.artifactService $s) "shard" $s "selector" (printf "%s=%s" $key $s)) $w) -}}
+{{- $controllers := without (splitList "," $w.controllers) "notify" -}}
+{{- if $controllers -}}
+{{- $items = append $items (merge (dict "name" $name "component" (printf "%s-%s" $w.component $s) "artifactService" (printf "%s-%s" $w.artifactService $s) "shard" $s "selector" (printf "%s=%s" $key $s) "controllers" (join "," $controllers)) $w) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- toYaml (dict "items" $items) -}}

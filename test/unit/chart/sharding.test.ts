@@ -96,6 +96,18 @@ for (const mode of ["split", "all-in-one"] as const) {
       for (const kind of ["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"]) assert.deepEqual(names(objs, kind), names(plain, kind), kind);
     });
 
+    it("with the notify controller: it runs on the default shard only (it reads every shard's Events), never in a shard's copy", () => {
+      const objs = renderChart({ mode, "controllers.notify.enabled": true, ...shards(["shard1", "shard2"]) });
+      const running = (d: K8sObject) => flagValue(d, "controllers")!.split(",");
+      const deployments = of(objs, "Deployment");
+      const withNotify = deployments.filter((d) => running(d).includes("notify")).map((d) => d.metadata.name);
+      assert.deepEqual(withNotify, [mode === "split" ? "mooring-notify" : "mooring"]);
+      for (const s of ["shard1", "shard2"]) {
+        const copies = deployments.filter((d) => d.metadata.labels?.["mooring.dev/shard"] === s);
+        assert.deepEqual(copies.flatMap(running).sort(), ["apply", "render", "source"], `shard ${s} runs the three controllers`);
+      }
+    });
+
     it("with a PodDisruptionBudget, each shard's Deployment has its own", () => {
       const objs = renderChart({ mode, "podDisruptionBudget.enabled": true, ...shards(["a"]) });
       assert.deepEqual(names(objs, "PodDisruptionBudget"), controllers.flatMap((c) => [base(c), `${base(c)}-a`]).sort());
