@@ -18,11 +18,14 @@
 // Prints both tools' figures and the ratios (Mooring / Flux: below 1 is Mooring better).
 //
 //   node --import tsx bench/pipeline.ts [N=100] [--tools mooring,flux] [--single] [--steady 60] [--latency 10] [--concurrency 4]
-//                                      [--leader-elect] [--profile] [--idle] [--render-workers N]
+//                                      [--leader-elect] [--profile] [--idle] [--render-workers N] [--shards 3] [--ready-only]
 //                                      [--node-flags "--flag ..."] [--env A=1,B=2]
 //
 // --single adds the chart's all-in-one mode (mode: all-in-one, one process running the three controllers) as a tool
-// of its own ("mooring-single", also accepted in --tools), printed beside the split mode. Each Mooring process gets
+// of its own ("mooring-single", also accepted in --tools), printed beside the split mode. The tool "mooring-sharded"
+// (--tools mooring-sharded, --shards K, default 3) runs the chart's sharding: K shards plus the default one, each an
+// all-in-one process with its own label selector, the Applications spread over them (docs/scaling.md's figures).
+// --ready-only stops each tool after its time to all Ready (the scaling curve's large N). Each Mooring process gets
 // the limit flags the chart derives for it from its default memory limits (helm template of charts/mooring with this
 // concurrency: --render-worker-heap, --max-rendered-size, ...), so the render workers have the heap they have in a
 // cluster. --profile preloads bench/mem-probe.js into every Mooring process and prints where its memory went (each
@@ -63,12 +66,16 @@ const CONCURRENCY = Number(flag("concurrency", "4"));
 const LEADER_ELECT = args.includes("--leader-elect");
 const PROFILE = args.includes("--profile");
 const IDLE = args.includes("--idle");
+/** Only the time to all Ready and the peak RSS then (the scaling curve's large N): no steady window, no commits. */
+const READY_ONLY = args.includes("--ready-only");
 /** Overrides the chart's renderWorkers (the limit flags are derived with it, as `helm install --set` would). */
 const RENDER_WORKERS = flag("render-workers", "");
 /** Experiments: more node flags and environment variables for every Mooring process ("--x=1 --y", "A=1,B=2"). */
 const EXTRA_NODE_FLAGS = flag("node-flags", "").split(" ").filter(Boolean);
 const EXTRA_ENV = Object.fromEntries(flag("env", "").split(",").filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]));
 if (args.includes("--single") && !TOOLS.includes("mooring-single")) TOOLS.splice(TOOLS.includes("mooring") ? TOOLS.indexOf("mooring") + 1 : 0, 0, "mooring-single");
+/** mooring-sharded: shards besides the default one (each an all-in-one process, as the chart's sharding.shards). */
+const SHARDS = Number(flag("shards", "3"));
 const READY_TIMEOUT_MS = Number(flag("timeout", String(Math.max(600, N * 3) * 1000)));
 const HOOK_SECRET = "bench-webhook-secret";
 const FLUX_DIR = process.env.MOORING_FLUX_DIR ?? path.join(process.env.MOORING_CACHE ?? path.join(os.homedir(), ".cache", "mooring"), "flux");
@@ -258,7 +265,7 @@ class MooringController {
   get webhookUrl(): string {
     return `http://127.0.0.1:${this.ports.webhook}`;
   }
-  async start(entry: string, kubeconfig: string, ns: string, home: string, limitFlags: string[]): Promise<void> {
+  async start(entry: string, kubeconfig: string, ns: string, home: string, limitFlags: string[], selector?: string): Promise<void> {
     const a = `127.0.0.1:${this.ports.artifact}`;
     const argv = [
       "--max-semi-space-size=2", // as the Dockerfile's ENTRYPOINT
@@ -282,6 +289,7 @@ class MooringController {
       // and the steady-state writes compare like with like.
       ...(LEADER_ELECT ? ["--leader-elect", `--leader-election-namespace=${ns}`, `--leader-election-id=mooring-${this.controller.replaceAll(",", "-")}`] : []),
       `--concurrency=${CONCURRENCY}`,
+      ...(selector ? [`--watch-label-selector=${selector}`] : []),
       ...limitFlags,
     ];
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: path.join(home, "tmp"), ...EXTRA_ENV, ...(PROFILE ? { BENCH_MEM_PROBE: path.join(PROBE_DIR, this.controller.replaceAll(",", "-")) } : {}) };
@@ -360,6 +368,91 @@ async function mooring(c: TestCluster, admin: Client, repo: TestRepo, mode: "spl
     async stop() {
       // BENCH_LOG_LEVEL=info keeps each controller's log, for finding where the time goes.
       if (process.env.BENCH_LOG_LEVEL) for (const op of ops) writeFileSync(path.join(os.tmpdir(), `bench-mooring-${op.controller.replaceAll(",", "-")}.log`), op.proc.log);
+      for (const op of ops) await op.stop();
+      await rm(home, { recursive: true, force: true });
+      await ns.cleanup();
+    },
+  };
+}
+
+/**
+ * Mooring sharded as the chart shards it (sharding.shards, docs/scaling.md), in all-in-one mode: the default shard
+ * and SHARDS shards, each one process with its own --watch-label-selector; Application i and its GitRepository
+ * (one per shard, the same repository) carry shard i mod (SHARDS + 1)'s label. A push is told to every shard's
+ * webhook (each GitRepository's own receiver, on its own shard). Prints when each shard's Applications were all Ready.
+ */
+async function mooringSharded(c: TestCluster, admin: Client, repo: TestRepo): Promise<ToolRun> {
+  const KEY = "sharding.mooring.dev/key";
+  const names = ["default", ...Array.from({ length: SHARDS }, (_, k) => `shard${k + 1}`)];
+  const selectorOf = (s: string) => (s === "default" ? `${KEY} notin (${names.slice(1).join(",")})` : `${KEY}=${s}`);
+  const labelsOf = (s: string): Record<string, string> => (s === "default" ? {} : { [KEY]: s });
+  const shardOf = (i: number) => names[i % names.length]!;
+  const ns = await setUpNamespace(c, admin, "bench-mooring-sharded");
+  await admin.create({ apiVersion: "v1", kind: "Secret", metadata: { name: "hook", namespace: ns.name }, stringData: { token: HOOK_SECRET } } as KubeObject);
+  const home = await mkdtemp(path.join(os.tmpdir(), "bench-mooring-sharded-"));
+  const entry = await buildDist();
+  const limits = chartLimitFlags("all-in-one").get("source,render,apply") ?? [];
+  const ops: MooringController[] = [];
+  try {
+    for (const s of names) {
+      const op = await MooringController.create("source,render,apply");
+      ops.push(op);
+      await op.start(entry, c.kubeconfigPath, ns.name, path.join(home, s), limits, selectorOf(s));
+    }
+  } catch (err) {
+    for (const op of ops) await op.stop();
+    throw err;
+  }
+  const gets = (sha: string) => (a: Obj) => readyCond(a)?.status === "True" && String((a.status?.sync as { revision?: string } | undefined)?.revision ?? "").endsWith(sha);
+  // When each shard's Applications were first all Ready at a revision, from when the revision was asked for.
+  const since = new Map<string, number>();
+  const shardReady = new Map<string, Map<string, number>>();
+  let asked = Date.now();
+  const sign = (body: string) => "sha256=" + createHmac("sha256", HOOK_SECRET).update(body).digest("hex");
+  return {
+    async create() {
+      asked = Date.now();
+      for (const s of names) {
+        const spec = { url: repo.url, ref: { branch: "main" }, interval: "10m", webhook: { secretRef: { name: "hook" } } };
+        await admin.create({ apiVersion: "source.mooring.dev/v1alpha1", kind: "GitRepository", metadata: { name: `src-${s}`, namespace: ns.name, labels: labelsOf(s) }, spec } as KubeObject);
+      }
+      for (let i = 0; i < N; i++) {
+        const s = shardOf(i);
+        const spec = { sourceRef: { kind: "GitRepository", name: `src-${s}` }, path: `apps/app-${i}`, interval: "10m" };
+        await admin.create({ apiVersion: "delivery.mooring.dev/v1alpha1", kind: "Application", metadata: { name: `app-${i}`, namespace: ns.name, labels: labelsOf(s) }, spec } as KubeObject);
+      }
+    },
+    async readyAt(sha) {
+      const apps = await admin.list<Obj>({ apiVersion: "delivery.mooring.dev/v1alpha1", kind: "Application" }, { namespace: ns.name });
+      if (!since.has(sha)) since.set(sha, asked);
+      const per = shardReady.get(sha) ?? new Map<string, number>();
+      shardReady.set(sha, per);
+      for (const s of names) {
+        const mine = apps.filter((a) => (a.metadata?.labels?.[KEY] ?? "default") === s);
+        if (!per.has(s) && mine.length > 0 && mine.every(gets(sha))) per.set(s, Date.now() - since.get(sha)!);
+      }
+      return apps.filter(gets(sha)).length;
+    },
+    async oneReadyAt(i, sha) {
+      const a = await admin.get<Obj>({ apiVersion: "delivery.mooring.dev/v1alpha1", kind: "Application" }, `app-${i}`, ns.name);
+      return !!a && gets(sha)(a);
+    },
+    async notify() {
+      asked = Date.now();
+      const body = JSON.stringify({ url: repo.url, branch: "main" });
+      await Promise.all(
+        names.map(async (s, k) => {
+          const res = await fetch(`${ops[k]!.webhookUrl}/hook/${ns.name}/src-${s}`, { method: "POST", body, headers: { "content-type": "application/json", "x-mooring-signature-256": sign(body) }, signal: AbortSignal.timeout(10_000) });
+          if (res.status < 200 || res.status >= 300) throw new Error(`shard ${s}'s webhook answered ${res.status}: ${await res.text()}`);
+        }),
+      );
+    },
+    procs: ops.map((op, k) => ({ name: `mooring ${names[k]}`, pid: () => op.proc.child!.pid!, metricsUrl: `http://127.0.0.1:${op.ports.metrics}/metrics` })),
+    async stop() {
+      for (const [sha, per] of shardReady) {
+        const cells = names.map((s) => `${s} ${per.has(s) ? `${(per.get(s)! / 1000).toFixed(1)} s` : "not all Ready"}`);
+        console.log(`# mooring-sharded: all of a shard's Applications Ready at ${sha.slice(0, 12)}: ${cells.join(", ")}`);
+      }
       for (const op of ops) await op.stop();
       await rm(home, { recursive: true, force: true });
       await ns.cleanup();
@@ -538,6 +631,7 @@ async function measure(tool: string, run: ToolRun, repo: TestRepo): Promise<Figu
   await until(`${tool}: ${N} applications Ready at ${sha0.slice(0, 12)}`, READY_TIMEOUT_MS, async () => (await run.readyAt(sha0)) === N, 500);
   const readyMs = Date.now() - t;
   console.log(`# ${tool}: ${N} Ready in ${(readyMs / 1000).toFixed(1)} s`);
+  if (READY_ONLY) return figuresAtReady(tool, run, readyMs, cpu0, load());
 
   // Steady state: nothing changes; what do the controllers cost?
   await new Promise((r) => setTimeout(r, 5_000));
@@ -588,6 +682,28 @@ async function measure(tool: string, run: ToolRun, repo: TestRepo): Promise<Figu
   figures.loadMean = l.mean;
   figures.loadMax = l.max;
   peakPerProcess.set(tool, run.procs.map((p) => `${p.name.replace(/^(mooring|flux)[ -]/, "")} ${Math.round(procKiB(p.pid(), "VmHWM") / 1024)}`).join(", "));
+  console.log(`# ${tool}: ${JSON.stringify(figures)}; peak RSS per process (MiB): ${peakPerProcess.get(tool)}`);
+  return figures;
+}
+
+/** --ready-only: the figures at Ready; the ones measured later are NaN (printed as "—"). */
+async function figuresAtReady(tool: string, run: ToolRun, readyMs: number, cpu0: number[], l: { mean: number; max: number }): Promise<Figures> {
+  const sum = (a: number[], b: number[]) => a.reduce((s, v, i) => s + (v - b[i]!), 0);
+  peakPerProcess.set(tool, run.procs.map((p) => `${p.name.replace(/^(mooring|flux)[ -]/, "")} ${Math.round(procKiB(p.pid(), "VmHWM") / 1024)}`).join(", "));
+  const figures: Figures = {
+    readyMs,
+    steadyRequests: NaN,
+    steadyWrites: NaN,
+    steadyCpuMs: NaN,
+    commitAllMs: NaN,
+    latencyP50: NaN,
+    latencyP95: NaN,
+    peakRssMiB: run.procs.reduce((s, p) => s + procKiB(p.pid(), "VmHWM"), 0) / 1024,
+    cpuTotalS: sum(run.procs.map((p) => procCpuMs(p.pid())), cpu0) / 1000,
+    requestsTotal: (await Promise.all(run.procs.map((p) => metricSum(p.metricsUrl, () => true)))).reduce((a, b) => a + b, 0),
+    loadMean: l.mean,
+    loadMax: l.max,
+  };
   console.log(`# ${tool}: ${JSON.stringify(figures)}; peak RSS per process (MiB): ${peakPerProcess.get(tool)}`);
   return figures;
 }
@@ -665,8 +781,17 @@ async function main(): Promise<void> {
     for (const tool of TOOLS) {
       // A fresh repository per tool: all start from the same single commit of N applications.
       const repo = await git.createRepo(`bench-${tool}`, { files: allApps(0) });
-      const run = tool === "mooring" ? await mooring(c, admin, repo, "split") : tool === "mooring-single" ? await mooring(c, admin, repo, "all-in-one") : tool === "flux" ? await flux(c, admin, repo) : undefined;
-      if (!run) throw new Error(`unknown tool "${tool}" (mooring, mooring-single, flux)`);
+      const run =
+        tool === "mooring"
+          ? await mooring(c, admin, repo, "split")
+          : tool === "mooring-single"
+            ? await mooring(c, admin, repo, "all-in-one")
+            : tool === "mooring-sharded"
+              ? await mooringSharded(c, admin, repo)
+              : tool === "flux"
+                ? await flux(c, admin, repo)
+                : undefined;
+      if (!run) throw new Error(`unknown tool "${tool}" (mooring, mooring-single, mooring-sharded, flux)`);
       const nsList = await admin.list<Obj>({ apiVersion: "v1", kind: "Namespace" }, { labelSelector: "mooring.dev/test=true" });
       for (const n of nsList) if (n.metadata!.name!.startsWith(`bench-${tool}`) && !namespaces.includes(n.metadata!.name!)) namespaces.push(n.metadata!.name!);
       try {
@@ -684,7 +809,7 @@ async function main(): Promise<void> {
   printTable(results);
 }
 
-const TOOL_NAMES: Record<string, string> = { mooring: "Mooring", "mooring-single": "Mooring all-in-one", flux: "Flux" };
+const TOOL_NAMES: Record<string, string> = { mooring: "Mooring", "mooring-single": "Mooring all-in-one", "mooring-sharded": `Mooring, ${SHARDS} shards + default`, flux: "Flux" };
 
 /** Every tool's figures side by side, and each Mooring mode's ratio to Flux (below 1: Mooring better). */
 function printTable(results: Map<string, Figures>): void {
@@ -708,10 +833,11 @@ function printTable(results: Map<string, Figures>): void {
   console.log(`| measure | ${tools.map((t) => TOOL_NAMES[t]).join(" | ")} |${ratioOf.map((t) => ` ${TOOL_NAMES[t]} / Flux |`).join("")}`);
   console.log(`| --- |${" --- |".repeat(tools.length + ratioOf.length)}`);
   for (const [label, key, fmt] of rows) {
-    const cells = tools.map((t) => fmt(results.get(t)![key]) + (key === "peakRssMiB" ? ` (${peakPerProcess.get(t)})` : ""));
+    const cells = tools.map((t) => (Number.isNaN(results.get(t)![key]) ? "—" : fmt(results.get(t)![key]) + (key === "peakRssMiB" ? ` (${peakPerProcess.get(t)})` : "")));
     const ratios = key === "loadMean" ? ratioOf.map(() => "") : ratioOf.map((t) => {
       const mv = results.get(t)![key];
       const fv = f![key];
+      if (Number.isNaN(mv) || Number.isNaN(fv)) return "—";
       return fv === 0 ? (mv === 0 ? "1.00×" : "∞") : `${(mv / fv).toFixed(2)}×`;
     });
     console.log(`| ${label} | ${cells.join(" | ")} |${ratios.map((r) => ` ${r} |`).join("")}`);
