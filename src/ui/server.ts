@@ -3,7 +3,6 @@
 // (src/ui/auth.ts); actions then run with that user's rights, or are refused in read-only mode.
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,7 +11,8 @@ import type { Logger } from "../log.js";
 import type { Client, KubeConfig } from "../runtime/index.js";
 import { runAction } from "./actions.js";
 import { Authenticator, SESSION_COOKIE, Unauthenticated, type Identity } from "./auth.js";
-import { ACTIONS, type ActionName, type DiffView, type StreamMessage, type WhoAmI } from "./model.js";
+import { StaticAssets, negotiate, streamCompressor } from "./compress.js";
+import { ACTIONS, type ActionName, type DiffView, type WhoAmI } from "./model.js";
 import type { UiState } from "./state.js";
 
 export interface UiServerOptions {
@@ -101,9 +101,13 @@ function checkWriteOrigin(req: IncomingMessage): void {
 
 export class UiServer {
   private server: http.Server | undefined;
-  private streams = new Set<ServerResponse>();
+  /** How to end each open event stream (through its compressor, when it has one). */
+  private streams = new Set<() => void>();
+  private readonly assets: StaticAssets;
 
-  constructor(private readonly o: UiServerOptions) {}
+  constructor(private readonly o: UiServerOptions) {
+    this.assets = new StaticAssets(o.assetsDir);
+  }
 
   /** Listens on host:port (port 0: any free one); resolves with the URL. */
   async listen(host: string, port: number): Promise<string> {
@@ -118,7 +122,7 @@ export class UiServer {
   }
 
   async close(): Promise<void> {
-    for (const s of this.streams) s.end();
+    for (const end of this.streams) end();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 
@@ -128,7 +132,7 @@ export class UiServer {
     try {
       if (p === "/healthz") return send(res, 200, { ok: true });
       if (p === "/readyz") return this.o.state.synced() ? send(res, 200, { ok: true }) : problem(res, 503, "the cache has not listed every kind yet");
-      if (req.method === "GET" && ASSETS[p]) return await this.asset(res, ASSETS[p]);
+      if (req.method === "GET" && ASSETS[p]) return await this.asset(req, res, ASSETS[p]);
       if (!p.startsWith("/api/")) return problem(res, 404, `no page at ${p}`);
       if (p === "/api/session") return await this.session(req, res);
       let id: Identity;
@@ -147,15 +151,21 @@ export class UiServer {
     }
   }
 
-  private async asset(res: ServerResponse, file: string): Promise<void> {
-    let body: Buffer;
+  private async asset(req: IncomingMessage, res: ServerResponse, file: string): Promise<void> {
+    let a;
     try {
-      body = await readFile(path.join(this.o.assetsDir, file));
+      a = await this.assets.get(file, negotiate(req.headers["accept-encoding"]));
     } catch {
       return problem(res, 500, `the UI bundle is missing (${path.join(this.o.assetsDir, file)}): build it with 'make ui'`);
     }
-    res.writeHead(200, { ...SECURITY_HEADERS, "Content-Type": TYPES[path.extname(file)] ?? "application/octet-stream", "Cache-Control": "no-cache" });
-    res.end(body);
+    // no-cache: the browser asks each time, and a new bundle is picked up at once; an unchanged one costs a 304.
+    const headers = { ...SECURITY_HEADERS, "Content-Type": TYPES[path.extname(file)] ?? "application/octet-stream", "Cache-Control": "no-cache", ETag: a.etag, Vary: "Accept-Encoding" };
+    if (req.headers["if-none-match"]?.split(",").some((t) => t.trim() === a.etag)) {
+      res.writeHead(304, headers);
+      return void res.end();
+    }
+    res.writeHead(200, { ...headers, ...(a.encoding ? { "Content-Encoding": a.encoding } : {}) });
+    res.end(a.body);
   }
 
   /** token mode: POST {token} signs in (a TokenReview), DELETE signs out. */
@@ -231,21 +241,32 @@ export class UiServer {
     }
   }
 
+  /**
+   * Server-Sent Events: the snapshot (serialised once per change of the cache, shared by every stream), then the
+   * changes. Compressed when the browser accepts it, every message flushed as it is written.
+   */
   private stream(req: IncomingMessage, res: ServerResponse): void {
     const streamId = randomBytes(12).toString("base64url");
-    res.writeHead(200, { ...SECURITY_HEADERS, "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-store", Connection: "keep-alive", "X-Accel-Buffering": "no" });
-    const write = (msg: StreamMessage) => res.write(`data: ${JSON.stringify(msg)}\n\n`);
-    res.write("retry: 2000\n\n");
+    const enc = negotiate(req.headers["accept-encoding"]);
+    res.writeHead(200, { ...SECURITY_HEADERS, "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-store", Connection: "keep-alive", "X-Accel-Buffering": "no", Vary: "Accept-Encoding", ...(enc ? { "Content-Encoding": enc } : {}) });
+    const z = enc ? streamCompressor(enc) : undefined;
+    z?.pipe(res);
+    z?.on("error", () => res.destroy());
+    const out: { write(s: string): unknown } = z ?? res;
+    const write = (json: string) => out.write(`data: ${json}\n\n`);
+    out.write("retry: 2000\n\n");
     const { snapshot, unsubscribe } = this.o.state.subscribe(streamId, write);
     write(snapshot);
-    this.streams.add(res);
+    const end = () => (z ? z.end() : res.end());
+    this.streams.add(end);
     // A comment now and then keeps proxies from closing a quiet stream.
-    const keepAlive = setInterval(() => res.write(": keep-alive\n\n"), 25_000);
+    const keepAlive = setInterval(() => out.write(": keep-alive\n\n"), 25_000);
     const done = () => {
       clearInterval(keepAlive);
       unsubscribe();
       this.o.state.forget(streamId);
-      this.streams.delete(res);
+      this.streams.delete(end);
+      z?.destroy();
     };
     req.on("close", done);
   }

@@ -8,11 +8,12 @@ import { assessHealth } from "../apply/health.js";
 import { refOfEntry } from "../apply/inventory.js";
 import type { Logger } from "../log.js";
 import { Cache, Kinds, NoKindMatchError, dropManagedFields, type Client, type Informer, type KindDescriptor, type KubeObject, type RestClient, type Selection } from "../runtime/index.js";
-import type { AppDetail, AppSummary, PolicyView, Problem, SourceView, StreamMessage, TreeNodeView } from "./model.js";
+import type { AppDetail, PolicyView, Problem, SourceView, StreamMessage, TreeNodeView } from "./model.js";
 import { appSummary, conditionViews, dependencyViews, eventViews, historyViews, keyOf, policyView, rollbackView, sourceView } from "./views.js";
 
 type Obj = KubeObject & { spec?: any; status?: any };
-type Listener = (msg: StreamMessage) => void;
+/** Gets each message serialised (once, whatever the number of streams). */
+type Listener = (json: string) => void;
 
 export interface UiStateOptions {
   /** Watch only this namespace (default: all namespaces). */
@@ -56,6 +57,10 @@ export class UiState {
   /** Held informers already carrying our handler (one handler per informer). */
   private handled = new WeakSet<Informer>();
   private lastProblems = "";
+  /** Each Application's row as JSON, per object (the cache replaces an object on every change, never mutates it). */
+  private rowJson = new WeakMap<Obj, string>();
+  /** The snapshot's rows, sources and policies as JSON, until something they show changes (see mark). */
+  private snapshotJson: string | undefined;
   private readonly now: () => number;
 
   constructor(
@@ -132,6 +137,7 @@ export class UiState {
   }
 
   private mark(what: keyof Pending, key: string): void {
+    if (what !== "details") this.snapshotJson = undefined;
     this.pending[what].add(key);
     this.timer ??= setTimeout(() => this.flush(), this.opts.batchMs ?? 50);
   }
@@ -169,7 +175,8 @@ export class UiState {
     }
     const empty = !msg.apps.length && !msg.appsDeleted.length && !msg.sources.length && !msg.sourcesDeleted.length && !msg.policies.length && !msg.policiesDeleted.length && !msg.details.length && !msg.problems;
     if (empty) return;
-    for (const l of this.listeners) l(msg);
+    const json = JSON.stringify(msg);
+    for (const l of this.listeners) l(json);
   }
 
   private diffInto<T>(sent: Map<string, string>, key: string, view: T | undefined, upserts: T[], deletes: string[]): void {
@@ -200,14 +207,27 @@ export class UiState {
     return policyView(p, n, this.now());
   }
 
-  /** Everything a page needs at first: all rows (and from then on, the listener gets every change). */
-  subscribe(stream: string, listener: Listener): { snapshot: StreamMessage; unsubscribe: () => void } {
-    const apps: AppSummary[] = this.apps.store.list().map(appSummary);
-    const sources: SourceView[] = Object.entries(this.sources).flatMap(([k, i]) => i.store.list().map((o) => this.sourceOf(k as SourceKind, o)));
-    const policies = this.policies.store.list().map((p) => this.policyOf(p));
+  /**
+   * Everything a page needs at first, serialised (and from then on, the listener gets every change). Pages that open
+   * while nothing changes share one serialisation; after a change only the changed rows are serialised again.
+   */
+  subscribe(stream: string, listener: Listener): { snapshot: string; unsubscribe: () => void } {
+    this.snapshotJson ??= this.serialiseSnapshot();
     // `sent` is left alone: a change still pending reaches every stream at the next flush, this one included.
     this.listeners.add(listener);
-    return { snapshot: { type: "snapshot", stream, apps, sources, policies, problems: this.problems() }, unsubscribe: () => this.listeners.delete(listener) };
+    const snapshot = `{"type":"snapshot","stream":${JSON.stringify(stream)},${this.snapshotJson},"problems":${JSON.stringify(this.problems())}}`;
+    return { snapshot, unsubscribe: () => this.listeners.delete(listener) };
+  }
+
+  private serialiseSnapshot(): string {
+    const rows = this.apps.store.list().map((o) => {
+      let json = this.rowJson.get(o);
+      if (json === undefined) this.rowJson.set(o, (json = JSON.stringify(appSummary(o))));
+      return json;
+    });
+    const sources: SourceView[] = Object.entries(this.sources).flatMap(([k, i]) => i.store.list().map((o) => this.sourceOf(k as SourceKind, o)));
+    const policies = this.policies.store.list().map((p) => this.policyOf(p));
+    return `"apps":[${rows.join(",")}],"sources":${JSON.stringify(sources)},"policies":${JSON.stringify(policies)}`;
   }
 
   app(key: string): Obj | undefined {

@@ -1,14 +1,14 @@
 // The Applications page: counts by state, filters (search, namespace, label, sync, health), one row each.
-// Rows are keyed: a change re-renders only its row, so 1,000 Applications stay responsive.
+// Rows are keyed and only those near the viewport are in the page (./rows.ts): a change redraws its row if it is
+// drawn, and a filter draws one screen, so 1,000 (or 10,000) Applications answer like ten.
 import { filtersFrom, matches, type Filters } from "../filters.js";
 import type { AppSummary } from "../model.js";
 import { badge, h, shortRevision, time, tone } from "./dom.js";
+import { WindowedRows } from "./rows.js";
 import type { Change, Store } from "./store.js";
 
 const SYNCS = ["Synced", "OutOfSync", "Unknown"];
-/** Rows drawn before the page first yields (more than a screen), then per chunk. */
-const FIRST_ROWS = 100;
-const CHUNK_ROWS = 200;
+const COLUMNS = ["Namespace", "Name", "Sync", "Health", "Revision", "Last sync", "Message"];
 const HEALTHS = ["Healthy", "Progressing", "Degraded", "Suspended", "Missing", "Unknown"];
 
 function row(a: AppSummary): HTMLTableRowElement {
@@ -43,15 +43,17 @@ export function appsPage(store: Store, params: URLSearchParams, setParams: (p: U
   const syncSel = select("f-sync", SYNCS, f.sync, "sync");
   const healthSel = select("f-health", HEALTHS, f.health, "health");
   const counts = h("div", { class: "counts", role: "group", "aria-label": "Counts by state (select to filter)" });
-  const tbody = h("tbody");
   const shown = h("p", { class: "shown", "aria-live": "polite" });
   const table = h(
     "table",
     { class: "apps", "aria-describedby": "apps-shown" },
     h("caption", { class: "visually-hidden" }, "Applications"),
-    h("thead", null, h("tr", null, ...["Namespace", "Name", "Sync", "Health", "Revision", "Last sync", "Message"].map((t) => h("th", { scope: "col" }, t)))),
-    tbody,
+    h("thead", null, h("tr", { "aria-rowindex": 1 }, ...COLUMNS.map((t) => h("th", { scope: "col" }, t)))),
   );
+  const body = new WindowedRows(table, COLUMNS.length, (key) => {
+    const a = store.apps.get(key);
+    return a && row(a);
+  });
   shown.id = "apps-shown";
   const el = h(
     "section",
@@ -75,7 +77,6 @@ export function appsPage(store: Store, params: URLSearchParams, setParams: (p: U
     shown,
     table,
   );
-  const rows = new Map<string, HTMLTableRowElement>();
 
   function renderCounts(): void {
     const all = [...store.apps.values()];
@@ -97,48 +98,27 @@ export function appsPage(store: Store, params: URLSearchParams, setParams: (p: U
 
   const sorted = () => [...store.apps.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 
-  /** Keys that match the filters, in order; rows are rendered for a prefix of them (the rest follow in chunks). */
-  let matched: string[] = [];
-  let matchedSet = new Set<string>();
-  let generation = 0;
+  /** Keys that match the filters, in order (the rows drawn are those of them near the viewport). */
+  let matched = new Set<string>();
+  let marked = false;
 
   function renderShown(): void {
     const total = store.apps.size;
-    shown.textContent = matched.length === total ? `${total} Application${total === 1 ? "" : "s"}` : `${matched.length} of ${total} Applications match the filters`;
-  }
-
-  /**
-   * The first rows at once, the rest in chunks between which the browser handles input: the page is usable as soon
-   * as the first screen is drawn, whatever the number of Applications.
-   */
-  function renderFrom(start: number, gen: number): void {
-    if (gen !== generation) return;
-    const end = Math.min(matched.length, start + (start === 0 ? FIRST_ROWS : CHUNK_ROWS));
-    const frag = document.createDocumentFragment();
-    for (let i = start; i < end; i++) {
-      const a = store.apps.get(matched[i]!);
-      if (!a) continue;
-      const r = row(a);
-      rows.set(a.key, r);
-      frag.appendChild(r);
-    }
-    tbody.appendChild(frag);
-    // Marks for bench/ui.ts, once the server's rows are here (the page first draws with none).
-    if (start === 0 && store.stream) performance.mark("mooring:first-rows");
-    if (end < matched.length) setTimeout(() => renderFrom(end, gen), 0);
-    else if (store.stream) performance.mark("mooring:rows-complete");
+    shown.textContent = matched.size === total ? `${total} Application${total === 1 ? "" : "s"}` : `${matched.size} of ${total} Applications match the filters`;
   }
 
   function rebuild(): void {
-    generation++;
-    rows.clear();
-    matched = sorted()
+    const keys = sorted()
       .filter((a) => matches(a, f))
       .map((a) => a.key);
-    matchedSet = new Set(matched);
-    tbody.replaceChildren();
-    if (matched.length === 0) tbody.appendChild(h("tr", null, h("td", { colspan: 7, class: "empty" }, store.apps.size ? "No Application matches the filters." : "No Applications yet.")));
-    renderFrom(0, generation);
+    matched = new Set(keys);
+    const empty = h("tr", null, h("td", { colspan: COLUMNS.length, class: "empty" }, store.apps.size ? "No Application matches the filters." : "No Applications yet."));
+    body.setKeys(keys, empty);
+    // A mark for bench/ui.ts, once the server's rows are drawn (the page first draws with none).
+    if (store.stream && !marked) {
+      marked = true;
+      performance.mark("mooring:first-rows");
+    }
     renderCounts();
     renderNamespaces();
     renderShown();
@@ -150,14 +130,9 @@ export function appsPage(store: Store, params: URLSearchParams, setParams: (p: U
     let structural = false;
     for (const key of c.apps) {
       const a = store.apps.get(key);
-      const old = rows.get(key);
-      if (a && matches(a, f)) {
-        if (old) {
-          const r = row(a);
-          old.replaceWith(r);
-          rows.set(key, r);
-        } else if (!matchedSet.has(key)) structural = true; // else a chunk still to come renders it from the store
-      } else if (matchedSet.has(key)) structural = true;
+      // In or out of the filtered list: the list changes; staying in it, only its row (if drawn) does.
+      if ((a !== undefined && matches(a, f)) !== matched.has(key)) structural = true;
+      else if (a) body.refresh(key);
     }
     if (structural) return rebuild();
     renderCounts();

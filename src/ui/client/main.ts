@@ -69,9 +69,13 @@ function signInForm(message: string): void {
 }
 
 async function start(): Promise<void> {
+  // The stream (the rows) is opened while the server says who the user is, not after: one round trip less before
+  // the first rows. Without a session it fails with 401, and the sign-in form replaces it.
+  store.connect();
   try {
     store.who = await api<WhoAmI>("/api/whoami");
   } catch (err) {
+    store.close();
     if (err instanceof HttpProblem && err.status === 401) return signInForm(err.message);
     main.replaceChildren(h("p", { class: "error" }, (err as Error).message));
     return;
@@ -83,7 +87,8 @@ async function start(): Promise<void> {
   });
   window.addEventListener("hashchange", route);
   route();
-  store.connect();
+  // The snapshot may have come before the listener above: its problems are shown now.
+  if (store.stream) renderBanner();
   // "/" focuses the search box, as on most list pages.
   document.addEventListener("keydown", (e) => {
     if (e.key === "/" && !(e.target instanceof HTMLInputElement || e.target instanceof HTMLTextAreaElement || e.target instanceof HTMLSelectElement)) {

@@ -20,6 +20,11 @@ export class Store {
     return () => this.listeners.delete(l);
   }
 
+  close(): void {
+    this.es?.close();
+    this.es = undefined;
+  }
+
   connect(): void {
     this.es?.close();
     const es = new EventSource("/api/stream");
