@@ -151,6 +151,19 @@ export interface RenderStatus {
   recheck: Recheck;
 }
 
+/** status.source and status.render after a render: status.render (with lastRenderedAt) moves, with an event when the
+ * render is fresh, only when the artifact, its revision, the object count or the engine changed. */
+function afterRender(render: OwnedStatus["render"], outcome: Extract<RenderOutcome, { kind: "rendered" }>, now: number): Pick<OwnedStatus, "source" | "render"> & { event?: RenderEvent } {
+  const { source: s, render: r } = outcome;
+  const artifact = { url: r.url, digest: r.digest, revision: s.revision, size: r.size, ...(s.commit ? { commit: s.commit } : {}) };
+  const engine = helmEngine(r);
+  const same = render?.artifact !== undefined && canonicalStatus(render.artifact) === canonicalStatus(artifact) && render.objects === r.objects && render.engine === engine;
+  const source = { revision: s.revision, digest: s.digest };
+  if (same) return { source, render };
+  const event: RenderEvent = { type: "Normal", reason: "Rendered", message: `rendered ${r.objects} objects from revision ${s.revision} (${r.digest})` };
+  return { source, render: { artifact, objects: r.objects, ...(engine ? { engine } : {}), lastRenderedAt: metaTime(now) }, ...(outcome.fresh ? { event } : {}) };
+}
+
 /**
  * The owned status after `outcome`, from `current` (what this controller last wrote, else what the object shows).
  * Conditions carry `generation` as observedGeneration; a condition that keeps its status keeps its transition time,
@@ -188,13 +201,7 @@ export function renderStatus(current: OwnedStatus, outcome: RenderOutcome, stamp
     case "rendered": {
       const { source: s, render: r } = outcome;
       sourceReady(s);
-      const artifact = { url: r.url, digest: r.digest, revision: s.revision, size: r.size, ...(s.commit ? { commit: s.commit } : {}) };
-      const engine = helmEngine(r);
-      const same =
-        render?.artifact !== undefined && canonicalStatus(render.artifact) === canonicalStatus(artifact) && render.objects === r.objects && render.engine === engine;
-      source = { revision: s.revision, digest: s.digest };
-      if (!same) render = { artifact, objects: r.objects, ...(engine ? { engine } : {}), lastRenderedAt: metaTime(now) };
-      if (outcome.fresh && !same) event = { type: "Normal", reason: "Rendered", message: `rendered ${r.objects} objects from revision ${s.revision} (${r.digest})` };
+      ({ source, render, event } = afterRender(render, outcome, now));
       cond(ConditionTypes.rendered, "True", Reasons.succeeded, `rendered ${r.objects} objects (${rendererOf(r)}) from '${r.path}' at revision '${s.revision}'`);
       break;
     }

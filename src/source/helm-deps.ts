@@ -188,25 +188,7 @@ export function planDependencies(chart: ChartMeta, lock: ChartLock | undefined, 
     return url;
   };
   const req = chart.dependencies;
-  if (lock) {
-    // As helm: an apiVersion v1 chart's lock may carry Helm 2's digest (of the requirements before aliases are
-    // replaced); every digest is computed with `@name` replaced by the repository's URL.
-    const v2 = chart.apiVersion === "v1" ? hashV2Req(req) : undefined;
-    const resolved = req?.map((d) => {
-      const alias = repositoryAlias(d.repository);
-      if (alias === undefined) return d;
-      // A vendored dependency needs no repository: its alias is replaced only when the HelmRepository exists.
-      const url = vendored.has(d.name) ? aliasUrl(alias) : resolve(d);
-      return url === undefined ? d : { ...d, repository: url };
-    });
-    const sum = hashReq(resolved, lock.dependencies);
-    if (sum !== lock.digest && v2 !== lock.digest) {
-      throw new HelmSourceError(
-        "LockOutOfSync",
-        `${what}: the lock file (${lockFile}) is out of sync with the dependencies file (${depsFile}): its digest is ${lock.digest || "missing"}, the dependencies' is ${sum}; run 'helm dependency update' and commit ${lockFile}`,
-      );
-    }
-  }
+  if (lock) assertLockInSync(chart, lock, { what, lockFile, depsFile, vendored, aliasUrl, resolve });
   // As Flux: the lock's entries when there is a lock, else Chart.yaml's; each chart name once; those in charts/ kept.
   const wanted = lock ? (lock.dependencies ?? []) : (req ?? []);
   const seen = new Set<string>();
@@ -233,6 +215,32 @@ export function planDependencies(chart: ChartMeta, lock: ChartLock | undefined, 
     }
   }
   return { locked: lock !== undefined, missing };
+}
+
+/** Throws LockOutOfSync, as `helm dependency build` refuses, when the lock's digest is not the dependencies'. */
+function assertLockInSync(
+  chart: ChartMeta,
+  lock: ChartLock,
+  c: { what: string; lockFile: string; depsFile: string; vendored: ReadonlySet<string>; aliasUrl: (name: string) => string | undefined; resolve: (d: ChartDependency) => string },
+): void {
+  const req = chart.dependencies;
+  // As helm: an apiVersion v1 chart's lock may carry Helm 2's digest (of the requirements before aliases are
+  // replaced); every digest is computed with `@name` replaced by the repository's URL.
+  const v2 = chart.apiVersion === "v1" ? hashV2Req(req) : undefined;
+  const resolved = req?.map((d) => {
+    const alias = repositoryAlias(d.repository);
+    if (alias === undefined) return d;
+    // A vendored dependency needs no repository: its alias is replaced only when the HelmRepository exists.
+    const url = c.vendored.has(d.name) ? c.aliasUrl(alias) : c.resolve(d);
+    return url === undefined ? d : { ...d, repository: url };
+  });
+  const sum = hashReq(resolved, lock.dependencies);
+  if (sum !== lock.digest && v2 !== lock.digest) {
+    throw new HelmSourceError(
+      "LockOutOfSync",
+      `${c.what}: the lock file (${c.lockFile}) is out of sync with the dependencies file (${c.depsFile}): its digest is ${lock.digest || "missing"}, the dependencies' is ${sum}; run 'helm dependency update' and commit ${c.lockFile}`,
+    );
+  }
 }
 
 /**

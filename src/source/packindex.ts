@@ -131,24 +131,27 @@ class Reader {
     return buf.subarray(0, got);
   }
 
+  /** `inflate` of a small object: in one call, from one read of a window that holds all its compressed bytes. */
+  private async inflateSmall(pos: number, size: number, offset: number): Promise<{ data: Buffer; consumed: number }> {
+    // zlib never grows data by more than ~0.03% + a few bytes, so this window holds the whole compressed object.
+    const window = await this.at(pos, size + (size >> 10) + 64);
+    let inflated: { buffer: Buffer; engine: zlib.Inflate };
+    try {
+      // maxOutputLength: an object that inflates past its declared size fails here, before it can fill memory.
+      inflated = zlib.inflateSync(window, { info: true, maxOutputLength: Math.max(size, 1) }) as unknown as { buffer: Buffer; engine: zlib.Inflate };
+    } catch (err) {
+      throw corrupt(`object at ${offset} does not inflate: ${(err as Error).message}`);
+    }
+    if (inflated.buffer.length !== size) throw corrupt(`object at ${offset} inflates to ${inflated.buffer.length} bytes, not ${size}`);
+    return { data: inflated.buffer, consumed: inflated.engine.bytesWritten };
+  }
+
   /**
    * Inflates the zlib stream at `pos` into a buffer of exactly `size` bytes, feeding it 64 KiB of compressed input at
    * a time; fails as soon as the output would pass `size`. Returns the data and the compressed bytes consumed.
    */
   private async inflate(pos: number, size: number, offset: number): Promise<{ data: Buffer; consumed: number }> {
-    if (size <= SYNC_INFLATE_MAX) {
-      // zlib never grows data by more than ~0.03% + a few bytes, so this window holds the whole compressed object.
-      const window = await this.at(pos, size + (size >> 10) + 64);
-      let inflated: { buffer: Buffer; engine: zlib.Inflate };
-      try {
-        // maxOutputLength: an object that inflates past its declared size fails here, before it can fill memory.
-        inflated = zlib.inflateSync(window, { info: true, maxOutputLength: Math.max(size, 1) }) as unknown as { buffer: Buffer; engine: zlib.Inflate };
-      } catch (err) {
-        throw corrupt(`object at ${offset} does not inflate: ${(err as Error).message}`);
-      }
-      if (inflated.buffer.length !== size) throw corrupt(`object at ${offset} inflates to ${inflated.buffer.length} bytes, not ${size}`);
-      return { data: inflated.buffer, consumed: inflated.engine.bytesWritten };
-    }
+    if (size <= SYNC_INFLATE_MAX) return await this.inflateSmall(pos, size, offset);
     const out = Buffer.allocUnsafe(size);
     let o = 0;
     let failure: Error | undefined;

@@ -244,6 +244,23 @@ export function parsePush(provider: WebhookProvider, eventName: string | undefin
   return event;
 }
 
+/** The HMAC secret a request is verified with: its GitRepository receiver's, else the operator-wide one. */
+async function secretFor(opts: WebhookOptions, receiver: WebhookReceiverRef | undefined, where: string, req: http.IncomingMessage): Promise<string> {
+  if (!receiver) {
+    const secret = await opts.secret();
+    if (!secret) throw new HttpFailure(503, "webhook secret not configured");
+    return secret;
+  }
+  const found = opts.receiverSecret ? await opts.receiverSecret(receiver) : { missing: "per-GitRepository receivers are not enabled" };
+  if ("missing" in found) {
+    // The sender learns nothing about which GitRepositories exist or have receivers: the same 401 as a
+    // wrong signature. The operator's log says why.
+    opts.logger?.warn("webhook rejected: no receiver secret", { receiver: where, reason: found.missing, remote: req.socket.remoteAddress });
+    throw new HttpFailure(401, "signature mismatch");
+  }
+  return found.secret;
+}
+
 export function webhookHandler(opts: WebhookOptions): http.RequestListener {
   const limit = opts.maxBodyBytes ?? DEFAULT_MAX_WEBHOOK_BODY;
   const maxConcurrent = opts.maxConcurrent ?? DEFAULT_MAX_WEBHOOK_CONCURRENT;
@@ -267,20 +284,7 @@ export function webhookHandler(opts: WebhookOptions): http.RequestListener {
     const where = receiver ? `GitRepository ${receiver.namespace}/${receiver.name}` : "operator-wide";
     const handle = async () => {
       const body = await readBody(req, limit, bodyTimeoutMs);
-      let secret: string | undefined;
-      if (receiver) {
-        const found = opts.receiverSecret ? await opts.receiverSecret(receiver) : { missing: "per-GitRepository receivers are not enabled" };
-        if ("missing" in found) {
-          // The sender learns nothing about which GitRepositories exist or have receivers: the same 401 as a
-          // wrong signature. The operator's log says why.
-          opts.logger?.warn("webhook rejected: no receiver secret", { receiver: where, reason: found.missing, remote: req.socket.remoteAddress });
-          throw new HttpFailure(401, "signature mismatch");
-        }
-        secret = found.secret;
-      } else {
-        secret = await opts.secret();
-        if (!secret) throw new HttpFailure(503, "webhook secret not configured");
-      }
+      const secret = await secretFor(opts, receiver, where, req);
       const provider = detect(req);
       if (!verify(provider, req, body, secret)) {
         opts.logger?.warn("webhook rejected: signature mismatch", { receiver: where, provider, remote: req.socket.remoteAddress });
