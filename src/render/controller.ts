@@ -285,19 +285,23 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
   // A new commit: the Applications it changed are reconciled first (./changed-first.ts).
   const replayLimits = resolveLimits(limitsForHeap(heapMb, opts.renderMaxOutputBytes));
   const controller = buildController(mgr, opts, reconciler, (reqs, art) => changedFirst(reqs, art, { memory, sources, replayLimits }));
-  // Applications deleted while the operator was down left their artifacts behind: remove them once the caches know
-  // every Application (a leader-only runnable starts after the caches synced).
-  if (opts.sweepOrphans ?? !mgr.shardLabelSelector) {
-    mgr.addRunnable(async () => {
-      const exists = async (ns: string, name: string) => Boolean(await mgr.client.get(ApplicationKind, name, ns));
-      const removed = await sweepOrphans(opts.storage, exists, (ns, name) => reconciler.forget(ns, name)).catch((err: unknown) => {
-        logger.warn("cannot sweep rendered artifacts of deleted Applications", { error: (err as Error).message });
-        return [];
-      });
-      if (removed.length) logger.info("removed rendered artifacts of deleted Applications", { count: removed.length });
-    });
-  }
+  if (opts.sweepOrphans ?? !mgr.shardLabelSelector) addOrphanSweep(mgr, opts.storage, reconciler, logger);
   return { controller, sources, stats };
+}
+
+/**
+ * Applications deleted while the operator was down left their artifacts behind: remove them once the caches know
+ * every Application (a leader-only runnable starts after the caches synced).
+ */
+function addOrphanSweep(mgr: Manager, storage: RenderControllerOptions["storage"], reconciler: RenderReconciler, logger: Manager["logger"]): void {
+  mgr.addRunnable(async () => {
+    const exists = async (ns: string, name: string) => Boolean(await mgr.client.get(ApplicationKind, name, ns));
+    const removed = await sweepOrphans(storage, exists, (ns, name) => reconciler.forget(ns, name)).catch((err: unknown) => {
+      logger.warn("cannot sweep rendered artifacts of deleted Applications", { error: (err as Error).message });
+      return [];
+    });
+    if (removed.length) logger.info("removed rendered artifacts of deleted Applications", { count: removed.length });
+  });
 }
 
 /** The controller and its watches: Applications, the sources they name and the ConfigMaps/Secrets they read (indexed). */
