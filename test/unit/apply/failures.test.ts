@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { conflictsOf, isImmutableError } from "../../../src/apply/applier.js";
+import { conflictsOf, isImmutableError } from "../../../src/apply/failures.js";
 import { ApiError } from "../../../src/runtime/index.js";
 
 describe("API error interpretation", () => {
