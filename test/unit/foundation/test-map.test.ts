@@ -1,0 +1,180 @@
+// Tests findable by name (issue 15): the unit test of src/a/b.ts is test/unit/a/b.test.ts. Every module with logic has
+// one, except those listed below, each with why: declarative (types, schemas, constants, re-exports, data tables),
+// meaningful only against a cluster or a server (the integration test that runs it is named and must exist), or not
+// unit-tested yet (TODO, with what exercises it meanwhile). The list must stay true: an entry whose module is gone or
+// now has its unit test fails the test until it is removed. Integration tests are named by feature
+// (test/integration/<area>/<feature>.test.ts) and are not checked here.
+import assert from "node:assert/strict";
+import { existsSync, readdirSync } from "node:fs";
+import path from "node:path";
+import { describe, it } from "node:test";
+
+const ROOT = path.resolve(import.meta.dirname, "../../..");
+
+type Exemption = { why: "declarative"; what: string } | { why: "cluster"; tests: string[] } | { why: "todo"; meanwhile: string[] };
+const declarative = (what: string): Exemption => ({ why: "declarative", what });
+/** Run against a real API server (or a real Git/Helm server) by these integration tests. */
+const cluster = (...tests: string[]): Exemption => ({ why: "cluster", tests });
+/** TODO: no unit test yet. These tests exercise it meanwhile. */
+const todo = (...meanwhile: string[]): Exemption => ({ why: "todo", meanwhile });
+
+const KUSTOMIZE = ["test/unit/render/kustomize-oracle.test.ts", "test/unit/render/kustomize-refusals.test.ts", "test/unit/property/kustomize.property.test.ts"];
+
+/** Modules without test/unit/<path>.test.ts, by path under src/. */
+const NO_UNIT_TEST: Record<string, Exemption> = {
+  // api: the TypeBox schemas are data; validate.test.ts, crd.test.ts and types.test.ts check what is derived from them.
+  "api/application.ts": declarative("the Application schema"),
+  "api/constants.ts": declarative("groups, versions, field managers, annotations, condition types and reasons"),
+  "api/docs.ts": todo("test/unit/api/crd.test.ts"),
+  "api/gitrepository.ts": declarative("the GitRepository schema"),
+  "api/health-rules.ts": declarative("the health rule schema"),
+  "api/helm.ts": declarative("the HelmRepository and HelmChart schemas"),
+  "api/index.ts": declarative("re-exports"),
+  "api/install.ts": cluster("test/integration/api/crds.test.ts", "test/integration/node/process-node.test.ts"),
+  "api/notification.ts": declarative("the Provider and Alert schemas"),
+  "api/schema.ts": declarative("schema building blocks (conditions, object references, the inventory id pattern)"),
+  "api/syncpolicy.ts": declarative("the SyncPolicy schema"),
+
+  "apply/applier.ts": cluster("test/integration/apply/features.test.ts", "test/integration/apply/ownership.test.ts"),
+  "apply/clusters.ts": cluster("test/integration/remote/clusters.test.ts"),
+  "apply/controller.ts": cluster("test/integration/apply/pipeline.test.ts", "test/integration/apply/lifecycle.test.ts"),
+  "apply/execute.ts": cluster("test/integration/apply/waves.test.ts", "test/integration/apply/features.test.ts"),
+  "apply/memory.ts": todo("test/integration/apply/pipeline.test.ts"),
+  "apply/observe.ts": cluster("test/integration/apply/drift.test.ts", "test/integration/apply/health.test.ts"),
+  "apply/owned.ts": todo("test/unit/apply/summarize.test.ts"),
+  "apply/prune.ts": cluster("test/integration/apply/lifecycle.test.ts", "test/integration/apply/rbac-names.test.ts"),
+  "apply/sync.ts": cluster("test/integration/apply/waves.test.ts", "test/integration/apply/features.test.ts"),
+  "apply/watches.ts": cluster("test/integration/apply/releasable-watches.test.ts", "test/integration/apply/watch-denied.test.ts"),
+
+  "cli/diff.ts": todo("test/unit/cli/secret-mask.test.ts", "test/integration/cli/secret-diff.test.ts"),
+  "cli/get-commands.ts": cluster("test/integration/cli/get-events.test.ts"),
+  "cli/kube.ts": todo("test/unit/cli/format.test.ts", "test/unit/cli/history.test.ts", "test/integration/cli/ops.test.ts"),
+  "cli/main.ts": cluster("test/integration/cli/with-controllers.test.ts", "test/integration/chart/runtime-layout.test.ts"),
+  "cli/ops-commands.ts": cluster("test/integration/cli/ops.test.ts", "test/integration/cli/history-rollback.test.ts"),
+  "controllers.ts": cluster("test/integration/cli/with-controllers.test.ts", "test/integration/tenancy/lockdown.test.ts"),
+  "index.ts": declarative("re-exports of the library's entry points"),
+  "metrics/conditions.ts": todo("test/unit/chart/observability.test.ts"),
+
+  "notify/controller.ts": cluster("test/integration/notify/providers.test.ts"),
+  "notify/delivery.ts": todo("test/integration/notify/providers.test.ts"),
+  "notify/send.ts": cluster("test/integration/notify/providers.test.ts"),
+  "notify/settings.ts": todo("test/unit/notify/payload.test.ts", "test/integration/notify/providers.test.ts"),
+  "notify/status.ts": todo("test/integration/notify/providers.test.ts"),
+
+  "operator.ts": cluster("test/integration/cli/with-controllers.test.ts", "test/integration/operator/preflight.test.ts"),
+  "policy/controller.ts": cluster("test/integration/policy/controller.test.ts"),
+  "preflight.ts": cluster("test/integration/operator/preflight.test.ts"),
+
+  "render/extract.ts": todo("test/unit/render/fetch.test.ts", "test/unit/render/fs.test.ts"),
+  "render/helm/binary.ts": todo("test/unit/render/helm-wiring.test.ts"),
+  "render/helm/capabilities.ts": cluster("test/integration/source/helmchart.test.ts", "test/integration/render/controller.test.ts"),
+  "render/helm/errors.ts": todo("test/unit/render/helm-go-errors.test.ts"),
+  "render/helm/go.ts": todo("test/unit/render/helm-go-oracle.test.ts", "test/unit/render/helm-go-errors.test.ts", "test/unit/render/helm-wiring.test.ts"),
+  "render/helm/stage.ts": todo("test/unit/render/helm-go-errors.test.ts", "test/unit/render/helm/detect.test.ts"),
+  "render/index.ts": todo("test/unit/render/plain.test.ts", "test/unit/render/helm.test.ts", "test/unit/render/bad-inputs.test.ts", "test/unit/render/post.test.ts"),
+  "render/inputs.ts": cluster("test/integration/render/controller.test.ts", "test/integration/render/controller-failures.test.ts"),
+  "render/isolated-worker.ts": todo("test/unit/render/isolated.test.ts"),
+  "render/kustomize/buildmeta.ts": todo(...KUSTOMIZE),
+  "render/kustomize/builtins.ts": todo(...KUSTOMIZE),
+  "render/kustomize/context.ts": todo(...KUSTOMIZE),
+  "render/kustomize/crds.ts": todo(...KUSTOMIZE),
+  "render/kustomize/fastyaml-flow.ts": todo("test/unit/render/kustomize/fastyaml.test.ts"),
+  "render/kustomize/fastyaml-scalars.ts": todo("test/unit/render/kustomize/fastyaml.test.ts"),
+  "render/kustomize/fields.ts": todo("test/unit/render/kustomize-refusals.test.ts"),
+  "render/kustomize/fieldspecs-data.ts": declarative("Kustomize's built-in field specs, a data table"),
+  "render/kustomize/generators.ts": todo(...KUSTOMIZE),
+  "render/kustomize/images.ts": todo(...KUSTOMIZE),
+  "render/kustomize/load.ts": todo(...KUSTOMIZE),
+  "render/kustomize/nameref.ts": todo(...KUSTOMIZE),
+  "render/kustomize/order.ts": todo(...KUSTOMIZE),
+  "render/kustomize/overrides.ts": todo("test/unit/render/application.test.ts"),
+  "render/kustomize/patches.ts": todo(...KUSTOMIZE),
+  "render/kustomize/plugin-transformers.ts": todo(...KUSTOMIZE),
+  "render/kustomize/plugins.ts": todo(...KUSTOMIZE),
+  "render/kustomize/replacements.ts": todo(...KUSTOMIZE),
+  "render/kustomize/resmap.ts": todo(...KUSTOMIZE),
+  "render/kustomize/resource.ts": todo(...KUSTOMIZE),
+  "render/kustomize/shared.ts": todo("test/unit/render/kustomize/shared-values.test.ts"),
+  "render/kustomize/transformer-args.ts": todo(...KUSTOMIZE),
+  "render/memo.ts": todo("test/unit/render/changed-first.test.ts", "test/integration/render/controller.test.ts"),
+  "render/render-step.ts": todo("test/unit/artifact/retain.test.ts", "test/integration/render/controller.test.ts"),
+  "render/source-limits.ts": declarative("the source download limits and their error type"),
+  "render/source-ref.ts": cluster("test/integration/render/controller-failures.test.ts"),
+  "render/walk.ts": todo("test/unit/render/fs.test.ts"),
+  "render/worker-pool.ts": todo("test/unit/render/isolated.test.ts", "test/unit/render/isolated-limits.test.ts"),
+  "render/yaml.ts": todo("test/unit/render/bad-inputs.test.ts", "test/unit/render/kustomize/fastyaml.test.ts"),
+
+  "runtime/client.ts": cluster("test/integration/runtime/client.test.ts"),
+  "runtime/connect.ts": cluster("test/integration/api/crds.test.ts"),
+  "runtime/events.ts": cluster("test/integration/runtime/client.test.ts"),
+  "runtime/finalizers.ts": cluster("test/integration/runtime/client.test.ts", "test/integration/runtime/manager.test.ts"),
+  "runtime/index.ts": declarative("re-exports: the runtime library's public API"),
+  "runtime/leaderlabel.ts": cluster("test/integration/runtime/manager.test.ts", "test/integration/chart/install.test.ts"),
+  "runtime/manager.ts": cluster("test/integration/runtime/manager.test.ts"),
+  "runtime/metrics.ts": todo("test/unit/runtime/controller.test.ts", "test/unit/chart/observability.test.ts"),
+  "runtime/ratelimit.ts": todo("test/unit/runtime/workqueue.test.ts", "test/unit/runtime/controller.test.ts"),
+  "runtime/restmapper.ts": cluster("test/integration/runtime/client.test.ts", "test/integration/runtime/informer.test.ts"),
+
+  "source/controller.ts": cluster("test/integration/source/controller.test.ts"),
+  "source/git-reconcile.ts": cluster("test/integration/source/controller.test.ts", "test/integration/source/failures.test.ts"),
+  "source/git.ts": cluster("test/integration/source/git.test.ts", "test/integration/source/auth.test.ts"),
+  "source/helm-fetch.ts": cluster("test/integration/source/helm-repo.test.ts", "test/integration/source/helmchart.test.ts"),
+  "source/helm-git-build.ts": cluster("test/integration/source/helm-gitchart.test.ts"),
+  "source/helm-git.ts": todo("test/unit/source/helm-store.test.ts", "test/unit/source/helm-deps.test.ts"),
+  "source/helm-oci.ts": cluster("test/integration/source/helm-oci.test.ts", "test/integration/source/helm-oci-token.test.ts"),
+  "source/helm-reconcile.ts": cluster("test/integration/source/helmchart.test.ts", "test/integration/source/helm-repo.test.ts"),
+  "source/helm-repo.ts": cluster("test/integration/source/helm-repo.test.ts"),
+  "source/helmchart.ts": cluster("test/integration/source/helmchart.test.ts"),
+  "source/http.ts": cluster("test/integration/source/git.test.ts", "test/integration/source/auth.test.ts"),
+  "source/index.ts": cluster("test/integration/source/setup.test.ts"),
+  "source/pack.ts": cluster("test/integration/source/packindex.test.ts", "test/integration/source/pack-bomb.test.ts"),
+  "source/sync.ts": cluster("test/integration/source/sync.test.ts"),
+  "source/tree.ts": todo("test/unit/artifact/tarball.test.ts", "test/unit/source/defaults.test.ts"),
+
+  // The web UI: the browser's modules run in test/integration/ui/browser.test.ts; the server's unit tests are TODO
+  // (src/ui was being changed by issue 21's work while this list was written).
+  "ui/actions.ts": todo("test/integration/ui/browser.test.ts"),
+  "ui/auth.ts": todo("test/unit/ui/views.test.ts", "test/integration/ui/browser.test.ts"),
+  "ui/client/app.ts": cluster("test/integration/ui/browser.test.ts"),
+  "ui/client/apps.ts": cluster("test/integration/ui/browser.test.ts"),
+  "ui/client/dom.ts": cluster("test/integration/ui/browser.test.ts"),
+  "ui/client/main.ts": cluster("test/integration/ui/browser.test.ts"),
+  "ui/client/policies.ts": cluster("test/integration/ui/browser.test.ts"),
+  "ui/client/rows.ts": cluster("test/integration/ui/browser.test.ts"),
+  "ui/client/sources.ts": cluster("test/integration/ui/browser.test.ts"),
+  "ui/client/store.ts": cluster("test/integration/ui/browser.test.ts"),
+  "ui/command.ts": todo("test/unit/chart/ui.test.ts"),
+  "ui/filters.ts": todo("test/unit/ui/views.test.ts"),
+  "ui/model.ts": declarative("the UI's view types"),
+  "ui/server.ts": cluster("test/integration/ui/browser.test.ts"),
+  "ui/state.ts": todo("test/unit/ui/views.test.ts", "test/integration/ui/browser.test.ts"),
+};
+
+function modules(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? modules(path.join(dir, e.name)) : e.name.endsWith(".ts") && !e.name.endsWith(".d.ts") ? [path.join(dir, e.name)] : [],
+  );
+}
+
+const SRC = path.join(ROOT, "src");
+const all = modules(SRC)
+  .map((f) => path.relative(SRC, f).split(path.sep).join("/"))
+  .sort();
+const unitTestOf = (rel: string) => path.join(ROOT, "test/unit", rel.replace(/\.ts$/, ".test.ts"));
+
+describe("tests findable by name", () => {
+  it("every module in src/ has test/unit/<path>.test.ts, or is listed with why", () => {
+    const missing = all.filter((m) => !existsSync(unitTestOf(m)) && !(m in NO_UNIT_TEST));
+    assert.deepEqual(missing, [], "write test/unit/<path>.test.ts for these (or list one in NO_UNIT_TEST with why)");
+  });
+
+  it("the list holds no module that is gone or now has its unit test", () => {
+    const stale = Object.keys(NO_UNIT_TEST).filter((m) => !all.includes(m) || existsSync(unitTestOf(m)));
+    assert.deepEqual(stale, [], "remove these from NO_UNIT_TEST");
+  });
+
+  it("every test the list names exists", () => {
+    const named = Object.values(NO_UNIT_TEST).flatMap((e) => (e.why === "cluster" ? e.tests : e.why === "todo" ? e.meanwhile : []));
+    assert.deepEqual([...new Set(named)].filter((t) => !existsSync(path.join(ROOT, t))), []);
+  });
+});
