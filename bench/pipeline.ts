@@ -578,8 +578,13 @@ async function flux(c: TestCluster, admin: Client, repo: TestRepo): Promise<Tool
 async function until(what: string, timeoutMs: number, probe: () => Promise<boolean>, intervalMs = 250): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (await probe()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    // A probe the API server answered with an error (a connection reset at load) is asked again, until the deadline.
+    const err = await probe().then(
+      (ok) => (ok ? null : undefined),
+      (e: unknown) => e as Error,
+    );
+    if (err === null) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${err ? ` (last error: ${err.message})` : ""}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
