@@ -30,6 +30,7 @@ export interface UiServerOptions {
 }
 
 const ASSETS: Record<string, string> = { "/": "index.html", "/index.html": "index.html", "/app.js": "app.js", "/app.css": "app.css" };
+export const ASSET_FILES = [...new Set(Object.values(ASSETS))];
 const TYPES: Record<string, string> = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8" };
 const MAX_BODY = 64 * 1024;
 
@@ -111,6 +112,7 @@ export class UiServer {
 
   /** Listens on host:port (port 0: any free one); resolves with the URL. */
   async listen(host: string, port: number): Promise<string> {
+    void this.assets.warm(ASSET_FILES);
     const server = http.createServer((req, res) => void this.handle(req, res));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
