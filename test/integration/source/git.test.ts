@@ -2,7 +2,7 @@
 // request), and isomorphic-git's own fetch for servers that do not advertise side-band — both giving the same tree.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { collect } from "../../unit/source/tar-helpers.js";
+import { collect } from "../../support/tar.js";
 import { writeTarGz } from "../../../src/artifact/tarball.js";
 import { fetchCommit, listRemoteRefs } from "../../../src/source/git.js";
 import { resolveRef } from "../../../src/source/refs.js";

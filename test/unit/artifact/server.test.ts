@@ -5,12 +5,7 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startArtifactServer, type RunningServer } from "../../../src/artifact/server.js";
 import { ArtifactStorage } from "../../../src/artifact/storage.js";
-
-const key = { kind: "GitRepository", namespace: "team-a", name: "app" };
-
-async function* chunks(...parts: string[]): AsyncIterable<Uint8Array> {
-  for (const p of parts) yield Buffer.from(p);
-}
+import { chunks, key } from "./fixtures.js";
 
 void describe("artifact server", () => {
   let root: string;

@@ -4,7 +4,7 @@ import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises"
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { collect, listTarGz } from "../source/tar-helpers.js";
+import { collect, listTarGz } from "../../support/tar.js";
 import { FIXED_MTIME, UnsafePathError, assertSafePath, directoryEntries, writeTarGz, type TarEntry } from "../../../src/artifact/tarball.js";
 import { ignoreMatcher } from "../../../src/source/tree.js";
 

@@ -2,23 +2,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { AlertSpec } from "../../../src/api/index.js";
-import type { NotificationEvent } from "../../../src/notify/events.js";
 import { matchingAlerts, selects, type AlertObject } from "../../../src/notify/match.js";
+import { event } from "./fixtures.js";
 
-const SHA = "0123456789abcdef0123456789abcdef01234567";
-
-const event = (over: Partial<NotificationEvent> = {}): NotificationEvent => ({
-  id: "1",
-  kind: "Synced",
-  severity: "info",
-  object: { kind: "Application", namespace: "demo", name: "web" },
-  reason: "Succeeded",
-  message: "applied",
-  revision: `main@sha1:${SHA}`,
-  time: "2026-01-01T00:00:00Z",
-  reportingController: "mooring-apply",
-  ...over,
-});
 const spec = (over: Partial<AlertSpec> = {}): AlertSpec => ({ providerRef: { name: "p" }, eventSources: [{ kind: "Application", name: "*" }], ...over });
 
 void describe("selects", () => {

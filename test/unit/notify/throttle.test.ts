@@ -1,23 +1,9 @@
 // Dedup and the rate limit: pure, with a fake clock.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { NotificationEvent } from "../../../src/notify/events.js";
 import { Throttle } from "../../../src/notify/throttle.js";
 import { FakeClock } from "../../../src/runtime/clock.js";
-
-const SHA = "0123456789abcdef0123456789abcdef01234567";
-const event = (over: Partial<NotificationEvent> = {}): NotificationEvent => ({
-  id: "1",
-  kind: "Synced",
-  severity: "info",
-  object: { kind: "Application", namespace: "demo", name: "web" },
-  reason: "Succeeded",
-  message: "applied",
-  revision: `main@sha1:${SHA}`,
-  time: "2026-01-01T00:00:00Z",
-  reportingController: "mooring-apply",
-  ...over,
-});
+import { event } from "./fixtures.js";
 
 void describe("Throttle", () => {
   const limits = { dedupWindowMs: 300_000, events: 3, intervalMs: 60_000 };

@@ -11,33 +11,11 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import zlib from "node:zlib";
-import tar from "tar-stream";
 import { SourceArtifactError, SourceCache, downloadArtifact, extractTarGz, symlinkStaysInside, unsafeEntryName } from "../../../src/render/fetch.js";
 import { RenderError } from "../../../src/render/errors.js";
 import { ArtifactRoot, skippedLinksFile } from "../../../src/render/fs.js";
 import { resolveLimits } from "../../../src/render/limits.js";
-
-type Entry = { name: string; type?: "file" | "directory" | "symlink" | "link"; body?: string; linkname?: string; mode?: number };
-
-async function tgz(entries: Entry[]): Promise<Buffer> {
-  const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  const done = new Promise<void>((resolve, reject) => {
-    const gz = pack.pipe(zlib.createGzip());
-    gz.on("data", (c: Buffer) => chunks.push(c));
-    gz.on("end", () => resolve());
-    gz.on("error", reject);
-  });
-  for (const e of entries) {
-    const type = e.type ?? "file";
-    if (type === "file") pack.entry({ name: e.name, mode: e.mode ?? 0o644 }, e.body ?? "");
-    else pack.entry({ name: e.name, type, linkname: e.linkname, mode: type === "directory" ? 0o755 : 0o777 });
-  }
-  pack.finalize();
-  await done;
-  return Buffer.concat(chunks);
-}
+import { tgz } from "../../support/tar.js";
 
 const digestOf = (b: Buffer) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 

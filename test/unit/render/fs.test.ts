@@ -9,12 +9,11 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import zlib from "node:zlib";
-import tar from "tar-stream";
 import { ArtifactRoot, MAX_SYMLINKS, walkInside, type Walk } from "../../../src/render/fs.js";
 import { RenderError } from "../../../src/render/errors.js";
 import { extractTarGz } from "../../../src/render/fetch.js";
 import { resolveLimits } from "../../../src/render/limits.js";
+import { tgz } from "../../support/tar.js";
 
 type Entry = string | { symlink: string } | { fifo: true };
 
@@ -186,26 +185,6 @@ void describe("ArtifactRoot: every read goes through the resolver", () => {
     assert.equal(r.isDir("f/x"), false, "a missing path is just missing");
   });
 });
-
-type TarEntry = { name: string; type?: "file" | "symlink"; body?: string; linkname?: string };
-
-async function tgz(entries: TarEntry[]): Promise<Buffer> {
-  const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  const done = new Promise<void>((resolve, reject) => {
-    const gz = pack.pipe(zlib.createGzip());
-    gz.on("data", (c: Buffer) => chunks.push(c));
-    gz.on("end", () => resolve());
-    gz.on("error", reject);
-  });
-  for (const e of entries) {
-    if ((e.type ?? "file") === "file") pack.entry({ name: e.name, mode: 0o644 }, e.body ?? "");
-    else pack.entry({ name: e.name, type: "symlink", linkname: e.linkname, mode: 0o777 });
-  }
-  pack.finalize();
-  await done;
-  return Buffer.concat(chunks);
-}
 
 void describe("extractTarGz: links resolved as the kernel does once all exist", () => {
   void it("removes chains that each look inside but together leave the tree, and never creates a link through a link", async () => {

@@ -1,13 +1,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { ownerRequests } from "../../../src/runtime/builder.js";
-import { Kinds, type KubeObject } from "../../../src/runtime/kinds.js";
-
-const obj = (name: string, rv: string, extra: Partial<NonNullable<KubeObject["metadata"]>> = {}): KubeObject => ({
-  apiVersion: "v1",
-  kind: "ConfigMap",
-  metadata: { name, namespace: "ns", resourceVersion: rv, ...extra },
-});
+import { Kinds } from "../../../src/runtime/kinds.js";
+import { obj } from "./fixtures.js";
 
 describe("owner mapping", () => {
   it("owner mapping follows only controller references of the owner kind", () => {

@@ -1,13 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type { KubeObject } from "../../../src/runtime/kinds.js";
 import { setControllerReference, AlreadyOwnedError } from "../../../src/runtime/owners.js";
-
-const obj = (name: string, rv: string, extra: Partial<NonNullable<KubeObject["metadata"]>> = {}): KubeObject => ({
-  apiVersion: "v1",
-  kind: "ConfigMap",
-  metadata: { name, namespace: "ns", resourceVersion: rv, ...extra },
-});
+import { obj } from "./fixtures.js";
 
 describe("owner references", () => {
   it("setControllerReference refuses a second controller and cross-namespace owners", () => {

@@ -1,13 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type { KubeObject } from "../../../src/runtime/kinds.js";
 import { admits, and, annotationChanged, annotationsChanged, generationChanged, labelSelector, labelsChanged, not, or, predicate } from "../../../src/runtime/predicates.js";
-
-const obj = (name: string, rv: string, extra: Partial<NonNullable<KubeObject["metadata"]>> = {}): KubeObject => ({
-  apiVersion: "v1",
-  kind: "ConfigMap",
-  metadata: { name, namespace: "ns", resourceVersion: rv, ...extra },
-});
+import { obj } from "./fixtures.js";
 
 describe("predicates", () => {
   it("generationChanged passes creates and deletes, and updates only when the generation moved", () => {
