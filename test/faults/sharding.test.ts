@@ -8,8 +8,10 @@
 // the middle of a sync of a new commit loses nothing once restarted (every Application of every shard ends on the new
 // commit with the new content, the ConfigMaps keep their uid), and relabelling one shard's GitRepository and
 // Applications to another hands them over with no prune, no re-create and no changing write; one push to the
-// default shard's webhook reaches every shard's GitRepositories. Figures: time to all Ready per shard, peak RSS per
-// process (docs/scaling.md).
+// default shard's webhook reaches every shard's GitRepositories; a relabel in the middle of a sync of a new commit
+// (as soon as the old shard brought the first of its Applications to it) loses nothing: no ConfigMap deleted (a
+// watch), every object on the new content with its uid, and afterwards one shard per Application. Figures: time to
+// all Ready per shard, peak RSS per process (docs/scaling.md).
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
