@@ -19,8 +19,8 @@ export class WindowedRows {
   private measuredSum = 0;
   private readonly top: HTMLTableRowElement;
   private readonly bottom: HTMLTableRowElement;
-  /** Rows redrawn in place since the last frame, to measure again. */
-  private redrawn: [string, HTMLTableRowElement][] = [];
+  /** Rows drawn but not measured yet (new, redrawn in place, or drawn before the table was on the page). */
+  private unmeasured = new Set<HTMLTableRowElement>();
   private frame = 0;
   private readonly onScroll = () => this.schedule();
 
@@ -59,7 +59,7 @@ export class WindowedRows {
     const focused = old.contains(document.activeElement) ? [...old.querySelectorAll("a, button")].indexOf(document.activeElement as Element) : -1;
     old.replaceWith(row);
     this.drawn.set(key, row);
-    this.redrawn.push([key, row]);
+    this.unmeasured.add(row);
     if (focused >= 0) (row.querySelectorAll("a, button")[focused] as HTMLElement | undefined)?.focus({ preventScroll: true });
     this.schedule();
   }
@@ -127,36 +127,44 @@ export class WindowedRows {
       }
     }
     let cursor: ChildNode = this.top.nextSibling!;
-    const fresh: [string, HTMLTableRowElement][] = [];
     for (const [key, i] of want) {
       let row = this.drawn.get(key);
       if (!row) {
         row = this.build(key);
         if (!row) continue;
         this.drawn.set(key, row);
-        fresh.push([key, row]);
+        this.unmeasured.add(row);
       }
       row.setAttribute("aria-rowindex", String(i + 1 + this.headerRows));
       // Rows keep their order: one already in place stays (a focused link keeps its focus); others are inserted.
       if (row === cursor) cursor = row.nextSibling!;
       else this.tbody.insertBefore(row, cursor);
     }
-    this.measure([...fresh, ...this.redrawn.filter(([k, r]) => this.drawn.get(k) === r)]);
-    this.redrawn = [];
+    const measured = this.measure();
     setHeight(this.top, above);
     setHeight(this.bottom, below);
-    // New measurements change the estimate of the rows not drawn: draw again once they are in (this converges, as a
-    // second pass draws few rows or none).
-    if (fresh.length) this.schedule();
+    // New measurements change the estimate of the rows not drawn: draw again with it (this converges: the next pass
+    // measures only the rows it adds). The table not on the page yet: draw again once it is.
+    if (measured || !this.table.isConnected) this.schedule();
   }
 
-  private measure(rows: [string, HTMLTableRowElement][]): void {
-    for (const [key, row] of rows) {
+  /** Measures the drawn rows not measured yet; how many were. */
+  private measure(): number {
+    let n = 0;
+    for (const row of this.unmeasured) {
+      const key = row.dataset.key;
+      if (!key || this.drawn.get(key) !== row) {
+        this.unmeasured.delete(row); // replaced or gone
+        continue;
+      }
       const hgt = row.getBoundingClientRect().height;
-      if (!hgt) continue; // not laid out (off the page): keep the estimate
+      if (!hgt) continue; // not laid out yet (the table is not on the page): measured in a later pass
+      this.unmeasured.delete(row);
       this.measuredSum += hgt - (this.heights.get(key) ?? 0);
       this.heights.set(key, hgt);
+      n++;
     }
+    return n;
   }
 
   private pruneHeights(): void {
