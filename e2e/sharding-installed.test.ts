@@ -13,7 +13,8 @@
 // Applications to another shard hands them over with no write to the applied objects; a relabel in the MIDDLE of a
 // sync (a two-wave commit held at its first wave by a health rule the test opens right after the relabel) ends with
 // every object on the new content, none pruned or re-created, no Application re-created; and one push to the default
-// shard's webhook Service brings every shard's Applications to the next commit, each applied by exactly one shard.
+// shard's webhook Service brings every shard's Applications to the next commit, each applied by exactly one shard;
+// deleting the Applications has each finalized (its objects pruned) by its current shard.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
