@@ -36,7 +36,9 @@ const KEY = "sharding.mooring.dev/key";
 const SHARDS = ["shard1", "shard2", "shard3"];
 const ALL = ["default", ...SHARDS];
 const APPS = 24;
-const RELEASE = "mooring";
+/** Not the other e2e files' "mooring": the release's cluster-scoped objects (ClusterRoles) are its own, so a release
+ * another file failed to uninstall cannot make this install fail (and the reverse). */
+const RELEASE = "mooring-shards";
 const GATE = "e2e.mooring.dev/open";
 const HOOK_TOKEN = `e2e-${randomBytes(12).toString("hex")}`;
 const VALUES = `# A user's values file: all-in-one mode, three shards besides the default one.\nmode: all-in-one\nsharding:\n  shards: [${SHARDS.join(", ")}]\n`;
