@@ -24,47 +24,53 @@ export interface Prioritized {
   priority: number;
 }
 
-const normal = (reqs: AppRequest[]): Prioritized[] => reqs.map((req) => ({ req, priority: Priority.normal }));
-
 /**
- * `reqs` with those the artifact at `url`/`digest` changes (or may change) first at normal priority, then those it
- * does not change at low priority, each group in its given order.
+ * Emits `reqs`: each one the artifact at `url`/`digest` changes (or may change) at normal priority as soon as it is
+ * known (a worker can start on it while the others are looked at), then those it does not change at low priority,
+ * each group in its given order. Never rejects: what cannot be looked at is emitted at normal priority.
  */
 export async function changedFirst(
   reqs: AppRequest[],
   artifact: { url?: string; digest?: string } | undefined,
   d: { memory: Pick<RenderMemory, "load">; sources: Pick<SourceCache, "checkout">; replayLimits: RenderLimits },
-): Promise<Prioritized[]> {
-  if (reqs.length < 2 || !artifact?.url || !artifact.digest) return normal(reqs);
+  emit: (p: Prioritized) => void,
+): Promise<void> {
+  const emitNormal = (rs: AppRequest[]) => rs.forEach((req) => emit({ req, priority: Priority.normal }));
+  if (reqs.length < 2 || !artifact?.url || !artifact.digest) return emitNormal(reqs);
   let checkout;
   try {
     // The same checkout the reconciles use (once per digest): the first of them no longer waits for it.
     checkout = await d.sources.checkout(artifact.url, artifact.digest);
   } catch {
-    return normal(reqs);
+    return emitNormal(reqs);
   }
+  const same: AppRequest[] = [];
+  let i = 0;
   try {
-    const changed: AppRequest[] = [];
-    const same: AppRequest[] = [];
-    for (const r of reqs) {
+    for (; i < reqs.length; i++) {
+      const r = reqs[i]!;
       const memo = await d.memory.load(r.namespace, r.name);
       const unchanged = memo?.ok === true && memo.reads !== undefined && replayReads(checkout.dir, memo.reads, d.replayLimits);
-      (unchanged ? same : changed).push(r);
+      if (unchanged) same.push(r);
+      else emit({ req: r, priority: Priority.normal });
     }
-    return [...normal(changed), ...same.map((req) => ({ req, priority: Priority.low }))];
+  } catch {
+    // A memo that cannot be read: the rest (and the unchanged found so far) are not known to be unchanged.
+    return emitNormal([...same, ...reqs.slice(i)]);
   } finally {
     checkout.release();
   }
+  same.forEach((req) => emit({ req, priority: Priority.low }));
 }
 
 /**
  * Coalesces the map calls of one source's update (the runtime maps the old object and the new one, synchronously
- * one after the other) into one ordering, of the newest object, and enqueues its result: the map itself returns no
- * request. A failed ordering enqueues in the given order.
+ * one after the other) into one ordering, of the newest object, and enqueues what it emits as it emits it: the map
+ * itself returns no request. A failed ordering enqueues the rest in the given order at normal priority.
  */
 export function orderedEnqueue<O>(
   keyOf: (o: O) => string,
-  order: (o: O) => { reqs: AppRequest[]; ordered: () => Promise<Prioritized[]> },
+  order: (o: O) => { reqs: AppRequest[]; ordered: (emit: (p: Prioritized) => void) => Promise<void> },
   enqueue: (r: AppRequest, priority: number) => void,
 ): (o: O) => AppRequest[] {
   const pending = new Map<string, O>();
@@ -77,9 +83,12 @@ export function orderedEnqueue<O>(
         const latest = pending.get(key)!;
         pending.delete(key);
         const { reqs, ordered } = order(latest);
-        void ordered()
-          .catch(() => normal(reqs))
-          .then((rs) => rs.forEach((r) => enqueue(r.req, r.priority)));
+        const emitted = new Set<string>();
+        const id = (r: AppRequest) => `${r.namespace}/${r.name}`;
+        void ordered((p) => {
+          emitted.add(id(p.req));
+          enqueue(p.req, p.priority);
+        }).catch(() => reqs.filter((r) => !emitted.has(id(r))).forEach((r) => enqueue(r, Priority.normal)));
       });
     }
     return [];

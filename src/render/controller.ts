@@ -284,7 +284,7 @@ export function setupRenderController(mgr: Manager, opts: RenderControllerOption
   });
   // A new commit: the Applications it changed are reconciled first (./changed-first.ts).
   const replayLimits = resolveLimits(limitsForHeap(heapMb, opts.renderMaxOutputBytes));
-  const controller = buildController(mgr, opts, reconciler, (reqs, art) => changedFirst(reqs, art, { memory, sources, replayLimits }));
+  const controller = buildController(mgr, opts, reconciler, (reqs, art, emit) => changedFirst(reqs, art, { memory, sources, replayLimits }, emit));
   if (opts.sweepOrphans ?? !mgr.shardLabelSelector) addOrphanSweep(mgr, opts.storage, reconciler, logger);
   return { controller, sources, stats };
 }
@@ -309,7 +309,7 @@ function buildController(
   mgr: Manager,
   opts: RenderControllerOptions,
   reconciler: RenderReconciler,
-  order: (reqs: Request[], artifact: { url?: string; digest?: string } | undefined) => Promise<Prioritized[]>,
+  order: (reqs: Request[], artifact: { url?: string; digest?: string } | undefined, emit: (p: Prioritized) => void) => Promise<void>,
 ): Controller {
   // Set after build(), before any event can arrive (the manager starts the watches).
   const apps: { informer?: Informer<ApplicationObject>; controller?: Controller } = {};
@@ -325,7 +325,7 @@ function buildController(
         nsName,
         (repo) => {
           const reqs = appsBy(INDEX_SOURCE, nsName(repo));
-          return { reqs, ordered: () => order(reqs, repo.status?.artifact) };
+          return { reqs, ordered: (emit) => order(reqs, repo.status?.artifact, emit) };
         },
         (r, priority) => apps.controller?.enqueue(r, priority),
       ),

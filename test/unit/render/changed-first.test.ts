@@ -14,6 +14,12 @@ const app = (i: number) => `apps/app-${i}/cm.yaml`;
 const cm = (i: number, v: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app-${i}\ndata:\n  v: "${v}"\n`;
 const req = (i: number): AppRequest => ({ namespace: "team", name: `app-${i}` });
 const named = (p: Prioritized) => `${p.req.name}:${p.priority}`;
+/** What changedFirst emits, in order. */
+async function collect(...a: [AppRequest[], Parameters<typeof changedFirst>[1], Parameters<typeof changedFirst>[2]]): Promise<Prioritized[]> {
+  const out: Prioritized[] = [];
+  await changedFirst(...a, (p) => out.push(p));
+  return out;
+}
 
 void describe("changed first", () => {
   void it("puts the Applications whose reads the new tree answers differently first, then unknown ones, keeping each group's order", async () => {
@@ -32,7 +38,7 @@ void describe("changed first", () => {
         sources: { checkout: async () => ({ dir: after.dir, release: () => void released++ }) },
         replayLimits: resolveLimits({}),
       };
-      const order = await changedFirst([0, 1, 2, 3].map(req), { url: "http://artifacts/x.tar.gz", digest: "sha256:1" }, d as never);
+      const order = await collect([0, 1, 2, 3].map(req), { url: "http://artifacts/x.tar.gz", digest: "sha256:1" }, d as never);
       assert.deepEqual(order.map((r) => r.req.name), ["app-2", "app-3", "app-0", "app-1"]);
       // The changed (or unknown) ones at normal priority, the unchanged at low: the work queue hands out normal first.
       assert.deepEqual(order.map((r) => r.priority), [Priority.normal, Priority.normal, Priority.low, Priority.low]);
@@ -40,15 +46,44 @@ void describe("changed first", () => {
       // A checkout that fails, or no artifact: the order is kept.
       const failing = { ...d, sources: { checkout: async () => Promise.reject(new Error("artifact server down")) } };
       const kept = ["app-0", "app-1", "app-2"].map((name) => `${name}:${Priority.normal}`);
-      assert.deepEqual((await changedFirst([0, 1, 2].map(req), { url: "u", digest: "d" }, failing as never)).map(named), kept);
-      assert.deepEqual((await changedFirst([0, 1, 2].map(req), undefined, d as never)).map(named), kept);
+      assert.deepEqual((await collect([0, 1, 2].map(req), { url: "u", digest: "d" }, failing as never)).map(named), kept);
+      assert.deepEqual((await collect([0, 1, 2].map(req), undefined, d as never)).map(named), kept);
       // A file the render read that is now gone counts as changed.
       writeFileSync(path.join(after.dir, app(2)), cm(2, "a"));
       rmSync(path.join(after.dir, app(1)));
-      assert.deepEqual((await changedFirst([0, 1, 2].map(req), { url: "u", digest: "d" }, d as never)).map((r) => r.req.name), ["app-1", "app-0", "app-2"]);
+      assert.deepEqual((await collect([0, 1, 2].map(req), { url: "u", digest: "d" }, d as never)).map((r) => r.req.name), ["app-1", "app-0", "app-2"]);
     } finally {
       before.cleanup();
       after.cleanup();
+    }
+  });
+
+  void it("emits a changed Application as soon as it is known, before the others are looked at; a memo that cannot be read makes the rest normal", async () => {
+    const tree = writeTree({ [app(0)]: cm(0, "a") });
+    try {
+      const emitted: string[] = [];
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const d = {
+        // app-0 has no memo (changed); app-1's memo is slow to read; app-2's cannot be read.
+        memory: {
+          load: async (_ns: string, name: string) => {
+            if (name === "app-1") await gate;
+            if (name === "app-2") throw new Error("memo unreadable");
+            return undefined;
+          },
+        },
+        sources: { checkout: async () => ({ dir: tree.dir, release: () => {} }) },
+        replayLimits: resolveLimits({}),
+      };
+      const done = changedFirst([0, 1, 2, 3].map(req), { url: "u", digest: "d" }, d as never, (p) => emitted.push(named(p)));
+      await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(emitted, [`app-0:${Priority.normal}`], "app-0 is queued while app-1 is still being looked at");
+      release();
+      await done;
+      assert.deepEqual(emitted, [0, 1, 2, 3].map((i) => `app-${i}:${Priority.normal}`));
+    } finally {
+      tree.cleanup();
     }
   });
 
@@ -60,7 +95,7 @@ void describe("changed first", () => {
       (o) => {
         seen.push(o.rev);
         const ordered = o.rev === "new" ? [{ req: req(1), priority: Priority.normal }, { req: req(0), priority: Priority.low }] : [];
-        return { reqs: [req(0), req(1)], ordered: async () => ordered };
+        return { reqs: [req(0), req(1)], ordered: async (emit: (p: Prioritized) => void) => ordered.forEach(emit) };
       },
       (r, priority) => enqueued.push(`${r.name}:${priority}`),
     );
@@ -71,9 +106,15 @@ void describe("changed first", () => {
     assert.deepEqual(enqueued, [`app-1:${Priority.normal}`, `app-0:${Priority.low}`]);
     // An ordering that fails enqueues everything in the given order.
     const enq2: string[] = [];
-    const map2 = orderedEnqueue<{ key: string }>((o) => o.key, () => ({ reqs: [req(0), req(1)], ordered: () => Promise.reject(new Error("boom")) }), (r, priority) => enq2.push(`${r.name}:${priority}`));
+    const map2 = orderedEnqueue<{ key: string }>((o) => o.key, () => ({
+        reqs: [req(0), req(1)],
+        ordered: async (emit: (p: Prioritized) => void) => {
+          emit({ req: req(1), priority: Priority.normal });
+          throw new Error("boom");
+        },
+      }), (r, priority) => enq2.push(`${r.name}:${priority}`));
     map2({ key: "k" });
     await new Promise((r) => setTimeout(r, 20));
-    assert.deepEqual(enq2, [`app-0:${Priority.normal}`, `app-1:${Priority.normal}`]);
+    assert.deepEqual(enq2, [`app-1:${Priority.normal}`, `app-0:${Priority.normal}`], "what was emitted, then the rest at normal");
   });
 });
