@@ -5,8 +5,8 @@ import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { collect, listTarGz } from "../../support/tar.js";
-import { FIXED_MTIME, UnsafePathError, assertSafePath, directoryEntries, writeTarGz, type TarEntry } from "../../../src/artifact/tarball.js";
 import { ignoreMatcher } from "../../../src/source/tree.js";
+import { FIXED_MTIME, UnsafePathError, assertSafePath, directoryEntries, writeTarGz, type TarEntry } from "../../../src/artifact/tarball.js";
 
 const file = (p: string, content: string, executable = false): TarEntry => ({
   path: p,
@@ -72,16 +72,5 @@ void describe("directoryEntries", () => {
     const listed = await listTarGz(await collect(writeTarGz(entries)));
     assert.deepEqual(listed.map((e) => `${e.name}:${e.type}:${e.mode.toString(8)}`), ["outside:symlink:777", "run.sh:file:755", "sub/a.yaml:file:644"]);
     assert.equal(listed[0]!.linkname, "/etc");
-  });
-});
-
-void describe("ignoreMatcher", () => {
-  void it("ignores VCS and CI folders by default and adds spec.ignore in gitignore format", () => {
-    const ig = ignoreMatcher("docs/\n*.md\n!keep.md\n");
-    for (const p of [".git/config", ".github/workflows/x.yml", ".gitlab-ci.yml", "docs/", "README.md"]) assert.ok(ig.ignores(p), p);
-    for (const p of ["deploy/app.yaml", "keep.md", "sub/.githubx"]) assert.equal(ig.ignores(p), false, p);
-  });
-  void it("lets spec.ignore re-include a default", () => {
-    assert.equal(ignoreMatcher("!.github/\n").ignores(".github/"), false);
   });
 });

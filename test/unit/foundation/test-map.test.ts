@@ -126,7 +126,6 @@ const NO_UNIT_TEST: Record<string, Exemption> = {
   "source/index.ts": cluster("test/integration/source/setup.test.ts"),
   "source/pack.ts": cluster("test/integration/source/packindex.test.ts", "test/integration/source/pack-bomb.test.ts"),
   "source/sync.ts": cluster("test/integration/source/sync.test.ts"),
-  "source/tree.ts": todo("test/unit/artifact/tarball.test.ts", "test/unit/source/defaults.test.ts"),
 
   // The web UI: the browser's modules run in test/integration/ui/browser.test.ts; the server's unit tests are TODO
   // (src/ui was being changed by issue 21's work while this list was written).
