@@ -84,7 +84,6 @@ const NO_UNIT_TEST: Record<string, Exemption> = {
   "render/kustomize/images.ts": todo(...KUSTOMIZE),
   "render/kustomize/load.ts": todo(...KUSTOMIZE),
   "render/kustomize/nameref.ts": todo(...KUSTOMIZE),
-  "render/kustomize/order.ts": todo(...KUSTOMIZE),
   "render/kustomize/overrides.ts": todo("test/unit/render/application.test.ts"),
   "render/kustomize/patches.ts": todo(...KUSTOMIZE),
   "render/kustomize/plugin-transformers.ts": todo(...KUSTOMIZE),
