@@ -47,7 +47,6 @@ const NO_UNIT_TEST: Record<string, Exemption> = {
 
   "cli/diff.ts": todo("test/unit/cli/secret-mask.test.ts", "test/integration/cli/secret-diff.test.ts"),
   "cli/get-commands.ts": cluster("test/integration/cli/get-events.test.ts"),
-  "cli/kube.ts": todo("test/unit/cli/format.test.ts", "test/unit/cli/history.test.ts", "test/integration/cli/ops.test.ts"),
   "cli/main.ts": cluster("test/integration/cli/with-controllers.test.ts", "test/integration/chart/runtime-layout.test.ts"),
   "cli/ops-commands.ts": cluster("test/integration/cli/ops.test.ts", "test/integration/cli/history-rollback.test.ts"),
   "controllers.ts": cluster("test/integration/cli/with-controllers.test.ts", "test/integration/tenancy/lockdown.test.ts"),
@@ -66,7 +65,6 @@ const NO_UNIT_TEST: Record<string, Exemption> = {
   "render/extract.ts": todo("test/unit/render/fetch.test.ts", "test/unit/render/fs.test.ts"),
   "render/helm/binary.ts": todo("test/unit/render/helm-wiring.test.ts"),
   "render/helm/capabilities.ts": cluster("test/integration/source/helmchart.test.ts", "test/integration/render/controller.test.ts"),
-  "render/helm/errors.ts": todo("test/unit/render/helm-go-errors.test.ts"),
   "render/helm/go.ts": todo("test/unit/render/helm-go-oracle.test.ts", "test/unit/render/helm-go-errors.test.ts", "test/unit/render/helm-wiring.test.ts"),
   "render/helm/stage.ts": todo("test/unit/render/helm-go-errors.test.ts", "test/unit/render/helm/detect.test.ts"),
   "render/index.ts": todo("test/unit/render/plain.test.ts", "test/unit/render/helm.test.ts", "test/unit/render/bad-inputs.test.ts", "test/unit/render/post.test.ts"),
