@@ -39,7 +39,6 @@ const NO_UNIT_TEST: Record<string, Exemption> = {
   "apply/clusters.ts": cluster("test/integration/remote/clusters.test.ts"),
   "apply/controller.ts": cluster("test/integration/apply/pipeline.test.ts", "test/integration/apply/lifecycle.test.ts"),
   "apply/execute.ts": cluster("test/integration/apply/waves.test.ts", "test/integration/apply/features.test.ts"),
-  "apply/memory.ts": todo("test/integration/apply/pipeline.test.ts"),
   "apply/observe.ts": cluster("test/integration/apply/drift.test.ts", "test/integration/apply/health.test.ts"),
   "apply/prune.ts": cluster("test/integration/apply/lifecycle.test.ts", "test/integration/apply/rbac-names.test.ts"),
   "apply/sync.ts": cluster("test/integration/apply/waves.test.ts", "test/integration/apply/features.test.ts"),
