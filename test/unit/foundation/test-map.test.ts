@@ -77,7 +77,6 @@ const NO_UNIT_TEST: Record<string, Exemption> = {
   "render/kustomize/fastyaml-scalars.ts": todo("test/unit/render/kustomize/fastyaml.test.ts"),
   "render/kustomize/fieldspecs-data.ts": declarative("Kustomize's built-in field specs, a data table"),
   "render/kustomize/generators.ts": todo(...KUSTOMIZE),
-  "render/kustomize/images.ts": todo(...KUSTOMIZE),
   "render/kustomize/load.ts": todo(...KUSTOMIZE),
   "render/kustomize/nameref.ts": todo(...KUSTOMIZE),
   "render/kustomize/overrides.ts": todo("test/unit/render/application.test.ts"),
