@@ -94,7 +94,6 @@ const NO_UNIT_TEST: Record<string, Exemption> = {
   "render/source-ref.ts": cluster("test/integration/render/controller-failures.test.ts"),
   "render/walk.ts": todo("test/unit/render/fs.test.ts"),
   "render/worker-pool.ts": todo("test/unit/render/isolated.test.ts", "test/unit/render/isolated-limits.test.ts"),
-  "render/yaml.ts": todo("test/unit/render/bad-inputs.test.ts", "test/unit/render/kustomize/fastyaml.test.ts"),
 
   "runtime/client.ts": cluster("test/integration/runtime/client.test.ts"),
   "runtime/connect.ts": cluster("test/integration/api/crds.test.ts"),
