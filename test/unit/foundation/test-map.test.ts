@@ -44,7 +44,6 @@ const NO_UNIT_TEST: Record<string, Exemption> = {
   "apply/sync.ts": cluster("test/integration/apply/waves.test.ts", "test/integration/apply/features.test.ts"),
   "apply/watches.ts": cluster("test/integration/apply/releasable-watches.test.ts", "test/integration/apply/watch-denied.test.ts"),
 
-  "cli/diff.ts": todo("test/unit/cli/secret-mask.test.ts", "test/integration/cli/secret-diff.test.ts"),
   "cli/get-commands.ts": cluster("test/integration/cli/get-events.test.ts"),
   "cli/main.ts": cluster("test/integration/cli/with-controllers.test.ts", "test/integration/chart/runtime-layout.test.ts"),
   "cli/ops-commands.ts": cluster("test/integration/cli/ops.test.ts", "test/integration/cli/history-rollback.test.ts"),
