@@ -90,7 +90,6 @@ const NO_UNIT_TEST: Record<string, Exemption> = {
   "render/render-step.ts": todo("test/unit/artifact/retain.test.ts", "test/integration/render/controller.test.ts"),
   "render/source-limits.ts": declarative("the source download limits and their error type"),
   "render/source-ref.ts": cluster("test/integration/render/controller-failures.test.ts"),
-  "render/walk.ts": todo("test/unit/render/fs.test.ts"),
   "render/worker-pool.ts": todo("test/unit/render/isolated.test.ts", "test/unit/render/isolated-limits.test.ts"),
 
   "runtime/client.ts": cluster("test/integration/runtime/client.test.ts"),
