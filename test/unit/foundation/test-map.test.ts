@@ -86,7 +86,6 @@ const NO_UNIT_TEST: Record<string, Exemption> = {
   "render/kustomize/resource.ts": todo(...KUSTOMIZE),
   "render/kustomize/shared.ts": todo("test/unit/render/kustomize/shared-values.test.ts"),
   "render/kustomize/transformer-args.ts": todo(...KUSTOMIZE),
-  "render/memo.ts": todo("test/unit/render/changed-first.test.ts", "test/integration/render/controller.test.ts"),
   "render/render-step.ts": todo("test/unit/artifact/retain.test.ts", "test/integration/render/controller.test.ts"),
   "render/source-limits.ts": declarative("the source download limits and their error type"),
   "render/source-ref.ts": cluster("test/integration/render/controller-failures.test.ts"),
