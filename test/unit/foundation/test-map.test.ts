@@ -71,7 +71,6 @@ const NO_UNIT_TEST: Record<string, Exemption> = {
   "render/kustomize/builtins.ts": todo(...KUSTOMIZE),
   "render/kustomize/context.ts": todo(...KUSTOMIZE),
   "render/kustomize/crds.ts": todo(...KUSTOMIZE),
-  "render/kustomize/fastyaml-flow.ts": todo("test/unit/render/kustomize/fastyaml.test.ts"),
   "render/kustomize/fieldspecs-data.ts": declarative("Kustomize's built-in field specs, a data table"),
   "render/kustomize/generators.ts": todo(...KUSTOMIZE),
   "render/kustomize/load.ts": todo(...KUSTOMIZE),
