@@ -75,7 +75,6 @@ const NO_UNIT_TEST: Record<string, Exemption> = {
   "render/kustomize/generators.ts": todo(...KUSTOMIZE),
   "render/kustomize/load.ts": todo(...KUSTOMIZE),
   "render/kustomize/nameref.ts": todo(...KUSTOMIZE),
-  "render/kustomize/overrides.ts": todo("test/unit/render/application.test.ts"),
   "render/kustomize/patches.ts": todo(...KUSTOMIZE),
   "render/kustomize/plugin-transformers.ts": todo(...KUSTOMIZE),
   "render/kustomize/plugins.ts": todo(...KUSTOMIZE),
