@@ -69,7 +69,6 @@ const NO_UNIT_TEST: Record<string, Exemption> = {
   "render/isolated-worker.ts": todo("test/unit/render/isolated.test.ts"),
   "render/kustomize/buildmeta.ts": todo(...KUSTOMIZE),
   "render/kustomize/builtins.ts": todo(...KUSTOMIZE),
-  "render/kustomize/context.ts": todo(...KUSTOMIZE),
   "render/kustomize/crds.ts": todo(...KUSTOMIZE),
   "render/kustomize/fieldspecs-data.ts": declarative("Kustomize's built-in field specs, a data table"),
   "render/kustomize/generators.ts": todo(...KUSTOMIZE),
