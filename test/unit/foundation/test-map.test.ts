@@ -53,7 +53,6 @@ const NO_UNIT_TEST: Record<string, Exemption> = {
   "notify/controller.ts": cluster("test/integration/notify/providers.test.ts"),
   "notify/delivery.ts": todo("test/integration/notify/providers.test.ts"),
   "notify/send.ts": cluster("test/integration/notify/providers.test.ts"),
-  "notify/settings.ts": todo("test/unit/notify/payload.test.ts", "test/integration/notify/providers.test.ts"),
 
   "operator.ts": cluster("test/integration/cli/with-controllers.test.ts", "test/integration/operator/preflight.test.ts"),
   "policy/controller.ts": cluster("test/integration/policy/controller.test.ts"),
