@@ -66,7 +66,6 @@ const NO_UNIT_TEST: Record<string, Exemption> = {
   "render/index.ts": todo("test/unit/render/plain.test.ts", "test/unit/render/helm.test.ts", "test/unit/render/bad-inputs.test.ts", "test/unit/render/post.test.ts"),
   "render/inputs.ts": cluster("test/integration/render/controller.test.ts", "test/integration/render/controller-failures.test.ts"),
   "render/isolated-worker.ts": todo("test/unit/render/isolated.test.ts"),
-  "render/kustomize/buildmeta.ts": todo(...KUSTOMIZE),
   "render/kustomize/builtins.ts": todo(...KUSTOMIZE),
   "render/kustomize/crds.ts": todo(...KUSTOMIZE),
   "render/kustomize/fieldspecs-data.ts": declarative("Kustomize's built-in field specs, a data table"),
