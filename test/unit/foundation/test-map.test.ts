@@ -67,7 +67,6 @@ const NO_UNIT_TEST: Record<string, Exemption> = {
   "render/inputs.ts": cluster("test/integration/render/controller.test.ts", "test/integration/render/controller-failures.test.ts"),
   "render/isolated-worker.ts": todo("test/unit/render/isolated.test.ts"),
   "render/kustomize/builtins.ts": todo(...KUSTOMIZE),
-  "render/kustomize/crds.ts": todo(...KUSTOMIZE),
   "render/kustomize/fieldspecs-data.ts": declarative("Kustomize's built-in field specs, a data table"),
   "render/kustomize/generators.ts": todo(...KUSTOMIZE),
   "render/kustomize/load.ts": todo(...KUSTOMIZE),
