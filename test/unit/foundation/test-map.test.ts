@@ -87,7 +87,6 @@ const NO_UNIT_TEST: Record<string, Exemption> = {
   "runtime/index.ts": declarative("re-exports: the runtime library's public API"),
   "runtime/leaderlabel.ts": cluster("test/integration/runtime/manager.test.ts", "test/integration/chart/install.test.ts"),
   "runtime/manager.ts": cluster("test/integration/runtime/manager.test.ts"),
-  "runtime/metrics.ts": todo("test/unit/runtime/controller.test.ts", "test/unit/chart/observability.test.ts"),
   "runtime/restmapper.ts": cluster("test/integration/runtime/client.test.ts", "test/integration/runtime/informer.test.ts"),
 
   "source/controller.ts": cluster("test/integration/source/controller.test.ts"),
