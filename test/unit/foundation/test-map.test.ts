@@ -58,7 +58,6 @@ const NO_UNIT_TEST: Record<string, Exemption> = {
   "policy/controller.ts": cluster("test/integration/policy/controller.test.ts"),
   "preflight.ts": cluster("test/integration/operator/preflight.test.ts"),
 
-  "render/helm/binary.ts": todo("test/unit/render/helm-wiring.test.ts"),
   "render/helm/capabilities.ts": cluster("test/integration/source/helmchart.test.ts", "test/integration/render/controller.test.ts"),
   "render/helm/go.ts": todo("test/unit/render/helm-go-oracle.test.ts", "test/unit/render/helm-go-errors.test.ts", "test/unit/render/helm-wiring.test.ts"),
   "render/index.ts": todo("test/unit/render/plain.test.ts", "test/unit/render/helm.test.ts", "test/unit/render/bad-inputs.test.ts", "test/unit/render/post.test.ts"),
