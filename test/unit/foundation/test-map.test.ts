@@ -72,7 +72,6 @@ const NO_UNIT_TEST: Record<string, Exemption> = {
   "render/kustomize/plugin-transformers.ts": todo(...KUSTOMIZE),
   "render/kustomize/plugins.ts": todo(...KUSTOMIZE),
   "render/kustomize/replacements.ts": todo(...KUSTOMIZE),
-  "render/kustomize/resmap.ts": todo(...KUSTOMIZE),
   "render/render-step.ts": todo("test/unit/artifact/retain.test.ts", "test/integration/render/controller.test.ts"),
   "render/source-limits.ts": declarative("the source download limits and their error type"),
   "render/source-ref.ts": cluster("test/integration/render/controller-failures.test.ts"),
