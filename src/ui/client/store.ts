@@ -4,6 +4,9 @@ import type { AppSummary, PolicyView, Problem, SourceView, StreamMessage, WhoAmI
 export type Change = { apps: Set<string>; sources: boolean; policies: boolean; details: Set<string>; snapshot: boolean; problems: boolean };
 type Listener = (c: Change) => void;
 
+/** How long after a refused stream the page asks again (the server's own retry hint for lost connections is 2 s). */
+const RECONNECT_MS = 2000;
+
 export class Store {
   apps = new Map<string, AppSummary>();
   sources = new Map<string, SourceView>();
@@ -31,9 +34,12 @@ export class Store {
     this.es = es;
     es.onmessage = (e: MessageEvent<string>) => this.apply(JSON.parse(e.data) as StreamMessage);
     es.onerror = () => {
-      // EventSource reconnects by itself (and the server sends a fresh snapshot); say so meanwhile.
+      // EventSource reconnects by itself after a lost connection (and the server sends a fresh snapshot); say so
+      // meanwhile. An answer other than 200 (a 5xx while the server is busy) closes it for good: open it again
+      // shortly, unless the page closed it meanwhile (no session: the sign-in form).
       this.connected = false;
       this.emit({ apps: new Set(), sources: false, policies: false, details: new Set(), snapshot: false, problems: true });
+      if (es.readyState === EventSource.CLOSED) setTimeout(() => this.es === es && this.connect(), RECONNECT_MS);
     };
   }
 
