@@ -41,14 +41,15 @@ export function trustedProxyList(entries: readonly string[]): BlockList {
   for (const raw of entries) {
     const e = raw.trim();
     if (!e) continue;
-    const [addr, bits] = e.split("/");
+    const [addr, bits, ...extra] = e.split("/");
     const family = isIP(addr ?? "");
-    if (!family) throw new Error(`--trusted-proxy "${e}" is not an IP address or CIDR (such as 10.0.0.0/8 or 127.0.0.1)`);
+    if (!family || extra.length) throw new Error(`--trusted-proxy "${e}" is not an IP address or CIDR (such as 10.0.0.0/8 or 127.0.0.1)`);
     const type = family === 6 ? "ipv6" : "ipv4";
     if (bits === undefined) list.addAddress(addr!, type);
     else {
-      const prefix = Number(bits);
-      if (!Number.isInteger(prefix) || prefix < 0 || prefix > (family === 6 ? 128 : 32)) throw new Error(`--trusted-proxy "${e}" has an invalid prefix length`);
+      // Decimal digits only: Number("") is 0, so "10.0.0.0/" would otherwise trust every address (/0).
+      const prefix = /^\d{1,3}$/.test(bits) ? Number(bits) : NaN;
+      if (!Number.isInteger(prefix) || prefix > (family === 6 ? 128 : 32)) throw new Error(`--trusted-proxy "${e}" has an invalid prefix length`);
       list.addSubnet(addr!, prefix, type);
     }
   }
