@@ -81,11 +81,16 @@ function iamServiceAccount(obj: KubeObject, file: string): KubeObject {
   return out;
 }
 
-/** Runs each validator on a copy of `res` and refuses one that changes anything (but its validated-by label). */
+/**
+ * Runs each validator on a copy of `res` and refuses one that changes anything but its validated-by label. Kustomize
+ * runs validators on the resources themselves (kusttarget.go runValidators), so the validated-by label a passing one
+ * adds stays in the output: it is copied onto the resources, which keep their identity (their shared values).
+ */
 export function runValidators(ctx: Ctx, kust: Kust, configs: PluginConfig[], res: Res[]): void {
   for (const cfg of configs) {
     const before = res.map((r) => JSON.stringify(r.obj));
-    const after = runTransformerPlugin(ctx, kust, cfg, res.map(cloneRes)).map((r) => {
+    const validated = runTransformerPlugin(ctx, kust, cfg, res.map(cloneRes));
+    const after = validated.map((r) => {
       const o = clone(r.obj);
       if (o.metadata.labels) delete o.metadata.labels["validated-by"];
       if (o.metadata.labels && Object.keys(o.metadata.labels).length === 0) delete o.metadata.labels;
@@ -94,5 +99,9 @@ export function runValidators(ctx: Ctx, kust: Kust, configs: PluginConfig[], res
     if (before.length !== after.length || before.some((b, i) => b !== after[i])) {
       throw new RenderError(`validator ${cfg.obj.kind} ${cfg.obj.metadata.name} shouldn't modify the resource map`, { file: cfg.file });
     }
+    validated.forEach((v, i) => {
+      const label = v.obj.metadata.labels?.["validated-by"];
+      if (label !== undefined) (res[i]!.obj.metadata.labels ??= {})["validated-by"] = label;
+    });
   }
 }
