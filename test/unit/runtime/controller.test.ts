@@ -51,7 +51,23 @@ async function configMapServer(names: string[]) {
   });
   await listen(server);
   const inf = new Informer(RestClient.fromKubeConfig(loopbackKubeConfig(server), { qps: 1000, burst: 1000 }), Kinds.ConfigMap, { namespace: "ns", logger: quiet });
-  return { server, open, inf };
+  /** Runs the informer and `c` while `body` runs; then stops both and closes the server, whatever body did. */
+  const whileRunning = async (c: Controller, body: () => Promise<void>) => {
+    const stop = new AbortController();
+    const informing = inf.run(stop.signal);
+    const run = c.start(stop.signal);
+    try {
+      await body();
+    } finally {
+      stop.abort();
+      await run;
+      await informing;
+      for (const r of open) r.destroy();
+      server.closeAllConnections();
+      server.close();
+    }
+  };
+  return { inf, whileRunning };
 }
 
 describe("Controller", () => {
@@ -178,7 +194,7 @@ describe("Controller", () => {
   });
 
   it("watch() returns what undoes it: the source is gone and its events no longer reach the queue", async () => {
-    const { server, open, inf } = await configMapServer(["a"]);
+    const { inf, whileRunning } = await configMapServer(["a"]);
     const seen: string[] = [];
     const { c } = make(async (req) => {
       seen.push(req.name);
@@ -191,26 +207,16 @@ describe("Controller", () => {
     undoOne();
     undoOne();
     assert.equal(c.sourceCount, baseline + 1, "undone once, however often called");
-    const stop = new AbortController();
-    const informing = inf.run(stop.signal);
-    const run = c.start(stop.signal);
-    try {
+    await whileRunning(c, async () => {
       await until("the remaining watch's event reconciled", () => seen.includes("two"));
       await sleep(100);
       assert.deepEqual(seen, ["two"], "the undone watch enqueued nothing");
-    } finally {
-      stop.abort();
-      await run;
-      await informing;
-      for (const r of open) r.destroy();
-      server.closeAllConnections();
-      server.close();
-    }
+    });
     assert.equal(c.sourceCount, 0, "a stopped controller holds no source");
   });
 
   it("watch() enqueues each event's requests with the priority its priority function gives: higher ones first", async () => {
-    const { server, open, inf } = await configMapServer(["a", "b", "c"]);
+    const { inf, whileRunning } = await configMapServer(["a", "b", "c"]);
     const seen: string[] = [];
     const { c } = make(async (req) => {
       seen.push(req.name);
@@ -218,20 +224,10 @@ describe("Controller", () => {
     });
     // The initial list's events are queued before the (single) worker starts: c, given high priority, goes first.
     c.watch(inf, (o) => [{ namespace: "ns", name: o.metadata!.name! }], [], (type, o) => (type === "create" && o.metadata?.name === "c" ? Priority.high : Priority.low));
-    const stop = new AbortController();
-    const informing = inf.run(stop.signal);
-    const run = c.start(stop.signal);
-    try {
+    await whileRunning(c, async () => {
       await until("all three reconciled", () => seen.length === 3);
       assert.deepEqual(seen, ["c", "a", "b"]);
-    } finally {
-      stop.abort();
-      await run;
-      await informing;
-      for (const r of open) r.destroy();
-      server.closeAllConnections();
-      server.close();
-    }
+    });
   });
 
   it("rejects an invalid worker count with a message saying what to fix", () => {
