@@ -75,11 +75,12 @@ export function reach(node: unknown, segs: PathSeg[], create: boolean): { parent
       if (last) out.push({ parent, key });
       else {
         const child = (parent as Record<string | number, unknown>)[key];
-        if ((child === undefined || child === null) && create && !Array.isArray(parent)) {
-          // The next segment says what to make: a list for an index or an item match, else a map.
+        if ((child === undefined || child === null) && create) {
+          // The next segment says what to make: a list for an index or an item match, else a map (in a list too:
+          // Kustomize creates `volumes.0.name` as a new first item).
           const next = segs[i + 1]!;
           const listNext = next.kind === "match" || next.kind === "all" || (next.kind === "key" && /^\d+$/.test(next.key));
-          (parent as JsonMap)[key as string] = listNext ? [] : {};
+          (parent as Record<string | number, unknown>)[key] = listNext ? [] : {};
         }
         walk((parent as Record<string | number, unknown>)[key], i + 1);
       }
@@ -117,8 +118,9 @@ export function reach(node: unknown, segs: PathSeg[], create: boolean): { parent
 }
 
 export function applyReplacement(res: Res[], rep: JsonMap, file: string, scope?: ScopeResolver): void {
+  // Kustomize checks for targets (an empty list is none) before it looks for the source.
+  if (!Array.isArray(rep.targets) || rep.targets.length === 0) throw new RenderError("replacements must specify a source and at least one target", { file });
   const value = replacementValue(res, rep, file, scope);
-  if (!Array.isArray(rep.targets)) throw new RenderError("replacements must specify a source and at least one target", { file });
   for (const t of mapList(rep.targets, file, "replacement targets")) {
     if (!isMap(t.select)) throw new RenderError("target must specify resources to select", { file });
     const targets = selectTargets(res, t.select, mapList(t.reject, file, "reject"), file, scope);
@@ -191,6 +193,8 @@ function replaceIn(r: Res, paths: string[], value: unknown, opts: JsonMap, file:
 function replacedValue(current: unknown, value: unknown, opts: JsonMap, where: string, file: string): unknown {
   let v = value;
   if (typeof opts.delimiter === "string" && opts.delimiter) {
+    // Kustomize splits only a scalar target (a list's items are not joined text).
+    if (isMap(current) || Array.isArray(current)) throw new RenderError(`replacement: ${where}: delimiter option can only be used with scalar nodes`, { file });
     const parts = String(current ?? "").split(opts.delimiter);
     const idx = typeof opts.index === "number" ? opts.index : 0;
     const text = String(value);
