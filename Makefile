@@ -128,7 +128,7 @@ run: deps ## run the operator (with no KUBECONFIG: on the local cluster, started
 
 .PHONY: bench
 bench: deps tools ## benchmarks (figures printed, side by side with the peer tool)
-	bash hack/with-cluster.sh $(TEST_CLUSTER) bash -c 'for b in $(BENCHMARKS); do echo "== $$b"; node --expose-gc --import tsx "bench/$$b.ts"; done'
+	bash hack/with-cluster.sh $(TEST_CLUSTER) bash -c 'failed=""; for b in $(BENCHMARKS); do echo "== $$b"; node --expose-gc --import tsx "bench/$$b.ts" || failed="$$failed $$b"; done; if [ -n "$$failed" ]; then echo "benchmarks that failed:$$failed" >&2; exit 1; fi'
 
 # The full pipeline side by side with Flux (bench/pipeline.ts, docs/performance.md): hack/flux.sh builds Flux's
 # source-controller and kustomize-controller from the Go module proxy (cached; not part of `make tools`), and both run
