@@ -39,7 +39,9 @@ before(async () => {
       ...o,
     });
   srv = await listenHttp("127.0.0.1:0", handler());
-  slow = await listenHttp("127.0.0.1:0", handler({ maxConcurrent: 2, bodyTimeoutMs: 300 }));
+  // A body timeout long enough that, on a loaded machine, the third request is answered while both held ones still
+  // wait (300 ms made the test flaky at high load).
+  slow = await listenHttp("127.0.0.1:0", handler({ maxConcurrent: 2, bodyTimeoutMs: 3_000 }));
 });
 after(async () => {
   await srv.close();
@@ -148,12 +150,12 @@ describe("webhook receivers per GitRepository", () => {
     const a = hold(slow.port, "/hook/team-a/app");
     const b = hold(slow.port, "/hook/team-b/app");
     // Let both reach the handler.
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 500));
     const third = await post("/hook/team-a/app", push, { "x-mooring-signature-256": sign(push, SECRETS["team-a/app"]!) }, slow.port);
     assert.equal(third.status, 429);
     assert.equal(third.headers.get("retry-after"), "1");
     assert.match(logs, /too many requests at once/);
-    // The held requests time out (bodyTimeoutMs 300) and free their places.
+    // The held requests time out (bodyTimeoutMs) and free their places.
     assert.deepEqual(await Promise.all([a.response, b.response]), [408, 408]);
     a.req.destroy();
     b.req.destroy();
