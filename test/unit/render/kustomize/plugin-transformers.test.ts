@@ -55,7 +55,7 @@ const docs = (text: string): KubeObject[] => parseAllDocuments(text).map((d) => 
 const resources = (text = RES): Res[] => docs(text).map((o) => newRes(o, "app/res.yaml"));
 /** Runs the plugin configurations of `text` (one YAML stream, `apiVersion: builtin` added) in order. */
 function run(text: string, res: Res[] = resources()): Res[] {
-  for (const obj of docs(text)) res = runTransformerPlugin(ctx, kust, { obj: { apiVersion: "builtin", ...obj }, file: FILE, kust }, res);
+  for (const obj of docs(text)) res = runTransformerPlugin(ctx, kust, { obj: { ...obj, apiVersion: "builtin" }, file: FILE, kust }, res);
   return res;
 }
 const objects = (res: Res[]) => res.map((r) => r.obj);
