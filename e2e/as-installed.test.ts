@@ -18,9 +18,11 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
+import { quietly } from "../test/support/cleanup.js";
 import { REPO_ROOT, testCluster } from "../test/support/cluster.js";
 import { GitServer, type TestRepo } from "../test/support/git-server.js";
 import { CHART_DIR } from "../test/support/helm.js";
+import { podReachableUrl } from "../test/support/pod-reachable.js";
 import { buildAppDir, startProcessNode, type ProcessNode } from "../test/support/process-node.js";
 import { waitFor } from "../test/support/wait.js";
 
@@ -94,29 +96,6 @@ async function mooring(args: string[], timeoutMs = 240_000): Promise<{ code: num
     if (typeof e.code !== "number") throw new Error(`mooring ${args.join(" ")} did not finish: ${e.message}`, { cause: err });
     return { code: e.code, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
   }
-}
-
-/** The first IPv4 address of this machine that is not loopback: Pods reach the host's servers there. */
-function hostAddress(): string {
-  for (const addrs of Object.values(os.networkInterfaces())) {
-    for (const a of addrs ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
-  }
-  throw new Error("this machine has no IPv4 address besides loopback; the Pods could not reach the git server");
-}
-
-/** A TCP forwarder on every interface to a loopback port (the git server listens on loopback only). */
-async function exposeOnAllInterfaces(targetPort: number): Promise<net.Server> {
-  const server = net.createServer((inbound) => {
-    const outbound = net.connect(targetPort, "127.0.0.1");
-    inbound.pipe(outbound).pipe(inbound);
-    inbound.on("error", () => outbound.destroy());
-    outbound.on("error", () => inbound.destroy());
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "0.0.0.0", () => resolve());
-  });
-  return server;
 }
 
 void describe("e2e: the chart as installed (default values), its Pods run by the process node", () => {
@@ -261,21 +240,10 @@ void describe("e2e: the chart as installed (default values), its Pods run by the
       files[rel.slice("examples/quickstart/".length)] = await readFile(path.join(REPO_ROOT, rel), "utf8");
     }
     repo = await git.createRepo("quickstart", { files });
-    forwarder = await exposeOnAllInterfaces(Number(new URL(repo.url).port));
-    const u = new URL(repo.url);
-    u.hostname = hostAddress();
-    u.port = String((forwarder.address() as net.AddressInfo).port);
-    repoUrl = u.toString();
+    ({ url: repoUrl, forwarder } = await podReachableUrl(repo.url));
   });
 
   after(async () => {
-    const quietly = async (what: string, fn: () => unknown) => {
-      try {
-        await fn();
-      } catch (err) {
-        console.error(`e2e clean-up: ${what}: ${(err as Error).message}`);
-      }
-    };
     if (failedStep && node) {
       const file = path.join(os.tmpdir(), `mooring-e2e-installed-${system}.log`);
       await quietly("saving the Pods' logs", () => writeFile(file, nodeLogs()));

@@ -23,9 +23,11 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import { quietly } from "../test/support/cleanup.js";
 import { REPO_ROOT, testCluster } from "../test/support/cluster.js";
 import { GitServer, type TestRepo } from "../test/support/git-server.js";
 import { type ChartRelease, impersonatingKubeconfig, installChart } from "../test/support/helm.js";
+import { podReachableUrl } from "../test/support/pod-reachable.js";
 import { type RunningOperator, startOperator } from "../test/support/operator.js";
 import { waitFor } from "../test/support/wait.js";
 
@@ -196,21 +198,6 @@ async function getAppRow(ns: string): Promise<AppRow> {
   return row;
 }
 
-/** A TCP forwarder on every interface to a loopback port, so Pods of a kind cluster can reach the git server. */
-async function exposeOnAllInterfaces(targetPort: number): Promise<net.Server> {
-  const server = net.createServer((inbound) => {
-    const outbound = net.connect(targetPort, "127.0.0.1");
-    inbound.pipe(outbound).pipe(inbound);
-    inbound.on("error", () => outbound.destroy());
-    outbound.on("error", () => inbound.destroy());
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "0.0.0.0", () => resolve());
-  });
-  return server;
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 
 void describe("e2e: a user's first GitOps loop with Mooring", () => {
@@ -272,14 +259,6 @@ void describe("e2e: a user's first GitOps loop with Mooring", () => {
   });
 
   after(async () => {
-    // Each clean-up on its own, so one failing does not leave the others undone.
-    const quietly = async (what: string, fn: () => unknown) => {
-      try {
-        await fn();
-      } catch (err) {
-        console.error(`e2e clean-up: ${what}: ${(err as Error).message}`);
-      }
-    };
     // Mooring's objects go first, while the operator still runs to remove its finalizers; after a bounded wait any
     // finalizer left is removed by hand, so a failed run never leaves a namespace stuck in Terminating.
     const mooringKinds = "applications.delivery.mooring.dev,gitrepositories.source.mooring.dev";
@@ -390,8 +369,7 @@ subjects:
     const host = process.env.MOORING_E2E_GIT_HOST;
     if (IN_CLUSTER) assert.ok(host, "MOORING_E2E_OPERATOR=in-cluster needs MOORING_E2E_GIT_HOST: an address of this machine that the cluster's Pods can reach (kind on Linux: the kind network's gateway)");
     if (host) {
-      forwarder = await exposeOnAllInterfaces(git!.port);
-      repoUrl = `http://${host}:${(forwarder.address() as net.AddressInfo).port}/${REPO}.git`;
+      ({ url: repoUrl, forwarder } = await podReachableUrl(repo.url, host));
     }
     // A user's check that the repository is really served: a clone with the git CLI.
     const clone = path.join(tmp, "clone");

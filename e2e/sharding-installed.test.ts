@@ -24,10 +24,12 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
+import { quietly } from "../test/support/cleanup.js";
 import { REPO_ROOT, testCluster } from "../test/support/cluster.js";
 import { parseMetrics } from "../test/support/fault-operator.js";
 import { type CommitFiles, GitServer, type TestRepo } from "../test/support/git-server.js";
 import { CHART_DIR } from "../test/support/helm.js";
+import { podReachableUrl } from "../test/support/pod-reachable.js";
 import { buildAppDir, startProcessNode, type ProcessNode } from "../test/support/process-node.js";
 import { waitFor } from "../test/support/wait.js";
 
@@ -66,23 +68,6 @@ const revisionOf = (a: Obj) => String((a.status?.sync as { revision?: string } |
 const renderUrl = (a: Obj) => String((a.status?.render as { artifact?: { url?: string } } | undefined)?.artifact?.url ?? "");
 const appName = (i: number) => `app-${String(i).padStart(2, "0")}`;
 const labelsOf = (shard: string) => (shard === "default" ? "{}" : `{${KEY}: ${shard}}`);
-
-function hostAddress(): string {
-  for (const addrs of Object.values(os.networkInterfaces())) for (const a of addrs ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
-  throw new Error("this machine has no IPv4 address besides loopback; the Pods could not reach the git server");
-}
-
-/** A TCP forwarder on every interface to the loopback git server, which the Pods reach at the host's address. */
-async function exposeOnAllInterfaces(port: number): Promise<net.Server> {
-  const server = net.createServer((inbound) => {
-    const outbound = net.connect(port, "127.0.0.1");
-    inbound.pipe(outbound).pipe(inbound);
-    inbound.on("error", () => outbound.destroy());
-    outbound.on("error", () => inbound.destroy());
-  });
-  await new Promise<void>((resolve, reject) => server.once("error", reject).listen(0, "0.0.0.0", () => resolve()));
-  return server;
-}
 
 /**
  * The repository's files at version `v`: a ConfigMap per Application; for the `gated` ones, two waves: wave 0 a
@@ -198,22 +183,11 @@ void describe("e2e: the sharded chart as installed (all-in-one, 3 shards + defau
     appDir = buildAppDir(REPO_ROOT);
     git = await GitServer.start();
     repo = await git.createRepo("shards");
-    forwarder = await exposeOnAllInterfaces(Number(new URL(repo.url).port));
-    const u = new URL(repo.url);
-    u.hostname = hostAddress();
-    u.port = String((forwarder.address() as net.AddressInfo).port);
-    repoUrl = u.toString();
+    ({ url: repoUrl, forwarder } = await podReachableUrl(repo.url));
     for (let i = 0; i < APPS; i++) shardOfApp.set(appName(i), ALL[i % ALL.length]!);
   });
 
   after(async () => {
-    const quietly = async (what: string, fn: () => unknown) => {
-      try {
-        await fn();
-      } catch (err) {
-        console.error(`e2e clean-up: ${what}: ${(err as Error).message}`);
-      }
-    };
     console.log(`# sharding e2e figures: ${JSON.stringify({ ...figures, totalMs: Date.now() - t0 })}`);
     if (failedStep && node) {
       const file = path.join(os.tmpdir(), `mooring-e2e-sharding-${system}.log`);

@@ -12,6 +12,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import { buildUi } from "../hack/build-ui.js";
+import { quietly } from "../test/support/cleanup.js";
 import { REPO_ROOT, testCluster } from "../test/support/cluster.js";
 import { CHART_DIR } from "../test/support/helm.js";
 import { buildAppDir, startProcessNode, type ProcessNode } from "../test/support/process-node.js";
@@ -65,13 +66,6 @@ void describe("e2e: the web UI as the chart installs it (ui.enabled), its Pod ru
   });
 
   after(async () => {
-    const quietly = async (what: string, fn: () => unknown) => {
-      try {
-        await fn();
-      } catch (err) {
-        console.error(`e2e clean-up: ${what}: ${(err as Error).message}`);
-      }
-    };
     await quietly(`deleting namespace ${tenant}`, () => kubectl(["delete", "namespace", tenant, "--ignore-not-found", "--wait=false"]));
     if (installed) await quietly("helm uninstall", () => helm(["uninstall", release, "-n", system, "--wait", "--timeout", "120s"]));
     await quietly("stopping the process node", () => node?.stop());

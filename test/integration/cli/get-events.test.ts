@@ -11,6 +11,7 @@ import { parse as parseYaml } from "yaml";
 import { AlertKind, ApplicationKind, GitRepositoryKind, HelmChartKind, HelmRepositoryKind, ProviderKind, SyncPolicyKind, installCrds } from "../../../src/api/index.js";
 import { connect, type Kube } from "../../../src/cli/kube.js";
 import type { KindDescriptor, KubeObject } from "../../../src/runtime/index.js";
+import { deleteWhileRunning, quietly } from "../../support/cleanup.js";
 import { testCluster, type TestCluster } from "../../support/cluster.js";
 import { GitServer, type TestRepo } from "../../support/git-server.js";
 import { helmBinary } from "../../support/helm.js";
@@ -111,23 +112,8 @@ before(async () => {
 });
 
 after(async () => {
-  const quietly = async (what: string, fn: () => Promise<unknown>) => {
-    try {
-      await fn();
-    } catch (err) {
-      console.error(`clean-up: ${what}: ${(err as Error).message}`);
-    }
-  };
-  if (kube && ns) {
-    for (const kind of [ApplicationKind, HelmChartKind, HelmRepositoryKind, GitRepositoryKind]) {
-      await quietly(`deleting ${kind.kind}s`, async () => {
-        for (const o of await kube.client.list<Obj>(kind, { namespace: ns.name })) await kube.client.delete(o);
-        await waitFor(`${kind.kind}s finalized`, async () => (await kube.client.list(kind, { namespace: ns.name })).length === 0, { timeoutMs: 60_000 }).catch(async () => {
-          for (const o of await kube.client.list<Obj>(kind, { namespace: ns.name })) await kube.client.patch(o, { metadata: { finalizers: null } }, "merge");
-        });
-      });
-    }
-  }
+  // Mooring's objects first, while the operator still runs to remove its finalizers.
+  if (kube && ns) await deleteWhileRunning(kube, ns.name, [ApplicationKind, HelmChartKind, HelmRepositoryKind, GitRepositoryKind]);
   if (operator) await quietly("stopping the operator", () => operator!.stop());
   await quietly("stopping the servers", async () => {
     await git?.close();

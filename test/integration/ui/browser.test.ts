@@ -15,6 +15,7 @@ import type { Browser, Page } from "playwright-core";
 import { Annotations, ApplicationKind, GitRepositoryKind, installCrds } from "../../../src/api/index.js";
 import { connect, type Kube } from "../../../src/cli/kube.js";
 import type { KubeObject } from "../../../src/runtime/index.js";
+import { quietly } from "../../support/cleanup.js";
 import { testCluster, type TestCluster } from "../../support/cluster.js";
 import { GitServer, type TestRepo } from "../../support/git-server.js";
 import { createTestNamespace, type TestNamespace } from "../../support/namespace.js";
@@ -164,13 +165,6 @@ before(async () => {
 });
 
 after(async () => {
-  const quietly = async (what: string, fn: () => Promise<unknown>) => {
-    try {
-      await fn();
-    } catch (err) {
-      console.error(`clean-up: ${what}: ${(err as Error).message}`);
-    }
-  };
   if (browser) await quietly("closing the browser", () => browser.close());
   for (const u of uis) await quietly("stopping a UI", () => u.stop());
   if (kube && ns) {
