@@ -61,10 +61,6 @@ const NO_UNIT_TEST: Record<string, Exemption> = {
   "render/helm/capabilities.ts": cluster("test/integration/source/helmchart.test.ts", "test/integration/render/controller.test.ts"),
   "render/inputs.ts": cluster("test/integration/render/controller.test.ts", "test/integration/render/controller-failures.test.ts"),
   "render/kustomize/fieldspecs-data.ts": declarative("Kustomize's built-in field specs, a data table"),
-  "render/kustomize/nameref.ts": todo(...KUSTOMIZE),
-  "render/kustomize/patches.ts": todo(...KUSTOMIZE),
-  "render/kustomize/plugin-transformers.ts": todo(...KUSTOMIZE),
-  "render/kustomize/replacements.ts": todo(...KUSTOMIZE),
   "render/source-limits.ts": declarative("the source download limits and their error type"),
   "render/source-ref.ts": cluster("test/integration/render/controller-failures.test.ts"),
 
