@@ -8,6 +8,7 @@ import { RenderError } from "../errors.js";
 import type { ArtifactRoot } from "../fs.js";
 import { setOrigin, type KubeObject, type ScopeResolver } from "../objects.js";
 import { addBuildAnnotations, addManagedBy, builtinOrigin, joinOrigin, pluginOrigin, readBuildMetadata, recordTransformer } from "./buildmeta.js";
+import { finishAnnotations } from "./annotations.js";
 import { runBuiltinTransformers } from "./builtins.js";
 import { configFromCrds } from "./crds.js";
 import { readFileUnder, underKustomization, type Acc, type Ctx, type Kust, type PluginConfig } from "./context.js";
@@ -55,6 +56,7 @@ export function renderKustomize(root: ArtifactRoot, dir: string, opts: Kustomize
   appendNameHashes(acc.res, ctx.scope);
   fixNameReferences(acc.res, acc.config.nameReference, top.file, ctx.scope);
   resolveVars(acc.res, acc.vars, acc.config.varReference, ctx.warn, ctx.scope);
+  for (const r of acc.res) finishAnnotations(r);
   const res = sortResources(
     acc.res.filter((r) => {
       const v = r.obj.metadata.annotations?.[LOCAL_CONFIG_ANNOTATION];

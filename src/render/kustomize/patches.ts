@@ -5,6 +5,7 @@ import jsonPatch, { type Operation } from "fast-json-patch";
 import { RenderError } from "../errors.js";
 import type { RenderLimits } from "../limits.js";
 import { clone, groupOf, isMap, versionOf, type JsonMap, type KubeObject, type ScopeResolver } from "../objects.js";
+import { mergePatchAnnotationTexts, recordPatchAnnotationTexts } from "./annotations.js";
 import { parseManifestDocs } from "./fastyaml.js";
 import type { CustomSchema } from "./openapi.js";
 import { allIds, describeRes, idEquals, kustomizeClusterScoped, storePreviousId, type Res, type ResId } from "./resource.js";
@@ -51,6 +52,7 @@ export function parsePatch(text: string, where: string, env: PatchEnv): Parsed {
     }
     out.push({ obj: d.value, line: d.line });
   }
+  recordPatchAnnotationTexts(text, out.map((d) => ({ ...d, path: [] })));
   return { kind: "sm", docs: out };
 }
 
@@ -91,6 +93,7 @@ export function applySmPatch(r: Res, patch: JsonMap, opts: PatchOptions, env: Pa
   if (namespace === undefined) delete obj.metadata.namespace;
   else obj.metadata.namespace = namespace;
   r.obj = obj;
+  mergePatchAnnotationTexts(r, patch);
   return true;
 }
 
@@ -145,6 +148,7 @@ export function applyStrategicMergePatches(res: Res[], patches: { text: string; 
   for (const p of patches) {
     const docs = parseManifestDocs(p.text, p.where, env.limits);
     if (docs.length === 0) throw new RenderError("patch appears to be empty", { file: p.where });
+    recordPatchAnnotationTexts(p.text, docs.flatMap((d) => (isMap(d.value) ? [{ obj: d.value, line: d.line, path: [] }] : [])));
     for (const d of docs) {
       if (!isMap(d.value)) throw new RenderError("a strategic merge patch must be a map", { file: p.where, line: d.line });
       const md = d.value.metadata;
@@ -180,6 +184,8 @@ function holdsBuildAnnotations(r: Res): boolean {
 function applyJsonTo(r: Res, ops: Operation[], where: string): void {
   try {
     r.obj = applyJson6902(r.obj, ops, holdsBuildAnnotations(r));
+    // Kustomize applies it to the object's JSON: the annotations' spelling in the file is gone (annotations.ts).
+    r.annotationTexts = undefined;
   } catch (err) {
     throw new RenderError(`JSON 6902 patch failed on ${describeRes(r)}: ${(err as Error).message.split("\n")[0]}`, { file: where }, { cause: err });
   }

@@ -3,16 +3,17 @@
 // merged into or replacing the one with its id, as its behavior says).
 import { RenderError } from "../errors.js";
 import { isMap, setOrigin, type KubeObject } from "../objects.js";
+import { recordAnnotationTexts, type ReadObject } from "./annotations.js";
 import type { Ctx } from "./context.js";
 import { parseManifestDocs } from "./fastyaml.js";
 import { allIds, checkResource, curId, idConflict, idEquals, idString, newRes, type Res, type ResId } from "./resource.js";
 
 /** Kustomize's reading of a resource file: documents, Lists inlined (after the file's other documents), checks. */
 export function resourcesFromText(text: string, file: string, ctx: Ctx): Res[] {
-  const queue: { value: unknown; line?: number }[] = parseManifestDocs(text, file, ctx.root.limits).map((d) => ({ value: d.value, line: d.line }));
-  const out: Res[] = [];
+  const queue: { value: unknown; line?: number; path: (string | number)[] }[] = parseManifestDocs(text, file, ctx.root.limits).map((d) => ({ value: d.value, line: d.line, path: [] }));
+  const out: (ReadObject & { res: Res })[] = [];
   while (queue.length) {
-    const { value, line } = queue.shift()!;
+    const { value, line, path } = queue.shift()!;
     if (!isMap(value)) throw new RenderError(`document is ${Array.isArray(value) ? "a list" : `a ${typeof value}`}, not a Kubernetes object`, { file, line });
     if (Object.keys(value).length === 0) continue;
     if (typeof value.kind !== "string" || !value.kind) throw new RenderError("missing kind in object (every resource needs kind and metadata.name)", { file, line });
@@ -20,9 +21,9 @@ export function resourcesFromText(text: string, file: string, ctx: Ctx): Res[] {
       const items = value.items;
       if (items === null || items === undefined) continue;
       if (!Array.isArray(items)) throw new RenderError(`expected array in ${value.kind}/items`, { file, line });
-      for (const item of items) {
+      for (const [i, item] of items.entries()) {
         if (item === null || (isMap(item) && Object.keys(item).length === 0)) continue;
-        queue.push({ value: item, line });
+        queue.push({ value: item, line, path: [...path, "items", i] });
       }
       continue;
     }
@@ -30,9 +31,10 @@ export function resourcesFromText(text: string, file: string, ctx: Ctx): Res[] {
     else if (!isMap(value.metadata)) value.metadata = { name: "" };
     const obj = value as KubeObject;
     setOrigin(obj, { file, line });
-    out.push(newRes(obj, file, line));
+    out.push({ res: newRes(obj, file, line), obj, line, path });
   }
-  return out;
+  recordAnnotationTexts(text, out);
+  return out.map((e) => e.res);
 }
 
 /** AppendAll: refuses a resource whose current id equals one already there. */

@@ -3,6 +3,7 @@
 // it is generated (content hash, generator behavior), the vars that refer to it, and where it came from.
 import { RenderError } from "../errors.js";
 import { groupOf, isMap, type JsonMap, type KubeObject, type ScopeResolver } from "../objects.js";
+import type { AnnotationText } from "./annotations.js";
 import { gvkSelected, splitApiVersion, type Gvk } from "./fieldspecs.js";
 
 export interface Origin {
@@ -32,6 +33,8 @@ export interface Res {
   line?: number;
   origin?: Origin;
   transformations?: Origin[];
+  /** How non-string annotation values were spelt in the resource's file (annotations.ts). */
+  annotationTexts?: Record<string, AnnotationText>;
 }
 
 export interface ResId {
