@@ -3,9 +3,8 @@
 // `nameReference` rules of the transformer configuration (built-in plus `configurations:` and `crds:`).
 import { RenderError } from "../errors.js";
 import { isMap, type JsonMap, type ScopeResolver } from "../objects.js";
-import { slotGet, slotSet, type FieldSpec, type Gvk, type NameBackRef, type Slot } from "./fieldspecs.js";
-import { curId, effectiveNs, idSelected, idString, orgId, prevIds, type Res, type ResId } from "./resource.js";
-import { applySpec } from "./transformers.js";
+import { slotGet, slotSet, visitFieldSpec, type FieldSpec, type Gvk, type NameBackRef, type Slot } from "./fieldspecs.js";
+import { curId, describeRes, effectiveNs, idSelected, idString, orgId, prevIds, type Res, type ResId } from "./resource.js";
 
 function sameEndingSubSlice(a: string[], b: string[]): boolean {
   let shortest = a;
@@ -73,8 +72,12 @@ function referable(referrer: Res, idx: Index): (t: Res) => boolean {
   };
 }
 
+/**
+ * Updates every name reference to a renamed object. Like Kustomize, it visits every reference field of every object
+ * even when nothing was renamed: a malformed one (a list or a string where the path expects a map, a map without
+ * `name`) is refused whatever the build renamed.
+ */
 export function fixNameReferences(res: Res[], rules: NameBackRef[], file: string, scope?: ScopeResolver): void {
-  if (!res.some((r) => r.prev.length > 0)) return;
   const idx = buildIndex(res, scope);
   const filters = new Map<Res, Filter[]>();
   for (const rule of rules) {
@@ -91,10 +94,28 @@ export function fixNameReferences(res: Res[], rules: NameBackRef[], file: string
     const canRefer = referable(referrer, idx);
     for (const f of list) {
       // The filter matches the referrer whatever its current group/version/kind (Kustomize sets the spec's gvk to it).
-      const spec: FieldSpec = { path: f.spec.path };
-      applySpec(referrer, spec, undefined, (s) => updateRef(s, { referrer, f, canRefer, idx, file }), file);
+      try {
+        visitFieldSpec(referrer.obj, { path: f.spec.path }, undefined, (s) => updateRef(s, { referrer, f, canRefer, idx, file }));
+      } catch (err) {
+        if (err instanceof RenderError || !(err instanceof Error)) throw err;
+        throw malformed(referrer, f, err);
+      }
     }
   }
+}
+
+/** A reference field that is not the shape its path says (thrown while visiting; malformed() says where). */
+class MalformedRef extends Error {}
+
+function malformed(referrer: Res, f: Filter, err: Error): RenderError {
+  const { kind } = f.target;
+  const want = /name$/i.test(f.spec.path) ? `the ${kind}'s name as a string` : `maps with the ${kind}'s name under "name"`;
+  return new RenderError(
+    `${describeRes(referrer)}: the ${kind} name reference at ${f.spec.path} is malformed (${err.message}); ` +
+      `kubectl kustomize refuses it too, even when no name changes; write the field as Kubernetes defines it (${want} at ${f.spec.path})`,
+    { file: referrer.file, line: referrer.line },
+    { cause: err },
+  );
 }
 
 interface RefCtx {
@@ -113,7 +134,7 @@ function updateRef(s: Slot, c: RefCtx): void {
       if (el === null || el === undefined) return;
       if (isMap(el)) setMapping(el, c);
       else if (typeof el !== "object") setScalar({ parent: node, key: i }, c);
-      else throw new RenderError(`name reference ${c.f.spec.path} of ${idString(c.idx.cur.get(c.referrer)!)}: a list item is neither a string nor a map`, { file: c.file });
+      else throw new MalformedRef("a list item is neither a string nor a map");
     });
     return;
   }
@@ -130,7 +151,7 @@ function setScalar(s: Slot, c: RefCtx): void {
 
 function setMapping(node: JsonMap, c: RefCtx): void {
   if (!("name" in node)) {
-    throw new RenderError(`name reference ${c.f.spec.path} of ${idString(c.idx.cur.get(c.referrer)!)}: path config error; no 'name' field in node`, { file: c.file });
+    throw new MalformedRef("a map without a 'name' field");
   }
   let nsFilter: ((r: Res) => boolean) | undefined;
   if (node.namespace !== undefined && node.namespace !== null) {

@@ -32,6 +32,8 @@ export function applyOverrides(root: ArtifactRoot, objects: KubeObject[], ov: Ov
   if (ov.namePrefix) addPrefixSuffix(res, ov.namePrefix, undefined, config.namePrefix, source, opts.scope);
   if (ov.nameSuffix) addPrefixSuffix(res, undefined, ov.nameSuffix, config.nameSuffix, source, opts.scope);
   for (const img of ov.images ?? []) setImages(res, { ...img }, config.images, source);
-  fixNameReferences(res, config.nameReference, source, opts.scope);
+  // Only after a rename: the objects came from any renderer (not a kustomization), and Mooring's overrides do not
+  // refuse them for a malformed reference field that no rename touches (a kustomization's build does, as Kustomize).
+  if (res.some((r) => r.prev.length > 0)) fixNameReferences(res, config.nameReference, source, opts.scope);
   return res.map((r) => r.obj);
 }

@@ -161,6 +161,33 @@ void describe("kustomize renderer refusals", () => {
     assert.deepEqual(warnings, ["well-defined vars that were never replaced: UNUSED"]);
   });
 
+  void it("refuses a malformed name-reference field even when nothing is renamed, naming the object and its file (kubectl too)", async () => {
+    const pod = (volume: string): string => `apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers: [{name: c, image: nginx}]\n  volumes:\n  - ${volume}\n`;
+    const cases: [string, string, RegExp][] = [
+      ["apps/pod.yaml", pod("{name: v, configMap: [[cm]]}"), /expected sequence or mapping node at spec\/volumes\/configMap/],
+      ["apps/pod.yaml", pod("{name: v, configMap: cm}"), /expected sequence or mapping node at spec\/volumes\/configMap/],
+      ["apps/pod.yaml", pod("{name: v, configMap: {name: {a: 1}}}"), /a map without a 'name' field/],
+      ["apps/pod.yaml", pod("{name: v, configMap: {name: [x, [y]]}}"), /a list item is neither a string nor a map/],
+      [
+        "apps/rb.yaml",
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: rb}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: r}\nsubjects: [{kind: ServiceAccount, namespace: default}]\n",
+        /RoleBinding rb: the ServiceAccount name reference at subjects is malformed \(a map without a 'name' field\)/,
+      ],
+    ];
+    for (const [file, text, message] of cases) {
+      const dir = tree({ "kustomization.yaml": "resources: [apps]\n", "apps/kustomization.yaml": `resources: [${path.basename(file)}]\n`, [file]: text });
+      refuses(dir, message, file);
+      refuses(dir, /kubectl kustomize refuses it too, even when no name changes; write the field as Kubernetes defines it/);
+      await kubectlFails(dir);
+    }
+    // What Kustomize's traversal accepts is built, by both: a list of names, a map without name, a list of maps.
+    for (const volume of ["{name: v, configMap: {name: [cm]}}", "{name: v, configMap: {noname: x}}", "{name: v, configMap: [{name: a}]}", "{name: v, configMap: {name: 1}}"]) {
+      const dir = tree({ "kustomization.yaml": "resources: [pod.yaml]\n", "pod.yaml": pod(volume) });
+      assert.equal(renderKustomize(new ArtifactRoot(dir, resolveLimits()), "").length, 1);
+      await run("kubectl", ["kustomize", dir], { encoding: "utf8" });
+    }
+  });
+
   void it("keeps an object without apiVersion through every post-render step, as kubectl kustomize prints it", () => {
     const coffee = "kind: Coffee\nmetadata:\n  name: cup\ntemperature: hot\n";
     const dir = tree({ "kustomization.yaml": "resources: [coffee.yaml, cm.yaml]\n", "coffee.yaml": coffee, "cm.yaml": CM });

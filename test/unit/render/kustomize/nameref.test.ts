@@ -13,6 +13,7 @@ import { newRes, type Res } from "../../../../src/render/kustomize/resource.js";
 import { addPrefixSuffix, setNamespace } from "../../../../src/render/kustomize/transformers.js";
 
 const F = "app/kustomization.yaml";
+const MALFORMED = "kubectl kustomize refuses it too, even when no name changes; write the field as Kubernetes defines it";
 const config = makeDefaultConfig();
 const read = (text: string): Res[] => parseAllDocuments(text).map((d) => newRes(d.toJS() as KubeObject, "r.yaml"));
 const byName = (res: Res[], kind: string, name: string): KubeObject => res.find((r) => r.obj.kind === kind && r.obj.metadata.name === name)!.obj;
@@ -205,17 +206,17 @@ subjects:
       { prefix: "p-" },
     );
     assert.throws(() => fixNameReferences(res, config.nameReference, F), {
-      message: `${F}: name reference subjects of RoleBinding.v1.rbac.authorization.k8s.io/p-rb.[noNs]: path config error; no 'name' field in node`,
+      message: `r.yaml: RoleBinding p-rb: the ServiceAccount name reference at subjects is malformed (a map without a 'name' field); ${MALFORMED} (maps with the ServiceAccount's name under "name" at subjects)`,
     });
     const nested = [referrer("", "", undefined), candidate("newName", "", "")];
     nested[0]!.obj.seq = [["oldName"]];
     assert.throws(() => fixNameReferences(nested, [secretRule("seq")], F), {
-      message: `${F}: name reference seq of Deployment.v1.apps/dep.[noNs]: a list item is neither a string nor a map`,
+      message: `d.yaml: Deployment dep: the Secret name reference at seq is malformed (a list item is neither a string nor a map); ${MALFORMED} (maps with the Secret's name under "name" at seq)`,
     });
     // kubectl kustomize: "... field 'spec/template/spec/volumes/configMap/name' ...: expected sequence or mapping node".
     const lists = base("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {template: {spec: {volumes: [{name: v, configMap: [[cm]]}]}}}\n", { prefix: "p-" });
     assert.throws(() => fixNameReferences(lists, config.nameReference, F), {
-      message: `${F}: considering field 'spec/template/spec/volumes/configMap/name' of Deployment p-web: expected sequence or mapping node at spec/template/spec/volumes/configMap (path spec/template/spec/volumes/configMap/name)`,
+      message: `r.yaml: Deployment p-web: the ConfigMap name reference at spec/template/spec/volumes/configMap/name is malformed (expected sequence or mapping node at spec/template/spec/volumes/configMap (path spec/template/spec/volumes/configMap/name)); ${MALFORMED} (the ConfigMap's name as a string at spec/template/spec/volumes/configMap/name)`,
     });
   });
 });
