@@ -107,7 +107,8 @@ export class HelmFetcher {
 
   private async ociClient(repo: HelmRepositoryObject, chart: string, signal: AbortSignal): Promise<Access & { client: OciClient }> {
     const a = await this.access(repo);
-    return { client: new OciClient(ociRef(repo.spec.url, chart).host, { ...a, timeoutMs: timeoutOf(repo), signal }), ...a };
+    const repository = `${repo.metadata!.namespace!}/${repo.metadata!.name!}`;
+    return { client: new OciClient(ociRef(repo.spec.url, chart).host, { ...a, timeoutMs: timeoutOf(repo), signal, repository }), ...a };
   }
 
   /** Credentials and CA of a HelmRepository (its Secrets read live, never cached or logged). */

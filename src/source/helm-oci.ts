@@ -1,8 +1,9 @@
 // Helm charts in OCI registries (oci://host/path, as `helm push` stores them), with no Kubernetes involved: list
 // a chart's tags, resolve a semver range, read the version's manifest and download its chart layer, each verified
 // by digest. Auth: credentials as basic auth, or a bearer token, or the registry's token flow (a 401 with
-// `WWW-Authenticate: Bearer realm=…` answered by asking the realm for a token with the credentials). Failures are
-// HelmSourceErrors with the same reasons as HTTP repositories; messages carry no credentials.
+// `WWW-Authenticate: Bearer realm=…` answered by asking the realm for a token with the credentials, only over HTTPS
+// and within the registry's domain: ./oci-realm.ts). Failures are HelmSourceErrors with the same reasons as HTTP
+// repositories; messages carry no credentials.
 import { createHash } from "node:crypto";
 import http from "node:http";
 import https from "node:https";
@@ -10,6 +11,7 @@ import semver from "semver";
 import { authHeaders, type Credentials } from "./credentials.js";
 import { scrub } from "./errors.js";
 import { HelmSourceError, chartDirectory, type DownloadedChart, type HelmFetchOptions, type IndexEntry } from "./helm-repo.js";
+import { checkRealm } from "./oci-realm.js";
 
 const CHART_LAYER = "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
 const MANIFEST_TYPES = "application/vnd.oci.image.manifest.v1+json";
@@ -33,7 +35,8 @@ export class OciClient {
 
   constructor(
     private readonly host: string,
-    private readonly o: HelmFetchOptions,
+    /** `repository`: the HelmRepository (namespace/name) whose registry this is, named in refusals. */
+    private readonly o: HelmFetchOptions & { repository?: string },
   ) {}
 
   private once(url: URL, headers: Record<string, string>, maxBytes: number, signal: AbortSignal, what: "index" | "chart"): Promise<Answer> {
@@ -114,7 +117,9 @@ export class OciClient {
     if (!m) return false;
     const params = Object.fromEntries([...m[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1]!.toLowerCase(), x[2]!]));
     if (!params.realm) return false;
-    const realm = new URL(params.realm);
+    const checked = checkRealm(params.realm, this.host, Boolean(this.o.creds?.basic));
+    if ("refused" in checked) throw new HelmSourceError("AuthenticationFailed", `${this.o.repository ? `HelmRepository ${this.o.repository}: ` : ""}the registry ${this.host} ${checked.refused}`);
+    const realm = checked.url;
     if (params.service) realm.searchParams.set("service", params.service);
     if (params.scope) realm.searchParams.set("scope", params.scope);
     let a: Answer;

@@ -7,6 +7,7 @@
 // binary fails the test (never skips).
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import http from "node:http";
 import https from "node:https";
 import net from "node:net";
 import os from "node:os";
@@ -49,6 +50,14 @@ export interface TokenRequest {
   status: number;
 }
 
+/** Where the registry sends clients for a token: our token server over HTTPS at 127.0.0.1 unless told otherwise. */
+export interface RealmOptions {
+  /** http: the token server serves plain HTTP and the realm is http:// (a misconfigured registry). */
+  scheme?: "https" | "http";
+  /** The realm's host name: 127.0.0.1 (the registry's), or localhost (the same server under another name). */
+  host?: "127.0.0.1" | "localhost";
+}
+
 /**
  * The token server of ./registry-token-server.ts, in a process of its own: helm is run with spawnSync (push, login),
  * which blocks this process's event loop while helm waits for a token.
@@ -58,12 +67,14 @@ export class RegistryTokenServer {
     private readonly proc: ChildProcess,
     readonly port: number,
     private readonly ca: string,
+    private readonly o: Required<RealmOptions>,
   ) {}
 
-  static async start(dir: string): Promise<RegistryTokenServer> {
+  static async start(dir: string, realm: RealmOptions = {}): Promise<RegistryTokenServer> {
+    const o: Required<RealmOptions> = { scheme: realm.scheme ?? "https", host: realm.host ?? "127.0.0.1" };
     const proc = spawn(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "registry-token-server.ts")], {
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, TOKEN_SERVER_DIR: dir, TOKEN_SERVICE, TOKEN_ISSUER, TOKEN_USER: REGISTRY_USER, TOKEN_PASSWORD: REGISTRY_PASSWORD },
+      env: { ...process.env, TOKEN_SERVER_DIR: dir, TOKEN_SERVICE, TOKEN_ISSUER, TOKEN_USER: REGISTRY_USER, TOKEN_PASSWORD: REGISTRY_PASSWORD, TOKEN_SERVER_PLAIN: o.scheme === "http" ? "1" : "" },
     });
     let out = "";
     let stderr = "";
@@ -83,24 +94,23 @@ export class RegistryTokenServer {
         reject(new Error(`the registry token server exited (${code}): ${stderr}`));
       });
     });
-    return new RegistryTokenServer(proc, port, readFileSync(path.join(dir, "cert.pem"), "utf8"));
+    return new RegistryTokenServer(proc, port, readFileSync(path.join(dir, "cert.pem"), "utf8"), o);
   }
 
   get realm(): string {
-    return `https://127.0.0.1:${this.port}/token`;
+    return `${this.o.scheme}://${this.o.host}:${this.port}/token`;
   }
 
   /** Every request the server answered, in order. */
   async requests(): Promise<TokenRequest[]> {
+    const get = this.o.scheme === "http" ? http.get : https.get;
     return new Promise((resolve, reject) => {
-      https
-        .get(`https://127.0.0.1:${this.port}/requests`, { ca: this.ca }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")) as TokenRequest[]));
-          res.on("error", reject);
-        })
-        .on("error", reject);
+      get(`${this.o.scheme}://127.0.0.1:${this.port}/requests`, { ca: this.ca }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")) as TokenRequest[]));
+        res.on("error", reject);
+      }).on("error", reject);
     });
   }
 
@@ -116,6 +126,8 @@ export class RegistryTokenServer {
 export interface OciRegistryOptions {
   /** htpasswd (default): basic auth at the registry. token: the registry's token flow, through `tokenServer`. */
   auth?: "htpasswd" | "token";
+  /** With auth: token, the realm the registry names (default https://127.0.0.1:<port>/token); http: no `push`. */
+  realm?: RealmOptions;
 }
 
 export class OciRegistry {
@@ -137,7 +149,7 @@ export class OciRegistry {
     writeFileSync(path.join(dir, "htpasswd"), HTPASSWD);
     mkdirSync(path.join(dir, "data"));
     const port = await freePort();
-    const tokenServer = o.auth === "token" ? await RegistryTokenServer.start(dir) : undefined;
+    const tokenServer = o.auth === "token" ? await RegistryTokenServer.start(dir, o.realm) : undefined;
     const auth = tokenServer
       ? `auth: { token: { realm: "${tokenServer.realm}", service: ${TOKEN_SERVICE}, issuer: ${TOKEN_ISSUER}, rootcertbundle: ${path.join(dir, "cert.pem")} } }`
       : `auth: { htpasswd: { realm: charts, path: ${path.join(dir, "htpasswd")} } }`;
@@ -171,8 +183,9 @@ ${auth}
       }
       await new Promise((r) => setTimeout(r, 100));
     }
-    // helm logs in once; its registry config lives in the registry's temporary directory.
-    helmOk(["registry", "login", `127.0.0.1:${port}`, "--username", REGISTRY_USER, "--password", REGISTRY_PASSWORD, "--ca-file", path.join(dir, "cert.pem")], { env: reg.helmEnv() });
+    // helm logs in once; its registry config lives in the registry's temporary directory. Not with an http:// realm:
+    // helm (oras-go) refuses it for a registry reached over HTTPS, so no chart can be pushed there either.
+    if (o.realm?.scheme !== "http") helmOk(["registry", "login", `127.0.0.1:${port}`, "--username", REGISTRY_USER, "--password", REGISTRY_PASSWORD, "--ca-file", path.join(dir, "cert.pem")], { env: reg.helmEnv() });
     return reg;
   }
 

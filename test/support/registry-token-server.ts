@@ -4,9 +4,11 @@
 // credentials gets a JWT granting every scope it asked for; without credentials, an anonymous token granting
 // nothing; with wrong ones, a 401. The JWT is RS256-signed with the registry's key and carries its certificate in
 // `x5c`, which the registry's `rootcertbundle` trusts. GET /requests lists what it answered (for the tests).
-// Prints "listening <port>" once it listens.
+// With $TOKEN_SERVER_PLAIN=1 it serves plain HTTP instead (a misconfigured token service: clients must not send it
+// credentials). Prints "listening <port>" once it listens.
 import { createSign, randomBytes, X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
+import http from "node:http";
 import https from "node:https";
 import type net from "node:net";
 import path from "node:path";
@@ -25,7 +27,7 @@ const x5c = new X509Certificate(cert).raw.toString("base64");
 const b64url = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
 const requests: TokenRequest[] = [];
 
-const server = https.createServer({ key, cert }, (req, res) => {
+const answer: http.RequestListener = (req, res) => {
   const u = new URL(req.url ?? "/", "https://127.0.0.1");
   if (u.pathname === "/requests") {
     res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(requests));
@@ -58,7 +60,8 @@ const server = https.createServer({ key, cert }, (req, res) => {
   const token = `${signing}.${createSign("RSA-SHA256").update(signing).sign(key).toString("base64url")}`;
   record(200);
   res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ token, access_token: token, expires_in: 300, issued_at: new Date(now * 1000).toISOString() }));
-});
+};
+const server = process.env.TOKEN_SERVER_PLAIN === "1" ? http.createServer(answer) : https.createServer({ key, cert }, answer);
 
 server.listen(0, "127.0.0.1", () => console.log(`listening ${(server.address() as net.AddressInfo).port}`));
 process.on("SIGTERM", () => server.close(() => process.exit(0)));

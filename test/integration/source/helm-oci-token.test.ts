@@ -4,8 +4,10 @@
 // API: GET <realm>?service=…&scope=… with basic credentials → {token, access_token}). The client exchanges the
 // HelmRepository's credentials for a token and reads the chart with it; wrong credentials are AuthenticationFailed,
 // with no secret in the error or in status. On the local cluster an OCI HelmRepository and a HelmChart do the same.
+// A registry that sends clients for a token over plain HTTP, or to a host outside its domain, gets no credentials
+// (src/source/oci-realm.ts): the token server sees no request, and the refusal says what happened and what to do.
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import https from "node:https";
 import os from "node:os";
 import path from "node:path";
@@ -22,6 +24,7 @@ import { OciClient, downloadOciChart, ociLayer, resolveOci } from "../../../src/
 import { setupHelmControllers } from "../../../src/source/helmchart.js";
 import { testCluster, type TestCluster } from "../../support/cluster.js";
 import { OciRegistry, REGISTRY_PASSWORD, REGISTRY_USER, TOKEN_SERVICE } from "../../support/helm-registry.js";
+import { runHelm } from "../../support/helm.js";
 import { configMapChart } from "../../support/helm-repo.js";
 import { createTestNamespace, type TestNamespace } from "../../support/namespace.js";
 import { waitFor } from "../../support/wait.js";
@@ -41,6 +44,9 @@ const C = { group: HelmChartKind.group, version: HelmChartKind.version, plural: 
 const WRONG_PASSWORD = "not-the-pw-oci-test";
 
 let reg: OciRegistry;
+/** The same registry and token server, the realm http:// (plainReg) or named localhost (otherReg). */
+let plainReg: OciRegistry;
+let otherReg: OciRegistry;
 let c: TestCluster | undefined;
 let ns: TestNamespace | undefined;
 let custom: k8s.CustomObjectsApi;
@@ -56,6 +62,10 @@ const cond = (o: Obj | undefined, type: string) => o?.status?.conditions?.find((
 before(async () => {
   reg = await OciRegistry.start({ auth: "token" });
   for (const v of ["0.1.0", "0.2.0"]) reg.push(configMapChart("tokendemo", v));
+  plainReg = await OciRegistry.start({ auth: "token", realm: { scheme: "http" } });
+  otherReg = await OciRegistry.start({ auth: "token", realm: { host: "localhost" } });
+  // helm itself refuses the http:// realm (it cannot push there), and reads through localhost's.
+  otherReg.push(configMapChart("tokendemo", "0.1.0"));
 });
 
 after(async () => {
@@ -64,6 +74,8 @@ after(async () => {
   await ns?.cleanup();
   await artifacts?.close();
   await reg?.close();
+  await plainReg?.close();
+  await otherReg?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
@@ -124,6 +136,51 @@ void describe("OCI registry client, registry token flow", () => {
   });
 });
 
+void describe("OCI registry client, a token service the credentials must not reach", () => {
+  const client = (r: OciRegistry, c?: typeof creds) => new OciClient(r.host, { ...(c ? { creds: c } : {}), ca: r.ca, timeoutMs: 10_000, repository: "team/charts" });
+
+  void it("an http:// realm gets no credentials: AuthenticationFailed naming the HelmRepository, the registry, the realm and the fix", async () => {
+    assert.match(plainReg.tokenServer!.realm, /^http:\/\/127\.0\.0\.1:\d+\/token$/);
+    const before = (await plainReg.tokenServer!.requests()).length;
+    const denied = await failure(resolveOci(client(plainReg, creds), plainReg.url, "tokendemo", "*", creds));
+    assert.equal(denied.reason, "AuthenticationFailed");
+    assert.equal(
+      denied.message,
+      `HelmRepository team/charts: the registry ${plainReg.host} sends clients for a token to ${plainReg.tokenServer!.realm} over plain HTTP, where the credentials of spec.secretRef ` +
+        "would cross the network in clear text: Mooring did not send them. Configure the registry's token service with an https:// realm (in the CNCF registry: auth.token.realm)",
+    );
+    assert.deepEqual((await plainReg.tokenServer!.requests()).slice(before), [], "the token server was asked");
+    // The pinned helm refuses it too (oras-go since v2.6.1, GHSA-xf85-363p-868w).
+    const tmp = await mkdtemp(path.join(os.tmpdir(), "mooring-ocitoken-helm-"));
+    try {
+      await writeFile(path.join(tmp, "ca.pem"), plainReg.ca);
+      const login = runHelm(["registry", "login", plainReg.host, "--username", REGISTRY_USER, "--password", REGISTRY_PASSWORD, "--ca-file", path.join(tmp, "ca.pem")], { env: { HELM_REGISTRY_CONFIG: path.join(tmp, "registry.json") } });
+      assert.notEqual(login.status, 0, login.stdout);
+      assert.match(login.stderr, new RegExp(`bearer realm "${plainReg.tokenServer!.realm}" uses http but registry was contacted over https`));
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+    assert.deepEqual((await plainReg.tokenServer!.requests()).slice(before), [], "helm asked the token server");
+  });
+
+  void it("a realm on another host than the registry's (localhost for 127.0.0.1) gets no credentials either", async () => {
+    assert.match(otherReg.tokenServer!.realm, /^https:\/\/localhost:\d+\/token$/);
+    const before = (await otherReg.tokenServer!.requests()).length;
+    const denied = await failure(resolveOci(client(otherReg, creds), otherReg.url, "tokendemo", "*", creds));
+    assert.equal(denied.reason, "AuthenticationFailed");
+    assert.match(denied.message, /^HelmRepository team\/charts: the registry 127\.0\.0\.1:\d+ sends clients for a token to https:\/\/localhost:\d+\/token, outside the registry's domain \(127\.0\.0\.1\): .*did not send them/);
+    assert.deepEqual((await otherReg.tokenServer!.requests()).slice(before), [], "the token server was asked");
+  });
+
+  void it("without credentials the http:// realm is asked anonymously, as helm does (nothing secret to send)", async () => {
+    const before = (await plainReg.tokenServer!.requests()).length;
+    const denied = await failure(resolveOci(client(plainReg), plainReg.url, "tokendemo", "*"));
+    assert.equal(denied.reason, "AuthenticationFailed");
+    assert.match(denied.message, /it needs credentials; set spec\.secretRef/);
+    assert.deepEqual((await plainReg.tokenServer!.requests()).slice(before), [{ service: TOKEN_SERVICE, scopes: ["repository:charts/tokendemo:pull"], status: 200 }]);
+  });
+});
+
 void describe("OCI HelmRepository and HelmChart on the cluster, registry token flow", () => {
   before(async () => {
     c = await testCluster();
@@ -174,5 +231,22 @@ void describe("OCI HelmRepository and HelmChart on the cluster, registry token f
     // The token server was asked with the right and the wrong password; the registry answered only with tokens.
     const users = (await reg.tokenServer!.requests()).filter((q) => q.user === REGISTRY_USER).map((q) => q.status);
     assert.ok(users.includes(200) && users.includes(401), `token requests: ${users.join(", ")}`);
+  });
+
+  void it("a registry whose token service is plain HTTP: HelmRepository and HelmChart Ready=False saying so, the password sent nowhere and shown nowhere", async () => {
+    await c!.core.createNamespacedSecret({ namespace: ns!.name, body: { metadata: { name: "plain" }, stringData: { username: REGISTRY_USER, password: REGISTRY_PASSWORD, "ca.crt": plainReg.ca } } });
+    const asked = (await plainReg.tokenServer!.requests()).length;
+    await create(R, "plainrealm", { type: "oci", url: plainReg.url, secretRef: { name: "plain" }, interval: "10m" });
+    await create(C, "plainchart", { sourceRef: { kind: "HelmRepository", name: "plainrealm" }, chart: "tokendemo", interval: "10m" });
+    const saying = new RegExp(`^HelmRepository ${ns!.name}/plainrealm: the registry 127\\.0\\.0\\.1:\\d+ sends clients for a token to http://127\\.0\\.0\\.1:\\d+/token over plain HTTP, .*Mooring did not send them\\. Configure the registry's token service with an https:// realm`);
+    const repo = await waitReady(R, "plainrealm", "False");
+    const chart = await waitReady(C, "plainchart", "False");
+    for (const o of [repo, chart]) {
+      assert.equal(cond(o, "Ready")!.reason, "AuthenticationFailed");
+      assert.match(cond(o, "Ready")!.message, saying);
+    }
+    const events = JSON.stringify((await c!.core.listNamespacedEvent({ namespace: ns!.name })).items.map((e) => [e.reason, e.message]));
+    for (const text of [JSON.stringify(repo.status), JSON.stringify(chart.status), events]) assert.ok(!text.includes(REGISTRY_PASSWORD), `a password shows: ${text}`);
+    assert.deepEqual((await plainReg.tokenServer!.requests()).slice(asked), [], "the token server was asked");
   });
 });
