@@ -1,8 +1,8 @@
 // Tests findable by name (issue 15): the unit test of src/a/b.ts is test/unit/a/b.test.ts. Every module with logic has
 // one, except those listed below, each with why: declarative (types, schemas, constants, re-exports, data tables),
-// meaningful only against a cluster or a server (the integration test that runs it is named and must exist), or not
-// unit-tested yet (TODO, with what exercises it meanwhile). The list must stay true: an entry whose module is gone or
-// now has its unit test fails the test until it is removed. Integration tests are named by feature
+// or meaningful only against a cluster or a server (the integration test that runs it is named and must exist). The
+// list must stay true: an entry whose module is gone or now has its unit test fails the test until it is removed.
+// A new module with logic gets its unit test: there is no "not yet" category. Integration tests are named by feature
 // (test/integration/<area>/<feature>.test.ts) and are not checked here.
 import assert from "node:assert/strict";
 import { existsSync, readdirSync } from "node:fs";
@@ -11,14 +11,10 @@ import { describe, it } from "node:test";
 
 const ROOT = path.resolve(import.meta.dirname, "../../..");
 
-type Exemption = { why: "declarative"; what: string } | { why: "cluster"; tests: string[] } | { why: "todo"; meanwhile: string[] };
+type Exemption = { why: "declarative"; what: string } | { why: "cluster"; tests: string[] };
 const declarative = (what: string): Exemption => ({ why: "declarative", what });
 /** Run against a real API server (or a real Git/Helm server) by these integration tests. */
 const cluster = (...tests: string[]): Exemption => ({ why: "cluster", tests });
-/** TODO: no unit test yet. These tests exercise it meanwhile. */
-const todo = (...meanwhile: string[]): Exemption => ({ why: "todo", meanwhile });
-
-const KUSTOMIZE = ["test/unit/render/kustomize-oracle.test.ts", "test/unit/render/kustomize-refusals.test.ts", "test/unit/property/kustomize.property.test.ts"];
 
 /** Modules without test/unit/<path>.test.ts, by path under src/. */
 const NO_UNIT_TEST: Record<string, Exemption> = {
@@ -48,10 +44,8 @@ const NO_UNIT_TEST: Record<string, Exemption> = {
   "cli/ops-commands.ts": cluster("test/integration/cli/ops.test.ts", "test/integration/cli/history-rollback.test.ts"),
   "controllers.ts": cluster("test/integration/cli/with-controllers.test.ts", "test/integration/tenancy/lockdown.test.ts"),
   "index.ts": declarative("re-exports of the library's entry points"),
-  "metrics/conditions.ts": todo("test/unit/chart/observability.test.ts"),
 
   "notify/controller.ts": cluster("test/integration/notify/providers.test.ts"),
-  "notify/delivery.ts": todo("test/integration/notify/providers.test.ts"),
   "notify/send.ts": cluster("test/integration/notify/providers.test.ts"),
 
   "operator.ts": cluster("test/integration/cli/with-controllers.test.ts", "test/integration/operator/preflight.test.ts"),
@@ -87,10 +81,7 @@ const NO_UNIT_TEST: Record<string, Exemption> = {
   "source/pack.ts": cluster("test/integration/source/packindex.test.ts", "test/integration/source/pack-bomb.test.ts"),
   "source/sync.ts": cluster("test/integration/source/sync.test.ts"),
 
-  // The web UI: the browser's modules run in test/integration/ui/browser.test.ts; the server's unit tests are TODO
-  // (src/ui was being changed by issue 21's work while this list was written).
-  "ui/actions.ts": todo("test/integration/ui/browser.test.ts"),
-  "ui/auth.ts": todo("test/unit/ui/views.test.ts", "test/integration/ui/browser.test.ts"),
+  // The web UI: the browser's modules run in test/integration/ui/browser.test.ts.
   "ui/client/app.ts": cluster("test/integration/ui/browser.test.ts"),
   "ui/client/apps.ts": cluster("test/integration/ui/browser.test.ts"),
   "ui/client/dom.ts": cluster("test/integration/ui/browser.test.ts"),
@@ -99,11 +90,8 @@ const NO_UNIT_TEST: Record<string, Exemption> = {
   "ui/client/rows.ts": cluster("test/integration/ui/browser.test.ts"),
   "ui/client/sources.ts": cluster("test/integration/ui/browser.test.ts"),
   "ui/client/store.ts": cluster("test/integration/ui/browser.test.ts"),
-  "ui/command.ts": todo("test/unit/chart/ui.test.ts"),
-  "ui/filters.ts": todo("test/unit/ui/views.test.ts"),
   "ui/model.ts": declarative("the UI's view types"),
   "ui/server.ts": cluster("test/integration/ui/browser.test.ts"),
-  "ui/state.ts": todo("test/unit/ui/views.test.ts", "test/integration/ui/browser.test.ts"),
 };
 
 function modules(dir: string): string[] {
@@ -130,7 +118,7 @@ describe("tests findable by name", () => {
   });
 
   it("every test the list names exists", () => {
-    const named = Object.values(NO_UNIT_TEST).flatMap((e) => (e.why === "cluster" ? e.tests : e.why === "todo" ? e.meanwhile : []));
+    const named = Object.values(NO_UNIT_TEST).flatMap((e) => (e.why === "cluster" ? e.tests : []));
     assert.deepEqual([...new Set(named)].filter((t) => !existsSync(path.join(ROOT, t))), []);
   });
 });
