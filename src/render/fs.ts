@@ -118,6 +118,17 @@ export class ArtifactRoot {
     return rootRel;
   }
 
+  /**
+   * Where a root-relative path leads: its root-relative real path, every symlink on the way followed ("" is the
+   * root). For checks that, like Kustomize's load restriction, apply to the file a path reaches, not to its spelling.
+   */
+  realPath(rootRel: string): string {
+    const w = this.walk(rootRel);
+    if (!w.ok) throw new RenderError(describeFailure(w, rootRel), { file: rootRel || "." });
+    this.reads?.set(`l:${rootRel}`, w.rel);
+    return w.rel;
+  }
+
   private walk(rootRel: string): Walk {
     const w = walkInside(this.dir, rootRel, this.cache);
     // `at` is where the walk found nothing, as a real root-relative path: the place of a left-out link when the
@@ -286,6 +297,9 @@ export function replayReads(rootDir: string, reads: Readonly<Record<string, stri
           break;
         case "p:":
           root.exists(rel);
+          break;
+        case "l:":
+          root.realPath(rel);
           break;
         case "f:":
           root.readBytes(rel);

@@ -53,9 +53,29 @@ export function underKustomization(p: string, rel: string, dir: string, file: st
   );
 }
 
+/**
+ * The load restriction on `p` (the root-relative path of `rel`, a file `kust` names), checked as kubectl kustomize
+ * checks it: on where the file and the kustomization's directory lead (symlinks followed; Kustomize's loader takes
+ * both through EvalSymlinks), so a link in the directory to a file outside it is refused, and a directory reached
+ * through a link is where its files are looked for. Returns `p`, the path as written (for errors and origins).
+ */
+export function restrictLoad(root: ArtifactRoot, kust: Kust, p: string, rel: string, what: string): string {
+  const real = root.realPath(p);
+  const dir = kust.dir === "" ? "" : root.realPath(kust.dir);
+  if (dir === "" || real === dir || real.startsWith(`${dir}/`)) return p;
+  if (real === p && dir === kust.dir) return underKustomization(p, rel, kust.dir, kust.file, what);
+  const reached = real === p ? `(${real})` : `resolves through a symlink to ${real}, which`;
+  const where = dir === kust.dir ? dir : `${dir} (where ${kust.dir} leads)`;
+  throw new RenderError(
+    `${what} ${JSON.stringify(rel)} ${reached} is not in or below ${where} (Kustomize's load restriction, checked where symlinks lead, as kubectl kustomize does); ` +
+      "copy the file there instead of linking to it, or put it in a directory with its own kustomization and list that directory",
+    { file: kust.file },
+  );
+}
+
 /** The artifact path of `rel`, a file the kustomization names (`what` says which, for errors), under the load restriction. */
 export function resolveUnder(root: ArtifactRoot, kust: Kust, rel: string, what: string): string {
-  return underKustomization(root.resolve(rel, kust.dir, what, kust.file, "file"), rel, kust.dir, kust.file, what);
+  return restrictLoad(root, kust, root.resolve(rel, kust.dir, what, kust.file, "file"), rel, what);
 }
 
 /** The text of `rel`, a file the kustomization names, and where it is (resolveUnder). */

@@ -11,7 +11,7 @@ import { addBuildAnnotations, addManagedBy, builtinOrigin, joinOrigin, pluginOri
 import { finishAnnotations } from "./annotations.js";
 import { runBuiltinTransformers } from "./builtins.js";
 import { configFromCrds } from "./crds.js";
-import { readFileUnder, underKustomization, type Acc, type Ctx, type Kust, type PluginConfig } from "./context.js";
+import { readFileUnder, restrictLoad, type Acc, type Ctx, type Kust, type PluginConfig } from "./context.js";
 import { parseManifestDocs } from "./fastyaml.js";
 import { mapList, stringList } from "./fields.js";
 import { makeDefaultConfig, mergeConfig, readConfig, emptyConfig, type TransformerConfig } from "./fieldspecs.js";
@@ -149,7 +149,7 @@ function accumulateResource(ctx: Ctx, acc: Acc, kust: Kust, rel: string, origin:
     accumulateKustomization(ctx, acc, kust, rel, p, origin);
     return;
   }
-  underKustomization(p, rel, kust.dir, kust.file, what);
+  restrictLoad(ctx.root, kust, p, rel, what);
   const loaded = resourcesFromText(ctx.root.readText(p), p, ctx);
   if (ctx.origins) for (const r of loaded) r.origin = { path: joinOrigin(origin, rel) };
   appendAll(acc.res, loaded, kust.file, ctx);

@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ArtifactRoot, MAX_SYMLINKS, walkInside, type Walk } from "../../../src/render/fs.js";
+import { ArtifactRoot, MAX_SYMLINKS, replayReads, walkInside, type Walk } from "../../../src/render/fs.js";
 import { RenderError } from "../../../src/render/errors.js";
 import { extractTarGz } from "../../../src/render/fetch.js";
 import { resolveLimits } from "../../../src/render/limits.js";
@@ -142,6 +142,21 @@ void describe("ArtifactRoot: every read goes through the resolver", () => {
     throwsRender(() => r.exists("esc"), /resolves outside the source root/, "esc", top);
     throwsRender(() => r.list("esc"), /resolves outside the source root/, "esc", top);
     throwsRender(() => r.list(""), /^entry "esc" resolves outside the source root/, undefined, top);
+  });
+
+  void it("says where a path leads (realPath), refuses one that leaves, and a replay notices a link that now leads elsewhere", () => {
+    const { top, root } = setup({ "apps/shared.yaml": "same\n", "apps/web/own.yaml": "same\n", "apps/web/link.yaml": { symlink: "../shared.yaml" }, "apps/webl": { symlink: "web" } });
+    const r = new ArtifactRoot(root, resolveLimits(), { trace: true });
+    assert.deepEqual([r.realPath("apps/web/link.yaml"), r.realPath("apps/webl/link.yaml"), r.realPath("apps/webl"), r.realPath("")], ["apps/shared.yaml", "apps/shared.yaml", "apps/web", ""]);
+    fs.symlinkSync("../../outside", path.join(root, "apps/out"));
+    throwsRender(() => r.realPath("apps/out"), /^apps\/out: resolves outside the source root/, "apps/out", top);
+    r.readText("apps/web/link.yaml");
+    const reads = Object.fromEntries(r.reads!);
+    assert.equal(replayReads(root, reads, resolveLimits()), true);
+    // Same content, another place: a load restriction decided on the old place must be decided again.
+    fs.rmSync(path.join(root, "apps/web/link.yaml"));
+    fs.symlinkSync("own.yaml", path.join(root, "apps/web/link.yaml"));
+    assert.equal(replayReads(root, reads, resolveLimits()), false);
   });
 
   void it("refuses FIFOs, sockets and devices without opening them, and directories where a file is expected", () => {
