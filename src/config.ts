@@ -131,7 +131,7 @@ function serviceAccountName(value: string): string {
  * A boolean flag's value: commander gives a bare boolean flag `true` whenever its environment variable is set, even
  * to "false"; a security setting must read "false" as false.
  */
-function bool(value: string): boolean {
+export function parseBool(value: string): boolean {
   const v = value.trim().toLowerCase();
   if (["true", "1", "yes"].includes(v)) return true;
   if (["false", "0", "no", ""].includes(v)) return false;
@@ -200,12 +200,12 @@ function scopeOptions(): Option[] {
       .argParser(serviceAccountName)
       .default(DEFAULT_SERVICE_ACCOUNT),
     opt("--allow-cross-namespace-refs [bool]", "let Applications name sources, dependencies and health checks in other namespaces (refused by default)")
-      .argParser(bool)
+      .argParser(parseBool)
       .preset("true")
       .default(false),
     // Before cross-namespace references were refused by default, this flag refused them; still accepted (and still
     // refusing them, even beside --allow-cross-namespace-refs) so existing Deployments keep starting.
-    opt("--forbid-cross-namespace-refs [bool]", "deprecated: refusing cross-namespace references is now the default").argParser(bool).preset("true").default(false).hideHelp(),
+    opt("--forbid-cross-namespace-refs [bool]", "deprecated: refusing cross-namespace references is now the default").argParser(parseBool).preset("true").default(false).hideHelp(),
     opt("--concurrency <n>", "concurrent reconciles per controller").argParser(positiveInt).default(4),
     opt("--qps <n>", "client-side API request rate limit").argParser(positiveInt).default(50),
     opt("--burst <n>", "client-side API request burst").argParser(positiveInt).default(100),
@@ -227,7 +227,7 @@ function limitOptions(): Option[] {
     opt("--max-extracted-size <size>", "largest source artifact the render controller downloads and extracts").argParser(parseSize).default(1024 ** 3, "1Gi"),
     opt("--render-keep-sources <n>", "extracted source artifacts the render controller keeps while unused").argParser(positiveInt).default(16),
     opt("--watch-secrets [bool]", "render controller: watch Secrets cluster-wide (needs list/watch on secrets) to re-render when one changes; otherwise the Secrets Applications read are fetched with get at each reconcile")
-      .argParser(bool)
+      .argParser(parseBool)
       .preset("true")
       .default(false),
     opt("--max-chart-size <size>", "largest Helm chart (.tgz) a HelmChart downloads").argParser(parseSize).default(10 * 1024 ** 2, "10Mi"),

@@ -1,7 +1,7 @@
 // `mooring ui`: the web UI, on a laptop with the user's kubeconfig (local mode, on 127.0.0.1) or in the cluster from
 // the chart (token or proxy mode, read-only unless the chart's ui.readOnly is false). Flags also read MOORING_UI_*.
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { DEFAULT_SERVICE_ACCOUNT } from "../config.js";
+import { DEFAULT_SERVICE_ACCOUNT, parseBool } from "../config.js";
 import { connect, describeError, withKubeFlags, type KubeFlags } from "../cli/kube.js";
 import { configureLogging, LOG_LEVELS, type Logger, type LogLevel } from "../log.js";
 import type { RestClient } from "../runtime/index.js";
@@ -33,7 +33,7 @@ function uiOptions(): Option[] {
   const env = (o: Option, name: string) => o.env(`MOORING_UI_${name}`);
   return [
     env(new Option("--address <host:port>", "where to listen").default("127.0.0.1:8080").argParser((v) => (hostPort(v), v)), "ADDRESS"),
-    env(new Option("--read-only", "refuse every action (sync, reconcile, suspend, resume)").default(false), "READ_ONLY"),
+    env(new Option("--read-only [bool]", "refuse every action (sync, reconcile, suspend, resume)").argParser(parseBool).preset("true").default(false), "READ_ONLY"),
     env(new Option("--auth <mode>", "who the user is: local (the kubeconfig's identity), token (a Kubernetes token, checked with TokenReview), proxy (a trusted proxy's header)").choices(AUTH_MODES as string[]).default("local"), "AUTH"),
     env(new Option("--user-header <name>", "proxy mode: the header naming the user").default("X-Forwarded-User"), "USER_HEADER"),
     env(new Option("--groups-header <name>", "proxy mode: the header naming the user's groups (comma-separated)").default("X-Forwarded-Groups"), "GROUPS_HEADER"),

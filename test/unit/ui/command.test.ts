@@ -67,6 +67,16 @@ void describe("mooring ui: flags", () => {
     assert.equal(process.env.MOORING_UI_AUTH, undefined, "the test left the environment as it found it");
   });
 
+  void it("--read-only and MOORING_UI_READ_ONLY read false as false (a set variable is not enough), and refuse what is not a boolean", async () => {
+    assert.equal((await parse([])).readOnly, false);
+    assert.equal((await parse(["--read-only"])).readOnly, true);
+    assert.equal((await parse(["--read-only=false"])).readOnly, false);
+    for (const [v, want] of [["true", true], ["1", true], ["yes", true], ["false", false], ["0", false], ["no", false]] as const) {
+      assert.equal((await parse([], { MOORING_UI_READ_ONLY: v })).readOnly, want, `MOORING_UI_READ_ONLY=${v}`);
+    }
+    assert.match(await refused(["--read-only=maybe"]), /expected true or false, got "maybe"/);
+  });
+
   void it("refuses an address that is not host:port, a port over 65535, an unknown auth mode, log level or format", async () => {
     for (const a of ["8080", "localhost", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:123456", "::1:80"]) assert.match(await refused(["--address", a]), new RegExp(`expected host:port .*got "${a.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}"`), a);
     assert.match(await refused(["--auth", "oidc"]), /--auth <mode>.*Allowed choices are local, token, proxy/);
