@@ -47,6 +47,7 @@ import { resolveLimits } from "./limits.js";
 import { RenderMemory } from "./memo.js";
 import { type OwnedStatus, type Recheck, type RenderOutcome, type SourceArtifact, outcomeOf, ownedStatus, renderStatus } from "./outcome.js";
 import { RenderStep, renderedKey } from "./render-step.js";
+import { SecretMask } from "./redact.js";
 import { resolveSource } from "./source-ref.js";
 
 export { type OwnedStatus, RenderReasons, ownedStatus, sameOwnedStatus } from "./outcome.js";
@@ -165,6 +166,9 @@ interface RenderDeps {
   stats: RenderStats;
 }
 
+/** What the steps saw before one failed: the source, and the strings of the Secrets read (./redact.ts). */
+type Seen = { source?: SourceArtifact; mask: SecretMask };
+
 class RenderReconciler {
   constructor(private readonly d: RenderDeps) {}
 
@@ -175,24 +179,24 @@ class RenderReconciler {
       return {};
     }
     if (app.metadata?.deletionTimestamp) return {}; // the apply controller prunes; the artifact goes with the object
-    // The source found before a step failed: a later failure still says SourceReady=True.
-    const seen: { source?: SourceArtifact } = {};
-    let outcome: RenderOutcome | undefined;
-    let recheck: Recheck = { kind: "onChange" };
+    // The source found before a step failed: a later failure still says SourceReady=True. The Secrets' strings read.
+    const seen: Seen = { mask: new SecretMask() };
+    let outcome: RenderOutcome;
     try {
       outcome = await this.steps(app, seen, ctx);
     } catch (err) {
-      outcome = outcomeOf(err, seen.source);
-      if (!outcome) throw err; // none of ours (an API error, an abort): the status stays, the runtime retries
-      if (outcome.kind === "retry") ctx.log.info("render not possible now; retrying with backoff", { reason: outcome.reason, error: outcome.message });
-    } finally {
-      if (outcome) recheck = await this.publish(app, outcome, ctx);
+      const failed = outcomeOf(err, seen.source);
+      if (!failed) throw err; // none of ours (an API error, an abort): the status stays, the runtime retries
+      outcome = failed;
     }
-    return this.resultOf(app, recheck);
+    // The one place a render's message is masked: before any log, event or status (a chart may quote a Secret's value).
+    outcome = seen.mask.outcome(outcome);
+    if (outcome.kind === "retry") ctx.log.info("render not possible now; retrying with backoff", { reason: outcome.reason, error: outcome.message });
+    return this.resultOf(app, await this.publish(app, outcome, ctx));
   }
 
   /** Validate → suspended? → source → inputs → render or skip. Each throws a typed error (./outcome.ts) when it cannot go on. */
-  private async steps(app: ApplicationObject, seen: { source?: SourceArtifact }, ctx: ReconcileContext): Promise<RenderOutcome> {
+  private async steps(app: ApplicationObject, seen: Seen, ctx: ReconcileContext): Promise<RenderOutcome> {
     const { namespace, name } = app.metadata!;
     assertValid({ apiVersion: app.apiVersion, kind: app.kind, metadata: { name, namespace }, spec: app.spec } as Application);
     if (app.spec.suspend) {
@@ -201,7 +205,7 @@ class RenderReconciler {
     }
     const source = await resolveSource(this.d.mgr.client, app, this.d.opts.allowCrossNamespaceRefs ?? false);
     seen.source = { revision: source.artifact.revision, digest: source.artifact.digest };
-    const resolved = await this.d.inputs.resolve(app);
+    const resolved = await this.d.inputs.resolve(app, seen.mask);
     return this.d.step.run(app, source, resolved, ctx);
   }
 

@@ -8,6 +8,7 @@ import type { ResolvedInputs } from "./application.js";
 import { parseValues } from "./helm.js";
 import type { JsonMap } from "./objects.js";
 import { InputError } from "./outcome.js";
+import type { SecretMask } from "./redact.js";
 
 type ApplicationObject = Application & KubeObject;
 type DataObject = KubeObject & { data?: Record<string, string> };
@@ -24,8 +25,9 @@ export class InputReader {
   /**
    * The values documents and substitution variables `app` names. A missing object or key that is not optional is
    * an InputError naming it, the spec field and what to do; a values document that does not parse, a RenderError.
+   * The strings of every Secret read go into `mask` (./redact.ts), even when a later step fails.
    */
-  async resolve(app: ApplicationObject): Promise<ResolvedInputs> {
+  async resolve(app: ApplicationObject, mask?: SecretMask): Promise<ResolvedInputs> {
     const ns = app.metadata!.namespace!;
     const r = app.spec.render ?? {};
     const out: ResolvedInputs = {};
@@ -34,6 +36,7 @@ export class InputReader {
       for (const [i, ref] of r.helm.valuesFrom.entries()) {
         const key = ref.key ?? ApplicationDefaults.valuesKey;
         const data = await this.read(ref.kind, ref.name, ns);
+        if (data && ref.kind === "Secret") mask?.add(data);
         const where = `spec.render.helm.valuesFrom[${i}]`;
         if (!data) {
           if (ref.optional) continue;
@@ -44,7 +47,9 @@ export class InputReader {
           if (ref.optional) continue;
           throw new InputError(`${ref.kind} ${ns}/${ref.name} (${where}) has no key "${key}"; add it or set key to one of: ${Object.keys(data).join(", ") || "(none)"}`);
         }
-        values.push(parseValues(text, `${ref.kind}/${ref.name}[${key}]`));
+        const parsed = parseValues(text, `${ref.kind}/${ref.name}[${key}]`);
+        if (ref.kind === "Secret") mask?.addValues(parsed);
+        values.push(parsed);
       }
       out.valuesFrom = values;
     }
@@ -52,6 +57,7 @@ export class InputReader {
       const vars: Record<string, string> = {};
       for (const [i, ref] of r.substituteFrom.entries()) {
         const data = await this.read(ref.kind, ref.name, ns);
+        if (data && ref.kind === "Secret") mask?.add(data);
         if (!data) {
           if (ref.optional) continue;
           throw new InputError(`${ref.kind} ${ns}/${ref.name} (spec.render.substituteFrom[${i}]) does not exist; create it or set optional: true`);

@@ -98,9 +98,11 @@ function readData(root: ArtifactRoot, kust: Kust, g: GenArgs, field: string): { 
     else if (isUtf8(value)) data[key] = value.toString("utf8");
     else binary[key] = value.toString("base64");
   };
-  for (const lit of g.literals) {
+  // A Secret's literal or env line is not quoted in a refusal: it may be the secret (the message reaches status).
+  const secret = kind === "Secret";
+  for (const [n, lit] of g.literals.entries()) {
     const i = lit.indexOf("=");
-    if (i <= 0) throw new RenderError(`${kind} generator "${name}": literal ${JSON.stringify(lit)} is not key=value`, { file });
+    if (i <= 0) throw new RenderError(`${kind} generator "${name}": literal ${secret ? `#${n + 1}` : JSON.stringify(lit)} is not key=value`, { file });
     put(lit.slice(0, i), unquote(lit.slice(i + 1)), "literals");
   }
   for (const f of g.files) {
@@ -110,7 +112,7 @@ function readData(root: ArtifactRoot, kust: Kust, g: GenArgs, field: string): { 
   }
   for (const e of g.envs) {
     const { text, where } = readFileUnder(root, kust, e, `${field} ${JSON.stringify(name)} env file`);
-    parseEnvFile(text, where).forEach(([key, value]) => put(key, value, where));
+    parseEnvFile(text, where, secret).forEach(([key, value]) => put(key, value, where));
   }
   return { data, binary };
 }
@@ -162,7 +164,7 @@ function unquote(v: string): string {
   return v;
 }
 
-function parseEnvFile(text: string, file: string): [string, string][] {
+function parseEnvFile(text: string, file: string, secret: boolean): [string, string][] {
   const out: [string, string][] = [];
   text
     .replace(/^\uFEFF/, "")
@@ -172,7 +174,7 @@ function parseEnvFile(text: string, file: string): [string, string][] {
       if (!line || line.startsWith("#")) return;
       const eq = line.indexOf("=");
       if (eq <= 0) {
-        throw new RenderError(`env line ${JSON.stringify(line)} is not KEY=VALUE (reading variables from the environment is not supported)`, {
+        throw new RenderError(`env line ${secret ? "" : `${JSON.stringify(line)} `}is not KEY=VALUE (reading variables from the environment is not supported)`, {
           file,
           line: i + 1,
         });

@@ -1,7 +1,7 @@
 // The render controller when things go wrong, on the real cluster: a missing GitRepository, a missing values
 // ConfigMap, a cross-namespace source (refused by default), a chart whose `required` value is missing, and broken
 // YAML pushed over a good render (Rendered=False naming file and line, the last good artifact kept, an event), then
-// fixed. Each recovers as soon as the cause is gone, through the watches alone.
+// fixed; values from Secrets masked in failure messages and events (src/render/redact.ts). Each recovers as soon as the cause is gone, through the watches alone.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import * as k8s from "@kubernetes/client-node";
@@ -13,6 +13,8 @@ let env: RenderEnv;
 let repo: TestRepo;
 let head: string;
 
+const PASSWORD = "hunter2-integration-s3cret";
+const SUFFIX = "suffix-from-a-secret";
 const rendered = (rev: string) => (a: App) => cond(a, "Rendered")?.status === "True" && a.status?.render?.artifact?.revision === `main@sha1:${rev}`;
 
 before(async () => {
@@ -26,6 +28,12 @@ before(async () => {
       "strict/Chart.yaml": "apiVersion: v2\nname: strict\nversion: 0.1.0\n",
       "strict/values.yaml": "{}\n",
       "strict/templates/cm.yaml": 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: strict\ndata:\n  host: {{required "values.host is required" values.host}}\n',
+      // A Go-template chart that fails quoting values (from a Secret), and two objects a Secret's variable names alike.
+      "leaky/Chart.yaml": "apiVersion: v2\nname: leaky\nversion: 0.1.0\n",
+      "leaky/templates/cm.yaml":
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: leaky\ndata:\n  a: {{ fail (printf "cannot reach the database as %s with password %s" .Values.user .Values.db.password) }}\n',
+      "subst/a.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-${suffix}\n",
+      "subst/b.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-${suffix}\n",
     },
   });
   head = await repo.head();
@@ -73,6 +81,28 @@ void describe("render controller failures", () => {
     assert.match(cond(a, "Rendered")!.message, /strict\/templates\/cm\.yaml/);
     assert.match(cond(a, "Rendered")!.message, /values\.host is required/);
     assert.equal(cond(a, "SourceReady")?.status, "True");
+  });
+
+  void it("masks the values of Secrets in a failed render's Rendered message and events (a chart's fail, a duplicate name from substituteFrom)", async () => {
+    const ns = env.ns.name;
+    await env.c.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: "db-values" }, stringData: { "values.yaml": `user: app\ndb:\n  password: ${PASSWORD}\n` } } });
+    await env.c.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: "subst-vars" }, stringData: { suffix: SUFFIX } } });
+    await env.createApp("leaky", { sourceRef: { kind: "GitRepository", name: "later" }, path: "leaky", render: { helm: { valuesFrom: [{ kind: "Secret", name: "db-values" }] } } });
+    await env.createApp("subst", { sourceRef: { kind: "GitRepository", name: "later" }, path: "subst", render: { substituteFrom: [{ kind: "Secret", name: "subst-vars" }] } });
+    const leaky = cond(await env.waitApp("leaky", "Rendered=False", (x) => cond(x, "Rendered")?.status === "False"), "Rendered")!;
+    assert.equal(leaky.reason, "RenderFailed");
+    assert.equal(leaky.message, "leaky/templates/cm.yaml:6: the chart failed the render: cannot reach the database as app with password ***");
+    const subst = cond(await env.waitApp("subst", "Rendered=False", (x) => cond(x, "Rendered")?.status === "False"), "Rendered")!;
+    assert.equal(subst.reason, "RenderFailed");
+    assert.match(subst.message, /duplicate object .*cm-\*\*\*/);
+    const events = env.c.kc.makeApiClient(k8s.EventsV1Api);
+    const notes = await waitFor("RenderFailed events of both", async () => {
+      const list = (await events.listNamespacedEvent({ namespace: ns })).items.filter((e) => (e.regarding?.name === "leaky" || e.regarding?.name === "subst") && e.reason === "RenderFailed");
+      return new Set(list.map((e) => e.regarding?.name)).size === 2 ? list.map((e) => e.note ?? "") : undefined;
+    }, { timeoutMs: 20_000 });
+    assert.ok(notes.some((n) => n.includes("with password ***")), notes.join("\n"));
+    const shown = JSON.stringify([await env.getApp("leaky"), await env.getApp("subst"), (await events.listNamespacedEvent({ namespace: ns })).items]);
+    for (const secret of [PASSWORD, SUFFIX]) assert.ok(!shown.includes(secret), `${secret} shows in status or events`);
   });
 
   void it("keeps the last good artifact on broken YAML, says where, records an event, and recovers on a fix", async () => {

@@ -122,6 +122,8 @@ void describe("kustomize generators", () => {
     assert.throws(() => gen({ literals: ["=1"] }), { message: `${F}: ConfigMap generator "cm": literal "=1" is not key=value` });
     assert.throws(() => gen({ literals: ["novalue"] }), { message: `${F}: ConfigMap generator "cm": literal "novalue" is not key=value` });
     assert.throws(() => gen({ literals: ["a b=1"] }), { message: `${F}: ConfigMap generator "cm": "a b" is not a valid key name (letters, digits, "-", "_", ".")` });
+    // A Secret's literal may be the secret itself (a password missing its key): named by its place, never quoted.
+    assert.throws(() => gen({ kind: "Secret", literals: ["a=1", "hunter2-s3cret"] }), { message: `${F}: Secret generator "cm": literal #2 is not key=value` });
   });
 
   void it("refuse malformed file sources, as Kustomize's parseFileSource does, and files it could not load", () => {
@@ -136,6 +138,9 @@ void describe("kustomize generators", () => {
   void it("refuse env lines without '=' (no reading the environment) and keys with blanks, at their line", () => {
     assert.throws(() => gen({ envs: ["noeq.env"] }), {
       message: 'app/noeq.env:2: env line "FROM_ENVIRONMENT" is not KEY=VALUE (reading variables from the environment is not supported)',
+    });
+    assert.throws(() => gen({ kind: "Secret", envs: ["noeq.env"] }), {
+      message: "app/noeq.env:2: env line is not KEY=VALUE (reading variables from the environment is not supported)",
     });
     assert.throws(() => gen({ envs: ["space.env"] }), { message: 'app/space.env:1: env key "A B" contains whitespace' });
     assert.throws(() => gen({ envs: ["none.env"] }), { message: /^app\/kustomization\.yaml: configMapGenerator "cm" env file "none\.env" / });
