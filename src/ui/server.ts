@@ -14,6 +14,7 @@ import { Authenticator, SESSION_COOKIE, Unauthenticated, type Identity } from ".
 import { StaticAssets, negotiate, streamCompressor } from "./compress.js";
 import { ACTIONS, type ActionName, type DiffView, type WhoAmI } from "./model.js";
 import type { UiState } from "./state.js";
+import { ScopedSerialiser, Visibility, cachedNamespaces, filterDetail, namesUnreviewed, shows, subjectAccessReviewer, type Scope } from "./visibility.js";
 
 export interface UiServerOptions {
   state: UiState;
@@ -27,6 +28,8 @@ export interface UiServerOptions {
   /** The operator's --default-service-account, for diffs of Applications that name none (as `mooring diff`). */
   defaultServiceAccount: string;
   logger: Logger;
+  /** What each user may see (default: SubjectAccessReviews with the process's client, answers kept 30 s). */
+  visibility?: Visibility;
 }
 
 const ASSETS: Record<string, string> = { "/": "index.html", "/index.html": "index.html", "/app.js": "app.js", "/app.css": "app.css" };
@@ -105,9 +108,17 @@ export class UiServer {
   /** How to end each open event stream (through its compressor, when it has one). */
   private streams = new Set<() => void>();
   private readonly assets: StaticAssets;
+  private readonly visibility: Visibility;
+  private readonly serialiser = new ScopedSerialiser();
 
   constructor(private readonly o: UiServerOptions) {
     this.assets = new StaticAssets(o.assetsDir);
+    this.visibility = o.visibility ?? new Visibility({ mode: o.auth.opts.mode, review: subjectAccessReviewer(o.client.rest), logger: o.logger });
+  }
+
+  /** What `id` may see now (every kind, every namespace in local mode, or for a user who may list them all). */
+  private scopeOf(id: Identity): Promise<Scope> {
+    return this.visibility.scope(id, () => cachedNamespaces(this.o.state.cache));
   }
 
   /** Listens on host:port (port 0: any free one); resolves with the URL. */
@@ -199,14 +210,17 @@ export class UiServer {
   private async api(req: IncomingMessage, res: ServerResponse, url: URL, id: Identity): Promise<void> {
     const p = url.pathname;
     if (req.method === "GET" && p === "/api/whoami") return send(res, 200, this.whoami(id));
-    if (req.method === "GET" && p === "/api/stream") return this.stream(req, res);
+    if (req.method === "GET" && p === "/api/stream") return this.stream(req, res, id, await this.scopeOf(id));
     const m = /^\/api\/apps\/([^/]+)\/([^/]+)(?:\/(diff|actions)(?:\/([a-z]+))?)?$/.exec(p);
     if (!m) return problem(res, 404, `no API at ${p}`);
     const [ns, name, sub, action] = [decodeURIComponent(m[1]!), decodeURIComponent(m[2]!), m[3], m[4]];
     const key = `${ns}/${name}`;
+    // An Application the user may not list is answered as one that does not exist: its name does not leak.
+    const scope = req.method === "GET" ? await this.scopeOf(id) : undefined;
+    if (scope && !shows(scope, "applications", ns)) return problem(res, 404, `Application ${key} not found`);
     if (req.method === "GET" && !sub) {
       const detail = await this.o.state.detail(key, url.searchParams.get("stream") ?? undefined);
-      return detail ? send(res, 200, detail) : problem(res, 404, `Application ${key} not found`);
+      return detail ? send(res, 200, filterDetail(detail, scope!)) : problem(res, 404, `Application ${key} not found`);
     }
     if (req.method === "GET" && sub === "diff") return this.diff(res, ns, name);
     if (req.method === "POST" && sub === "actions" && action) return this.action(req, res, id, action, ns, name);
@@ -245,9 +259,11 @@ export class UiServer {
 
   /**
    * Server-Sent Events: the snapshot (serialised once per change of the cache, shared by every stream), then the
-   * changes. Compressed when the browser accepts it, every message flushed as it is written.
+   * changes. Compressed when the browser accepts it, every message flushed as it is written. A user who may not list
+   * everything gets them filtered (serialised once per distinct scope); their scope is asked again now and then and
+   * when an object appears in a namespace not asked about yet, and a changed scope sends a new snapshot.
    */
-  private stream(req: IncomingMessage, res: ServerResponse): void {
+  private stream(req: IncomingMessage, res: ServerResponse, id: Identity, initial: Scope): void {
     const streamId = randomBytes(12).toString("base64url");
     const enc = negotiate(req.headers["accept-encoding"]);
     res.writeHead(200, { ...SECURITY_HEADERS, "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-store", Connection: "keep-alive", "X-Accel-Buffering": "no", Vary: "Accept-Encoding", ...(enc ? { "Content-Encoding": enc } : {}) });
@@ -257,14 +273,39 @@ export class UiServer {
     const out: { write(s: string): unknown } = z ?? res;
     const write = (json: string) => out.write(`data: ${json}\n\n`);
     out.write("retry: 2000\n\n");
-    const { snapshot, unsubscribe } = this.o.state.subscribe(streamId, write);
-    write(snapshot);
+    let scope = initial;
+    let closed = false;
+    const scoped = () => `{"type":"snapshot","stream":${JSON.stringify(streamId)},${this.serialiser.snapshot(this.o.state.snapshotParts(), scope)},"problems":${JSON.stringify(this.o.state.problems())}}`;
+    let asking = false;
+    const rescope = () => {
+      if (asking || closed) return;
+      asking = true;
+      void this.scopeOf(id).then((next) => {
+        asking = false;
+        if (closed) return;
+        // Kept even when it shows the same: it knows the namespaces asked about since (no review again for them).
+        const changed = next.key !== scope.key;
+        scope = next;
+        if (changed) write(scoped());
+      });
+    };
+    const { snapshot, unsubscribe } = this.o.state.subscribe(streamId, (json, msg) => {
+      if (scope.all) return write(json);
+      if (namesUnreviewed(msg, scope)) rescope();
+      const mine = this.serialiser.change(msg, scope);
+      if (mine) write(mine);
+    });
+    write(scope.all ? snapshot : scoped());
     const end = () => (z ? z.end() : res.end());
     this.streams.add(end);
     // A comment now and then keeps proxies from closing a quiet stream.
     const keepAlive = setInterval(() => out.write(": keep-alive\n\n"), 25_000);
+    // Rights change: asked again a few times per answer's lifetime, so a grant or a revocation shows within it.
+    const recheck = this.visibility.filtering ? setInterval(rescope, Math.max(1_000, this.visibility.ttlMs / 3)) : undefined;
     const done = () => {
+      closed = true;
       clearInterval(keepAlive);
+      clearInterval(recheck);
       unsubscribe();
       this.o.state.forget(streamId);
       this.streams.delete(end);

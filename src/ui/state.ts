@@ -12,8 +12,8 @@ import type { AppDetail, PolicyView, Problem, SourceView, StreamMessage, TreeNod
 import { appSummary, conditionViews, dependencyViews, eventViews, historyViews, keyOf, policyView, rollbackView, sourceView } from "./views.js";
 
 type Obj = KubeObject & { spec?: any; status?: any };
-/** Gets each message serialised (once, whatever the number of streams). */
-type Listener = (json: string) => void;
+/** Gets each message serialised (once, whatever the number of streams), and as is (for streams that filter it). */
+type Listener = (json: string, msg: Extract<StreamMessage, { type: "changes" }>) => void;
 
 export interface UiStateOptions {
   /** Watch only this namespace (default: all namespaces). */
@@ -176,7 +176,7 @@ export class UiState {
     const empty = !msg.apps.length && !msg.appsDeleted.length && !msg.sources.length && !msg.sourcesDeleted.length && !msg.policies.length && !msg.policiesDeleted.length && !msg.details.length && !msg.problems;
     if (empty) return;
     const json = JSON.stringify(msg);
-    for (const l of this.listeners) l(json);
+    for (const l of this.listeners) l(json, msg);
   }
 
   private diffInto<T>(sent: Map<string, string>, key: string, view: T | undefined, upserts: T[], deletes: string[]): void {
@@ -212,11 +212,15 @@ export class UiState {
    * while nothing changes share one serialisation; after a change only the changed rows are serialised again.
    */
   subscribe(stream: string, listener: Listener): { snapshot: string; unsubscribe: () => void } {
-    this.snapshotJson ??= this.serialiseSnapshot();
     // `sent` is left alone: a change still pending reaches every stream at the next flush, this one included.
     this.listeners.add(listener);
-    const snapshot = `{"type":"snapshot","stream":${JSON.stringify(stream)},${this.snapshotJson},"problems":${JSON.stringify(this.problems())}}`;
+    const snapshot = `{"type":"snapshot","stream":${JSON.stringify(stream)},${this.snapshotParts()},"problems":${JSON.stringify(this.problems())}}`;
     return { snapshot, unsubscribe: () => this.listeners.delete(listener) };
+  }
+
+  /** The snapshot's "apps", "sources" and "policies" members as JSON (the same string until one of them changes). */
+  snapshotParts(): string {
+    return (this.snapshotJson ??= this.serialiseSnapshot());
   }
 
   private serialiseSnapshot(): string {

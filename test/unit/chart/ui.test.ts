@@ -45,6 +45,7 @@ void describe("chart: the web UI", () => {
     assert.ok(!impersonates(rules, "users") && !impersonates(rules, "groups"), "a read-only UI impersonates no user");
     assert.ok(impersonates(rules, "serviceaccounts"), "the diff's dry run impersonates the Application's ServiceAccount");
     assert.ok(rules.some((r) => (r.resources ?? []).includes("tokenreviews") && r.verbs.includes("create")), "token sign-in reviews tokens");
+    assert.ok(rules.some((r) => (r.resources ?? []).includes("subjectaccessreviews") && r.verbs.includes("create")), "a read-only UI still asks what each user may list");
   });
 
   void it("with actions allowed and a proxy: impersonation of users and groups, the proxy's flags, no TokenReviews", () => {
