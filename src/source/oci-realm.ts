@@ -2,11 +2,12 @@
 // `WWW-Authenticate: Bearer realm=…` names the token service a client asks for a token, with its credentials. The
 // registry chooses that URL, so a misconfigured or compromised registry (or whoever can change its answers) could
 // have the credentials sent in clear text (an http:// realm) or to another party. oras-go, under Helm and Flux,
-// followed any realm until v2.6.1 (GHSA-xf85-363p-868w); go-containerregistry refuses an http realm for a registry
-// reached over HTTPS and a realm outside the registry's domain. Mooring does the same: with credentials to send, the
-// realm must be https (Mooring reaches registries over HTTPS only) and on the registry's own host name or in its domain
-// (the same last two DNS labels, as registry-1.docker.io and auth.docker.io; an IP address only for the same address).
-// Without credentials nothing secret is sent, so any http(s) realm is asked anonymously, as Helm does.
+// followed any realm until v2.6.1 (GHSA-xf85-363p-868w); it (and so the pinned helm) and go-containerregistry refuse
+// an http realm for a registry reached over HTTPS, and go-containerregistry a realm outside the registry's domain.
+// Mooring does the same: the realm must be https (Mooring reaches registries over HTTPS only) and, with credentials
+// to send, on the registry's own host name or in its domain (the same last two DNS labels, as registry-1.docker.io
+// and auth.docker.io; an IP address only for the same address). Without credentials nothing secret is sent, so an
+// https realm elsewhere is asked anonymously, as Helm does.
 import net from "node:net";
 
 export type RealmCheck = { url: URL } | { refused: string };
@@ -22,14 +23,14 @@ export function checkRealm(realm: string, registryHost: string, withCredentials:
   const shown = `${url.protocol}//${url.host}${url.pathname}`;
   if (url.protocol !== "https:" && url.protocol !== "http:") return { refused: `sends clients for a token to ${shown}, which is not an http(s) URL; the registry is misconfigured` };
   if (url.username || url.password) return { refused: `sends clients for a token to a URL with a user name or password in it (${shown}); the registry is misconfigured` };
-  if (!withCredentials) return { url };
   if (url.protocol === "http:") {
     return {
       refused:
-        `sends clients for a token to ${shown} over plain HTTP, where the credentials of spec.secretRef would cross the network in clear text: ` +
-        "Mooring did not send them. Configure the registry's token service with an https:// realm (in the CNCF registry: auth.token.realm)",
+        `sends clients for a token to ${shown} over plain HTTP, where the credentials of spec.secretRef and the token would cross the network in clear text: ` +
+        "Mooring did not ask it. Configure the registry's token service with an https:// realm (in the CNCF registry: auth.token.realm)",
     };
   }
+  if (!withCredentials) return { url };
   const own = domainOf(new URL(`https://${registryHost}`).hostname);
   const theirs = domainOf(url.hostname);
   if (own !== theirs) {

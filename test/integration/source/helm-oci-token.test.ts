@@ -4,8 +4,9 @@
 // API: GET <realm>?service=…&scope=… with basic credentials → {token, access_token}). The client exchanges the
 // HelmRepository's credentials for a token and reads the chart with it; wrong credentials are AuthenticationFailed,
 // with no secret in the error or in status. On the local cluster an OCI HelmRepository and a HelmChart do the same.
-// A registry that sends clients for a token over plain HTTP, or to a host outside its domain, gets no credentials
-// (src/source/oci-realm.ts): the token server sees no request, and the refusal says what happened and what to do.
+// A registry that sends clients for a token over plain HTTP (never asked), or to a host outside its domain, gets no
+// credentials (src/source/oci-realm.ts): the token server sees no request, and the refusal says what happened and
+// what to do.
 import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import https from "node:https";
@@ -147,7 +148,7 @@ void describe("OCI registry client, a token service the credentials must not rea
     assert.equal(
       denied.message,
       `HelmRepository team/charts: the registry ${plainReg.host} sends clients for a token to ${plainReg.tokenServer!.realm} over plain HTTP, where the credentials of spec.secretRef ` +
-        "would cross the network in clear text: Mooring did not send them. Configure the registry's token service with an https:// realm (in the CNCF registry: auth.token.realm)",
+        "and the token would cross the network in clear text: Mooring did not ask it. Configure the registry's token service with an https:// realm (in the CNCF registry: auth.token.realm)",
     );
     assert.deepEqual((await plainReg.tokenServer!.requests()).slice(before), [], "the token server was asked");
     // The pinned helm refuses it too (oras-go since v2.6.1, GHSA-xf85-363p-868w).
@@ -172,12 +173,16 @@ void describe("OCI registry client, a token service the credentials must not rea
     assert.deepEqual((await otherReg.tokenServer!.requests()).slice(before), [], "the token server was asked");
   });
 
-  void it("without credentials the http:// realm is asked anonymously, as helm does (nothing secret to send)", async () => {
-    const before = (await plainReg.tokenServer!.requests()).length;
-    const denied = await failure(resolveOci(client(plainReg), plainReg.url, "tokendemo", "*"));
-    assert.equal(denied.reason, "AuthenticationFailed");
+  void it("without credentials the http:// realm is not asked either (as helm), and localhost's is, anonymously (as helm)", async () => {
+    const plainBefore = (await plainReg.tokenServer!.requests()).length;
+    const refused = await failure(resolveOci(client(plainReg), plainReg.url, "tokendemo", "*"));
+    assert.equal(refused.reason, "AuthenticationFailed");
+    assert.match(refused.message, /over plain HTTP, .*Mooring did not ask it/);
+    assert.deepEqual((await plainReg.tokenServer!.requests()).slice(plainBefore), []);
+    const otherBefore = (await otherReg.tokenServer!.requests()).length;
+    const denied = await failure(resolveOci(client(otherReg), otherReg.url, "tokendemo", "*"));
     assert.match(denied.message, /it needs credentials; set spec\.secretRef/);
-    assert.deepEqual((await plainReg.tokenServer!.requests()).slice(before), [{ service: TOKEN_SERVICE, scopes: ["repository:charts/tokendemo:pull"], status: 200 }]);
+    assert.deepEqual((await otherReg.tokenServer!.requests()).slice(otherBefore), [{ service: TOKEN_SERVICE, scopes: ["repository:charts/tokendemo:pull"], status: 200 }]);
   });
 });
 
@@ -238,7 +243,7 @@ void describe("OCI HelmRepository and HelmChart on the cluster, registry token f
     const asked = (await plainReg.tokenServer!.requests()).length;
     await create(R, "plainrealm", { type: "oci", url: plainReg.url, secretRef: { name: "plain" }, interval: "10m" });
     await create(C, "plainchart", { sourceRef: { kind: "HelmRepository", name: "plainrealm" }, chart: "tokendemo", interval: "10m" });
-    const saying = new RegExp(`^HelmRepository ${ns!.name}/plainrealm: the registry 127\\.0\\.0\\.1:\\d+ sends clients for a token to http://127\\.0\\.0\\.1:\\d+/token over plain HTTP, .*Mooring did not send them\\. Configure the registry's token service with an https:// realm`);
+    const saying = new RegExp(`^HelmRepository ${ns!.name}/plainrealm: the registry 127\\.0\\.0\\.1:\\d+ sends clients for a token to http://127\\.0\\.0\\.1:\\d+/token over plain HTTP, .*Mooring did not ask it\\. Configure the registry's token service with an https:// realm`);
     const repo = await waitReady(R, "plainrealm", "False");
     const chart = await waitReady(C, "plainchart", "False");
     for (const o of [repo, chart]) {

@@ -1,5 +1,5 @@
-// Where the registry token flow may take a HelmRepository's credentials (src/source/oci-realm.ts): with credentials,
-// only an https realm in the registry's domain; without, any http(s) realm (nothing secret is sent). The real
+// Where the registry token flow may take a HelmRepository's credentials (src/source/oci-realm.ts): never an http
+// realm; with credentials, only an https realm in the registry's domain; without, any https realm. The real
 // registry and token server are in test/integration/source/helm-oci-token.test.ts.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -26,14 +26,16 @@ void describe("checkRealm", () => {
     assert.equal(accepted("https://AUTH.Example.COM./token", "registry.example.com"), "https://auth.example.com./token");
   });
 
-  void it("with credentials: a plain http realm is refused, saying the credentials were not sent and what to configure", () => {
-    const why = refused("http://127.0.0.1:5001/token?secret=x", "127.0.0.1:5000");
-    assert.equal(
-      why,
-      "sends clients for a token to http://127.0.0.1:5001/token over plain HTTP, where the credentials of spec.secretRef would cross the network in clear text: " +
-        "Mooring did not send them. Configure the registry's token service with an https:// realm (in the CNCF registry: auth.token.realm)",
-    );
-    assert.match(refused("http://auth.docker.io/token", "registry-1.docker.io"), /over plain HTTP/);
+  void it("a plain http realm is refused, with or without credentials, saying it was not asked and what to configure", () => {
+    for (const creds of [true, false]) {
+      const why = refused("http://127.0.0.1:5001/token?secret=x", "127.0.0.1:5000", creds);
+      assert.equal(
+        why,
+        "sends clients for a token to http://127.0.0.1:5001/token over plain HTTP, where the credentials of spec.secretRef and the token would cross the network in clear text: " +
+          "Mooring did not ask it. Configure the registry's token service with an https:// realm (in the CNCF registry: auth.token.realm)",
+      );
+      assert.match(refused("http://auth.docker.io/token", "registry-1.docker.io", creds), /over plain HTTP/);
+    }
   });
 
   void it("with credentials: a realm outside the registry's domain is refused, naming the domain", () => {
@@ -48,9 +50,9 @@ void describe("checkRealm", () => {
     assert.match(refused("https://169.254.169.254/latest", "registry.example.com"), /outside the registry's domain \(example\.com\)/);
   });
 
-  void it("without credentials any http(s) realm is asked (anonymously), as Helm does", () => {
-    assert.equal(accepted("http://127.0.0.1:5001/token", "127.0.0.1:5000", false), "http://127.0.0.1:5001/token");
+  void it("without credentials an https realm in another domain is asked (anonymously), as Helm does", () => {
     assert.equal(accepted("https://other.example.net/token", "registry.example.com", false), "https://other.example.net/token");
+    assert.equal(accepted("https://localhost:5001/token", "127.0.0.1:5000", false), "https://localhost:5001/token");
   });
 
   void it("never: not a URL, not http(s), or with a user name or password in it", () => {
