@@ -184,6 +184,27 @@ void describe("chart installed on the local cluster: split mode with 2 replicas"
     assert.equal(await canI(c, sa, { ...attrs, namespace: "kube-system" }), false, "kube-system still refused");
   });
 
+  void it("gives users of Kubernetes' view and edit roles Mooring's kinds in their namespace (ClusterRole aggregation), never status", async () => {
+    const rbac = c.kc.makeApiClient(k8s.RbacAuthorizationV1Api);
+    const bind = (role: string, user: string) =>
+      rbac.createNamespacedRoleBinding({
+        namespace: other!.name,
+        body: { metadata: { name: `${role}-${user}` }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role }, subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: user }] },
+      });
+    await bind("view", "viewer");
+    await bind("edit", "editor");
+    const app = (verb: string, extra: Partial<k8s.V1ResourceAttributes> = {}) => ({ group: "delivery.mooring.dev", resource: "applications", verb, namespace: other!.name, ...extra });
+    // The kube-controller-manager's aggregation controller fills view and edit from the release's labelled roles.
+    await waitFor("view aggregates Mooring's kinds", async () => canI(c, "viewer", app("list")), { timeoutMs: 30_000 });
+    await waitFor("edit aggregates Mooring's kinds", async () => canI(c, "editor", app("patch")), { timeoutMs: 30_000 });
+    assert.equal(await canI(c, "viewer", { group: "source.mooring.dev", resource: "gitrepositories", verb: "watch", namespace: other!.name }), true);
+    assert.equal(await canI(c, "viewer", { group: "notification.mooring.dev", resource: "alerts", verb: "get", namespace: other!.name }), true);
+    assert.equal(await canI(c, "viewer", app("patch")), false, "view never writes");
+    assert.equal(await canI(c, "editor", { group: "source.mooring.dev", resource: "gitrepositories", verb: "create", namespace: other!.name }), true);
+    assert.equal(await canI(c, "editor", app("patch", { subresource: "status" })), false, "the controllers own the status");
+    assert.equal(await canI(c, "viewer", app("list", { namespace: inst!.ns.name })), false, "only where the RoleBinding is");
+  });
+
   void it("lets a process run with exactly a chart ServiceAccount's rights through an impersonating kubeconfig", async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "mooring-chart-"));
     try {

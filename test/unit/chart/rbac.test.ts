@@ -3,7 +3,7 @@
 // row of the table, every row whose condition holds must be granted, and every row must say why. So a rule added to
 // the chart without a reason in the list fails here, and so does a right the list promises that is gone.
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { REPO_ROOT } from "../../support/cluster.js";
@@ -257,5 +257,41 @@ void describe("chart RBAC: what no default grants", () => {
       assert.notEqual(r.status, 0, `${ns} accepted`);
       assert.match(r.stderr, /tenantNamespaces/);
     }
+  });
+});
+
+describe("users' rights: Mooring's kinds aggregated into view, edit and admin (rbac.aggregateToDefaultRoles)", () => {
+  /** Every kind the CRDs define, as <plural>.<group>, from crds/ (so a new kind must be added to the chart too). */
+  const crdKinds = readdirSync(path.join(REPO_ROOT, "crds"))
+    .filter((f) => f.endsWith(".yaml"))
+    .map((f) => { const [group, plural] = f.replace(/\.yaml$/, "").split("_") as [string, string]; return `${plural}.${group}`; })
+    .sort();
+  const aggregated = (objs: K8sObject[]) => objs.filter((o) => o.kind === "ClusterRole" && Object.keys(o.metadata.labels ?? {}).some((l) => l.startsWith("rbac.authorization.k8s.io/aggregate-to-")));
+  type Rule = { apiGroups: string[]; resources: string[]; verbs: string[] };
+  const rights = (role: K8sObject) => ((role as unknown as { rules: Rule[] }).rules).flatMap((r) => r.apiGroups.flatMap((g) => r.resources.map((res) => `${res}.${g}`)).filter((k) => crdKinds.includes(k)).flatMap((k) => r.verbs.map((v) => `${k} ${v}`))).sort();
+  const all = (verbs: string[]) => crdKinds.flatMap((k) => verbs.map((v) => `${k} ${v}`)).sort();
+
+  void it("by default: a view role (into view, edit, admin) reading every Mooring kind, an edit role (into edit, admin) writing them, never their status, bound to no one", () => {
+    const objs = renderChart();
+    const roles = aggregated(objs);
+    assert.deepEqual(roles.map((r) => r.metadata.name).sort(), ["mooring-edit", "mooring-view"]);
+    const view = roles.find((r) => r.metadata.name === "mooring-view")!;
+    const edit = roles.find((r) => r.metadata.name === "mooring-edit")!;
+    const on = (r: K8sObject) => Object.entries(r.metadata.labels ?? {}).filter(([k, v]) => k.startsWith("rbac.authorization.k8s.io/aggregate-to-") && v === "true").map(([k]) => k.split("aggregate-to-")[1]).sort();
+    assert.deepEqual(on(view), ["admin", "edit", "view"]);
+    assert.deepEqual(on(edit), ["admin", "edit"], "view users never write");
+    assert.deepEqual(rights(view), all(["get", "list", "watch"]));
+    assert.deepEqual(rights(edit), all(["create", "delete", "deletecollection", "patch", "update"]));
+    for (const r of roles) {
+      const resources = (r as unknown as { rules: Rule[] }).rules.flatMap((x) => x.resources);
+      assert.ok(!resources.some((x) => x.includes("/") || x === "*"), `${r.metadata.name} grants no subresource (status) and no wildcard: ${resources.join(",")}`);
+    }
+    const bound = objs.filter((o) => o.kind.endsWith("Binding")).map((b) => (b as unknown as { roleRef: { name: string } }).roleRef.name);
+    assert.ok(!bound.includes("mooring-view") && !bound.includes("mooring-edit"), "no binding of the release uses them");
+  });
+
+  void it("none with rbac.aggregateToDefaultRoles=false or rbac.create=false", () => {
+    assert.deepEqual(aggregated(renderChart({ "rbac.aggregateToDefaultRoles": false })), []);
+    assert.deepEqual(aggregated(renderChart({ "rbac.create": false })), []);
   });
 });
