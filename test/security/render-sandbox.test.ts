@@ -362,8 +362,11 @@ void describe("render sandbox: links that stay inside keep working", () => {
       "shared/base/cm.yaml": cm("base"),
       "shared/data/token.txt": "in-root-token\n",
       [K]: "resources:\n- base\nconfigMapGenerator:\n- name: gen\n  files:\n  - token.txt\n  envs:\n  - vars.env\n",
+      // A base is a kustomization of its own: reached through a link, it reads its files where the link leads.
       "k/base": { symlink: "../shared/base" },
-      "k/data": { symlink: "../shared/data" },
+      // A generator file through links that stay in the kustomization's directory (k/files is real).
+      "k/files/token.txt": "in-root-token\n",
+      "k/data": { symlink: "files" },
       "k/token.txt": { symlink: "data/token.txt" },
       "k/real.env": "A=1\n",
       "k/vars.env": { symlink: "real.env" },
@@ -385,6 +388,11 @@ void describe("render sandbox: links that stay inside keep working", () => {
         ["ConfigMap", "gen-<hash>", { "token.txt": "in-root-token\n", A: "1" }],
       ],
     );
+    // A generator file whose link leads out of the kustomization's directory (still inside the repository) is refused,
+    // as kubectl kustomize refuses it (its load restriction is checked where links lead).
+    fs.writeFileSync(path.join(dir, K), "configMapGenerator:\n- name: gen\n  files:\n  - shared.txt\n");
+    fs.symlinkSync("../shared/data/token.txt", path.join(dir, "k/shared.txt"));
+    assert.throws(() => render(dir, "k"), /file "shared\.txt" resolves through a symlink to shared\/data\/token\.txt, which is not in or below k/);
     assert.deepEqual(
       render(dir, "plain").objects.map((o) => o.metadata.name),
       ["base", "ok", "deep"],
