@@ -6,11 +6,6 @@
 // test/integration/ui/browser.test.ts (sync, rollback and resume from the page; a proxy user's sync refused with 403)
 // and test/integration/cli/ops.test.ts, test/integration/cli/history-rollback.test.ts (the commands themselves).
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
-import os from "node:os";
-import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { connect, type Kube } from "../../../src/cli/kube.js";
 import { runAction } from "../../../src/ui/actions.js";
@@ -21,12 +16,9 @@ let kube: Kube;
 let port: number;
 
 before(async () => {
-  const closed = http.createServer();
-  await new Promise<void>((r) => closed.listen(0, "127.0.0.1", () => r()));
-  port = (closed.address() as AddressInfo).port;
-  await new Promise((r) => closed.close(r));
-  const file = path.join(mkdtempSync(path.join(os.tmpdir(), "ui-actions-")), "kubeconfig");
-  writeFileSync(file, JSON.stringify({ apiVersion: "v1", kind: "Config", clusters: [{ name: "c", cluster: { server: `http://127.0.0.1:${port}` } }], users: [{ name: "u", user: { token: KUBE_TOKEN } }], contexts: [{ name: "x", context: { cluster: "c", user: "u" } }], "current-context": "x" }));
+  // A kubeconfig whose API server is a closed port: every request the module makes fails to connect.
+  let file: string;
+  ({ file, port } = await closedPortKubeconfig("ui-actions-", { token: KUBE_TOKEN }));
   kube = connect({ kubeconfig: file });
 });
 after(() => kube.close());
@@ -57,3 +49,4 @@ void describe("runAction", () => {
     }
   });
 });
+import { closedPortKubeconfig } from "../../support/closed-port.js";

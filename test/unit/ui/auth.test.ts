@@ -5,11 +5,8 @@
 // test/integration/ui/browser.test.ts (token sign-in, a bad token refused, a proxy user's sync refused with a 403) and
 // e2e/ui-installed.test.ts (401 without a token, a ServiceAccount token's user).
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import os from "node:os";
-import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { connect, type Kube } from "../../../src/cli/kube.js";
 import { AUTH_MODES, Authenticator, SESSION_COOKIE, Unauthenticated, localIdentity, trustedProxyList, type AuthOptions, type Identity } from "../../../src/ui/auth.js";
@@ -21,12 +18,7 @@ const LOCAL: Identity = { user: "kubernetes-admin", groups: ["system:masters"] }
 let kube: Kube;
 before(async () => {
   // A kubeconfig whose API server is a closed port: every request the module makes fails to connect.
-  const closed = http.createServer();
-  await new Promise<void>((r) => closed.listen(0, "127.0.0.1", () => r()));
-  const port = (closed.address() as AddressInfo).port;
-  await new Promise((r) => closed.close(r));
-  const file = path.join(mkdtempSync(path.join(os.tmpdir(), "ui-auth-")), "kubeconfig");
-  writeFileSync(file, JSON.stringify({ apiVersion: "v1", kind: "Config", clusters: [{ name: "c", cluster: { server: `http://127.0.0.1:${port}` } }], users: [{ name: "u", user: { token: KUBE_TOKEN } }], contexts: [{ name: "x", context: { cluster: "c", user: "u" } }], "current-context": "x" }));
+  const { file } = await closedPortKubeconfig("ui-auth-", { token: KUBE_TOKEN });
   kube = connect({ kubeconfig: file });
 });
 after(() => kube.close());
@@ -204,3 +196,4 @@ void describe("localIdentity", () => {
     assert.deepEqual(await localIdentity(kube.client.rest), { user: "(kubeconfig user)", groups: [] });
   });
 });
+import { closedPortKubeconfig } from "../../support/closed-port.js";

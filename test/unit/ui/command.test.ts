@@ -5,16 +5,14 @@
 // what the UI shows of a cluster runs against kube-apiserver in test/integration/ui/browser.test.ts and long-list.test.ts.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import os from "node:os";
-import path from "node:path";
 import { before, describe, it } from "node:test";
 import { Command } from "commander";
 import { registerUiCommand } from "../../../src/ui/command.js";
 import { mooringCli, MOORING_ENTRY } from "../../support/mooring-cli.js";
 import { waitFor } from "../../support/wait.js";
+import { closedPortKubeconfig } from "../../support/closed-port.js";
 
 /** Parses `mooring ui <args>` with `env` set, returning the flags the action would get (the action is replaced). */
 async function parse(args: string[], env: Record<string, string> = {}): Promise<Record<string, unknown>> {
@@ -90,12 +88,8 @@ void describe("mooring ui: flags", () => {
 
 let kubeconfig: string;
 before(async () => {
-  const closed = http.createServer();
-  await new Promise<void>((r) => closed.listen(0, "127.0.0.1", () => r()));
-  const port = (closed.address() as AddressInfo).port;
-  await new Promise((r) => closed.close(r));
-  kubeconfig = path.join(mkdtempSync(path.join(os.tmpdir(), "ui-command-")), "kubeconfig");
-  writeFileSync(kubeconfig, JSON.stringify({ apiVersion: "v1", kind: "Config", clusters: [{ name: "c", cluster: { server: `http://127.0.0.1:${port}` } }], users: [{ name: "u", user: { token: "kubeconfig-t0ken-never-shown" } }], contexts: [{ name: "x", context: { cluster: "c", user: "u" } }], "current-context": "x" }));
+  // A kubeconfig whose API server is a closed port: every request the module makes fails to connect.
+  ({ file: kubeconfig } = await closedPortKubeconfig("ui-command-", { token: "kubeconfig-t0ken-never-shown" }));
 });
 
 const ui = (args: string[]) => mooringCli(["ui", "--log-format", "text", ...args], { timeoutMs: 60_000 });

@@ -7,11 +7,6 @@
 // tree with its ReplicaSet) and test/integration/ui/long-list.test.ts (a status change reaches a drawn row and the
 // counts of one not drawn); test/integration/apply/releasable-watches.test.ts covers releasing held informers.
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
-import os from "node:os";
-import path from "node:path";
 import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { ApplicationKind, GitRepositoryKind, HelmChartKind, HelmRepositoryKind, SyncPolicyKind } from "../../../src/api/kinds.js";
@@ -21,6 +16,7 @@ import { Kinds, type KindDescriptor, type KubeObject } from "../../../src/runtim
 import { UiState } from "../../../src/ui/state.js";
 import { appSummary } from "../../../src/ui/views.js";
 import { waitFor } from "../../support/wait.js";
+import { closedPortKubeconfig } from "../../support/closed-port.js";
 
 const quiet = createLogger({ level: "error", stream: new Writable({ write: (_c, _e, cb) => cb() }) });
 const NOW = Date.parse("2026-01-05T12:30:00Z");
@@ -29,12 +25,9 @@ let kube: Kube;
 let port: number;
 
 before(async () => {
-  const closed = http.createServer();
-  await new Promise<void>((r) => closed.listen(0, "127.0.0.1", () => r()));
-  port = (closed.address() as AddressInfo).port;
-  await new Promise((r) => closed.close(r));
-  const file = path.join(mkdtempSync(path.join(os.tmpdir(), "ui-state-")), "kubeconfig");
-  writeFileSync(file, JSON.stringify({ apiVersion: "v1", kind: "Config", clusters: [{ name: "c", cluster: { server: `http://127.0.0.1:${port}` } }], users: [{ name: "u", user: {} }], contexts: [{ name: "x", context: { cluster: "c", user: "u" } }], "current-context": "x" }));
+  // A kubeconfig whose API server is a closed port: every request the module makes fails to connect.
+  let file: string;
+  ({ file, port } = await closedPortKubeconfig("ui-state-"));
   kube = connect({ kubeconfig: file });
 });
 after(() => kube.close());

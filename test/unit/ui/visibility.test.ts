@@ -4,11 +4,6 @@
 // is asked only of a closed port here (it fails: everything is denied, and said in the log). The real API server's
 // answers, for users with RoleBindings, run in test/integration/ui/visibility.test.ts.
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
-import os from "node:os";
-import path from "node:path";
 import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { connect, type Kube } from "../../../src/cli/kube.js";
@@ -23,12 +18,8 @@ const logger = createLogger({ level: "error", format: "json", stream: new Writab
 let kube: Kube;
 
 before(async () => {
-  const closed = http.createServer();
-  await new Promise<void>((r) => closed.listen(0, "127.0.0.1", () => r()));
-  const port = (closed.address() as AddressInfo).port;
-  await new Promise((r) => closed.close(r));
-  const file = path.join(mkdtempSync(path.join(os.tmpdir(), "ui-visibility-")), "kubeconfig");
-  writeFileSync(file, JSON.stringify({ apiVersion: "v1", kind: "Config", clusters: [{ name: "c", cluster: { server: `http://127.0.0.1:${port}` } }], users: [{ name: "u", user: {} }], contexts: [{ name: "x", context: { cluster: "c", user: "u" } }], "current-context": "x" }));
+  // A kubeconfig whose API server is a closed port: every request the module makes fails to connect.
+  const { file } = await closedPortKubeconfig("ui-visibility-");
   kube = connect({ kubeconfig: file });
 });
 after(() => kube.close());
@@ -193,3 +184,4 @@ void describe("cachedNamespaces", () => {
     assert.deepEqual([...got.syncpolicies], []);
   });
 });
+import { closedPortKubeconfig } from "../../support/closed-port.js";
