@@ -34,6 +34,7 @@ import type { AppObject } from "./owned.js";
 import { KubeConfigProblem, type RemoteKubeConfig, kubeConfigText, parseRemoteKubeConfig } from "./remote-kubeconfig.js";
 import type { Stop } from "./summarize.js";
 import { ClusterView } from "./watches.js";
+import { timeoutSignal } from "../runtime/timeout.js";
 
 /** How often a remote cluster in use is probed. */
 export const PROBE_MS = 10_000;
@@ -97,7 +98,7 @@ class RemoteCluster {
     this.probing ??= (async () => {
       let next: ReachState;
       try {
-        await this.rest.request("GET", "/version", { signal: AbortSignal.any([this.stop.signal, AbortSignal.timeout(PROBE_TIMEOUT_MS)]) });
+        await this.rest.request("GET", "/version", { signal: AbortSignal.any([this.stop.signal, timeoutSignal(PROBE_TIMEOUT_MS)]) });
         next = { kind: "up" };
       } catch (err) {
         const e = err as ApiError;
@@ -315,7 +316,7 @@ export class Clusters {
     const why = () => inf.lastError?.message;
     if (why()) return why();
     try {
-      await inf.waitForSync(AbortSignal.any([signal, AbortSignal.timeout(this.cacheSyncTimeoutMs)]));
+      await inf.waitForSync(AbortSignal.any([signal, timeoutSignal(this.cacheSyncTimeoutMs)]));
       return undefined;
     } catch (err) {
       if (signal.aborted) throw err;

@@ -23,6 +23,7 @@ import { NoKindMatchError, type RestMapper } from "../runtime/restmapper.js";
 import { HealthRules } from "./health-cel.js";
 import { type InventoryEntry, type ObjectRef, refOfEntry } from "./inventory.js";
 import type { Memory } from "./memory.js";
+import { timeoutSignal } from "../runtime/timeout.js";
 
 /** Every object Mooring applies carries this label; one label-selected informer per kind serves every Application. */
 const APPLIED_SELECTOR = Labels.application;
@@ -209,7 +210,7 @@ export class ClusterView {
    */
   private async waitSynced(inf: Informer, kind: KindDescriptor, signal: AbortSignal): Promise<void> {
     if (inf.hasSynced()) return;
-    const bound = AbortSignal.any([signal, AbortSignal.timeout(this.cacheSyncTimeoutMs)]);
+    const bound = AbortSignal.any([signal, timeoutSignal(this.cacheSyncTimeoutMs)]);
     try {
       // Already failing (a 403 keeps failing): say so now rather than hold a worker for the whole bound.
       if (inf.lastError) throw inf.lastError;

@@ -13,6 +13,7 @@ import { rm } from "node:fs/promises";
 import { Readable, Transform, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { ReadableStream } from "node:stream/web";
+import { timeoutSignal } from "../runtime/timeout.js";
 
 export type DownloadFailure =
   /** The request failed before an answer (connection refused, DNS, TLS, the deadline or the caller's signal). */
@@ -89,7 +90,7 @@ export function sha256Digest(bytes: Uint8Array): string {
 
 /** Downloads `url` within the deadline and size cap, hashing it as it streams; see the file comment. */
 export async function download(url: string, o: DownloadOptions): Promise<Downloaded> {
-  const timeout = AbortSignal.timeout(o.timeoutMs);
+  const timeout = timeoutSignal(o.timeoutMs);
   const signal = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout;
   let res: Response;
   try {

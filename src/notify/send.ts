@@ -3,6 +3,7 @@
 // (a short, redacted excerpt) and what to check; they never hold a secret.
 import type { OutgoingRequest } from "./payload.js";
 import { originOf, redact } from "./settings.js";
+import { timeoutSignal } from "../runtime/timeout.js";
 
 export type SendResult = { ok: true; status: number } | { ok: false; retryable: boolean; message: string; status?: number };
 
@@ -19,7 +20,7 @@ function hint(status: number): string {
 export async function send(req: OutgoingRequest, timeoutMs: number, secrets: readonly string[], signal?: AbortSignal): Promise<SendResult> {
   const where = originOf(req.url);
   let res: Response;
-  const deadline = AbortSignal.timeout(timeoutMs);
+  const deadline = timeoutSignal(timeoutMs);
   try {
     // No redirects: a redirect could carry the Authorization header or the body to another host.
     res = await fetch(req.url, { method: req.method, headers: req.headers, body: req.body, redirect: "manual", signal: signal ? AbortSignal.any([signal, deadline]) : deadline });

@@ -1,5 +1,6 @@
 // Mooring's controller runtime: the public API. Everything an operator author needs is exported from here.
 export { type Clock, FakeClock, realClock, sleep, untilAborted } from "./clock.js";
+export { timeoutSignal } from "./timeout.js";
 export { type RateLimiter, ExponentialFailureRateLimiter, BucketRateLimiter, MaxOfRateLimiter, TokenBucket, defaultControllerRateLimiter, type DefaultRateLimiterOptions } from "./ratelimit.js";
 export { Priority, WorkQueue, type WorkQueueOptions, type WorkQueueMetrics, type QueueItem } from "./workqueue.js";
 export { Backoff, type BackoffOptions, PollingBackoff, type PollingBackoffOptions, jittered } from "./backoff.js";

@@ -20,6 +20,7 @@ import { runtimeMetrics, type RuntimeMetrics } from "./metrics.js";
 import type { ExportableKubeConfig, KubeConfig } from "./kubeconfig.js";
 import { RestClient } from "./rest.js";
 import { RestMapper } from "./restmapper.js";
+import { timeoutSignal } from "./timeout.js";
 
 export interface ManagerOptions {
   /** Our KubeConfig, or client-node's (converted). */
@@ -228,7 +229,7 @@ export class Manager implements ControllerHost {
 
   private async waitForCaches(signal: AbortSignal): Promise<void> {
     const limit = this.opts.cacheSyncTimeoutMs ?? 120_000;
-    const timeout = AbortSignal.timeout(limit);
+    const timeout = timeoutSignal(limit);
     try {
       await this.cache.waitForSync(AbortSignal.any([signal, timeout]));
     } catch (err) {

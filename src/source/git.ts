@@ -12,6 +12,7 @@ import { Transport, type TransportStats } from "./http.js";
 import { fetchPack, supportsStreamingPack } from "./pack.js";
 import type { ObjectReader } from "./packindex.js";
 import { refAtCommit, type RemoteRefs, type ResolvedRef } from "./refs.js";
+import { timeoutSignal } from "../runtime/timeout.js";
 
 export interface GitOptions {
   credentials?: Credentials;
@@ -44,7 +45,7 @@ export interface FetchedCommit {
  * its transport aborted, and its result dropped).
  */
 async function withTransport<T>(url: string, opts: GitOptions, what: string, op: (t: Transport) => Promise<T>, onAbandon?: () => Promise<void>): Promise<T> {
-  const deadline = AbortSignal.timeout(opts.timeoutMs);
+  const deadline = timeoutSignal(opts.timeoutMs);
   const signal = opts.signal ? AbortSignal.any([deadline, opts.signal]) : deadline;
   const transport = new Transport({
     signal,
