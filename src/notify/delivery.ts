@@ -14,6 +14,9 @@ import { send as sendRequest, type SendResult } from "./send.js";
 import { ProviderConfigError, redact, type ProviderSettings } from "./settings.js";
 import { metaTime } from "../runtime/conditions.js";
 
+/** The longest a Retry-After is obeyed: a receiver asking for an hour still gets its attempts within a few minutes each. */
+const RETRY_AFTER_MAX_MS = 5 * 60_000;
+
 export interface ObjectRef {
   namespace: string;
   name: string;
@@ -159,8 +162,11 @@ export class Deliverer {
         record("Failed", attempt, Reasons.deliveryFailed, message);
         return;
       }
-      const delay = Math.min(cap, base * 2 ** (attempt - 1));
-      const message = `sending ${what} to ${to} failed (attempt ${attempt} of ${max}): ${failure}; retrying in ${formatDuration(delay)}`;
+      const backoff = Math.min(cap, base * 2 ** (attempt - 1));
+      // A receiver that says when to come back is obeyed (bounded): asking sooner only earns another 429.
+      const asked = result.retryAfterMs !== undefined && result.retryAfterMs > backoff ? Math.min(result.retryAfterMs, RETRY_AFTER_MAX_MS) : undefined;
+      const delay = asked ?? backoff;
+      const message = `sending ${what} to ${to} failed (attempt ${attempt} of ${max}): ${failure}; retrying in ${formatDuration(delay)}${asked !== undefined ? " (the receiver's Retry-After)" : ""}`;
       log.info("notification failed, retrying", { error: message });
       record("Retrying", attempt, Reasons.deliveryRetrying, message);
       try {

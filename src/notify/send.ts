@@ -5,7 +5,9 @@ import type { OutgoingRequest } from "./payload.js";
 import { originOf, redact } from "./settings.js";
 import { timeoutSignal } from "../runtime/timeout.js";
 
-export type SendResult = { ok: true; status: number } | { ok: false; retryable: boolean; message: string; status?: number };
+export type SendResult =
+  | { ok: true; status: number }
+  | { ok: false; retryable: boolean; message: string; status?: number; /** The receiver's Retry-After, when it sent one. */ retryAfterMs?: number };
 
 const EXCERPT = 200;
 
@@ -46,7 +48,21 @@ export async function send(req: OutgoingRequest, timeoutMs: number, secrets: rea
   // GitLab refuses to set a commit to the state it already has: it has that state, which is what was asked.
   if (res.status === 400 && /Cannot transition status/i.test(text)) return { ok: true, status: res.status };
   const retryable = res.status === 408 || res.status === 429 || res.status >= 500;
-  return { ok: false, retryable, status: res.status, message: `HTTP ${res.status} from ${where}${excerpt ? `: ${excerpt}` : ""}${hint(res.status)}` };
+  const retryAfterMs = retryable ? retryAfter(res.headers.get("retry-after"), Date.now()) : undefined;
+  return { ok: false, retryable, status: res.status, message: `HTTP ${res.status} from ${where}${excerpt ? `: ${excerpt}` : ""}${hint(res.status)}`, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+}
+
+/** A Retry-After header (RFC 9110: delay-seconds or an HTTP date) as milliseconds from `now`; undefined when absent or unreadable. */
+export function retryAfter(header: string | null, now: number): number | undefined {
+  const value = header?.trim();
+  if (!value) return undefined;
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  // An HTTP date names its day and has a time of day (IMF-fixdate and the two obsolete forms); Date.parse alone
+  // would take "1.5" or "-5" for dates.
+  if (!/[A-Za-z]{3}/.test(value) || !/\d{1,2}:\d{2}:\d{2}/.test(value)) return undefined;
+  const at = Date.parse(/GMT$/.test(value) ? value : `${value} GMT`); // asctime has no zone: it is GMT
+  // Whole seconds, as the header gives them (an HTTP date has no finer grain).
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - now) / 1000) * 1000);
 }
 
 function safeJson(text: string): Record<string, unknown> | undefined {

@@ -46,7 +46,6 @@ const NO_UNIT_TEST: Record<string, Exemption> = {
   "index.ts": declarative("re-exports of the library's entry points"),
 
   "notify/controller.ts": cluster("test/integration/notify/providers.test.ts"),
-  "notify/send.ts": cluster("test/integration/notify/providers.test.ts"),
 
   "operator.ts": cluster("test/integration/cli/with-controllers.test.ts", "test/integration/operator/preflight.test.ts"),
   "policy/controller.ts": cluster("test/integration/policy/controller.test.ts"),

@@ -140,14 +140,26 @@ void describe("Deliverer: retries", () => {
     assert.equal(r.got.length, 3);
   });
 
-  void it("retries a 429 on its own backoff: Retry-After is not read (docs/notifications.md: 2s, 4s, ...)", async () => {
-    const r = await receiver(status(429, "slow down", { "Retry-After": "3600" }));
-    const h = harness(async () => settingsAt(r.origin));
+  void it("waits as long as a 429's Retry-After asks (seconds or a date), at most 5 minutes, never less than its own backoff", async () => {
+    const soon = new Date(Date.now() + 40_000).toUTCString();
+    const r = await receiver(status(429, "slow down", { "Retry-After": "30" }), status(503, "", { "Retry-After": soon }), status(429, "", { "Retry-After": "3600" }), status(429, "", { "Retry-After": "1" }));
+    const h = harness(async () => settingsAt(r.origin), { attempts: 5 });
     h.d.enqueue(job());
-    const first = await h.after(1);
-    assert.match(first.message, /HTTP 429 .*slow down; the receiver is rate limiting; retrying in 2s$/);
-    h.clock.advance(2_000);
+    assert.match((await h.after(1)).message, /HTTP 429 .*slow down; the receiver is rate limiting; retrying in 30s \(the receiver's Retry-After\)$/);
+    h.clock.advance(29_999);
+    await delay(50);
+    assert.equal(r.got.length, 1, "not asked again before the receiver's 30 s");
+    h.clock.advance(1);
+    // An HTTP date ~40 s on (whole seconds, so 39-40 s by the time it is read).
+    assert.match((await h.after(2)).message, /HTTP 503 .*retrying in (39|40)s \(the receiver's Retry-After\)$/);
+    h.clock.advance(40_000);
+    assert.match((await h.after(3)).message, /retrying in 5m0s \(the receiver's Retry-After\)$|retrying in 5m \(the receiver's Retry-After\)$/);
+    h.clock.advance(300_000);
+    // Retry-After: 1 is sooner than the 4th backoff (16 s): the backoff stands.
+    assert.match((await h.after(4)).message, /retrying in 16s$/);
+    h.clock.advance(16_000);
     assert.equal((await h.settled()).result, "Succeeded");
+    assert.equal(r.got.length, 5);
   });
 
   void it("retries 408 and 5xx up to `attempts`, the backoff capped at maxBackoffMs, then gives up", async () => {
