@@ -5,16 +5,21 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Kinds, isForbidden, serviceAccountUser, type KubeObject } from "../../../src/runtime/index.js";
+import { collectEvery } from "../../support/gc.js";
 import { createTestNamespace } from "../../support/namespace.js";
 import { testCluster } from "../../support/cluster.js";
 import { condition, configMap, startHarness, type Harness } from "./harness.js";
 
 let h: Harness;
 let operatorNs: { name: string; cleanup(): Promise<void> };
+// Collections while the operator waits on a watch it may not list, as under the full suite's memory pressure: a
+// timeout lost to one once left these reconciles waiting forever, writing nothing (src/runtime/timeout.ts).
+let stopCollecting: (() => void) | undefined;
 
 const service = (name: string): KubeObject => ({ apiVersion: "v1", kind: "Service", metadata: { name }, spec: { clusterIP: "None", selector: { app: name }, ports: [{ port: 80 }] } });
 
 before(async () => {
+  stopCollecting = collectEvery(500);
   // The operator's ServiceAccount lives apart; its rights in the test namespace are granted below, before it starts.
   operatorNs = await createTestNamespace(await testCluster(), "apply-op");
   const user = serviceAccountUser(operatorNs.name, "operator");
@@ -44,6 +49,7 @@ before(async () => {
 });
 
 after(async () => {
+  stopCollecting?.();
   await h?.stop();
   await h?.ns.cleanup();
   await operatorNs?.cleanup();

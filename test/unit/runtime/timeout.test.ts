@@ -2,12 +2,9 @@
 // AbortSignal.timeout() does not (nodejs/node#57736), which left a reconcile waiting forever for a watch cache.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { timeoutSignal } from "../../../src/runtime/timeout.js";
+import { collectGarbage } from "../../support/gc.js";
 
-setFlagsFromString("--expose-gc");
-const gc = runInNewContext("gc") as () => void;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("timeoutSignal", () => {
@@ -18,7 +15,7 @@ describe("timeoutSignal", () => {
     for (const s of composites) s.addEventListener("abort", () => fired.push(s.reason), { once: true });
     for (let i = 0; i < 5; i++) {
       await sleep(10);
-      gc();
+      collectGarbage();
     }
     await sleep(600);
     assert.equal(fired.length, 20, "every bounded wait ends");
