@@ -80,7 +80,7 @@ const READY_TIMEOUT_MS = Number(flag("timeout", String(Math.max(600, N * 3) * 10
 const HOOK_SECRET = "bench-webhook-secret";
 const FLUX_DIR = process.env.MOORING_FLUX_DIR ?? path.join(process.env.MOORING_CACHE ?? path.join(os.homedir(), ".cache", "mooring"), "flux");
 
-type Obj = KubeObject & { spec?: Record<string, unknown>; status?: Record<string, unknown> & { conditions?: { type: string; status: string; message?: string }[] } };
+type Obj = KubeObject & { spec?: Record<string, unknown>; status?: Record<string, unknown> & { conditions?: { type: string; status: string; message?: string; lastTransitionTime?: string }[] } };
 
 // ---------------------------------------------------------------------------------------------------------------
 // The repository: apps/app-<i>/ with a kustomization.yaml and Flux's four objects.
@@ -178,6 +178,8 @@ interface ToolRun {
   oneReadyAt(i: number, sha: string): Promise<boolean>;
   /** Where the time of the last one-application change went (Mooring only; BENCH_STAGES=1). */
   stages?(i: number, t0: number): Promise<string>;
+  /** When the N applications passed each stage, as percentiles from `t0` (Mooring only; BENCH_STAGES=1). */
+  timeline?(t0: number): Promise<string>;
   procs: Proc[];
   stop(): Promise<void>;
 }
@@ -363,6 +365,21 @@ async function mooring(c: TestCluster, admin: Client, repo: TestRepo, mode: "spl
       const art = (g?.status as { artifact?: { lastUpdateTime?: string } } | undefined)?.artifact;
       const h = (a?.status?.history as { startedAt?: string; finishedAt?: string }[] | undefined)?.[0];
       return `source stored ${at(art?.lastUpdateTime)}, rendered ${at((a?.status?.render as { lastRenderedAt?: string } | undefined)?.lastRenderedAt)}, sync started ${at(h?.startedAt)}, finished ${at(h?.finishedAt)} (seconds resolution)`;
+    },
+    async timeline(t0) {
+      const apps = await admin.list<Obj>({ apiVersion: "delivery.mooring.dev/v1alpha1", kind: "Application" }, { namespace: ns.name });
+      const stage = (pick: (a: Obj) => unknown) => {
+        const xs = apps.map((a) => pick(a)).filter((v): v is string => typeof v === "string").map((v) => (Date.parse(v) - t0) / 1000).sort((a, b) => a - b);
+        const q = (f: number) => xs[Math.min(xs.length - 1, Math.floor(f * xs.length))]?.toFixed(0) ?? "?";
+        return `p10 ${q(0.1)} s, p50 ${q(0.5)} s, p90 ${q(0.9)} s, last ${q(1)} s`;
+      };
+      const h = (a: Obj) => (a.status?.history as { startedAt?: string; finishedAt?: string }[] | undefined)?.at(-1);
+      return [
+        `rendered ${stage((a) => (a.status?.render as { lastRenderedAt?: string } | undefined)?.lastRenderedAt)}`,
+        `first sync started ${stage((a) => h(a)?.startedAt)}`,
+        `first sync finished ${stage((a) => h(a)?.finishedAt)}`,
+        `Ready ${stage((a) => readyCond(a)?.lastTransitionTime)}`,
+      ].join("; ");
     },
     procs: ops.map((op) => ({ name: `mooring ${op.controller}`, pid: () => op.proc.child!.pid!, metricsUrl: `http://127.0.0.1:${op.ports.metrics}/metrics` })),
     async stop() {
@@ -636,6 +653,7 @@ async function measure(tool: string, run: ToolRun, repo: TestRepo): Promise<Figu
   await until(`${tool}: ${N} applications Ready at ${sha0.slice(0, 12)}`, READY_TIMEOUT_MS, async () => (await run.readyAt(sha0)) === N, 500);
   const readyMs = Date.now() - t;
   console.log(`# ${tool}: ${N} Ready in ${(readyMs / 1000).toFixed(1)} s`);
+  if (process.env.BENCH_STAGES && run.timeline) console.log(`# ${tool}: timeline (seconds resolution): ${await run.timeline(t)}`);
   if (READY_ONLY) return figuresAtReady(tool, run, readyMs, cpu0, load());
 
   // Steady state: nothing changes; what do the controllers cost?

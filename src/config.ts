@@ -207,8 +207,8 @@ function scopeOptions(): Option[] {
     // refusing them, even beside --allow-cross-namespace-refs) so existing Deployments keep starting.
     opt("--forbid-cross-namespace-refs [bool]", "deprecated: refusing cross-namespace references is now the default").argParser(parseBool).preset("true").default(false).hideHelp(),
     opt("--concurrency <n>", "concurrent reconciles per controller").argParser(positiveInt).default(4),
-    opt("--qps <n>", "client-side API request rate limit").argParser(positiveInt).default(50),
-    opt("--burst <n>", "client-side API request burst").argParser(positiveInt).default(100),
+    opt("--qps <n>", "client-side API request rate limit").argParser(positiveInt).default(100),
+    opt("--burst <n>", "client-side API request burst").argParser(positiveInt).default(300),
     opt("--max-source-size <size>", "largest Git fetch the source controller accepts (e.g. 512Mi)").argParser(parseSize).default(512 * 1024 ** 2, "512Mi"),
     opt("--keep-artifacts <n>", "artifacts kept per object, the newest included").argParser(positiveInt).default(2),
     opt("--webhook-secret <name>", "Secret (key token, in the operator's namespace) with the operator-wide webhook HMAC secret; a GitRepository with spec.webhook has its own receiver instead").default("mooring-webhook"),
