@@ -105,6 +105,12 @@ up() {
   # kube-apiserver's default Service range, so a Pod could get a Service's IP (the first one gets 10.0.0.1, the
   # kubernetes Service). And the kubernetes Service's IP goes into the serving certificate, so Pods (the process node,
   # test/support/process-node.ts) verify the API server at KUBERNETES_SERVICE_HOST exactly as a kubelet sets it.
+  # MOORING_KCM_QPS raises kube-controller-manager's client limit (default 20 qps, burst 30), for benchmarks whose
+  # figures would otherwise measure how fast it writes Deployment status (make bench-flux, docs/performance.md).
+  local kcm_args=()
+  if [ -n "${MOORING_KCM_QPS:-}" ]; then
+    kcm_args=(--extra-args "kube-controller-manager=kube-api-qps=$MOORING_KCM_QPS" --extra-args "kube-controller-manager=kube-api-burst=$((MOORING_KCM_QPS * 2))")
+  fi
   local kwok_config="$CACHE/kwokctl-$name.yaml"
   printf '%s\n' 'apiVersion: config.kwok.x-k8s.io/v1alpha1' 'kind: KwokctlConfiguration' 'options:' '  kubeApiserverCertSANs:' '  - 10.96.0.1' > "$kwok_config"
   local start=$SECONDS
@@ -118,7 +124,7 @@ up() {
       --kube-authorization --kube-admission \
       -c "$kwok_config" --extra-args kube-apiserver=service-cluster-ip-range=10.96.0.0/16 \
       --extra-args kube-controller-manager=leader-elect=false --extra-args kube-scheduler=leader-elect=false \
-      "${port_args[@]}" --wait 90s >"$CACHE/cluster-$name.log" 2>&1; then
+      "${kcm_args[@]}" "${port_args[@]}" --wait 90s >"$CACHE/cluster-$name.log" 2>&1; then
     tail -n 20 "$CACHE/cluster-$name.log" >&2
     down >/dev/null 2>&1 || true
     die "kwokctl could not create cluster $name (full log: $CACHE/cluster-$name.log)"
