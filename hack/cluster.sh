@@ -99,18 +99,18 @@ up() {
     fi
     port_args=(--kube-apiserver-port "$MOORING_APISERVER_PORT")
   fi
-  # One controller manager and one scheduler per cluster: no leader election, which on a loaded machine is lost (a
-  # renewal late by seconds) and makes them exit, never to be restarted by kwokctl (see revive).
-  # Service IPs get a range of their own: kwok hands out Pod IPs from the node's podCIDR 10.0.0.0/24, which is also
-  # kube-apiserver's default Service range, so a Pod could get a Service's IP (the first one gets 10.0.0.1, the
-  # kubernetes Service). And the kubernetes Service's IP goes into the serving certificate, so Pods (the process node,
-  # test/support/process-node.ts) verify the API server at KUBERNETES_SERVICE_HOST exactly as a kubelet sets it.
   # MOORING_KCM_QPS raises kube-controller-manager's client limit (default 20 qps, burst 30), for benchmarks whose
   # figures would otherwise measure how fast it writes Deployment status (make bench-flux, docs/performance.md).
   local kcm_args=()
   if [ -n "${MOORING_KCM_QPS:-}" ]; then
     kcm_args=(--extra-args "kube-controller-manager=kube-api-qps=$MOORING_KCM_QPS" --extra-args "kube-controller-manager=kube-api-burst=$((MOORING_KCM_QPS * 2))")
   fi
+  # One controller manager and one scheduler per cluster: no leader election, which on a loaded machine is lost (a
+  # renewal late by seconds) and makes them exit, never to be restarted by kwokctl (see revive).
+  # Service IPs get a range of their own: kwok hands out Pod IPs from the node's podCIDR 10.0.0.0/24, which is also
+  # kube-apiserver's default Service range, so a Pod could get a Service's IP (the first one gets 10.0.0.1, the
+  # kubernetes Service). And the kubernetes Service's IP goes into the serving certificate, so Pods (the process node,
+  # test/support/process-node.ts) verify the API server at KUBERNETES_SERVICE_HOST exactly as a kubelet sets it.
   local kwok_config="$CACHE/kwokctl-$name.yaml"
   printf '%s\n' 'apiVersion: config.kwok.x-k8s.io/v1alpha1' 'kind: KwokctlConfiguration' 'options:' '  kubeApiserverCertSANs:' '  - 10.96.0.1' > "$kwok_config"
   local start=$SECONDS
